@@ -1,0 +1,55 @@
+"""`evaluate`: accuracy, per-class accuracy and the confusion matrix of a model on a test set."""
+
+import json
+import sys
+
+from cli.options import add_data_dir_argument, add_model_argument
+from cli.progress import ProgressBar
+from engine.checkpoint import CheckpointError
+from engine.datasets import REGISTRY, DatasetError, load_dataset
+from engine.evaluate import evaluate
+from engine.predict import Predictor
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("evaluate", help="score a model on a test set")
+    add_model_argument(p)
+    p.add_argument("--dataset", choices=tuple(REGISTRY), help="dataset (default: the one the model was trained on)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    add_data_dir_argument(p)
+    p.set_defaults(handler=run)
+
+
+def format_confusion(confusion, names) -> str:
+    width = max(6, max(len(str(n)) for n in names) + 1)
+    lines = ["true \\ predicted".ljust(width * 2) + "".join(str(n)[:width - 1].rjust(width) for n in names)]
+    for name, row in zip(names, confusion):
+        lines.append(str(name).ljust(width * 2) + "".join(f"{v:>{width}}" for v in row))
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    try:
+        predictor = Predictor.load(args.model, args.device)
+        name = args.dataset or predictor.metadata.get("dataset", "mnist")
+        data = load_dataset(name, args.data_dir, progress=ProgressBar().download)
+    except (CheckpointError, DatasetError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    result = evaluate(predictor.model, data.test_images, data.test_labels, len(data.class_names))
+    if args.json:
+        print(json.dumps({
+            "model": str(args.model or "default"), "dataset": name, "samples": int(result.confusion.sum()),
+            "accuracy": result.accuracy, "loss": result.loss,
+            "per_class_accuracy": {n: float(a) for n, a in zip(data.class_names, result.per_class_accuracy)},
+            "confusion": result.confusion.tolist(),
+        }))
+        return 0
+    print(f"{name} test set: {result.confusion.sum():,} images, accuracy {result.accuracy * 100:.2f} %, loss {result.loss:.4f}")
+    print("\nper-class accuracy:")
+    for n, a in zip(data.class_names, result.per_class_accuracy):
+        print(f"  {n:>12}: {a * 100:6.2f} %")
+    print("\nconfusion matrix:")
+    print(format_confusion(result.confusion, data.class_names))
+    return 0

@@ -1,0 +1,56 @@
+"""`predict`: read the digit in image files; with --json, one object per input line."""
+
+import json
+import sys
+
+from cli.options import add_model_argument
+from engine.checkpoint import CheckpointError
+from engine.predict import Predictor
+from engine.preprocess import load_image
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("predict", help="read digits in image files",
+                       description="Read the digit in each image (any size; dark ink on light or light on dark). "
+                                   "The exit status is non-zero if any file failed.")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    add_model_argument(p)
+    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--json", action="store_true", help='one JSON object per line: {"path", "digit", "confidence", "probabilities"}')
+    p.set_defaults(handler=run)
+
+
+def predict_one(predictor: Predictor, path: str) -> dict:
+    try:
+        prediction = predictor.predict(load_image(path))
+    except ValueError as exc:
+        return {"path": path, "error": str(exc)}
+    if prediction.digit is None:
+        return {"path": path, "digit": None, "confidence": 0.0,
+                "probabilities": [0.0] * len(prediction.probabilities), "error": prediction.error}
+    record = {"path": path, "digit": prediction.digit, "confidence": round(prediction.confidence, 6),
+              "probabilities": [round(float(p), 6) for p in prediction.probabilities]}
+    if prediction.unsure:
+        record["unsure"] = True
+        record["runner_up"] = prediction.runner_up
+    return record
+
+
+def run(args) -> int:
+    try:
+        predictor = Predictor.load(args.model, args.device)
+    except CheckpointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    failures = 0
+    for path in args.images:
+        record = predict_one(predictor, path)
+        failures += "error" in record
+        if args.json:
+            print(json.dumps(record), flush=True)
+        elif record.get("digit") is not None:
+            hint = f"  (unsure: maybe {record['runner_up']})" if record.get("unsure") else ""
+            print(f"{path}: {record['digit']}  ({record['confidence'] * 100:.1f} %){hint}")
+        else:
+            print(f"{path}: {record['error']}")
+    return 1 if failures else 0

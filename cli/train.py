@@ -1,0 +1,100 @@
+"""`train`: train a model from the zoo with live progress, then report test accuracy."""
+
+import shutil
+import sys
+import threading
+from pathlib import Path
+
+from cli.options import add_config_arguments, add_data_dir_argument, config_from_args
+from cli.progress import ProgressBar, eta
+from engine.checkpoint import CheckpointError, atomic_write, load_checkpoint
+from engine.config import TrainConfig
+from engine.datasets import DatasetError, load_dataset
+from engine.events import BatchEnd, EpochEnd, Failed, Finished, Started
+from engine.train import Trainer
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a model", description="Train a network from the model zoo. "
+                       "Ctrl+C stops cleanly and keeps the model trained so far.")
+    add_config_arguments(p)
+    add_data_dir_argument(p)
+    p.add_argument("--out", metavar="DIR", help="run folder for checkpoints (default: a new one in the user data folder)")
+    p.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in this last.pt (its own config is used)")
+    p.add_argument("--save", metavar="PATH", help="also copy the final model here (e.g. assets/default_model.pt)")
+    p.set_defaults(handler=run)
+
+
+def _percent(value) -> str:
+    return f"{value * 100:6.2f}%" if value is not None else "   n/a"
+
+
+class TrainPrinter:
+    """Turns trainer events into a progress bar per epoch and one summary line per epoch."""
+
+    def __init__(self, batch_size: int, stream=sys.stderr):
+        self.batch_size = batch_size
+        self.bar = ProgressBar(stream)
+
+    def __call__(self, event) -> None:
+        if isinstance(event, Started):
+            resumed = f", resuming after epoch {event.start_epoch}" if event.start_epoch else ""
+            self.bar.line(f"training on {event.device_name}: {event.train_size:,} images, "
+                          f"{event.val_size:,} held out for validation{resumed}")
+        elif isinstance(event, BatchEnd):
+            batches_per_sec = event.images_per_sec / self.batch_size
+            self.bar.update(f"epoch {event.epoch}", event.batch, event.batches_per_epoch,
+                            f"loss {event.loss:.4f} acc {event.accuracy:6.2%} {event.images_per_sec:,.0f} img/s "
+                            f"ETA {eta(event.batch, event.batches_per_epoch, batches_per_sec)}")
+        elif isinstance(event, EpochEnd):
+            val = f"val loss {event.val_loss:.4f} acc {_percent(event.val_accuracy)}" if event.val_loss is not None else "no validation"
+            self.bar.line(f"epoch {event.epoch}/{event.epochs}  train loss {event.train_loss:.4f} acc "
+                          f"{_percent(event.train_accuracy)}  {val}  {event.images_per_sec:,.0f} img/s  {event.elapsed:.0f} s")
+
+
+def run(args) -> int:
+    base = None
+    if args.resume:
+        try:
+            base = TrainConfig.from_dict(load_checkpoint(args.resume).metadata.get("config", {}))
+        except CheckpointError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    config = config_from_args(args, base)
+    bar = ProgressBar()
+    try:
+        dataset = load_dataset(config.dataset, args.data_dir, progress=bar.download)
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    run_dir = Path(args.out) if args.out else (Path(args.resume).parent if args.resume else None)
+    trainer = Trainer(config, TrainPrinter(config.batch_size), dataset=dataset, run_dir=run_dir, resume_from=args.resume)
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(final=trainer.run()), name="train")
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except KeyboardInterrupt:
+        print("\nstopping after this batch...", file=sys.stderr)
+        trainer.stop()
+        worker.join()
+    final = result.get("final")
+    if isinstance(final, Failed):
+        print(f"error: {final.message}", file=sys.stderr)
+        if final.checkpoint:
+            print(f"last good checkpoint: {final.checkpoint}", file=sys.stderr)
+        return 1
+    assert isinstance(final, Finished)
+    if final.checkpoint is None:
+        print("stopped before any training step; nothing saved", file=sys.stderr)
+        return 1
+    if final.test_accuracy is not None:
+        print(f"test accuracy: {final.test_accuracy * 100:.2f} %")
+    print(f"model saved to: {final.checkpoint}")
+    if final.stopped:
+        print(f"stopped after {final.epochs_done} full epoch(s); resume with: --resume {trainer.run_dir / 'last.pt'}")
+    if args.save:
+        atomic_write(Path(args.save), lambda tmp: shutil.copyfile(final.checkpoint, tmp))
+        print(f"copied to: {args.save}")
+    return 130 if final.stopped else 0

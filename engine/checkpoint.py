@@ -1,0 +1,134 @@
+"""One-file checkpoints: weights plus metadata, saved atomically, loaded without unpickling code.
+
+The file is ``torch.save`` of a dict holding only tensors and plain Python values, so it loads with
+``torch.load(weights_only=True)``; anything else in a file is refused.
+"""
+
+import os
+import pickle
+import platform
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from engine import __version__
+from engine.models import ZOO, ZooNet, build_model
+
+FORMAT = "digit-studio-checkpoint"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, corrupt, foreign or does not fit its architecture."""
+
+    def __init__(self, path, reason: str):
+        self.path = Path(path)
+        super().__init__(f"{self.path.name}: {reason}")
+
+
+@dataclass
+class Checkpoint:
+    model: ZooNet
+    metadata: dict
+    training_state: dict | None  # optimizer/scheduler/progress, present in resumable checkpoints
+
+    @property
+    def model_name(self) -> str:
+        return self.metadata["model"]["name"]
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return self.metadata.get("metrics", {}).get("test_accuracy")
+
+
+def library_versions() -> dict:
+    return {"digit_studio": __version__, "torch": str(torch.__version__), "python": platform.python_version()}
+
+
+def make_metadata(model_name: str, config: dict | None, dataset: str, class_names, metrics: dict | None = None, **extra) -> dict:
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model": {"name": model_name, "kwargs": {}},
+        "config": dict(config or {}),
+        "dataset": dataset,
+        "class_names": list(class_names),
+        "metrics": dict(metrics or {}),
+        "versions": library_versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **extra,
+    }
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` then rename over ``path``, so readers never see a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; a saved model is an ordinary file
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_checkpoint(path, model: ZooNet, metadata: dict, training_state: dict | None = None) -> Path:
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    payload = {"format": FORMAT, "metadata": metadata, "state_dict": state}
+    if training_state is not None:
+        payload["training_state"] = training_state
+    atomic_write(Path(path), lambda tmp: torch.save(payload, tmp))
+    return Path(path)
+
+
+def _read_payload(path: Path) -> dict:
+    if not path.is_file():
+        raise CheckpointError(path, "file not found")
+    # torch.save always writes a zip archive; anything else (or a truncated one, which loses its
+    # central directory) is not ours, and never reaches the unpickler.
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(path, "corrupt or not a checkpoint (not a complete PyTorch archive)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(path, "refused: it contains Python objects other than weights and plain "
+                                    "data, which could run code. Only Digit Studio checkpoints load.") from None
+    except Exception as exc:  # torch raises many types for damaged archives
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(path, f"corrupt or not a checkpoint ({reason})") from None
+
+
+def load_checkpoint(path, device="cpu") -> Checkpoint:
+    """Load a checkpoint into a fresh model in eval mode; every failure is a CheckpointError."""
+    path = Path(path)
+    payload = _read_payload(path)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(path, "not a Digit Studio checkpoint (a foreign PyTorch file?)")
+    metadata = payload.get("metadata") or {}
+    name = metadata.get("model", {}).get("name")
+    if name not in ZOO:
+        raise CheckpointError(path, f"unknown architecture {name!r}; this version knows {', '.join(ZOO)}")
+    model = build_model(name)
+    try:
+        model.load_state_dict(payload["state_dict"], strict=True)
+    except (RuntimeError, KeyError) as exc:
+        first = str(exc).splitlines()
+        detail = first[1].strip() if len(first) > 1 else (first[0] if first else "")
+        raise CheckpointError(path, f"the weights do not fit the {name} architecture ({detail})") from None
+    model.to(device).eval()
+    return Checkpoint(model, metadata, payload.get("training_state"))
+
+
+def describe(metadata: dict) -> str:
+    """One line for status bars and `info`: model name, dataset and test accuracy."""
+    name = metadata.get("model", {}).get("name", "?")
+    acc = metadata.get("metrics", {}).get("test_accuracy")
+    acc_text = f"{acc * 100:.2f} % test" if acc is not None else "not evaluated"
+    return f"{name} on {metadata.get('dataset', '?')}, {acc_text}"

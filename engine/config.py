@@ -1,0 +1,55 @@
+"""The training configuration: one frozen dataclass that the CLI flags and the GUI form mirror."""
+
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from engine.models import DEFAULT_MODEL, INITS, ZOO
+
+OPTIMIZERS = ("sgd", "momentum", "adagrad", "adam", "adamw")
+SCHEDULES = ("onecycle", "constant")
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def _opt(default, help_text, choices=None, minimum=None, maximum=None):
+    meta = {"help": help_text, "choices": choices, "min": minimum, "max": maximum}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: str = _opt(DEFAULT_MODEL, "network from the model zoo", choices=tuple(ZOO))
+    dataset: str = _opt("mnist", "dataset to train on", choices=("mnist", "fashion-mnist"))
+    optimizer: str = _opt("adamw", "optimiser", choices=OPTIMIZERS)
+    lr: float = _opt(3e-3, "peak learning rate", minimum=1e-6, maximum=10.0)
+    schedule: str = _opt("onecycle", "learning-rate schedule", choices=SCHEDULES)
+    batch_size: int = _opt(128, "images per batch", minimum=1, maximum=8192)
+    epochs: int = _opt(8, "passes over the training set", minimum=1, maximum=1000)
+    weight_decay: float = _opt(5e-4, "L2 weight decay (decoupled for adamw)", minimum=0.0, maximum=1.0)
+    init: str = _opt("default", "weight initialisation ('default' keeps the model's own)", choices=INITS)
+    augment: bool = _opt(True, "random affine, elastic and stroke-thickness augmentation")
+    val_fraction: float = _opt(1 / 12, "share of the training set held out for validation", minimum=0.0, maximum=0.5)
+    seed: int = _opt(0, "random seed (split, initialisation, batches)", minimum=0, maximum=2**31 - 1)
+    device: str = _opt("auto", "where to train: auto picks CUDA when present", choices=DEVICES)
+    precision: str = _opt("auto", "arithmetic: auto uses bf16 autocast on CUDA and fp32 on the CPU", choices=PRECISIONS)
+    ema: bool = _opt(True, "evaluate and save a moving average of the weights (smoother, more accurate)")
+    compile: bool = _opt(False, "torch.compile the model (pays off on long GPU runs)")
+    checkpoint_every: int = _opt(1, "save a checkpoint every N epochs (0: only at the end)", minimum=0, maximum=1000)
+
+    def validate(self) -> "TrainConfig":
+        """Raise ValueError with a readable message for any out-of-range or unknown value."""
+        for f in fields(self):
+            value, meta = getattr(self, f.name), f.metadata
+            if meta["choices"] and value not in meta["choices"]:
+                raise ValueError(f"{f.name}: {value!r} is not one of {', '.join(meta['choices'])}")
+            if meta["min"] is not None and not meta["min"] <= value <= meta["max"]:
+                raise ValueError(f"{f.name}: {value} is outside {meta['min']}..{meta['max']}")
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        """Build from a (possibly older) saved dict, ignoring keys this version does not know."""
+        known = {f.name for f in fields(cls)}
+        return replace(cls(), **{k: v for k, v in data.items() if k in known})

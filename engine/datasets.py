@@ -1,0 +1,183 @@
+"""The dataset registry: where each dataset is looked for, how it is loaded, and splits.
+
+Datasets are read once into uint8 tensors (images N×28×28, labels N) and kept in memory; the
+training loop moves them to its device and draws batches by index.
+"""
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine import paths
+from engine.download import Progress, download_verified
+from engine.idx import DatasetError, read_image_label_pair
+
+SPLITS = ("train", "test")
+_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    title: str
+    class_names: tuple[str, ...]
+    mirrors: tuple[str, ...]
+    # file stem -> accepted MD5s (of the official .gz, and of the decompressed content)
+    checksums: dict
+    system_dirs: tuple[Path, ...] = ()
+    bundled: bool = False  # a copy ships in assets/<name>/
+    citation: str = ""
+
+    @property
+    def file_stems(self) -> tuple[str, ...]:
+        return tuple(stem for split in SPLITS for stem in _FILES[split])
+
+
+DIGITS = tuple(str(d) for d in range(10))
+
+REGISTRY: dict[str, DatasetSpec] = {
+    "mnist": DatasetSpec(
+        name="mnist",
+        title="MNIST handwritten digits",
+        class_names=DIGITS,
+        mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://yann.lecun.com/exdb/mnist/"),
+        checksums={
+            "train-images-idx3-ubyte": ("f68b3c2dcbeaaa9fbdd348bbdeb94873", "6bbc9ace898e44ae57da46a324031adb"),
+            "train-labels-idx1-ubyte": ("d53e105ee54ea40749a09fcbcd1e9432", "a25bea736e30d166cdddb491f175f624"),
+            "t10k-images-idx3-ubyte": ("9fb629c4189551a2d022fa330f9573f3", "2646ac647ad5339dbf082846283269ea"),
+            "t10k-labels-idx1-ubyte": ("ec29112dd5afa0611ce80d1b7f02629c", "27ae3e4e09519cfbb04c329615203637"),
+        },
+        bundled=True,
+        citation="MNIST by Yann LeCun, Corinna Cortes and Christopher J.C. Burges, CC BY-SA 3.0",
+    ),
+    "fashion-mnist": DatasetSpec(
+        name="fashion-mnist",
+        title="Fashion-MNIST (Zalando)",
+        class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+        checksums={
+            "train-images-idx3-ubyte": ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "f4a8712d7a061bf5bd6d2ca38dc4d50a"),
+            "train-labels-idx1-ubyte": ("25c81989df183df01b3e8a0aad5dffbe", "9018921c3c673c538a1fc5bad174d6f9"),
+            "t10k-images-idx3-ubyte": ("bef4ecab320f06d8554ea6380940ec79", "8181f5470baa50b63fa0f6fddb340f0a"),
+            "t10k-labels-idx1-ubyte": ("bb300cfdad3c16e7a12a480ee83cd310", "15d484375f8d13e6eb1aabb0c3f46965"),
+        },
+        system_dirs=(Path("/usr/share/datasets/fashion-mnist"),),
+        citation="Fashion-MNIST by Zalando Research (Xiao, Rasul, Vollgraf 2017), MIT licence",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    class_names: tuple[str, ...]
+    train_images: torch.Tensor  # uint8, N×28×28
+    train_labels: torch.Tensor  # int64, N
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+
+    def split(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        if split == "train":
+            return self.train_images, self.train_labels
+        if split == "test":
+            return self.test_images, self.test_labels
+        raise ValueError(f"unknown split {split!r}; choose from {SPLITS}")
+
+
+def get_spec(name: str) -> DatasetSpec:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise DatasetError(f"unknown dataset {name!r}; choose from {', '.join(REGISTRY)}") from None
+
+
+def _file_in(folder: Path, stem: str) -> Path | None:
+    for candidate in (folder / f"{stem}.gz", folder / stem):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _complete(folder: Path, spec: DatasetSpec) -> bool:
+    return all(_file_in(folder, stem) for stem in spec.file_stems)
+
+
+def search_dirs(spec: DatasetSpec, data_dir=None) -> list[Path]:
+    """The folders looked in, in order: the user's choice, $DIGIT_STUDIO_DATA, the user data
+    folder, system-wide installs, then the copy bundled with the app."""
+    roots = [Path(data_dir)] if data_dir else []
+    if os.environ.get(paths.DATA_ENV):
+        roots.append(Path(os.environ[paths.DATA_ENV]))
+    candidates = []
+    for root in roots:  # a root may be the dataset folder itself or hold one per dataset
+        candidates += [root, root / spec.name]
+    candidates.append(paths.user_data_dir() / "datasets" / spec.name)
+    candidates += list(spec.system_dirs)
+    if spec.bundled:
+        candidates.append(paths.assets_dir() / spec.name)
+    return candidates
+
+
+def locate(spec: DatasetSpec, data_dir=None) -> Path | None:
+    return next((d for d in search_dirs(spec, data_dir) if _complete(d, spec)), None)
+
+
+def fetch(spec: DatasetSpec, dest: Path | None = None, progress: Progress | None = None) -> Path:
+    """Download the dataset's files (verified) into ``dest`` (default: the user data folder)."""
+    dest = dest or paths.user_data_dir() / "datasets" / spec.name
+    for stem in spec.file_stems:
+        if not _file_in(dest, stem):
+            download_verified(f"{stem}.gz", spec.mirrors, spec.checksums[stem], dest, progress)
+    return dest
+
+
+@functools.lru_cache(maxsize=4)
+def _load_folder(folder: Path, name: str, class_names: tuple[str, ...]) -> Dataset:
+    arrays = {}
+    for split in SPLITS:
+        images_stem, labels_stem = _FILES[split]
+        images, labels = read_image_label_pair(_file_in(folder, images_stem), _file_in(folder, labels_stem))
+        if labels.size and (labels.min() < 0 or labels.max() >= len(class_names)):
+            raise DatasetError(f"{folder}: labels outside 0..{len(class_names) - 1} in the {split} set")
+        arrays[split] = (torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)))
+    return Dataset(name, class_names, *arrays["train"], *arrays["test"])
+
+
+def load_dataset(name_or_spec, data_dir=None, download: bool = True, progress: Progress | None = None) -> Dataset:
+    """Find (or download) a dataset and load it into memory once per process."""
+    spec = name_or_spec if isinstance(name_or_spec, DatasetSpec) else get_spec(name_or_spec)
+    folder = locate(spec, data_dir)
+    if folder is None:
+        if not download:
+            looked = "\n  ".join(str(d) for d in search_dirs(spec, data_dir))
+            raise DatasetError(f"{spec.title} was not found. Looked in:\n  {looked}")
+        folder = fetch(spec, progress=progress)
+    return _load_folder(folder.resolve(), spec.name, spec.class_names)
+
+
+def split_indices(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded, reproducible train/validation split of ``range(n)``."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"validation fraction must be in [0, 1), got {val_fraction}")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_val = int(round(n * val_fraction))
+    return order[n_val:].sort().values, order[:n_val].sort().values
+
+
+def kfold_indices(n: int, folds: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Seeded k-fold splits: each fold's (train, validation) indices."""
+    if folds < 2:
+        raise ValueError("cross-validation needs at least 2 folds")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    chunks = order.chunk(folds)
+    return [
+        (torch.cat([c for j, c in enumerate(chunks) if j != k]).sort().values, chunks[k].sort().values)
+        for k in range(folds)
+    ]

@@ -1,0 +1,60 @@
+"""Immutable events the trainer emits; the CLI prints them and the GUI turns them into signals."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Started:
+    device_name: str
+    train_size: int
+    val_size: int
+    batches_per_epoch: int
+    epochs: int
+    start_epoch: int  # > 0 when resuming
+
+
+@dataclass(frozen=True)
+class BatchEnd:
+    epoch: int  # 1-based
+    batch: int  # 1-based within the epoch
+    batches_per_epoch: int
+    step: int  # global step, 1-based
+    loss: float  # mean loss over the batches since the last BatchEnd
+    accuracy: float  # running training accuracy this epoch
+    images_per_sec: float
+
+
+@dataclass(frozen=True)
+class KernelSnapshot:
+    """Copies of the first two conv layers' weights, sent every few batches for live display."""
+    step: int
+    kernels: tuple = field(repr=False)  # numpy arrays (out, in, k, k), conv1 then conv2
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    epoch: int
+    epochs: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    images_per_sec: float
+    elapsed: float  # seconds of training so far
+    checkpoint: str | None = None
+
+
+@dataclass(frozen=True)
+class Finished:
+    checkpoint: str | None
+    test_accuracy: float | None
+    stopped: bool  # True when the user stopped the run before its last epoch
+    epochs_done: int
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class Failed:
+    kind: str  # "diverged", "out_of_memory", "dataset", "device", "error"
+    message: str
+    checkpoint: str | None = None  # the last good checkpoint, if any

@@ -1,0 +1,214 @@
+"""The model zoo: the seed tutorials' networks and Digit Studio's own default.
+
+Every network is a ``ZooNet``: a ``features`` stack whose ``ConvBlock``s (conv, optional batch norm,
+activation) are what the Kernels tab shows, followed by a ``classifier`` head. Inputs are
+N×1×28×28 images in [0, 1] with white ink on black, like MNIST; outputs are logits.
+"""
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+INITS = ("default", "he", "xavier")
+
+
+class ConvBlock(nn.Sequential):
+    """conv → (batch norm) → activation; its output is the block's feature map."""
+
+    def __init__(self, c_in, c_out, kernel, padding=0, batch_norm=False, act=nn.ReLU):
+        layers = [("conv", nn.Conv2d(c_in, c_out, kernel, padding=padding, bias=not batch_norm))]
+        if batch_norm:
+            layers.append(("bn", nn.BatchNorm2d(c_out)))
+        layers.append(("act", act()))
+        super().__init__(OrderedDict(layers))
+
+
+class ZooNet(nn.Module):
+    def __init__(self, name: str, features: OrderedDict, classifier: OrderedDict, default_init: str = "default"):
+        super().__init__()
+        self.name = name
+        self.default_init = default_init
+        self.features = nn.Sequential(features)
+        self.classifier = nn.Sequential(classifier)
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+    def conv_blocks(self) -> list[ConvBlock]:
+        """The convolutional blocks in order (conv1, conv2, ...), for visualisation."""
+        return [m for m in self.features if isinstance(m, ConvBlock)]
+
+    def forward_with_features(self, x) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits and the output of every conv block, in one pass."""
+        maps = []
+        for layer in self.features:
+            x = layer(x)
+            if isinstance(layer, ConvBlock):
+                maps.append(x)
+        return self.classifier(x), maps
+
+
+def _seed000() -> ZooNet:
+    # Keras tutorial (seed 000): one 3×3 conv of 8 filters, max-pool, dense 120, He-uniform init.
+    return ZooNet(
+        "seed000",
+        OrderedDict(conv1=ConvBlock(1, 8, 3), pool1=nn.MaxPool2d(2)),
+        OrderedDict(flatten=nn.Flatten(), fc1=nn.Linear(8 * 13 * 13, 120), act=nn.ReLU(), fc2=nn.Linear(120, 10)),
+        default_init="he",
+    )
+
+
+def _seed001() -> ZooNet:
+    # TensorFlow 2 tutorial (seed 001): conv 32/64/64 3×3 (valid), two max-pools, dense 64.
+    return ZooNet(
+        "seed001",
+        OrderedDict(
+            conv1=ConvBlock(1, 32, 3), pool1=nn.MaxPool2d(2),
+            conv2=ConvBlock(32, 64, 3), pool2=nn.MaxPool2d(2),
+            conv3=ConvBlock(64, 64, 3),
+        ),
+        OrderedDict(flatten=nn.Flatten(), fc1=nn.Linear(64 * 3 * 3, 64), act=nn.ReLU(), fc2=nn.Linear(64, 10)),
+    )
+
+
+def _seed003() -> ZooNet:
+    # PyTorch tutorial (seed 003): conv 4@5×5 and 8@5×5 with padding 2, max-pools, dense 512, dropout.
+    return ZooNet(
+        "seed003",
+        OrderedDict(
+            conv1=ConvBlock(1, 4, 5, padding=2), pool1=nn.MaxPool2d(2),
+            conv2=ConvBlock(4, 8, 5, padding=2), pool2=nn.MaxPool2d(2),
+        ),
+        OrderedDict(
+            flatten=nn.Flatten(), fc1=nn.Linear(8 * 7 * 7, 512), act=nn.ReLU(),
+            dropout=nn.Dropout(0.5), fc2=nn.Linear(512, 10),
+        ),
+    )
+
+
+def _lenet5() -> ZooNet:
+    # LeNet-5 as in d2l (seed 004): sigmoid activations, average pooling, 6/16 channels, dense 120/84.
+    return ZooNet(
+        "lenet5",
+        OrderedDict(
+            conv1=ConvBlock(1, 6, 5, padding=2, act=nn.Sigmoid), pool1=nn.AvgPool2d(2),
+            conv2=ConvBlock(6, 16, 5, act=nn.Sigmoid), pool2=nn.AvgPool2d(2),
+        ),
+        OrderedDict(
+            flatten=nn.Flatten(), fc1=nn.Linear(16 * 5 * 5, 120), act1=nn.Sigmoid(),
+            fc2=nn.Linear(120, 84), act2=nn.Sigmoid(), fc3=nn.Linear(84, 10),
+        ),
+        default_init="xavier",
+    )
+
+
+def _digitnet() -> ZooNet:
+    # Digit Studio's default: batch-normed 3×3 convs that widen as the image shrinks (16 at 28×28,
+    # 32 at 14×14, 64 at 7×7), so the compute stays small enough to train fast on a laptop CPU.
+    return ZooNet(
+        "digitnet",
+        OrderedDict(
+            conv1=ConvBlock(1, 16, 3, padding=1, batch_norm=True),
+            pool1=nn.MaxPool2d(2),
+            conv2=ConvBlock(16, 32, 3, padding=1, batch_norm=True),
+            conv3=ConvBlock(32, 32, 3, padding=1, batch_norm=True),
+            pool2=nn.MaxPool2d(2),
+            conv4=ConvBlock(32, 64, 3, padding=1, batch_norm=True),
+            conv5=ConvBlock(64, 64, 3, padding=1, batch_norm=True),
+            pool3=nn.MaxPool2d(2),
+        ),
+        OrderedDict(
+            flatten=nn.Flatten(), fc1=nn.Linear(64 * 3 * 3, 128, bias=False), bn=nn.BatchNorm1d(128),
+            act=nn.ReLU(), dropout=nn.Dropout(0.2), fc2=nn.Linear(128, 10),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    build: callable
+    description: str
+
+
+ZOO: dict[str, ZooEntry] = {
+    "digitnet": ZooEntry(_digitnet, "Digit Studio default: 5 batch-normed 3×3 convs (16-32-32-64-64), dense 128"),
+    "seed000": ZooEntry(_seed000, "Seed 000 (Keras): conv 8@3×3, max-pool, dense 120, He init"),
+    "seed001": ZooEntry(_seed001, "Seed 001 (TF2): conv 32/64/64 @3×3, two max-pools, dense 64"),
+    "seed003": ZooEntry(_seed003, "Seed 003 (PyTorch): conv 4 and 8 @5×5 pad 2, max-pools, dense 512, dropout"),
+    "lenet5": ZooEntry(_lenet5, "LeNet-5 (seed 004): 6/16 channels 5×5, sigmoid, average pooling, dense 120/84"),
+}
+DEFAULT_MODEL = "digitnet"
+
+
+def initialise(model: nn.Module, init: str) -> None:
+    """Re-initialise conv and linear weights: "he" (Kaiming), "xavier" (Glorot) or PyTorch's default."""
+    if init not in INITS:
+        raise ValueError(f"unknown init {init!r}; choose from {', '.join(INITS)}")
+    if init == "default":
+        return
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            if init == "he":
+                nn.init.kaiming_uniform_(m.weight, nonlinearity="relu")
+            else:
+                nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+def build_model(name: str, init: str | None = None) -> ZooNet:
+    """A fresh model from the zoo; ``init=None`` uses the model's own (the seed's) initialisation."""
+    try:
+        entry = ZOO[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join(ZOO)}") from None
+    model = entry.build()
+    initialise(model, init or model.default_init)
+    return model
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    name: str
+    kind: str
+    output_shape: tuple[int, ...]
+    params: int
+
+
+def summarize(model: nn.Module, input_shape=(1, 28, 28)) -> list[SummaryRow]:
+    """One row per leaf layer with its output shape (batch dimension dropped) and parameter count."""
+    rows, hooks = [], []
+    for name, module in model.named_modules():
+        if next(module.children(), None) is None:
+            def hook(mod, _inputs, output, name=name):
+                n_params = sum(p.numel() for p in mod.parameters())
+                rows.append(SummaryRow(name, type(mod).__name__, tuple(output.shape[1:]), n_params))
+            hooks.append(module.register_forward_hook(hook))
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, *input_shape, device=next(model.parameters()).device))
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    return rows
+
+
+def format_summary(model: nn.Module) -> str:
+    """A table like Keras' ``model.summary()``."""
+    rows = summarize(model)
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    width = max(len(f"{r.name} ({r.kind})") for r in rows) + 2
+    rule = "=" * (width + 34)
+    lines = [f"Model: {getattr(model, 'name', type(model).__name__)}", rule,
+             f"{'Layer (type)':<{width}}{'Output shape':<22}{'Params':>12}", rule]
+    for r in rows:
+        lines.append(f"{f'{r.name} ({r.kind})':<{width}}{str(r.output_shape):<22}{r.params:>12,}")
+    lines += [rule, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+              f"Non-trainable params: {total - trainable:,}", f"Size (float32): {total * 4 / 1024:,.1f} KiB"]
+    return "\n".join(lines)

@@ -1,0 +1,83 @@
+"""Inference: a ``Predictor`` holds one model on one device and reads digits from pictures."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from engine.checkpoint import load_checkpoint
+from engine.device import resolve_device
+from engine.paths import default_model_path
+from engine.preprocess import prepare_image
+
+# The model is "unsure" when its top probability is low or the runner-up is close behind.
+UNSURE_BELOW = 0.75
+UNSURE_MARGIN = 0.35
+
+
+@dataclass(frozen=True)
+class Prediction:
+    digit: int | None  # None when nothing was drawn
+    confidence: float
+    probabilities: np.ndarray = field(repr=False)  # (classes,), zeros when nothing was drawn
+    pixels: np.ndarray | None = field(repr=False)  # the 28×28 input the network saw
+    error: str | None = None
+
+    @property
+    def ranked(self) -> list[int]:
+        return [int(i) for i in np.argsort(-self.probabilities)]
+
+    @property
+    def runner_up(self) -> int:
+        return self.ranked[1]
+
+    @property
+    def unsure(self) -> bool:
+        if self.digit is None:
+            return False
+        top, second = np.sort(self.probabilities)[::-1][:2]
+        return bool(top < UNSURE_BELOW or top - second < UNSURE_MARGIN)
+
+
+class Predictor:
+    def __init__(self, model: torch.nn.Module, device="cpu", metadata: dict | None = None):
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.metadata = metadata or {}
+        self.class_names = tuple(self.metadata.get("class_names", [str(d) for d in range(10)]))
+
+    @classmethod
+    def load(cls, path=None, device="cpu") -> "Predictor":
+        """Load a checkpoint (the shipped default model when ``path`` is None)."""
+        device = resolve_device(device)
+        checkpoint = load_checkpoint(path or default_model_path(), device)
+        return cls(checkpoint.model, device, checkpoint.metadata)
+
+    def _input(self, pixels: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32))
+        return x.reshape(-1, 1, 28, 28).to(self.device)
+
+    @torch.inference_mode()
+    def probabilities(self, pixels: np.ndarray) -> np.ndarray:
+        """Class probabilities for one 28×28 input (or N×28×28 inputs)."""
+        probs = self.model(self._input(pixels)).float().softmax(1).cpu().numpy()
+        return probs[0] if np.ndim(pixels) == 2 else probs
+
+    @torch.inference_mode()
+    def feature_maps(self, pixels: np.ndarray) -> list[np.ndarray]:
+        """The output of every conv block (channels × H × W) for one 28×28 input."""
+        _, maps = self.model.forward_with_features(self._input(pixels))
+        return [m[0].float().cpu().numpy() for m in maps]
+
+    def kernels(self) -> list[np.ndarray]:
+        """Every conv layer's weights (out × in × k × k), in order."""
+        return [b.conv.weight.detach().float().cpu().numpy() for b in self.model.conv_blocks()]
+
+    def predict(self, image) -> Prediction:
+        """Read the digit in a picture (PIL image or array of any size and polarity)."""
+        prepared = prepare_image(image)
+        if prepared.empty:
+            return Prediction(None, 0.0, np.zeros(len(self.class_names), np.float32), None, prepared.message)
+        probs = self.probabilities(prepared.pixels)
+        digit = int(probs.argmax())
+        return Prediction(digit, float(probs[digit]), probs, prepared.pixels)

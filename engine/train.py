@@ -1,0 +1,336 @@
+"""The training loop: one ``Trainer`` per run, driven by a ``TrainConfig``, reporting through events.
+
+The whole dataset sits as uint8 tensors on the training device; each batch is gathered by index and
+augmented there, so no per-sample Python runs in the loop. ``run()`` blocks; call it from a worker
+thread and use ``pause()``, ``resume()`` and ``stop()`` from any other thread: they act within one
+batch. Loss values are read back from the device only every few steps, so a GPU is never stalled
+waiting for the host.
+"""
+
+import contextlib
+import copy
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from engine import paths
+from engine.augment import augment_batch
+from engine.checkpoint import CheckpointError, load_checkpoint, make_metadata, save_checkpoint
+from engine.config import TrainConfig
+from engine.datasets import Dataset, DatasetError, load_dataset, split_indices
+from engine.device import DeviceError, device_name, is_out_of_memory, resolve_device, use_all_cpu_cores
+from engine.evaluate import evaluate, to_model_input
+from engine.events import BatchEnd, EpochEnd, Failed, Finished, KernelSnapshot, Started
+from engine.models import build_model
+
+# Suggested peak learning rates per optimiser (the GUI fills them in when the optimiser changes).
+SUGGESTED_LR = {"sgd": 0.05, "momentum": 0.02, "adagrad": 0.02, "adam": 3e-3, "adamw": 3e-3}
+
+
+class Diverged(RuntimeError):
+    pass
+
+
+def make_optimizer(name: str, params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
+    if name == "momentum":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay)
+    if name == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr, weight_decay=weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}")
+
+
+def make_scheduler(name: str, optimizer, lr: float, total_steps: int, warmup_steps: int):
+    """One-cycle: a short warm-up (at most a quarter of the run) then cosine annealing to ~0."""
+    if name == "constant" or total_steps < 8:  # too short a run for a warm-up and a decay
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _step: 1.0)
+    warmup_steps = max(2, warmup_steps)
+    has_momentum = "betas" in optimizer.defaults or optimizer.defaults.get("momentum", 0) > 0
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=lr, total_steps=total_steps, pct_start=min(0.25, warmup_steps / total_steps),
+        cycle_momentum=has_momentum,
+    )
+
+
+class WeightAverage:
+    """An exponential moving average of a model's weights (and batch-norm statistics).
+
+    Evaluating the average instead of the raw weights removes most of the step-to-step noise of a
+    high learning rate, so a run reaches a given accuracy sooner and ends on a better model. The
+    decay warms up as (1 + n) / (10 + n) so early averages are not dominated by the random init.
+    """
+
+    def __init__(self, model: torch.nn.Module, decay: float = 0.998, updates: int = 0):
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval().requires_grad_(False)
+        self.updates = updates
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        self.updates += 1
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        ours = list(self.model.parameters()) + [b for b in self.model.buffers() if b.is_floating_point()]
+        theirs = list(model.parameters()) + [b for b in model.buffers() if b.is_floating_point()]
+        torch._foreach_lerp_(ours, theirs, 1 - decay)
+
+
+def default_run_dir(config: TrainConfig) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return paths.runs_dir() / f"{stamp}-{config.model}-{config.dataset}"
+
+
+def _finite(value: float) -> bool:
+    return value == value and value not in (float("inf"), float("-inf"))
+
+
+class Trainer:
+    """Trains one model. Construct, then call ``run()`` (blocking); it returns the final event.
+
+    ``model`` is the deliverable model (the weight average when ``config.ema``), available for
+    evaluation while training and after ``run()``; ``history`` holds one dict per finished epoch.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        on_event: Callable[[object], None] | None = None,
+        *,
+        dataset: Dataset | None = None,
+        run_dir: Path | None = None,
+        resume_from: Path | None = None,
+        split: tuple[torch.Tensor, torch.Tensor] | None = None,
+        kernel_every: int = 0,
+        evaluate_test: bool = True,
+        data_dir=None,
+    ):
+        self.config = config.validate()
+        self.on_event = on_event or (lambda _event: None)
+        self.dataset = dataset
+        self.run_dir = Path(run_dir) if run_dir else default_run_dir(config)
+        self.resume_from = resume_from
+        self.split = split
+        self.kernel_every = kernel_every
+        self.evaluate_test = evaluate_test
+        self.data_dir = data_dir
+        self.model = None
+        self.history: list[dict] = []
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._last_checkpoint: Path | None = None
+
+    # --- control, safe from any thread -------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # wake a paused run so it can stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def _wait_if_paused(self) -> float:
+        """Block while paused; return the seconds spent paused (excluded from timings)."""
+        if self._running.is_set():
+            return 0.0
+        start = time.perf_counter()
+        self._running.wait()
+        return time.perf_counter() - start
+
+    # --- the run -----------------------------------------------------------------------------
+    def run(self):
+        try:
+            result = self._run()
+        except Diverged as exc:
+            result = Failed("diverged", str(exc), self._checkpoint_str())
+        except (DatasetError, CheckpointError) as exc:
+            result = Failed("dataset", str(exc))
+        except DeviceError as exc:
+            result = Failed("device", str(exc))
+        except (RuntimeError, MemoryError) as exc:
+            if is_out_of_memory(exc):
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                result = Failed("out_of_memory", "The device ran out of memory. Try a smaller batch size "
+                                f"(now {self.config.batch_size}) or train on the CPU.", self._checkpoint_str())
+            else:
+                traceback.print_exc()
+                result = Failed("error", f"Training failed: {exc}", self._checkpoint_str())
+        self.on_event(result)
+        return result
+
+    def _checkpoint_str(self) -> str | None:
+        return str(self._last_checkpoint) if self._last_checkpoint else None
+
+    def _setup(self):
+        cfg = self.config
+        self.device = device = resolve_device(cfg.device)
+        if device.type == "cpu":
+            use_all_cpu_cores()
+        self._dataset = self.dataset or load_dataset(cfg.dataset, self.data_dir)
+        self._images = self._dataset.train_images.to(device)
+        self._labels = self._dataset.train_labels.to(device)
+        train_idx, val_idx = self.split or split_indices(len(self._images), cfg.val_fraction, cfg.seed)
+        self._train_idx, self._val_idx = train_idx.to(device), val_idx.to(device)
+        self.batches_per_epoch = max(1, len(train_idx) // cfg.batch_size)  # drop the ragged last batch
+
+        torch.manual_seed(cfg.seed)
+        net = build_model(cfg.model, None if cfg.init == "default" else cfg.init)
+        self._net = net.to(device, memory_format=torch.channels_last)
+        self._optimizer = make_optimizer(cfg.optimizer, net.parameters(), cfg.lr, cfg.weight_decay)
+        self._scheduler = make_scheduler(cfg.schedule, self._optimizer, cfg.lr, cfg.epochs * self.batches_per_epoch,
+                                         warmup_steps=self.batches_per_epoch // 2)
+        self._average = WeightAverage(net) if cfg.ema else None
+        self._forward = torch.compile(net) if cfg.compile else net
+        bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
+        self._autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
+        start_epoch, self._elapsed = (self._restore() if self.resume_from else (0, 0.0))
+        self.model = self._average.model if self._average else net
+        return start_epoch
+
+    def _run(self):
+        cfg = self.config
+        start_epoch = self._setup()
+        bpe = self.batches_per_epoch
+        self.on_event(Started(device_name(self.device), len(self._train_idx), len(self._val_idx), bpe, cfg.epochs, start_epoch))
+        self._step = start_epoch * bpe
+        for epoch in range(start_epoch + 1, cfg.epochs + 1):
+            completed = self._train_epoch(epoch)
+            if not completed:
+                return self._finish(epoch - 1, stopped=True, trained=self._step > start_epoch * bpe)
+        return self._finish(cfg.epochs, stopped=False, trained=True)
+
+    def _train_epoch(self, epoch: int) -> bool:
+        """Train one epoch and report it; False when stopped part-way."""
+        cfg, device, net = self.config, self.device, self._net
+        # Per-epoch seeds make batches, augmentation and dropout reproducible, also after a resume.
+        torch.manual_seed(cfg.seed * 100_043 + epoch)
+        order_gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+        aug_gen = torch.Generator(device=device).manual_seed(cfg.seed * 100_019 + epoch)
+        order = self._train_idx[torch.randperm(len(self._train_idx), generator=order_gen).to(device)]
+        sync_every = 1 if device.type == "cpu" else 20
+        net.train()
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.int64)
+        seen, pending, epoch_loss, start = 0, 0, 0.0, time.perf_counter()
+        for batch in range(1, self.batches_per_epoch + 1):
+            start += self._wait_if_paused()
+            if self._stop.is_set():
+                self._elapsed += time.perf_counter() - start
+                return False
+            idx = order[(batch - 1) * cfg.batch_size: batch * cfg.batch_size]
+            x, y = to_model_input(self._images[idx]), self._labels[idx]
+            if cfg.augment:
+                x = augment_batch(x, aug_gen)
+            with self._autocast():
+                logits = self._forward(x)
+                loss = F.cross_entropy(logits.float(), y)
+            self._optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self._optimizer.step()
+            self._scheduler.step()
+            if self._average:
+                self._average.update(net)
+            self._step += 1
+            loss_sum += loss.detach()
+            correct += (logits.detach().argmax(1) == y).sum()
+            seen += len(y)
+            pending += 1
+            if batch % sync_every == 0 or batch == self.batches_per_epoch:
+                total = loss_sum.item()
+                if not _finite(total):
+                    raise Diverged(f"Training diverged at epoch {epoch}, batch {batch}: the loss became {total}. "
+                                   f"Try a lower learning rate (now {cfg.lr:g}) or another optimiser.")
+                epoch_loss += total
+                loss_sum.zero_()
+                rate = seen / max(1e-9, time.perf_counter() - start)
+                self.on_event(BatchEnd(epoch, batch, self.batches_per_epoch, self._step, total / pending,
+                                       correct.item() / seen, rate))
+                pending = 0
+            if self.kernel_every and self._step % self.kernel_every == 0:
+                self.on_event(KernelSnapshot(self._step, self.kernels()))
+        epoch_time = time.perf_counter() - start
+        self._elapsed += epoch_time
+        val = evaluate(self.model, self._images[self._val_idx], self._labels[self._val_idx]) if len(self._val_idx) else None
+        record = dict(
+            epoch=epoch, train_loss=epoch_loss / self.batches_per_epoch, train_accuracy=correct.item() / seen,
+            val_loss=val.loss if val else None, val_accuracy=val.accuracy if val else None,
+            images_per_sec=seen / epoch_time, elapsed=self._elapsed,
+        )
+        self.history.append(record)
+        saved = None
+        if cfg.checkpoint_every and epoch % cfg.checkpoint_every == 0 and epoch < cfg.epochs:
+            saved = self._save_resumable(epoch, self._metrics())
+        self.on_event(EpochEnd(epochs=cfg.epochs, checkpoint=str(saved) if saved else None, **record))
+        return True
+
+    def kernels(self) -> tuple:
+        """Copies of the first two conv layers' current (raw, not averaged) weights."""
+        return tuple(block.conv.weight.detach().float().cpu().numpy().copy() for block in self._net.conv_blocks()[:2])
+
+    # --- checkpoints -------------------------------------------------------------------------
+    def _metrics(self) -> dict:
+        return dict(self.history[-1]) if self.history else {}
+
+    def _metadata(self, metrics: dict) -> dict:
+        return make_metadata(self.config.model, self.config.to_dict(), self._dataset.name,
+                             self._dataset.class_names, metrics, history=list(self.history))
+
+    def _save_resumable(self, epoch: int, metrics: dict) -> Path:
+        """last.pt: the deliverable weights plus everything needed to resume at an epoch boundary."""
+        state = {"epoch": epoch, "elapsed": self._elapsed, "optimizer": self._optimizer.state_dict(),
+                 "scheduler": self._scheduler.state_dict(),
+                 "raw_weights": {k: v.detach().cpu() for k, v in self._net.state_dict().items()},
+                 "average_updates": self._average.updates if self._average else 0}
+        self._last_checkpoint = save_checkpoint(self.run_dir / "last.pt", self.model, self._metadata(metrics), state)
+        return self._last_checkpoint
+
+    def _restore(self) -> tuple[int, float]:
+        checkpoint = load_checkpoint(self.resume_from)
+        state = checkpoint.training_state
+        if checkpoint.model_name != self.config.model or not state:
+            raise CheckpointError(self.resume_from, f"cannot resume a {self.config.model} run: it holds "
+                                  f"{checkpoint.model_name}" + ("" if state else " without training state"))
+        self._net.load_state_dict(state["raw_weights"])
+        if self._average:
+            self._average = WeightAverage(self._net, self._average.decay, int(state["average_updates"]))
+            self._average.model.load_state_dict(checkpoint.model.state_dict())
+        self._optimizer.load_state_dict(state["optimizer"])
+        self._scheduler.load_state_dict(state["scheduler"])
+        self.history = list(checkpoint.metadata.get("history", []))
+        self._last_checkpoint = Path(self.resume_from)
+        return int(state["epoch"]), float(state["elapsed"])
+
+    def _finish(self, epochs_done: int, stopped: bool, trained: bool) -> Finished:
+        """Evaluate on the test set and write model.pt (the weights as they are now). A completed run
+        also refreshes last.pt; a stopped one leaves last.pt at its last epoch boundary, so resuming
+        replays the interrupted epoch exactly."""
+        if not trained:
+            return Finished(None, None, stopped, epochs_done, self._elapsed)
+        metrics = self._metrics()
+        test_accuracy = None
+        if self.evaluate_test:
+            data = self._dataset
+            test_accuracy = evaluate(self.model, data.test_images.to(self.device), data.test_labels.to(self.device)).accuracy
+            metrics["test_accuracy"] = test_accuracy
+        metrics["stopped"] = stopped
+        if not stopped:
+            self._save_resumable(epochs_done, metrics)
+        checkpoint = save_checkpoint(self.run_dir / "model.pt", self.model, self._metadata(metrics))
+        return Finished(str(checkpoint), test_accuracy, stopped, epochs_done, self._elapsed)

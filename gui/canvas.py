@@ -1,0 +1,197 @@
+"""The drawing canvas: anti-aliased round-pen strokes, undo, clear, and images dropped or opened.
+
+Strokes are stored in canvas-relative coordinates (0..1), so the drawing survives resizing and
+renders identically at any size: on screen at the display's pixel ratio (HiDPI), and into a fixed
+280×280 grayscale image for the network.
+"""
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+RENDER_SIZE = 280  # the drawing handed to the network, like a 10× MNIST canvas
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm")
+
+
+class DrawingCanvas(QWidget):
+    """Emits ``drawingChanged`` while a stroke grows, ``strokeFinished`` on release, and
+    ``cleared`` when emptied; ``imageDropped(path)`` when an image file is dropped on it."""
+
+    drawingChanged = Signal()
+    strokeFinished = Signal()
+    cleared = Signal()
+    imageDropped = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("canvas")
+        self.setMinimumSize(280, 280)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setAcceptDrops(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.pen_width = 0.065  # fraction of the canvas side (≈18 px of 280)
+        self._strokes: list[tuple[list[QPointF], float]] = []  # points (0..1) and pen width
+        self._current: list[QPointF] | None = None
+        self._background: QImage | None = None  # an opened image, shown behind the strokes
+        self._paper = QColor("white")
+        self._ink = QColor("black")
+        self._cache: QPixmap | None = None  # finished strokes, at the screen's resolution
+
+    # --- state ---------------------------------------------------------------------------------
+    def is_empty(self) -> bool:
+        return not self._strokes and self._current is None and self._background is None
+
+    def stroke_count(self) -> int:
+        return len(self._strokes)
+
+    def set_pen_width(self, fraction: float) -> None:
+        self.pen_width = fraction
+
+    def clear(self) -> None:
+        self._strokes.clear()
+        self._current = None
+        self._background = None
+        self._paper, self._ink = QColor("white"), QColor("black")
+        self._invalidate()
+        self.cleared.emit()
+
+    def undo(self) -> None:
+        if self._strokes:
+            self._strokes.pop()
+        elif self._background is not None:
+            self._background = None
+            self._paper, self._ink = QColor("white"), QColor("black")
+        else:
+            return
+        self._invalidate()
+        if self.is_empty():
+            self.cleared.emit()
+        else:
+            self.strokeFinished.emit()
+
+    def set_image(self, image: QImage) -> None:
+        """Show an image (scaled to fit, on its own paper colour) in place of the drawing."""
+        gray = image.convertToFormat(QImage.Format.Format_Grayscale8)
+        pixels = _to_array(gray)
+        border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+        paper = int(np.median(border))
+        self._strokes.clear()
+        self._background = gray
+        self._paper = QColor(paper, paper, paper)
+        self._ink = QColor("black") if paper >= 128 else QColor("white")
+        self._invalidate()
+        self.strokeFinished.emit()
+
+    # --- rendering -----------------------------------------------------------------------------
+    def _side(self) -> float:
+        return float(min(self.width(), self.height()))
+
+    def _origin(self) -> QPointF:
+        side = self._side()
+        return QPointF((self.width() - side) / 2, (self.height() - side) / 2)
+
+    def _paint_content(self, painter: QPainter, side: float, strokes) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.fillRect(QRectF(0, 0, side, side), self._paper)
+        if self._background is not None:
+            size = self._background.size().scaled(QSize(int(side), int(side)), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRectF((side - size.width()) / 2, (side - size.height()) / 2, size.width(), size.height())
+            painter.drawImage(target, self._background)
+        for points, width in strokes:
+            self._draw_stroke(painter, points, width, side)
+
+    def _draw_stroke(self, painter: QPainter, points: list[QPointF], width: float, side: float) -> None:
+        painter.setPen(QPen(self._ink, width * side, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))
+        if len(points) == 1:
+            painter.drawPoint(points[0] * side)
+            return
+        path = QPainterPath(points[0] * side)
+        for p in points[1:]:
+            path.lineTo(p * side)
+        painter.drawPath(path)
+
+    def render_array(self, size: int = RENDER_SIZE) -> np.ndarray:
+        """The drawing as a size×size uint8 grayscale array (what the network is given)."""
+        image = QImage(size, size, QImage.Format.Format_Grayscale8)
+        painter = QPainter(image)
+        self._paint_content(painter, float(size), self._all_strokes())
+        painter.end()
+        return _to_array(image)
+
+    def _all_strokes(self):
+        if self._current is None:
+            return self._strokes
+        return [*self._strokes, (self._current, self.pen_width)]
+
+    def _invalidate(self) -> None:
+        self._cache = None
+        self.update()
+
+    def paintEvent(self, _event) -> None:
+        side = self._side()
+        ratio = self.devicePixelRatioF()
+        if self._cache is None or self._cache.size() != QSize(round(side * ratio), round(side * ratio)):
+            self._cache = QPixmap(round(side * ratio), round(side * ratio))
+            self._cache.setDevicePixelRatio(ratio)
+            cache_painter = QPainter(self._cache)
+            self._paint_content(cache_painter, side, self._strokes)
+            cache_painter.end()
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().window())
+        painter.translate(self._origin())
+        painter.drawPixmap(0, 0, self._cache)
+        if self._current is not None:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            self._draw_stroke(painter, self._current, self.pen_width, side)
+        painter.setPen(QPen(self.palette().mid().color(), 1))
+        painter.drawRect(QRectF(0, 0, side - 1, side - 1))
+        painter.end()
+
+    def resizeEvent(self, event) -> None:
+        self._cache = None
+        super().resizeEvent(event)
+
+    # --- mouse ---------------------------------------------------------------------------------
+    def _relative(self, pos) -> QPointF:
+        side = self._side()
+        p = (QPointF(pos) - self._origin()) / side
+        return QPointF(min(max(p.x(), 0.0), 1.0), min(max(p.y(), 0.0), 1.0))
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._current = [self._relative(event.position())]
+            self.update()
+            self.drawingChanged.emit()
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._current is not None:
+            self._current.append(self._relative(event.position()))
+            self.update()
+            self.drawingChanged.emit()
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self._current is not None:
+            self._strokes.append((self._current, self.pen_width))
+            self._current = None
+            self._invalidate()
+            self.strokeFinished.emit()
+
+    # --- drag and drop -------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile() and urls[0].toLocalFile().lower().endswith(IMAGE_SUFFIXES):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        self.imageDropped.emit(event.mimeData().urls()[0].toLocalFile())
+        event.acceptProposedAction()
+
+
+def _to_array(gray: QImage) -> np.ndarray:
+    """A Grayscale8 QImage → H×W uint8 array (copied, honouring the row padding)."""
+    width, height = gray.width(), gray.height()
+    buffer = np.frombuffer(gray.constBits(), np.uint8, count=gray.bytesPerLine() * height)
+    return buffer.reshape(height, gray.bytesPerLine())[:, :width].copy()

@@ -1,0 +1,63 @@
+"""Long work off the GUI thread: a worker object moved to a QThread, reporting through signals."""
+
+import traceback
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from engine.train import Trainer
+
+
+class FunctionWorker(QObject):
+    """Runs one function in its thread; emits ``succeeded(result)`` or ``failed(message)``, then ``done``."""
+
+    succeeded = Signal(object)
+    failed = Signal(str)
+    done = Signal()
+
+    def __init__(self, function, *args):
+        super().__init__()
+        self._function, self._args = function, args
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self._function(*self._args)
+        except Exception as exc:  # reported to the user, never lost in a thread
+            traceback.print_exc()
+            self.failed.emit(str(exc) or type(exc).__name__)
+        else:
+            self.succeeded.emit(result)
+        finally:
+            self.done.emit()
+
+
+class TrainingWorker(QObject):
+    """Runs a ``Trainer``; every engine event arrives on the GUI thread through ``event``."""
+
+    event = Signal(object)
+    done = Signal()
+
+    def __init__(self, trainer: Trainer):
+        super().__init__()
+        self.trainer = trainer
+        trainer.on_event = self.event.emit  # queued across threads: the engine never waits for the GUI
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self.trainer.run()
+        finally:
+            self.done.emit()
+
+
+def start_in_thread(worker: QObject, parent: QObject, name: str) -> QThread:
+    """Move ``worker`` to a new thread, run it, and dispose of both when it is done."""
+    thread = QThread(parent)
+    thread.setObjectName(name)
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    worker.done.connect(thread.quit)
+    worker.done.connect(worker.deleteLater)
+    thread.finished.connect(thread.deleteLater)
+    thread.start()
+    return thread

@@ -1,0 +1,64 @@
+"""Shared fixtures. Tests never touch the network or the real user data folder."""
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from engine.datasets import Dataset, load_dataset  # noqa: E402
+from engine.idx import write_idx  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory, monkeypatch):
+    """Every test gets its own empty user data folder and no dataset override."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("DIGIT_STUDIO_HOME", str(home))
+    monkeypatch.delenv("DIGIT_STUDIO_DATA", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def mnist() -> Dataset:
+    return load_dataset("mnist")
+
+
+def subset(data: Dataset, n_train: int, n_test: int) -> Dataset:
+    return Dataset(data.name, data.class_names, data.train_images[:n_train], data.train_labels[:n_train],
+                   data.test_images[:n_test], data.test_labels[:n_test])
+
+
+@pytest.fixture(scope="session")
+def small_mnist(mnist) -> Dataset:
+    return subset(mnist, 4000, 1000)
+
+
+def write_dataset_folder(folder: Path, data: Dataset) -> Path:
+    """Write a dataset as the four gzipped IDX files the registry looks for."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_idx(folder / "train-images-idx3-ubyte.gz", data.train_images.numpy())
+    write_idx(folder / "train-labels-idx1-ubyte.gz", data.train_labels.numpy().astype(np.uint8))
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", data.test_images.numpy())
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", data.test_labels.numpy().astype(np.uint8))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist_dir(tmp_path_factory, mnist) -> Path:
+    """A small MNIST-format folder (1,024 train / 512 test) for fast command-line runs."""
+    return write_dataset_folder(tmp_path_factory.mktemp("tiny") / "mnist", subset(mnist, 1024, 512))
+
+
+def mnist_digit_as_drawing(image_uint8: torch.Tensor, size: int = 280) -> np.ndarray:
+    """An MNIST digit rendered like a canvas drawing: dark ink on white, size×size pixels."""
+    from PIL import Image
+
+    big = Image.fromarray(image_uint8.numpy()).resize((size, size), Image.Resampling.BICUBIC)
+    return 255 - np.asarray(big)

@@ -1,0 +1,106 @@
+"""The command line, run as a user would: ``python main.py ...`` in a subprocess."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT, mnist_digit_as_drawing
+
+
+def main(*args, env=None):
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory, mnist):
+    folder = tmp_path_factory.mktemp("images")
+    paths = {}
+    for i in range(3):
+        paths[f"digit{i}"] = folder / f"digit{i}.png"
+        Image.fromarray(mnist_digit_as_drawing(mnist.test_images[i])).save(paths[f"digit{i}"])
+    paths["blank"] = folder / "blank.png"
+    Image.fromarray(np.full((200, 200), 255, np.uint8)).save(paths["blank"])
+    paths["text"] = folder / "notes.png"
+    paths["text"].write_text("this is not an image")
+    paths["missing"] = folder / "missing.png"
+    return paths
+
+
+def test_predict_json_contract(images, mnist):
+    out = main("predict", images["digit0"], images["text"], images["blank"], images["missing"], images["digit1"], "--json")
+    assert out.returncode == 1  # some files failed; the others still ran
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["path"] for r in lines] == [str(images[k]) for k in ("digit0", "text", "blank", "missing", "digit1")]
+    good, text, blank, missing, good2 = lines
+    for record, label in ((good, mnist.test_labels[0]), (good2, mnist.test_labels[1])):
+        assert record["digit"] == int(label)
+        assert len(record["probabilities"]) == 10 and abs(sum(record["probabilities"]) - 1) < 1e-3
+        assert record["confidence"] == max(record["probabilities"])
+        assert "error" not in record
+    assert set(text) == {"path", "error"} and "not a readable image" in text["error"]
+    assert blank["digit"] is None and "Nothing drawn" in blank["error"]
+    assert "file not found" in missing["error"]
+
+
+def test_predict_plain_output_and_success_status(images, mnist):
+    out = main("predict", images["digit2"])
+    assert out.returncode == 0
+    assert out.stdout.startswith(f"{images['digit2']}: {int(mnist.test_labels[2])}")
+
+
+def test_predict_with_a_corrupt_model_fails_clearly(images, tmp_path):
+    (tmp_path / "bad.pt").write_bytes(b"garbage")
+    out = main("predict", images["digit0"], "--model", tmp_path / "bad.pt")
+    assert out.returncode == 1 and "bad.pt: corrupt or not a checkpoint" in out.stderr
+
+
+def test_evaluate_json(tiny_mnist_dir):
+    out = main("evaluate", "--json", "--data-dir", tiny_mnist_dir)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["samples"] == 512 and report["accuracy"] > 0.95
+    assert np.array(report["confusion"]).sum() == 512 and set(report["per_class_accuracy"]) == {str(d) for d in range(10)}
+
+
+def test_evaluate_tables(tiny_mnist_dir):
+    out = main("evaluate", "--data-dir", tiny_mnist_dir)
+    assert out.returncode == 0 and "per-class accuracy" in out.stdout and "confusion matrix" in out.stdout
+
+
+def test_train_then_predict_with_the_new_model(tiny_mnist_dir, tmp_path, images):
+    out = main("train", "--data-dir", tiny_mnist_dir, "--epochs", "1", "--batch-size", "32", "--out", tmp_path / "run",
+               "--save", tmp_path / "copy.pt")
+    assert out.returncode == 0, out.stderr
+    assert "test accuracy:" in out.stdout and f"model saved to: {tmp_path / 'run' / 'model.pt'}" in out.stdout
+    assert "epoch 1/1" in out.stderr and "img/s" in out.stderr
+    assert (tmp_path / "copy.pt").read_bytes() == (tmp_path / "run" / "model.pt").read_bytes()
+    predicted = main("predict", images["digit0"], "--model", tmp_path / "copy.pt", "--json")
+    assert predicted.returncode == 0 and json.loads(predicted.stdout)["digit"] in range(10)
+
+
+def test_train_rejects_bad_values_with_usage():
+    out = main("train", "--optimizer", "rmsprop")
+    assert out.returncode == 2 and "invalid choice: 'rmsprop'" in out.stderr
+
+
+def test_cv_reports_each_fold_and_the_mean(tiny_mnist_dir):
+    out = main("cv", "--folds", "2", "--data-dir", tiny_mnist_dir, "--epochs", "1", "--model", "seed000", "--no-ema")
+    assert out.returncode == 0, out.stderr
+    assert "fold 1/2: validation accuracy" in out.stdout and "fold 2/2" in out.stdout
+    assert "2-fold accuracy:" in out.stdout and "±" in out.stdout
+
+
+def test_info_names_versions_devices_and_default_model():
+    out = main("info")
+    assert out.returncode == 0
+    assert "PyTorch" in out.stdout and "cpu:" in out.stdout and "default model:" in out.stdout
+
+
+def test_every_command_has_help():
+    for command in ("train", "evaluate", "predict", "cv", "info"):
+        assert main(command, "--help").returncode == 0

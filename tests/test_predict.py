@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+
+from conftest import mnist_digit_as_drawing
+from engine.predict import Predictor
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    return Predictor.load()
+
+
+def test_reads_mnist_digits_drawn_large_and_dark_on_light(predictor, mnist):
+    hits = sum(predictor.predict(mnist_digit_as_drawing(mnist.test_images[i])).digit == int(mnist.test_labels[i])
+               for i in range(100))
+    assert hits >= 95
+
+
+def test_prediction_carries_probabilities_and_the_network_input(predictor, mnist):
+    result = predictor.predict(mnist_digit_as_drawing(mnist.test_images[0]))
+    assert result.probabilities.shape == (10,) and result.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+    assert result.confidence == pytest.approx(result.probabilities.max())
+    assert result.pixels.shape == (28, 28) and result.error is None
+    assert result.ranked[0] == result.digit
+
+
+def test_empty_canvas_gives_no_digit(predictor):
+    result = predictor.predict(np.full((280, 280), 255, np.uint8))
+    assert result.digit is None and "Nothing drawn" in result.error and not result.unsure
+    assert not result.probabilities.any()
+
+
+def test_feature_maps_and_kernels(predictor, mnist):
+    pixels = mnist.test_images[0].numpy().astype(np.float32) / 255
+    maps = predictor.feature_maps(pixels)
+    blocks = predictor.model.conv_blocks()
+    assert len(maps) == len(blocks) and maps[0].shape == (blocks[0].conv.out_channels, 28, 28)
+    assert (maps[0] >= 0).all() and maps[0].max() > 0  # after ReLU
+    kernels = predictor.kernels()
+    assert kernels[0].shape == tuple(blocks[0].conv.weight.shape)
+
+
+def test_batch_probabilities_match_single(predictor, mnist):
+    pixels = mnist.test_images[:5].numpy().astype(np.float32) / 255
+    batch = predictor.probabilities(pixels)
+    assert batch.shape == (5, 10)
+    assert np.allclose(batch[2], predictor.probabilities(pixels[2]), atol=1e-5)

@@ -1,0 +1,114 @@
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from engine.preprocess import CENTRE, NOTHING_DRAWN, load_image, prepare_image
+
+
+def seven(size=280, width=18, offset=(0, 0), ink=0, paper=255, scale=1.0):
+    img = Image.new("L", (size, size), paper)
+    ox, oy = offset
+    pts = [(ox + size * (0.35 + (x - 0.35) * scale), oy + size * (0.2 + (y - 0.2) * scale))
+           for x, y in [(0.35, 0.2), (0.65, 0.2), (0.45, 0.8)]]
+    ImageDraw.Draw(img).line(pts, fill=ink, width=width, joint="curve")
+    return img
+
+
+def centre_of_mass(pixels):
+    ys, xs = np.indices(pixels.shape)
+    return (ys * pixels).sum() / pixels.sum(), (xs * pixels).sum() / pixels.sum()
+
+
+def bounding_box(pixels, level=0.2):
+    rows, cols = np.flatnonzero((pixels > level).any(1)), np.flatnonzero((pixels > level).any(0))
+    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+
+
+def test_output_is_mnist_shaped_white_on_black():
+    out = prepare_image(seven())
+    assert out.pixels.shape == (28, 28) and out.pixels.dtype == np.float32
+    assert out.pixels.max() == pytest.approx(1.0, abs=0.05) and out.pixels.min() == 0.0
+    assert out.pixels[0].sum() == 0 and out.pixels[:, 0].sum() == 0  # black border, like MNIST
+    assert max(bounding_box(out.pixels)) == 20
+
+
+def test_ink_polarity_is_detected():
+    dark_on_light = prepare_image(seven(ink=0, paper=255)).pixels
+    light_on_dark = prepare_image(seven(ink=255, paper=0)).pixels
+    grey_paper = prepare_image(seven(ink=20, paper=200)).pixels
+    assert np.abs(dark_on_light - light_on_dark).max() < 0.02
+    assert np.abs(dark_on_light - grey_paper).max() < 0.1
+
+
+def test_rgb_and_rgba_inputs():
+    base = prepare_image(seven()).pixels
+    rgb = seven().convert("RGB")
+    assert np.abs(prepare_image(rgb).pixels - base).max() < 0.02
+    # Black strokes on a transparent background, and white strokes on transparent.
+    alpha = 255 - np.asarray(seven())
+    for colour in (0, 255):
+        rgba = np.zeros((280, 280, 4), np.uint8)
+        rgba[..., :3] = colour
+        rgba[..., 3] = alpha
+        assert np.abs(prepare_image(rgba).pixels - base).max() < 0.05
+
+
+def test_off_centre_drawing_is_centred_by_mass():
+    centred = prepare_image(seven()).pixels
+    corner = prepare_image(seven(offset=(-80, 70), scale=0.6)).pixels
+    assert np.allclose(centre_of_mass(corner), (CENTRE, CENTRE), atol=0.6)
+    assert np.abs(centred - corner).mean() < 0.05
+
+
+def test_tiny_drawing_is_scaled_up_to_the_20_pixel_box():
+    tiny = Image.new("L", (280, 280), 255)
+    ImageDraw.Draw(tiny).line([(130, 130), (140, 130), (133, 145)], fill=0, width=2)
+    out = prepare_image(tiny).pixels
+    assert max(bounding_box(out)) == 20
+    assert np.allclose(centre_of_mass(out), (CENTRE, CENTRE), atol=0.6)
+
+
+def test_thin_pen_is_thickened_to_mnist_stroke_width():
+    thin = prepare_image(seven(width=3)).pixels
+    thick = prepare_image(seven(width=18)).pixels
+    # Ink mass per image: MNIST's median is about 100; a 3 px pen on a 280 px canvas would give ~20.
+    assert thin.sum() > 0.6 * thick.sum()
+    assert 50 < thin.sum() < 200
+
+
+def test_aspect_ratio_is_kept():
+    one = Image.new("L", (280, 280), 255)
+    ImageDraw.Draw(one).line([(140, 40), (140, 240)], fill=0, width=16)
+    h, w = bounding_box(prepare_image(one).pixels)
+    assert h == 20 and w <= 4
+
+
+@pytest.mark.parametrize("image", [
+    np.full((280, 280), 255, np.uint8), np.zeros((50, 80), np.uint8), np.full((28, 28), 0.4, np.float32),
+    np.zeros((64, 64, 4), np.uint8),
+])
+def test_no_ink_means_nothing_drawn(image):
+    out = prepare_image(image)
+    assert out.empty and out.pixels is None and out.message == NOTHING_DRAWN
+
+
+def test_mnist_digits_pass_through_almost_unchanged(mnist):
+    """MNIST is already framed this way, so preprocessing changes it little (it only thickens the
+    rare digit drawn thinner than nearly all others)."""
+    correlations = []
+    for image in mnist.test_images[:300]:
+        original = image.numpy().astype(np.float32) / 255
+        again = prepare_image(image.numpy()).pixels
+        correlations.append(np.corrcoef(original.ravel(), again.ravel())[0, 1])
+    assert np.median(correlations) > 0.97
+    assert np.percentile(correlations, 5) > 0.9
+
+
+def test_unsupported_arrays_and_unreadable_files(tmp_path):
+    with pytest.raises(ValueError, match="grayscale, RGB or RGBA"):
+        prepare_image(np.zeros((10, 10, 2)))
+    (tmp_path / "notes.png").write_text("not an image")
+    with pytest.raises(ValueError, match="notes.png: not a readable image"):
+        load_image(tmp_path / "notes.png")
+    with pytest.raises(ValueError, match="file not found"):
+        load_image(tmp_path / "missing.png")

@@ -1,0 +1,161 @@
+"""Real (short) training runs on MNIST subsets."""
+
+import threading
+
+import pytest
+import torch
+
+from conftest import subset
+
+from engine.checkpoint import load_checkpoint
+from engine.config import TrainConfig
+from engine.evaluate import evaluate
+from engine.events import BatchEnd, EpochEnd, Failed, Finished, KernelSnapshot, Started
+from engine.train import Trainer
+
+FAST = dict(model="digitnet", epochs=2, batch_size=64, val_fraction=0.1, device="cpu")
+
+
+def run(config, dataset, tmp_path, **kwargs):
+    events = []
+    trainer = Trainer(config, events.append, dataset=dataset, run_dir=tmp_path / "run", **kwargs)
+    return trainer, trainer.run(), events
+
+
+def test_short_run_learns_and_reports_events(small_mnist, tmp_path):
+    trainer, final, events = run(TrainConfig(**FAST), small_mnist, tmp_path, kernel_every=20)
+    assert isinstance(final, Finished) and not final.stopped and final.epochs_done == 2
+    assert final.test_accuracy > 0.90  # 3,600 training images, two epochs
+    assert isinstance(events[0], Started) and events[0].train_size == 3600 and events[0].val_size == 400
+    epochs = [e for e in events if isinstance(e, EpochEnd)]
+    assert [e.epoch for e in epochs] == [1, 2] and epochs[-1].val_accuracy > 0.85
+    batches = [e for e in events if isinstance(e, BatchEnd)]
+    assert len(batches) == 2 * (3600 // 64) and all(b.loss > 0 and b.images_per_sec > 0 for b in batches)
+    snapshots = [e for e in events if isinstance(e, KernelSnapshot)]
+    assert snapshots and snapshots[0].kernels[0].shape == (16, 1, 3, 3)
+    assert not (snapshots[0].kernels[0] == snapshots[-1].kernels[0]).all()  # kernels moved
+    saved = load_checkpoint(final.checkpoint)
+    assert saved.metadata["metrics"]["test_accuracy"] == pytest.approx(final.test_accuracy)
+    assert saved.metadata["config"]["epochs"] == 2 and len(saved.metadata["history"]) == 2
+    assert events[-1] is final
+
+
+@pytest.mark.parametrize("model,optimizer,lr,schedule,n_train", [
+    ("seed003", "momentum", 0.05, "onecycle", 4000), ("seed000", "sgd", 0.05, "onecycle", 4000),
+    ("seed001", "adagrad", 0.02, "onecycle", 4000),
+    ("lenet5", "adam", 3e-3, "constant", 12000),  # sigmoids start slowly: it needs more steps
+])
+def test_seed_models_and_optimizers_learn(mnist, tmp_path, model, optimizer, lr, schedule, n_train):
+    config = TrainConfig(model=model, optimizer=optimizer, lr=lr, schedule=schedule, epochs=1, batch_size=64,
+                         augment=False, val_fraction=0.0, device="cpu", ema=False)
+    _, final, _ = run(config, subset(mnist, n_train, 1000), tmp_path)
+    assert isinstance(final, Finished) and final.test_accuracy > 0.6  # chance is 0.1
+
+
+def test_same_seed_same_result(small_mnist, tmp_path):
+    config = TrainConfig(**{**FAST, "epochs": 1})
+    a, _, _ = run(config, small_mnist, tmp_path / "a")
+    b, _, _ = run(config, small_mnist, tmp_path / "b")
+    for p, q in zip(a.model.parameters(), b.model.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_stop_then_resume_matches_an_uninterrupted_run(small_mnist, tmp_path):
+    config = TrainConfig(**{**FAST, "epochs": 3, "augment": False})
+    straight, _, _ = run(config, small_mnist, tmp_path / "straight")
+
+    stopper = {}
+
+    def stop_in_epoch_two(event):
+        if isinstance(event, BatchEnd) and event.epoch == 2 and event.batch == 10:
+            stopper["trainer"].stop()
+
+    trainer = Trainer(config, stop_in_epoch_two, dataset=small_mnist, run_dir=tmp_path / "split")
+    stopper["trainer"] = trainer
+    stopped = trainer.run()
+    assert isinstance(stopped, Finished) and stopped.stopped and stopped.epochs_done == 1
+    assert load_checkpoint(stopped.checkpoint).metadata["metrics"]["stopped"] is True
+    last = tmp_path / "split" / "last.pt"
+    assert load_checkpoint(last).training_state["epoch"] == 1
+
+    resumed = Trainer(config, dataset=small_mnist, run_dir=tmp_path / "split", resume_from=last)
+    final = resumed.run()
+    assert isinstance(final, Finished) and final.epochs_done == 3 and not final.stopped
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    for p, q in zip(straight.model.parameters(), resumed.model.parameters()):
+        assert torch.allclose(p, q, atol=1e-5)
+
+
+def test_pause_blocks_training_until_resumed(small_mnist, tmp_path):
+    config = TrainConfig(**{**FAST, "epochs": 1})
+    seen = []
+    trainer = Trainer(config, seen.append, dataset=small_mnist, run_dir=tmp_path / "r")
+    paused = threading.Event()
+
+    def on_event(event):
+        seen.append(event)
+        if isinstance(event, BatchEnd) and event.batch == 5:
+            trainer.pause()
+            paused.set()
+
+    trainer.on_event = on_event
+    worker = threading.Thread(target=trainer.run)
+    worker.start()
+    assert paused.wait(30)
+    count = len(seen)
+    worker.join(0.5)
+    assert worker.is_alive() and trainer.paused and len(seen) == count  # nothing happened while paused
+    trainer.resume()
+    worker.join(60)
+    assert isinstance(seen[-1], Finished) and not seen[-1].stopped
+
+
+def test_stop_while_paused_ends_the_run(small_mnist, tmp_path):
+    trainer = Trainer(TrainConfig(**FAST), dataset=small_mnist, run_dir=tmp_path / "r")
+    trainer.pause()
+    worker = threading.Thread(target=trainer.run)
+    worker.start()
+    trainer.stop()
+    worker.join(30)
+    assert not worker.is_alive()
+
+
+def test_diverging_run_stops_with_a_clear_message(small_mnist, tmp_path):
+    # Nesterov momentum at lr 10 blows seed 001's weights up to NaN within two epochs.
+    config = TrainConfig(model="seed001", optimizer="momentum", lr=10.0, schedule="constant", epochs=3,
+                         batch_size=64, augment=False, ema=False, device="cpu")
+    _, final, events = run(config, small_mnist, tmp_path)
+    assert isinstance(final, Failed) and final.kind == "diverged"
+    assert "diverged" in final.message and "lower learning rate" in final.message
+    assert not any(isinstance(e, Finished) for e in events)
+
+
+def test_checkpoint_every_epoch(small_mnist, tmp_path):
+    config = TrainConfig(**{**FAST, "checkpoint_every": 1})
+    _, final, events = run(config, small_mnist, tmp_path)
+    epoch_ends = [e for e in events if isinstance(e, EpochEnd)]
+    assert epoch_ends[0].checkpoint == str(tmp_path / "run" / "last.pt")
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["last.pt", "model.pt"]  # no temp files left
+
+
+def test_missing_cuda_is_a_clear_failure(small_mnist, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    _, final, _ = run(TrainConfig(**{**FAST, "device": "cuda"}), small_mnist, tmp_path)
+    assert isinstance(final, Failed) and final.kind == "device" and "no CUDA GPU" in final.message
+
+
+def test_bad_config_is_rejected_with_the_field_name():
+    with pytest.raises(ValueError, match="optimizer: 'rmsprop' is not one of"):
+        TrainConfig(optimizer="rmsprop").validate()
+    with pytest.raises(ValueError, match="lr: 0.0 is outside"):
+        TrainConfig(lr=0.0).validate()
+
+
+def test_evaluation_counts(small_mnist):
+    from engine.models import build_model
+
+    result = evaluate(build_model("seed000"), small_mnist.test_images[:100], small_mnist.test_labels[:100])
+    assert result.confusion.sum() == 100 and result.confusion.shape == (10, 10)
+    assert result.accuracy == pytest.approx(result.confusion.trace() / 100)
+    assert len(result.misclassified()) == 100 - result.confusion.trace()
