@@ -21,6 +21,10 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def cuda_available() -> bool:
+    return torch.cuda.is_available()
+
+
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)

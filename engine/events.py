@@ -4,6 +4,14 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class Downloading:
+    """The dataset is being downloaded before training starts."""
+    label: str
+    done: int
+    total: int | None
+
+
+@dataclass(frozen=True)
 class Started:
     device_name: str
     train_size: int

@@ -26,7 +26,7 @@ from engine.config import TrainConfig
 from engine.datasets import Dataset, DatasetError, load_dataset, split_indices
 from engine.device import DeviceError, device_name, is_out_of_memory, resolve_device, use_all_cpu_cores
 from engine.evaluate import evaluate, to_model_input
-from engine.events import BatchEnd, EpochEnd, Failed, Finished, KernelSnapshot, Started
+from engine.events import BatchEnd, Downloading, EpochEnd, Failed, Finished, KernelSnapshot, Started
 from engine.models import build_model
 
 # Suggested peak learning rates per optimiser (the GUI fills them in when the optimiser changes).
@@ -183,7 +183,8 @@ class Trainer:
         self.device = device = resolve_device(cfg.device)
         if device.type == "cpu":
             use_all_cpu_cores()
-        self._dataset = self.dataset or load_dataset(cfg.dataset, self.data_dir)
+        self._dataset = self.dataset or load_dataset(
+            cfg.dataset, self.data_dir, progress=lambda label, done, total: self.on_event(Downloading(label, done, total)))
         self._images = self._dataset.train_images.to(device)
         self._labels = self._dataset.train_labels.to(device)
         train_idx, val_idx = self.split or split_indices(len(self._images), cfg.val_fraction, cfg.seed)

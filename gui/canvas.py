@@ -146,6 +146,12 @@ class DrawingCanvas(QWidget):
         if self._current is not None:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             self._draw_stroke(painter, self._current, self.pen_width, side)
+        if self.is_empty():  # a hint on screen only; never part of what the network sees
+            painter.setPen(QColor("#b0b4bb"))
+            font = painter.font()
+            font.setPointSizeF(max(10.0, side / 28))
+            painter.setFont(font)
+            painter.drawText(QRectF(0, 0, side, side), Qt.AlignmentFlag.AlignCenter, "Draw a digit here")
         painter.setPen(QPen(self.palette().mid().color(), 1))
         painter.drawRect(QRectF(0, 0, side - 1, side - 1))
         painter.end()

@@ -34,7 +34,7 @@ class ProbabilityChart(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.setMouseEnabled(False, False)
         self.hideButtons()
-        self.setYRange(0, 1, padding=0.02)
+        self.setYRange(0, 1.08, padding=0)
         self.setXRange(-0.6, 9.6, padding=0)
         self.getAxis("bottom").setTicks([[(d, str(d)) for d in range(10)]])
         self.getAxis("left").setTicks([[(v, f"{v:.0%}") for v in (0, 0.5, 1)]])

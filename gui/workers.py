@@ -2,7 +2,7 @@
 
 import traceback
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from engine.train import Trainer
 
@@ -56,7 +56,9 @@ def start_in_thread(worker: QObject, parent: QObject, name: str) -> QThread:
     thread.setObjectName(name)
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
-    worker.done.connect(thread.quit)
+    # Direct: QThread.quit is thread-safe, and the GUI thread may be blocked in thread.wait()
+    # (closing the window mid-run), so a queued quit would never arrive.
+    worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
     worker.done.connect(worker.deleteLater)
     thread.finished.connect(thread.deleteLater)
     thread.start()

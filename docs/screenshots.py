@@ -1,0 +1,67 @@
+"""Take a screenshot of each tab of the real app, with a digit drawn by real mouse events.
+
+Run under a virtual X screen:  xvfb-run -s "-screen 0 1400x900x24" python docs/screenshots.py [OUT_DIR]
+(the Evaluate tab is captured after its evaluation finishes; training runs briefly on a subset).
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+
+from gui.app import create_application  # noqa: E402
+from gui.automation import STROKES, draw_strokes  # noqa: E402
+
+def wait(ms: int) -> None:
+    """Run the event loop for ``ms``. (QTest.qWait keeps Python's GIL, starving worker threads.)"""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def main(out_dir: Path) -> int:
+    app = create_application()
+    from gui.main_window import MainWindow
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    window = MainWindow(settings=QSettings(str(out_dir / "screenshot-settings.ini"), QSettings.Format.IniFormat))
+    window.resize(1280, 820)
+    window.show()
+    QTest.qWaitForWindowExposed(window)
+    draw_strokes(window.draw_tab.canvas, STROKES[4])
+    wait(300)
+
+    def shoot(name):
+        wait(400)
+        window.grab().save(str(out_dir / f"{name}.png"))
+        print(f"saved {out_dir / name}.png")
+
+    shoot("draw")
+    window.tabs.setCurrentWidget(window.kernels_tab)
+    shoot("kernels")
+    window.tabs.setCurrentWidget(window.evaluate_tab)
+    while window.evaluate_tab.running:
+        wait(100)
+    shoot("evaluate")
+    window.tabs.setCurrentWidget(window.train_tab)
+    tab = window.train_tab
+    tab.form.set_value("epochs", 3)
+    tab.start()
+    done = []
+    tab.trained.connect(done.append)
+    while tab.running and not done:
+        wait(200)
+    wait(300)
+    shoot("train")
+    window.tabs.setCurrentWidget(window.kernels_tab)
+    shoot("kernels-after-training")
+    window.close()
+    (out_dir / "screenshot-settings.ini").unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent))

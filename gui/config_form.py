@@ -1,0 +1,75 @@
+"""A form for ``TrainConfig``, generated from its fields so it always offers every option."""
+
+from dataclasses import fields
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, QWidget
+
+from engine.config import TrainConfig
+
+LABELS = {"lr": "Learning rate", "val_fraction": "Validation fraction", "ema": "Weight averaging (EMA)",
+          "checkpoint_every": "Checkpoint every (epochs)", "init": "Initialisation", "compile": "torch.compile"}
+
+
+def _label(name: str) -> str:
+    return LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+class ConfigForm(QWidget):
+    changed = Signal(str)  # the field that changed
+
+    def __init__(self, parent=None, disabled_choices: dict | None = None):
+        super().__init__(parent)
+        self.editors = {}
+        layout = QFormLayout(self)
+        for f in fields(TrainConfig):
+            meta, default = f.metadata, f.default
+            if meta["choices"]:
+                editor = QComboBox()
+                editor.addItems(list(meta["choices"]))
+                for choice in (disabled_choices or {}).get(f.name, ()):
+                    item = editor.model().item(editor.findText(choice))
+                    item.setEnabled(False)
+                    item.setToolTip("not available on this machine")
+                editor.currentTextChanged.connect(lambda _v, n=f.name: self.changed.emit(n))
+            elif isinstance(default, bool):
+                editor = QCheckBox()
+                editor.toggled.connect(lambda _v, n=f.name: self.changed.emit(n))
+            elif isinstance(default, int):
+                editor = QSpinBox(minimum=meta["min"], maximum=meta["max"])
+                editor.valueChanged.connect(lambda _v, n=f.name: self.changed.emit(n))
+            else:
+                editor = QDoubleSpinBox(minimum=meta["min"], maximum=meta["max"], decimals=6 if f.name == "lr" else 4)
+                editor.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+                editor.valueChanged.connect(lambda _v, n=f.name: self.changed.emit(n))
+            editor.setObjectName(f"config_{f.name}")
+            editor.setToolTip(meta["help"])
+            self.editors[f.name] = editor
+            layout.addRow(_label(f.name), editor)
+        self.set_config(TrainConfig())
+
+    def set_value(self, name: str, value) -> None:
+        editor = self.editors[name]
+        if isinstance(editor, QComboBox):
+            index = editor.findText(str(value))
+            if index >= 0 and editor.model().item(index).isEnabled():
+                editor.setCurrentIndex(index)
+        elif isinstance(editor, QCheckBox):
+            editor.setChecked(bool(value))
+        else:
+            editor.setValue(value)
+
+    def set_config(self, config: TrainConfig) -> None:
+        for f in fields(TrainConfig):
+            self.set_value(f.name, getattr(config, f.name))
+
+    def config(self) -> TrainConfig:
+        values = {}
+        for name, editor in self.editors.items():
+            if isinstance(editor, QComboBox):
+                values[name] = editor.currentText()
+            elif isinstance(editor, QCheckBox):
+                values[name] = editor.isChecked()
+            else:
+                values[name] = editor.value()
+        return TrainConfig(**values)

@@ -1,0 +1,249 @@
+"""The Evaluate tab: test-set accuracy, per-class accuracy, a clickable confusion matrix, galleries."""
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QFont, QIcon
+from PySide6.QtWidgets import (
+    QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QSplitter, QVBoxLayout, QWidget,
+)
+
+from engine.datasets import load_dataset
+from engine.evaluate import EvalResult, evaluate
+from engine.predict import Predictor
+from gui.draw_tab import array_to_pixmap
+from gui.style import ACCENT, BAD, MUTED, section_label
+from gui.workers import FunctionWorker, start_in_thread
+
+GALLERY_LIMIT = 300  # thumbnails shown at once; the caption says how many there are
+
+
+def run_evaluation(predictor: Predictor):
+    data = load_dataset(predictor.metadata.get("dataset", "mnist"))
+    return data, evaluate(predictor.model, data.test_images, data.test_labels, len(data.class_names))
+
+
+def confusion_colours(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """RGBA cells: correct counts in light blue; mistakes from white to red on a log scale, so a
+    single error is visible and the biggest confusions stand out. Also which cells are dark."""
+    errors = confusion.astype(np.float64)
+    np.fill_diagonal(errors, 0)
+    strength = np.log1p(errors) / np.log1p(max(errors.max(), 1))
+    white, red = np.array([255, 255, 255]), np.array([200, 30, 30])
+    rgb = white + strength[..., None] * (red - white)
+    rgb[np.eye(len(confusion), dtype=bool)] = (147, 197, 253)
+    rgba = np.concatenate([rgb, np.full((*confusion.shape, 1), 255)], axis=-1).astype(np.uint8)
+    return rgba, strength > 0.6
+
+
+class ConfusionMatrix(pg.PlotWidget):
+    """A heat map of counts (log-scaled colours) with the numbers written in; a click picks a cell."""
+
+    cellClicked = Signal(int, int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent, background=None)
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+        self.getPlotItem().invertY(True)
+        self.setAspectLocked(True)
+        self.setLabel("left", "true digit")
+        self.setLabel("bottom", "predicted digit")
+        self.image = pg.ImageItem()
+        self.addItem(self.image)
+        self._texts: list[pg.TextItem] = []
+        self.selected = pg.QtWidgets.QGraphicsRectItem(0, 0, 1, 1)
+        self.selected.setPen(pg.mkPen(ACCENT, width=3))
+        self.selected.hide()
+        self.addItem(self.selected)
+        self.scene().sigMouseClicked.connect(self._clicked)
+        self.n = 0
+        self._cell_font = QFont(self.font())
+        self._cell_font.setPointSize(8)
+
+    def set_matrix(self, confusion: np.ndarray) -> None:
+        self.n = n = len(confusion)
+        colours, dark = confusion_colours(confusion)
+        self.image.setImage(colours, levels=None)
+        for text in self._texts:
+            self.removeItem(text)
+        self._texts = []
+        for t in range(n):
+            for p in range(n):
+                count = int(confusion[t, p])
+                if count == 0:
+                    continue
+                item = pg.TextItem(str(count), color="#ffffff" if dark[t, p] else "#111827", anchor=(0.5, 0.5))
+                item.setFont(self._cell_font)
+                item.setPos(p + 0.5, t + 0.5)
+                self.addItem(item)
+                self._texts.append(item)
+        ticks = [[(i + 0.5, str(i)) for i in range(n)]]
+        self.getAxis("left").setTicks(ticks)
+        self.getAxis("bottom").setTicks(ticks)
+        self.setXRange(0, n, padding=0)
+        self.setYRange(0, n, padding=0)
+
+    def select(self, true: int, predicted: int) -> None:
+        self.selected.setRect(predicted, true, 1, 1)
+        self.selected.show()
+
+    def _clicked(self, event) -> None:
+        pos = self.getPlotItem().vb.mapSceneToView(event.scenePos())
+        col, row = int(np.floor(pos.x())), int(np.floor(pos.y()))
+        if 0 <= row < self.n and 0 <= col < self.n:
+            self.select(row, col)
+            self.cellClicked.emit(row, col)
+
+
+class Gallery(QListWidget):
+    """Thumbnails of test images with their label, prediction and probability."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setIconSize(QSize(56, 56))
+        self.setGridSize(QSize(92, 96))
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setWordWrap(True)
+
+    def show_samples(self, images, result: EvalResult, indices: np.ndarray, names) -> None:
+        self.clear()
+        for i in indices[:GALLERY_LIMIT]:
+            pixels = images[i].numpy().astype(np.float32) / 255
+            predicted, true = int(result.predictions[i]), int(result.labels[i])
+            p = result.probabilities[i]
+            item = QListWidgetItem(QIcon(array_to_pixmap(pixels, 2)), f"{names[predicted]} {p[predicted]:.0%}\ntrue {names[true]}")
+            second = int(np.argsort(-p)[1])
+            item.setToolTip(f"test image #{i}: true {names[true]}, predicted {names[predicted]} ({p[predicted]:.1%}), "
+                            f"runner-up {names[second]} ({p[second]:.1%})")
+            if predicted != true:
+                item.setForeground(pg.mkColor(BAD))
+            self.addItem(item)
+
+
+class EvaluateTab(QWidget):
+    activity = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.predictor: Predictor | None = None
+        self.result: EvalResult | None = None
+        self._data = None
+        self._stale = True
+        self._worker = None
+        self.run_button = QPushButton("Evaluate on the test set")
+        self.run_button.setObjectName("evaluateButton")
+        self.run_button.clicked.connect(self.start)
+        self.accuracy_label = QLabel("Evaluates the active model on the 10,000 test images.")
+        self.accuracy_label.setObjectName("evaluationAccuracy")
+        font = QFont()
+        font.setPointSize(14)
+        font.setBold(True)
+        self.accuracy_label.setFont(font)
+        self.per_class = pg.PlotWidget(background=None, title="Per-class accuracy")
+        self.per_class.setMenuEnabled(False)
+        self.per_class.setMouseEnabled(False, False)
+        self.per_class.getAxis("bottom").setTicks([[(d, str(d)) for d in range(10)]])
+        self.per_class_bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=ACCENT)
+        self.per_class.addItem(self.per_class_bars)
+        self.confusion = ConfusionMatrix()
+        self.confusion.cellClicked.connect(self.show_cell)
+        self.cell_title = section_label("Click a cell of the confusion matrix")
+        self.cell_gallery = Gallery()
+        self.cell_gallery.setObjectName("cellGallery")
+        self.errors_title = section_label("Misclassified test images")
+        self.errors_gallery = Gallery()
+        self.errors_gallery.setObjectName("errorsGallery")
+
+        top = QHBoxLayout()
+        top.addWidget(self.run_button)
+        top.addWidget(self.accuracy_label, 1)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(section_label("Confusion matrix (click a cell)"))
+        left_layout.addWidget(self.confusion, 3)
+        left_layout.addWidget(self.per_class, 1)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.addWidget(self.cell_title)
+        right_layout.addWidget(self.cell_gallery, 1)
+        right_layout.addWidget(self.errors_title)
+        right_layout.addWidget(self.errors_gallery, 1)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setSizes([560, 640])
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+
+    def set_model(self, predictor: Predictor) -> None:
+        self.predictor = predictor
+        self._stale = True
+        if self.isVisible():
+            self.start()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale and self.predictor is not None:
+            self.start()
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None
+
+    def start(self) -> None:
+        if self.running or self.predictor is None:
+            return
+        self._stale = False
+        self.run_button.setEnabled(False)
+        self.accuracy_label.setText("Evaluating on the test set…")
+        self.accuracy_label.setStyleSheet(f"color: {MUTED}")
+        self.activity.emit("Evaluating…")
+        self._worker = FunctionWorker(run_evaluation, self.predictor)
+        self._worker.succeeded.connect(self._show_result)
+        self._worker.failed.connect(self._show_error)
+        self._worker.done.connect(self._done)
+        start_in_thread(self._worker, self, "evaluation")
+
+    def _done(self) -> None:
+        self._worker = None
+        self.run_button.setEnabled(True)
+
+    def _show_error(self, message: str) -> None:
+        self.accuracy_label.setText(f"Evaluation failed: {message}")
+        self.accuracy_label.setStyleSheet(f"color: {BAD}")
+        self.activity.emit("Evaluation failed")
+
+    def _show_result(self, outcome) -> None:
+        data, result = outcome
+        self._data, self.result = data, result
+        n, errors = int(result.confusion.sum()), len(result.misclassified())
+        self.accuracy_label.setStyleSheet("")
+        self.accuracy_label.setText(f"Accuracy {result.accuracy:.2%} on {n:,} {data.name} test images · {errors} mistakes")
+        self.per_class_bars.setOpts(height=result.per_class_accuracy)
+        low = float(np.nanmin(result.per_class_accuracy))
+        self.per_class.setYRange(max(0.0, low - 0.02), 1.0)
+        self.confusion.set_matrix(result.confusion)
+        # Most confident mistakes first: those are the most instructive.
+        order = result.misclassified()[np.argsort(-result.probabilities[result.misclassified()].max(1))]
+        self.errors_title.setText(f"MISCLASSIFIED TEST IMAGES ({errors}, most confident first)")
+        self.errors_gallery.show_samples(data.test_images, result, order, data.class_names)
+        worst = np.unravel_index(np.argmax(result.confusion - np.diag(np.diag(result.confusion))), result.confusion.shape)
+        self.confusion.select(*map(int, worst))
+        self.show_cell(*map(int, worst))
+        self.activity.emit(f"Evaluated: {result.accuracy:.2%}")
+
+    def show_cell(self, true: int, predicted: int) -> None:
+        if self.result is None:
+            return
+        indices = self.result.cell(true, predicted)
+        names = self._data.class_names
+        what = "correct" if true == predicted else "confused"
+        self.cell_title.setText(f"TRUE {names[true]}, PREDICTED {names[predicted]}: {len(indices)} images ({what})"
+                                + (f", first {GALLERY_LIMIT} shown" if len(indices) > GALLERY_LIMIT else ""))
+        self.cell_gallery.show_samples(self._data.test_images, self.result, indices, names)

@@ -1,0 +1,200 @@
+"""The main window: the four tabs, menus and shortcuts, the status bar, and saved preferences."""
+
+import json
+import shutil
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QImage, QKeySequence, QShortcut
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
+
+from engine import __version__
+from engine.checkpoint import CheckpointError, atomic_write, save_checkpoint
+from engine.config import TrainConfig
+from engine.device import device_name, resolve_device
+from engine.paths import APP_NAME, default_model_path
+from engine.predict import Predictor
+from gui.active_model import ActiveModel
+from gui.draw_tab import DrawTab
+from gui.evaluate_tab import EvaluateTab
+from gui.kernels_tab import KernelsTab
+from gui.train_tab import TrainTab
+
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff *.pgm *.ppm);;All files (*)"
+MODEL_FILTER = "Digit Studio models (*.pt);;All files (*)"
+
+
+def show_error(parent, title: str, message: str) -> None:
+    QMessageBox.warning(parent, title, message)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, predictor: Predictor | None = None, settings: QSettings | None = None):
+        super().__init__()
+        self.setWindowTitle(APP_NAME)
+        self.settings = settings or QSettings()
+        self.active = ActiveModel(predictor or Predictor.load(), None if predictor else default_model_path(), self)
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("mainTabs")
+        self.tabs.setDocumentMode(True)
+        self.draw_tab = DrawTab(self.active)
+        self.train_tab = TrainTab()
+        self.kernels_tab = KernelsTab()
+        self.evaluate_tab = EvaluateTab()
+        self.tabs.addTab(self.draw_tab, "Draw")
+        self.tabs.addTab(self.train_tab, "Train")
+        self.tabs.addTab(self.kernels_tab, "Kernels")
+        self.tabs.addTab(self.evaluate_tab, "Evaluate")
+        self.setCentralWidget(self.tabs)
+
+        self.model_status = QLabel()
+        self.device_status = QLabel(f"Device: {device_name(resolve_device('auto'))}")
+        self.activity_status = QLabel("Ready")
+        self.statusBar().addWidget(self.activity_status, 1)
+        self.statusBar().addPermanentWidget(self.model_status)
+        self.statusBar().addPermanentWidget(self.device_status)
+
+        self.active.changed.connect(self._model_changed)
+        self.draw_tab.predicted.connect(lambda p: self.kernels_tab.set_input(p.pixels if p else None))
+        self.draw_tab.canvas.imageDropped.connect(self.open_image)
+        self.train_tab.trained.connect(self._use_trained_model)
+        self.train_tab.kernels.connect(self.kernels_tab.show_training_snapshot)
+        self.train_tab.activity.connect(self.activity_status.setText)
+        self.evaluate_tab.activity.connect(self.activity_status.setText)
+
+        self._build_menus()
+        self._model_changed(self.active.predictor)
+        self._restore_settings()
+
+    # --- menus and shortcuts ---------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Open image…", QKeySequence.StandardKey.Open, self.choose_image)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Load model…", "Ctrl+L", self.choose_model)
+        self._action(file_menu, "&Save model…", QKeySequence.StandardKey.Save, self.save_model)
+        self._action(file_menu, "Use the &default model", None, self.use_default_model)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self._action(edit_menu, "&Undo stroke", QKeySequence.StandardKey.Undo, self.draw_tab.canvas.undo)
+        self._action(edit_menu, "&Clear canvas", "Esc", self.draw_tab.canvas.clear)
+        QShortcut(QKeySequence(Qt.Key.Key_Delete), self, self.draw_tab.canvas.clear)
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&About Digit Studio", None, self.about)
+
+    def _action(self, menu, text, shortcut, slot) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # --- model -------------------------------------------------------------------------------------
+    def _model_changed(self, predictor: Predictor) -> None:
+        unsaved = "" if self.active.saved else " (unsaved)"
+        self.model_status.setText(f"Model: {self.active.description}{unsaved}")
+        self.kernels_tab.set_model(predictor)
+        self.evaluate_tab.set_model(predictor)
+
+    def _use_trained_model(self, checkpoint: str) -> None:
+        try:
+            predictor = Predictor.load(checkpoint)
+        except CheckpointError as exc:
+            show_error(self, "Could not use the trained model", str(exc))
+            return
+        self.active.set(predictor, Path(checkpoint), saved=False)
+
+    def choose_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load model", self.settings.value("last_model_dir", ""), MODEL_FILTER)
+        if path:
+            self.settings.setValue("last_model_dir", str(Path(path).parent))
+            self.load_model(path)
+
+    def load_model(self, path) -> bool:
+        """Make a checkpoint active; on failure explain why and keep the current model."""
+        try:
+            self.active.load(path)
+        except CheckpointError as exc:
+            show_error(self, "Could not load the model", f"{exc}\n\nThe current model stays active.")
+            return False
+        self.activity_status.setText(f"Loaded {Path(path).name}")
+        return True
+
+    def use_default_model(self) -> None:
+        self.load_model(default_model_path())
+
+    def save_model(self) -> None:
+        start = self.settings.value("last_model_dir", str(Path.home()))
+        path, _ = QFileDialog.getSaveFileName(self, "Save model", str(Path(start) / "digit-model.pt"), MODEL_FILTER)
+        if path:
+            self.save_model_to(path)
+
+    def save_model_to(self, path) -> None:
+        source = self.active.path
+        try:
+            if source is not None and Path(source).is_file():
+                atomic_write(Path(path), lambda tmp: shutil.copyfile(source, tmp))
+            else:
+                save_checkpoint(path, self.active.predictor.model, self.active.predictor.metadata)
+        except OSError as exc:
+            show_error(self, "Could not save the model", str(exc))
+            return
+        self.settings.setValue("last_model_dir", str(Path(path).parent))
+        self.active.path, self.active.saved = Path(path), True
+        self._model_changed(self.active.predictor)
+        self.activity_status.setText(f"Saved the model to {path}")
+
+    # --- images ------------------------------------------------------------------------------------
+    def choose_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", self.settings.value("last_image_dir", ""), IMAGE_FILTER)
+        if path:
+            self.settings.setValue("last_image_dir", str(Path(path).parent))
+            self.open_image(path)
+
+    def open_image(self, path: str) -> None:
+        image = QImage(path)
+        if image.isNull():
+            show_error(self, "Could not open the image", f"{path} is not an image this app can read.")
+            return
+        self.tabs.setCurrentWidget(self.draw_tab)
+        self.draw_tab.canvas.set_image(image)
+        self.activity_status.setText(f"Opened {Path(path).name}")
+
+    # --- misc -----------------------------------------------------------------------------------------
+    def about(self) -> None:
+        QMessageBox.about(self, f"About {APP_NAME}", (
+            f"<h3>{APP_NAME} {__version__}</h3><p>Draw a digit and watch a convolutional network read it; train "
+            "it live; see what it learned.</p><p>MNIST: Yann LeCun, Corinna Cortes and Christopher J.C. Burges, "
+            "licensed CC BY-SA 3.0.<br>Fashion-MNIST: Zalando Research, MIT licence.</p>"))
+
+    # --- settings -------------------------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1240, 800)
+        self.tabs.setCurrentIndex(int(self.settings.value("tab", 0)))
+        self.draw_tab.pen_slider.setValue(int(self.settings.value("pen_width", self.draw_tab.pen_slider.value())))
+        saved = self.settings.value("train_config")
+        if saved:
+            try:
+                self.train_tab.form.set_config(TrainConfig.from_dict(json.loads(saved)))
+            except (ValueError, TypeError):
+                pass  # settings from another version: keep the defaults
+
+    def _save_settings(self) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("tab", self.tabs.currentIndex())
+        self.settings.setValue("pen_width", self.draw_tab.pen_slider.value())
+        self.settings.setValue("train_config", json.dumps(self.train_tab.form.config().to_dict()))
+
+    def closeEvent(self, event) -> None:
+        if self.train_tab.running:
+            self.activity_status.setText("Stopping training and saving the model…")
+            self.train_tab.stop_and_wait()
+        self._save_settings()
+        super().closeEvent(event)

@@ -1,0 +1,353 @@
+"""The Train tab: every training option, Train/Pause/Stop, and live curves of the run."""
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QGroupBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QScrollArea, QSplitter,
+    QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from engine.config import TrainConfig
+from engine.device import cuda_available
+from engine.events import BatchEnd, Downloading, EpochEnd, Failed, Finished, KernelSnapshot, Started
+from engine.models import build_model, summarize
+from engine.train import SUGGESTED_LR, Trainer
+from gui.config_form import ConfigForm
+from gui.style import BAD, MUTED, TRAIN_COLOUR, VAL_COLOUR
+from gui.workers import TrainingWorker, start_in_thread
+
+REDRAW_MS = 250  # curves and progress are redrawn from a timer (4 Hz), never per event: repainting
+                 # plots on every batch would take the CPU the training needs
+KERNEL_EVERY = 20  # batches between kernel snapshots for the Kernels tab
+SMOOTHING = 0.05
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class ModelSummary(QTableWidget):
+    def __init__(self, parent=None):
+        super().__init__(0, 3, parent)
+        self.setHorizontalHeaderLabels(["Layer", "Output shape", "Params"])
+        self.verticalHeader().hide()
+        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.total = QLabel()
+
+    def show_model(self, name: str) -> None:
+        model = build_model(name)
+        rows = [r for r in summarize(model) if r.params or r.kind in ("MaxPool2d", "AvgPool2d", "Flatten")]
+        self.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            for j, text in enumerate((f"{r.name.split('.', 1)[-1]} ({r.kind})", " × ".join(map(str, r.output_shape)), f"{r.params:,}")):
+                item = QTableWidgetItem(text)
+                if j == 2:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.setItem(i, j, item)
+        total = sum(p.numel() for p in model.parameters())
+        self.total.setText(f"{total:,} parameters ({total * 4 / 1024:,.0f} KiB as float32)")
+
+
+class TrainingCurves(QWidget):
+    """Loss per batch (raw and smoothed) and accuracy per epoch; plot items are made once and
+    updated with setData from a timer."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.loss_plot = pg.PlotWidget(background=None, title="Training loss per batch")
+        self.loss_plot.setLabel("bottom", "batch")
+        self.loss_plot.setLogMode(y=True)
+        self.loss_plot.showGrid(x=True, y=True, alpha=0.15)
+        self.loss_plot.addLegend(offset=(-10, 10))
+        self.loss_plot.setDownsampling(auto=True, mode="mean")
+        self.loss_plot.setClipToView(True)
+        self.raw_loss = self.loss_plot.plot([], [], pen=pg.mkPen("#9ca3af", width=1), name="batch")
+        self.smooth_loss = self.loss_plot.plot([], [], pen=pg.mkPen(TRAIN_COLOUR, width=2), name="smoothed")
+        self.acc_plot = pg.PlotWidget(background=None, title="Accuracy per epoch")
+        self.acc_plot.setLabel("bottom", "epoch")
+        self.acc_plot.showGrid(x=True, y=True, alpha=0.15)
+        self.acc_plot.addLegend(offset=(-10, -10))
+        self.train_acc = self.acc_plot.plot([], [], pen=pg.mkPen(TRAIN_COLOUR, width=2), symbol="o", symbolSize=6,
+                                            symbolBrush=TRAIN_COLOUR, name="train")
+        self.val_acc = self.acc_plot.plot([], [], pen=pg.mkPen(VAL_COLOUR, width=2), symbol="s", symbolSize=6,
+                                          symbolBrush=VAL_COLOUR, name="validation")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.loss_plot, 3)
+        layout.addWidget(self.acc_plot, 2)
+        self.reset()
+
+    def reset(self, total_steps: int = 1, epochs: int = 1) -> None:
+        """Empty the curves and fix the axes to the whole run: axes whose range never changes are
+        painted from cache, which keeps redraws cheap while training needs the CPU."""
+        self.steps, self.losses, self.smoothed = [], [], []
+        self.epochs, self.train_accuracy, self.val_accuracy = [], [], []
+        self.loss_plot.setXRange(0, max(1, total_steps), padding=0.01)
+        self.loss_plot.setYRange(-2.5, 0.5, padding=0)  # log10: 0.003 .. 3
+        self.acc_plot.setXRange(0.5, epochs + 0.5, padding=0)
+        self.acc_plot.setYRange(0.9, 1.0, padding=0.02)
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.disableAutoRange()
+        self._dirty = True
+
+    def _widen_ranges(self) -> None:
+        """Grow (never shrink) the y ranges when new data falls outside them."""
+        (_, (y0, y1)) = self.loss_plot.viewRange()
+        low, high = np.log10(max(min(self.losses[-50:]), 1e-6)), np.log10(max(max(self.losses[-50:]), 1e-6))
+        if low < y0 or high > y1:
+            self.loss_plot.setYRange(min(y0, np.floor(low * 2) / 2), max(y1, np.ceil(high * 2) / 2), padding=0)
+        values = [v for v in self.train_accuracy + self.val_accuracy if v == v]
+        if values and min(values) < self.acc_plot.viewRange()[1][0]:
+            self.acc_plot.setYRange(max(0.0, np.floor(min(values) * 20) / 20), 1.0, padding=0.02)
+
+    def add_batch(self, step: int, loss: float) -> None:
+        previous = self.smoothed[-1] if self.smoothed else loss
+        self.steps.append(step)
+        self.losses.append(loss)
+        self.smoothed.append(previous + SMOOTHING * (loss - previous))
+        self._dirty = True
+
+    def add_epoch(self, epoch: int, train: float, val: float | None) -> None:
+        self.epochs.append(epoch)
+        self.train_accuracy.append(train)
+        self.val_accuracy.append(np.nan if val is None else val)
+        self._dirty = True
+
+    def redraw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        if self.losses:
+            self._widen_ranges()
+        self.raw_loss.setData(self.steps, np.maximum(self.losses, 1e-6) if self.losses else [])
+        self.smooth_loss.setData(self.steps, np.maximum(self.smoothed, 1e-6) if self.smoothed else [])
+        self.train_acc.setData(self.epochs, self.train_accuracy)
+        self.val_acc.setData(self.epochs, self.val_accuracy, connect="finite")
+
+    def point_count(self) -> int:
+        return len(self.raw_loss.getData()[0] if self.raw_loss.getData()[0] is not None else [])
+
+
+class TrainTab(QWidget):
+    """Emits ``trained(checkpoint_path)`` when a run completes, ``kernels(snapshot)`` while training,
+    and ``activity(text)`` for the status bar."""
+
+    trained = Signal(str)
+    kernels = Signal(object)
+    activity = Signal(str)
+    running_changed = Signal(bool)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.trainer: Trainer | None = None
+        self._worker = None
+        self._thread = None
+        self._batch_size = 1
+        disabled = {} if cuda_available() else {"device": ("cuda",)}
+        self.form = ConfigForm(disabled_choices=disabled)
+        self.summary = ModelSummary()
+        self.summary.show_model(self.form.config().model)
+        self.form.changed.connect(self._field_changed)
+
+        form_box = QGroupBox("Options")
+        form_layout = QVBoxLayout(form_box)
+        form_layout.addWidget(self.form)
+        summary_box = QGroupBox("Model summary")
+        summary_layout = QVBoxLayout(summary_box)
+        summary_layout.addWidget(self.summary)
+        summary_layout.addWidget(self.summary.total)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(form_box)
+        left_layout.addWidget(summary_box, 1)
+        scroll = QScrollArea()
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(360)
+
+        self.train_button = QPushButton("Train")
+        self.train_button.setObjectName("trainButton")
+        self.train_button.setDefault(True)
+        self.train_button.setToolTip("Train the chosen model with these options")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setObjectName("pauseButton")
+        self.pause_button.setCheckable(True)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("stopButton")
+        self.stop_button.setToolTip("Stop after the current batch; the model so far is saved")
+        self.train_button.clicked.connect(self.start)
+        self.pause_button.toggled.connect(self._toggle_pause)
+        self.stop_button.clicked.connect(self.stop)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("trainProgress")
+        self.progress.setFormat("ready")
+        self.progress.setTextVisible(True)
+        self.rate_label = QLabel("")
+        self.rate_label.setStyleSheet(f"color: {MUTED}")
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.curves = TrainingCurves()
+        self._latest_batch: BatchEnd | None = None
+        self._timer = QTimer(self, interval=REDRAW_MS, timeout=self._redraw)
+
+        buttons = QHBoxLayout()
+        for b in (self.train_button, self.pause_button, self.stop_button):
+            buttons.addWidget(b)
+        buttons.addWidget(self.progress, 1)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.addLayout(buttons)
+        right_layout.addWidget(self.rate_label)
+        right_layout.addWidget(self.message)
+        right_layout.addWidget(self.curves, 1)
+
+        splitter = QSplitter()
+        splitter.addWidget(scroll)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([380, 820])
+        layout = QHBoxLayout(self)
+        layout.addWidget(splitter)
+        self._set_running(False)
+
+    # --- form --------------------------------------------------------------------------------
+    def _field_changed(self, name: str) -> None:
+        config = self.form.config()
+        if name == "model":
+            self.summary.show_model(config.model)
+        elif name == "optimizer":
+            self.form.set_value("lr", SUGGESTED_LR[config.optimizer])
+
+    # --- run control -------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self, config: TrainConfig | None = None, **trainer_options) -> None:
+        if self.running:
+            return
+        config = config or self.form.config()
+        self._batch_size, self._epochs = config.batch_size, config.epochs
+        self.curves.reset()  # the axes are fixed once Started tells the run's length
+        self.progress.setValue(0)
+        self.progress.setFormat("starting…")
+        self.message.setText("")
+        self.message.setStyleSheet("")
+        self.trainer = Trainer(config, kernel_every=KERNEL_EVERY, **trainer_options)
+        self._worker = TrainingWorker(self.trainer)
+        self._worker.event.connect(self._on_event)
+        self._worker.done.connect(self._on_done)
+        self._thread = start_in_thread(self._worker, self, "training")
+        self._timer.start()
+        self._set_running(True)
+        self.activity.emit(f"Training {config.model} on {config.dataset}…")
+
+    def _toggle_pause(self, paused: bool) -> None:
+        if not self.trainer:
+            return
+        if paused:
+            self.trainer.pause()
+            self.pause_button.setText("Resume")
+            self.activity.emit("Training paused")
+        else:
+            self.trainer.resume()
+            self.pause_button.setText("Pause")
+            self.activity.emit("Training…")
+
+    def stop(self) -> None:
+        if self.trainer:
+            self.trainer.stop()
+            self.progress.setFormat("stopping…")
+
+    def stop_and_wait(self, timeout_ms: int = 60_000) -> None:
+        """Stop a run and wait for it to save its model (used when the window closes)."""
+        if self.running:
+            thread = self._thread
+            self.stop()
+            thread.wait(timeout_ms)
+
+    def _set_running(self, running: bool) -> None:
+        self.train_button.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        self.form.setEnabled(not running)
+        if not running:
+            self.pause_button.setChecked(False)
+            self.pause_button.setText("Pause")
+        self.running_changed.emit(running)
+
+    def _on_done(self) -> None:
+        self._timer.stop()
+        self._redraw()
+        self._thread = None
+        self._worker = None
+        self._set_running(False)
+
+    # --- events from the engine --------------------------------------------------------------
+    def _redraw(self) -> None:
+        self.curves.redraw()
+        event, self._latest_batch = self._latest_batch, None
+        if event is None:
+            return
+        total = self._epochs * event.batches_per_epoch
+        self.progress.setMaximum(total)
+        self.progress.setValue(event.step)
+        self.progress.setFormat(f"epoch {event.epoch}/{self._epochs} · batch {event.batch}/{event.batches_per_epoch}")
+        batches_per_sec = event.images_per_sec / self._batch_size
+        eta = (total - event.step) / batches_per_sec if batches_per_sec > 0 else 0
+        self.rate_label.setText(f"{event.images_per_sec:,.0f} images/s · running accuracy {event.accuracy:.1%} · "
+                                f"loss {event.loss:.4f} · ETA {_duration(eta)}")
+
+    def _on_event(self, event) -> None:
+        if isinstance(event, BatchEnd):
+            self.curves.add_batch(event.step, event.loss)
+            self._latest_batch = event
+        elif isinstance(event, KernelSnapshot):
+            self.kernels.emit(event)
+        elif isinstance(event, EpochEnd):
+            self.curves.add_epoch(event.epoch, event.train_accuracy, event.val_accuracy)
+            val = f", validation {event.val_accuracy:.2%}" if event.val_accuracy is not None else ""
+            self.message.setText(f"Epoch {event.epoch}/{event.epochs}: training accuracy {event.train_accuracy:.2%}{val}")
+        elif isinstance(event, Started):
+            self._epochs = event.epochs
+            self.curves.reset(event.epochs * event.batches_per_epoch, event.epochs)
+            self.activity.emit(f"Training on {event.device_name}")
+            self.progress.setFormat("epoch 1…")
+        elif isinstance(event, Downloading):
+            self.progress.setMaximum(event.total or 0)
+            self.progress.setValue(event.done)
+            self.progress.setFormat(f"downloading {event.label}… %p%")
+        elif isinstance(event, Finished):
+            self._finished(event)
+        elif isinstance(event, Failed):
+            self.progress.setFormat("failed")
+            kept = f"\nThe last good checkpoint is {event.checkpoint}." if event.checkpoint else ""
+            self.message.setText(f"{event.message}{kept}\nThe active model was not changed.")
+            self.message.setStyleSheet(f"color: {BAD}")
+            self.activity.emit("Training failed")
+
+    def _finished(self, event: Finished) -> None:
+        self._redraw()
+        if event.checkpoint is None:
+            self.progress.setFormat("stopped")
+            self.message.setText("Stopped before the first batch finished; nothing was saved.")
+            self.activity.emit("Training stopped")
+            return
+        accuracy = f"{event.test_accuracy:.2%}" if event.test_accuracy is not None else "not measured"
+        if event.stopped:
+            self.progress.setFormat(f"stopped after {event.epochs_done} epoch(s)")
+            self.message.setText(f"Stopped. Test accuracy of the model so far: {accuracy}. It is saved in "
+                                 f"{event.checkpoint} (File → Load model to use it).")
+            self.activity.emit("Training stopped")
+            return
+        self.progress.setValue(self.progress.maximum())
+        self.progress.setFormat(f"done · test accuracy {accuracy}")
+        self.message.setText(f"Done in {_duration(event.elapsed)}: test accuracy {accuracy}. This model is now "
+                             "active in the Draw and Kernels tabs; File → Save model keeps it.")
+        self.activity.emit(f"Trained: test accuracy {accuracy}")
+        self.trained.emit(event.checkpoint)

@@ -1,0 +1,257 @@
+"""The desktop app, driven through its widgets with real mouse and keyboard events (offscreen)."""
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QTabWidget
+
+from engine.events import Finished
+from gui.automation import STROKES, canvas_point, draw_strokes, press_and_move
+from gui.canvas import DrawingCanvas
+from gui.main_window import MainWindow
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.train_tab.stop_and_wait()
+
+
+@pytest.fixture
+def tiny_data(monkeypatch, tiny_mnist_dir):
+    """Training and evaluation in the app use a 1,024-image MNIST, found through the env variable."""
+    monkeypatch.setenv("DIGIT_STUDIO_DATA", str(tiny_mnist_dir))
+
+
+def find(window, kind, name):
+    widget = window.findChild(kind, name)
+    assert widget is not None, f"no {kind.__name__} named {name}"
+    return widget
+
+
+def test_automation_names(window):
+    assert find(window, QTabWidget, "mainTabs").count() == 4
+    find(window, DrawingCanvas, "canvas")
+    find(window, QLabel, "predictedDigit")
+    for name in ("clearButton", "trainButton", "pauseButton", "stopButton"):
+        find(window, QPushButton, name)
+    find(window, QProgressBar, "trainProgress")
+
+
+def test_drawing_is_read_while_drawing_and_on_release(window, qtbot):
+    canvas, digit = find(window, DrawingCanvas, "canvas"), find(window, QLabel, "predictedDigit")
+    assert digit.text() == "" and window.draw_tab.last_prediction is None
+    first, second = STROKES[4]
+    draw_strokes(canvas, [first])
+    press_and_move(canvas, second)  # button still down: the prediction must follow the pen
+    qtbot.waitUntil(lambda: window.draw_tab.last_prediction is not None and canvas.stroke_count() == 1
+                    and window.draw_tab.latencies_ms and digit.text() == "4", timeout=3000)
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, canvas_point(canvas, *second[-1]))
+    assert canvas.stroke_count() == 2 and digit.text() == "4"
+    prediction = window.draw_tab.last_prediction
+    assert prediction.digit == 4 and prediction.confidence > 0.5
+    preview = window.draw_tab.preview.pixmap().toImage()
+    assert preview.width() == 28 * 6 and not preview.isNull()
+    assert any(preview.pixelColor(x, y).value() > 200 for x in range(0, 168, 3) for y in range(0, 168, 3))
+
+
+@pytest.mark.parametrize("digit", [1, 7])
+def test_other_digits(window, digit):
+    draw_strokes(window.draw_tab.canvas, STROKES[digit])
+    assert window.findChild(QLabel, "predictedDigit").text() == str(digit)
+
+
+def test_clear_undo_and_keys(window, qtbot):
+    canvas, digit = window.draw_tab.canvas, find(window, QLabel, "predictedDigit")
+    draw_strokes(canvas, STROKES[4])
+    assert canvas.stroke_count() == 2
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert canvas.stroke_count() == 1
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert canvas.is_empty() and digit.text() == "" and "Draw a digit" in window.draw_tab.confidence_label.text()
+    draw_strokes(canvas, STROKES[7])
+    qtbot.mouseClick(find(window, QPushButton, "clearButton"), Qt.MouseButton.LeftButton)
+    assert canvas.is_empty() and digit.text() == ""
+
+
+def test_canvas_renders_the_same_drawing_at_any_size(qtbot):
+    canvas = DrawingCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(300, 300)
+    canvas.show()
+    draw_strokes(canvas, STROKES[7])
+    before = canvas.render_array()
+    canvas.resize(600, 450)
+    after = canvas.render_array()
+    assert before.shape == (280, 280) and np.abs(before.astype(int) - after.astype(int)).mean() < 2
+    assert before.min() == 0 and before.max() == 255
+
+
+def test_open_image_and_drop(window, tmp_path, mnist, monkeypatch):
+    from conftest import mnist_digit_as_drawing
+
+    path = tmp_path / "digit.png"
+    Image.fromarray(mnist_digit_as_drawing(mnist.test_images[0], 200)).save(path)
+    window.open_image(str(path))
+    assert window.findChild(QLabel, "predictedDigit").text() == str(int(mnist.test_labels[0]))
+    errors = []
+    monkeypatch.setattr("gui.main_window.show_error", lambda _parent, title, message: errors.append(message))
+    (tmp_path / "bad.png").write_text("no")
+    window.open_image(str(tmp_path / "bad.png"))
+    assert errors and "not an image" in errors[0]
+    assert window.findChild(QLabel, "predictedDigit").text() == str(int(mnist.test_labels[0]))
+
+
+def test_corrupt_model_is_refused_and_the_old_model_stays(window, tmp_path, monkeypatch):
+    errors = []
+    monkeypatch.setattr("gui.main_window.show_error", lambda _parent, title, message: errors.append(message))
+    before = window.active.predictor
+    (tmp_path / "broken.pt").write_bytes(b"\x00" * 100)
+    assert window.load_model(tmp_path / "broken.pt") is False
+    assert "broken.pt: corrupt or not a checkpoint" in errors[0] and "current model stays" in errors[0]
+    assert window.active.predictor is before
+
+
+def test_train_button_runs_to_completion_and_activates_the_model(window, qtbot, tiny_data):
+    tab = window.train_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.form.set_value("epochs", 2)
+    tab.form.set_value("batch_size", 64)
+    kernels_before = window.kernels_tab.conv1.image.image.copy()
+    model_before = window.active.predictor
+    with qtbot.waitSignal(window.active.changed, timeout=120_000) as changed:
+        qtbot.mouseClick(find(window, QPushButton, "trainButton"), Qt.MouseButton.LeftButton)
+        assert find(window, QPushButton, "stopButton").isEnabled()
+    assert changed.args[0] is not model_before and window.active.predictor is changed.args[0]
+    assert window.active.predictor.metadata["config"]["epochs"] == 2
+    assert not window.active.saved and "(unsaved)" in window.model_status.text()
+    qtbot.waitUntil(lambda: not tab.running, timeout=10_000)
+    curves = tab.curves
+    assert len(curves.raw_loss.getData()[0]) == len(curves.steps) == 2 * ((1024 - 85) // 64)
+    assert list(curves.train_acc.getData()[0]) == [1, 2]
+    progress = find(window, QProgressBar, "trainProgress")
+    assert progress.value() == progress.maximum() and "test accuracy" in progress.format()
+    assert not np.allclose(window.kernels_tab.conv1.image.image, kernels_before, equal_nan=True)
+    assert find(window, QPushButton, "trainButton").isEnabled()
+
+
+def test_stop_mid_run_keeps_the_active_model(window, qtbot, tiny_data):
+    tab = window.train_tab
+    tab.form.set_value("epochs", 50)
+    tab.form.set_value("batch_size", 32)
+    before = window.active.predictor
+    qtbot.mouseClick(find(window, QPushButton, "trainButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(tab.curves.steps) > 5, timeout=30_000)
+    qtbot.mouseClick(find(window, QPushButton, "stopButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not tab.running, timeout=30_000)
+    assert "Stopped" in tab.message.text() and window.active.predictor is before
+    assert len(tab.curves.steps) < 50 * ((1024 - 85) // 32)
+
+
+def test_pause_and_resume_from_the_buttons(window, qtbot, tiny_data):
+    tab = window.train_tab
+    tab.form.set_value("epochs", 50)
+    qtbot.mouseClick(find(window, QPushButton, "trainButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(tab.curves.steps) > 2, timeout=30_000)
+    pause = find(window, QPushButton, "pauseButton")
+    qtbot.mouseClick(pause, Qt.MouseButton.LeftButton)
+    assert tab.trainer.paused and pause.text() == "Resume"
+    qtbot.wait(300)
+    count = len(tab.curves.steps)
+    qtbot.wait(500)
+    assert len(tab.curves.steps) == count
+    qtbot.mouseClick(pause, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(tab.curves.steps) > count, timeout=10_000)
+    tab.stop_and_wait()
+
+
+def test_failed_training_shows_the_reason_and_keeps_the_model(window, qtbot, tiny_data):
+    tab = window.train_tab
+    before = window.active.predictor
+    for name, value in (("model", "seed001"), ("optimizer", "momentum"), ("lr", 10.0), ("schedule", "constant"),
+                        ("epochs", 6), ("augment", False), ("ema", False), ("batch_size", 32)):
+        tab.form.set_value(name, value)
+    qtbot.mouseClick(find(window, QPushButton, "trainButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not tab.running, timeout=60_000)
+    assert "diverged" in tab.message.text() and "active model was not changed" in tab.message.text()
+    assert window.active.predictor is before
+
+
+def test_closing_the_window_during_training_stops_and_saves(qtbot, settings, tiny_data):
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    tab = win.train_tab
+    tab.form.set_value("epochs", 50)
+    finals = []
+    tab.start()
+    tab.trainer.on_event = lambda e, emit=tab.trainer.on_event: (finals.append(e) if isinstance(e, Finished) else None, emit(e))
+    qtbot.waitUntil(lambda: len(tab.curves.steps) > 3, timeout=30_000)
+    win.close()
+    assert not tab.running or tab._thread is None or tab._thread.isFinished()
+    assert finals and finals[0].stopped and finals[0].checkpoint
+    from engine.checkpoint import load_checkpoint
+
+    assert load_checkpoint(finals[0].checkpoint).metadata["metrics"]["stopped"] is True
+
+
+def test_evaluate_tab_fills_and_cells_open_galleries(window, qtbot, tiny_data):
+    tab = window.evaluate_tab
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: tab.result is not None, timeout=30_000)
+    result = tab.result
+    assert result.confusion.sum() == 512 and "Accuracy" in tab.accuracy_label.text()
+    assert tab.errors_gallery.count() == len(result.misclassified())
+    tab.show_cell(3, 3)
+    assert tab.cell_gallery.count() == result.confusion[3, 3]
+    # A click on the heat map selects the cell under the mouse.
+    from PySide6.QtCore import QPointF
+    view = tab.confusion
+    scene_pos = view.getPlotItem().vb.mapViewToScene(QPointF(2.5, 7.5))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(scene_pos))
+    qtbot.waitUntil(lambda: "TRUE 7, PREDICTED 2" in tab.cell_title.text(), timeout=2000)
+    assert tab.cell_gallery.count() == result.confusion[7, 2]
+
+
+def test_kernels_tab_shows_both_layers_and_follows_the_drawing(window, qtbot):
+    tab = window.kernels_tab
+    window.tabs.setCurrentWidget(tab)
+    conv1 = window.active.predictor.model.conv_blocks()[0].conv
+    assert tab.conv1.tiles.shape == (conv1.out_channels, 3, 3)
+    assert tab.conv2.mosaic.cols == window.active.predictor.model.conv_blocks()[1].conv.out_channels
+    window.tabs.setCurrentWidget(window.draw_tab)
+    draw_strokes(window.draw_tab.canvas, STROKES[7])
+    window.tabs.setCurrentWidget(tab)
+    updates = tab.maps_updates
+    assert tab.maps1.tiles.shape == (conv1.out_channels, 28, 28) and tab.maps1.tiles.max() > 0
+    tab.conv2._hover((0.5, 4.5))  # tile row 0, column 1
+    assert "conv2 filter 2, input channel 1" in tab.info.text()
+    tab.mean_channels.setChecked(True)
+    assert tab.conv2.tiles.shape[0] == conv1.out_channels * 2
+    assert tab.maps_updates == updates
+
+
+def test_choices_persist_between_sessions(qtbot, settings):
+    first = MainWindow(settings=settings)
+    qtbot.addWidget(first)
+    first.draw_tab.pen_slider.setValue(30)
+    first.train_tab.form.set_value("optimizer", "momentum")
+    first.tabs.setCurrentIndex(2)
+    first.close()
+    second = MainWindow(settings=settings)
+    qtbot.addWidget(second)
+    assert second.draw_tab.pen_slider.value() == 30
+    assert second.train_tab.form.config().optimizer == "momentum"
+    assert second.tabs.currentIndex() == 2
