@@ -131,4 +131,6 @@ def describe(metadata: dict) -> str:
     name = metadata.get("model", {}).get("name", "?")
     acc = metadata.get("metrics", {}).get("test_accuracy")
     acc_text = f"{acc * 100:.2f} % test" if acc is not None else "not evaluated"
-    return f"{name} on {metadata.get('dataset', '?')}, {acc_text}"
+    personal = metadata.get("personalised")
+    mine = f", personalised on {personal['samples']} samples" if personal else ""
+    return f"{name} on {metadata.get('dataset', '?')}, {acc_text}{mine}"

@@ -58,6 +58,9 @@ class DrawTab(QWidget):
         self.last_prediction: Prediction | None = None
         self.latencies_ms: list[float] = []  # drawing → probabilities, for the status line and benchmarks
         self.canvas = DrawingCanvas()
+        # Digit keys label the drawing while focus is in this tab (see PersonalPanel).
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.canvas.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self._timer = QTimer(self, singleShot=True, interval=PREDICT_EVERY_MS, timeout=self.predict_now)
 
         self.canvas.drawingChanged.connect(self._schedule)

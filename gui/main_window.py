@@ -4,7 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
 
@@ -18,6 +18,7 @@ from gui.active_model import ActiveModel
 from gui.draw_tab import DrawTab
 from gui.evaluate_tab import EvaluateTab
 from gui.kernels_tab import KernelsTab
+from gui.personal_panel import PersonalPanel
 from gui.train_tab import TrainTab
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff *.pgm *.ppm);;All files (*)"
@@ -39,6 +40,8 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("mainTabs")
         self.tabs.setDocumentMode(True)
         self.draw_tab = DrawTab(self.active)
+        self.personal = PersonalPanel(self.draw_tab, self.active)
+        self.draw_tab.extra.addWidget(self.personal)
         self.train_tab = TrainTab()
         self.kernels_tab = KernelsTab()
         self.evaluate_tab = EvaluateTab()
@@ -66,6 +69,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._model_changed(self.active.predictor)
         self._restore_settings()
+        QTimer.singleShot(0, self.active.predictor.warm_up)  # once the window is up, before the first stroke
 
     # --- menus and shortcuts ---------------------------------------------------------------------
     def _build_menus(self) -> None:

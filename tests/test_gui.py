@@ -255,3 +255,56 @@ def test_choices_persist_between_sessions(qtbot, settings):
     assert second.draw_tab.pen_slider.value() == 30
     assert second.train_tab.form.config().optimizer == "momentum"
     assert second.tabs.currentIndex() == 2
+
+
+def test_digit_keys_and_enter_save_personal_samples(window, qtbot):
+    panel, canvas = window.personal, window.draw_tab.canvas
+    assert not panel.confirm_button.isEnabled()
+    draw_strokes(canvas, STROKES[7])
+    assert panel.confirm_button.text() == "✓ It is a 7"
+    qtbot.keyClick(canvas, Qt.Key.Key_1)  # the user says: it is a 1
+    assert canvas.is_empty() and [s.label for s in panel.store.samples()] == [1]
+    assert "Saved as 1" in panel.status.text()
+    draw_strokes(canvas, STROKES[4])
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert [s.label for s in panel.store.samples()] == [1, 4]
+    qtbot.keyClick(canvas, Qt.Key.Key_5)  # nothing drawn: nothing saved
+    assert len(panel.store) == 2
+
+
+def test_digit_keys_do_not_leak_into_other_tabs(window, qtbot):
+    window.tabs.setCurrentWidget(window.train_tab)
+    editor = window.train_tab.form.editors["epochs"]
+    editor.setFocus()
+    editor.selectAll()
+    qtbot.keyClicks(editor, "3")
+    assert editor.value() == 3 and len(window.personal.store) == 0
+
+
+def test_personalise_button_activates_a_personalised_model(window, qtbot):
+    panel, canvas = window.personal, window.draw_tab.canvas
+    for _ in range(3):
+        draw_strokes(canvas, STROKES[7])
+        qtbot.mouseClick(window.findChild(QPushButton, "label1"), Qt.MouseButton.LeftButton)
+    before = window.active.predictor
+    with qtbot.waitSignal(window.active.changed, timeout=120_000):
+        qtbot.mouseClick(window.findChild(QPushButton, "personaliseButton"), Qt.MouseButton.LeftButton)
+    meta = window.active.predictor.metadata
+    assert window.active.predictor is not before and meta["personalised"]["samples"] == 3
+    assert window.active.path.is_file() and "personalised on 3 samples" in window.model_status.text()
+    assert "Personalised in" in panel.status.text()
+
+
+def test_ambiguous_drawing_shows_the_top_two(window, tmp_path, mnist):
+    labels = mnist.test_labels
+    pairs = [(i, j) for i, j in zip(range(0, 200, 2), range(1, 200, 2)) if labels[i] != labels[j]]
+    for i, j in pairs:
+        blend = (mnist.test_images[i].float() + mnist.test_images[j].float()).clamp(max=255).numpy().astype(np.uint8)
+        Image.fromarray(255 - blend).resize((280, 280)).save(tmp_path / "blend.png")
+        window.open_image(str(tmp_path / "blend.png"))
+        prediction = window.draw_tab.last_prediction
+        if prediction.unsure:
+            text = window.draw_tab.confidence_label.text()
+            assert text.startswith(f"Not sure: {prediction.digit}") and f"or {prediction.runner_up}" in text
+            return
+    pytest.fail("no blend of two digits made the model unsure")

@@ -45,3 +45,19 @@ def test_batch_probabilities_match_single(predictor, mnist):
     batch = predictor.probabilities(pixels)
     assert batch.shape == (5, 10)
     assert np.allclose(batch[2], predictor.probabilities(pixels[2]), atol=1e-5)
+
+
+def _blend(mnist, i, j):
+    return (mnist.test_images[i].float() + mnist.test_images[j].float()).clamp(max=255).numpy().astype(np.uint8)
+
+
+def test_unsure_for_ambiguous_input_and_sure_for_clear_digits(predictor, mnist):
+    labels = mnist.test_labels
+    pairs = [(i, j) for i, j in zip(range(0, 400, 2), range(1, 400, 2)) if labels[i] != labels[j]][:60]
+    unsure = [predictor.predict(255 - _blend(mnist, i, j)) for i, j in pairs]
+    assert sum(p.unsure for p in unsure) >= 0.3 * len(unsure)  # two digits on top of each other
+    for p in unsure:
+        if p.unsure:
+            assert p.runner_up != p.digit and p.probabilities[p.runner_up] == np.sort(p.probabilities)[-2]
+    clear = [predictor.predict(mnist_digit_as_drawing(mnist.test_images[i])) for i in range(100)]
+    assert sum(p.unsure for p in clear) <= 5

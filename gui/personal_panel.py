@@ -1,0 +1,259 @@
+"""Teaching the model your handwriting: confirm or correct predictions, then personalise."""
+
+from datetime import datetime
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QDialog, QDialogButtonBox, QFileDialog, QGridLayout, QHBoxLayout, QInputDialog, QLabel, QListView, QListWidget,
+    QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget,
+)
+
+from engine.checkpoint import save_checkpoint
+from engine.datasets import load_dataset
+from engine.paths import user_data_dir
+from engine.personal import PersonalDataError, PersonalSamples, personalise
+from engine.predict import Predictor
+from gui.active_model import ActiveModel
+from gui.draw_tab import DrawTab, array_to_pixmap
+from gui.style import BAD, GOOD, MUTED, section_label
+from gui.workers import FunctionWorker, start_in_thread
+
+
+def _percent(value) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+class PersonalPanel(QWidget):
+    """Lives in the Draw tab. Digit keys 0-9 label the drawing; Enter confirms the prediction."""
+
+    personalised = Signal(str)  # path of the new model
+
+    def __init__(self, draw_tab: DrawTab, active: ActiveModel, store: PersonalSamples | None = None, parent=None):
+        super().__init__(parent)
+        self.draw_tab, self.active = draw_tab, active
+        self.store = store or PersonalSamples()
+        self._worker = None
+        self.confirm_button = QPushButton("✓ Correct")
+        self.confirm_button.setObjectName("confirmButton")
+        self.confirm_button.setToolTip("The prediction is right: keep this drawing as a personal sample (Enter)")
+        self.confirm_button.clicked.connect(self.confirm)
+        self.label_buttons = []
+        digits = QHBoxLayout()
+        digits.setSpacing(2)
+        for d in range(10):
+            b = QPushButton(str(d))
+            b.setObjectName(f"label{d}")
+            b.setFixedWidth(30)
+            b.setToolTip(f"It is a {d}: keep this drawing with the label {d} (key {d})")
+            b.clicked.connect(lambda _checked=False, d=d: self.save_as(d))
+            digits.addWidget(b)
+            self.label_buttons.append(b)
+            QShortcut(QKeySequence(str(d)), draw_tab, lambda d=d: self.save_as(d),
+                      context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            QShortcut(QKeySequence(key), draw_tab, self.confirm, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.personalise_button = QPushButton("Personalise")
+        self.personalise_button.setObjectName("personaliseButton")
+        self.personalise_button.setToolTip("Fine-tune the active model on MNIST plus your samples (a few seconds)")
+        self.personalise_button.clicked.connect(self.start_personalise)
+        self.browse_button = QPushButton("My samples…")
+        self.browse_button.clicked.connect(self.browse)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setObjectName("personalStatus")
+
+        row = QHBoxLayout()
+        row.addWidget(self.confirm_button)
+        row.addWidget(QLabel("or it is:"))
+        row.addLayout(digits)
+        row.addStretch(1)
+        actions = QHBoxLayout()
+        actions.addWidget(self.personalise_button)
+        actions.addWidget(self.browse_button)
+        actions.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(section_label("Teach it your handwriting"))
+        layout.addLayout(row)
+        layout.addLayout(actions)
+        layout.addWidget(self.status)
+        draw_tab.predicted.connect(self._prediction_changed)
+        self._prediction_changed(None)
+        self._show_count()
+
+    def _prediction_changed(self, prediction) -> None:
+        has_drawing = prediction is not None and prediction.digit is not None
+        self.confirm_button.setEnabled(has_drawing)
+        self.confirm_button.setText(f"✓ It is a {prediction.digit}" if has_drawing else "✓ Correct")
+        for b in self.label_buttons:
+            b.setEnabled(has_drawing)
+
+    def _show_count(self, prefix: str = "") -> None:
+        n = len(self.store)
+        text = f"{n} personal sample{'s' if n != 1 else ''}" if n else "No personal samples yet: confirm or correct a few predictions."
+        self.status.setStyleSheet(f"color: {MUTED}" if not prefix else "")
+        self.status.setText(prefix + text)
+        self.personalise_button.setEnabled(n > 0 and self._worker is None)
+
+    # --- samples -------------------------------------------------------------------------------
+    def confirm(self) -> None:
+        prediction = self.draw_tab.last_prediction
+        if prediction is not None and prediction.digit is not None:
+            self.save_as(prediction.digit)
+
+    def save_as(self, label: int) -> None:
+        """Keep the drawing on the canvas with this label, then clear it for the next one."""
+        if self.draw_tab.last_prediction is None or self.draw_tab.canvas.is_empty():
+            return
+        try:
+            self.store.add(self.draw_tab.canvas.render_array(), label)
+        except (PersonalDataError, OSError) as exc:
+            self.status.setStyleSheet(f"color: {BAD}")
+            self.status.setText(f"Not saved: {exc}")
+            return
+        self.draw_tab.canvas.clear()
+        self._show_count(f"Saved as {label} ({self.store.counts()[label]} of this digit) · ")
+
+    def browse(self) -> None:
+        SamplesDialog(self.store, self).exec()
+        self._show_count()
+
+    # --- fine-tuning ----------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._worker is not None
+
+    def start_personalise(self) -> None:
+        if self.running or len(self.store) == 0:
+            return
+        predictor = self.active.predictor
+        personal = self.store.tensors()
+        self.status.setStyleSheet("")
+        self.status.setText(f"Personalising on {len(personal[1])} samples plus MNIST…")
+        self.personalise_button.setEnabled(False)
+
+        def work():
+            mnist = load_dataset("mnist")
+            return personalise(predictor.model, personal, mnist)
+
+        self._worker = FunctionWorker(work)
+        self._worker.succeeded.connect(lambda result: self._finished(result, predictor))
+        self._worker.failed.connect(self._failed)
+        self._worker.done.connect(self._done)
+        start_in_thread(self._worker, self, "personalise")
+
+    def _done(self) -> None:
+        self._worker = None
+        self.personalise_button.setEnabled(len(self.store) > 0)
+
+    def _failed(self, message: str) -> None:
+        self.status.setStyleSheet(f"color: {BAD}")
+        self.status.setText(f"Personalising failed: {message}. The active model was not changed.")
+
+    def _finished(self, result, base: Predictor) -> None:
+        metadata = dict(base.metadata)
+        metadata["metrics"] = {"mnist_probe_accuracy": result.mnist_after}
+        metadata["personalised"] = {
+            "samples": result.train_samples, "held_out": result.held_out_samples,
+            "held_out_before": result.held_out_before, "held_out_after": result.held_out_after,
+            "from": base.metadata.get("created"),
+        }
+        path = user_data_dir() / "models" / f"personalised-{datetime.now():%Y%m%d-%H%M%S}.pt"
+        save_checkpoint(path, result.model, metadata)
+        self.active.set(Predictor(result.model, "cpu", metadata), path, saved=True)
+        held = (f"held-out personal samples {_percent(result.held_out_before)} → {_percent(result.held_out_after)} "
+                f"({result.held_out_samples} samples)" if result.held_out_samples else
+                "add at least 5 samples for a held-out score")
+        self.status.setStyleSheet(f"color: {GOOD}")
+        self.status.setText(f"Personalised in {result.seconds:.0f} s: {held}; MNIST {result.mnist_before:.2%} → "
+                            f"{result.mnist_after:.2%}. The personalised model is now active (saved in {path.parent}).")
+        self.personalised.emit(str(path))
+
+
+class SamplesDialog(QDialog):
+    """Browse, relabel, delete, clear, export and import the personal samples."""
+
+    def __init__(self, store: PersonalSamples, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("My handwriting samples")
+        self.resize(720, 520)
+        self.store = store
+        self.summary = QLabel()
+        self.grid = QListWidget()
+        self.grid.setViewMode(QListView.ViewMode.IconMode)
+        self.grid.setIconSize(QSize(64, 64))
+        self.grid.setGridSize(QSize(84, 96))
+        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
+        self.grid.setMovement(QListView.Movement.Static)
+        self.grid.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+        self.grid.itemDoubleClicked.connect(lambda _item: self.relabel())
+        buttons = QGridLayout()
+        for col, (text, slot) in enumerate((("Relabel…", self.relabel), ("Delete", self.delete), ("Clear all…", self.clear),
+                                            ("Export CSV…", self.export), ("Import CSV…", self.import_csv))):
+            b = QPushButton(text)
+            b.clicked.connect(slot)
+            buttons.addWidget(b, 0, col)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.grid, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(close)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.grid.clear()
+        for sample in self.store.samples():
+            drawing = self.store.image(sample)[::4, ::4].astype(np.float32) / 255  # shown small, as drawn
+            item = QListWidgetItem(QIcon(array_to_pixmap(drawing, 1)), f"{sample.label}")
+            item.setData(Qt.ItemDataRole.UserRole, sample.id)
+            item.setToolTip(f"label {sample.label}, saved {sample.created}")
+            self.grid.addItem(item)
+        counts = self.store.counts()
+        self.summary.setText(f"{len(self.store)} samples · per digit: " + "  ".join(f"{d}:{n}" for d, n in enumerate(counts))
+                             + f"\nStored in {self.store.folder}")
+
+    def _selected_ids(self) -> list[str]:
+        return [item.data(Qt.ItemDataRole.UserRole) for item in self.grid.selectedItems()]
+
+    def relabel(self) -> None:
+        ids = self._selected_ids()
+        if not ids:
+            return
+        label, ok = QInputDialog.getInt(self, "Relabel", f"Digit for {len(ids)} sample(s):", 0, 0, 9)
+        if ok:
+            for sample_id in ids:
+                self.store.relabel(sample_id, label)
+            self.refresh()
+
+    def delete(self) -> None:
+        for sample_id in self._selected_ids():
+            self.store.remove(sample_id)
+        self.refresh()
+
+    def clear(self) -> None:
+        if len(self.store) and QMessageBox.question(self, "Clear all samples",
+                                                    f"Delete all {len(self.store)} personal samples?") == QMessageBox.StandardButton.Yes:
+            self.store.clear()
+            self.refresh()
+
+    def export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export samples", "my-digits.csv", "CSV (*.csv)")
+        if path:
+            n = self.store.export_csv(path)
+            self.summary.setText(f"Exported {n} samples to {path}")
+
+    def import_csv(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import samples", "", "CSV (*.csv);;All files (*)")
+        if not path:
+            return
+        try:
+            n = self.store.import_csv(path)
+        except PersonalDataError as exc:
+            QMessageBox.warning(self, "Import failed", f"{exc}\n\nNo samples were added.")
+            return
+        self.refresh()
+        self.summary.setText(self.summary.text() + f"\nImported {n} samples.")

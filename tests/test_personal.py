@@ -1,0 +1,120 @@
+"""The personal dataset and fine-tuning on the user's own handwriting."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from engine.personal import PersonalDataError, PersonalSamples, held_out_split, personalise
+from engine.predict import Predictor
+
+
+def long_flag_one(rng, size=280):
+    """A 1 written with a long up-stroke, as many Europeans do; MNIST-trained models read it as 7."""
+    img = Image.new("L", (size, size), 255)
+    jitter = lambda x, y: (size * (x + rng.normal(0, 0.02)), size * (y + rng.normal(0, 0.02)))  # noqa: E731
+    ImageDraw.Draw(img).line([jitter(0.15, 0.45), jitter(0.55, 0.1), jitter(0.55, 0.9)], fill=0,
+                             width=int(rng.uniform(12, 20)), joint="curve")
+    return np.asarray(img)
+
+
+def plain_seven(rng, size=280):
+    img = Image.new("L", (size, size), 255)
+    jitter = lambda x, y: (size * (x + rng.normal(0, 0.02)), size * (y + rng.normal(0, 0.02)))  # noqa: E731
+    ImageDraw.Draw(img).line([jitter(0.2, 0.15), jitter(0.8, 0.15), jitter(0.45, 0.9)], fill=0,
+                             width=int(rng.uniform(12, 20)), joint="curve")
+    return np.asarray(img)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return PersonalSamples(tmp_path / "personal")
+
+
+def test_samples_are_saved_and_survive_a_restart(store, tmp_path):
+    rng = np.random.default_rng(0)
+    a = store.add(long_flag_one(rng), 1)
+    store.add(plain_seven(rng), 7)
+    again = PersonalSamples(tmp_path / "personal")
+    assert [(s.id, s.label) for s in again.samples()] == [(a.id, 1), (again.samples()[1].id, 7)]
+    assert again.counts()[1] == 1 and again.counts()[7] == 1
+    images, labels = again.tensors()
+    assert images.shape == (2, 28, 28) and images.dtype == torch.uint8 and labels.tolist() == [1, 7]
+    assert again.image(again.samples()[0]).shape == (280, 280)
+
+
+def test_relabel_remove_and_clear(store, tmp_path):
+    rng = np.random.default_rng(1)
+    first = store.add(plain_seven(rng), 1)  # a wrong label, corrected below
+    second = store.add(plain_seven(rng), 7)
+    store.relabel(first.id, 7)
+    assert [s.label for s in PersonalSamples(tmp_path / "personal").samples()] == [7, 7]
+    store.remove(second.id)
+    assert not second.path.exists() and len(PersonalSamples(tmp_path / "personal")) == 1
+    store.clear()
+    assert len(PersonalSamples(tmp_path / "personal")) == 0 and not first.path.exists()
+
+
+def test_empty_drawings_and_bad_labels_are_refused(store):
+    with pytest.raises(PersonalDataError, match="nothing drawn"):
+        store.add(np.full((280, 280), 255, np.uint8), 3)
+    with pytest.raises(PersonalDataError, match="0-9"):
+        store.add(plain_seven(np.random.default_rng(0)), 12)
+    assert len(store) == 0
+
+
+def test_export_then_import_round_trip(store, tmp_path):
+    rng = np.random.default_rng(2)
+    for label in (1, 7, 1):
+        store.add(long_flag_one(rng) if label == 1 else plain_seven(rng), label)
+    assert store.export_csv(tmp_path / "mine.csv") == 3
+    lines = (tmp_path / "mine.csv").read_text().splitlines()
+    assert lines[0].startswith("label,pixel0,pixel1") and len(lines[1].split(",")) == 785
+    other = PersonalSamples(tmp_path / "other")
+    assert other.import_csv(tmp_path / "mine.csv") == 3
+    original, imported = store.tensors(), other.tensors()
+    assert imported[1].tolist() == [1, 7, 1]
+    assert np.abs(original[0].float().numpy() - imported[0].float().numpy()).mean() < 8  # re-preprocessed 28×28
+
+
+def test_malformed_csv_adds_nothing_and_names_the_row(store, tmp_path):
+    (tmp_path / "bad.csv").write_text("label," + ",".join(f"pixel{i}" for i in range(784)) + "\n" + "3," + ",".join(["0"] * 700) + "\n")
+    with pytest.raises(PersonalDataError, match="bad.csv, row 2: expected a label and 784 pixels"):
+        store.import_csv(tmp_path / "bad.csv")
+    assert len(store) == 0
+
+
+def test_held_out_split():
+    train, held = held_out_split(torch.arange(12))
+    assert held.tolist() == [4, 9] and len(train) == 10
+    assert len(held_out_split(torch.arange(3))[1]) == 0
+
+
+def test_fine_tuning_learns_a_style_the_base_model_gets_wrong(mnist):
+    rng = np.random.default_rng(3)
+    base = Predictor.load()
+    test_ones = [long_flag_one(rng) for _ in range(20)]
+    assert sum(base.predict(d).digit == 1 for d in test_ones) <= 4  # the base model reads them as 7
+
+    store_images, store_labels = [], []
+    from engine.preprocess import prepare_image
+
+    for k in range(25):
+        drawing, label = (long_flag_one(rng), 1) if k % 5 else (plain_seven(rng), 7)
+        store_images.append(np.round(prepare_image(drawing).pixels * 255).astype(np.uint8))
+        store_labels.append(label)
+    personal = (torch.from_numpy(np.stack(store_images)), torch.tensor(store_labels))
+    ticks = []
+    result = personalise(base.model, personal, mnist, steps=120, progress=lambda s, n: ticks.append((s, n)))
+    assert ticks[-1] == (120, 120)
+    assert result.held_out_samples == 5 and result.held_out_after >= result.held_out_before
+    tuned = Predictor(result.model, "cpu", base.metadata)
+    assert sum(tuned.predict(d).digit == 1 for d in test_ones) >= 16
+    assert sum(tuned.predict(plain_seven(rng)).digit == 7 for _ in range(20)) >= 18  # 7s are still 7s
+    assert result.mnist_after > 0.97
+    assert base.predict(test_ones[0]).digit == 7  # the original model is untouched
+
+
+def test_personalise_without_samples_explains(mnist):
+    with pytest.raises(PersonalDataError, match="no personal samples"):
+        personalise(Predictor.load().model, (torch.zeros((0, 28, 28), dtype=torch.uint8), torch.zeros(0, dtype=torch.int64)), mnist)
