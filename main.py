@@ -2,6 +2,7 @@
 
     python main.py                 open the desktop app
     python main.py train --help    train a model (see also evaluate, predict, cv, info)
+    python main.py --self-test     check, headless, that everything works
 """
 
 import sys
@@ -9,7 +10,13 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--self-test"]:
+        from cli.selftest import run_self_test
+
+        return run_self_test()
     if not argv:
+        if sys.platform == "win32":
+            import torch  # noqa: F401  On Windows torch's DLLs must load before Qt's, or torch fails to import.
         from gui.app import run_app
 
         return run_app()
