@@ -85,7 +85,7 @@ def drawing_latency(samples: int = 300) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="digitnet")
+    parser.add_argument("--models", nargs="+", default=["digitnet", "seed001"])
     parser.add_argument("--batches", type=int, default=150, help="timed batches per pipeline (default: 150)")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
@@ -93,16 +93,16 @@ def main() -> None:
     use_all_cpu_cores()
     dataset = load_dataset("mnist")
     print(machine())
-    config = TrainConfig(model=args.model, batch_size=64, augment=False, ema=False, optimizer="adamw", lr=1e-3,
-                         schedule="constant", device=str(device), checkpoint_every=0)
-    ours = engine_rate(config, dataset, args.batches)
-    seed = seed_rate(args.model, dataset, device, args.batches)
-    print(f"training {args.model}, batch 64, on {device}:")
-    print(f"  engine (tensor-resident, batched by index): {ours:10,.0f} images/s")
-    print(f"  seed style (Dataset + DataLoader):          {seed:10,.0f} images/s")
-    print(f"  ratio: {ours / seed:.2f}×")
-    augmented = engine_rate(TrainConfig(**{**config.to_dict(), "augment": True}), dataset, args.batches)
-    print(f"  engine with on-device augmentation:         {augmented:10,.0f} images/s")
+    for model in args.models:
+        config = TrainConfig(model=model, batch_size=64, augment=False, ema=False, optimizer="adamw", lr=1e-3,
+                             schedule="constant", device=str(device), checkpoint_every=0)
+        seed = seed_rate(model, dataset, device, args.batches)
+        ours = engine_rate(config, dataset, args.batches)
+        augmented = engine_rate(TrainConfig(**{**config.to_dict(), "augment": True}), dataset, args.batches)
+        print(f"training {model}, batch 64, on {device}:")
+        print(f"  seed style (Dataset + DataLoader):          {seed:10,.0f} images/s")
+        print(f"  engine (tensor-resident, batched by index): {ours:10,.0f} images/s   ratio {ours / seed:.2f}×")
+        print(f"  engine with on-device augmentation:         {augmented:10,.0f} images/s", flush=True)
     p50, p95 = drawing_latency()
     print(f"drawing (280×280) → probabilities, shipped model, 1 image: p50 {p50:.2f} ms, p95 {p95:.2f} ms")
 

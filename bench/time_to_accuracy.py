@@ -13,7 +13,7 @@ images. Evaluation time is NOT counted: the clock covers training steps and data
 import argparse
 import statistics
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -123,10 +123,10 @@ def summarise(runs: list[Run], target: float) -> tuple[float | None, str]:
     reached = [t for t in times if t is not None]
     if not reached:
         return None, "never reached"
-    spread = f"{min(reached):.1f}-{max(reached):.1f} s" if len(reached) > 1 else ""
+    spread = f"range {min(reached):.1f}-{max(reached):.1f} s" if len(reached) > 1 else "one run"
     missing = f", not reached in {len(times) - len(reached)} of {len(times)} runs" if len(reached) < len(times) else ""
     median = statistics.median(reached)
-    return median, f"median {median:.1f} s (range {spread}){missing}"
+    return median, f"median {median:.1f} s ({spread}){missing}"
 
 
 def main() -> None:

@@ -113,6 +113,7 @@ class Trainer:
         kernel_every: int = 0,
         evaluate_test: bool = True,
         data_dir=None,
+        sync_every: int | None = None,
     ):
         self.config = config.validate()
         self.on_event = on_event or (lambda _event: None)
@@ -123,6 +124,9 @@ class Trainer:
         self.kernel_every = kernel_every
         self.evaluate_test = evaluate_test
         self.data_dir = data_dir
+        # How many batches between reading the loss back from the device: every batch on the CPU
+        # (free there), every 20 on a GPU so the host never stalls it.
+        self.sync_every = sync_every
         self.model = None
         self.history: list[dict] = []
         self._stop = threading.Event()
@@ -225,7 +229,7 @@ class Trainer:
         order_gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
         aug_gen = torch.Generator(device=device).manual_seed(cfg.seed * 100_019 + epoch)
         order = self._train_idx[torch.randperm(len(self._train_idx), generator=order_gen).to(device)]
-        sync_every = 1 if device.type == "cpu" else 20
+        sync_every = self.sync_every or (1 if device.type == "cpu" else 20)
         net.train()
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.int64)

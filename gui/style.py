@@ -1,7 +1,6 @@
 """Shared look: colours, pyqtgraph settings, section headings."""
 
 import pyqtgraph as pg
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel
 
 ACCENT = "#1f77b4"
@@ -25,7 +24,3 @@ def section_label(text: str) -> QLabel:
     label = QLabel(text)
     label.setStyleSheet(f"color: {MUTED}; font-weight: bold; text-transform: uppercase; margin-top: 6px")
     return label
-
-
-def qcolor(hex_colour: str) -> QColor:
-    return QColor(hex_colour)

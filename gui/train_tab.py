@@ -139,7 +139,6 @@ class TrainTab(QWidget):
     trained = Signal(str)
     kernels = Signal(object)
     activity = Signal(str)
-    running_changed = Signal(bool)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -279,7 +278,6 @@ class TrainTab(QWidget):
         if not running:
             self.pause_button.setChecked(False)
             self.pause_button.setText("Pause")
-        self.running_changed.emit(running)
 
     def _on_done(self) -> None:
         self._timer.stop()

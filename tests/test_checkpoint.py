@@ -66,22 +66,17 @@ def test_pickled_code_is_refused_without_running_it(tmp_path, capsys):
     assert "must never run" not in capsys.readouterr().out
 
 
-def test_wrong_architecture(tmp_path):
+@pytest.mark.parametrize("claimed,message", [
+    ("digitnet", "do not fit the digitnet architecture"),  # seed003 weights claiming to be digitnet
+    ("resnet152", "unknown architecture 'resnet152'"),
+])
+def test_architecture_mismatch(tmp_path, claimed, message):
     _save(tmp_path / "m.pt")
     payload = torch.load(tmp_path / "m.pt", weights_only=True)
-    payload["metadata"]["model"]["name"] = "digitnet"
+    payload["metadata"]["model"]["name"] = claimed
     torch.save(payload, tmp_path / "lie.pt")
-    with pytest.raises(CheckpointError, match="do not fit the digitnet architecture"):
+    with pytest.raises(CheckpointError, match=message):
         load_checkpoint(tmp_path / "lie.pt")
-
-
-def test_unknown_architecture(tmp_path):
-    _save(tmp_path / "m.pt")
-    payload = torch.load(tmp_path / "m.pt", weights_only=True)
-    payload["metadata"]["model"]["name"] = "resnet152"
-    torch.save(payload, tmp_path / "x.pt")
-    with pytest.raises(CheckpointError, match="unknown architecture 'resnet152'"):
-        load_checkpoint(tmp_path / "x.pt")
 
 
 def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):

@@ -9,21 +9,21 @@ from engine.personal import PersonalDataError, PersonalSamples, held_out_split, 
 from engine.predict import Predictor
 
 
-def long_flag_one(rng, size=280):
+def _stroke(rng, points, size=280):
+    """One jittered stroke with a random pen width, dark on light."""
+    img = Image.new("L", (size, size), 255)
+    jittered = [(size * (x + rng.normal(0, 0.02)), size * (y + rng.normal(0, 0.02))) for x, y in points]
+    ImageDraw.Draw(img).line(jittered, fill=0, width=int(rng.uniform(12, 20)), joint="curve")
+    return np.asarray(img)
+
+
+def long_flag_one(rng):
     """A 1 written with a long up-stroke, as many Europeans do; MNIST-trained models read it as 7."""
-    img = Image.new("L", (size, size), 255)
-    jitter = lambda x, y: (size * (x + rng.normal(0, 0.02)), size * (y + rng.normal(0, 0.02)))  # noqa: E731
-    ImageDraw.Draw(img).line([jitter(0.15, 0.45), jitter(0.55, 0.1), jitter(0.55, 0.9)], fill=0,
-                             width=int(rng.uniform(12, 20)), joint="curve")
-    return np.asarray(img)
+    return _stroke(rng, [(0.15, 0.45), (0.55, 0.1), (0.55, 0.9)])
 
 
-def plain_seven(rng, size=280):
-    img = Image.new("L", (size, size), 255)
-    jitter = lambda x, y: (size * (x + rng.normal(0, 0.02)), size * (y + rng.normal(0, 0.02)))  # noqa: E731
-    ImageDraw.Draw(img).line([jitter(0.2, 0.15), jitter(0.8, 0.15), jitter(0.45, 0.9)], fill=0,
-                             width=int(rng.uniform(12, 20)), joint="curve")
-    return np.asarray(img)
+def plain_seven(rng):
+    return _stroke(rng, [(0.2, 0.15), (0.8, 0.15), (0.45, 0.9)])
 
 
 @pytest.fixture

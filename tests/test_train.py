@@ -159,3 +159,25 @@ def test_evaluation_counts(small_mnist):
     assert result.confusion.sum() == 100 and result.confusion.shape == (10, 10)
     assert result.accuracy == pytest.approx(result.confusion.trace() / 100)
     assert len(result.misclassified()) == 100 - result.confusion.trace()
+
+
+def test_deferred_loss_readback_as_on_a_gpu(small_mnist, tmp_path):
+    """On CUDA the loss is read back every 20 batches; the same path, run here on the CPU."""
+    _, final, events = run(TrainConfig(**{**FAST, "epochs": 1}), small_mnist, tmp_path, sync_every=7)
+    batches = [e for e in events if isinstance(e, BatchEnd)]
+    per_epoch = 3600 // 64
+    assert [b.batch for b in batches] == list(range(7, per_epoch + 1, 7)) + ([per_epoch] if per_epoch % 7 else [])
+    assert isinstance(final, Finished) and final.test_accuracy > 0.8
+
+
+def test_deferred_readback_still_catches_divergence(small_mnist, tmp_path):
+    config = TrainConfig(model="seed001", optimizer="momentum", lr=10.0, schedule="constant", epochs=3,
+                         batch_size=64, augment=False, ema=False, device="cpu")
+    _, final, _ = run(config, small_mnist, tmp_path, sync_every=20)
+    assert isinstance(final, Failed) and final.kind == "diverged"
+
+
+def test_bf16_autocast_path_trains(small_mnist, tmp_path):
+    """The mixed-precision path used on CUDA (bf16 autocast), exercised on the CPU."""
+    _, final, _ = run(TrainConfig(**{**FAST, "epochs": 1, "precision": "bf16"}), small_mnist, tmp_path)
+    assert isinstance(final, Finished) and final.test_accuracy > 0.8
