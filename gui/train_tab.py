@@ -33,7 +33,9 @@ class ModelSummary(QTableWidget):
         super().__init__(0, 3, parent)
         self.setHorizontalHeaderLabels(["Layer", "Output shape", "Params"])
         self.verticalHeader().hide()
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.setWordWrap(False)
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         self.total = QLabel()
@@ -43,8 +45,11 @@ class ModelSummary(QTableWidget):
         rows = [r for r in summarize(model) if r.params or r.kind in ("MaxPool2d", "AvgPool2d", "Flatten")]
         self.setRowCount(len(rows))
         for i, r in enumerate(rows):
-            for j, text in enumerate((f"{r.name.split('.', 1)[-1]} ({r.kind})", " × ".join(map(str, r.output_shape)), f"{r.params:,}")):
+            parts = r.name.split(".")  # e.g. features.conv1.conv, features.pool1, classifier.fc1
+            layer = f"{parts[1]} · {r.kind}" if len(parts) > 2 else r.kind
+            for j, text in enumerate((layer, "×".join(map(str, r.output_shape)), f"{r.params:,}")):
                 item = QTableWidgetItem(text)
+                item.setToolTip(f"{r.name} ({r.kind})")
                 if j == 2:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.setItem(i, j, item)
@@ -166,7 +171,7 @@ class TrainTab(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(360)
+        scroll.setMinimumWidth(400)
 
         self.train_button = QPushButton("Train")
         self.train_button.setObjectName("trainButton")
@@ -209,7 +214,7 @@ class TrainTab(QWidget):
         splitter.addWidget(scroll)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([380, 820])
+        splitter.setSizes([420, 820])
         layout = QHBoxLayout(self)
         layout.addWidget(splitter)
         self._set_running(False)
