@@ -56,10 +56,11 @@ class Predictor:
         return cls(checkpoint.model, device, checkpoint.metadata)
 
     def warm_up(self) -> None:
-        """Run the network once on a blank input: PyTorch picks its kernels on the first call
-        (~0.2 s on a CPU), which should not land on the user's first stroke."""
-        self.probabilities(np.zeros((28, 28), np.float32))
-        self.feature_maps(np.zeros((28, 28), np.float32))
+        """Run a small drawing through the whole path once: PyTorch picks its kernels and Pillow and
+        NumPy load their code on first use (~0.2 s), which should not land on the user's first stroke."""
+        stroke = np.full((64, 64), 255, np.uint8)
+        stroke[12:52, 30:35] = 0
+        self.feature_maps(self.predict(stroke).pixels)
 
     def _input(self, pixels: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32))

@@ -128,7 +128,7 @@ class DrawTab(QWidget):
         panel = QWidget()
         panel.setLayout(right)
         panel.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
-        panel.setMinimumWidth(360)
+        panel.setMinimumWidth(400)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 3)
         layout.addWidget(panel, 2)
