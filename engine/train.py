@@ -75,14 +75,20 @@ class WeightAverage:
         self.decay = decay
         self.model = copy.deepcopy(model).eval().requires_grad_(False)
         self.updates = updates
+        self._source = model
+        self._ours, self._theirs = self._tensors(self.model), self._tensors(model)
+
+    @staticmethod
+    def _tensors(model: torch.nn.Module) -> list[torch.Tensor]:
+        return list(model.parameters()) + [b for b in model.buffers() if b.is_floating_point()]
 
     @torch.no_grad()
     def update(self, model: torch.nn.Module) -> None:
+        if model is not self._source:
+            self._source, self._theirs = model, self._tensors(model)
         self.updates += 1
         decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        ours = list(self.model.parameters()) + [b for b in self.model.buffers() if b.is_floating_point()]
-        theirs = list(model.parameters()) + [b for b in model.buffers() if b.is_floating_point()]
-        torch._foreach_lerp_(ours, theirs, 1 - decay)
+        torch._foreach_lerp_(self._ours, self._theirs, 1 - decay)
 
 
 def default_run_dir(config: TrainConfig) -> Path:
