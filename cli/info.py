@@ -29,6 +29,7 @@ def run(_args) -> int:
     for name, spec in REGISTRY.items():
         folder = locate(spec)
         print(f"  {name}: {folder if folder else 'not found (downloads on first use)'}")
+        print(f"    {spec.citation}")
     path = default_model_path()
     try:
         meta = load_checkpoint(path).metadata

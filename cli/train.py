@@ -11,6 +11,7 @@ from engine.checkpoint import CheckpointError, atomic_write, load_checkpoint
 from engine.config import TrainConfig
 from engine.datasets import DatasetError, load_dataset
 from engine.events import BatchEnd, EpochEnd, Failed, Finished, Started
+from engine.models import build_model, format_summary
 from engine.train import Trainer
 
 
@@ -67,6 +68,7 @@ def run(args) -> int:
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    print(format_summary(build_model(config.model)), file=sys.stderr)
     run_dir = Path(args.out) if args.out else (Path(args.resume).parent if args.resume else None)
     trainer = Trainer(config, TrainPrinter(config.batch_size), dataset=dataset, run_dir=run_dir, resume_from=args.resume)
     result = {}

@@ -23,7 +23,7 @@ def wait(ms: int) -> None:
 
 
 def main(out_dir: Path) -> int:
-    app = create_application()
+    app = create_application()  # kept referenced: a collected QApplication takes the widgets down with it
     from gui.main_window import MainWindow
 
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -63,6 +63,6 @@ class Finished:
 
 @dataclass(frozen=True)
 class Failed:
-    kind: str  # "diverged", "out_of_memory", "dataset", "device", "error"
+    kind: str  # "diverged", "out_of_memory", "dataset", "checkpoint", "device", "error"
     message: str
     checkpoint: str | None = None  # the last good checkpoint, if any

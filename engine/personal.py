@@ -56,11 +56,15 @@ class PersonalSamples:
         if not index.is_file():
             return []
         samples = []
-        with open(index, newline="") as f:
+        # A damaged index (edited by hand, half-written by another program) must not stop the app:
+        # unreadable bytes are replaced and rows without an existing image and a 0-9 label skipped.
+        # The drawings themselves stay on disk.
+        with open(index, newline="", encoding="utf-8", errors="replace") as f:
             for row in csv.DictReader(f):
-                path = self.folder / f"{row['id']}.png"
-                if path.is_file() and row.get("label", "").isdigit():
-                    samples.append(Sample(row["id"], int(row["label"]), row.get("created", ""), path))
+                sample_id, label = row.get("id") or "", row.get("label") or ""
+                path = self.folder / f"{sample_id}.png"
+                if sample_id and path.is_file() and label in "0123456789" and len(label) == 1:
+                    samples.append(Sample(sample_id, int(label), row.get("created") or "", path))
         return samples
 
     def _write_index(self) -> None:

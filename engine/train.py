@@ -169,8 +169,10 @@ class Trainer:
             result = self._run()
         except Diverged as exc:
             result = Failed("diverged", str(exc), self._checkpoint_str())
-        except (DatasetError, CheckpointError) as exc:
+        except DatasetError as exc:
             result = Failed("dataset", str(exc))
+        except CheckpointError as exc:
+            result = Failed("checkpoint", str(exc))
         except DeviceError as exc:
             result = Failed("device", str(exc))
         except (RuntimeError, MemoryError) as exc:

@@ -133,9 +133,6 @@ class TrainingCurves(QWidget):
         self.train_acc.setData(self.epochs, self.train_accuracy)
         self.val_acc.setData(self.epochs, self.val_accuracy, connect="finite")
 
-    def point_count(self) -> int:
-        return len(self.raw_loss.getData()[0] if self.raw_loss.getData()[0] is not None else [])
-
 
 class TrainTab(QWidget):
     """Emits ``trained(checkpoint_path)`` when a run completes, ``kernels(snapshot)`` while training,

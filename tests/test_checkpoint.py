@@ -1,5 +1,3 @@
-import pickle
-import zipfile
 
 import pytest
 import torch

@@ -118,3 +118,14 @@ def test_fine_tuning_learns_a_style_the_base_model_gets_wrong(mnist):
 def test_personalise_without_samples_explains(mnist):
     with pytest.raises(PersonalDataError, match="no personal samples"):
         personalise(Predictor.load().model, (torch.zeros((0, 28, 28), dtype=torch.uint8), torch.zeros(0, dtype=torch.int64)), mnist)
+
+
+def test_a_damaged_index_keeps_the_good_samples(store, tmp_path):
+    rng = np.random.default_rng(4)
+    kept = store.add(plain_seven(rng), 7)
+    index = tmp_path / "personal" / "samples.csv"
+    index.write_bytes(index.read_bytes() + b"\xff\xfe garbage,,\nmissing,12\n,3,\n")
+    again = PersonalSamples(tmp_path / "personal")
+    assert [(s.id, s.label) for s in again.samples()] == [(kept.id, 7)]
+    index.write_bytes(b"\x00\x01\x02 not a csv at all")
+    assert len(PersonalSamples(tmp_path / "personal")) == 0 and kept.path.is_file()

@@ -181,3 +181,9 @@ def test_bf16_autocast_path_trains(small_mnist, tmp_path):
     """The mixed-precision path used on CUDA (bf16 autocast), exercised on the CPU."""
     _, final, _ = run(TrainConfig(**{**FAST, "epochs": 1, "precision": "bf16"}), small_mnist, tmp_path)
     assert isinstance(final, Finished) and final.test_accuracy > 0.8
+
+
+def test_resuming_from_a_checkpoint_without_training_state_fails_clearly(small_mnist, tmp_path):
+    _, first, _ = run(TrainConfig(**{**FAST, "epochs": 1}), small_mnist, tmp_path / "a")
+    _, final, _ = run(TrainConfig(**{**FAST, "epochs": 2}), small_mnist, tmp_path / "b", resume_from=first.checkpoint)
+    assert isinstance(final, Failed) and final.kind == "checkpoint" and "without training state" in final.message
