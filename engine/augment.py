@@ -7,6 +7,7 @@ Together these imitate how people's drawings differ from MNIST: pen width, slant
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +28,14 @@ def _uniform(n, low, high, gen, device, *shape):
     return torch.rand(n, *shape, generator=gen, device=device) * (high - low) + low
 
 
+@lru_cache(maxsize=8)
+def _upsampling_matrix(coarse: int, h: int, w: int, device: torch.device) -> torch.Tensor:
+    """Bicubic upsampling of a coarse×coarse grid to h×w as one (coarse², h·w) matrix: upsampling is
+    linear, so a matmul does per batch what ``F.interpolate`` does at twice the cost."""
+    basis = torch.eye(coarse * coarse, device=device).view(-1, 1, coarse, coarse)
+    return F.interpolate(basis, size=(h, w), mode="bicubic", align_corners=False).view(coarse * coarse, h * w)
+
+
 def augment_batch(x: torch.Tensor, gen: torch.Generator, spec: AugmentSpec = AugmentSpec()) -> torch.Tensor:
     """Return augmented copies of ``x`` (N×1×H×W floats in [0, 1], white ink on black)."""
     n, _, h, w = x.shape
@@ -45,7 +54,8 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator, spec: AugmentSpec = Aug
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     if spec.elastic_px > 0:
         coarse = _uniform(n, -1, 1, gen, dev, 2, 4, 4) * (spec.elastic_px * 2 / w)
-        grid = grid + F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=False).permute(0, 2, 3, 1)
+        field = (coarse.view(n * 2, 16) @ _upsampling_matrix(4, h, w, dev)).view(n, 2, h, w)
+        grid = grid + field.permute(0, 2, 3, 1)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     if spec.thickness > 0:
         amount = _uniform(n, -spec.thickness, spec.thickness, gen, dev, 1, 1, 1)

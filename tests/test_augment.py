@@ -1,0 +1,31 @@
+"""On-device batch augmentation: deterministic per generator, in range, and the fast elastic field
+equal to the bicubic upsampling it replaces."""
+
+import torch
+import torch.nn.functional as F
+
+from engine.augment import AugmentSpec, _upsampling_matrix, augment_batch
+
+
+def test_upsampling_matrix_equals_bicubic_interpolation():
+    coarse = torch.randn(6, 2, 4, 4)
+    expected = F.interpolate(coarse, size=(28, 28), mode="bicubic", align_corners=False)
+    got = (coarse.view(12, 16) @ _upsampling_matrix(4, 28, 28, torch.device("cpu"))).view(6, 2, 28, 28)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+
+
+def test_augmentation_is_reproducible_in_range_and_changes_the_images(small_mnist):
+    x = small_mnist.train_images[:64].float().div(255).unsqueeze(1)
+    first = augment_batch(x, torch.Generator().manual_seed(1))
+    again = augment_batch(x, torch.Generator().manual_seed(1))
+    other = augment_batch(x, torch.Generator().manual_seed(2))
+    assert first.shape == x.shape and 0 <= first.min() and first.max() <= 1
+    torch.testing.assert_close(first, again)
+    assert (first - other).abs().mean() > 0.01
+    assert (first - x).abs().mean() > 0.01
+
+
+def test_no_augmentation_spec_keeps_the_images():
+    x = torch.rand(8, 1, 28, 28)
+    still = AugmentSpec(rotate_deg=0, shear=0, zoom=(1, 1), aspect=0, shift_px=0, elastic_px=0, thickness=0)
+    torch.testing.assert_close(augment_batch(x, torch.Generator().manual_seed(0), still), x, atol=1e-5, rtol=0)
