@@ -153,7 +153,7 @@ def main() -> None:
         our_median, our_text = summarise(results["ours"], target)
         print(f"time to {target * 100:.1f} %:  seed 001 recipe {seed_text};  ours {our_text}")
         if our_median and seed_median:
-            print(f"  → ours is {seed_median / our_median:.1f}× sooner")
+            print(f"  → ours is {seed_median / our_median:.2f}× sooner")
         elif our_median:
             seed_total = statistics.median(r.curve[-1][1] for r in results["seed"])
             print(f"  → the seed recipe never got there in its {seed_total:.0f} s; ours took {our_median:.1f} s "
