@@ -28,6 +28,9 @@ def _uniform(n, low, high, gen, device, *shape):
     return torch.rand(n, *shape, generator=gen, device=device) * (high - low) + low
 
 
+ELASTIC_GRID = 4  # the elastic warp's random displacements live on a 4×4 grid, smoothly upsampled
+
+
 @lru_cache(maxsize=8)
 def _upsampling_matrix(coarse: int, h: int, w: int, device: torch.device) -> torch.Tensor:
     """Bicubic upsampling of a coarse×coarse grid to h×w as one (coarse², h·w) matrix: upsampling is
@@ -53,8 +56,8 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator, spec: AugmentSpec = Aug
     ], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     if spec.elastic_px > 0:
-        coarse = _uniform(n, -1, 1, gen, dev, 2, 4, 4) * (spec.elastic_px * 2 / w)
-        field = (coarse.view(n * 2, 16) @ _upsampling_matrix(4, h, w, dev)).view(n, 2, h, w)
+        coarse = _uniform(n, -1, 1, gen, dev, 2, ELASTIC_GRID * ELASTIC_GRID) * (spec.elastic_px * 2 / w)
+        field = (coarse @ _upsampling_matrix(ELASTIC_GRID, h, w, dev)).view(n, 2, h, w)
         grid = grid + field.permute(0, 2, 3, 1)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     if spec.thickness > 0:
