@@ -28,7 +28,9 @@ def _uniform(n, low, high, gen, device, *shape):
     return torch.rand(n, *shape, generator=gen, device=device) * (high - low) + low
 
 
-ELASTIC_GRID = 4  # the elastic warp's random displacements live on a 4×4 grid, smoothly upsampled
+# The elastic warp draws its random displacements on a coarse square grid this many points wide,
+# then upsamples them smoothly to the image.
+ELASTIC_GRID = 4
 
 
 @lru_cache(maxsize=8)
