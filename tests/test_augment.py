@@ -1,10 +1,10 @@
-"""On-device batch augmentation: deterministic per generator, in range, and the fast elastic field
-equal to the bicubic upsampling it replaces."""
+"""On-device batch augmentation: deterministic per generator, in range, and its fast grid and stroke
+filters equal to the PyTorch operations they replace."""
 
 import torch
 import torch.nn.functional as F
 
-from engine.augment import AugmentSpec, _upsampling_matrix, augment_batch
+from engine.augment import AugmentSpec, _max_filter3, _sampling_grid, _upsampling_matrix, augment_batch
 
 
 def test_upsampling_matrix_equals_bicubic_interpolation():
@@ -12,6 +12,20 @@ def test_upsampling_matrix_equals_bicubic_interpolation():
     expected = F.interpolate(coarse, size=(28, 28), mode="bicubic", align_corners=False)
     got = (coarse.view(12, 16) @ _upsampling_matrix(4, 28, 28, torch.device("cpu"))).view(6, 2, 28, 28)
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+
+
+def test_sampling_grid_equals_affine_grid_plus_upsampled_elastic_field():
+    theta, elastic = torch.randn(6, 2, 3), torch.randn(6, 2, 4, 4)
+    affine = F.affine_grid(theta, [6, 1, 28, 20], align_corners=False)
+    field = F.interpolate(elastic, size=(28, 20), mode="bicubic", align_corners=False).permute(0, 2, 3, 1)
+    torch.testing.assert_close(_sampling_grid(theta, None, 28, 20), affine, atol=1e-5, rtol=0)
+    torch.testing.assert_close(_sampling_grid(theta, elastic, 28, 20), affine + field, atol=1e-5, rtol=0)
+
+
+def test_max_filter_equals_3x3_max_pooling():
+    x = torch.rand(4, 1, 28, 20) - 0.5
+    assert torch.equal(_max_filter3(x), F.max_pool2d(x, 3, 1, 1))
+    assert torch.equal(-_max_filter3(-x), -F.max_pool2d(-x, 3, 1, 1))
 
 
 def test_augmentation_is_reproducible_in_range_and_changes_the_images(small_mnist):
