@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 from bench.common import machine, seed_loader
 from engine.config import TrainConfig
 from engine.datasets import load_dataset
-from engine.device import resolve_device, use_all_cpu_cores
+from engine.device import configure_cpu, resolve_device
 from engine.events import BatchEnd
 from engine.models import build_model
 from engine.predict import Predictor
@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     device = resolve_device(args.device)
-    use_all_cpu_cores()
+    configure_cpu()
     dataset = load_dataset("mnist")
     print(machine())
     for model in args.models:

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from bench.common import machine, seed_loader
 from engine.config import TrainConfig
 from engine.datasets import load_dataset
-from engine.device import resolve_device, use_all_cpu_cores
+from engine.device import configure_cpu, resolve_device
 from engine.evaluate import evaluate
 from engine.events import BatchEnd
 from engine.models import build_model
@@ -136,7 +136,7 @@ def main() -> None:
     parser.add_argument("--checks-per-epoch", type=int, default=4)
     args = parser.parse_args()
     device = resolve_device(args.device)
-    use_all_cpu_cores()
+    configure_cpu()
     dataset = load_dataset("mnist")
     print(machine())
     print(f"device {device}; test accuracy checked {args.checks_per_epoch}× per epoch; evaluation time not counted\n")

@@ -25,6 +25,7 @@ from engine import paths
 from engine.augment import augment_batch
 from engine.checkpoint import atomic_write
 from engine.datasets import Dataset
+from engine.device import configure_cpu
 from engine.evaluate import predict_logits, to_model_input
 from engine.preprocess import prepare_image
 
@@ -224,6 +225,7 @@ def personalise(
     train_idx, held_idx = held_out_split(labels)
     probe = torch.arange(0, len(mnist.test_labels), max(1, len(mnist.test_labels) // 2000))  # 2,000 test digits
     mnist_probe = (mnist.test_images[probe], mnist.test_labels[probe])
+    configure_cpu()
     tuned = copy.deepcopy(model).cpu()
     held_before = _accuracy(tuned, images[held_idx], labels[held_idx])
     mnist_before = _accuracy(tuned, *mnist_probe)

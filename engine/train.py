@@ -24,7 +24,7 @@ from engine.augment import augment_batch
 from engine.checkpoint import CheckpointError, load_checkpoint, make_metadata, save_checkpoint
 from engine.config import TrainConfig
 from engine.datasets import Dataset, DatasetError, load_dataset, split_indices
-from engine.device import DeviceError, device_name, is_out_of_memory, resolve_device, use_all_cpu_cores
+from engine.device import DeviceError, configure_cpu, device_name, is_out_of_memory, resolve_device
 from engine.evaluate import evaluate, to_model_input
 from engine.events import BatchEnd, Downloading, EpochEnd, Failed, Finished, KernelSnapshot, Started
 from engine.models import build_model
@@ -196,7 +196,7 @@ class Trainer:
         cfg = self.config
         self.device = device = resolve_device(cfg.device)
         if device.type == "cpu":
-            use_all_cpu_cores()
+            configure_cpu()
         self._dataset = self.dataset or load_dataset(
             cfg.dataset, self.data_dir, progress=lambda label, done, total: self.on_event(Downloading(label, done, total)))
         self._images = self._dataset.train_images.to(device)
