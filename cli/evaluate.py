@@ -6,7 +6,7 @@ import sys
 from cli.options import add_data_dir_argument, add_model_argument
 from cli.progress import ProgressBar
 from engine.checkpoint import CheckpointError
-from engine.datasets import REGISTRY, DatasetError, load_dataset
+from engine.datasets import DATASET_NAMES, MIXED, PEN, DatasetError, load_dataset
 from engine.evaluate import evaluate
 from engine.predict import Predictor
 
@@ -14,7 +14,9 @@ from engine.predict import Predictor
 def add_parser(sub) -> None:
     p = sub.add_parser("evaluate", help="score a model on a test set")
     add_model_argument(p)
-    p.add_argument("--dataset", choices=tuple(REGISTRY), help="dataset (default: the one the model was trained on)")
+    p.add_argument("--dataset", choices=DATASET_NAMES,
+                   help=f"test set (default: the one the model was trained on; {PEN}: the held-out pen writers; "
+                        f"{MIXED}: MNIST's)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     add_data_dir_argument(p)
@@ -37,7 +39,8 @@ def run(args) -> int:
     except (CheckpointError, DatasetError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    result = evaluate(predictor.model, data.test_images, data.test_labels, len(data.class_names))
+    result = evaluate(predictor.model, data.test_images, data.test_labels, len(data.class_names),
+                      temperature=predictor.temperature)
     if args.json:
         print(json.dumps({
             "model": str(args.model or "default"), "dataset": name, "samples": int(result.confusion.sum()),

@@ -8,7 +8,8 @@ import torch
 
 from engine import __version__
 from engine.checkpoint import CheckpointError, describe, load_checkpoint
-from engine.datasets import REGISTRY, locate
+from engine.datasets import REGISTRY, DatasetError, locate, pen_file
+from engine.pendigits import CITATION as PEN_CITATION
 from engine.device import available_devices
 from engine.paths import default_model_path, user_data_dir
 
@@ -30,6 +31,11 @@ def run(_args) -> int:
         folder = locate(spec)
         print(f"  {name}: {folder if folder else 'not found (downloads on first use)'}")
         print(f"    {spec.citation}")
+    try:
+        print(f"  pen digits: {pen_file()}")
+    except DatasetError as exc:
+        print(f"  pen digits: {exc}")
+    print(f"    {PEN_CITATION}")
     path = default_model_path()
     try:
         meta = load_checkpoint(path).metadata

@@ -3,6 +3,8 @@
 One ``grid_sample`` applies a random affine map (rotation, slant, size, aspect, position) plus a
 smooth elastic warp; then strokes are randomly thickened or thinned with a soft morphological step.
 Together these imitate how people's drawings differ from MNIST: pen width, slant, size, wobble.
+Last, a share of the batch is seen at low resolution, as a scanner or a small photo gives a digit
+(8–16 px high, grey or binarised) and ``prepare_image`` scales it back up.
 """
 
 import math
@@ -22,6 +24,7 @@ class AugmentSpec:
     shift_px: float = 2.5
     elastic_px: float = 1.2  # displacement amplitude of the elastic warp
     thickness: float = 0.8  # in [0, 1]: how far towards one dilation/erosion step
+    lowres: float = 0.15  # share of images reduced to a low resolution and scaled back up
 
 
 def _uniform(n, low, high, gen, device, *shape):
@@ -92,4 +95,20 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator, spec: AugmentSpec = Aug
         thicker = _max_filter3(x)
         thinner = -_max_filter3(-x)
         x = torch.where(amount > 0, x + amount * (thicker - x), x - amount * (thinner - x))
+    if spec.lowres > 0:
+        x = _low_resolution(x.clamp(0, 1), spec.lowres, gen)
     return x.clamp_(0, 1)
+
+
+def _low_resolution(x: torch.Tensor, share: float, gen: torch.Generator) -> torch.Tensor:
+    """Reduce a random share of the images so the digit (20 px of 28) is 8–16 px high, binarise half
+    of those, and scale back up: one size per batch keeps it a few whole-batch tensor operations."""
+    n, _, h, w = x.shape
+    dev = x.device
+    picked = torch.rand(n, 1, 1, 1, generator=gen, device=dev) < share
+    binary = torch.rand(n, 1, 1, 1, generator=gen, device=dev) < 0.5
+    box = 8 + int(torch.randint(0, 9, (1,), generator=gen, device=dev))  # the digit's new height
+    side = round(h * box / 20)
+    small = F.interpolate(x, size=(side, side), mode="area")
+    small = torch.where(binary, (small > 0.5).to(small.dtype), small)
+    return torch.where(picked, F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False), x)

@@ -1,9 +1,10 @@
-"""k-fold cross-validation: one training run per fold, validated on the held-out fold."""
+"""k-fold cross-validation: one training run per fold, validated on the held-out fold. Datasets with
+writers (the pen digits) fold by writer, so a fold's score is on people its model never saw."""
 
 from collections.abc import Callable
 
 from engine.config import TrainConfig
-from engine.datasets import kfold_indices, load_dataset
+from engine.datasets import grouped_kfold, kfold_indices, load_dataset
 from engine.events import Failed
 from engine.train import Trainer, default_run_dir
 
@@ -22,7 +23,11 @@ def cross_validate(
     dataset = load_dataset(config.dataset, data_dir)
     run_dir = run_dir or default_run_dir(config).with_name(default_run_dir(config).name + "-cv")
     scores = []
-    for k, split in enumerate(kfold_indices(len(dataset.train_labels), folds, config.seed), start=1):
+    if dataset.train_groups is not None:
+        splits = grouped_kfold(dataset.train_groups, folds, config.seed)
+    else:
+        splits = kfold_indices(len(dataset.train_labels), folds, config.seed)
+    for k, split in enumerate(splits, start=1):
         trainer = Trainer(
             config, (lambda e, k=k: on_event(k, folds, e)) if on_event else None, dataset=dataset, split=split,
             evaluate_test=False, run_dir=run_dir / f"fold{k}",

@@ -1,7 +1,10 @@
 """The dataset registry: where each dataset is looked for, how it is loaded, and splits.
 
 Datasets are read once into uint8 tensors (images N×28×28, labels N) and kept in memory; the
-training loop moves them to its device and draws batches by index.
+training loop moves them to its device and draws batches by index. Besides the IDX datasets there
+are the real pen digits (``pen``: writers' trajectories drawn like canvas strokes) and ``mnist+pen``,
+MNIST with the pen digits' training writers added; samples of one writer share a group id, so
+validation and cross-validation hold out whole writers.
 """
 
 import functools
@@ -15,6 +18,7 @@ import torch
 from engine import paths
 from engine.download import Progress, download_verified
 from engine.idx import DatasetError, read_image_label_pair
+from engine import pendigits
 
 SPLITS = ("train", "test")
 _FILES = {
@@ -74,6 +78,13 @@ REGISTRY: dict[str, DatasetSpec] = {
 }
 
 
+PEN = "pen"
+MIXED = "mnist+pen"
+DATASET_NAMES = ("mnist", MIXED, PEN, "fashion-mnist")
+TITLES = {"mnist": "MNIST", MIXED: "MNIST + pen digits", PEN: "pen digits (held-out writers)",
+          "fashion-mnist": "Fashion-MNIST"}
+
+
 @dataclass(frozen=True)
 class Dataset:
     name: str
@@ -82,6 +93,8 @@ class Dataset:
     train_labels: torch.Tensor  # int64, N
     test_images: torch.Tensor
     test_labels: torch.Tensor
+    # Writer of each training sample (-1: no writer known, e.g. MNIST); None when there are none.
+    train_groups: torch.Tensor | None = None
 
     def split(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         if split == "train":
@@ -150,8 +163,46 @@ def _load_folder(folder: Path, name: str, class_names: tuple[str, ...]) -> Datas
     return Dataset(name, class_names, *arrays["train"], *arrays["test"])
 
 
+def pen_file(data_dir=None) -> Path:
+    """The pen trajectories: in the user's data folder choice first, else the bundled copy."""
+    roots = [Path(data_dir)] if data_dir else []
+    if os.environ.get(paths.DATA_ENV):
+        roots.append(Path(os.environ[paths.DATA_ENV]))
+    for folder in [c for r in roots for c in (r, r / "pendigits")] + [paths.assets_dir() / "pendigits"]:
+        if (folder / pendigits.FILE_NAME).is_file():
+            return folder / pendigits.FILE_NAME
+    raise DatasetError(f"the pen digits ({pendigits.FILE_NAME}) were not found in {paths.assets_dir() / 'pendigits'}")
+
+
+_pen_loaded: dict[tuple[Path, Path], Dataset] = {}
+
+
+def _load_pen(path: Path, cache_dir: Path, progress: Progress | None) -> Dataset:
+    key = (path, cache_dir)
+    if key not in _pen_loaded:
+        train, test = pendigits.load_pen_splits(path, cache_dir, progress)
+        _pen_loaded[key] = _pen_dataset(train, test)
+    return _pen_loaded[key]
+
+
+def _pen_dataset(train, test) -> Dataset:
+    as_tensor = torch.from_numpy
+    return Dataset(PEN, DIGITS, as_tensor(train.images), as_tensor(train.labels), as_tensor(test.images),
+                   as_tensor(test.labels), train_groups=as_tensor(train.writers))
+
+
+def _mix(mnist: Dataset, pen: Dataset) -> Dataset:
+    """MNIST's training set plus the pen training writers; MNIST's test set stays the test set."""
+    groups = torch.cat([torch.full((len(mnist.train_labels),), -1, dtype=torch.int64), pen.train_groups])
+    return Dataset(MIXED, DIGITS, torch.cat([mnist.train_images, pen.train_images]),
+                   torch.cat([mnist.train_labels, pen.train_labels]), mnist.test_images, mnist.test_labels, groups)
+
+
 def load_dataset(name_or_spec, data_dir=None, download: bool = True, progress: Progress | None = None) -> Dataset:
     """Find (or download) a dataset and load it into memory once per process."""
+    if name_or_spec in (PEN, MIXED):
+        pen = _load_pen(pen_file(data_dir).resolve(), paths.cache_dir(), progress)
+        return pen if name_or_spec == PEN else _mix(load_dataset("mnist", data_dir, download, progress), pen)
     spec = name_or_spec if isinstance(name_or_spec, DatasetSpec) else get_spec(name_or_spec)
     folder = locate(spec, data_dir)
     if folder is None:
@@ -169,6 +220,41 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor,
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     n_val = int(round(n * val_fraction))
     return order[n_val:].sort().values, order[:n_val].sort().values
+
+
+def _where(mask: torch.Tensor) -> torch.Tensor:
+    return mask.nonzero().flatten()
+
+
+def grouped_split(groups: torch.Tensor, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Like ``split_indices``, but whole writers go to validation: samples with a group id (>= 0) are
+    split by group, the rest (-1) by sample. At least one writer is held out when any validation is."""
+    loose = _where(groups < 0)
+    loose_train, loose_val = split_indices(len(loose), val_fraction, seed)
+    writers = groups[groups >= 0].unique()
+    order = writers[torch.randperm(len(writers), generator=torch.Generator().manual_seed(seed))]
+    n_val = min(len(writers) - 1, max(1, round(len(writers) * val_fraction))) if val_fraction > 0 and len(writers) > 1 else 0
+    held = torch.isin(groups, order[:n_val])
+    kept = (groups >= 0) & ~held
+    return (torch.cat([loose[loose_train], _where(kept)]).sort().values,
+            torch.cat([loose[loose_val], _where(held)]).sort().values)
+
+
+def grouped_kfold(groups: torch.Tensor, folds: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """k folds in which each writer's samples are all in one fold; ungrouped samples fold by sample."""
+    loose = _where(groups < 0)
+    loose_folds = kfold_indices(len(loose), folds, seed) if len(loose) else [(loose, loose)] * folds
+    writers = groups[groups >= 0].unique()
+    if len(writers) and len(writers) < folds:
+        raise ValueError(f"{folds} folds need at least {folds} writers; there are {len(writers)}")
+    order = writers[torch.randperm(len(writers), generator=torch.Generator().manual_seed(seed))]
+    out = []
+    for k, (loose_train, loose_val) in enumerate(loose_folds):
+        held = torch.isin(groups, order[k::folds])
+        kept = (groups >= 0) & ~held
+        out.append((torch.cat([loose[loose_train], _where(kept)]).sort().values,
+                    torch.cat([loose[loose_val], _where(held)]).sort().values))
+    return out
 
 
 def kfold_indices(n: int, folds: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -45,7 +45,9 @@ class EvalResult:
         return np.flatnonzero((self.labels == true) & (self.predictions == predicted))
 
 
-def evaluate(model, images_uint8: torch.Tensor, labels: torch.Tensor, num_classes: int = 10, device=None) -> EvalResult:
+def evaluate(model, images_uint8: torch.Tensor, labels: torch.Tensor, num_classes: int = 10, device=None,
+             temperature: float = 1.0) -> EvalResult:
+    """Score a model; ``probabilities`` are divided by ``temperature`` (a calibrated model's own)."""
     logits = predict_logits(model, images_uint8, device)
     labels = labels.cpu()
     loss = F.cross_entropy(logits, labels).item() if len(labels) else float("nan")
@@ -61,6 +63,6 @@ def evaluate(model, images_uint8: torch.Tensor, labels: torch.Tensor, num_classe
         per_class_accuracy=per_class,
         confusion=confusion,
         predictions=predictions.numpy(),
-        probabilities=logits.softmax(1).numpy(),
+        probabilities=(logits / temperature).softmax(1).numpy(),
         labels=labels.numpy(),
     )

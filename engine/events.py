@@ -50,6 +50,7 @@ class EpochEnd:
     images_per_sec: float
     elapsed: float  # seconds of training so far
     checkpoint: str | None = None
+    val_pen_accuracy: float | None = None  # on the held-out pen writers alone (mnist+pen)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,11 @@ def user_data_dir() -> Path:
     return base / APP_SLUG
 
 
+def cache_dir() -> Path:
+    """Things the app can make again (drawn pen digits): safe to delete."""
+    return user_data_dir() / "cache"
+
+
 def runs_dir() -> Path:
     """Where training runs write their checkpoints unless told otherwise."""
     return user_data_dir() / "runs"

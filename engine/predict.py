@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from engine.calibrate import temperature_of
 from engine.checkpoint import load_checkpoint
 from engine.device import resolve_device
 from engine.paths import default_model_path
@@ -47,6 +48,8 @@ class Predictor:
         self.model = model.to(self.device).eval()
         self.metadata = metadata or {}
         self.class_names = tuple(self.metadata.get("class_names", [str(d) for d in range(10)]))
+        # Calibrated probabilities: logits divided by the temperature fitted on held-out writers.
+        self.temperature = temperature_of(self.metadata)
 
     @classmethod
     def load(cls, path=None, device="cpu") -> "Predictor":
@@ -68,8 +71,8 @@ class Predictor:
 
     @torch.inference_mode()
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
-        """Class probabilities for one 28×28 input (or N×28×28 inputs)."""
-        probs = self.model(self._input(pixels)).float().softmax(1).cpu().numpy()
+        """Calibrated class probabilities for one 28×28 input (or N×28×28 inputs)."""
+        probs = (self.model(self._input(pixels)).float() / self.temperature).softmax(1).cpu().numpy()
         return probs[0] if np.ndim(pixels) == 2 else probs
 
     @torch.inference_mode()

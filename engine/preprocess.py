@@ -3,8 +3,8 @@
 Every prediction path (the canvas, image files, the command line) goes through ``prepare_image``:
 
 1. to grayscale in [0, 1] (RGBA is laid on paper of the contrasting colour);
-2. find the paper (the median level) and turn it into an ink map: 1 = full ink, 0 = paper,
-   whether the ink is dark on light or light on dark;
+2. find the paper (the median level of the border) and turn it into an ink map: 1 = full ink,
+   0 = paper, whether the ink is dark on light or light on dark;
 3. crop to the ink and scale the longer side to 20 px, keeping the aspect ratio (anti-aliased);
 4. thicken strokes that would come out thinner than MNIST's thinnest (a fine pen on a big digit);
 5. paste into 28×28 so the centre of mass lands where MNIST puts it, at pixel (14, 14).
@@ -68,9 +68,16 @@ def to_grayscale(image) -> np.ndarray:
     return gray
 
 
+def paper_level(gray: np.ndarray) -> float:
+    """The paper's grey level: the median of the image's border. A tightly cropped digit (a 16×16 or
+    8×8 scan) can be more than half ink, but its border is still mostly paper."""
+    border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
+    return float(np.median(border))
+
+
 def ink_map(gray: np.ndarray) -> np.ndarray:
-    """1 where there is full ink, 0 on the paper; the paper is the image's median level."""
-    paper = float(np.median(gray[:: max(1, gray.shape[0] // 64), :: max(1, gray.shape[1] // 64)]))
+    """1 where there is full ink, 0 on the paper."""
+    paper = paper_level(gray)
     if paper >= 0.5:  # dark ink on light paper
         ink = (paper - gray) / max(paper, 1e-6)
     else:

@@ -23,9 +23,10 @@ from engine import paths
 from engine.augment import augment_batch
 from engine.checkpoint import CheckpointError, load_checkpoint, make_metadata, save_checkpoint
 from engine.config import TrainConfig
-from engine.datasets import Dataset, DatasetError, load_dataset, split_indices
+from engine.datasets import MIXED, PEN, Dataset, DatasetError, grouped_split, load_dataset, split_indices
 from engine.device import DeviceError, configure_cpu, device_name, is_out_of_memory, resolve_device
-from engine.evaluate import evaluate, to_model_input
+from engine.calibrate import calibration_record
+from engine.evaluate import evaluate, predict_logits, to_model_input
 from engine.events import BatchEnd, Downloading, EpochEnd, Failed, Finished, KernelSnapshot, Started
 from engine.models import build_model
 
@@ -141,6 +142,7 @@ class Trainer:
         self._running = threading.Event()
         self._running.set()
         self._last_checkpoint: Path | None = None
+        self._calibration: dict | None = None
 
     # --- control, safe from any thread -------------------------------------------------------
     def stop(self) -> None:
@@ -201,9 +203,24 @@ class Trainer:
             cfg.dataset, self.data_dir, progress=lambda label, done, total: self.on_event(Downloading(label, done, total)))
         self._images = self._dataset.train_images.to(device)
         self._labels = self._dataset.train_labels.to(device)
-        train_idx, val_idx = self.split or split_indices(len(self._images), cfg.val_fraction, cfg.seed)
+        groups = self._dataset.train_groups
+        if self.split:
+            train_idx, val_idx = self.split
+        elif groups is not None:
+            train_idx, val_idx = grouped_split(groups, cfg.val_fraction, cfg.seed)
+        else:
+            train_idx, val_idx = split_indices(len(self._images), cfg.val_fraction, cfg.seed)
         self._train_idx, self._val_idx = train_idx.to(device), val_idx.to(device)
-        self.batches_per_epoch = max(1, len(train_idx) // cfg.batch_size)  # drop the ragged last batch
+        # Mixed data: every epoch is all of the main set plus enough pen digits to make up pen_share.
+        self._pen_pool = None
+        epoch_size = len(train_idx)
+        if self._dataset.name == MIXED and groups is not None:
+            is_pen = groups[train_idx] >= 0
+            self._main_idx, self._pen_pool = train_idx[~is_pen].to(device), train_idx[is_pen].to(device)
+            self._pen_per_epoch = round(len(self._main_idx) * cfg.pen_share / (1 - cfg.pen_share))
+            epoch_size = len(self._main_idx) + self._pen_per_epoch
+            self._val_pen = (groups[val_idx] >= 0).to(device)
+        self.batches_per_epoch = max(1, epoch_size // cfg.batch_size)  # drop the ragged last batch
 
         torch.manual_seed(cfg.seed)
         net = build_model(cfg.model, None if cfg.init == "default" else cfg.init)
@@ -240,7 +257,7 @@ class Trainer:
         torch.manual_seed(cfg.seed * 100_043 + epoch)
         order_gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
         aug_gen = torch.Generator(device=device).manual_seed(cfg.seed * 100_019 + epoch)
-        order = self._train_idx[torch.randperm(len(self._train_idx), generator=order_gen).to(device)]
+        order = self._epoch_order(order_gen)
         sync_every = self.sync_every or (1 if device.type == "cpu" else 20)
         net.train()
         loss_sum = torch.zeros((), device=device)
@@ -284,11 +301,11 @@ class Trainer:
                 self.on_event(KernelSnapshot(self._step, self.kernels()))
         epoch_time = time.perf_counter() - start
         self._elapsed += epoch_time
-        val = evaluate(self.model, self._images[self._val_idx], self._labels[self._val_idx]) if len(self._val_idx) else None
+        val, val_pen_accuracy = self._validate()
         record = dict(
             epoch=epoch, train_loss=epoch_loss / self.batches_per_epoch, train_accuracy=correct.item() / seen,
             val_loss=val.loss if val else None, val_accuracy=val.accuracy if val else None,
-            images_per_sec=seen / epoch_time, elapsed=self._elapsed,
+            val_pen_accuracy=val_pen_accuracy, images_per_sec=seen / epoch_time, elapsed=self._elapsed,
         )
         self.history.append(record)
         saved = None
@@ -296,6 +313,26 @@ class Trainer:
             saved = self._save_resumable(epoch, self._metrics())
         self.on_event(EpochEnd(epochs=cfg.epochs, checkpoint=str(saved) if saved else None, **record))
         return True
+
+    def _epoch_order(self, gen: torch.Generator) -> torch.Tensor:
+        """This epoch's sample indices, shuffled: each pen digit is seen before any is repeated."""
+        if self._pen_pool is None:
+            return self._train_idx[torch.randperm(len(self._train_idx), generator=gen).to(self.device)]
+        rounds = -(-self._pen_per_epoch // max(1, len(self._pen_pool)))
+        pen = torch.cat([torch.randperm(len(self._pen_pool), generator=gen) for _ in range(rounds)])
+        both = torch.cat([self._main_idx, self._pen_pool[pen[:self._pen_per_epoch].to(self.device)]])
+        return both[torch.randperm(len(both), generator=gen).to(self.device)]
+
+    def _validate(self) -> tuple:
+        """Validation loss and accuracy, and the accuracy on the held-out pen writers alone."""
+        if not len(self._val_idx):
+            return None, None
+        val = evaluate(self.model, self._images[self._val_idx], self._labels[self._val_idx])
+        pen_accuracy = None
+        if self._pen_pool is not None and self._val_pen.any():
+            pen = self._val_pen.cpu().numpy()
+            pen_accuracy = float((val.predictions[pen] == val.labels[pen]).mean())
+        return val, pen_accuracy
 
     def kernels(self) -> tuple:
         """Copies of the first two conv layers' current (raw, not averaged) weights."""
@@ -306,8 +343,22 @@ class Trainer:
         return dict(self.history[-1]) if self.history else {}
 
     def _metadata(self, metrics: dict) -> dict:
+        extra = {"calibration": self._calibration} if self._calibration else {}
         return make_metadata(self.config.model, self.config.to_dict(), self._dataset.name,
-                             self._dataset.class_names, metrics, history=list(self.history))
+                             self._dataset.class_names, metrics, history=list(self.history), **extra)
+
+    def _calibrate(self) -> dict | None:
+        """Fit the temperature on the validation split: on its held-out pen writers when there are
+        any (people's drawings are what the probabilities are shown for), else on all of it."""
+        if not len(self._val_idx):
+            return None
+        logits = predict_logits(self.model, self._images[self._val_idx], self.device)
+        labels = self._labels[self._val_idx].cpu()
+        fitted_on = "validation split"
+        if self._pen_pool is not None and self._val_pen.any():
+            pen = self._val_pen.cpu()
+            logits, labels, fitted_on = logits[pen], labels[pen], "held-out pen writers of the validation split"
+        return calibration_record(logits, labels, fitted_on)
 
     def _save_resumable(self, epoch: int, metrics: dict) -> Path:
         """last.pt: the deliverable weights plus everything needed to resume at an epoch boundary."""
@@ -346,7 +397,11 @@ class Trainer:
             data = self._dataset
             test_accuracy = evaluate(self.model, data.test_images.to(self.device), data.test_labels.to(self.device)).accuracy
             metrics["test_accuracy"] = test_accuracy
+            if data.name == MIXED:
+                pen = load_dataset(PEN, self.data_dir)
+                metrics["pen_test_accuracy"] = evaluate(self.model, pen.test_images, pen.test_labels, device=self.device).accuracy
         metrics["stopped"] = stopped
+        self._calibration = self._calibrate()
         if not stopped:
             self._save_resumable(epochs_done, metrics)
         checkpoint = save_checkpoint(self.run_dir / "model.pt", self.model, self._metadata(metrics))

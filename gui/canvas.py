@@ -10,6 +10,8 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from engine.strokes import Stroke
+
 RENDER_SIZE = 280  # the drawing handed to the network, like a 10× MNIST canvas
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm")
 
@@ -45,6 +47,10 @@ class DrawingCanvas(QWidget):
 
     def stroke_count(self) -> int:
         return len(self._strokes)
+
+    def strokes(self) -> list[Stroke]:
+        """The finished strokes, as the engine's renderer takes them."""
+        return [Stroke(np.array([(p.x(), p.y()) for p in points]), width) for points, width in self._strokes]
 
     def set_pen_width(self, fraction: float) -> None:
         self.pen_width = fraction

@@ -5,10 +5,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import (
-    QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QSplitter, QVBoxLayout, QWidget,
+    QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QSplitter, QVBoxLayout, QWidget,
 )
 
-from engine.datasets import load_dataset
+from engine.datasets import MIXED, PEN, load_dataset
 from engine.evaluate import EvalResult, evaluate
 from engine.predict import Predictor
 from gui.draw_tab import array_to_pixmap
@@ -18,9 +18,20 @@ from gui.workers import FunctionWorker, start_in_thread
 GALLERY_LIMIT = 300  # thumbnails shown at once; the caption says how many there are
 
 
-def run_evaluation(predictor: Predictor):
-    data = load_dataset(predictor.metadata.get("dataset", "mnist"))
-    return data, evaluate(predictor.model, data.test_images, data.test_labels, len(data.class_names))
+# The test sets a user can score on: MNIST's, the pen writers no shipped model trained on, Fashion-MNIST.
+TEST_SETS = {"mnist": "MNIST test set (10,000)", PEN: "Pen digits: 6 held-out writers (1,499)",
+             "fashion-mnist": "Fashion-MNIST test set (10,000)"}
+
+
+def default_test_set(predictor: Predictor) -> str:
+    trained_on = predictor.metadata.get("dataset", "mnist")
+    return "mnist" if trained_on == MIXED else trained_on if trained_on in TEST_SETS else "mnist"
+
+
+def run_evaluation(predictor: Predictor, dataset: str):
+    data = load_dataset(dataset)
+    return data, evaluate(predictor.model, data.test_images, data.test_labels, len(data.class_names),
+                          temperature=predictor.temperature)
 
 
 def confusion_colours(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +149,13 @@ class EvaluateTab(QWidget):
         self.run_button = QPushButton("Evaluate on the test set")
         self.run_button.setObjectName("evaluateButton")
         self.run_button.clicked.connect(self.start)
-        self.accuracy_label = QLabel("Evaluates the active model on the 10,000 test images.")
+        self.test_set = QComboBox()
+        self.test_set.setObjectName("testSet")
+        self.test_set.setToolTip("Which test images to read: none of them were seen in training")
+        for name, title in TEST_SETS.items():
+            self.test_set.addItem(title, name)
+        self.test_set.activated.connect(lambda _i: self.start())
+        self.accuracy_label = QLabel("Evaluates the active model on a test set it never trained on.")
         self.accuracy_label.setObjectName("evaluationAccuracy")
         font = QFont()
         font.setPointSize(14)
@@ -161,6 +178,7 @@ class EvaluateTab(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(self.run_button)
+        top.addWidget(self.test_set)
         top.addWidget(self.accuracy_label, 1)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -183,6 +201,7 @@ class EvaluateTab(QWidget):
 
     def set_model(self, predictor: Predictor) -> None:
         self.predictor = predictor
+        self.test_set.setCurrentIndex(max(0, self.test_set.findData(default_test_set(predictor))))
         self._stale = True
         if self.isVisible():
             self.start()
@@ -204,7 +223,7 @@ class EvaluateTab(QWidget):
         self.accuracy_label.setText("Evaluating on the test set…")
         self.accuracy_label.setStyleSheet(f"color: {MUTED}")
         self.activity.emit("Evaluating…")
-        self._worker = FunctionWorker(run_evaluation, self.predictor)
+        self._worker = FunctionWorker(run_evaluation, self.predictor, self.test_set.currentData())
         self._worker.succeeded.connect(self._show_result)
         self._worker.failed.connect(self._show_error)
         self._worker.done.connect(self._done)
@@ -224,7 +243,8 @@ class EvaluateTab(QWidget):
         self._data, self.result = data, result
         n, errors = int(result.confusion.sum()), len(result.misclassified())
         self.accuracy_label.setStyleSheet("")
-        self.accuracy_label.setText(f"Accuracy {result.accuracy:.2%} on {n:,} {data.name} test images · {errors} mistakes")
+        what = "pen digits of held-out writers" if data.name == PEN else f"{data.name} test images"
+        self.accuracy_label.setText(f"Accuracy {result.accuracy:.2%} on {n:,} {what} · {errors} mistakes")
         self.per_class_bars.setOpts(height=result.per_class_accuracy)
         low = float(np.nanmin(result.per_class_accuracy))
         self.per_class.setYRange(max(0.0, low - 0.02), 1.0)

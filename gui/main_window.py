@@ -172,7 +172,9 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, f"About {APP_NAME}", (
             f"<h3>{APP_NAME} {__version__}</h3><p>Draw a digit and watch a convolutional network read it; train "
             "it live; see what it learned.</p><p>MNIST: Yann LeCun, Corinna Cortes and Christopher J.C. Burges, "
-            "licensed CC BY-SA 3.0.<br>Fashion-MNIST: Zalando Research, MIT licence.</p>"))
+            "licensed CC BY-SA 3.0.<br>Pen digits: E. Alpaydin and F. Alimoglu, Pen-Based Recognition of "
+            "Handwritten Digits (Boğaziçi University, UCI Machine Learning Repository), licensed CC BY 4.0; "
+            "the shipped model is trained on them.<br>Fashion-MNIST: Zalando Research, MIT licence.</p>"))
 
     # --- settings -------------------------------------------------------------------------------------
     def _restore_settings(self) -> None:

@@ -1,0 +1,167 @@
+"""How well do models read real people's pen digits? Writer-grouped cross-validation and test scores.
+
+    python -m bench.pen_writers cv --folds 4 --epochs 8                  # the default mnist+pen recipe
+    python -m bench.pen_writers cv --folds 4 --epochs 8 --set pen_share=0.35 --set seed=1
+    python -m bench.pen_writers score assets/default_model.pt [OTHER.pt …]
+
+``cv`` trains one model per fold of the 24 training writers (MNIST's own validation split stays
+fixed) and reads each fold's held-out writers: accuracy, every class, and the same digits reduced
+to 16×16 and 8×8 (grey and binarised) as a scanner or a small photo gives them. ``score`` does the
+same for finished models on the six test writers no shipped model trains on, plus MNIST's test set
+and the synthetic drawn digits (``bench/drawn_digits.py``). Nothing here looks at any other data.
+"""
+
+import argparse
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from bench.drawn_digits import drawn_digit_set
+from bench.handwriting import prepare_all
+from engine.config import TrainConfig
+from engine.datasets import MIXED, grouped_kfold, load_dataset, pen_file, split_indices
+from engine.device import configure_cpu
+from engine.evaluate import evaluate
+from engine.pendigits import TEST_WRITERS, parse_unipen, to_canvas
+from engine.predict import Predictor
+from engine.preprocess import ink_map, prepare_image
+from engine.strokes import render_strokes
+from engine.train import Trainer
+
+LOW_RES = (("16×16 grey", 16, False), ("16×16 binary", 16, True), ("8×8 grey", 8, False), ("8×8 binary", 8, True))
+DEFAULT_PEN_PX = 18.0  # the canvas slider's default
+
+
+def scan(drawing: np.ndarray, side: int, binary: bool) -> np.ndarray:
+    """A drawing as a small scan: the digit cropped and fitted into side×side (aspect kept, centred),
+    ink white on black, binarised at half ink or left grey."""
+    ink = ink_map(drawing.astype(np.float32) / 255)
+    rows, cols = np.flatnonzero((ink > 0.2).any(1)), np.flatnonzero((ink > 0.2).any(0))
+    crop = ink[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+    scale = side / max(crop.shape)
+    w, h = max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))
+    small = np.asarray(Image.fromarray(crop, mode="F").resize((w, h), Image.Resampling.BOX))
+    out = np.zeros((side, side), np.float32)
+    out[(side - h) // 2: (side - h) // 2 + h, (side - w) // 2: (side - w) // 2 + w] = small
+    return (out > 0.5).astype(np.float32) if binary else out
+
+
+def writer_set(writers) -> dict:
+    """The given writers' digits drawn once on the canvas (default pen, no jitter), as the network
+    input and as each low-resolution scan: {name: N×28×28 float}, plus labels and writers."""
+    digits = [d for d in parse_unipen(pen_file()) if d.writer in set(writers)]
+    views = {"drawn": []} | {name: [] for name, _, _ in LOW_RES}
+    for digit in digits:
+        drawing = render_strokes(to_canvas(digit, None, DEFAULT_PEN_PX))
+        views["drawn"].append(prepare_image(drawing).pixels)
+        for name, side, binary in LOW_RES:
+            views[name].append(prepare_image(scan(drawing, side, binary)).pixels)
+    out = {name: np.stack(v) for name, v in views.items()}
+    out["labels"] = np.array([d.label for d in digits])
+    out["writers"] = np.array([d.writer for d in digits])
+    return out
+
+
+def read(predictor: Predictor, data: dict) -> dict:
+    labels = data["labels"]
+    result = {}
+    for name in ["drawn"] + [n for n, _, _ in LOW_RES]:
+        predictions = predictor.probabilities(data[name]).argmax(1)
+        right = predictions == labels
+        result[name] = float(right.mean())
+        if name == "drawn":
+            result["per_class"] = [float(right[labels == d].mean()) for d in range(10)]
+            result["per_writer"] = {int(w): float(right[data["writers"] == w].mean()) for w in np.unique(data["writers"])}
+    return result
+
+
+def line(name: str, r: dict) -> str:
+    lows = "  ".join(f"{n} {r[n] * 100:.2f}" for n, _, _ in LOW_RES)
+    worst = min(range(10), key=lambda d: r["per_class"][d])
+    return (f"{name}: drawn {r['drawn'] * 100:.2f} % (worst class {worst}: {r['per_class'][worst] * 100:.1f} %)  {lows}\n"
+            f"    per class " + " ".join(f"{d}:{a * 100:.1f}" for d, a in enumerate(r["per_class"])))
+
+
+def run_cv(args) -> None:
+    overrides = dict(kv.split("=", 1) for kv in args.set)
+    base = TrainConfig(dataset=MIXED, epochs=args.epochs)
+    typed = {k: type(getattr(base, k))(v) if not isinstance(getattr(base, k), bool) else v.lower() in ("1", "true", "yes")
+             for k, v in overrides.items()}
+    config = replace(base, **typed).validate()
+    data = load_dataset(MIXED)
+    groups = data.train_groups
+    mnist_n = int((groups < 0).sum())
+    mnist_train, mnist_val = split_indices(mnist_n, config.val_fraction, config.seed)
+    pen_offset = mnist_n
+    folds = grouped_kfold(groups[pen_offset:], args.folds, args.fold_seed)
+    results = []
+    print(f"config: {json.dumps(config.to_dict())}")
+    for k, (pen_train, pen_val) in enumerate(folds, start=1):
+        if args.only and k not in args.only:
+            continue
+        held = sorted(set(groups[pen_offset + pen_val].tolist()))
+        split = (torch.cat([mnist_train, pen_offset + pen_train]), torch.cat([mnist_val, pen_offset + pen_val]))
+        start = time.perf_counter()
+        trainer = Trainer(config, dataset=data, split=split, run_dir=Path(args.out) / f"fold{k}")
+        final = trainer.run()
+        predictor = Predictor(trainer.model.cpu(), "cpu")
+        scores = read(predictor, writer_set(held))
+        scores["mnist"] = evaluate(predictor.model, data.test_images, data.test_labels).accuracy
+        scores.update(fold=k, writers=held, seconds=time.perf_counter() - start, checkpoint=getattr(final, "checkpoint", None))
+        results.append(scores)
+        print(line(f"fold {k} writers {held}", scores) + f"\n    MNIST test {scores['mnist'] * 100:.2f} %  "
+              f"({scores['seconds']:.0f} s)", flush=True)
+    summary = {key: [r[key] for r in results] for key in ["drawn", "mnist"] + [n for n, _, _ in LOW_RES]}
+    print("\nover folds (mean, min–max):")
+    for key, values in summary.items():
+        print(f"  {key:>13}: {np.mean(values) * 100:.2f} % ({min(values) * 100:.2f}–{max(values) * 100:.2f})")
+    per_class = np.array([r["per_class"] for r in results])
+    print("  worst class per fold: " + ", ".join(f"{int(c.argmin())}: {c.min() * 100:.1f} %" for c in per_class))
+    writers = [a for r in results for a in r["per_writer"].values()]
+    print(f"  per writer: median {np.median(writers) * 100:.2f} %, lowest {min(writers) * 100:.2f} %")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"config": config.to_dict(), "folds": results}, indent=1))
+
+
+def run_score(args) -> None:
+    data = writer_set(TEST_WRITERS)
+    mnist = load_dataset("mnist")
+    images, labels = drawn_digit_set(200, 2026)
+    drawn_pixels = prepare_all(images)
+    print(f"test writers {list(TEST_WRITERS)}: {len(data['labels'])} digits")
+    for path in args.models:
+        predictor = Predictor.load(path)
+        r = read(predictor, data)
+        r["mnist"] = evaluate(predictor.model, mnist.test_images, mnist.test_labels).accuracy
+        r["synthetic"] = float((predictor.probabilities(drawn_pixels).argmax(1) == labels).mean())
+        writers = list(r["per_writer"].values())
+        print(line(str(path), r))
+        print(f"    per writer {min(writers) * 100:.2f}–{max(writers) * 100:.2f} %   MNIST test {r['mnist'] * 100:.2f} %   "
+              f"synthetic drawn {r['synthetic'] * 100:.2f} %")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    cv = sub.add_parser("cv", help="writer-grouped cross-validation of a recipe")
+    cv.add_argument("--folds", type=int, default=4)
+    cv.add_argument("--fold-seed", type=int, default=0)
+    cv.add_argument("--only", type=int, nargs="*", help="run only these folds (1-based)")
+    cv.add_argument("--epochs", type=int, default=8)
+    cv.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a TrainConfig field")
+    cv.add_argument("--out", default="/tmp/pen-cv", help="where the fold runs are written")
+    cv.add_argument("--json", help="write every figure to this file")
+    score = sub.add_parser("score", help="score models on the test writers, MNIST and the synthetic set")
+    score.add_argument("models", nargs="+")
+    args = parser.parse_args()
+    configure_cpu()
+    run_cv(args) if args.command == "cv" else run_score(args)
+
+
+if __name__ == "__main__":
+    main()

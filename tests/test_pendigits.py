@@ -1,0 +1,176 @@
+"""The real pen digits: the UNIPEN parser, writer-grouped splits, and training on MNIST + pen."""
+
+import gzip
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import ROOT, subset, write_dataset_folder
+from engine.datasets import MIXED, PEN, Dataset, DatasetError, grouped_kfold, grouped_split, load_dataset, pen_file
+from engine.pendigits import TEST_WRITERS, PenFormatError, parse_unipen, render_digits
+
+GOOD = """.INCLUDE dene.doc
+.LEXICON "0" "1"
+.SEGMENT DIGIT    0 ? "1"
+.COMMENT 1 7  3
+.PEN_DOWN
+ 100  400
+ 100  100
+.PEN_UP
+.DT 100
+.SEGMENT DIGIT    1 ? "7"
+.COMMENT 7 9  4
+.PEN_DOWN
+ 50  400
+ 250  400
+ 120  100
+.PEN_UP
+.PEN_DOWN
+ 90  250
+ 200  250
+.PEN_UP
+"""
+
+
+def write(path, text, compress=False):
+    data = text.encode()
+    path.write_bytes(gzip.compress(data) if compress else data)
+    return path
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_parser_reads_digits_strokes_writers_and_labels(tmp_path, compress):
+    digits = parse_unipen(write(tmp_path / "pen.txt", GOOD, compress))
+    assert [(d.label, d.writer, len(d.strokes)) for d in digits] == [(1, 7, 1), (7, 9, 2)]
+    np.testing.assert_array_equal(digits[1].strokes[0], [[50, 400], [250, 400], [120, 100]])
+
+
+def test_the_bundled_file_has_thirty_writers():
+    digits = parse_unipen(pen_file())
+    assert len(digits) == 7494 and {d.writer for d in digits} == set(range(1, 31))
+    assert np.bincount([d.label for d in digits]).min() > 700
+
+
+@pytest.mark.parametrize("mangle, line, words", [
+    (lambda t: t.replace(" 100  100", " 100  x"), 7, "two whole numbers"),
+    (lambda t: t.replace('"7"', "seven"), 10, "digit in quotes"),
+    (lambda t: t.replace(".COMMENT 7 9  4", ".COMMENT 3 9  4"), 11, ".COMMENT 7 WRITER"),
+    (lambda t: t.replace(".COMMENT 1 7  3\n", ""), 3, "no .COMMENT"),
+    (lambda t: t.replace(".PEN_UP\n.DT 100", ".DT 100"), 9, "not ended with .PEN_UP"),
+    (lambda t: t.replace(".PEN_DOWN\n 90  250", " 90  250"), 17, "outside a .PEN_DOWN"),
+    (lambda t: t + ".PEN_UP\n", 21, ".PEN_UP without"),
+])
+def test_malformed_files_name_file_and_line(tmp_path, mangle, line, words):
+    with pytest.raises(PenFormatError, match=rf"pen\.txt, line {line}: .*{words}"):
+        parse_unipen(write(tmp_path / "pen.txt", mangle(GOOD)))
+
+
+def test_not_a_pen_file_is_a_clear_error(tmp_path):
+    with pytest.raises(DatasetError, match="no digits found"):
+        parse_unipen(write(tmp_path / "pen.txt", ".HELLO\n"))
+    (tmp_path / "broken.gz").write_bytes(b"\x1f\x8b garbage")
+    with pytest.raises(DatasetError, match="broken.gz: not a readable UNIPEN"):
+        parse_unipen(tmp_path / "broken.gz")
+    with pytest.raises(DatasetError, match="file not found"):
+        parse_unipen(tmp_path / "missing.gz")
+
+
+def test_rendered_digits_look_like_mnist_inputs(tmp_path):
+    digits = parse_unipen(write(tmp_path / "pen.txt", GOOD))
+    images = render_digits(digits, variants=3, seed=0, jitter=True)
+    assert images.shape == (6, 28, 28) and images.dtype == np.uint8
+    for image in images:  # ink white on black, centred like MNIST, inside the 20 px box
+        rows = np.flatnonzero(image.max(1) > 50)
+        assert image.max() > 200 and image[0].max() == 0 and rows[-1] - rows[0] <= 21
+    assert not np.array_equal(images[0], images[1])  # variants differ (pen, jitter)
+
+
+def groups_of(writers_per_group=30, per_writer=5, loose=40):
+    return torch.cat([torch.full((loose,), -1), torch.arange(1, writers_per_group + 1).repeat_interleave(per_writer)])
+
+
+def test_no_writer_is_on_both_sides_of_a_split():
+    groups = groups_of()
+    train, val = grouped_split(groups, 0.2, seed=1)
+    assert len(set(train.tolist()) | set(val.tolist())) == len(groups) and not set(train.tolist()) & set(val.tolist())
+    train_writers, val_writers = set(groups[train].tolist()) - {-1}, set(groups[val].tolist()) - {-1}
+    assert len(val_writers) == 6 and not train_writers & val_writers
+    assert (groups[val] == -1).sum() == 8  # loose samples split by sample
+    folds = grouped_kfold(groups, 4, seed=0)
+    seen = set()
+    for train, val in folds:
+        held = set(groups[val].tolist()) - {-1}
+        assert held and not held & (set(groups[train].tolist()) - {-1})
+        seen |= held
+    assert seen == set(range(1, 31))
+
+
+def tiny_pen_text(per_writer: int = 12) -> str:
+    """The first digits of four training writers and one test writer, from the bundled file."""
+    text = gzip.decompress(pen_file().read_bytes()).decode()
+    head, *segments = text.split(".SEGMENT")
+    kept, counts = [], {}
+    for segment in segments:
+        writer = int(segment.split(".COMMENT", 1)[1].split()[1])
+        if writer in (1, 2, 3, 4, TEST_WRITERS[0]) and counts.get(writer, 0) < per_writer:
+            counts[writer] = counts.get(writer, 0) + 1
+            kept.append(".SEGMENT" + segment)
+    return head + "".join(kept)
+
+
+@pytest.fixture(scope="module")
+def tiny_mixed_dir(tmp_path_factory, mnist):
+    root = tmp_path_factory.mktemp("mixed")
+    write_dataset_folder(root / "mnist", subset(mnist, 1024, 256))
+    (root / "pendigits").mkdir()
+    write(root / "pendigits" / "pendigits-orig.tra.gz", tiny_pen_text(), compress=True)
+    return root
+
+
+def test_pen_dataset_holds_out_the_test_writers(tiny_mixed_dir):
+    pen = load_dataset(PEN, tiny_mixed_dir)
+    assert len(pen.test_labels) == 12 and len(pen.train_labels) == 4 * 12 * 4  # four variants per training digit
+    assert set(pen.train_groups.tolist()) == {1, 2, 3, 4}
+
+
+def test_train_on_mnist_plus_pen_from_the_command_line(tiny_mixed_dir, tmp_path):
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "train", "--dataset", "mnist+pen", "--pen-share", "0.3",
+         "--data-dir", str(tiny_mixed_dir), "--epochs", "2", "--batch-size", "32", "--val-fraction", "0.25",
+         "--model", "seed000", "--out", str(tmp_path / "run")],
+        capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert out.returncode == 0, out.stderr
+    from engine.checkpoint import load_checkpoint
+
+    meta = load_checkpoint(tmp_path / "run" / "model.pt").metadata
+    assert meta["dataset"] == "mnist+pen" and meta["config"]["pen_share"] == 0.3
+    assert 0 <= meta["metrics"]["pen_test_accuracy"] <= 1
+    assert meta["history"][-1]["val_pen_accuracy"] is not None  # one of the four writers was held out
+    assert meta["calibration"]["fitted_on"].startswith("held-out pen writers") and meta["calibration"]["temperature"] > 0
+    evaluated = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "evaluate", "--model", str(tmp_path / "run" / "model.pt"),
+         "--dataset", "pen", "--data-dir", str(tiny_mixed_dir), "--json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["samples"] == 12
+
+
+def test_each_epoch_mixes_in_the_asked_share_of_pen_digits(small_mnist):
+    from engine.config import TrainConfig
+    from engine.train import Trainer
+
+    pen_images = small_mnist.train_images[:300]
+    data = Dataset(MIXED, small_mnist.class_names, torch.cat([small_mnist.train_images, pen_images]),
+                   torch.cat([small_mnist.train_labels, small_mnist.train_labels[:300]]), small_mnist.test_images,
+                   small_mnist.test_labels, train_groups=torch.cat([torch.full((4000,), -1), torch.arange(300) // 30]))
+    trainer = Trainer(TrainConfig(dataset=MIXED, pen_share=0.25, val_fraction=0.1), dataset=data)
+    trainer._setup()
+    order = trainer._epoch_order(torch.Generator().manual_seed(0))
+    is_pen = order >= 4000
+    assert abs(is_pen.float().mean().item() - 0.25) < 0.01  # 300·0.9 pen digits, each seen ~5× to make up a quarter
+    assert set(order[~is_pen].tolist()) == set(trainer._main_idx.tolist())  # all of MNIST, once
+    assert not set(order[is_pen].tolist()) & set(trainer._val_idx.tolist())
