@@ -20,7 +20,7 @@ from engine.device import configure_cpu
 from engine.evaluate import evaluate
 from engine.paths import default_model_path
 from engine.pendigits import TEST_WRITERS
-from engine.personal import personalise
+from engine.personal import personalise, rehearsal_dataset
 from engine.predict import Predictor
 
 
@@ -31,6 +31,7 @@ def main() -> None:
     configure_cpu()
     base = Predictor.load(args.model)
     mnist = load_dataset("mnist")
+    rehearsal = rehearsal_dataset(base.metadata)
     data = writer_set(TEST_WRITERS)
     before_all, after_all, seconds, mnist_after = [], [], [], []
     for writer in TEST_WRITERS:
@@ -40,7 +41,7 @@ def main() -> None:
         rest = np.setdiff1d(mine, samples)
         pixels = torch.from_numpy(np.round(data["drawn"][samples] * 255).astype(np.uint8))
         start = time.perf_counter()
-        result = personalise(base.model, (pixels, torch.from_numpy(data["labels"][samples])), mnist)
+        result = personalise(base.model, (pixels, torch.from_numpy(data["labels"][samples])), rehearsal)
         seconds.append(time.perf_counter() - start)
         tuned = Predictor(result.model, "cpu", base.metadata)
         before = float((base.probabilities(data["drawn"][rest]).argmax(1) == data["labels"][rest]).mean())

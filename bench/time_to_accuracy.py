@@ -5,7 +5,8 @@
 Runs, in one invocation and on the same machine, for each seed:
   (a) seed 001's recipe as its tutorial wrote it: the 3-conv model, Adam lr 1e-3, batch 32,
       a per-sample Dataset + DataLoader(shuffle=True), 5 epochs;
-  (b) Digit Studio's default recipe (TrainConfig defaults, training on all 60,000 images).
+  (b) Digit Studio's default recipe (TrainConfig defaults: all 60,000 MNIST images plus the pen
+      digits' training writers at the default pen share).
 Test accuracy is measured at fixed points (every quarter epoch by default) on the 10,000 test
 images. Evaluation time is NOT counted: the clock covers training steps and data loading only.
 """
@@ -108,7 +109,8 @@ def run_our_recipe(dataset, device, seed: int, checks: int) -> Run:
             next_check["batch"] += every
             clock.start()
 
-    trainer = Trainer(config, on_event, dataset=dataset, run_dir="/tmp/digit-studio-bench", evaluate_test=False)
+    trainer = Trainer(config, on_event, dataset=load_dataset(config.dataset), run_dir="/tmp/digit-studio-bench",
+                      evaluate_test=False)
     clock.start()
     trainer.run()
     return run

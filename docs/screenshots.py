@@ -46,6 +46,11 @@ def main(out_dir: Path) -> int:
     while window.evaluate_tab.running:
         wait(100)
     shoot("evaluate")
+    window.evaluate_tab.test_set.setCurrentIndex(window.evaluate_tab.test_set.findData("pen"))
+    window.evaluate_tab.start()
+    while window.evaluate_tab.running:
+        wait(100)
+    shoot("evaluate-pen")
     window.tabs.setCurrentWidget(window.train_tab)
     tab = window.train_tab
     tab.form.set_value("epochs", 3)

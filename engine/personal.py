@@ -24,7 +24,7 @@ from PIL import Image
 from engine import paths
 from engine.augment import augment_batch
 from engine.checkpoint import atomic_write
-from engine.datasets import Dataset
+from engine.datasets import MIXED, Dataset, load_dataset
 from engine.device import configure_cpu
 from engine.evaluate import predict_logits, to_model_input
 from engine.preprocess import prepare_image
@@ -200,6 +200,12 @@ def _accuracy(model, images, labels) -> float | None:
     if len(labels) == 0:
         return None
     return float((predict_logits(model, images).argmax(1) == labels).float().mean())
+
+
+def rehearsal_dataset(metadata: dict) -> Dataset:
+    """What Personalise mixes with the samples so the model forgets nothing: what it was trained on
+    (MNIST, with the pen digits for a model that learned them). MNIST's test set is the probe."""
+    return load_dataset(MIXED if metadata.get("dataset") == MIXED else "mnist")
 
 
 def personalise(

@@ -11,9 +11,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.checkpoint import save_checkpoint
-from engine.datasets import load_dataset
 from engine.paths import user_data_dir
-from engine.personal import PersonalDataError, PersonalSamples, personalise
+from engine.personal import PersonalDataError, PersonalSamples, personalise, rehearsal_dataset
 from engine.predict import Predictor
 from gui.active_model import ActiveModel
 from gui.draw_tab import DrawTab, array_to_pixmap
@@ -131,12 +130,11 @@ class PersonalPanel(QWidget):
         predictor = self.active.predictor
         personal = self.store.tensors()
         self.status.setStyleSheet("")
-        self.status.setText(f"Personalising on {len(personal[1])} samples plus MNIST…")
+        self.status.setText(f"Personalising on {len(personal[1])} samples plus its training digits…")
         self.personalise_button.setEnabled(False)
 
         def work():
-            mnist = load_dataset("mnist")
-            return personalise(predictor.model, personal, mnist)
+            return personalise(predictor.model, personal, rehearsal_dataset(predictor.metadata))
 
         self._worker = FunctionWorker(work)
         self._worker.succeeded.connect(lambda result: self._finished(result, predictor))

@@ -50,10 +50,32 @@ def write_dataset_folder(folder: Path, data: Dataset) -> Path:
     return folder
 
 
+def tiny_pen_file(path: Path, per_writer: int = 12) -> Path:
+    """A small pen-digits file: the first digits of four training writers and one test writer."""
+    import gzip
+
+    from engine.datasets import pen_file
+    from engine.pendigits import TEST_WRITERS
+
+    head, *segments = gzip.decompress(pen_file().read_bytes()).decode().split(".SEGMENT")
+    kept, counts = [], {}
+    for segment in segments:
+        writer = int(segment.split(".COMMENT", 1)[1].split()[1])
+        if writer in (1, 2, 3, 4, TEST_WRITERS[0]) and counts.get(writer, 0) < per_writer:
+            counts[writer] = counts.get(writer, 0) + 1
+            kept.append(".SEGMENT" + segment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress((head + "".join(kept)).encode()))
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_mnist_dir(tmp_path_factory, mnist) -> Path:
-    """A small MNIST-format folder (1,024 train / 512 test) for fast command-line runs."""
-    return write_dataset_folder(tmp_path_factory.mktemp("tiny") / "mnist", subset(mnist, 1024, 512))
+    """A small MNIST-format folder (1,024 train / 512 test) with a small pen-digits file (48 training
+    and 12 test digits), for fast command-line and app runs."""
+    folder = write_dataset_folder(tmp_path_factory.mktemp("tiny") / "mnist", subset(mnist, 1024, 512))
+    tiny_pen_file(folder / "pendigits-orig.tra.gz")
+    return folder
 
 
 def mnist_digit_as_drawing(image_uint8: torch.Tensor, size: int = 280) -> np.ndarray:

@@ -129,6 +129,7 @@ def test_train_button_runs_to_completion_and_activates_the_model(window, qtbot, 
     window.tabs.setCurrentWidget(tab)
     tab.form.set_value("epochs", 2)
     tab.form.set_value("batch_size", 64)
+    tab.form.set_value("dataset", "mnist")  # whole MNIST batches make the step count below exact
     kernels_before = window.kernels_tab.conv1.image.image.copy()
     model_before = window.active.predictor
     with qtbot.waitSignal(window.active.changed, timeout=120_000) as changed:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT, subset, write_dataset_folder
+from conftest import ROOT
 from engine.datasets import MIXED, PEN, Dataset, DatasetError, grouped_kfold, grouped_split, load_dataset, pen_file
 from engine.pendigits import TEST_WRITERS, PenFormatError, parse_unipen, render_digits
 
@@ -109,38 +109,16 @@ def test_no_writer_is_on_both_sides_of_a_split():
     assert seen == set(range(1, 31))
 
 
-def tiny_pen_text(per_writer: int = 12) -> str:
-    """The first digits of four training writers and one test writer, from the bundled file."""
-    text = gzip.decompress(pen_file().read_bytes()).decode()
-    head, *segments = text.split(".SEGMENT")
-    kept, counts = [], {}
-    for segment in segments:
-        writer = int(segment.split(".COMMENT", 1)[1].split()[1])
-        if writer in (1, 2, 3, 4, TEST_WRITERS[0]) and counts.get(writer, 0) < per_writer:
-            counts[writer] = counts.get(writer, 0) + 1
-            kept.append(".SEGMENT" + segment)
-    return head + "".join(kept)
-
-
-@pytest.fixture(scope="module")
-def tiny_mixed_dir(tmp_path_factory, mnist):
-    root = tmp_path_factory.mktemp("mixed")
-    write_dataset_folder(root / "mnist", subset(mnist, 1024, 256))
-    (root / "pendigits").mkdir()
-    write(root / "pendigits" / "pendigits-orig.tra.gz", tiny_pen_text(), compress=True)
-    return root
-
-
-def test_pen_dataset_holds_out_the_test_writers(tiny_mixed_dir):
-    pen = load_dataset(PEN, tiny_mixed_dir)
+def test_pen_dataset_holds_out_the_test_writers(tiny_mnist_dir):
+    pen = load_dataset(PEN, tiny_mnist_dir)
     assert len(pen.test_labels) == 12 and len(pen.train_labels) == 4 * 12 * 4  # four variants per training digit
     assert set(pen.train_groups.tolist()) == {1, 2, 3, 4}
 
 
-def test_train_on_mnist_plus_pen_from_the_command_line(tiny_mixed_dir, tmp_path):
+def test_train_on_mnist_plus_pen_from_the_command_line(tiny_mnist_dir, tmp_path):
     out = subprocess.run(
         [sys.executable, str(ROOT / "main.py"), "train", "--dataset", "mnist+pen", "--pen-share", "0.3",
-         "--data-dir", str(tiny_mixed_dir), "--epochs", "2", "--batch-size", "32", "--val-fraction", "0.25",
+         "--data-dir", str(tiny_mnist_dir), "--epochs", "2", "--batch-size", "32", "--val-fraction", "0.25",
          "--model", "seed000", "--out", str(tmp_path / "run")],
         capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert out.returncode == 0, out.stderr
@@ -153,7 +131,7 @@ def test_train_on_mnist_plus_pen_from_the_command_line(tiny_mixed_dir, tmp_path)
     assert meta["calibration"]["fitted_on"].startswith("held-out pen writers") and meta["calibration"]["temperature"] > 0
     evaluated = subprocess.run(
         [sys.executable, str(ROOT / "main.py"), "evaluate", "--model", str(tmp_path / "run" / "model.pt"),
-         "--dataset", "pen", "--data-dir", str(tiny_mixed_dir), "--json"],
+         "--dataset", "pen", "--data-dir", str(tiny_mnist_dir), "--json"],
         capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert evaluated.returncode == 0, evaluated.stderr
     assert json.loads(evaluated.stdout)["samples"] == 12
