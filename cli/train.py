@@ -49,6 +49,8 @@ class TrainPrinter:
                             f"ETA {eta(event.batch, event.batches_per_epoch, batches_per_sec)}")
         elif isinstance(event, EpochEnd):
             val = f"val loss {event.val_loss:.4f} acc {_percent(event.val_accuracy)}" if event.val_loss is not None else "no validation"
+            if event.val_pen_accuracy is not None:
+                val += f" (unseen pen writers {_percent(event.val_pen_accuracy)})"
             self.bar.line(f"epoch {event.epoch}/{event.epochs}  train loss {event.train_loss:.4f} acc "
                           f"{_percent(event.train_accuracy)}  {val}  {event.images_per_sec:,.0f} img/s  {event.elapsed:.0f} s")
 
@@ -93,6 +95,8 @@ def run(args) -> int:
         return 1
     if final.test_accuracy is not None:
         print(f"test accuracy: {final.test_accuracy * 100:.2f} %")
+    if final.pen_test_accuracy is not None:
+        print(f"pen digits of the test writers: {final.pen_test_accuracy * 100:.2f} %")
     print(f"model saved to: {final.checkpoint}")
     if final.stopped:
         print(f"stopped after {final.epochs_done} full epoch(s); resume with: --resume {trainer.run_dir / 'last.pt'}")

@@ -131,6 +131,9 @@ def describe(metadata: dict) -> str:
     name = metadata.get("model", {}).get("name", "?")
     acc = metadata.get("metrics", {}).get("test_accuracy")
     acc_text = f"{acc * 100:.2f} % test" if acc is not None else "not evaluated"
+    pen = metadata.get("metrics", {}).get("pen_test_accuracy")
+    if pen is not None:
+        acc_text += f", {pen * 100:.2f} % unseen pen writers"
     personal = metadata.get("personalised")
     mine = f", personalised on {personal['samples']} samples" if personal else ""
     return f"{name} on {metadata.get('dataset', '?')}, {acc_text}{mine}"

@@ -60,6 +60,7 @@ class Finished:
     stopped: bool  # True when the user stopped the run before its last epoch
     epochs_done: int
     elapsed: float
+    pen_test_accuracy: float | None = None  # on the test writers' pen digits (mnist+pen)
 
 
 @dataclass(frozen=True)

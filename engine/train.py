@@ -405,4 +405,5 @@ class Trainer:
         if not stopped:
             self._save_resumable(epochs_done, metrics)
         checkpoint = save_checkpoint(self.run_dir / "model.pt", self.model, self._metadata(metrics))
-        return Finished(str(checkpoint), test_accuracy, stopped, epochs_done, self._elapsed)
+        return Finished(str(checkpoint), test_accuracy, stopped, epochs_done, self._elapsed,
+                        metrics.get("pen_test_accuracy"))

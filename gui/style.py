@@ -10,6 +10,7 @@ GOOD = "#16a34a"
 BAD = "#dc2626"
 TRAIN_COLOUR = "#1f77b4"
 VAL_COLOUR = "#ff7f0e"
+PEN_COLOUR = "#2ca02c"
 DIVERGING = "CET-D1"  # blue-white-red: negative, zero and positive weights
 SEQUENTIAL = "viridis"
 

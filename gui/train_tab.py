@@ -9,12 +9,13 @@ from PySide6.QtWidgets import (
 )
 
 from engine.config import TrainConfig
+from engine.datasets import MIXED
 from engine.device import cuda_available
 from engine.events import BatchEnd, Downloading, EpochEnd, Failed, Finished, KernelSnapshot, Started
 from engine.models import build_model, summarize
 from engine.train import SUGGESTED_LR, Trainer
 from gui.config_form import ConfigForm
-from gui.style import BAD, MUTED, TRAIN_COLOUR, VAL_COLOUR
+from gui.style import BAD, MUTED, PEN_COLOUR, TRAIN_COLOUR, VAL_COLOUR
 from gui.workers import TrainingWorker, start_in_thread
 
 REDRAW_MS = 250  # curves and progress are redrawn from a timer (4 Hz), never per event: repainting
@@ -80,6 +81,9 @@ class TrainingCurves(QWidget):
                                             symbolBrush=TRAIN_COLOUR, name="train")
         self.val_acc = self.acc_plot.plot([], [], pen=pg.mkPen(VAL_COLOUR, width=2), symbol="s", symbolSize=6,
                                           symbolBrush=VAL_COLOUR, name="validation")
+        # Only runs with pen digits have it: how well the model reads writers it never trained on.
+        self.pen_acc = self.acc_plot.plot([], [], pen=pg.mkPen(PEN_COLOUR, width=2), symbol="t", symbolSize=7,
+                                          symbolBrush=PEN_COLOUR, name="validation: unseen pen writers")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.loss_plot, 3)
@@ -90,7 +94,7 @@ class TrainingCurves(QWidget):
         """Empty the curves and fix the axes to the whole run: axes whose range never changes are
         painted from cache, which keeps redraws cheap while training needs the CPU."""
         self.steps, self.losses, self.smoothed = [], [], []
-        self.epochs, self.train_accuracy, self.val_accuracy = [], [], []
+        self.epochs, self.train_accuracy, self.val_accuracy, self.pen_accuracy = [], [], [], []
         self.loss_plot.setXRange(0, max(1, total_steps), padding=0.01)
         self.loss_plot.setYRange(-2.5, 0.5, padding=0)  # log10: 0.003 .. 3
         self.acc_plot.setXRange(0.5, epochs + 0.5, padding=0)
@@ -105,7 +109,7 @@ class TrainingCurves(QWidget):
         low, high = np.log10(max(min(self.losses[-50:]), 1e-6)), np.log10(max(max(self.losses[-50:]), 1e-6))
         if low < y0 or high > y1:
             self.loss_plot.setYRange(min(y0, np.floor(low * 2) / 2), max(y1, np.ceil(high * 2) / 2), padding=0)
-        values = [v for v in self.train_accuracy + self.val_accuracy if v == v]
+        values = [v for v in self.train_accuracy + self.val_accuracy + self.pen_accuracy if v == v]
         if values and min(values) < self.acc_plot.viewRange()[1][0]:
             self.acc_plot.setYRange(max(0.0, np.floor(min(values) * 20) / 20), 1.0, padding=0.02)
 
@@ -116,10 +120,11 @@ class TrainingCurves(QWidget):
         self.smoothed.append(previous + SMOOTHING * (loss - previous))
         self._dirty = True
 
-    def add_epoch(self, epoch: int, train: float, val: float | None) -> None:
+    def add_epoch(self, epoch: int, train: float, val: float | None, pen: float | None = None) -> None:
         self.epochs.append(epoch)
         self.train_accuracy.append(train)
         self.val_accuracy.append(np.nan if val is None else val)
+        self.pen_accuracy.append(np.nan if pen is None else pen)
         self._dirty = True
 
     def redraw(self) -> None:
@@ -132,6 +137,7 @@ class TrainingCurves(QWidget):
         self.smooth_loss.setData(self.steps, np.maximum(self.smoothed, 1e-6) if self.smoothed else [])
         self.train_acc.setData(self.epochs, self.train_accuracy)
         self.val_acc.setData(self.epochs, self.val_accuracy, connect="finite")
+        self.pen_acc.setData(self.epochs, self.pen_accuracy, connect="finite")
 
 
 class TrainTab(QWidget):
@@ -153,6 +159,7 @@ class TrainTab(QWidget):
         self.summary = ModelSummary()
         self.summary.show_model(self.form.config().model)
         self.form.changed.connect(self._field_changed)
+        self._enable_pen_share()
 
         form_box = QGroupBox("Options")
         form_layout = QVBoxLayout(form_box)
@@ -223,6 +230,11 @@ class TrainTab(QWidget):
             self.summary.show_model(config.model)
         elif name == "optimizer":
             self.form.set_value("lr", SUGGESTED_LR[config.optimizer])
+        elif name == "dataset":
+            self._enable_pen_share()
+
+    def _enable_pen_share(self) -> None:
+        self.form.editors["pen_share"].setEnabled(self.form.config().dataset == MIXED)
 
     # --- run control -------------------------------------------------------------------------
     @property
@@ -310,8 +322,10 @@ class TrainTab(QWidget):
         elif isinstance(event, KernelSnapshot):
             self.kernels.emit(event)
         elif isinstance(event, EpochEnd):
-            self.curves.add_epoch(event.epoch, event.train_accuracy, event.val_accuracy)
+            self.curves.add_epoch(event.epoch, event.train_accuracy, event.val_accuracy, event.val_pen_accuracy)
             val = f", validation {event.val_accuracy:.2%}" if event.val_accuracy is not None else ""
+            if event.val_pen_accuracy is not None:
+                val += f" (unseen pen writers {event.val_pen_accuracy:.2%})"
             self.message.setText(f"Epoch {event.epoch}/{event.epochs}: training accuracy {event.train_accuracy:.2%}{val}")
         elif isinstance(event, Started):
             self._epochs = event.epochs

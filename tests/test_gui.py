@@ -226,6 +226,19 @@ def test_evaluate_tab_fills_and_cells_open_galleries(window, qtbot, tiny_data):
     assert tab.cell_gallery.count() == result.confusion[7, 2]
 
 
+def test_evaluate_tab_scores_the_held_out_pen_writers(window, qtbot, tiny_data):
+    tab = window.evaluate_tab
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: tab.result is not None and not tab.running, timeout=30_000)
+    chooser = tab.test_set
+    chooser.setCurrentIndex(chooser.findData("pen"))
+    chooser.activated.emit(chooser.currentIndex())  # as a user's pick does
+    qtbot.waitUntil(lambda: tab.result.confusion.sum() == 12 and not tab.running, timeout=60_000)
+    assert "pen digits of held-out writers" in tab.accuracy_label.text()
+    p = tab.result.probabilities
+    assert np.allclose(p.sum(1), 1, atol=1e-5)  # calibrated probabilities still sum to one
+
+
 def test_kernels_tab_shows_both_layers_and_follows_the_drawing(window, qtbot):
     tab = window.kernels_tab
     window.tabs.setCurrentWidget(tab)
