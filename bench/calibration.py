@@ -43,7 +43,7 @@ def draw_diagram(panels: list[tuple[str, list]], path) -> None:
             draw.rectangle((centre - half, y0 + size * (1 - accuracy), centre + half, y0 + size),
                            fill=(37, 99, 235) if n / total > 0.01 else (147, 197, 253))
         draw.text((x0, y0 - 30), title, fill="black")
-        draw.text((x0, y0 + size + 6), "confidence 0 → 1 (bars: accuracy per bin; line: perfect calibration)", fill="#555555")
+        draw.text((x0, y0 + size + 6), "confidence 0 to 1; bars: accuracy per bin (pale: under 1 % of digits); line: perfect calibration", fill="#555555")
     image.save(path)
 
 

@@ -35,8 +35,11 @@ class ProgressBar:
             self.stream.write(line + "\n")
         self.stream.flush()
 
-    def download(self, label: str, done: int, total: int | None) -> None:
+    def download(self, label: str, done: int, total: int | None, unit: str = "bytes") -> None:
         """Signature of engine.download.Progress."""
+        if unit != "bytes":
+            self.update(label, done, total, f"{done:,} of {total:,} {unit}" if total else f"{done:,} {unit}")
+            return
         mib = f"{done / 2**20:.1f} MiB" + (f" of {total / 2**20:.1f}" if total else "")
         self.update(f"downloading {label}", done, total, mib)
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from engine.idx import DatasetError
 
-# progress(label, bytes_done, bytes_total or None)
-Progress = Callable[[str, int, int | None], None]
+# progress(label, done, total or None[, unit]): bytes of a download, or other units ("digits") of
+# other long preparation of a dataset, which passes its unit as a fourth argument.
+Progress = Callable[..., None]
 
 _CHUNK = 1 << 16
 

@@ -5,10 +5,11 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Downloading:
-    """The dataset is being downloaded before training starts."""
+    """The dataset is being downloaded (unit "bytes") or otherwise prepared before training starts."""
     label: str
     done: int
     total: int | None
+    unit: str = "bytes"
 
 
 @dataclass(frozen=True)

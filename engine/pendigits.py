@@ -166,7 +166,7 @@ def render_digits(digits: list[PenDigit], variants: int, seed: int, jitter: bool
             if pixels is not None:
                 out[i * variants + v] = np.round(pixels * 255).astype(np.uint8)
         if progress and (i % 250 == 249 or i == len(digits) - 1):
-            progress("Drawing the pen digits", i + 1, len(digits))
+            progress("drawing the pen digits (first use only)", i + 1, len(digits), "digits")
     return out
 
 

@@ -11,9 +11,9 @@ from engine.device import resolve_device
 from engine.paths import default_model_path
 from engine.preprocess import prepare_image
 
-# The model is "unsure" when its top probability is low or the runner-up is close behind. On the
-# drawn-digit benchmark (bench/handwriting.py) these flag 65 % of the shipped model's mistakes and
-# 2 % of its correct answers.
+# The model is "unsure" when its top (calibrated) probability is low or the runner-up is close behind.
+# On the pen digits of the six test writers (bench/calibration.py) these flag half of the shipped
+# model's mistakes and question 0.9 % of its right answers.
 UNSURE_BELOW = 0.9
 UNSURE_MARGIN = 0.5
 

@@ -200,7 +200,7 @@ class Trainer:
         if device.type == "cpu":
             configure_cpu()
         self._dataset = self.dataset or load_dataset(
-            cfg.dataset, self.data_dir, progress=lambda label, done, total: self.on_event(Downloading(label, done, total)))
+            cfg.dataset, self.data_dir, progress=lambda *report: self.on_event(Downloading(*report)))
         self._images = self._dataset.train_images.to(device)
         self._labels = self._dataset.train_labels.to(device)
         groups = self._dataset.train_groups
@@ -348,17 +348,12 @@ class Trainer:
                              self._dataset.class_names, metrics, history=list(self.history), **extra)
 
     def _calibrate(self) -> dict | None:
-        """Fit the temperature on the validation split: on its held-out pen writers when there are
-        any (people's drawings are what the probabilities are shown for), else on all of it."""
+        """Fit the temperature on the whole validation split: its unseen pen writers alone are too few
+        and too well read (often no mistake at all, which drives the fit to zero) to fit on."""
         if not len(self._val_idx):
             return None
         logits = predict_logits(self.model, self._images[self._val_idx], self.device)
-        labels = self._labels[self._val_idx].cpu()
-        fitted_on = "validation split"
-        if self._pen_pool is not None and self._val_pen.any():
-            pen = self._val_pen.cpu()
-            logits, labels, fitted_on = logits[pen], labels[pen], "held-out pen writers of the validation split"
-        return calibration_record(logits, labels, fitted_on)
+        return calibration_record(logits, self._labels[self._val_idx].cpu(), "validation split")
 
     def _save_resumable(self, epoch: int, metrics: dict) -> Path:
         """last.pt: the deliverable weights plus everything needed to resume at an epoch boundary."""

@@ -137,7 +137,8 @@ class TrainingCurves(QWidget):
         self.smooth_loss.setData(self.steps, np.maximum(self.smoothed, 1e-6) if self.smoothed else [])
         self.train_acc.setData(self.epochs, self.train_accuracy)
         self.val_acc.setData(self.epochs, self.val_accuracy, connect="finite")
-        self.pen_acc.setData(self.epochs, self.pen_accuracy, connect="finite")
+        has_pen = np.isfinite(self.pen_accuracy).any() if self.pen_accuracy else False
+        self.pen_acc.setData(*((self.epochs, self.pen_accuracy) if has_pen else ([], [])), connect="finite")
 
 
 class TrainTab(QWidget):
@@ -335,7 +336,8 @@ class TrainTab(QWidget):
         elif isinstance(event, Downloading):
             self.progress.setMaximum(event.total or 0)
             self.progress.setValue(event.done)
-            self.progress.setFormat(f"downloading {event.label}… %p%")
+            verb = "downloading " if event.unit == "bytes" else ""
+            self.progress.setFormat(f"{verb}{event.label}… %p%")
         elif isinstance(event, Finished):
             self._finished(event)
         elif isinstance(event, Failed):

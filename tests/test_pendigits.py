@@ -122,13 +122,16 @@ def test_train_on_mnist_plus_pen_from_the_command_line(tiny_mnist_dir, tmp_path)
          "--model", "seed000", "--out", str(tmp_path / "run")],
         capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert out.returncode == 0, out.stderr
+    assert "drawing the pen digits (first use only)" in out.stderr and "48 of 48 digits" in out.stderr
+    assert "unseen pen writers" in out.stderr and "pen digits of the test writers:" in out.stdout
     from engine.checkpoint import load_checkpoint
 
     meta = load_checkpoint(tmp_path / "run" / "model.pt").metadata
     assert meta["dataset"] == "mnist+pen" and meta["config"]["pen_share"] == 0.3
     assert 0 <= meta["metrics"]["pen_test_accuracy"] <= 1
     assert meta["history"][-1]["val_pen_accuracy"] is not None  # one of the four writers was held out
-    assert meta["calibration"]["fitted_on"].startswith("held-out pen writers") and meta["calibration"]["temperature"] > 0
+    assert meta["calibration"]["fitted_on"] == "validation split" and meta["calibration"]["samples"] > 0
+    assert 0.05 <= meta["calibration"]["temperature"] <= 20
     evaluated = subprocess.run(
         [sys.executable, str(ROOT / "main.py"), "evaluate", "--model", str(tmp_path / "run" / "model.pt"),
          "--dataset", "pen", "--data-dir", str(tiny_mnist_dir), "--json"],
