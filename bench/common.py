@@ -5,6 +5,8 @@ import platform
 
 import torch
 
+from engine.config import TrainConfig
+
 
 class PerSampleMNIST(torch.utils.data.Dataset):
     """The seed tutorials' pipeline: one image at a time, converted to a float tensor on access
@@ -35,3 +37,13 @@ def machine() -> str:
         pass
     gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", no GPU"
     return f"{cpu}, {os.cpu_count()} logical cores{gpu}; PyTorch {torch.__version__}, {torch.get_num_threads()} threads"
+
+
+def config_overrides(pairs: list[str]) -> dict:
+    """KEY=VALUE strings → TrainConfig fields of the right types."""
+    defaults, out = TrainConfig(), {}
+    for pair in pairs:
+        key, value = pair.split("=", 1)
+        kind = type(getattr(defaults, key))
+        out[key] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+    return out

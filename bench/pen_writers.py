@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from bench.common import config_overrides
 from bench.drawn_digits import drawn_digit_set
 from bench.handwriting import prepare_all
 from engine.config import TrainConfig
@@ -88,11 +89,7 @@ def line(name: str, r: dict) -> str:
 
 
 def run_cv(args) -> None:
-    overrides = dict(kv.split("=", 1) for kv in args.set)
-    base = TrainConfig(dataset=MIXED, epochs=args.epochs)
-    typed = {k: type(getattr(base, k))(v) if not isinstance(getattr(base, k), bool) else v.lower() in ("1", "true", "yes")
-             for k, v in overrides.items()}
-    config = replace(base, **typed).validate()
+    config = replace(TrainConfig(dataset=MIXED, epochs=args.epochs), **config_overrides(args.set)).validate()
     data = load_dataset(MIXED)
     groups = data.train_groups
     mnist_n = int((groups < 0).sum())

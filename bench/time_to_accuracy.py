@@ -14,12 +14,12 @@ images. Evaluation time is NOT counted: the clock covers training steps and data
 import argparse
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
 
-from bench.common import machine, seed_loader
+from bench.common import config_overrides, machine, seed_loader
 from engine.config import TrainConfig
 from engine.datasets import load_dataset
 from engine.device import configure_cpu, resolve_device
@@ -91,8 +91,8 @@ def run_seed_recipe(dataset, device, seed: int, checks: int, epochs: int = 5) ->
     return run
 
 
-def run_our_recipe(dataset, device, seed: int, checks: int) -> Run:
-    config = TrainConfig(seed=seed, val_fraction=0.0, checkpoint_every=0, device=str(device))
+def run_our_recipe(dataset, device, seed: int, checks: int, overrides: dict) -> Run:
+    config = replace(TrainConfig(seed=seed, val_fraction=0.0, checkpoint_every=0, device=str(device)), **overrides)
     run, clock = Run("Digit Studio default"), Stopwatch(device)
     test_x, test_y = dataset.test_images.to(device), dataset.test_labels.to(device)
     next_check = {"batch": 0}
@@ -136,16 +136,20 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--checks-per-epoch", type=int, default=4)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="change a TrainConfig field of our recipe (e.g. dataset=mnist low_resolution=0)")
     args = parser.parse_args()
+    overrides = config_overrides(args.set)
     device = resolve_device(args.device)
     configure_cpu()
     dataset = load_dataset("mnist")
     print(machine())
+    print(f"our recipe: {TrainConfig(**overrides) if overrides else 'TrainConfig defaults'}")
     print(f"device {device}; test accuracy checked {args.checks_per_epoch}× per epoch; evaluation time not counted\n")
     results = {"seed": [], "ours": []}
     for seed in args.seeds:
         for key, runner in (("seed", run_seed_recipe), ("ours", run_our_recipe)):
-            run = runner(dataset, device, seed, args.checks_per_epoch)
+            run = runner(dataset, device, seed, args.checks_per_epoch, *([overrides] if key == "ours" else []))
             results[key].append(run)
             print(f"seed {seed} {run.name:22s} 99.0 % at {_fmt(run.time_to(0.990))}  99.5 % at {_fmt(run.time_to(0.995))}"
                   f"  final {run.final * 100:.2f} % after {run.curve[-1][1]:.0f} s", flush=True)

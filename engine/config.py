@@ -21,6 +21,7 @@ class TrainConfig:
     model: str = _opt(DEFAULT_MODEL, "network from the model zoo", choices=tuple(ZOO))
     dataset: str = _opt("mnist+pen", "dataset to train on: mnist+pen adds real writers' pen digits", choices=DATASET_NAMES)
     pen_share: float = _opt(0.4, "share of each epoch's images that are pen digits (mnist+pen)", minimum=0.05, maximum=0.9)
+    pen_warmup_epochs: int = _opt(1, "epochs of MNIST alone before the pen digits join (mnist+pen)", minimum=0, maximum=1000)
     optimizer: str = _opt("adamw", "optimiser", choices=OPTIMIZERS)
     lr: float = _opt(3e-3, "peak learning rate", minimum=1e-6, maximum=10.0)
     schedule: str = _opt("onecycle", "learning-rate schedule", choices=SCHEDULES)
@@ -29,6 +30,8 @@ class TrainConfig:
     weight_decay: float = _opt(5e-4, "L2 weight decay (decoupled for adamw)", minimum=0.0, maximum=1.0)
     init: str = _opt("default", "weight initialisation ('default' keeps the model's own)", choices=INITS)
     augment: bool = _opt(True, "random affine, elastic and stroke-thickness augmentation")
+    low_resolution: float = _opt(0.15, "with augment: share of images also seen at 8-16 px, as a scan gives them",
+                                 minimum=0.0, maximum=1.0)
     val_fraction: float = _opt(1 / 12, "share of the training set held out for validation", minimum=0.0, maximum=0.5)
     seed: int = _opt(0, "random seed (split, initialisation, batches)", minimum=0, maximum=2**31 - 1)
     device: str = _opt("auto", "where to train: auto picks CUDA when present", choices=DEVICES)

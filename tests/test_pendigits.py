@@ -155,3 +155,6 @@ def test_each_epoch_mixes_in_the_asked_share_of_pen_digits(small_mnist):
     assert abs(is_pen.float().mean().item() - 0.25) < 0.01  # 300·0.9 pen digits, each seen ~5× to make up a quarter
     assert set(order[~is_pen].tolist()) == set(trainer._main_idx.tolist())  # all of MNIST, once
     assert not set(order[is_pen].tolist()) & set(trainer._val_idx.tolist())
+    warm = trainer._epoch_order(torch.Generator().manual_seed(0), warming_up=True)
+    assert len(warm) == len(order) and (warm < 4000).all()  # MNIST alone, as many images
+    assert set(warm.tolist()) == set(trainer._main_idx.tolist())
