@@ -25,7 +25,7 @@ from bench.common import config_overrides
 from bench.drawn_digits import drawn_digit_set
 from bench.handwriting import prepare_all
 from engine.config import TrainConfig
-from engine.datasets import MIXED, grouped_kfold, load_dataset, pen_file, split_indices
+from engine.datasets import MIXED, PEN, grouped_kfold, load_dataset, pen_file, split_indices
 from engine.device import configure_cpu
 from engine.evaluate import evaluate
 from engine.pendigits import TEST_WRITERS, parse_unipen, to_canvas
@@ -128,6 +128,7 @@ def run_cv(args) -> None:
 def run_score(args) -> None:
     data = writer_set(TEST_WRITERS)
     mnist = load_dataset("mnist")
+    pen = load_dataset(PEN)
     images, labels = drawn_digit_set(200, 2026)
     drawn_pixels = prepare_all(images)
     print(f"test writers {list(TEST_WRITERS)}: {len(data['labels'])} digits")
@@ -138,6 +139,10 @@ def run_score(args) -> None:
         r["synthetic"] = float((predictor.probabilities(drawn_pixels).argmax(1) == labels).mean())
         writers = list(r["per_writer"].values())
         print(line(str(path), r))
+        varied = predictor.probabilities(pen.test_images.numpy() / 255.0).argmax(1) == pen.test_labels.numpy()
+        classes = [varied[pen.test_labels.numpy() == d].mean() * 100 for d in range(10)]
+        print(f"    the test split as the app draws it (pen 5–34 px): {varied.mean() * 100:.2f} %, per class "
+              + " ".join(f"{d}:{a:.1f}" for d, a in enumerate(classes)))
         print(f"    per writer {min(writers) * 100:.2f}–{max(writers) * 100:.2f} %   MNIST test {r['mnist'] * 100:.2f} %   "
               f"synthetic drawn {r['synthetic'] * 100:.2f} %")
 
