@@ -295,7 +295,7 @@ def test_digit_keys_do_not_leak_into_other_tabs(window, qtbot):
     assert editor.value() == 3 and len(window.personal.store) == 0
 
 
-def test_personalise_button_activates_a_personalised_model(window, qtbot):
+def test_personalise_button_activates_a_personalised_model(window, qtbot, tiny_data):
     panel, canvas = window.personal, window.draw_tab.canvas
     for _ in range(3):
         draw_strokes(canvas, STROKES[7])
