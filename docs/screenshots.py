@@ -5,6 +5,7 @@ Run under a virtual X screen:  xvfb-run -s "-screen 0 1400x900x24" python docs/s
 """
 
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -27,7 +28,9 @@ def main(out_dir: Path) -> int:
     from gui.main_window import MainWindow
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    window = MainWindow(settings=QSettings(str(out_dir / "screenshot-settings.ini"), QSettings.Format.IniFormat))
+    # Fresh settings every time: the shots show the app's defaults, not the last run's choices.
+    settings_file = Path(tempfile.mkdtemp()) / "screenshot-settings.ini"
+    window = MainWindow(settings=QSettings(str(settings_file), QSettings.Format.IniFormat))
     window.resize(1280, 820)
     window.show()
     QTest.qWaitForWindowExposed(window)
@@ -64,7 +67,7 @@ def main(out_dir: Path) -> int:
     window.tabs.setCurrentWidget(window.kernels_tab)
     shoot("kernels-after-training")
     window.close()
-    (out_dir / "screenshot-settings.ini").unlink(missing_ok=True)
+    settings_file.unlink(missing_ok=True)
     return 0
 
 
