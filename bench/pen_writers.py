@@ -28,10 +28,9 @@ from engine.config import TrainConfig
 from engine.datasets import MIXED, PEN, grouped_kfold, load_dataset, pen_file, split_indices
 from engine.device import configure_cpu
 from engine.evaluate import evaluate
-from engine.pendigits import TEST_WRITERS, parse_unipen, to_canvas
+from engine.pendigits import TEST_WRITERS, draw, parse_unipen
 from engine.predict import Predictor
-from engine.preprocess import ink_map, prepare_image
-from engine.strokes import render_strokes
+from engine.preprocess import crop_to_ink, ink_map, prepare_image
 from engine.train import Trainer
 
 LOW_RES = (("16×16 grey", 16, False), ("16×16 binary", 16, True), ("8×8 grey", 8, False), ("8×8 binary", 8, True))
@@ -41,9 +40,7 @@ DEFAULT_PEN_PX = 18.0  # the canvas slider's default
 def scan(drawing: np.ndarray, side: int, binary: bool) -> np.ndarray:
     """A drawing as a small scan: the digit cropped and fitted into side×side (aspect kept, centred),
     ink white on black, binarised at half ink or left grey."""
-    ink = ink_map(drawing.astype(np.float32) / 255)
-    rows, cols = np.flatnonzero((ink > 0.2).any(1)), np.flatnonzero((ink > 0.2).any(0))
-    crop = ink[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+    crop = crop_to_ink(ink_map(drawing.astype(np.float32) / 255))
     scale = side / max(crop.shape)
     w, h = max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))
     small = np.asarray(Image.fromarray(crop, mode="F").resize((w, h), Image.Resampling.BOX))
@@ -58,7 +55,7 @@ def writer_set(writers) -> dict:
     digits = [d for d in parse_unipen(pen_file()) if d.writer in set(writers)]
     views = {"drawn": []} | {name: [] for name, _, _ in LOW_RES}
     for digit in digits:
-        drawing = render_strokes(to_canvas(digit, None, DEFAULT_PEN_PX))
+        drawing = draw(digit, None, DEFAULT_PEN_PX)
         views["drawn"].append(prepare_image(drawing).pixels)
         for name, side, binary in LOW_RES:
             views[name].append(prepare_image(scan(drawing, side, binary)).pixels)

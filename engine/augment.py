@@ -107,7 +107,10 @@ def _low_resolution(x: torch.Tensor, share: float, gen: torch.Generator) -> torc
     dev = x.device
     picked = torch.rand(n, 1, 1, 1, generator=gen, device=dev) < share
     binary = torch.rand(n, 1, 1, 1, generator=gen, device=dev) < 0.5
-    box = 8 + int(torch.randint(0, 9, (1,), generator=gen, device=dev))  # the digit's new height
+    # The size must reach the host; drawing it on the GPU would stall every batch for it, so a GPU run
+    # draws it from the CPU generator (the trainer seeds it every epoch).
+    host_gen = gen if gen.device.type == "cpu" else None
+    box = 8 + int(torch.randint(0, 9, (1,), generator=host_gen))  # the digit's new height
     side = round(h * box / 20)
     small = F.interpolate(x, size=(side, side), mode="area")
     small = torch.where(binary, (small > 0.5).to(small.dtype), small)

@@ -81,8 +81,6 @@ REGISTRY: dict[str, DatasetSpec] = {
 PEN = "pen"
 MIXED = "mnist+pen"
 DATASET_NAMES = ("mnist", MIXED, PEN, "fashion-mnist")
-TITLES = {"mnist": "MNIST", MIXED: "MNIST + pen digits", PEN: "pen digits (held-out writers)",
-          "fashion-mnist": "Fashion-MNIST"}
 
 
 @dataclass(frozen=True)
@@ -122,15 +120,19 @@ def _complete(folder: Path, spec: DatasetSpec) -> bool:
     return all(_file_in(folder, stem) for stem in spec.file_stems)
 
 
-def search_dirs(spec: DatasetSpec, data_dir=None) -> list[Path]:
-    """The folders looked in, in order: the user's choice, $DIGIT_STUDIO_DATA, the user data
-    folder, system-wide installs, then the copy bundled with the app."""
+def _user_folders(data_dir, name: str) -> list[Path]:
+    """The user's choice of data folder, then $DIGIT_STUDIO_DATA: each may be the dataset's own folder
+    or hold one folder per dataset."""
     roots = [Path(data_dir)] if data_dir else []
     if os.environ.get(paths.DATA_ENV):
         roots.append(Path(os.environ[paths.DATA_ENV]))
-    candidates = []
-    for root in roots:  # a root may be the dataset folder itself or hold one per dataset
-        candidates += [root, root / spec.name]
+    return [folder for root in roots for folder in (root, root / name)]
+
+
+def search_dirs(spec: DatasetSpec, data_dir=None) -> list[Path]:
+    """The folders looked in, in order: the user's choice, $DIGIT_STUDIO_DATA, the user data
+    folder, system-wide installs, then the copy bundled with the app."""
+    candidates = _user_folders(data_dir, spec.name)
     candidates.append(paths.user_data_dir() / "datasets" / spec.name)
     candidates += list(spec.system_dirs)
     if spec.bundled:
@@ -165,10 +167,7 @@ def _load_folder(folder: Path, name: str, class_names: tuple[str, ...]) -> Datas
 
 def pen_file(data_dir=None) -> Path:
     """The pen trajectories: in the user's data folder choice first, else the bundled copy."""
-    roots = [Path(data_dir)] if data_dir else []
-    if os.environ.get(paths.DATA_ENV):
-        roots.append(Path(os.environ[paths.DATA_ENV]))
-    for folder in [c for r in roots for c in (r, r / "pendigits")] + [paths.assets_dir() / "pendigits"]:
+    for folder in _user_folders(data_dir, "pendigits") + [paths.assets_dir() / "pendigits"]:
         if (folder / pendigits.FILE_NAME).is_file():
             return folder / pendigits.FILE_NAME
     raise DatasetError(f"the pen digits ({pendigits.FILE_NAME}) were not found in {paths.assets_dir() / 'pendigits'}")

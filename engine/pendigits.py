@@ -14,7 +14,6 @@ without jitter, with a seeded pen width.
 
 import gzip
 import hashlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +50,7 @@ def _open_text(path: Path) -> list[str]:
         raw = Path(path).read_bytes()
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
-        return io.TextIOWrapper(io.BytesIO(raw), encoding="ascii").read().splitlines()
+        return raw.decode("ascii").splitlines()
     except FileNotFoundError:
         raise DatasetError(f"{path}: file not found") from None
     except (OSError, EOFError, UnicodeDecodeError) as exc:
@@ -148,6 +147,11 @@ def to_canvas(digit: PenDigit, rng: np.random.Generator | None, pen_px: float) -
     return out
 
 
+def draw(digit: PenDigit, rng: np.random.Generator | None, pen_px: float) -> np.ndarray:
+    """The digit as the canvas would hand it over: 280×280 uint8, dark on white."""
+    return render_strokes(to_canvas(digit, rng, pen_px))
+
+
 def _pen_width(rng: np.random.Generator) -> float:
     low, high = np.log(PEN_RANGE_PX[0]), np.log(PEN_RANGE_PX[1])
     return float(np.exp(rng.uniform(low, high)))
@@ -162,7 +166,7 @@ def render_digits(digits: list[PenDigit], variants: int, seed: int, jitter: bool
     for i, digit in enumerate(digits):
         for v in range(variants):
             pen = _pen_width(rng)
-            pixels = prepare_image(render_strokes(to_canvas(digit, rng if jitter else None, pen))).pixels
+            pixels = prepare_image(draw(digit, rng if jitter else None, pen)).pixels
             if pixels is not None:
                 out[i * variants + v] = np.round(pixels * 255).astype(np.uint8)
         if progress and (i % 250 == 249 or i == len(digits) - 1):

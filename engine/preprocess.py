@@ -120,11 +120,16 @@ def _box_size(h: int, w: int) -> tuple[int, int]:
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def _fit_box(ink: np.ndarray) -> np.ndarray:
-    """Crop to the ink, scale the longer side to 20 px, thickening too-thin strokes on the way."""
+def crop_to_ink(ink: np.ndarray) -> np.ndarray:
+    """The smallest rectangle holding every pixel with ink stronger than INK_LEVEL."""
     drawn = ink > INK_LEVEL
     rows, cols = np.flatnonzero(drawn.any(1)), np.flatnonzero(drawn.any(0))
-    crop = ink[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+    return ink[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+
+
+def _fit_box(ink: np.ndarray) -> np.ndarray:
+    """Crop to the ink, scale the longer side to 20 px, thickening too-thin strokes on the way."""
+    crop = crop_to_ink(ink)
     new_w, new_h = _box_size(*crop.shape)
     work = _resize(crop, new_w * _WORK, new_h * _WORK)
     width = _stroke_width(work) / _WORK

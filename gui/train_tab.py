@@ -235,7 +235,8 @@ class TrainTab(QWidget):
             self._enable_pen_share()
 
     def _enable_pen_share(self) -> None:
-        self.form.editors["pen_share"].setEnabled(self.form.config().dataset == MIXED)
+        for name in ("pen_share", "pen_warmup_epochs"):
+            self.form.editors[name].setEnabled(self.form.config().dataset == MIXED)
 
     # --- run control -------------------------------------------------------------------------
     @property

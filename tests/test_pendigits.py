@@ -158,3 +158,20 @@ def test_each_epoch_mixes_in_the_asked_share_of_pen_digits(small_mnist):
     warm = trainer._epoch_order(torch.Generator().manual_seed(0), warming_up=True)
     assert len(warm) == len(order) and (warm < 4000).all()  # MNIST alone, as many images
     assert set(warm.tolist()) == set(trainer._main_idx.tolist())
+
+
+def test_a_damaged_or_unwritable_cache_costs_a_redraw_and_nothing_else(tmp_path):
+    from conftest import tiny_pen_file
+    from engine.pendigits import load_pen_splits
+
+    source = tiny_pen_file(tmp_path / "pen.gz", per_writer=3)
+    train, test = load_pen_splits(source, tmp_path / "cache")
+    (cache,) = (tmp_path / "cache").glob("*.npz")
+    cache.write_bytes(b"not a numpy archive")
+    again, _ = load_pen_splits(source, tmp_path / "cache")
+    np.testing.assert_array_equal(again.images, train.images)
+    assert np.load(cache)["train_images"].shape == train.images.shape  # rewritten whole
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder should be")
+    unwritable, _ = load_pen_splits(source, blocked)
+    np.testing.assert_array_equal(unwritable.images, train.images)
