@@ -1,12 +1,10 @@
 """`cv`: k-fold cross-validation of a training configuration (seed 000's protocol)."""
 
 import statistics
-import sys
 
 from cli.options import add_config_arguments, add_data_dir_argument, config_from_args
 from cli.train import TrainPrinter
 from engine.crossval import cross_validate
-from engine.datasets import DatasetError
 
 
 def add_parser(sub) -> None:
@@ -21,12 +19,8 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     config = config_from_args(args)
     printer = TrainPrinter(config.batch_size)
-    try:
-        scores = cross_validate(config, args.folds, lambda _fold, _folds, event: printer(event), data_dir=args.data_dir,
-                                on_score=lambda k, acc: print(f"fold {k}/{args.folds}: validation accuracy {acc * 100:.2f} %", flush=True))
-    except (DatasetError, ValueError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    scores = cross_validate(config, args.folds, lambda _fold, _folds, event: printer(event), data_dir=args.data_dir,
+                            on_score=lambda k, acc: print(f"fold {k}/{args.folds}: validation accuracy {acc * 100:.2f} %", flush=True))
     mean = statistics.mean(scores)
     std = statistics.stdev(scores) if len(scores) > 1 else 0.0
     print(f"{args.folds}-fold accuracy: {mean * 100:.2f} % ± {std * 100:.2f} %")

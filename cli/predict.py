@@ -4,9 +4,8 @@ import json
 import sys
 
 from cli.options import add_model_argument
-from engine.checkpoint import CheckpointError
 from engine.predict import Predictor
-from engine.preprocess import load_image
+from engine.preprocess import read_image
 
 
 def add_parser(sub) -> None:
@@ -22,7 +21,7 @@ def add_parser(sub) -> None:
 
 def predict_one(predictor: Predictor, path: str) -> dict:
     try:
-        prediction = predictor.predict(load_image(path))
+        prediction = predictor.predict(read_image(path))
     except ValueError as exc:
         return {"path": path, "error": str(exc)}
     if prediction.digit is None:
@@ -37,11 +36,7 @@ def predict_one(predictor: Predictor, path: str) -> dict:
 
 
 def run(args) -> int:
-    try:
-        predictor = Predictor.load(args.model, args.device)
-    except CheckpointError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    predictor = Predictor.load(args.model, args.device)
     failures = 0
     for path in args.images:
         record = predict_one(predictor, path)

@@ -18,13 +18,13 @@ def _check_model() -> str:
 
 def _check_samples() -> str:
     from engine.predict import Predictor
-    from engine.preprocess import load_image
+    from engine.preprocess import read_image
 
     predictor = Predictor.load()
     samples = sorted((assets_dir() / "samples").glob("digit-*.png"))
     if len(samples) != 10:
         raise AssertionError(f"expected 10 sample images in {assets_dir() / 'samples'}, found {len(samples)}")
-    wrong = [f"{p.name} read as {d}" for p in samples if (d := predictor.predict(load_image(p)).digit) != int(p.stem[-1])]
+    wrong = [f"{p.name} read as {d}" for p in samples if (d := predictor.predict(read_image(p)).digit) != int(p.stem[-1])]
     if wrong:
         raise AssertionError("misread: " + ", ".join(wrong))
     return "all 10 sample images read correctly"

@@ -1,5 +1,6 @@
 """`train`: train a model from the zoo with live progress, then report test accuracy."""
 
+import errno
 import shutil
 import sys
 import threading
@@ -7,10 +8,10 @@ from pathlib import Path
 
 from cli.options import add_config_arguments, add_data_dir_argument, config_from_args
 from cli.progress import ProgressBar, eta
-from engine.checkpoint import CheckpointError, atomic_write, load_checkpoint
+from engine.checkpoint import SaveError, atomic_write, load_checkpoint
 from engine.config import TrainConfig
-from engine.datasets import DatasetError, load_dataset
-from engine.events import BatchEnd, EpochEnd, Failed, Finished, Started
+from engine.datasets import load_dataset
+from engine.events import BatchEnd, EpochEnd, Failed, Notice, Started
 from engine.models import build_model, format_summary
 from engine.train import Trainer
 
@@ -38,7 +39,9 @@ class TrainPrinter:
         self.bar = ProgressBar(stream)
 
     def __call__(self, event) -> None:
-        if isinstance(event, Started):
+        if isinstance(event, Notice):
+            self.bar.line(f"note: {event.message}")
+        elif isinstance(event, Started):
             resumed = f", resuming after epoch {event.start_epoch}" if event.start_epoch else ""
             self.bar.line(f"training on {event.device_name}: {event.train_size:,} images, "
                           f"{event.val_size:,} held out for validation{resumed}")
@@ -55,41 +58,57 @@ class TrainPrinter:
                           f"{_percent(event.train_accuracy)}  {val}  {event.images_per_sec:,.0f} img/s  {event.elapsed:.0f} s")
 
 
-def run(args) -> int:
-    base = None
-    if args.resume:
+def run_interruptibly(trainer: Trainer):
+    """Run the trainer in a thread; Ctrl+C asks it to stop, and its final event is always returned.
+
+    The main thread waits on an Event, not on Thread.join: a KeyboardInterrupt that lands inside
+    join() leaves CPython (3.10–3.12) believing the still-running thread has finished."""
+    result = {}
+    done = threading.Event()
+
+    def work():
         try:
-            base = TrainConfig.from_dict(load_checkpoint(args.resume).metadata.get("config", {}))
-        except CheckpointError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
+            result["final"] = trainer.run()
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="train", daemon=True).start()
+    stopping = False
+    while not done.is_set():
+        try:
+            done.wait(0.2)
+        except KeyboardInterrupt:
+            print("\nstopping after this batch and saving the model..." if not stopping else
+                  "\nstill saving the model; one moment...", file=sys.stderr)
+            stopping = True
+            trainer.stop()
+    return result["final"]
+
+
+def check_writable(path: Path) -> None:
+    """Raise SaveError now if ``path`` cannot be written (nothing is left behind)."""
+    if path.is_dir():
+        raise SaveError(errno.EISDIR, f"could not save {path}: it is a folder")
+    probe = path.parent / f".{path.name}.probe"
+    atomic_write(probe, lambda tmp: Path(tmp).write_bytes(b""))
+    probe.unlink()
+
+
+def run(args) -> int:
+    base = TrainConfig.from_dict(load_checkpoint(args.resume).metadata.get("config", {})) if args.resume else None
     config = config_from_args(args, base)
-    bar = ProgressBar()
-    try:
-        dataset = load_dataset(config.dataset, args.data_dir, progress=bar.download)
-    except DatasetError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    dataset = load_dataset(config.dataset, args.data_dir, progress=ProgressBar().download)
     print(format_summary(build_model(config.model)), file=sys.stderr)
     run_dir = Path(args.out) if args.out else (Path(args.resume).parent if args.resume else None)
+    if args.save:
+        check_writable(Path(args.save))  # before hours of training, not after
     trainer = Trainer(config, TrainPrinter(config.batch_size), dataset=dataset, run_dir=run_dir, resume_from=args.resume)
-    result = {}
-    worker = threading.Thread(target=lambda: result.update(final=trainer.run()), name="train")
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.2)
-    except KeyboardInterrupt:
-        print("\nstopping after this batch...", file=sys.stderr)
-        trainer.stop()
-        worker.join()
-    final = result.get("final")
+    final = run_interruptibly(trainer)
     if isinstance(final, Failed):
         print(f"error: {final.message}", file=sys.stderr)
         if final.checkpoint:
             print(f"last good checkpoint: {final.checkpoint}", file=sys.stderr)
         return 1
-    assert isinstance(final, Finished)
     if final.checkpoint is None:
         print("stopped before any training step; nothing saved", file=sys.stderr)
         return 1
@@ -101,6 +120,10 @@ def run(args) -> int:
     if final.stopped:
         print(f"stopped after {final.epochs_done} full epoch(s); resume with: --resume {trainer.run_dir / 'last.pt'}")
     if args.save:
-        atomic_write(Path(args.save), lambda tmp: shutil.copyfile(final.checkpoint, tmp))
+        try:
+            atomic_write(Path(args.save), lambda tmp: shutil.copyfile(final.checkpoint, tmp))
+        except SaveError as exc:
+            print(f"error: {exc}; the model stays in {final.checkpoint}", file=sys.stderr)
+            return 1
         print(f"copied to: {args.save}")
     return 130 if final.stopped else 0

@@ -4,8 +4,10 @@ The file is ``torch.save`` of a dict holding only tensors and plain Python value
 ``torch.load(weights_only=True)``; anything else in a file is refused.
 """
 
+import errno
 import os
 import pickle
+import shutil
 import platform
 import tempfile
 import zipfile
@@ -28,6 +30,36 @@ class CheckpointError(ValueError):
     def __init__(self, path, reason: str):
         self.path = Path(path)
         super().__init__(f"{self.path.name}: {reason}")
+
+
+class SaveError(OSError):
+    """A file could not be written; the message says why in words (the disk is full, no permission…)."""
+
+
+def _write_failure(path: Path, exc: BaseException) -> SaveError:
+    code = getattr(exc, "errno", None)
+    # torch.save reports a full disk as a RuntimeError from its zip writer ("enforce fail at
+    # inline_container.cc … file write failed"), so look at the free space too.
+    try:
+        full = shutil.disk_usage(path.parent if path.parent.exists() else Path.cwd()).free < 16 * 2**20
+    except OSError:
+        full = False
+    if code == errno.ENOSPC or (full and not isinstance(exc, OSError)):
+        reason = "the disk is full"
+    elif code in (errno.EACCES, errno.EPERM):
+        reason = "no permission to write there"
+    elif code == errno.EROFS:
+        reason = "the disk is read-only"
+    elif code in (errno.ENOTDIR, errno.EEXIST):
+        reason = "part of the path is a file, not a folder"
+    else:
+        reason = getattr(exc, "strerror", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
+    return SaveError(code or errno.EIO, f"could not save {path}: {reason}")
+
+
+def non_finite_tensors(state: dict) -> list[str]:
+    """Names of floating-point tensors holding NaN or infinity."""
+    return [k for k, v in state.items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()]
 
 
 @dataclass
@@ -65,22 +97,29 @@ def make_metadata(model_name: str, config: dict | None, dataset: str, class_name
 
 
 def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename over ``path``, so readers never see a half-written file."""
+    """Call ``write(tmp_path)`` then rename over ``path``, so readers never see a half-written file.
+    Every failure is a ``SaveError`` with a plain reason; the previous file, if any, is untouched."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
         write(tmp)
         os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; a saved model is an ordinary file
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:
+        raise _write_failure(path, exc) from exc
     finally:
-        if os.path.exists(tmp):
+        if tmp and os.path.exists(tmp):
             os.unlink(tmp)
 
 
 def save_checkpoint(path, model: ZooNet, metadata: dict, training_state: dict | None = None) -> Path:
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    broken = non_finite_tensors(state)
+    if broken:
+        raise CheckpointError(path, f"refused to save: the weights are not finite (NaN or infinity in {broken[0]})")
     payload = {"format": FORMAT, "metadata": metadata, "state_dict": state}
     if training_state is not None:
         payload["training_state"] = training_state
@@ -112,16 +151,24 @@ def load_checkpoint(path, device="cpu") -> Checkpoint:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(path, "not a Digit Studio checkpoint (a foreign PyTorch file?)")
     metadata = payload.get("metadata") or {}
+    state = payload.get("state_dict")
+    sections_ok = isinstance(metadata, dict) and all(isinstance(metadata.get(k, {}), dict) for k in ("model", "config", "metrics"))
+    if not sections_ok or not isinstance(state, dict):
+        raise CheckpointError(path, "damaged: its metadata or weights are not laid out as a Digit Studio checkpoint")
     name = metadata.get("model", {}).get("name")
     if name not in ZOO:
         raise CheckpointError(path, f"unknown architecture {name!r}; this version knows {', '.join(ZOO)}")
     model = build_model(name)
     try:
-        model.load_state_dict(payload["state_dict"], strict=True)
+        model.load_state_dict(state, strict=True)
     except (RuntimeError, KeyError) as exc:
         first = str(exc).splitlines()
         detail = first[1].strip() if len(first) > 1 else (first[0] if first else "")
         raise CheckpointError(path, f"the weights do not fit the {name} architecture ({detail})") from None
+    broken = non_finite_tensors(state)
+    if broken:
+        raise CheckpointError(path, f"the weights are not finite (NaN or infinity in {broken[0]}); "
+                                    "the run that wrote it had diverged")
     model.to(device).eval()
     return Checkpoint(model, metadata, payload.get("training_state"))
 

@@ -130,10 +130,10 @@ def _user_folders(data_dir, name: str) -> list[Path]:
 
 
 def search_dirs(spec: DatasetSpec, data_dir=None) -> list[Path]:
-    """The folders looked in, in order: the user's choice, $DIGIT_STUDIO_DATA, the user data
-    folder, system-wide installs, then the copy bundled with the app."""
+    """The folders looked in, in order: the user's choice, $DIGIT_STUDIO_DATA, the datasets cache,
+    system-wide installs, then the copy bundled with the app."""
     candidates = _user_folders(data_dir, spec.name)
-    candidates.append(paths.user_data_dir() / "datasets" / spec.name)
+    candidates.append(paths.datasets_dir() / spec.name)
     candidates += list(spec.system_dirs)
     if spec.bundled:
         candidates.append(paths.assets_dir() / spec.name)
@@ -145,8 +145,8 @@ def locate(spec: DatasetSpec, data_dir=None) -> Path | None:
 
 
 def fetch(spec: DatasetSpec, dest: Path | None = None, progress: Progress | None = None) -> Path:
-    """Download the dataset's files (verified) into ``dest`` (default: the user data folder)."""
-    dest = dest or paths.user_data_dir() / "datasets" / spec.name
+    """Download the dataset's files (verified) into ``dest`` (default: the datasets cache)."""
+    dest = dest or paths.datasets_dir() / spec.name
     for stem in spec.file_stems:
         if not _file_in(dest, stem):
             download_verified(f"{stem}.gz", spec.mirrors, spec.checksums[stem], dest, progress)
@@ -163,6 +163,16 @@ def _load_folder(folder: Path, name: str, class_names: tuple[str, ...]) -> Datas
             raise DatasetError(f"{folder}: labels outside 0..{len(class_names) - 1} in the {split} set")
         arrays[split] = (torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)))
     return Dataset(name, class_names, *arrays["train"], *arrays["test"])
+
+
+def _chosen_folder(spec: DatasetSpec, data_dir: Path) -> Path:
+    if not data_dir.is_dir():
+        raise DatasetError(f"the data folder {data_dir} does not exist")
+    for folder in (data_dir, data_dir / spec.name):
+        if _complete(folder, spec):
+            return folder
+    missing = [f"{stem}(.gz)" for stem in spec.file_stems if not _file_in(data_dir, stem)]
+    raise DatasetError(f"{spec.title} is not complete in {data_dir}: missing {', '.join(missing)}")
 
 
 def pen_file(data_dir=None) -> Path:
@@ -203,6 +213,8 @@ def load_dataset(name_or_spec, data_dir=None, download: bool = True, progress: P
         pen = _load_pen(pen_file(data_dir).resolve(), paths.cache_dir(), progress)
         return pen if name_or_spec == PEN else _mix(load_dataset("mnist", data_dir, download, progress), pen)
     spec = name_or_spec if isinstance(name_or_spec, DatasetSpec) else get_spec(name_or_spec)
+    if data_dir:  # the user named a folder: use it or say why not, never fall back in silence
+        return _load_folder(_chosen_folder(spec, Path(data_dir)).resolve(), spec.name, spec.class_names)
     folder = locate(spec, data_dir)
     if folder is None:
         if not download:

@@ -66,3 +66,13 @@ def evaluate(model, images_uint8: torch.Tensor, labels: torch.Tensor, num_classe
         probabilities=(logits / temperature).softmax(1).numpy(),
         labels=labels.numpy(),
     )
+
+
+def mismatch_note(metadata: dict, data) -> str | None:
+    """A warning when a model is scored on a test set whose classes are not the ones it learned (a
+    digit model on Fashion-MNIST scores near chance, which says nothing about the model)."""
+    learned = tuple(metadata.get("class_names") or ())
+    if not learned or learned == tuple(data.class_names):
+        return None
+    return (f"This model was trained on {metadata.get('dataset', 'another dataset')}, whose classes are not "
+            f"{data.name}'s: this accuracy only shows it was not made for these images.")

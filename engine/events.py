@@ -13,6 +13,12 @@ class Downloading:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """Something the user should know that does not stop the run (e.g. saving in another folder)."""
+    message: str
+
+
+@dataclass(frozen=True)
 class Started:
     device_name: str
     train_size: int
@@ -66,6 +72,6 @@ class Finished:
 
 @dataclass(frozen=True)
 class Failed:
-    kind: str  # "diverged", "out_of_memory", "dataset", "checkpoint", "device", "error"
+    kind: str  # "diverged", "out_of_memory", "dataset", "checkpoint", "device", "save", "error"
     message: str
     checkpoint: str | None = None  # the last good checkpoint, if any

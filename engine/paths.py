@@ -4,6 +4,8 @@ import os
 import sys
 from pathlib import Path
 
+import platformdirs
+
 APP_NAME = "Digit Studio"
 APP_SLUG = "digit-studio"
 
@@ -26,23 +28,32 @@ def default_model_path() -> Path:
     return assets_dir() / "default_model.pt"
 
 
-def user_data_dir() -> Path:
-    """The per-user folder for downloaded datasets, trained models and personal samples."""
+def _home_override() -> Path | None:
     override = os.environ.get(HOME_ENV)
-    if override:
-        return Path(override)
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-        return base / APP_NAME
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / APP_NAME
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / APP_SLUG
+    return Path(override) if override else None
+
+
+def user_data_dir() -> Path:
+    """The per-user folder for what the user made: trained models, runs, personal samples.
+    (Local AppData on Windows, Application Support on macOS, $XDG_DATA_HOME on Linux.)"""
+    return _home_override() or Path(platformdirs.user_data_dir(APP_SLUG, appauthor=False, roaming=False))
 
 
 def cache_dir() -> Path:
-    """Things the app can make again (drawn pen digits): safe to delete."""
-    return user_data_dir() / "cache"
+    """What the app can fetch or make again (downloaded datasets, drawn pen digits): safe to delete."""
+    home = _home_override()
+    return home / "cache" if home else Path(platformdirs.user_cache_dir(APP_SLUG, appauthor=False))
+
+
+def log_dir() -> Path:
+    """Where the rotating log file lives."""
+    home = _home_override()
+    return home / "logs" if home else Path(platformdirs.user_log_dir(APP_SLUG, appauthor=False))
+
+
+def datasets_dir() -> Path:
+    """Downloaded datasets: a cache, as the app can download them again."""
+    return cache_dir() / "datasets"
 
 
 def runs_dir() -> Path:

@@ -3,8 +3,8 @@
 Every prediction path (the canvas, image files, the command line) goes through ``prepare_image``:
 
 1. to grayscale in [0, 1] (RGBA is laid on paper of the contrasting colour);
-2. find the paper (the median level of the border) and turn it into an ink map: 1 = full ink,
-   0 = paper, whether the ink is dark on light or light on dark;
+2. find the paper (the side of the grey levels that is not thin strokes) and turn it into an ink
+   map: 1 = full ink, 0 = paper, whether the ink is dark on light or light on dark;
 3. crop to the ink and scale the longer side to 20 px, keeping the aspect ratio (anti-aliased);
 4. thicken strokes that would come out thinner than MNIST's thinnest (a fine pen on a big digit);
 5. paste into 28×28 so the centre of mass lands where MNIST puts it, at pixel (14, 14).
@@ -40,7 +40,8 @@ class PreparedImage:
 
 
 def to_grayscale(image) -> np.ndarray:
-    """A PIL image or an H×W, H×W×3 or H×W×4 array (uint8 or float in [0, 1]) → H×W float32."""
+    """A PIL image or an H×W, H×W×3 or H×W×4 array (8, 16 or 32 bits, integer or float) → H×W float32
+    in [0, 1]."""
     if isinstance(image, Image.Image):
         image = np.asarray(image.convert("RGBA") if image.mode in ("P", "LA", "PA") else image)
     array = np.asarray(image)
@@ -50,8 +51,12 @@ def to_grayscale(image) -> np.ndarray:
         array = array.astype(np.float32) / 65535.0
     elif array.dtype == bool:
         array = array.astype(np.float32)
-    else:
-        array = np.clip(array.astype(np.float32), 0.0, 1.0)
+    else:  # 32-bit integer or float images: scale by the range their values use, not clip at 1
+        array = np.nan_to_num(array.astype(np.float32))
+        peak = float(array.max()) if array.size else 0.0
+        if peak > 1.0:
+            array /= 255.0 if peak <= 255 else 65535.0 if peak <= 65535 else peak
+        array = np.clip(array, 0.0, 1.0)
     if array.ndim == 2:
         return array
     if array.ndim != 3 or array.shape[2] not in (3, 4):
@@ -68,20 +73,43 @@ def to_grayscale(image) -> np.ndarray:
     return gray
 
 
-def paper_level(gray: np.ndarray) -> float:
-    """The paper's grey level: the median of the image's border. A tightly cropped digit (a 16×16 or
-    8×8 scan) can be more than half ink, but its border is still mostly paper."""
-    border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
-    return float(np.median(border))
+@dataclass(frozen=True)
+class Paper:
+    level: float  # the paper's grey level
+    dark_ink: bool  # ink darker than the paper
+
+
+def find_paper(gray: np.ndarray) -> Paper:
+    """Which grey level is the paper and which side of it the ink lies on.
+
+    Split the picture at the middle of its range: ink is the side made of thin strokes, most of
+    whose pixels touch the other side; paper is the side with an inside. Neither "the paper is the
+    majority" nor "the border is paper" holds for a tightly cropped small scan (an 8×8 zero's border
+    is mostly ink), but strokes are thin at every size."""
+    sample = gray[:: max(1, gray.shape[0] // 256), :: max(1, gray.shape[1] // 256)]
+    low, high = np.percentile(sample, (1, 99))
+    if high - low < 1e-3:
+        return Paper(float(np.median(sample)), True)
+    dark = gray < (low + high) / 2
+    edge = np.pad(dark, 1, mode="edge")
+    touches = ((edge[1:-1, :-2] != dark) | (edge[1:-1, 2:] != dark) | (edge[:-2, 1:-1] != dark) | (edge[2:, 1:-1] != dark))
+
+    def thinness(side: np.ndarray) -> float:
+        count = int(side.sum())
+        return float(touches[side].sum()) / count if count else 0.0
+
+    dark_ink = thinness(dark) >= thinness(~dark)
+    paper = gray[~dark] if dark_ink else gray[dark]
+    return Paper(float(np.median(paper)) if paper.size else float(np.median(gray)), dark_ink)
 
 
 def ink_map(gray: np.ndarray) -> np.ndarray:
     """1 where there is full ink, 0 on the paper."""
-    paper = paper_level(gray)
-    if paper >= 0.5:  # dark ink on light paper
-        ink = (paper - gray) / max(paper, 1e-6)
+    paper = find_paper(gray)
+    if paper.dark_ink:
+        ink = (paper.level - gray) / max(paper.level, 1e-6)
     else:
-        ink = (gray - paper) / max(1.0 - paper, 1e-6)
+        ink = (gray - paper.level) / max(1.0 - paper.level, 1e-6)
     return np.clip(ink, 0.0, 1.0)
 
 
@@ -163,13 +191,42 @@ def prepare_image(image) -> PreparedImage:
     return PreparedImage(np.clip(_centre(_fit_box(ink)), 0.0, 1.0))
 
 
-def load_image(path) -> Image.Image:
-    """Open an image file, turning every failure into a ValueError with a readable message."""
+# A digit needs a few thousand pixels; past this many, decoding alone takes seconds and gigabytes
+# (a 20000×20000 PNG compresses to under half a megabyte).
+MAX_PIXELS = 50_000_000
+# Larger pictures are reduced (cheap box filter) before preprocessing, which is linear in their size.
+WORK_SIDE = 1024
+# Modes whose pixels map straight onto grey levels; anything else goes through RGB(A).
+_DIRECT_MODES = {"1", "L", "I", "I;16", "I;16B", "I;16L", "F", "RGB", "RGBA"}
+
+
+def read_image(path) -> np.ndarray:
+    """An image file → H×W float32 grey in [0, 1], transparency laid on paper: the one route from a
+    file to the network, for `predict`, Open and drag-and-drop alike. Every failure is a ValueError
+    with a readable message; images over MAX_PIXELS are refused before they are decoded (JPEGs are
+    decoded at a reduced size instead)."""
     try:
         with Image.open(path) as img:
+            width, height = img.size
+            if width * height > MAX_PIXELS and img.format == "JPEG":
+                img.draft("L", (width // 8, height // 8))  # the decoder itself scales down, 1/8 at most
+            elif width * height > MAX_PIXELS:
+                raise ValueError(_too_large(path, width, height))
             img.load()
-            return img.copy()
+            if img.mode not in _DIRECT_MODES:
+                img = img.convert("RGBA" if "A" in img.mode or "transparency" in img.info else "RGB")
+            factor = max(img.size) // WORK_SIDE
+            if factor > 1:
+                img = img.reduce(factor)
+            return to_grayscale(img)
     except FileNotFoundError:
         raise ValueError(f"{path}: file not found") from None
+    except Image.DecompressionBombError:  # Pillow's own limit, hit while opening
+        raise ValueError(_too_large(path)) from None
     except (Image.UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ValueError(f"{path}: not a readable image ({exc.__class__.__name__})") from None
+
+
+def _too_large(path, width: int | None = None, height: int | None = None) -> str:
+    size = f" ({width}×{height}, {width * height / 1e6:.0f} megapixels)" if width else ""
+    return f"{path}: image too large{size}; up to {MAX_PIXELS / 1e6:.0f} megapixels are read. Scale it down first."

@@ -9,9 +9,9 @@ waiting for the host.
 
 import contextlib
 import copy
+import logging
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -21,14 +21,16 @@ import torch.nn.functional as F
 
 from engine import paths
 from engine.augment import AugmentSpec, augment_batch
-from engine.checkpoint import CheckpointError, load_checkpoint, make_metadata, save_checkpoint
+from engine.checkpoint import CheckpointError, SaveError, atomic_write, load_checkpoint, make_metadata, save_checkpoint
 from engine.config import TrainConfig
 from engine.datasets import MIXED, PEN, Dataset, DatasetError, grouped_split, load_dataset, split_indices
 from engine.device import DeviceError, configure_cpu, device_name, is_out_of_memory, resolve_device
 from engine.calibrate import calibration_record
 from engine.evaluate import evaluate, predict_logits, to_model_input
-from engine.events import BatchEnd, Downloading, EpochEnd, Failed, Finished, KernelSnapshot, Started
+from engine.events import BatchEnd, Downloading, EpochEnd, Failed, Finished, KernelSnapshot, Notice, Started
 from engine.models import build_model
+
+log = logging.getLogger(__name__)
 
 # Suggested peak learning rates per optimiser (the GUI fills them in when the optimiser changes).
 SUGGESTED_LR = {"sgd": 0.05, "momentum": 0.02, "adagrad": 0.02, "adam": 3e-3, "adamw": 3e-3}
@@ -143,6 +145,7 @@ class Trainer:
         self._running.set()
         self._last_checkpoint: Path | None = None
         self._calibration: dict | None = None
+        self.final_metadata: dict | None = None  # the finished model's metadata, also when it could not be saved
 
     # --- control, safe from any thread -------------------------------------------------------
     def stop(self) -> None:
@@ -169,6 +172,7 @@ class Trainer:
 
     # --- the run -----------------------------------------------------------------------------
     def run(self):
+        """Train; every failure, whatever raised it, comes back as a ``Failed`` event (and is logged)."""
         try:
             result = self._run()
         except Diverged as exc:
@@ -176,26 +180,57 @@ class Trainer:
         except DatasetError as exc:
             result = Failed("dataset", str(exc))
         except CheckpointError as exc:
-            result = Failed("checkpoint", str(exc))
+            result = Failed("checkpoint", str(exc), self._checkpoint_str())
         except DeviceError as exc:
             result = Failed("device", str(exc))
-        except (RuntimeError, MemoryError) as exc:
+        except SaveError as exc:
+            result = Failed("save", f"{exc}. The trained model could not be written anywhere.", self._checkpoint_str())
+        except Exception as exc:  # noqa: BLE001  anything else still ends the run with a message
             if is_out_of_memory(exc):
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
                 result = Failed("out_of_memory", "The device ran out of memory. Try a smaller batch size "
                                 f"(now {self.config.batch_size}) or train on the CPU.", self._checkpoint_str())
             else:
-                traceback.print_exc()
-                result = Failed("error", f"Training failed: {exc}", self._checkpoint_str())
+                log.exception("training failed")
+                result = Failed("error", f"Training failed: {exc or type(exc).__name__}", self._checkpoint_str())
+        if isinstance(result, Failed) and result.kind != "error":
+            log.warning("training ended: %s: %s", result.kind, result.message)
         self.on_event(result)
         return result
 
     def _checkpoint_str(self) -> str | None:
         return str(self._last_checkpoint) if self._last_checkpoint else None
 
+    def _check_run_dir(self) -> None:
+        """Find out before training, not after, whether the run folder can be written."""
+        probe = self.run_dir / ".write-test"
+        try:
+            atomic_write(probe, lambda tmp: Path(tmp).write_bytes(b""))
+            probe.unlink()
+        except (SaveError, OSError) as exc:
+            self._fall_back(exc)
+
+    def _fall_back(self, exc: Exception) -> None:
+        """Move the run to a new folder in the user's runs folder, and say so; if it already is
+        there, there is nowhere better to go."""
+        fallback = default_run_dir(self.config)
+        if self.run_dir.resolve().parent == fallback.resolve().parent:
+            raise exc
+        self.on_event(Notice(f"{exc}; saving this run in {fallback} instead"))
+        log.warning("run folder %s not writable (%s); using %s", self.run_dir, exc, fallback)
+        self.run_dir = fallback
+
+    def _save(self, name: str, metadata: dict, state: dict | None = None) -> Path:
+        try:
+            return save_checkpoint(self.run_dir / name, self.model, metadata, state)
+        except SaveError as exc:
+            self._fall_back(exc)
+            return save_checkpoint(self.run_dir / name, self.model, metadata, state)
+
     def _setup(self):
         cfg = self.config
+        self._check_run_dir()
         self.device = device = resolve_device(cfg.device)
         if device.type == "cpu":
             configure_cpu()
@@ -303,6 +338,9 @@ class Trainer:
         epoch_time = time.perf_counter() - start
         self._elapsed += epoch_time
         val, val_pen_accuracy = self._validate()
+        if val is not None and not _finite(val.loss):
+            raise Diverged(f"Training diverged in epoch {epoch}: the validation loss became {val.loss}. "
+                           f"Try a lower learning rate (now {cfg.lr:g}) or another optimiser.")
         record = dict(
             epoch=epoch, train_loss=epoch_loss / self.batches_per_epoch, train_accuracy=correct.item() / seen,
             val_loss=val.loss if val else None, val_accuracy=val.accuracy if val else None,
@@ -365,7 +403,7 @@ class Trainer:
                  "scheduler": self._scheduler.state_dict(),
                  "raw_weights": {k: v.detach().cpu() for k, v in self._net.state_dict().items()},
                  "average_updates": self._average.updates if self._average else 0}
-        self._last_checkpoint = save_checkpoint(self.run_dir / "last.pt", self.model, self._metadata(metrics), state)
+        self._last_checkpoint = self._save("last.pt", self._metadata(metrics), state)
         return self._last_checkpoint
 
     def _restore(self) -> tuple[int, float]:
@@ -401,8 +439,9 @@ class Trainer:
                 metrics["pen_test_accuracy"] = evaluate(self.model, pen.test_images, pen.test_labels, device=self.device).accuracy
         metrics["stopped"] = stopped
         self._calibration = self._calibrate()
+        self.final_metadata = self._metadata(metrics)
         if not stopped:
             self._save_resumable(epochs_done, metrics)
-        checkpoint = save_checkpoint(self.run_dir / "model.pt", self.model, self._metadata(metrics))
+        checkpoint = self._save("model.pt", self.final_metadata)
         return Finished(str(checkpoint), test_accuracy, stopped, epochs_done, self._elapsed,
                         metrics.get("pen_test_accuracy"))

@@ -1,13 +1,17 @@
 """Starting the desktop app: a splash at once, then PyTorch, the model and the main window."""
 
+import logging
 import os
 import sys
+import threading
 import time
+import traceback
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon, QPixmap
-from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QVBoxLayout, QWidget
 
+from engine.logs import setup_logging
 from engine.paths import APP_NAME, APP_SLUG, assets_dir
 
 # Set by packaging/measure_startup.py: print when each window appears, then quit.
@@ -49,8 +53,42 @@ def _report(what: str) -> None:
         print(f"{what} {time.time():.3f}", flush=True)
 
 
-def run_app() -> int:
+NO_DISPLAY = ("Digit Studio's window needs a display, and none was found (DISPLAY and WAYLAND_DISPLAY are "
+              "not set). The commands run without one: try  {prog} --help,  {prog} predict IMAGE,  {prog} train.")
+log = logging.getLogger("gui")
+
+
+def has_display() -> bool:
+    """False on a Linux machine with no X or Wayland display (an SSH session, a server, CI) unless Qt
+    was told to draw elsewhere (QT_QPA_PLATFORM=offscreen)."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def install_excepthook(log_file) -> None:
+    """Any exception that escapes a slot or a thread is logged and shown in a dialog; the app goes on."""
+    where = f"\n\nThe details are in the log: {log_file}" if log_file else ""
+
+    def report(kind, value, tb) -> None:
+        log.error("unhandled exception", exc_info=(kind, value, tb))
+        if QApplication.instance() is None or threading.current_thread() is not threading.main_thread():
+            traceback.print_exception(kind, value, tb)
+            return
+        QMessageBox.critical(None, f"{APP_NAME}: unexpected error",
+                             f"Something went wrong: {value or kind.__name__}.\n\nYour work is still open.{where}")
+
+    sys.excepthook = report
+    threading.excepthook = lambda args: report(args.exc_type, args.exc_value, args.exc_traceback)
+
+
+def run_app(verbose: bool = False) -> int:
+    if not has_display():
+        print(NO_DISPLAY.format(prog=os.path.basename(sys.argv[0]) or "main.py"), file=sys.stderr)
+        return 2
+    log_file = setup_logging(verbose)
     app = create_application()
+    install_excepthook(log_file)
     # PyTorch takes seconds to import; the splash appears in a fraction of that.
     splash = make_splash()
     splash.show()

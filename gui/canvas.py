@@ -10,6 +10,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from engine.preprocess import find_paper
 from engine.strokes import Stroke
 
 RENDER_SIZE = 280  # the drawing handed to the network, like a 10× MNIST canvas
@@ -37,6 +38,7 @@ class DrawingCanvas(QWidget):
         self._strokes: list[tuple[list[QPointF], float]] = []  # points (0..1) and pen width
         self._current: list[QPointF] | None = None
         self._background: QImage | None = None  # an opened image, shown behind the strokes
+        self._image: np.ndarray | None = None  # the same image as read from its file
         self._paper = QColor("white")
         self._ink = QColor("black")
         self._cache: QPixmap | None = None  # finished strokes, at the screen's resolution
@@ -58,7 +60,7 @@ class DrawingCanvas(QWidget):
     def clear(self) -> None:
         self._strokes.clear()
         self._current = None
-        self._background = None
+        self._background = self._image = None
         self._paper, self._ink = QColor("white"), QColor("black")
         self._invalidate()
         self.cleared.emit()
@@ -67,7 +69,7 @@ class DrawingCanvas(QWidget):
         if self._strokes:
             self._strokes.pop()
         elif self._background is not None:
-            self._background = None
+            self._background = self._image = None
             self._paper, self._ink = QColor("white"), QColor("black")
         else:
             return
@@ -77,18 +79,27 @@ class DrawingCanvas(QWidget):
         else:
             self.strokeFinished.emit()
 
-    def set_image(self, image: QImage) -> None:
-        """Show an image (scaled to fit, on its own paper colour) in place of the drawing."""
-        gray = image.convertToFormat(QImage.Format.Format_Grayscale8)
-        pixels = _to_array(gray)
-        border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-        paper = int(np.median(border))
+    def set_image(self, gray: np.ndarray) -> None:
+        """Show a picture (H×W grey in [0, 1], as ``read_image`` gives it) in place of the drawing,
+        on its own paper colour; until something is drawn over it, the network reads it unchanged."""
+        paper = find_paper(gray)
         self._strokes.clear()
-        self._background = gray
-        self._paper = QColor(paper, paper, paper)
-        self._ink = QColor("black") if paper >= 128 else QColor("white")
+        self._image = gray
+        pixels = np.ascontiguousarray(np.round(gray * 255), dtype=np.uint8)
+        self._background = QImage(pixels.data, pixels.shape[1], pixels.shape[0], pixels.strides[0],
+                                  QImage.Format.Format_Grayscale8).copy()
+        level = round(paper.level * 255)
+        self._paper = QColor(level, level, level)
+        self._ink = QColor("black") if paper.dark_ink else QColor("white")
         self._invalidate()
         self.strokeFinished.emit()
+
+    def picture(self) -> np.ndarray:
+        """What the network reads: an opened picture exactly as read from its file while nothing is
+        drawn over it (the same input `predict` gets), otherwise the canvas as drawn."""
+        if self._image is not None and not self._strokes and self._current is None:
+            return self._image
+        return self.render_array()
 
     # --- rendering -----------------------------------------------------------------------------
     def _side(self) -> float:

@@ -147,7 +147,7 @@ class DrawTab(QWidget):
             self.predicted.emit(None)
             return
         start = time.perf_counter()
-        prediction = self.active.predictor.predict(self.canvas.render_array())
+        prediction = self.active.predictor.predict(self.canvas.picture())
         self.latencies_ms.append((time.perf_counter() - start) * 1000)
         self.last_prediction = prediction
         if prediction.digit is None:

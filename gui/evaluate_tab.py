@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.datasets import MIXED, PEN, load_dataset
-from engine.evaluate import EvalResult, evaluate
+from engine.evaluate import EvalResult, evaluate, mismatch_note
 from engine.predict import Predictor
 from gui.draw_tab import array_to_pixmap
 from gui.style import ACCENT, BAD, MUTED, section_label
@@ -233,8 +233,8 @@ class EvaluateTab(QWidget):
         self._worker = None
         self.run_button.setEnabled(True)
 
-    def _show_error(self, message: str) -> None:
-        self.accuracy_label.setText(f"Evaluation failed: {message}")
+    def _show_error(self, exc: Exception) -> None:
+        self.accuracy_label.setText(f"Evaluation failed: {exc or type(exc).__name__}")
         self.accuracy_label.setStyleSheet(f"color: {BAD}")
         self.activity.emit("Evaluation failed")
 
@@ -242,9 +242,11 @@ class EvaluateTab(QWidget):
         data, result = outcome
         self._data, self.result = data, result
         n, errors = int(result.confusion.sum()), len(result.misclassified())
-        self.accuracy_label.setStyleSheet("")
         what = "pen digits of held-out writers" if data.name == PEN else f"{data.name} test images"
-        self.accuracy_label.setText(f"Accuracy {result.accuracy:.2%} on {n:,} {what} · {errors} mistakes")
+        note = mismatch_note(self.predictor.metadata, data)
+        self.accuracy_label.setStyleSheet(f"color: {BAD}" if note else "")
+        self.accuracy_label.setText(f"Accuracy {result.accuracy:.2%} on {n:,} {what} · {errors} mistakes"
+                                    + (f"\n{note}" if note else ""))
         self.per_class_bars.setOpts(height=result.per_class_accuracy)
         low = float(np.nanmin(result.per_class_accuracy))
         self.per_class.setYRange(max(0.0, low - 0.02), 1.0)

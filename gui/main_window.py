@@ -1,19 +1,19 @@
 """The main window: the four tabs, menus and shortcuts, the status bar, and saved preferences."""
 
 import json
-import shutil
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QImage, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from engine import __version__
-from engine.checkpoint import CheckpointError, atomic_write, save_checkpoint
+from engine.checkpoint import CheckpointError, SaveError
 from engine.config import TrainConfig
-from engine.device import device_name, resolve_device
 from engine.paths import APP_NAME, default_model_path
 from engine.predict import Predictor
+from engine.preprocess import read_image
 from gui.active_model import ActiveModel
 from gui.draw_tab import DrawTab
 from gui.evaluate_tab import EvaluateTab
@@ -25,8 +25,21 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff *.pgm
 MODEL_FILTER = "Digit Studio models (*.pt);;All files (*)"
 
 
+log = logging.getLogger(__name__)
+
+
 def show_error(parent, title: str, message: str) -> None:
+    log.warning("%s: %s", title, message)
     QMessageBox.warning(parent, title, message)
+
+
+def ask_to_save(parent) -> QMessageBox.StandardButton:
+    """Save, Discard or Cancel, for quitting with a model the user has not kept."""
+    return QMessageBox.question(
+        parent, "Keep the trained model?",
+        "The active model was trained or personalised in this session and not saved. Save it before quitting?",
+        QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Save)
 
 
 class MainWindow(QMainWindow):
@@ -52,13 +65,14 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
 
         self.model_status = QLabel()
-        self.device_status = QLabel(f"Device: {device_name(resolve_device('auto'))}")
+        self.device_status = QLabel()
         self.activity_status = QLabel("Ready")
         self.statusBar().addWidget(self.activity_status, 1)
         self.statusBar().addPermanentWidget(self.model_status)
         self.statusBar().addPermanentWidget(self.device_status)
 
         self.active.changed.connect(self._model_changed)
+        self.active.saved_changed.connect(self._show_model_status)
         self.draw_tab.predicted.connect(lambda p: self.kernels_tab.set_input(p.pixels if p else None))
         self.draw_tab.canvas.imageDropped.connect(self.open_image)
         self.train_tab.trained.connect(self._use_trained_model)
@@ -98,18 +112,18 @@ class MainWindow(QMainWindow):
 
     # --- model -------------------------------------------------------------------------------------
     def _model_changed(self, predictor: Predictor) -> None:
-        unsaved = "" if self.active.saved else " (unsaved)"
-        self.model_status.setText(f"Model: {self.active.description}{unsaved}")
+        self._show_model_status()
         self.kernels_tab.set_model(predictor)
         self.evaluate_tab.set_model(predictor)
 
-    def _use_trained_model(self, checkpoint: str) -> None:
-        try:
-            predictor = Predictor.load(checkpoint)
-        except CheckpointError as exc:
-            show_error(self, "Could not use the trained model", str(exc))
-            return
-        self.active.set(predictor, Path(checkpoint), saved=False)
+    def _show_model_status(self) -> None:
+        unsaved = "" if self.active.saved else " (unsaved)"
+        self.model_status.setText(f"Model: {self.active.description}{unsaved}")
+        self.device_status.setText(f"Inference: {self.active.device_name}")
+
+    def _use_trained_model(self, predictor: Predictor, checkpoint: str | None) -> None:
+        """A finished run hands its model over in memory; ``checkpoint`` is the file holding it, if any."""
+        self.active.set(predictor, Path(checkpoint) if checkpoint else None, saved=False)
 
     def choose_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load model", self.settings.value("last_model_dir", ""), MODEL_FILTER)
@@ -136,20 +150,15 @@ class MainWindow(QMainWindow):
         if path:
             self.save_model_to(path)
 
-    def save_model_to(self, path) -> None:
-        source = self.active.path
+    def save_model_to(self, path) -> bool:
         try:
-            if source is not None and Path(source).is_file():
-                atomic_write(Path(path), lambda tmp: shutil.copyfile(source, tmp))
-            else:
-                save_checkpoint(path, self.active.predictor.model, self.active.predictor.metadata)
-        except OSError as exc:
-            show_error(self, "Could not save the model", str(exc))
-            return
+            self.active.save(path)
+        except (SaveError, CheckpointError) as exc:
+            show_error(self, "Could not save the model", f"{exc}\n\nThe model is still active; try another place.")
+            return False
         self.settings.setValue("last_model_dir", str(Path(path).parent))
-        self.active.path, self.active.saved = Path(path), True
-        self._model_changed(self.active.predictor)
         self.activity_status.setText(f"Saved the model to {path}")
+        return True
 
     # --- images ------------------------------------------------------------------------------------
     def choose_image(self) -> None:
@@ -159,12 +168,14 @@ class MainWindow(QMainWindow):
             self.open_image(path)
 
     def open_image(self, path: str) -> None:
-        image = QImage(path)
-        if image.isNull():
-            show_error(self, "Could not open the image", f"{path} is not an image this app can read.")
+        """Show an image file on the canvas; it is read exactly as `predict` reads it."""
+        try:
+            gray = read_image(path)
+        except ValueError as exc:
+            show_error(self, "Could not open the image", str(exc))
             return
         self.tabs.setCurrentWidget(self.draw_tab)
-        self.draw_tab.canvas.set_image(image)
+        self.draw_tab.canvas.set_image(gray)
         self.activity_status.setText(f"Opened {Path(path).name}")
 
     # --- misc -----------------------------------------------------------------------------------------
@@ -199,6 +210,16 @@ class MainWindow(QMainWindow):
         self.settings.setValue("train_config", json.dumps(self.train_tab.form.config().to_dict()))
 
     def closeEvent(self, event) -> None:
+        if not self.active.saved:
+            answer = ask_to_save(self)
+            if answer == QMessageBox.StandardButton.Cancel:
+                event.ignore()
+                return
+            if answer == QMessageBox.StandardButton.Save:
+                path, _ = QFileDialog.getSaveFileName(self, "Save model", str(Path.home() / "digit-model.pt"), MODEL_FILTER)
+                if not path or not self.save_model_to(path):
+                    event.ignore()
+                    return
         if self.train_tab.running:
             self.activity_status.setText("Stopping training and saving the model…")
             self.train_tab.stop_and_wait()

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget,
 )
 
-from engine.checkpoint import save_checkpoint
+from engine.checkpoint import SaveError, save_checkpoint
 from engine.paths import user_data_dir
 from engine.personal import PersonalDataError, PersonalSamples, personalise, rehearsal_dataset
 from engine.predict import Predictor
@@ -27,7 +27,7 @@ def _percent(value) -> str:
 class PersonalPanel(QWidget):
     """Lives in the Draw tab. Digit keys 0-9 label the drawing; Enter confirms the prediction."""
 
-    personalised = Signal(str)  # path of the new model
+    personalised = Signal(str)  # path of the new model ("" when it could not be saved)
 
     def __init__(self, draw_tab: DrawTab, active: ActiveModel, store: PersonalSamples | None = None, parent=None):
         super().__init__(parent)
@@ -146,9 +146,9 @@ class PersonalPanel(QWidget):
         self._worker = None
         self.personalise_button.setEnabled(len(self.store) > 0)
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, exc: Exception) -> None:
         self.status.setStyleSheet(f"color: {BAD}")
-        self.status.setText(f"Personalising failed: {message}. The active model was not changed.")
+        self.status.setText(f"Personalising failed: {exc or type(exc).__name__}. The active model was not changed.")
 
     def _finished(self, result, base: Predictor) -> None:
         metadata = dict(base.metadata)
@@ -159,15 +159,19 @@ class PersonalPanel(QWidget):
             "from": base.metadata.get("created"),
         }
         path = user_data_dir() / "models" / f"personalised-{datetime.now():%Y%m%d-%H%M%S}.pt"
-        save_checkpoint(path, result.model, metadata)
-        self.active.set(Predictor(result.model, "cpu", metadata), path, saved=True)
+        try:
+            save_checkpoint(path, result.model, metadata)
+            where = f"saved in {path.parent}"
+        except SaveError as exc:  # keep the model in memory, unsaved, rather than lose it
+            path, where = None, f"not saved ({exc}): File → Save model keeps it"
+        self.active.set(Predictor(result.model, "cpu", metadata), path, saved=path is not None)
         held = (f"held-out personal samples {_percent(result.held_out_before)} → {_percent(result.held_out_after)} "
                 f"({result.held_out_samples} samples)" if result.held_out_samples else
                 "add at least 5 samples for a held-out score")
         self.status.setStyleSheet(f"color: {GOOD}")
         self.status.setText(f"Personalised in {result.seconds:.0f} s: {held}; MNIST {result.mnist_before:.2%} → "
-                            f"{result.mnist_after:.2%}. The personalised model is now active (saved in {path.parent}).")
-        self.personalised.emit(str(path))
+                            f"{result.mnist_after:.2%}. The personalised model is now active ({where}).")
+        self.personalised.emit(str(path) if path else "")
 
 
 class SamplesDialog(QDialog):

@@ -1,5 +1,7 @@
 """The Train tab: every training option, Train/Pause/Stop, and live curves of the run."""
 
+import copy
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -11,8 +13,9 @@ from PySide6.QtWidgets import (
 from engine.config import TrainConfig
 from engine.datasets import MIXED
 from engine.device import cuda_available
-from engine.events import BatchEnd, Downloading, EpochEnd, Failed, Finished, KernelSnapshot, Started
+from engine.events import BatchEnd, Downloading, EpochEnd, Failed, Finished, KernelSnapshot, Notice, Started
 from engine.models import build_model, summarize
+from engine.predict import Predictor
 from engine.train import SUGGESTED_LR, Trainer
 from gui.config_form import ConfigForm
 from gui.style import BAD, MUTED, PEN_COLOUR, TRAIN_COLOUR, VAL_COLOUR
@@ -142,10 +145,10 @@ class TrainingCurves(QWidget):
 
 
 class TrainTab(QWidget):
-    """Emits ``trained(checkpoint_path)`` when a run completes, ``kernels(snapshot)`` while training,
-    and ``activity(text)`` for the status bar."""
+    """Emits ``trained(predictor, checkpoint_path or None)`` when a run completes (the model in memory),
+    ``kernels(snapshot)`` while training, and ``activity(text)`` for the status bar."""
 
-    trained = Signal(str)
+    trained = Signal(object, object)
     kernels = Signal(object)
     activity = Signal(str)
 
@@ -341,12 +344,29 @@ class TrainTab(QWidget):
             self.progress.setFormat(f"{verb}{event.label}… %p%")
         elif isinstance(event, Finished):
             self._finished(event)
+        elif isinstance(event, Notice):
+            self.activity.emit(event.message)
+            self.message.setText(event.message)
         elif isinstance(event, Failed):
-            self.progress.setFormat("failed")
-            kept = f"\nThe last good checkpoint is {event.checkpoint}." if event.checkpoint else ""
-            self.message.setText(f"{event.message}{kept}\nThe active model was not changed.")
-            self.message.setStyleSheet(f"color: {BAD}")
-            self.activity.emit("Training failed")
+            self._failed(event)
+
+    def _failed(self, event: Failed) -> None:
+        self.progress.setFormat("failed")
+        self.message.setStyleSheet(f"color: {BAD}")
+        self.activity.emit("Training failed")
+        if event.kind == "save" and self.trainer.final_metadata is not None:
+            # Trained but nowhere to write it: hand the model over unsaved rather than lose it.
+            self.message.setText(f"{event.message}\nThe trained model is active but unsaved: "
+                                 "File → Save model to keep it somewhere else.")
+            self.trained.emit(self._trained_predictor(), None)
+            return
+        kept = f"\nThe last good checkpoint is {event.checkpoint}." if event.checkpoint else ""
+        self.message.setText(f"{event.message}{kept}\nThe active model was not changed.")
+
+    def _trained_predictor(self) -> Predictor:
+        """The run's model, copied to the CPU for drawing (training may go on using the device)."""
+        model = copy.deepcopy(self.trainer.model).cpu().eval()
+        return Predictor(model, "cpu", self.trainer.final_metadata)
 
     def _finished(self, event: Finished) -> None:
         self._redraw()
@@ -367,4 +387,4 @@ class TrainTab(QWidget):
         self.message.setText(f"Done in {_duration(event.elapsed)}: test accuracy {accuracy}. This model is now "
                              "active in the Draw and Kernels tabs; File → Save model keeps it.")
         self.activity.emit(f"Trained: test accuracy {accuracy}")
-        self.trained.emit(event.checkpoint)
+        self.trained.emit(self._trained_predictor(), event.checkpoint)

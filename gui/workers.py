@@ -1,17 +1,20 @@
 """Long work off the GUI thread: a worker object moved to a QThread, reporting through signals."""
 
-import traceback
+import logging
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from engine.train import Trainer
 
+log = logging.getLogger(__name__)
+
 
 class FunctionWorker(QObject):
-    """Runs one function in its thread; emits ``succeeded(result)`` or ``failed(message)``, then ``done``."""
+    """Runs one function in its thread; emits ``succeeded(result)`` or ``failed(exception)`` (the
+    exception object itself, as napari's workers do), then ``done``."""
 
     succeeded = Signal(object)
-    failed = Signal(str)
+    failed = Signal(object)
     done = Signal()
 
     def __init__(self, function, *args):
@@ -23,8 +26,8 @@ class FunctionWorker(QObject):
         try:
             result = self._function(*self._args)
         except Exception as exc:  # reported to the user, never lost in a thread
-            traceback.print_exc()
-            self.failed.emit(str(exc) or type(exc).__name__)
+            log.exception("%s failed", getattr(self._function, "__name__", "work"))
+            self.failed.emit(exc)
         else:
             self.succeeded.emit(result)
         finally:

@@ -37,7 +37,7 @@ def test_search_order(tmp_path, monkeypatch, isolated_home):
     monkeypatch.setenv("DIGIT_STUDIO_DATA", str(tmp_path / "env"))
     dirs = search_dirs(get_spec("fashion-mnist"), data_dir=tmp_path / "flag")
     assert dirs[:5] == [tmp_path / "flag", tmp_path / "flag" / "fashion-mnist", tmp_path / "env",
-                        tmp_path / "env" / "fashion-mnist", isolated_home / "datasets" / "fashion-mnist"]
+                        tmp_path / "env" / "fashion-mnist", isolated_home / "cache" / "datasets" / "fashion-mnist"]
     assert str(dirs[5]) == "/usr/share/datasets/fashion-mnist"
 
 

@@ -52,7 +52,7 @@ def test_download_verifies_and_installs_into_user_data_folder(served, isolated_h
     calls = []
     data = load_dataset(_spec([f"{base}/good/"], checksums), progress=lambda *a: calls.append(a))
     assert data.train_images.shape == (200, 28, 28) and data.test_images.shape == (100, 28, 28)
-    installed = sorted(p.name for p in (isolated_home / "datasets" / "test-digits").iterdir())
+    installed = sorted(p.name for p in (isolated_home / "cache" / "datasets" / "test-digits").iterdir())
     assert installed == sorted(f"{stem}.gz" for stem in checksums)
     # Progress reports each file with growing byte counts and the server's total size.
     labels = {c[0] for c in calls}

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from engine.preprocess import CENTRE, NOTHING_DRAWN, load_image, prepare_image
+from engine.preprocess import CENTRE, NOTHING_DRAWN, read_image, prepare_image
 
 
 def seven(size=280, width=18, offset=(0, 0), ink=0, paper=255, scale=1.0):
@@ -109,6 +109,6 @@ def test_unsupported_arrays_and_unreadable_files(tmp_path):
         prepare_image(np.zeros((10, 10, 2)))
     (tmp_path / "notes.png").write_text("not an image")
     with pytest.raises(ValueError, match="notes.png: not a readable image"):
-        load_image(tmp_path / "notes.png")
+        read_image(tmp_path / "notes.png")
     with pytest.raises(ValueError, match="file not found"):
-        load_image(tmp_path / "missing.png")
+        read_image(tmp_path / "missing.png")
