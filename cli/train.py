@@ -34,7 +34,7 @@ def _percent(value) -> str:
 class TrainPrinter:
     """Turns trainer events into a progress bar per epoch and one summary line per epoch."""
 
-    def __init__(self, batch_size: int, stream=sys.stderr):
+    def __init__(self, batch_size: int, stream=None):
         self.batch_size = batch_size
         self.bar = ProgressBar(stream)
 

@@ -102,18 +102,16 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator, spec: AugmentSpec = Aug
 
 def _low_resolution(x: torch.Tensor, share: float, gen: torch.Generator) -> torch.Tensor:
     """Reduce a random share of the images so the digit (20 px of 28) is 8–16 px high, binarise half
-    of those at a threshold of 0.25–0.5 (scanners differ in how much of a thin stroke they keep), and
-    scale back up: one size per batch keeps it a few whole-batch tensor operations."""
+    of those, and scale back up: one size per batch keeps it a few whole-batch tensor operations."""
     n, _, h, w = x.shape
     dev = x.device
     picked = torch.rand(n, 1, 1, 1, generator=gen, device=dev) < share
     binary = torch.rand(n, 1, 1, 1, generator=gen, device=dev) < 0.5
-    threshold = 0.25 + 0.25 * torch.rand(n, 1, 1, 1, generator=gen, device=dev)
     # The size must reach the host; drawing it on the GPU would stall every batch for it, so a GPU run
     # draws it from the CPU generator (the trainer seeds it every epoch).
     host_gen = gen if gen.device.type == "cpu" else None
     box = 8 + int(torch.randint(0, 9, (1,), generator=host_gen))  # the digit's new height
     side = round(h * box / 20)
     small = F.interpolate(x, size=(side, side), mode="area")
-    small = torch.where(binary, (small > threshold).to(small.dtype), small)
+    small = torch.where(binary, (small > 0.5).to(small.dtype), small)
     return torch.where(picked, F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False), x)

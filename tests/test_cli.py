@@ -1,19 +1,35 @@
-"""The command line, run as a user would: ``python main.py ...`` in a subprocess."""
+"""The command line, run as a user would: ``main.py ARGS``, in this process (as fast as a call) and, for
+what only a real process shows (signals, the entry point), in a subprocess."""
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from PIL import Image
 
+import main as entry
 from conftest import ROOT, mnist_digit_as_drawing
 
 
-def main(*args, env=None):
+def main(*args):
+    """``python main.py ARGS`` in this process: its exit status and what it printed."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = entry.main([str(a) for a in args])
+        except SystemExit as exc:  # argparse: --help, --version, usage errors
+            code = exc.code if isinstance(exc.code, int) else 1
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+
+
+def main_process(*args, env=None, **kwargs):
     return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True,
-                          text=True, cwd=ROOT, env=env, timeout=600)
+                          text=True, cwd=ROOT, env=env, timeout=600, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,20 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QTabWidget
+from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar, QPushButton, QTabWidget
 
 from engine.events import Finished
 from gui.automation import STROKES, canvas_point, draw_strokes, press_and_move
 from gui.canvas import DrawingCanvas
 from gui.main_window import MainWindow
+
+
+@pytest.fixture(autouse=True)
+def quitting_discards(monkeypatch):
+    """Closing a window with an unsaved model asks; in these tests the answer is Discard."""
+    asked = []
+    monkeypatch.setattr("gui.main_window.ask_to_save", lambda _parent: asked.append(1) or QMessageBox.StandardButton.Discard)
+    return asked
 
 
 @pytest.fixture
@@ -99,19 +107,32 @@ def test_canvas_renders_the_same_drawing_at_any_size(qtbot):
     assert before.min() == 0 and before.max() == 255
 
 
-def test_open_image_and_drop(window, tmp_path, mnist, monkeypatch):
+def test_open_image_and_drop_read_the_file_as_predict_does(window, tmp_path, mnist, monkeypatch):
     from conftest import mnist_digit_as_drawing
+    from engine.preprocess import read_image
 
-    path = tmp_path / "digit.png"
-    Image.fromarray(mnist_digit_as_drawing(mnist.test_images[0], 200)).save(path)
+    # Black ink on a transparent background: Qt's grey conversion drops alpha and sees nothing.
+    ink = 255 - mnist_digit_as_drawing(mnist.test_images[0], 200)
+    rgba = np.zeros((200, 200, 4), np.uint8)
+    rgba[..., 3] = ink
+    path = tmp_path / "transparent.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    expected = window.active.predictor.predict(read_image(path))
+    assert expected.digit == int(mnist.test_labels[0])
     window.open_image(str(path))
-    assert window.findChild(QLabel, "predictedDigit").text() == str(int(mnist.test_labels[0]))
+    assert window.findChild(QLabel, "predictedDigit").text() == str(expected.digit)
+    np.testing.assert_array_equal(window.draw_tab.last_prediction.probabilities, expected.probabilities)
+
+    window.draw_tab.canvas.clear()
+    window.draw_tab.canvas.imageDropped.emit(str(path))  # what a drop on the canvas sends
+    np.testing.assert_array_equal(window.draw_tab.last_prediction.probabilities, expected.probabilities)
+
     errors = []
     monkeypatch.setattr("gui.main_window.show_error", lambda _parent, title, message: errors.append(message))
     (tmp_path / "bad.png").write_text("no")
     window.open_image(str(tmp_path / "bad.png"))
-    assert errors and "not an image" in errors[0]
-    assert window.findChild(QLabel, "predictedDigit").text() == str(int(mnist.test_labels[0]))
+    assert errors and "not a readable image" in errors[0]
+    assert window.findChild(QLabel, "predictedDigit").text() == str(expected.digit)
 
 
 def test_corrupt_model_is_refused_and_the_old_model_stays(window, tmp_path, monkeypatch):
