@@ -102,7 +102,8 @@ def run(args) -> int:
     run_dir = Path(args.out) if args.out else (Path(args.resume).parent if args.resume else None)
     if args.save:
         check_writable(Path(args.save))  # before hours of training, not after
-    trainer = Trainer(config, TrainPrinter(config.batch_size), dataset=dataset, run_dir=run_dir, resume_from=args.resume)
+    trainer = Trainer(config, TrainPrinter(config.batch_size), dataset=dataset, run_dir=run_dir, resume_from=args.resume,
+                      data_dir=args.data_dir)
     final = run_interruptibly(trainer)
     if isinstance(final, Failed):
         print(f"error: {final.message}", file=sys.stderr)

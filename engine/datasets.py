@@ -210,8 +210,9 @@ def _mix(mnist: Dataset, pen: Dataset) -> Dataset:
 def load_dataset(name_or_spec, data_dir=None, download: bool = True, progress: Progress | None = None) -> Dataset:
     """Find (or download) a dataset and load it into memory once per process."""
     if name_or_spec in (PEN, MIXED):
+        mnist = load_dataset("mnist", data_dir, download, progress) if name_or_spec == MIXED else None  # fails fast
         pen = _load_pen(pen_file(data_dir).resolve(), paths.cache_dir(), progress)
-        return pen if name_or_spec == PEN else _mix(load_dataset("mnist", data_dir, download, progress), pen)
+        return pen if mnist is None else _mix(mnist, pen)
     spec = name_or_spec if isinstance(name_or_spec, DatasetSpec) else get_spec(name_or_spec)
     if data_dir:  # the user named a folder: use it or say why not, never fall back in silence
         return _load_folder(_chosen_folder(spec, Path(data_dir)).resolve(), spec.name, spec.class_names)

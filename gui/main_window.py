@@ -4,7 +4,7 @@ import json
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QThread, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
 
@@ -223,5 +223,7 @@ class MainWindow(QMainWindow):
         if self.train_tab.running:
             self.activity_status.setText("Stopping training and saving the model…")
             self.train_tab.stop_and_wait()
+        for thread in self.findChildren(QThread):  # an evaluation or Personalise still at work
+            thread.wait()
         self._save_settings()
         super().closeEvent(event)

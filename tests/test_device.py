@@ -44,6 +44,7 @@ def test_configure_cpu_uses_every_core():
     assert torch.get_num_threads() == os.cpu_count()
 
 
+@pytest.mark.machine
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the allocator setting is for glibc")
 def test_configured_training_steps_stop_faulting_in_fresh_memory():
     default, configured = _faults_per_step("default"), _faults_per_step("configured")

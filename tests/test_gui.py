@@ -343,3 +343,76 @@ def test_ambiguous_drawing_shows_the_top_two(window, tmp_path, mnist):
             assert text.startswith(f"Not sure: {prediction.digit}") and f"or {prediction.runner_up}" in text
             return
     pytest.fail("no blend of two digits made the model unsure")
+
+
+def test_a_training_run_that_cannot_save_hands_its_model_over_unsaved(window, qtbot, tiny_data, monkeypatch, tmp_path):
+    from engine.checkpoint import SaveError
+
+    def full_disk(path, *_args, **_kwargs):
+        raise SaveError(28, f"could not save {path}: the disk is full")
+
+    monkeypatch.setattr("engine.train.save_checkpoint", full_disk)
+    tab = window.train_tab
+    for name, value in (("epochs", 1), ("dataset", "mnist"), ("model", "seed000")):
+        tab.form.set_value(name, value)
+    with qtbot.waitSignal(window.active.changed, timeout=60_000):
+        tab.start()
+    assert "the disk is full" in tab.message.text() and "active but unsaved" in tab.message.text()
+    assert not window.active.saved and window.active.path is None and "(unsaved)" in window.model_status.text()
+    monkeypatch.undo()
+    assert window.save_model_to(tmp_path / "kept.pt")
+    from engine.checkpoint import load_checkpoint
+
+    assert load_checkpoint(tmp_path / "kept.pt").metadata["config"]["model"] == "seed000"
+
+
+def test_quitting_with_an_unsaved_model_asks_and_cancel_keeps_the_window(qtbot, settings, monkeypatch, quitting_discards):
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    win.active.set(win.active.predictor, None, saved=False)
+    monkeypatch.setattr("gui.main_window.ask_to_save", lambda _p: quitting_discards.append(1) or QMessageBox.StandardButton.Cancel)
+    assert not win.close() and win.isVisible() and quitting_discards == [1]
+    monkeypatch.setattr("gui.main_window.ask_to_save", lambda _p: QMessageBox.StandardButton.Discard)
+    assert win.close()
+
+
+def test_saving_changes_the_status_without_re_evaluating(window, qtbot, tmp_path, monkeypatch):
+    window.active.set(window.active.predictor, None, saved=False)
+    starts = []
+    monkeypatch.setattr(window.evaluate_tab, "start", lambda: starts.append(1))
+    assert window.save_model_to(tmp_path / "m.pt")
+    assert starts == [] and window.active.saved and "(unsaved)" not in window.model_status.text()
+    assert window.device_status.text().startswith("Inference: CPU")
+
+
+def test_a_model_with_malformed_metadata_is_refused_with_a_dialog(window, tmp_path, monkeypatch):
+    import torch
+
+    from engine.models import build_model
+
+    torch.save({"format": "digit-studio-checkpoint", "metadata": ["not", "a", "dict"],
+                "state_dict": build_model("seed000").state_dict()}, tmp_path / "odd.pt")
+    errors = []
+    monkeypatch.setattr("gui.main_window.show_error", lambda _parent, title, message: errors.append(message))
+    before = window.active.predictor
+    assert window.load_model(tmp_path / "odd.pt") is False
+    assert errors and "odd.pt" in errors[0] and window.active.predictor is before
+
+
+def test_an_exception_escaping_a_slot_is_logged_and_shown(qtbot, monkeypatch, isolated_home):
+    import sys
+    import threading
+
+    from gui.app import install_excepthook
+
+    shown = []
+    monkeypatch.setattr("gui.app.QMessageBox.critical", lambda _parent, title, text: shown.append(text))
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    install_excepthook(isolated_home / "logs" / "digit-studio.log")
+    try:
+        raise ZeroDivisionError("a bug")
+    except ZeroDivisionError:
+        sys.excepthook(*sys.exc_info())
+    assert shown and "a bug" in shown[0] and "digit-studio.log" in shown[0]

@@ -8,6 +8,8 @@ import pytest
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.packaging
+
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
@@ -40,6 +42,6 @@ def test_bundle_carries_the_app_and_not_what_it_never_uses(bundle):
     for needed in ("assets/default_model.pt", "assets/mnist/train-images-idx3-ubyte.gz", "assets/icon.png"):
         assert (internal / needed).is_file(), needed
     assert (bundle / "DigitStudio").is_file() and (bundle / "digit-studio.desktop").is_file()
-    assert not (internal / "torch" / "include").exists()
+    assert not (internal / "torch" / "include").exists() and not (internal / "torch" / "bin").exists()
     assert not list(internal.rglob("libcudnn*")) and not (internal / "nvidia").exists()
     assert not list(internal.rglob("*_test.so"))

@@ -110,16 +110,6 @@ def test_pause_blocks_training_until_resumed(small_mnist, tmp_path):
     assert isinstance(seen[-1], Finished) and not seen[-1].stopped
 
 
-def test_stop_while_paused_ends_the_run(small_mnist, tmp_path):
-    trainer = Trainer(TrainConfig(**FAST), dataset=small_mnist, run_dir=tmp_path / "r")
-    trainer.pause()
-    worker = threading.Thread(target=trainer.run)
-    worker.start()
-    trainer.stop()
-    worker.join(30)
-    assert not worker.is_alive()
-
-
 def test_diverging_run_stops_with_a_clear_message(small_mnist, tmp_path):
     # Nesterov momentum at lr 10 blows seed 001's weights up to NaN within two epochs.
     config = TrainConfig(model="seed001", optimizer="momentum", lr=10.0, schedule="constant", epochs=3,
