@@ -6,6 +6,11 @@
 """
 
 import sys
+import warnings
+
+# The bundle ships torch without its .py sources (packaging/digit_studio.spec); torch then warns, once
+# per overloaded function, that TorchScript could not read them. The app never uses TorchScript.
+warnings.filterwarnings("ignore", message="Unable to retrieve source for @torch.jit._overload")
 
 
 def main(argv: list[str] | None = None) -> int:

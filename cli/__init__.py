@@ -13,6 +13,8 @@ from engine import __version__
 from engine.logs import setup_logging
 
 COMMANDS = (train, evaluate, predict, cv, info)
+# What bad input, a missing GPU, a full disk or a failed run raise: the message says it all.
+USER_ERRORS = (ValueError, OSError, RuntimeError)
 log = logging.getLogger("cli")
 
 
@@ -52,10 +54,12 @@ def run(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001  one clear line, the details in the log
-        log.exception("%s failed", args.command)
-        where = "" if args.verbose or log_file is None else f" (details in {log_file})"
+    except Exception as exc:  # noqa: BLE001  one clear line; the traceback goes to the log
+        log.error("%s failed", args.command, exc_info=True)
         message = str(exc) or type(exc).__name__
-        print(f"error: {message}{where}" if isinstance(exc, (ValueError, OSError, RuntimeError))
-              else f"error: unexpected {type(exc).__name__}: {message}{where}", file=sys.stderr)
+        if isinstance(exc, USER_ERRORS):
+            print(f"error: {message}", file=sys.stderr)
+        else:  # a fault of ours, not of the input: say where the details are
+            where = "" if args.verbose or log_file is None else f" (details in {log_file})"
+            print(f"error: unexpected {type(exc).__name__}: {message}{where}", file=sys.stderr)
         return 1

@@ -11,7 +11,8 @@ from engine.checkpoint import CheckpointError, describe, load_checkpoint
 from engine.datasets import REGISTRY, DatasetError, locate, pen_file
 from engine.pendigits import CITATION as PEN_CITATION
 from engine.device import available_devices
-from engine.paths import default_model_path, user_data_dir
+from engine.logs import log_path
+from engine.paths import cache_dir, default_model_path, user_data_dir
 
 
 def add_parser(sub) -> None:
@@ -25,7 +26,9 @@ def run(_args) -> int:
     print("devices:")
     for line in available_devices():
         print(f"  {line}")
-    print(f"user data folder: {user_data_dir()}")
+    print(f"user data folder: {user_data_dir()}  (runs, models, personal samples)")
+    print(f"cache folder: {cache_dir()}  (downloaded datasets, drawn pen digits: safe to delete)")
+    print(f"log file: {log_path()}")
     print("datasets:")
     for name, spec in REGISTRY.items():
         folder = locate(spec)

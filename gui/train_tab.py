@@ -205,6 +205,7 @@ class TrainTab(QWidget):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.curves = TrainingCurves()
         self._latest_batch: BatchEnd | None = None
+        self._note = ""  # notices from the engine (e.g. saving in another folder)
         self._timer = QTimer(self, interval=REDRAW_MS, timeout=self._redraw)
 
         buttons = QHBoxLayout()
@@ -256,6 +257,7 @@ class TrainTab(QWidget):
         self.progress.setFormat("starting…")
         self.message.setText("")
         self.message.setStyleSheet("")
+        self._note = ""
         self.trainer = Trainer(config, kernel_every=KERNEL_EVERY, **trainer_options)
         self._worker = TrainingWorker(self.trainer)
         self._worker.event.connect(self._on_event)
@@ -331,7 +333,7 @@ class TrainTab(QWidget):
             val = f", validation {event.val_accuracy:.2%}" if event.val_accuracy is not None else ""
             if event.val_pen_accuracy is not None:
                 val += f" (unseen pen writers {event.val_pen_accuracy:.2%})"
-            self.message.setText(f"Epoch {event.epoch}/{event.epochs}: training accuracy {event.train_accuracy:.2%}{val}")
+            self.message.setText(f"{self._note}Epoch {event.epoch}/{event.epochs}: training accuracy {event.train_accuracy:.2%}{val}")
         elif isinstance(event, Started):
             self._epochs = event.epochs
             self.curves.reset(event.epochs * event.batches_per_epoch, event.epochs)
@@ -344,9 +346,10 @@ class TrainTab(QWidget):
             self.progress.setFormat(f"{verb}{event.label}… %p%")
         elif isinstance(event, Finished):
             self._finished(event)
-        elif isinstance(event, Notice):
+        elif isinstance(event, Notice):  # kept above the run's messages until the next run
+            self._note += event.message + "\n"
             self.activity.emit(event.message)
-            self.message.setText(event.message)
+            self.message.setText(self._note)
         elif isinstance(event, Failed):
             self._failed(event)
 
@@ -378,13 +381,13 @@ class TrainTab(QWidget):
         accuracy = f"{event.test_accuracy:.2%}" if event.test_accuracy is not None else "not measured"
         if event.stopped:
             self.progress.setFormat(f"stopped after {event.epochs_done} epoch(s)")
-            self.message.setText(f"Stopped. Test accuracy of the model so far: {accuracy}. It is saved in "
+            self.message.setText(f"{self._note}Stopped. Test accuracy of the model so far: {accuracy}. It is saved in "
                                  f"{event.checkpoint} (File → Load model to use it).")
             self.activity.emit("Training stopped")
             return
         self.progress.setValue(self.progress.maximum())
         self.progress.setFormat(f"done · test accuracy {accuracy}")
-        self.message.setText(f"Done in {_duration(event.elapsed)}: test accuracy {accuracy}. This model is now "
+        self.message.setText(f"{self._note}Done in {_duration(event.elapsed)}: test accuracy {accuracy}. This model is now "
                              "active in the Draw and Kernels tabs; File → Save model keeps it.")
         self.activity.emit(f"Trained: test accuracy {accuracy}")
         self.trained.emit(self._trained_predictor(), event.checkpoint)

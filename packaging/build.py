@@ -39,6 +39,7 @@ def main() -> int:
     if sys.platform.startswith("linux"):
         for name in ("digit-studio.desktop", "install-desktop-entry.sh"):
             shutil.copy2(ROOT / "packaging" / "linux" / name, bundle / name)
+        (bundle / "digit-studio").symlink_to("DigitStudio")  # the commands' name (argparse shows it)
     print(f"built {bundle} in {time.perf_counter() - start:.0f} s: {folder_size(bundle) / 2**20:.0f} MiB")
     print(f"try it:  {bundle / 'digit-studio'} --self-test   or   {bundle / 'DigitStudio'}")
     return 0

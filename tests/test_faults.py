@@ -2,7 +2,6 @@
 
 import dataclasses
 import json
-import logging
 import os
 import signal
 import struct
@@ -235,12 +234,21 @@ def test_cuda_without_a_gpu_is_one_line(command, digit_png):
 def test_verbose_shows_the_traceback_and_the_log_keeps_it(isolated_home, tmp_path, digit_png):
     (tmp_path / "bad.pt").write_bytes(b"PK\x03\x04 not really")
     quiet = main("predict", digit_png, "--model", tmp_path / "bad.pt")
-    assert "Traceback" not in quiet.stderr and "details in" in quiet.stderr
+    assert quiet.stderr.startswith("error: bad.pt: corrupt") and "Traceback" not in quiet.stderr
     log_text = (isolated_home / "logs" / "digit-studio.log").read_text()
-    assert "predict failed" in log_text and "Traceback" in log_text
+    assert "predict failed" in log_text and "Traceback" in log_text and "bad.pt: corrupt" in log_text
     loud = main("--verbose", "predict", digit_png, "--model", tmp_path / "bad.pt")
     assert "Traceback" in loud.stderr and loud.returncode == 1
-    logging.getLogger().handlers.clear()
+
+
+def test_a_fault_of_ours_points_to_the_log(monkeypatch, isolated_home, digit_png):
+    def bug(*_args):
+        raise KeyError("oops")
+
+    monkeypatch.setattr("cli.predict.predict_one", bug)
+    out = main("predict", digit_png)
+    assert out.returncode == 1 and out.stderr.startswith("error: unexpected KeyError")
+    assert f"details in {isolated_home / 'logs' / 'digit-studio.log'}" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_missing_or_incomplete_data_dir_is_an_error_not_a_fallback(tmp_path):

@@ -42,6 +42,20 @@ def test_bundle_carries_the_app_and_not_what_it_never_uses(bundle):
     for needed in ("assets/default_model.pt", "assets/mnist/train-images-idx3-ubyte.gz", "assets/icon.png"):
         assert (internal / needed).is_file(), needed
     assert (bundle / "DigitStudio").is_file() and (bundle / "digit-studio.desktop").is_file()
-    assert not (internal / "torch" / "include").exists() and not (internal / "torch" / "bin").exists()
+    assert not (internal / "torch" / "include").exists()
+    assert [p.name for p in (internal / "torch" / "bin").iterdir()] == ["torch_shm_manager"]  # not its 50 MB of tests
     assert not list(internal.rglob("libcudnn*")) and not (internal / "nvidia").exists()
     assert not list(internal.rglob("*_test.so"))
+
+
+def test_cpu_bundle_stays_within_its_size_budget(bundle):
+    import importlib.util
+
+    import torch
+
+    spec = importlib.util.spec_from_file_location("build", ROOT / "packaging" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    if torch.version.cuda is not None:
+        pytest.skip("a CUDA build carries the GPU libraries")
+    assert build.folder_size(bundle) <= 750 * 2**20
