@@ -1,7 +1,6 @@
 """`predict`: read the digit in image files; with --json, one object per input line."""
 
 import json
-import sys
 
 from cli.options import add_model_argument
 from engine.predict import Predictor
