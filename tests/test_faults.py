@@ -304,7 +304,10 @@ def test_ctrl_c_during_training_saves_the_model_and_exits_130(tiny_mnist_dir, tm
 
     process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data-dir", str(tiny_mnist_dir),
                                 "--dataset", "mnist", "--epochs", "50", "--batch-size", "16", "--out", str(tmp_path / "run")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+                               # A test runner started in the background ignores SIGINT, and children
+                               # inherit that; a user's terminal does not.
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline and not (tmp_path / "run" / "last.pt").exists():  # well into the run
         time.sleep(0.2)
