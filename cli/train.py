@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cli.options import add_config_arguments, add_data_dir_argument, config_from_args
 from cli.progress import ProgressBar, eta
-from engine.checkpoint import SaveError, atomic_write, load_checkpoint
+from engine.checkpoint import SaveError, atomic_write, ensure_writable, load_checkpoint
 from engine.config import TrainConfig
 from engine.datasets import load_dataset
 from engine.events import BatchEnd, EpochEnd, Failed, Notice, Started
@@ -89,9 +89,7 @@ def check_writable(path: Path) -> None:
     """Raise SaveError now if ``path`` cannot be written (nothing is left behind)."""
     if path.is_dir():
         raise SaveError(errno.EISDIR, f"could not save {path}: it is a folder")
-    probe = path.parent / f".{path.name}.probe"
-    atomic_write(probe, lambda tmp: Path(tmp).write_bytes(b""))
-    probe.unlink()
+    ensure_writable(path.parent)
 
 
 def run(args) -> int:

@@ -115,6 +115,13 @@ def atomic_write(path: Path, write) -> None:
             os.unlink(tmp)
 
 
+def ensure_writable(folder: Path) -> None:
+    """Raise SaveError now, before any long work, if files cannot be written in ``folder``."""
+    probe = Path(folder) / ".write-test"
+    atomic_write(probe, lambda tmp: Path(tmp).write_bytes(b""))
+    probe.unlink()
+
+
 def save_checkpoint(path, model: ZooNet, metadata: dict, training_state: dict | None = None) -> Path:
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     broken = non_finite_tensors(state)

@@ -27,6 +27,8 @@ MIN_STROKE = 1.5
 TARGET_STROKE = 2.5
 _WORK = 4  # strokes are measured and thickened at 4× the final resolution
 NOTHING_DRAWN = "Nothing drawn: the image has no ink."
+# Modes whose pixels map straight onto grey levels; anything else goes through RGB(A).
+_DIRECT_MODES = {"1", "L", "I", "I;16", "I;16B", "I;16L", "F", "RGB", "RGBA"}
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,9 @@ def to_grayscale(image) -> np.ndarray:
     """A PIL image or an H×W, H×W×3 or H×W×4 array (8, 16 or 32 bits, integer or float) → H×W float32
     in [0, 1]."""
     if isinstance(image, Image.Image):
-        image = np.asarray(image.convert("RGBA") if image.mode in ("P", "LA", "PA") else image)
+        if image.mode not in _DIRECT_MODES:  # palette, grey+alpha, CMYK, YCbCr…: through RGB(A)
+            image = image.convert("RGBA" if "A" in image.mode or "transparency" in image.info else "RGB")
+        image = np.asarray(image)
     array = np.asarray(image)
     if array.dtype == np.uint8:
         array = array.astype(np.float32) / 255.0
@@ -196,8 +200,6 @@ def prepare_image(image) -> PreparedImage:
 MAX_PIXELS = 50_000_000
 # Larger pictures are reduced (cheap box filter) before preprocessing, which is linear in their size.
 WORK_SIDE = 1024
-# Modes whose pixels map straight onto grey levels; anything else goes through RGB(A).
-_DIRECT_MODES = {"1", "L", "I", "I;16", "I;16B", "I;16L", "F", "RGB", "RGBA"}
 
 
 def read_image(path) -> np.ndarray:
@@ -213,8 +215,6 @@ def read_image(path) -> np.ndarray:
             elif width * height > MAX_PIXELS:
                 raise ValueError(_too_large(path, width, height))
             img.load()
-            if img.mode not in _DIRECT_MODES:
-                img = img.convert("RGBA" if "A" in img.mode or "transparency" in img.info else "RGB")
             factor = max(img.size) // WORK_SIDE
             if factor > 1:
                 img = img.reduce(factor)

@@ -21,7 +21,8 @@ import torch.nn.functional as F
 
 from engine import paths
 from engine.augment import AugmentSpec, augment_batch
-from engine.checkpoint import CheckpointError, SaveError, atomic_write, load_checkpoint, make_metadata, save_checkpoint
+from engine.checkpoint import (CheckpointError, SaveError, ensure_writable, load_checkpoint, make_metadata,
+                               save_checkpoint)
 from engine.config import TrainConfig
 from engine.datasets import MIXED, PEN, Dataset, DatasetError, grouped_split, load_dataset, split_indices
 from engine.device import DeviceError, configure_cpu, device_name, is_out_of_memory, resolve_device
@@ -204,11 +205,9 @@ class Trainer:
 
     def _check_run_dir(self) -> None:
         """Find out before training, not after, whether the run folder can be written."""
-        probe = self.run_dir / ".write-test"
         try:
-            atomic_write(probe, lambda tmp: Path(tmp).write_bytes(b""))
-            probe.unlink()
-        except (SaveError, OSError) as exc:
+            ensure_writable(self.run_dir)
+        except SaveError as exc:
             self._fall_back(exc)
 
     def _fall_back(self, exc: Exception) -> None:
