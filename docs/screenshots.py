@@ -59,13 +59,16 @@ def main(out_dir: Path) -> int:
     tab.form.set_value("epochs", 3)
     tab.start()
     done = []
-    tab.trained.connect(done.append)
+    tab.trained.connect(lambda *_: done.append(True))
     while tab.running and not done:
         wait(200)
     wait(300)
     shoot("train")
     window.tabs.setCurrentWidget(window.kernels_tab)
     shoot("kernels-after-training")
+    import gui.main_window
+
+    gui.main_window.ask_to_save = lambda _parent: gui.main_window.QMessageBox.StandardButton.Discard  # a demo run
     window.close()
     settings_file.unlink(missing_ok=True)
     return 0
