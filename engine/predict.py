@@ -8,6 +8,7 @@ import torch
 from engine.calibrate import temperature_of
 from engine.checkpoint import load_checkpoint
 from engine.device import resolve_device
+from engine.explain import Explanation, contrast, integrated_gradients, one_hot
 from engine.paths import default_model_path
 from engine.preprocess import prepare_image
 
@@ -25,6 +26,7 @@ class Prediction:
     probabilities: np.ndarray = field(repr=False)  # (classes,), zeros when nothing was drawn
     pixels: np.ndarray | None = field(repr=False)  # the 28×28 input the network saw
     error: str | None = None
+    frame: tuple | None = field(default=None, repr=False)  # the input's place on the picture (PreparedImage)
 
     @property
     def ranked(self) -> list[int]:
@@ -81,6 +83,15 @@ class Predictor:
         _, maps = self.model.forward_with_features(self._input(pixels))
         return [m[0].float().cpu().numpy() for m in maps]
 
+    def explain(self, prediction: Prediction) -> Explanation:
+        """Which pixels of the input made the network answer ``prediction.digit``, and which pull it
+        toward the runner-up (engine/explain.py)."""
+        classes = len(prediction.probabilities)
+        digit, runner_up = prediction.digit, prediction.runner_up
+        weights = np.stack([one_hot(digit, classes), contrast(digit, runner_up, classes)])
+        saliency, versus = integrated_gradients(self.model, prediction.pixels, weights)
+        return Explanation(digit, runner_up, saliency, versus)
+
     def kernels(self) -> list[np.ndarray]:
         """Every conv layer's weights (out × in × k × k), in order."""
         return [b.conv.weight.detach().float().cpu().numpy() for b in self.model.conv_blocks()]
@@ -92,4 +103,4 @@ class Predictor:
             return Prediction(None, 0.0, np.zeros(len(self.class_names), np.float32), None, prepared.message)
         probs = self.probabilities(prepared.pixels)
         digit = int(probs.argmax())
-        return Prediction(digit, float(probs[digit]), probs, prepared.pixels)
+        return Prediction(digit, float(probs[digit]), probs, prepared.pixels, frame=prepared.frame)

@@ -35,6 +35,9 @@ _DIRECT_MODES = {"1", "L", "I", "I;16", "I;16B", "I;16L", "F", "RGB", "RGBA"}
 class PreparedImage:
     pixels: np.ndarray | None  # 28×28 float32 in [0, 1], white ink on black; None when empty
     message: str = ""  # why it is empty
+    # Where the 28×28 field lies on the source picture, in its pixels: (x, y, width, height). Maps
+    # anything drawn over the network's input (a saliency map) back onto the picture.
+    frame: tuple[float, float, float, float] | None = None
 
     @property
     def empty(self) -> bool:
@@ -155,28 +158,39 @@ def _box_size(h: int, w: int) -> tuple[int, int]:
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def crop_to_ink(ink: np.ndarray) -> np.ndarray:
-    """The smallest rectangle holding every pixel with ink stronger than INK_LEVEL."""
+def _ink_bounds(ink: np.ndarray) -> tuple[int, int, int, int]:
+    """Rows and columns (first, last + 1) that hold ink."""
     drawn = ink > INK_LEVEL
     rows, cols = np.flatnonzero(drawn.any(1)), np.flatnonzero(drawn.any(0))
-    return ink[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+    return rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
 
 
-def _fit_box(ink: np.ndarray) -> np.ndarray:
-    """Crop to the ink, scale the longer side to 20 px, thickening too-thin strokes on the way."""
-    crop = crop_to_ink(ink)
+def crop_to_ink(ink: np.ndarray) -> np.ndarray:
+    top, bottom, left, right = _ink_bounds(ink)
+    return ink[top:bottom, left:right]
+
+
+def _fit_box(ink: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """Crop to the ink, scale the longer side to 20 px, thickening too-thin strokes on the way. Also
+    gives the box's extent on the source, (x, y, width, height) in its pixels."""
+    top, bottom, left, right = _ink_bounds(ink)
+    crop = ink[top:bottom, left:right]
     new_w, new_h = _box_size(*crop.shape)
+    extent = (float(left), float(top), float(right - left), float(bottom - top))
     work = _resize(crop, new_w * _WORK, new_h * _WORK)
     width = _stroke_width(work) / _WORK
     if 0 < width < MIN_STROKE:
         size = round((TARGET_STROKE - width) * _WORK) | 1  # odd, so strokes stay centred
+        pad = (size // 2) * crop.shape[1] / (new_w * _WORK)  # the padding, in source pixels
+        extent = (extent[0] - pad, extent[1] - pad, extent[2] + 2 * pad, extent[3] + 2 * pad)
         work = _dilate(np.pad(work, size // 2), size)
         new_w, new_h = _box_size(*work.shape)  # the strokes grew the box: fit it back into 20 px
-    return _resize(work, new_w, new_h)
+    return _resize(work, new_w, new_h), extent
 
 
-def _centre(box: np.ndarray) -> np.ndarray:
-    """Place the box in a 28×28 field with its centre of mass at pixel (14, 14), clipping overhang."""
+def _centre(box: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """Place the box in a 28×28 field with its centre of mass at pixel (14, 14), clipping overhang;
+    also gives where the box's top-left corner landed."""
     total = float(box.sum())
     ys, xs = np.indices(box.shape)
     cy = float((ys * box).sum()) / total
@@ -187,7 +201,7 @@ def _centre(box: np.ndarray) -> np.ndarray:
     y0, x0 = max(0, top), max(0, left)
     y1, x1 = min(SIZE, top + h), min(SIZE, left + w)
     out[y0:y1, x0:x1] = box[y0 - top: y1 - top, x0 - left: x1 - left]
-    return out
+    return out, top, left
 
 
 def prepare_image(image) -> PreparedImage:
@@ -195,7 +209,11 @@ def prepare_image(image) -> PreparedImage:
     ink = ink_map(to_grayscale(image))
     if not (ink > INK_LEVEL).any():
         return PreparedImage(None, NOTHING_DRAWN)
-    return PreparedImage(np.clip(_centre(_fit_box(ink)), 0.0, 1.0))
+    box, (x, y, width, height) = _fit_box(ink)
+    pixels, top, left = _centre(box)
+    scale_x, scale_y = width / box.shape[1], height / box.shape[0]  # source pixels per input pixel
+    frame = (x - left * scale_x, y - top * scale_y, SIZE * scale_x, SIZE * scale_y)
+    return PreparedImage(np.clip(pixels, 0.0, 1.0), frame=frame)
 
 
 # A digit needs a few thousand pixels; past this many, decoding alone takes seconds and gigabytes

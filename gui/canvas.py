@@ -42,10 +42,17 @@ class DrawingCanvas(QWidget):
         self._paper = QColor("white")
         self._ink = QColor("black")
         self._cache: QPixmap | None = None  # finished strokes, at the screen's resolution
+        # A picture laid over the drawing (the saliency map) and where it lies on what the network read.
+        self._overlay: QImage | None = None
+        self._overlay_frame: QRectF | None = None
 
     # --- state ---------------------------------------------------------------------------------
     def is_empty(self) -> bool:
         return not self._strokes and self._current is None and self._background is None
+
+    def is_drawing(self) -> bool:
+        """True while a stroke is under way (the mouse button is down)."""
+        return self._current is not None
 
     def stroke_count(self) -> int:
         return len(self._strokes)
@@ -109,14 +116,42 @@ class DrawingCanvas(QWidget):
         side = self._side()
         return QPointF((self.width() - side) / 2, (self.height() - side) / 2)
 
+    def _background_rect(self, side: float) -> QRectF:
+        size = self._background.size().scaled(QSize(int(side), int(side)), Qt.AspectRatioMode.KeepAspectRatio)
+        return QRectF((side - size.width()) / 2, (side - size.height()) / 2, size.width(), size.height())
+
+    def set_overlay(self, rgba: np.ndarray | None, frame: tuple[float, float, float, float] | None = None) -> None:
+        """Lay an H×W×4 picture over the drawing, stretched over ``frame`` (x, y, width, height in
+        pixels of ``picture()``, as ``PreparedImage.frame`` gives it); None removes it. It goes as
+        soon as the drawing changes."""
+        if rgba is None or frame is None:
+            self._overlay = None
+        else:
+            # A transparent border, so the smooth enlargement fades out instead of ending at the frame.
+            data = np.ascontiguousarray(np.pad(rgba, ((1, 1), (1, 1), (0, 0))), dtype=np.uint8)
+            self._overlay = QImage(data.data, data.shape[1], data.shape[0], data.strides[0],
+                                   QImage.Format.Format_RGBA8888).copy()
+            x, y, width, height = frame
+            cell_x, cell_y = width / rgba.shape[1], height / rgba.shape[0]
+            self._overlay_frame = QRectF(x - cell_x, y - cell_y, width + 2 * cell_x, height + 2 * cell_y)
+        self.update()
+
+    def has_overlay(self) -> bool:
+        return self._overlay is not None
+
+    def _picture_to_canvas(self, side: float) -> tuple[QPointF, float]:
+        """Where ``picture()``'s pixel (0, 0) lies on a canvas of ``side``, and its scale."""
+        if self._image is not None and not self._strokes and self._current is None:
+            rect = self._background_rect(side)
+            return rect.topLeft(), rect.width() / self._image.shape[1]
+        return QPointF(0, 0), side / RENDER_SIZE
+
     def _paint_content(self, painter: QPainter, side: float, strokes) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         painter.fillRect(QRectF(0, 0, side, side), self._paper)
         if self._background is not None:
-            size = self._background.size().scaled(QSize(int(side), int(side)), Qt.AspectRatioMode.KeepAspectRatio)
-            target = QRectF((side - size.width()) / 2, (side - size.height()) / 2, size.width(), size.height())
-            painter.drawImage(target, self._background)
+            painter.drawImage(self._background_rect(side), self._background)
         for points, width in strokes:
             self._draw_stroke(painter, points, width, side)
 
@@ -145,6 +180,7 @@ class DrawingCanvas(QWidget):
 
     def _invalidate(self) -> None:
         self._cache = None
+        self._overlay = None  # it explained the drawing as it was
         self.update()
 
     def paintEvent(self, _event) -> None:
@@ -163,6 +199,14 @@ class DrawingCanvas(QWidget):
         if self._current is not None:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             self._draw_stroke(painter, self._current, self.pen_width, side)
+        if self._overlay is not None:
+            origin, scale = self._picture_to_canvas(side)
+            f = self._overlay_frame
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.setClipRect(QRectF(0, 0, side, side))
+            painter.drawImage(QRectF(origin.x() + f.x() * scale, origin.y() + f.y() * scale,
+                                     f.width() * scale, f.height() * scale), self._overlay)
+            painter.setClipping(False)
         if self.is_empty():  # a hint on screen only; never part of what the network sees
             painter.setPen(QColor("#b0b4bb"))
             font = painter.font()
@@ -186,6 +230,7 @@ class DrawingCanvas(QWidget):
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             self._current = [self._relative(event.position())]
+            self._overlay = None
             self.update()
             self.drawingChanged.emit()
 

@@ -5,25 +5,34 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QImage, QPixmap
+from PySide6.QtGui import QFont, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
-    QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget,
+    QCheckBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget,
 )
 
+from engine.explain import Explanation, overlay_rgba
 from engine.predict import Prediction
 from gui.active_model import ActiveModel
 from gui.canvas import DrawingCanvas
-from gui.style import ACCENT, MUTED, UNSURE, bar_brushes, section_label
+from gui.style import ACCENT, BAD, MUTED, UNSURE, bar_brushes, section_label
+from gui.workers import LatestWorker
 
 PREDICT_EVERY_MS = 30  # while a stroke grows, predict at most this often
 HINT = "Draw a digit from 0 to 9 in the box"
 PREVIEW_SCALE = 6
 
 
-def array_to_pixmap(pixels: np.ndarray, scale: int) -> QPixmap:
-    """A float [0, 1] grayscale array → a crisp (nearest-neighbour) enlarged pixmap."""
-    data = np.ascontiguousarray((np.clip(pixels, 0, 1) * 255).astype(np.uint8))
+def array_to_pixmap(pixels: np.ndarray, scale: int, overlay: np.ndarray | None = None) -> QPixmap:
+    """A float [0, 1] grayscale array → a crisp (nearest-neighbour) enlarged pixmap, with an H×W×4
+    picture laid over it if given (the ink then dimmed so the colours read)."""
+    data = np.ascontiguousarray((np.clip(pixels, 0, 1) * (140 if overlay is not None else 255)).astype(np.uint8))
     image = QImage(data.data, data.shape[1], data.shape[0], data.strides[0], QImage.Format.Format_Grayscale8).copy()
+    if overlay is not None:
+        rgba = np.ascontiguousarray(overlay, dtype=np.uint8)
+        image = image.convertToFormat(QImage.Format.Format_RGB32)
+        painter = QPainter(image)
+        painter.drawImage(0, 0, QImage(rgba.data, rgba.shape[1], rgba.shape[0], rgba.strides[0], QImage.Format.Format_RGBA8888))
+        painter.end()
     return QPixmap.fromImage(image.scaled(data.shape[1] * scale, data.shape[0] * scale,
                                           Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.FastTransformation))
 
@@ -48,14 +57,21 @@ class ProbabilityChart(pg.PlotWidget):
 
 
 class DrawTab(QWidget):
-    """Emits ``predicted(Prediction)`` after every prediction (``None`` when the canvas is empty)."""
+    """Emits ``predicted(Prediction)`` after every prediction (``None`` when the canvas is empty), and
+    ``explained(Explanation)`` when the map of why arrives (computed off the GUI thread when a stroke ends)."""
 
     predicted = Signal(object)
+    explained = Signal(object)
 
     def __init__(self, active: ActiveModel, parent=None):
         super().__init__(parent)
         self.active = active
         self.last_prediction: Prediction | None = None
+        self.explanation: Explanation | None = None
+        self._explain_requests = 0  # only the newest request's answer is shown
+        self.explainer = LatestWorker("explain")
+        self.explainer.succeeded.connect(self._explanation_ready)
+        self.explainer.failed.connect(self._explanation_failed)
         self.latencies_ms: list[float] = []  # drawing → probabilities, for the status line and benchmarks
         self.canvas = DrawingCanvas()
         # Digit keys label the drawing while focus is in this tab (see PersonalPanel).
@@ -110,6 +126,19 @@ class DrawTab(QWidget):
                                 "centred by mass in 28×28, white on black like MNIST")
         self.latency_label = QLabel("")
         self.latency_label.setStyleSheet(f"color: {MUTED}")
+        self.why_title = section_label("Why")
+        self.why = QLabel()
+        self.why.setObjectName("whyMap")
+        self.why.setFixedSize(28 * PREVIEW_SCALE, 28 * PREVIEW_SCALE)
+        self.why.setFrameShape(QFrame.Shape.Box)
+        self.why.setToolTip("Integrated gradients: how much each input pixel adds to the answer's score "
+                            "rather than the runner-up's, from a blank input to your drawing")
+        self.why_legend = QLabel("")
+        self.why_legend.setWordWrap(True)
+        self.why_legend.setStyleSheet(f"color: {MUTED}")
+        self.why_on_canvas = QCheckBox("Show on the canvas", checked=True)
+        self.why_on_canvas.setToolTip("Lay the map over your drawing when a stroke ends")
+        self.why_on_canvas.toggled.connect(self._show_overlay)
 
         right = QVBoxLayout()
         right.addWidget(section_label("Prediction"))
@@ -121,6 +150,10 @@ class DrawTab(QWidget):
         preview_row.addWidget(section_label("What the network sees (28×28)"), 0, 0)
         preview_row.addWidget(self.preview, 1, 0)
         preview_row.addWidget(self.latency_label, 2, 0)
+        preview_row.addWidget(self.why_title, 0, 1)
+        preview_row.addWidget(self.why, 1, 1)
+        preview_row.addWidget(self.why_on_canvas, 2, 1)
+        preview_row.addWidget(self.why_legend, 3, 0, 1, 2)
         right.addLayout(preview_row)
         self.extra = QVBoxLayout()  # room for the personal-samples controls
         right.addLayout(self.extra)
@@ -141,6 +174,7 @@ class DrawTab(QWidget):
     def predict_now(self) -> None:
         """Read the canvas and update the prediction panel (skipped for an empty canvas)."""
         self._timer.stop()
+        self._explain_requests += 1  # a map on its way is about an earlier drawing
         if self.canvas.is_empty():
             self.last_prediction = None
             self._show_empty()
@@ -154,9 +188,47 @@ class DrawTab(QWidget):
             self._show_empty(prediction.error)
         else:
             self._show(prediction)
+            if not self.canvas.is_drawing():
+                self._explain(prediction)
         self.predicted.emit(prediction)
 
+    # --- why this digit ------------------------------------------------------------------------------
+    def _explain(self, prediction: Prediction) -> None:
+        """Compute the map in a worker: ~10 ms of gradients would hold up the next frame of drawing."""
+        request, predictor = self._explain_requests, self.active.predictor
+        self.explainer.submit(lambda: (request, prediction, predictor.explain(prediction)))
+
+    def _explanation_ready(self, outcome) -> None:
+        request, prediction, explanation = outcome
+        if request != self._explain_requests:
+            return  # the drawing changed meanwhile
+        self.explanation = explanation
+        digit, other = explanation.digit, explanation.runner_up
+        self.why_title.setText(f"Why {digit}, not {other}")
+        self.why_legend.setText(f"Red: strokes that make it a {digit}. Blue: strokes that pull it toward {other}.")
+        self.why_legend.setStyleSheet(f"color: {MUTED}")
+        self._overlay_rgba = overlay_rgba(explanation.contrast)
+        self.why.setPixmap(array_to_pixmap(prediction.pixels, PREVIEW_SCALE, self._overlay_rgba))
+        self._show_overlay()
+        self.explained.emit(explanation)
+
+    def _explanation_failed(self, exc: Exception) -> None:
+        self.why_legend.setText(f"Could not compute why: {exc or type(exc).__name__}")
+        self.why_legend.setStyleSheet(f"color: {BAD}")
+
+    def _show_overlay(self) -> None:
+        """The current map on the canvas too, when asked for and still about the drawing shown."""
+        current = self.explanation is not None and self.last_prediction is not None and not self.canvas.is_empty()
+        if self.why_on_canvas.isChecked() and current and self.last_prediction.frame is not None:
+            self.canvas.set_overlay(self._overlay_rgba, self.last_prediction.frame)
+        else:
+            self.canvas.set_overlay(None)
+
     def _show_empty(self, message: str = HINT) -> None:
+        self.explanation = None
+        self.why_title.setText("Why")
+        self.why.setPixmap(array_to_pixmap(np.zeros((28, 28)), PREVIEW_SCALE))
+        self.why_legend.setText("")
         self.digit_label.setText("")
         self.confidence_label.setText(message)
         self.confidence_label.setStyleSheet(f"color: {MUTED}")

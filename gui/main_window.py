@@ -196,6 +196,7 @@ class MainWindow(QMainWindow):
             self.resize(1240, 800)
         self.tabs.setCurrentIndex(int(self.settings.value("tab", 0)))
         self.draw_tab.pen_slider.setValue(int(self.settings.value("pen_width", self.draw_tab.pen_slider.value())))
+        self.draw_tab.why_on_canvas.setChecked(self.settings.value("why_on_canvas", True, type=bool))
         saved = self.settings.value("train_config")
         if saved:
             try:
@@ -207,6 +208,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("tab", self.tabs.currentIndex())
         self.settings.setValue("pen_width", self.draw_tab.pen_slider.value())
+        self.settings.setValue("why_on_canvas", self.draw_tab.why_on_canvas.isChecked())
         self.settings.setValue("train_config", json.dumps(self.train_tab.form.config().to_dict()))
 
     def closeEvent(self, event) -> None:
@@ -223,6 +225,7 @@ class MainWindow(QMainWindow):
         if self.train_tab.running:
             self.activity_status.setText("Stopping training and saving the model…")
             self.train_tab.stop_and_wait()
+        self.draw_tab.explainer.stop()
         for thread in self.findChildren(QThread):  # an evaluation or Personalise still at work
             thread.wait()
         self._save_settings()

@@ -120,3 +120,16 @@ def test_info_names_versions_devices_and_default_model():
 def test_every_command_has_help():
     for command in ("train", "evaluate", "predict", "cv", "info"):
         assert main(command, "--help").returncode == 0
+
+
+def test_explain_json_contract_and_overlays(images, mnist, tmp_path):
+    out = main("explain", images["digit0"], images["blank"], "--out", tmp_path / "why", "--json")
+    assert out.returncode == 1  # the blank image failed; the digit was still explained
+    good, blank = [json.loads(line) for line in out.stdout.splitlines()]
+    assert good["digit"] == int(mnist.test_labels[0]) and 0 < good["confidence"] <= 1
+    pixels, saliency = np.array(good["pixels"]), np.array(good["saliency"])
+    assert pixels.shape == saliency.shape == (28, 28)
+    assert saliency.sum() > 0 and np.abs(saliency[pixels == 0]).max() < 1e-3  # (pixels rounded to 4 places)
+    assert Image.open(good["overlay"]).size == (280, 280)
+    assert blank["digit"] is None and "Nothing drawn" in blank["error"]
+    assert sorted(p.name for p in (tmp_path / "why").iterdir()) == ["digit0-why.png"]

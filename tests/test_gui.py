@@ -75,6 +75,27 @@ def test_drawing_is_read_while_drawing_and_on_release(window, qtbot):
     assert any(preview.pixelColor(x, y).value() > 200 for x in range(0, 168, 3) for y in range(0, 168, 3))
 
 
+def test_why_map_follows_real_strokes_onto_the_panel_and_the_canvas(window, qtbot):
+    tab, canvas = window.draw_tab, window.draw_tab.canvas
+    draw_strokes(canvas, STROKES[7])
+    qtbot.waitUntil(lambda: tab.explanation is not None, timeout=5000)
+    prediction = tab.last_prediction
+    assert tab.explanation.digit == prediction.digit == 7
+    assert tab.why_title.text() == f"Why 7, not {prediction.runner_up}"
+    assert canvas.has_overlay()
+    shown = canvas.grab().toImage()  # red where the strokes make it a 7
+    assert any(shown.pixelColor(x, y).red() > shown.pixelColor(x, y).blue() + 60
+               for x in range(0, shown.width(), 4) for y in range(0, shown.height(), 4))
+    press_and_move(canvas, STROKES[1][0])  # a new stroke: the map no longer explains the drawing
+    assert not canvas.has_overlay()
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, canvas_point(canvas, *STROKES[1][0][-1]))
+    qtbot.waitUntil(canvas.has_overlay, timeout=5000)
+    tab.why_on_canvas.setChecked(False)
+    assert not canvas.has_overlay() and tab.explanation is not None
+    canvas.clear()
+    assert tab.explanation is None
+
+
 @pytest.mark.parametrize("digit", [1, 7])
 def test_other_digits(window, digit):
     draw_strokes(window.draw_tab.canvas, STROKES[digit])

@@ -1,0 +1,62 @@
+"""`explain`: which pixels made the network read each image as it did (engine/explain.py)."""
+
+import json
+from pathlib import Path
+
+from cli.options import add_model_argument
+from engine.explain import overlay_picture
+from engine.predict import Predictor
+from engine.preprocess import read_image
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("explain", help="show which pixels made the network read each image as it did",
+                       description="Read the digit in each image and attribute the answer to the pixels of the "
+                                   "network's 28×28 input (integrated gradients from a blank input): positive "
+                                   "pixels push toward the answer, negative ones away from it. The exit status "
+                                   "is non-zero if any file failed.")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--out", metavar="DIR", help="write NAME-why.png per image: the input, red toward the answer, blue against")
+    add_model_argument(p)
+    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--json", action="store_true",
+                   help='one JSON object per line: {"path", "digit", "confidence", "pixels", "saliency"} '
+                        "(28×28 lists: the network input and the signed attribution for the digit)")
+    p.set_defaults(handler=run)
+
+
+def explain_one(predictor: Predictor, path: str, out: Path | None) -> dict:
+    try:
+        prediction = predictor.predict(read_image(path))
+    except ValueError as exc:
+        return {"path": path, "error": str(exc)}
+    if prediction.digit is None:
+        return {"path": path, "digit": None, "error": prediction.error}
+    explanation = predictor.explain(prediction)
+    record = {"path": path, "digit": prediction.digit, "confidence": round(prediction.confidence, 6),
+              "runner_up": prediction.runner_up,
+              "pixels": prediction.pixels.round(4).tolist(), "saliency": explanation.saliency.round(5).tolist()}
+    if out is not None:
+        picture = out / f"{Path(path).stem}-why.png"
+        overlay_picture(prediction.pixels, explanation.saliency).save(picture)
+        record["overlay"] = str(picture)
+    return record
+
+
+def run(args) -> int:
+    predictor = Predictor.load(args.model, args.device)
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    for path in args.images:
+        record = explain_one(predictor, path, out)
+        failures += "error" in record
+        if args.json:
+            print(json.dumps(record), flush=True)
+        elif record.get("digit") is not None:
+            where = f"  → {record['overlay']}" if "overlay" in record else ""
+            print(f"{path}: {record['digit']}  ({record['confidence'] * 100:.1f} %){where}")
+        else:
+            print(f"{path}: {record['error']}")
+    return 1 if failures else 0
