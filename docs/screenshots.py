@@ -10,17 +10,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from gui.app import create_application  # noqa: E402
-from gui.automation import STROKES, draw_strokes  # noqa: E402
-
-def wait(ms: int) -> None:
-    """Run the event loop for ``ms``. (QTest.qWait keeps Python's GIL, starving worker threads.)"""
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
+from gui.automation import STROKES, draw_strokes, wait  # noqa: E402
 
 
 def main(out_dir: Path) -> int:

@@ -48,11 +48,6 @@ def one_hot(index: int, classes: int) -> np.ndarray:
     return weights
 
 
-def contrast(answer: int, other: int, classes: int) -> np.ndarray:
-    """Weights for the answer's logit minus another class's: why ``answer`` and not ``other``."""
-    return one_hot(answer, classes) - one_hot(other, classes)
-
-
 def deletion_drops(probability, pixels: np.ndarray, saliency: np.ndarray, target: int,
                    fraction: float = 0.1, random_trials: int = 8, seed: int = 0) -> tuple[float, float]:
     """How much ``target``'s probability falls when the most-attributed ``fraction`` of the ink is
@@ -115,9 +110,9 @@ def overlay_picture(pixels: np.ndarray, saliency: np.ndarray, scale: int = 10) -
 
 @dataclass(frozen=True)
 class Explanation:
-    """Why the network read a drawing as ``digit``: attributions toward it, and the contrast with the
-    runner-up (positive: strokes that make it ``digit``; negative: strokes that make it ``runner_up``)."""
+    """Why the network read a drawing as ``digit``: per input pixel, how much it adds to the digit's
+    logit, or with ``versus`` to the digit's logit minus that class's (positive: strokes that make it
+    ``digit``; negative: strokes that make it ``versus``)."""
     digit: int
-    runner_up: int
-    saliency: np.ndarray  # 28×28, for the digit's logit
-    contrast: np.ndarray  # 28×28, for digit's logit minus runner-up's
+    versus: int | None
+    saliency: np.ndarray  # 28×28

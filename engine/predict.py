@@ -8,7 +8,7 @@ import torch
 from engine.calibrate import temperature_of
 from engine.checkpoint import load_checkpoint
 from engine.device import resolve_device
-from engine.explain import Explanation, contrast, integrated_gradients, one_hot
+from engine.explain import Explanation, integrated_gradients, one_hot
 from engine.paths import default_model_path
 from engine.preprocess import prepare_image
 
@@ -83,14 +83,15 @@ class Predictor:
         _, maps = self.model.forward_with_features(self._input(pixels))
         return [m[0].float().cpu().numpy() for m in maps]
 
-    def explain(self, prediction: Prediction) -> Explanation:
-        """Which pixels of the input made the network answer ``prediction.digit``, and which pull it
-        toward the runner-up (engine/explain.py)."""
+    def explain(self, prediction: Prediction, versus: int | None = None) -> Explanation:
+        """Which pixels of the input made the network answer ``prediction.digit`` (engine/explain.py);
+        with ``versus``, rather than that class (e.g. the runner-up)."""
         classes = len(prediction.probabilities)
-        digit, runner_up = prediction.digit, prediction.runner_up
-        weights = np.stack([one_hot(digit, classes), contrast(digit, runner_up, classes)])
-        saliency, versus = integrated_gradients(self.model, prediction.pixels, weights)
-        return Explanation(digit, runner_up, saliency, versus)
+        weights = one_hot(prediction.digit, classes)
+        if versus is not None:
+            weights = weights - one_hot(versus, classes)
+        (saliency,) = integrated_gradients(self.model, prediction.pixels, weights)
+        return Explanation(prediction.digit, versus, saliency)
 
     def kernels(self) -> list[np.ndarray]:
         """Every conv layer's weights (out × in × k × k), in order."""

@@ -1,6 +1,6 @@
 """Driving the canvas with real mouse events, for tests, screenshots and demos."""
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer
 from PySide6.QtTest import QTest
 
 # Digits as strokes in canvas-relative coordinates (0..1), written the way people draw them.
@@ -25,8 +25,18 @@ def press_and_move(canvas, stroke, steps: int = 10) -> None:
             QTest.mouseMove(canvas, canvas_point(canvas, x0 + (x1 - x0) * t, y0 + (y1 - y0) * t))
 
 
-def draw_strokes(canvas, strokes, steps: int = 10) -> None:
-    """Draw each stroke as a press, a drag through its points, and a release."""
-    for stroke in strokes:
+def wait(ms: int) -> None:
+    """Run the event loop for ``ms``. (QTest.qWait keeps Python's GIL, starving worker threads.)"""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def draw_strokes(canvas, strokes, steps: int = 10, pen_lift_ms: int = 0) -> None:
+    """Draw each stroke as a press, a drag through its points, and a release; ``pen_lift_ms`` of
+    event loop between strokes, as a hand takes to move to the next one."""
+    for i, stroke in enumerate(strokes):
+        if i and pen_lift_ms:
+            wait(pen_lift_ms)
         press_and_move(canvas, stroke, steps)
         QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, canvas_point(canvas, *stroke[-1]))

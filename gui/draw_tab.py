@@ -1,5 +1,6 @@
 """The Draw tab: draw a digit and watch the network read it as you draw."""
 
+import logging
 import time
 
 import numpy as np
@@ -15,8 +16,8 @@ from engine.predict import Prediction
 from gui.active_model import ActiveModel
 from gui.canvas import DrawingCanvas
 from gui.style import ACCENT, BAD, MUTED, UNSURE, bar_brushes, section_label
-from gui.workers import LatestWorker
 
+log = logging.getLogger(__name__)
 PREDICT_EVERY_MS = 30  # while a stroke grows, predict at most this often
 HINT = "Draw a digit from 0 to 9 in the box"
 PREVIEW_SCALE = 6
@@ -58,7 +59,7 @@ class ProbabilityChart(pg.PlotWidget):
 
 class DrawTab(QWidget):
     """Emits ``predicted(Prediction)`` after every prediction (``None`` when the canvas is empty), and
-    ``explained(Explanation)`` when the map of why arrives (computed off the GUI thread when a stroke ends)."""
+    ``explained(Explanation)`` when the map of why is ready (when a stroke ends)."""
 
     predicted = Signal(object)
     explained = Signal(object)
@@ -68,10 +69,11 @@ class DrawTab(QWidget):
         self.active = active
         self.last_prediction: Prediction | None = None
         self.explanation: Explanation | None = None
-        self._explain_requests = 0  # only the newest request's answer is shown
-        self.explainer = LatestWorker("explain")
-        self.explainer.succeeded.connect(self._explanation_ready)
-        self.explainer.failed.connect(self._explanation_failed)
+        self.explain_ms: list[float] = []
+        # The map is computed on this thread just after the stroke-end prediction is shown: ~10 ms on
+        # 2 cores fits one frame, and a worker thread would bring its own OpenMP team to compete for
+        # the cores with the next stroke's predictions (p95 5-8 ms instead of 3-4; bench/gui_latency.py).
+        self._explain_timer = QTimer(self, singleShot=True, interval=0, timeout=self._explain)
         self.latencies_ms: list[float] = []  # drawing → probabilities, for the status line and benchmarks
         self.canvas = DrawingCanvas()
         # Digit keys label the drawing while focus is in this tab (see PersonalPanel).
@@ -174,7 +176,6 @@ class DrawTab(QWidget):
     def predict_now(self) -> None:
         """Read the canvas and update the prediction panel (skipped for an empty canvas)."""
         self._timer.stop()
-        self._explain_requests += 1  # a map on its way is about an earlier drawing
         if self.canvas.is_empty():
             self.last_prediction = None
             self._show_empty()
@@ -189,32 +190,32 @@ class DrawTab(QWidget):
         else:
             self._show(prediction)
             if not self.canvas.is_drawing():
-                self._explain(prediction)
+                self._explain_timer.start()
         self.predicted.emit(prediction)
 
     # --- why this digit ------------------------------------------------------------------------------
-    def _explain(self, prediction: Prediction) -> None:
-        """Compute the map in a worker: ~10 ms of gradients would hold up the next frame of drawing."""
-        request, predictor = self._explain_requests, self.active.predictor
-        self.explainer.submit(lambda: (request, prediction, predictor.explain(prediction)))
-
-    def _explanation_ready(self, outcome) -> None:
-        request, prediction, explanation = outcome
-        if request != self._explain_requests:
-            return  # the drawing changed meanwhile
+    def _explain(self) -> None:
+        prediction = self.last_prediction
+        if prediction is None or prediction.digit is None or self.canvas.is_drawing():
+            return  # the drawing changed since the stroke ended
+        start = time.perf_counter()
+        try:
+            explanation = self.active.predictor.explain(prediction, versus=prediction.runner_up)
+        except RuntimeError as exc:  # e.g. out of memory on the device: the prediction still stands
+            log.exception("explaining the drawing failed")
+            self.why_legend.setText(f"Could not compute why: {exc}")
+            self.why_legend.setStyleSheet(f"color: {BAD}")
+            return
+        self.explain_ms.append((time.perf_counter() - start) * 1000)
         self.explanation = explanation
-        digit, other = explanation.digit, explanation.runner_up
+        digit, other = explanation.digit, explanation.versus
         self.why_title.setText(f"Why {digit}, not {other}")
         self.why_legend.setText(f"Red: strokes that make it a {digit}. Blue: strokes that pull it toward {other}.")
         self.why_legend.setStyleSheet(f"color: {MUTED}")
-        self._overlay_rgba = overlay_rgba(explanation.contrast)
+        self._overlay_rgba = overlay_rgba(explanation.saliency)
         self.why.setPixmap(array_to_pixmap(prediction.pixels, PREVIEW_SCALE, self._overlay_rgba))
         self._show_overlay()
         self.explained.emit(explanation)
-
-    def _explanation_failed(self, exc: Exception) -> None:
-        self.why_legend.setText(f"Could not compute why: {exc or type(exc).__name__}")
-        self.why_legend.setStyleSheet(f"color: {BAD}")
 
     def _show_overlay(self) -> None:
         """The current map on the canvas too, when asked for and still about the drawing shown."""

@@ -225,7 +225,6 @@ class MainWindow(QMainWindow):
         if self.train_tab.running:
             self.activity_status.setText("Stopping training and saving the model…")
             self.train_tab.stop_and_wait()
-        self.draw_tab.explainer.stop()
         for thread in self.findChildren(QThread):  # an evaluation or Personalise still at work
             thread.wait()
         self._save_settings()

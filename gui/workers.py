@@ -1,9 +1,8 @@
 """Long work off the GUI thread: a worker object moved to a QThread, reporting through signals."""
 
 import logging
-import threading
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from engine.train import Trainer
 
@@ -33,54 +32,6 @@ class FunctionWorker(QObject):
             self.succeeded.emit(result)
         finally:
             self.done.emit()
-
-
-class LatestWorker(QObject):
-    """One thread that runs the newest job given to it and drops any it had not started: for work
-    that follows the user's input (the map of why after each stroke). ``succeeded(result)`` or
-    ``failed(exception)`` per job run; ``stop()`` before the app quits."""
-
-    succeeded = Signal(object)
-    failed = Signal(object)
-    _wake = Signal()
-
-    def __init__(self, name: str):
-        super().__init__()
-        self._lock = threading.Lock()
-        self._job = None
-        self._thread = QThread()
-        self._thread.setObjectName(name)
-        self.moveToThread(self._thread)
-        self._wake.connect(self._run)  # queued: runs in the worker's thread
-        self._thread.start()
-        QCoreApplication.instance().aboutToQuit.connect(self.stop, Qt.ConnectionType.DirectConnection)  # if no window did
-
-    def submit(self, function, *args) -> None:
-        with self._lock:
-            self._job = (function, args)
-        self._wake.emit()
-
-    @Slot()
-    def _run(self) -> None:
-        with self._lock:
-            job, self._job = self._job, None
-        if job is None:  # a newer job's wake-up found it already done
-            return
-        function, args = job
-        try:
-            result = function(*args)
-        except Exception as exc:  # reported to the user, never lost in a thread
-            log.exception("%s failed", getattr(function, "__name__", "work"))
-            self.failed.emit(exc)
-        else:
-            self.succeeded.emit(result)
-
-    def stop(self) -> None:
-        """Finish the job under way, drop the rest, and end the thread."""
-        with self._lock:
-            self._job = None
-        self._thread.quit()
-        self._thread.wait()
 
 
 class TrainingWorker(QObject):
