@@ -40,14 +40,30 @@ class ZooNet(nn.Module):
         """The convolutional blocks in order (conv1, conv2, ...), for visualisation."""
         return [m for m in self.features if isinstance(m, ConvBlock)]
 
-    def forward_with_features(self, x) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Logits and the output of every conv block, in one pass."""
-        maps = []
-        for layer in self.features:
-            x = layer(x)
+    def trace(self, x) -> tuple[torch.Tensor, list["Traced"]]:
+        """Logits and, in order, what every conv block read and made and what every hidden dense
+        layer made (after its activation), in one pass."""
+        traced = []
+        for name, layer in self.features.named_children():
+            out = layer(x)
             if isinstance(layer, ConvBlock):
-                maps.append(x)
-        return self.classifier(x), maps
+                traced.append(Traced(name, x, out))
+            x = out
+        dense = None
+        for name, layer in self.classifier.named_children():
+            x = layer(x)
+            if isinstance(layer, nn.Linear):
+                dense = name
+            elif isinstance(layer, (nn.ReLU, nn.Sigmoid)) and dense:
+                traced.append(Traced(dense, None, x))
+        return x, traced
+
+
+@dataclass(frozen=True)
+class Traced:
+    name: str  # the layer's name in the model: "conv1", "fc1"…
+    inputs: torch.Tensor | None  # what a conv block read (N×C×H×W); None for dense layers
+    outputs: torch.Tensor  # after the activation: N×C×H×W maps or N×units
 
 
 def _seed000() -> ZooNet:

@@ -44,6 +44,18 @@ class Prediction:
         return bool(top < UNSURE_BELOW or top - second < UNSURE_MARGIN)
 
 
+@dataclass(frozen=True)
+class LayerView:
+    """One layer at work on one input."""
+    name: str
+    values: np.ndarray  # a conv block: C×H×W maps after its activation; a dense layer: (units,)
+    inputs: np.ndarray | None = field(default=None, repr=False)  # a conv block: the C_in×H×W maps it read
+
+    @property
+    def is_conv(self) -> bool:
+        return self.values.ndim == 3
+
+
 class Predictor:
     def __init__(self, model: torch.nn.Module, device="cpu", metadata: dict | None = None):
         self.device = torch.device(device)
@@ -65,7 +77,7 @@ class Predictor:
         NumPy load their code on first use (~0.2 s), which should not land on the user's first stroke."""
         stroke = np.full((64, 64), 255, np.uint8)
         stroke[12:52, 30:35] = 0
-        self.feature_maps(self.predict(stroke).pixels)
+        self.layers(self.predict(stroke).pixels)
 
     def _input(self, pixels: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32))
@@ -78,10 +90,12 @@ class Predictor:
         return probs[0] if np.ndim(pixels) == 2 else probs
 
     @torch.inference_mode()
-    def feature_maps(self, pixels: np.ndarray) -> list[np.ndarray]:
-        """The output of every conv block (channels × H × W) for one 28×28 input."""
-        _, maps = self.model.forward_with_features(self._input(pixels))
-        return [m[0].float().cpu().numpy() for m in maps]
+    def layers(self, pixels: np.ndarray) -> list[LayerView]:
+        """Every conv block's maps (with the maps it read) and every hidden dense layer's
+        activations, in order, for one 28×28 input; the output probabilities are ``probabilities``."""
+        _, traced = self.model.trace(self._input(pixels))
+        return [LayerView(t.name, t.outputs[0].float().cpu().numpy(),
+                          None if t.inputs is None else t.inputs[0].float().cpu().numpy()) for t in traced]
 
     def explain(self, prediction: Prediction, versus: int | None = None) -> Explanation:
         """Which pixels of the input made the network answer ``prediction.digit`` (engine/explain.py);

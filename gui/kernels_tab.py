@@ -1,73 +1,13 @@
 """The Kernels tab: what the first two conv layers learned, and what they see in your drawing."""
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from engine.events import KernelSnapshot
 from engine.predict import Predictor
-from gui.mosaic import Mosaic, tile, tile_grid
-from gui.style import DIVERGING, MUTED, SEQUENTIAL, section_label
-
-
-class HoverImage(pg.ImageItem):
-    """An ImageItem that reports which pixel the mouse is over."""
-
-    def __init__(self, on_hover):
-        super().__init__()
-        self._on_hover = on_hover
-        self.setAcceptHoverEvents(True)
-
-    def hoverEvent(self, event):
-        self._on_hover(None if event.isExit() else (event.pos().y(), event.pos().x()))
-
-
-class GridPanel(QWidget):
-    """A titled grid of tiles drawn as one image, with hover read-outs of the tile under the mouse."""
-
-    def __init__(self, title: str, colormap: str, describe_cell, info: QLabel, parent=None):
-        super().__init__(parent)
-        self.title = section_label(title)
-        self.axes = QLabel("")
-        self.axes.setStyleSheet(f"color: {MUTED}")
-        self.view = pg.GraphicsLayoutWidget()
-        self.view.setBackground(None)
-        self.box = self.view.addViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
-        self.image = HoverImage(self._hover)
-        self.image.setColorMap(pg.colormap.get(colormap))
-        self.box.addItem(self.image)
-        self.mosaic: Mosaic | None = None
-        self.tiles: np.ndarray | None = None  # the values behind each tile, (rows*cols, h, w)
-        self._describe_cell, self._info = describe_cell, info
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.title)
-        layout.addWidget(self.view, 1)
-        layout.addWidget(self.axes)
-
-    def display(self, mosaic: Mosaic, tiles: np.ndarray, levels: tuple[float, float], axes: str = "") -> None:
-        self.mosaic, self.tiles = mosaic, tiles
-        self.image.setImage(mosaic.image, levels=levels, autoLevels=False)
-        self.box.autoRange(padding=0.02)
-        self.axes.setText(axes)
-
-    def _hover(self, pos) -> None:
-        cell = self.mosaic.cell_at(*pos) if (pos and self.mosaic) else None
-        if cell is None:
-            self.view.setToolTip("")
-            return
-        index = cell[0] * self.mosaic.cols + cell[1]
-        if index >= len(self.tiles):
-            return
-        values = self.tiles[index]
-        text = f"{self._describe_cell(*cell)}: values {values.min():+.3f} … {values.max():+.3f}"
-        self._info.setText(text)
-        self.view.setToolTip(text)
-
-
-def _symmetric(arrays: np.ndarray) -> tuple[float, float]:
-    m = float(np.abs(arrays).max()) or 1.0
-    return -m, m
+from gui.grid_panel import GridPanel, symmetric_levels
+from gui.mosaic import tile, tile_grid
+from gui.style import DIVERGING, MUTED, SEQUENTIAL
 
 
 class KernelsTab(QWidget):
@@ -149,16 +89,16 @@ class KernelsTab(QWidget):
         if not kernels:
             return
         k1 = kernels[0][:, 0]  # conv1 has one input channel
-        self.conv1.display(tile(k1, cols=min(8, len(k1))), k1, _symmetric(k1), f"{len(k1)} filters of {k1.shape[1]}×{k1.shape[2]}")
+        self.conv1.display(tile(k1, cols=min(8, len(k1))), k1, symmetric_levels(k1), f"{len(k1)} filters of {k1.shape[1]}×{k1.shape[2]}")
         if len(kernels) < 2:
             return
         k2 = kernels[1]
         if self.mean_channels.isChecked():
             means = k2.mean(1)
-            self.conv2.display(tile(means, cols=8), means, _symmetric(means), f"{len(means)} filters, averaged over {k2.shape[1]} input channels")
+            self.conv2.display(tile(means, cols=8), means, symmetric_levels(means), f"{len(means)} filters, averaged over {k2.shape[1]} input channels")
         else:
             by_channel = k2.transpose(1, 0, 2, 3)  # one row per input channel, one column per filter
-            self.conv2.display(tile_grid(by_channel), by_channel.reshape(-1, *k2.shape[2:]), _symmetric(k2),
+            self.conv2.display(tile_grid(by_channel), by_channel.reshape(-1, *k2.shape[2:]), symmetric_levels(k2),
                                f"columns: {k2.shape[0]} filters · rows: the {k2.shape[1]} input channels each one reads")
 
     def _refresh_maps(self) -> None:
@@ -170,7 +110,7 @@ class KernelsTab(QWidget):
             for panel in (self.maps1, self.maps2):
                 panel.display(tile(np.zeros((1, 28, 28), np.float32), 1), np.zeros((1, 28, 28)), (0, 1), "draw something on the Draw tab")
             return
-        maps = self._predictor.feature_maps(self._pixels)[:2]
+        maps = [layer.values for layer in self._predictor.layers(self._pixels)[:2]]
         for panel, fmap in zip((self.maps1, self.maps2), maps):
             top = float(fmap.max()) or 1.0
             panel.display(tile(fmap, cols=8), fmap, (0.0, top), f"{fmap.shape[0]} maps of {fmap.shape[1]}×{fmap.shape[2]}")

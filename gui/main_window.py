@@ -18,6 +18,7 @@ from gui.active_model import ActiveModel
 from gui.draw_tab import DrawTab
 from gui.evaluate_tab import EvaluateTab
 from gui.kernels_tab import KernelsTab
+from gui.layers_tab import LayersTab
 from gui.personal_panel import PersonalPanel
 from gui.train_tab import TrainTab
 
@@ -57,10 +58,12 @@ class MainWindow(QMainWindow):
         self.draw_tab.extra.addWidget(self.personal)
         self.train_tab = TrainTab()
         self.kernels_tab = KernelsTab()
+        self.layers_tab = LayersTab()
         self.evaluate_tab = EvaluateTab()
         self.tabs.addTab(self.draw_tab, "Draw")
         self.tabs.addTab(self.train_tab, "Train")
         self.tabs.addTab(self.kernels_tab, "Kernels")
+        self.tabs.addTab(self.layers_tab, "Layers")
         self.tabs.addTab(self.evaluate_tab, "Evaluate")
         self.setCentralWidget(self.tabs)
 
@@ -73,7 +76,7 @@ class MainWindow(QMainWindow):
 
         self.active.changed.connect(self._model_changed)
         self.active.saved_changed.connect(self._show_model_status)
-        self.draw_tab.predicted.connect(lambda p: self.kernels_tab.set_input(p.pixels if p else None))
+        self.draw_tab.predicted.connect(self._follow_drawing)
         self.draw_tab.canvas.imageDropped.connect(self.open_image)
         self.train_tab.trained.connect(self._use_trained_model)
         self.train_tab.kernels.connect(self.kernels_tab.show_training_snapshot)
@@ -114,7 +117,13 @@ class MainWindow(QMainWindow):
     def _model_changed(self, predictor: Predictor) -> None:
         self._show_model_status()
         self.kernels_tab.set_model(predictor)
+        self.layers_tab.set_model(predictor)
         self.evaluate_tab.set_model(predictor)
+
+    def _follow_drawing(self, prediction) -> None:
+        pixels = prediction.pixels if prediction else None
+        self.kernels_tab.set_input(pixels)
+        self.layers_tab.set_input(pixels)
 
     def _show_model_status(self) -> None:
         unsaved = "" if self.active.saved else " (unsaved)"

@@ -15,12 +15,18 @@ class Mosaic:
 
     def cell_at(self, y: float, x: float) -> tuple[int, int] | None:
         """(row, col) of the tile under image coordinates (y, x), or None in a gap or outside."""
+        spot = self.locate(y, x)
+        return spot[:2] if spot else None
+
+    def locate(self, y: float, x: float) -> tuple[int, int, int, int] | None:
+        """(row, col) of the tile under image coordinates (y, x) and the pixel (dy, dx) within it,
+        or None in a gap or outside."""
         h, w = self.cell
         row, dy = divmod(int(y), h + self.gap)
         col, dx = divmod(int(x), w + self.gap)
         if y < 0 or x < 0 or row >= self.rows or col >= self.cols or dy >= h or dx >= w:
             return None
-        return row, col
+        return row, col, dy, dx
 
 
 def tile(tiles: np.ndarray, cols: int, gap: int = 1) -> Mosaic:

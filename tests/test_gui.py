@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar, QPushButton, QTabWidget
 
@@ -50,7 +50,7 @@ def find(window, kind, name):
 
 
 def test_automation_names(window):
-    assert find(window, QTabWidget, "mainTabs").count() == 4
+    assert find(window, QTabWidget, "mainTabs").count() == 5
     find(window, DrawingCanvas, "canvas")
     find(window, QLabel, "predictedDigit")
     for name in ("clearButton", "trainButton", "pauseButton", "stopButton"):
@@ -297,6 +297,30 @@ def test_kernels_tab_shows_both_layers_and_follows_the_drawing(window, qtbot):
     tab.mean_channels.setChecked(True)
     assert tab.conv2.tiles.shape[0] == conv1.out_channels * 2
     assert tab.maps_updates == updates
+
+
+def test_layers_tab_follows_the_drawing_through_every_layer(window, qtbot):
+    tab = window.layers_tab
+    draw_strokes(window.draw_tab.canvas, STROKES[7])
+    window.tabs.setCurrentWidget(tab)
+    names = [layer.name for layer in tab.layers]
+    assert names == ["conv1", "conv2", "conv3", "conv4", "conv5", "fc1"]
+    conv3 = tab._rows["conv3"]
+    assert conv3.tiles.shape == (32, 14, 14) and conv3.tiles.max() > 0
+    assert tab._rows["output"].values.argmax() == 7
+    # A click on conv3's second map (tile row 0, column 1) shows the kernel that made it and what it read.
+    scene_pos = conv3.image.mapToScene(QPointF(15 + 3.5, 3.5))
+    qtbot.mouseClick(conv3.view.viewport(), Qt.MouseButton.LeftButton, pos=conv3.view.mapFromScene(scene_pos))
+    assert tab.selected.title.text() == "Selected: conv3 map 2"
+    weights = window.active.predictor.model.conv_blocks()[2].conv.weight[1].detach().numpy()
+    np.testing.assert_allclose(tab.kernel.tiles, weights, atol=1e-6)
+    assert tab.read.tiles.shape == (32, 14, 14)  # conv3 reads conv2's 32 maps
+    np.testing.assert_allclose(tab.read.tiles, tab.layers[1].values)  # no pooling between conv2 and conv3
+    conv3._hover((3.0, 15 + 4.0))
+    value = conv3.tiles[1][3, 4]
+    assert f"conv3 map 2: {value:+.3f} at row 4, column 5" in tab.info.text()
+    window.draw_tab.canvas.clear()
+    assert tab._rows["input"].tiles.max() == 0
 
 
 def test_choices_persist_between_sessions(qtbot, settings):

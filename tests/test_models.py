@@ -16,14 +16,20 @@ def test_every_model_maps_digits_to_ten_logits_and_summarises(name):
 
 
 @pytest.mark.parametrize("name", list(ZOO))
-def test_conv_blocks_are_exposed_in_order_with_matching_feature_maps(name):
+def test_trace_gives_every_layer_in_order_in_the_same_pass(name):
     model = build_model(name).eval()
     blocks = model.conv_blocks()
     assert len(blocks) >= 1 and all(isinstance(b, ConvBlock) for b in blocks)
     x = torch.rand(1, 1, 28, 28)
-    logits, maps = model.forward_with_features(x)
+    logits, traced = model.trace(x)
     assert torch.allclose(logits, model(x))
-    assert [m.shape[1] for m in maps] == [b.conv.out_channels for b in blocks]
+    convs, dense = traced[:len(blocks)], traced[len(blocks):]
+    assert [t.outputs.shape[1] for t in convs] == [b.conv.out_channels for b in blocks]
+    assert torch.equal(convs[0].inputs, x)
+    for before, after, block in zip(convs, convs[1:], blocks[1:]):  # each block reads what came before it
+        assert after.inputs.shape[1] == block.conv.in_channels == before.outputs.shape[1]
+    linears = [m for m in model.classifier if isinstance(m, torch.nn.Linear)]
+    assert [t.outputs.shape[1] for t in dense] == [m.out_features for m in linears[:-1]]  # hidden ones
     assert blocks[0].conv.in_channels == 1
 
 

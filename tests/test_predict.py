@@ -30,12 +30,16 @@ def test_empty_canvas_gives_no_digit(predictor):
     assert not result.probabilities.any()
 
 
-def test_feature_maps_and_kernels(predictor, mnist):
+def test_layers_and_kernels(predictor, mnist):
     pixels = mnist.test_images[0].numpy().astype(np.float32) / 255
-    maps = predictor.feature_maps(pixels)
+    layers = predictor.layers(pixels)
     blocks = predictor.model.conv_blocks()
-    assert len(maps) == len(blocks) and maps[0].shape == (blocks[0].conv.out_channels, 28, 28)
-    assert (maps[0] >= 0).all() and maps[0].max() > 0  # after ReLU
+    convs = [layer for layer in layers if layer.is_conv]
+    assert len(convs) == len(blocks) and convs[0].values.shape == (blocks[0].conv.out_channels, 28, 28)
+    assert (convs[0].values >= 0).all() and convs[0].values.max() > 0  # after ReLU
+    np.testing.assert_allclose(convs[0].inputs[0], pixels)
+    assert [layer.name for layer in layers] == ["conv1", "conv2", "conv3", "conv4", "conv5", "fc1"]
+    assert layers[-1].values.shape == (128,)
     kernels = predictor.kernels()
     assert kernels[0].shape == tuple(blocks[0].conv.weight.shape)
 

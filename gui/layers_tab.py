@@ -1,0 +1,192 @@
+"""The Layers tab: the drawing followed through the whole network, from its input to the answer."""
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+
+from engine.predict import LayerView, Predictor
+from gui.grid_panel import GridPanel, symmetric_levels
+from gui.mosaic import tile
+from gui.style import ACCENT, DIVERGING, MUTED, SEQUENTIAL, bar_brushes, section_label
+
+ROW_HEIGHT = 170  # pixels per layer in the column
+MAP_COLUMNS = 16
+
+
+def count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+class BarsPanel(QWidget):
+    """A titled bar chart (a dense layer's units, or the output probabilities)."""
+
+    def __init__(self, title: str, info: QLabel, parent=None):
+        super().__init__(parent)
+        self.title = section_label(title)
+        self.plot = pg.PlotWidget(background=None)
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=ACCENT)
+        self.plot.addItem(self.bars)
+        self.values = np.zeros(0)
+        self._info, self._what = info, title
+        self.plot.scene().sigMouseMoved.connect(self._hover)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.plot, 1)
+
+    def show_values(self, values: np.ndarray, highlight: int | None = None, labels: list[str] | None = None) -> None:
+        self.values = values
+        x = np.arange(len(values))
+        self.bars.setOpts(x=x, height=values, brushes=bar_brushes(highlight, len(values)))
+        self.plot.setXRange(-0.6, len(values) - 0.4, padding=0)
+        self.plot.setYRange(min(0.0, float(values.min())), max(1e-6, float(values.max())) * 1.05, padding=0)
+        if labels:
+            self.plot.getAxis("bottom").setTicks([list(enumerate(labels))])
+
+    def _hover(self, scene_pos) -> None:
+        unit = int(round(self.plot.getPlotItem().vb.mapSceneToView(scene_pos).x()))
+        if 0 <= unit < len(self.values):
+            self._info.setText(f"{self._what}: unit {unit + 1} = {self.values[unit]:+.3f}")
+
+
+class LayersTab(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.info = QLabel("Hover over a map or bar to read its values; click a feature map to see how it was made.")
+        self.info.setStyleSheet(f"color: {MUTED}")
+        self.source = QLabel("")
+        self.source.setStyleSheet("font-weight: bold")
+
+        self.column = QVBoxLayout()
+        column_widget = QWidget()
+        column_widget.setLayout(self.column)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(column_widget)
+
+        self.selected = GridPanel("Selected feature map", SEQUENTIAL, lambda r, c: self._selected_name, self.info)
+        self.kernel = GridPanel("Its kernel: one slice per input channel", DIVERGING,
+                                lambda r, c: f"kernel slice for input channel {r * self.kernel.mosaic.cols + c + 1}", self.info)
+        self.read = GridPanel("The input channels it read", SEQUENTIAL,
+                              lambda r, c: f"input channel {r * self.read.mosaic.cols + c + 1}", self.info)
+        self.formula = QLabel("")
+        self.formula.setWordWrap(True)
+        self.formula.setStyleSheet(f"color: {MUTED}")
+        detail = QVBoxLayout()
+        for widget in (self.selected, self.kernel, self.read):
+            detail.addWidget(widget, 1)
+        detail.addWidget(self.formula)
+
+        grid = QGridLayout()
+        grid.addWidget(scroll, 0, 0)
+        grid.addLayout(detail, 0, 1)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.source)
+        layout.addLayout(grid, 1)
+        layout.addWidget(self.info)
+
+        self._predictor: Predictor | None = None
+        self._kernels: list[np.ndarray] = []
+        self._pixels: np.ndarray | None = None
+        self._stale = False
+        self._rows: dict[str, QWidget] = {}
+        self.layers: list[LayerView] = []
+        self._selection: tuple[int, int] | None = None  # (conv layer index, map)
+        self._selected_name = ""
+
+    # --- inputs ------------------------------------------------------------------------------------
+    def set_model(self, predictor: Predictor) -> None:
+        self._predictor = predictor
+        self._kernels = predictor.kernels()
+        self.source.setText(f"{predictor.metadata.get('model', {}).get('name', '?')}: your drawing, layer by layer, "
+                            "from the 28×28 input (top) to the answer (bottom)")
+        self._build_rows()
+        self._selection = None
+        self._stale = True
+        self._refresh()
+
+    def set_input(self, pixels: np.ndarray | None) -> None:
+        self._pixels = pixels
+        self._stale = True
+        if self.isVisible():
+            self._refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._refresh()
+
+    # --- the column of layers ----------------------------------------------------------------------
+    def _build_rows(self) -> None:
+        """One row per layer of this model, created once per model and refilled per drawing."""
+        while self.column.count():
+            item = self.column.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        self._rows = {"input": GridPanel("Input: 28×28 pixels", SEQUENTIAL, lambda r, c: "input", self.info)}
+        probe = self._predictor.layers(np.zeros((28, 28), np.float32))
+        conv_index = 0
+        for layer in probe:
+            if layer.is_conv:
+                c, h, w = layer.values.shape
+                self._rows[layer.name] = GridPanel(
+                    f"{layer.name}: {c} feature maps of {h}×{w}, after its activation", SEQUENTIAL,
+                    lambda r, col, name=layer.name: f"{name} map {r * self._rows[name].mosaic.cols + col + 1}",
+                    self.info, on_click=lambda i, k=conv_index: self.select(k, i))
+                conv_index += 1
+            else:
+                self._rows[layer.name] = BarsPanel(f"{layer.name}: {len(layer.values)} units, after its activation", self.info)
+        self._rows["output"] = BarsPanel("Output: probability of each class", self.info)
+        for row in self._rows.values():
+            row.setMinimumHeight(ROW_HEIGHT)
+            row.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            self.column.addWidget(row)
+        self.column.addStretch(1)
+
+    def _refresh(self) -> None:
+        if not self._stale or self._predictor is None or not self._rows:
+            return
+        self._stale = False
+        pixels = self._pixels if self._pixels is not None else np.zeros((28, 28), np.float32)
+        self.layers = self._predictor.layers(pixels)
+        self._rows["input"].display(tile(pixels[None], 1), pixels[None], (0.0, 1.0),
+                                    "" if self._pixels is not None else "draw something on the Draw tab")
+        for layer in self.layers:
+            row = self._rows[layer.name]
+            if layer.is_conv:
+                top = float(layer.values.max()) or 1.0
+                row.display(tile(layer.values, MAP_COLUMNS), layer.values, (0.0, top))
+            else:
+                row.show_values(layer.values)
+        probabilities = self._predictor.probabilities(pixels) if self._pixels is not None else np.zeros(10)
+        answer = int(probabilities.argmax()) if self._pixels is not None else None
+        self._rows["output"].show_values(probabilities, answer, list(self._predictor.class_names))
+        self.select(*(self._selection or (0, 0)))
+
+    def select(self, conv_index: int, channel: int) -> None:
+        """Show how one feature map was made: its kernel and the input channels it read."""
+        convs = [layer for layer in self.layers if layer.is_conv]
+        if not convs:
+            return
+        self._selection = (conv_index, channel)
+        layer, weights = convs[conv_index], self._kernels[conv_index][channel]
+        self._selected_name = f"{layer.name} map {channel + 1}"
+        fmap = layer.values[channel]
+        self.selected.title.setText(f"Selected: {self._selected_name}")
+        self.selected.display(tile(fmap[None], 1), fmap[None], (0.0, float(fmap.max()) or 1.0))
+        cols = min(8, len(weights))
+        self.kernel.display(tile(weights, cols), weights, symmetric_levels(weights),
+                            f"{count(len(weights), 'slice')} of {weights.shape[1]}×{weights.shape[2]} (blue negative, red positive)")
+        top = float(layer.inputs.max()) or 1.0
+        self.read.display(tile(layer.inputs, cols), layer.inputs, (0.0, top),
+                          f"{count(len(layer.inputs), 'map')} of {layer.inputs.shape[1]}×{layer.inputs.shape[2]}, "
+                          "in the same places as their kernel slices")
+        block = self._predictor.model.conv_blocks()[conv_index]
+        combine = "batch-normalised" if hasattr(block, "bn") else "plus a bias"
+        self.formula.setText(f"How it is made: each kernel slice slides over its input channel, the "
+                             f"{count(len(weights), 'result')} {'are' if len(weights) > 1 else 'is'} added up, "
+                             f"{combine}, and passed through {type(block.act).__name__}.")
