@@ -30,6 +30,7 @@ from engine.calibrate import calibration_record
 from engine.evaluate import evaluate, predict_logits, to_model_input
 from engine.events import BatchEnd, Downloading, EpochEnd, Failed, Finished, KernelSnapshot, Notice, Started
 from engine.models import build_model
+from engine.replay import FILE_NAME as REPLAY_FILE, KernelRecorder
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,7 @@ class Trainer:
         self._running = threading.Event()
         self._running.set()
         self._last_checkpoint: Path | None = None
+        self._recorder = KernelRecorder()  # the kernels over the run, replayed in the Kernels tab
         self._calibration: dict | None = None
         self.final_metadata: dict | None = None  # the finished model's metadata, also when it could not be saved
 
@@ -279,6 +281,7 @@ class Trainer:
         bpe = self.batches_per_epoch
         self.on_event(Started(device_name(self.device), len(self._train_idx), len(self._val_idx), bpe, cfg.epochs, start_epoch))
         self._step = start_epoch * bpe
+        self._recorder.record(self._step, float(start_epoch), self.kernels())
         for epoch in range(start_epoch + 1, cfg.epochs + 1):
             completed = self._train_epoch(epoch)
             if not completed:
@@ -334,8 +337,11 @@ class Trainer:
                 pending = 0
             if self.kernel_every and self._step % self.kernel_every == 0:
                 self.on_event(KernelSnapshot(self._step, self.kernels()))
+            if self._recorder.due(self._step):
+                self._recorder.record(self._step, epoch - 1 + batch / self.batches_per_epoch, self.kernels())
         epoch_time = time.perf_counter() - start
         self._elapsed += epoch_time
+        self._recorder.record(self._step, float(epoch), self.kernels())
         val, val_pen_accuracy = self._validate()
         if val is not None and not _finite(val.loss):
             raise Diverged(f"Training diverged in epoch {epoch}: the validation loss became {val.loss}. "
@@ -403,7 +409,15 @@ class Trainer:
                  "raw_weights": {k: v.detach().cpu() for k, v in self._net.state_dict().items()},
                  "average_updates": self._average.updates if self._average else 0}
         self._last_checkpoint = self._save("last.pt", self._metadata(metrics), state)
+        self._save_replay()
         return self._last_checkpoint
+
+    def _save_replay(self) -> None:
+        try:
+            self._recorder.save(self.run_dir / REPLAY_FILE)
+        except SaveError as exc:  # the model matters more than its history: say so and go on
+            log.warning("kernel replay not saved: %s", exc)
+            self.on_event(Notice(f"The kernel replay could not be saved: {exc}"))
 
     def _restore(self) -> tuple[int, float]:
         checkpoint = load_checkpoint(self.resume_from)
@@ -419,6 +433,7 @@ class Trainer:
         self._scheduler.load_state_dict(state["scheduler"])
         self.history = list(checkpoint.metadata.get("history", []))
         self._last_checkpoint = Path(self.resume_from)
+        self._recorder.resume(Path(self.resume_from).parent / REPLAY_FILE, int(state["epoch"]) * self.batches_per_epoch)
         return int(state["epoch"]), float(state["elapsed"])
 
     def _finish(self, epochs_done: int, stopped: bool, trained: bool) -> Finished:
@@ -442,5 +457,7 @@ class Trainer:
         if not stopped:
             self._save_resumable(epochs_done, metrics)
         checkpoint = self._save("model.pt", self.final_metadata)
+        if stopped:  # a completed run saved it with last.pt
+            self._save_replay()
         return Finished(str(checkpoint), test_accuracy, stopped, epochs_done, self._elapsed,
                         metrics.get("pen_test_accuracy"))

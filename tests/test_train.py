@@ -2,6 +2,7 @@
 
 import threading
 
+import numpy as np
 import pytest
 import torch
 
@@ -11,6 +12,7 @@ from engine.checkpoint import load_checkpoint
 from engine.config import TrainConfig
 from engine.evaluate import evaluate
 from engine.events import BatchEnd, EpochEnd, Failed, Finished, KernelSnapshot, Started
+from engine.replay import load_replay
 from engine.train import Trainer
 
 FAST = dict(model="digitnet", epochs=2, batch_size=64, val_fraction=0.1, device="cpu")
@@ -84,6 +86,11 @@ def test_stop_then_resume_matches_an_uninterrupted_run(small_mnist, tmp_path):
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
     for p, q in zip(straight.model.parameters(), resumed.model.parameters()):
         assert torch.allclose(p, q, atol=1e-5)
+    # The kernel replay carries on across the resume as if the run had never stopped.
+    whole, pieced = load_replay(tmp_path / "straight" / "run" / "kernels.npz"), load_replay(tmp_path / "split" / "kernels.npz")
+    assert whole.steps == pieced.steps == [0, 56, 112, 168] and whole.epochs == [0, 1, 2, 3]
+    for a, b in zip(whole.layers, pieced.layers):
+        assert all(np.allclose(x, y, atol=1e-3) for x, y in zip(a, b))
 
 
 def test_pause_blocks_training_until_resumed(small_mnist, tmp_path):
