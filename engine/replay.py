@@ -96,9 +96,12 @@ def load_replay(path: Path) -> Replay:
     return Replay(steps, epochs, [[s[i] for s in stacks] for i in range(len(steps))])
 
 
-def replay_path(checkpoint: Path | None) -> Path | None:
-    """Where the replay of the run that wrote ``checkpoint`` lies (beside it)."""
-    return Path(checkpoint).parent / FILE_NAME if checkpoint else None
+def find_replay(metadata: dict, checkpoint: Path | None) -> Path | None:
+    """The replay of the run that trained a model: in the run folder its metadata names, or beside
+    its checkpoint; None when there is none (a model trained before replays, or the folder is gone)."""
+    places = [Path(metadata["run_dir"]) / FILE_NAME] if isinstance(metadata.get("run_dir"), str) else []
+    places += [Path(checkpoint).parent / FILE_NAME] if checkpoint else []
+    return next((p for p in places if p.is_file()), None)
 
 
 # --- pictures ------------------------------------------------------------------------------------

@@ -392,7 +392,8 @@ class Trainer:
     def _metadata(self, metrics: dict) -> dict:
         extra = {"calibration": self._calibration} if self._calibration else {}
         return make_metadata(self.config.model, self.config.to_dict(), self._dataset.name,
-                             self._dataset.class_names, metrics, history=list(self.history), **extra)
+                             self._dataset.class_names, metrics, history=list(self.history),
+                             run_dir=str(self.run_dir), **extra)
 
     def _calibrate(self) -> dict | None:
         """Fit the temperature on the whole validation split: its unseen pen writers alone are too few

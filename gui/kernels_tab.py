@@ -1,13 +1,32 @@
-"""The Kernels tab: what the first two conv layers learned, and what they see in your drawing."""
+"""The Kernels tab: what the first two conv layers learned, what each filter looks for, and how the
+kernels formed over training (a replay of the run's snapshots)."""
+
+import logging
+from pathlib import Path
 
 import numpy as np
-from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSlider, QVBoxLayout, QWidget,
+)
 
+from engine.checkpoint import SaveError
 from engine.events import KernelSnapshot
+from engine.filters import TOP, patches_for
 from engine.predict import Predictor
+from engine.replay import Replay, find_replay, load_replay, save_gif
 from gui.grid_panel import GridPanel, symmetric_levels
 from gui.mosaic import tile, tile_grid
 from gui.style import DIVERGING, MUTED, SEQUENTIAL
+from gui.workers import FunctionWorker, start_in_thread
+
+log = logging.getLogger(__name__)
+PLAY_EVERY_MS = 90
+
+
+def patch_sheets(patches: np.ndarray) -> np.ndarray:
+    """filters × 9 × s × s patches → one 3×3 sheet per filter (NaN gaps), filters × S × S."""
+    return np.stack([tile(filter_patches, cols=3).image for filter_patches in patches])
 
 
 class KernelsTab(QWidget):
@@ -15,7 +34,7 @@ class KernelsTab(QWidget):
         super().__init__(parent)
         self.source = QLabel("")
         self.source.setStyleSheet("font-weight: bold")
-        self.info = QLabel("Hover over a cell to see which filter it is and its value range.")
+        self.info = QLabel("Hover over a cell to see which filter it is and its values.")
         self.info.setStyleSheet(f"color: {MUTED}")
         self.mean_channels = QCheckBox("conv2: average over input channels")
         self.mean_channels.setToolTip("Show one kernel per conv2 filter (the mean over its input channels) "
@@ -23,34 +42,63 @@ class KernelsTab(QWidget):
         self.mean_channels.toggled.connect(lambda _on: self._show_kernels(self._kernels))
         self.conv1 = GridPanel("Layer 1 kernels", DIVERGING, lambda r, c: f"conv1 filter {r * self.conv1.mosaic.cols + c + 1}", self.info)
         self.conv2 = GridPanel("Layer 2 kernels", DIVERGING, self._describe_conv2, self.info)
-        self.maps1 = GridPanel("Layer 1 feature maps of your drawing", SEQUENTIAL,
-                               lambda r, c: f"conv1 feature map {r * self.maps1.mosaic.cols + c + 1}", self.info)
-        self.maps2 = GridPanel("Layer 2 feature maps of your drawing", SEQUENTIAL,
-                               lambda r, c: f"conv2 feature map {r * self.maps2.mosaic.cols + c + 1}", self.info)
+        self.patches1 = GridPanel(f"What each layer 1 filter looks for: its {TOP} strongest MNIST test patches", SEQUENTIAL,
+                                  lambda r, c: f"conv1 filter {r * self.patches1.mosaic.cols + c + 1}, strongest first", self.info)
+        self.patches2 = GridPanel(f"What each layer 2 filter looks for: its {TOP} strongest MNIST test patches", SEQUENTIAL,
+                                  lambda r, c: f"conv2 filter {r * self.patches2.mosaic.cols + c + 1}, strongest first", self.info)
         grid = QGridLayout()
         grid.addWidget(self.conv1, 0, 0)
         grid.addWidget(self.conv2, 0, 1)
-        grid.addWidget(self.maps1, 1, 0)
-        grid.addWidget(self.maps2, 1, 1)
+        grid.addWidget(self.patches1, 1, 0)
+        grid.addWidget(self.patches2, 1, 1)
         grid.setRowStretch(0, 1)
         grid.setRowStretch(1, 1)
+
+        self.play_button = QPushButton("▶ Replay")
+        self.play_button.setObjectName("replayButton")
+        self.play_button.setToolTip("Watch the kernels form over the training run that made this model")
+        self.play_button.clicked.connect(self.toggle_play)
+        self.replay_slider = QSlider(Qt.Orientation.Horizontal)
+        self.replay_slider.setObjectName("replaySlider")
+        self.replay_slider.valueChanged.connect(self._show_snapshot)
+        self.replay_label = QLabel("")
+        self.replay_label.setStyleSheet(f"color: {MUTED}")
+        self.replay_label.setMinimumWidth(220)
+        self.open_replay_button = QPushButton("Open run…")
+        self.open_replay_button.setToolTip("Replay the kernels of another run (its folder, or its kernels.npz)")
+        self.open_replay_button.clicked.connect(self.choose_replay)
+        self.gif_button = QPushButton("Export GIF…")
+        self.gif_button.setToolTip("Save the replay as an animated GIF")
+        self.gif_button.clicked.connect(self.choose_gif)
+        replay_bar = QHBoxLayout()
+        for widget, stretch in ((self.play_button, 0), (self.replay_slider, 1), (self.replay_label, 0),
+                                (self.open_replay_button, 0), (self.gif_button, 0)):
+            replay_bar.addWidget(widget, stretch)
+        self._play_timer = QTimer(self, interval=PLAY_EVERY_MS, timeout=self._advance)
+
         top = QHBoxLayout()
         top.addWidget(self.source, 1)
         top.addWidget(self.mean_channels)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(grid, 1)
+        layout.addLayout(replay_bar)
         legend = QLabel("Kernels: blue negative, white zero, red positive weights (each layer on its own symmetric "
-                        "scale). Feature maps: the layer's output after its activation, dark low to yellow high.")
+                        "scale). Patches: the part of an MNIST test digit that one unit of the filter sees (its "
+                        "receptive field), from the nine digits that excite the filter most. Your drawing, layer by "
+                        "layer, is on the Layers tab.")
         legend.setWordWrap(True)
         legend.setStyleSheet(f"color: {MUTED}")
         layout.addWidget(legend)
         layout.addWidget(self.info)
+
         self._kernels: list[np.ndarray] = []
         self._predictor: Predictor | None = None
-        self._pixels: np.ndarray | None = None
-        self._maps_stale = False
-        self.maps_updates = 0  # how many times the feature maps were redrawn (tests, benchmarks)
+        self.replay: Replay | None = None
+        self._patch_worker: FunctionWorker | None = None
+        self._patches_for: Predictor | None = None  # the model whose patches are wanted
+        self._searching_for: Predictor | None = None  # the model whose patches are being found
+        self._patches_shown: Predictor | None = None
 
     def _describe_conv2(self, row: int, col: int) -> str:
         if self.mean_channels.isChecked():
@@ -58,30 +106,135 @@ class KernelsTab(QWidget):
         return f"conv2 filter {col + 1}, input channel {row + 1}"
 
     # --- inputs ----------------------------------------------------------------------------------
-    def set_model(self, predictor: Predictor) -> None:
+    def set_model(self, predictor: Predictor, checkpoint: Path | None = None) -> None:
         self._predictor = predictor
         meta = predictor.metadata
         accuracy = meta.get("metrics", {}).get("test_accuracy")
         self.source.setText(f"Active model: {meta.get('model', {}).get('name', '?')}"
                             + (f" ({accuracy:.2%} test accuracy)" if accuracy is not None else ""))
         self._show_kernels(predictor.kernels()[:2])
-        self._maps_stale = True
-        self._refresh_maps()
+        if self.isVisible():
+            self._find_patches(predictor)
+        path = find_replay(meta, checkpoint)
+        self._set_replay(None, "No replay for this model: train one on the Train tab to watch its kernels form.")
+        if path is not None:
+            self.open_replay(path)
 
     def show_training_snapshot(self, snapshot: KernelSnapshot) -> None:
-        self.source.setText(f"Live from training: step {snapshot.step:,} (feature maps still use the active model)")
+        self._stop_playing()
+        self.source.setText(f"Live from training: step {snapshot.step:,}")
         self._show_kernels(list(snapshot.kernels))
 
-    def set_input(self, pixels: np.ndarray | None) -> None:
-        """The 28×28 network input of the drawing on the canvas (None when it is empty)."""
-        self._pixels = pixels
-        self._maps_stale = True
-        if self.isVisible():
-            self._refresh_maps()
-
+    # --- what each filter looks for ----------------------------------------------------------------
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        self._refresh_maps()
+        if self._patches_shown is not self._predictor and self._predictor is not None:
+            self._find_patches(self._predictor)  # only once someone looks: it reads 10,000 digits
+
+    def _find_patches(self, predictor: Predictor) -> None:
+        self._patches_for = predictor
+        if self._patch_worker is not None:
+            return  # the search under way starts again for this model when it ends
+        self._searching_for = predictor
+        for panel in (self.patches1, self.patches2):
+            panel.axes.setText("Finding the strongest patches among 10,000 test digits…")
+        self._patch_worker = FunctionWorker(patches_for, predictor.model, predictor.metadata.get("dataset"))
+        self._patch_worker.succeeded.connect(lambda patches, wanted=predictor: self._show_patches(patches, wanted))
+        self._patch_worker.failed.connect(self._patches_failed)
+        self._patch_worker.done.connect(self._patches_done)
+        start_in_thread(self._patch_worker, self, "filter-patches")
+
+    def _patches_done(self) -> None:
+        self._patch_worker = None
+        if self._patches_for is not self._searching_for:  # the model changed during the search
+            self._find_patches(self._patches_for)
+
+    def _show_patches(self, patches: list[np.ndarray], wanted: Predictor) -> None:
+        if wanted is not self._predictor:
+            return  # another model arrived meanwhile
+        self._patches_shown = wanted
+        for panel, block in zip((self.patches1, self.patches2), patches):
+            sheets = patch_sheets(block)
+            panel.display(tile(sheets, cols=8, gap=3), sheets, (0.0, 1.0),
+                          f"{len(block)} filters · each: its {block.shape[1]} strongest {block.shape[2]}×{block.shape[3]} patches")
+
+    def _patches_failed(self, exc: Exception) -> None:
+        for panel in (self.patches1, self.patches2):
+            panel.axes.setText(f"Could not find the patches: {exc or type(exc).__name__}")
+
+    # --- replay --------------------------------------------------------------------------------------
+    def open_replay(self, path: Path) -> bool:
+        try:
+            replay = load_replay(path)
+        except ValueError as exc:
+            log.warning("%s", exc)
+            self._set_replay(None, str(exc))
+            return False
+        self._set_replay(replay, "")
+        return True
+
+    def _set_replay(self, replay: Replay | None, message: str) -> None:
+        self._stop_playing()
+        self.replay = replay
+        for widget in (self.play_button, self.replay_slider, self.gif_button):
+            widget.setEnabled(replay is not None and len(replay) > 1)
+        if replay is None:
+            self.replay_label.setText(message)
+            return
+        self.replay_slider.blockSignals(True)
+        self.replay_slider.setRange(0, len(replay) - 1)
+        self.replay_slider.setValue(len(replay) - 1)
+        self.replay_slider.blockSignals(False)
+        self.replay_label.setText(self._replay_position(len(replay) - 1))
+
+    def _replay_position(self, i: int) -> str:
+        return f"step {self.replay.steps[i]:,} · epoch {self.replay.epochs[i]:.2f} · {i + 1}/{len(self.replay)}"
+
+    def _show_snapshot(self, i: int) -> None:
+        if self.replay is None:
+            return
+        self.replay_label.setText(self._replay_position(i))
+        self.source.setText(f"Replay: the kernels at step {self.replay.steps[i]:,} of the run")
+        self._show_kernels(self.replay.layers[i])
+
+    def toggle_play(self) -> None:
+        if self._play_timer.isActive():
+            self._stop_playing()
+            return
+        if self.replay_slider.value() == self.replay_slider.maximum():
+            self.replay_slider.setValue(0)
+        self.play_button.setText("❚❚ Pause")
+        self._play_timer.start()
+
+    def _advance(self) -> None:
+        if self.replay_slider.value() >= self.replay_slider.maximum():
+            self._stop_playing()
+        else:
+            self.replay_slider.setValue(self.replay_slider.value() + 1)
+
+    def _stop_playing(self) -> None:
+        self._play_timer.stop()
+        self.play_button.setText("▶ Replay")
+
+    def choose_replay(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a run's kernel replay", "", "Kernel replays (kernels.npz);;All files (*)")
+        if path and not self.open_replay(Path(path)):
+            QMessageBox.warning(self, "Could not open the replay", self.replay_label.text())
+
+    def choose_gif(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the replay", str(Path.home() / "kernels.gif"), "GIF (*.gif)")
+        if path:
+            self.export_gif(Path(path))
+
+    def export_gif(self, path: Path) -> bool:
+        try:
+            save_gif(self.replay, path)
+        except SaveError as exc:
+            log.warning("GIF not saved: %s", exc)
+            QMessageBox.warning(self, "Could not save the GIF", str(exc))
+            return False
+        self.info.setText(f"Saved the replay to {path}")
+        return True
 
     # --- drawing ----------------------------------------------------------------------------------
     def _show_kernels(self, kernels: list[np.ndarray]) -> None:
@@ -100,17 +253,3 @@ class KernelsTab(QWidget):
             by_channel = k2.transpose(1, 0, 2, 3)  # one row per input channel, one column per filter
             self.conv2.display(tile_grid(by_channel), by_channel.reshape(-1, *k2.shape[2:]), symmetric_levels(k2),
                                f"columns: {k2.shape[0]} filters · rows: the {k2.shape[1]} input channels each one reads")
-
-    def _refresh_maps(self) -> None:
-        if not self._maps_stale or self._predictor is None:
-            return
-        self._maps_stale = False
-        self.maps_updates += 1
-        if self._pixels is None:
-            for panel in (self.maps1, self.maps2):
-                panel.display(tile(np.zeros((1, 28, 28), np.float32), 1), np.zeros((1, 28, 28)), (0, 1), "draw something on the Draw tab")
-            return
-        maps = [layer.values for layer in self._predictor.layers(self._pixels)[:2]]
-        for panel, fmap in zip((self.maps1, self.maps2), maps):
-            top = float(fmap.max()) or 1.0
-            panel.display(tile(fmap, cols=8), fmap, (0.0, top), f"{fmap.shape[0]} maps of {fmap.shape[1]}×{fmap.shape[2]}")

@@ -76,7 +76,7 @@ class MainWindow(QMainWindow):
 
         self.active.changed.connect(self._model_changed)
         self.active.saved_changed.connect(self._show_model_status)
-        self.draw_tab.predicted.connect(self._follow_drawing)
+        self.draw_tab.predicted.connect(lambda p: self.layers_tab.set_input(p.pixels if p else None))
         self.draw_tab.canvas.imageDropped.connect(self.open_image)
         self.train_tab.trained.connect(self._use_trained_model)
         self.train_tab.kernels.connect(self.kernels_tab.show_training_snapshot)
@@ -116,14 +116,9 @@ class MainWindow(QMainWindow):
     # --- model -------------------------------------------------------------------------------------
     def _model_changed(self, predictor: Predictor) -> None:
         self._show_model_status()
-        self.kernels_tab.set_model(predictor)
+        self.kernels_tab.set_model(predictor, self.active.path)
         self.layers_tab.set_model(predictor)
         self.evaluate_tab.set_model(predictor)
-
-    def _follow_drawing(self, prediction) -> None:
-        pixels = prediction.pixels if prediction else None
-        self.kernels_tab.set_input(pixels)
-        self.layers_tab.set_input(pixels)
 
     def _show_model_status(self) -> None:
         unsaved = "" if self.active.saved else " (unsaved)"

@@ -281,22 +281,41 @@ def test_evaluate_tab_scores_the_held_out_pen_writers(window, qtbot, tiny_data):
     assert np.allclose(p.sum(1), 1, atol=1e-5)  # calibrated probabilities still sum to one
 
 
-def test_kernels_tab_shows_both_layers_and_follows_the_drawing(window, qtbot):
+def test_kernels_tab_shows_both_layers_and_what_each_filter_looks_for(window, qtbot):
     tab = window.kernels_tab
     window.tabs.setCurrentWidget(tab)
     conv1 = window.active.predictor.model.conv_blocks()[0].conv
     assert tab.conv1.tiles.shape == (conv1.out_channels, 3, 3)
     assert tab.conv2.mosaic.cols == window.active.predictor.model.conv_blocks()[1].conv.out_channels
-    window.tabs.setCurrentWidget(window.draw_tab)
-    draw_strokes(window.draw_tab.canvas, STROKES[7])
-    window.tabs.setCurrentWidget(tab)
-    updates = tab.maps_updates
-    assert tab.maps1.tiles.shape == (conv1.out_channels, 28, 28) and tab.maps1.tiles.max() > 0
     tab.conv2._hover((0.5, 4.5))  # tile row 0, column 1
     assert "conv2 filter 2, input channel 1" in tab.info.text()
     tab.mean_channels.setChecked(True)
     assert tab.conv2.tiles.shape[0] == conv1.out_channels * 2
-    assert tab.maps_updates == updates
+    qtbot.waitUntil(lambda: tab.patches1.tiles is not None and tab.patches2.tiles is not None, timeout=30000)
+    assert tab.patches1.tiles.shape == (conv1.out_channels, 3 * 3 + 2, 3 * 3 + 2)  # nine 3×3 patches, 1 px gaps
+    assert tab.patches2.tiles.shape == (32, 3 * 8 + 2, 3 * 8 + 2)
+    assert not tab.play_button.isEnabled() and "No replay" in tab.replay_label.text()  # the shipped model has none
+
+
+def test_a_trained_model_replays_its_kernels_and_exports_a_gif(window, qtbot, tiny_data, tmp_path):
+    tab = window.train_tab
+    tab.form.set_value("epochs", 2)
+    tab.form.set_value("dataset", "mnist")
+    with qtbot.waitSignal(tab.trained, timeout=120000):
+        qtbot.mouseClick(find(window, QPushButton, "trainButton"), Qt.MouseButton.LeftButton)
+    kernels = window.kernels_tab
+    window.tabs.setCurrentWidget(kernels)
+    replay = kernels.replay
+    assert replay is not None and replay.steps[0] == 0 and replay.epochs[-1] == 2 and len(replay) >= 3
+    np.testing.assert_allclose(kernels.conv1.tiles, replay.layers[-1][0][:, 0], atol=2e-3)  # kept as float16
+    kernels.replay_slider.setValue(0)  # the kernels as they were initialised
+    np.testing.assert_allclose(kernels.conv1.tiles, replay.layers[0][0][:, 0])
+    assert not np.allclose(replay.layers[0][0], replay.layers[-1][0])
+    qtbot.mouseClick(find(window, QPushButton, "replayButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: kernels.replay_slider.value() == kernels.replay_slider.maximum(), timeout=5000)
+    assert kernels.export_gif(tmp_path / "replay.gif")
+    with Image.open(tmp_path / "replay.gif") as gif:
+        assert gif.n_frames == len(replay)
 
 
 def test_layers_tab_follows_the_drawing_through_every_layer(window, qtbot):
