@@ -47,6 +47,16 @@ class KernelSnapshot:
 
 
 @dataclass(frozen=True)
+class LayerStats:
+    """One training step seen layer by layer (engine/layer_stats.py), every few steps when asked for."""
+    step: int
+    names: tuple  # the layers, in order
+    activations: tuple = field(repr=False)  # per layer: (counts, bin edges) of its outputs
+    gradients: tuple = field(repr=False)  # per layer: (counts, bin edges) of its weight gradients
+    gradient_norms: tuple = ()  # per layer: the L2 norm of its weight gradient
+
+
+@dataclass(frozen=True)
 class EpochEnd:
     epoch: int
     epochs: int

@@ -29,6 +29,7 @@ from engine.device import DeviceError, configure_cpu, device_name, is_out_of_mem
 from engine.calibrate import calibration_record
 from engine.evaluate import evaluate, predict_logits, to_model_input
 from engine.events import BatchEnd, Downloading, EpochEnd, Failed, Finished, KernelSnapshot, Notice, Started
+from engine.layer_stats import LayerProbe
 from engine.models import build_model
 from engine.replay import FILE_NAME as REPLAY_FILE, KernelRecorder
 
@@ -124,6 +125,7 @@ class Trainer:
         resume_from: Path | None = None,
         split: tuple[torch.Tensor, torch.Tensor] | None = None,
         kernel_every: int = 0,
+        stats_every: int = 0,
         evaluate_test: bool = True,
         data_dir=None,
         sync_every: int | None = None,
@@ -135,6 +137,8 @@ class Trainer:
         self.resume_from = resume_from
         self.split = split
         self.kernel_every = kernel_every
+        self.stats_every = stats_every  # steps between LayerStats events (0: none)
+        self._probe: LayerProbe | None = None
         self.evaluate_test = evaluate_test
         self.data_dir = data_dir
         # How many batches between reading the loss back from the device: every batch on the CPU
@@ -197,6 +201,8 @@ class Trainer:
             else:
                 log.exception("training failed")
                 result = Failed("error", f"Training failed: {exc or type(exc).__name__}", self._checkpoint_str())
+        if self._probe:
+            self._probe.remove()
         if isinstance(result, Failed) and result.kind != "error":
             log.warning("training ended: %s: %s", result.kind, result.message)
         self.on_event(result)
@@ -273,6 +279,7 @@ class Trainer:
         self._autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
         start_epoch, self._elapsed = (self._restore() if self.resume_from else (0, 0.0))
         self.model = self._average.model if self._average else net
+        self._probe = LayerProbe(net) if self.stats_every else None  # after the average copied the net
         return start_epoch
 
     def _run(self):
@@ -308,6 +315,8 @@ class Trainer:
                 return False
             idx = order[(batch - 1) * cfg.batch_size: batch * cfg.batch_size]
             x, y = to_model_input(self._images[idx]), self._labels[idx]
+            if self._probe and (self._step + 1) % self.stats_every == 0:
+                self._probe.arm()
             if cfg.augment:
                 x = augment_batch(x, aug_gen, self._augment_spec)
             with self._autocast():
@@ -315,6 +324,8 @@ class Trainer:
                 loss = F.cross_entropy(logits.float(), y)
             self._optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if self._probe and self._probe.armed:
+                self.on_event(self._probe.collect(self._step + 1))
             self._optimizer.step()
             self._scheduler.step()
             if self._average:

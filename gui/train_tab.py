@@ -6,24 +6,27 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QGroupBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QScrollArea, QSplitter,
+    QGroupBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QScrollArea, QSplitter, QTabWidget,
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from engine.config import TrainConfig
 from engine.datasets import MIXED
 from engine.device import cuda_available
-from engine.events import BatchEnd, Downloading, EpochEnd, Failed, Finished, KernelSnapshot, Notice, Started
+from engine.events import (BatchEnd, Downloading, EpochEnd, Failed, Finished, KernelSnapshot, LayerStats, Notice,
+                           Started)
 from engine.models import build_model, summarize
 from engine.predict import Predictor
 from engine.train import SUGGESTED_LR, Trainer
 from gui.config_form import ConfigForm
+from gui.layer_stats_view import LayerStatsView
 from gui.style import BAD, MUTED, PEN_COLOUR, TRAIN_COLOUR, VAL_COLOUR
 from gui.workers import TrainingWorker, start_in_thread
 
 REDRAW_MS = 250  # curves and progress are redrawn from a timer (4 Hz), never per event: repainting
                  # plots on every batch would take the CPU the training needs
 KERNEL_EVERY = 20  # batches between kernel snapshots for the Kernels tab
+STATS_EVERY = 25  # batches between layer statistics (one watched batch costs about two plain ones)
 SMOOTHING = 0.05
 
 
@@ -204,6 +207,11 @@ class TrainTab(QWidget):
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.curves = TrainingCurves()
+        self.layer_stats = LayerStatsView()
+        self.charts = QTabWidget()
+        self.charts.setObjectName("trainCharts")
+        self.charts.addTab(self.curves, "Curves")
+        self.charts.addTab(self.layer_stats, "Layer statistics")
         self._latest_batch: BatchEnd | None = None
         self._note = ""  # notices from the engine (e.g. saving in another folder)
         self._timer = QTimer(self, interval=REDRAW_MS, timeout=self._redraw)
@@ -217,7 +225,7 @@ class TrainTab(QWidget):
         right_layout.addLayout(buttons)
         right_layout.addWidget(self.rate_label)
         right_layout.addWidget(self.message)
-        right_layout.addWidget(self.curves, 1)
+        right_layout.addWidget(self.charts, 1)
 
         splitter = QSplitter()
         splitter.addWidget(scroll)
@@ -253,12 +261,13 @@ class TrainTab(QWidget):
         config = config or self.form.config()
         self._batch_size, self._epochs = config.batch_size, config.epochs
         self.curves.reset()  # the axes are fixed once Started tells the run's length
+        self.layer_stats.reset()
         self.progress.setValue(0)
         self.progress.setFormat("starting…")
         self.message.setText("")
         self.message.setStyleSheet("")
         self._note = ""
-        self.trainer = Trainer(config, kernel_every=KERNEL_EVERY, **trainer_options)
+        self.trainer = Trainer(config, kernel_every=KERNEL_EVERY, stats_every=STATS_EVERY, **trainer_options)
         self._worker = TrainingWorker(self.trainer)
         self._worker.event.connect(self._on_event)
         self._worker.done.connect(self._on_done)
@@ -310,6 +319,7 @@ class TrainTab(QWidget):
     # --- events from the engine --------------------------------------------------------------
     def _redraw(self) -> None:
         self.curves.redraw()
+        self.layer_stats.redraw()
         event, self._latest_batch = self._latest_batch, None
         if event is None:
             return
@@ -328,6 +338,8 @@ class TrainTab(QWidget):
             self._latest_batch = event
         elif isinstance(event, KernelSnapshot):
             self.kernels.emit(event)
+        elif isinstance(event, LayerStats):
+            self.layer_stats.add(event)
         elif isinstance(event, EpochEnd):
             self.curves.add_epoch(event.epoch, event.train_accuracy, event.val_accuracy, event.val_pen_accuracy)
             val = f", validation {event.val_accuracy:.2%}" if event.val_accuracy is not None else ""
@@ -363,8 +375,13 @@ class TrainTab(QWidget):
                                  "File → Save model to keep it somewhere else.")
             self.trained.emit(self._trained_predictor(), None)
             return
-        kept = f"\nThe last good checkpoint is {event.checkpoint}." if event.checkpoint else ""
-        self.message.setText(f"{event.message}{kept}\nThe active model was not changed.")
+        lines = [event.message]
+        if event.kind == "diverged":
+            lines.append(self.layer_stats.blow_up())
+        if event.checkpoint:
+            lines.append(f"The last good checkpoint is {event.checkpoint}.")
+        lines.append("The active model was not changed.")
+        self.message.setText("\n".join(line for line in lines if line))
 
     def _trained_predictor(self) -> Predictor:
         """The run's model, copied to the CPU for drawing (training may go on using the device)."""

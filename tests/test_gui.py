@@ -190,6 +190,21 @@ def test_train_button_runs_to_completion_and_activates_the_model(window, qtbot, 
     assert find(window, QPushButton, "trainButton").isEnabled()
 
 
+def test_layer_statistics_fill_while_training(window, qtbot, tiny_data):
+    tab = window.train_tab
+    for name, value in (("epochs", 2), ("dataset", "mnist"), ("batch_size", 32)):  # 56 steps: two watched
+        tab.form.set_value(name, value)
+    tab.charts.setCurrentWidget(tab.layer_stats)
+    with qtbot.waitSignal(tab.trained, timeout=120000):
+        qtbot.mouseClick(find(window, QPushButton, "trainButton"), Qt.MouseButton.LeftButton)
+    view = tab.layer_stats
+    assert view.names[0] == "conv1" and len(view.steps) >= 2
+    x, y = view._norm_curves[0].getData()
+    np.testing.assert_allclose(10 ** y, [norms[0] for norms in view.norms], rtol=1e-5)  # a log-scale chart
+    edges, counts = view._activation_curves[0].getData()
+    assert counts.sum() > 0
+
+
 def test_stop_mid_run_keeps_the_active_model(window, qtbot, tiny_data):
     tab = window.train_tab
     tab.form.set_value("epochs", 50)
@@ -229,6 +244,7 @@ def test_failed_training_shows_the_reason_and_keeps_the_model(window, qtbot, tin
     qtbot.mouseClick(find(window, QPushButton, "trainButton"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not tab.running, timeout=60_000)
     assert "diverged" in tab.message.text() and "active model was not changed" in tab.message.text()
+    assert "The gradients grew most in" in tab.message.text()  # where it blew up, from the layer statistics
     assert window.active.predictor is before
 
 

@@ -11,7 +11,7 @@ from conftest import subset
 from engine.checkpoint import load_checkpoint
 from engine.config import TrainConfig
 from engine.evaluate import evaluate
-from engine.events import BatchEnd, EpochEnd, Failed, Finished, KernelSnapshot, Started
+from engine.events import BatchEnd, EpochEnd, Failed, Finished, KernelSnapshot, LayerStats, Started
 from engine.replay import load_replay
 from engine.train import Trainer
 
@@ -125,6 +125,22 @@ def test_diverging_run_stops_with_a_clear_message(small_mnist, tmp_path):
     assert isinstance(final, Failed) and final.kind == "diverged"
     assert "diverged" in final.message and "lower learning rate" in final.message
     assert not any(isinstance(e, Finished) for e in events)
+
+
+def test_layer_statistics_every_few_steps(small_mnist, tmp_path):
+    config = TrainConfig(**{**FAST, "epochs": 1})
+    trainer, final, events = run(config, small_mnist, tmp_path, stats_every=10)
+    stats = [e for e in events if isinstance(e, LayerStats)]
+    assert [s.step for s in stats] == list(range(10, 57, 10))
+    first = stats[0]
+    assert first.names == ("conv1", "conv2", "conv3", "conv4", "conv5", "fc1", "fc2")
+    counts, edges = first.activations[0]
+    assert counts.sum() == 64 * 16 * 28 * 28 and edges[0] >= 0  # a whole batch of conv1 maps, after ReLU
+    assert first.activations[-1][0].sum() == 64 * 10  # the logits
+    grad_counts, grad_edges = first.gradients[0]
+    assert grad_counts.sum() == 16 * 9 and grad_edges[0] == pytest.approx(-grad_edges[-1])
+    assert all(n > 0 and np.isfinite(n) for n in first.gradient_norms)
+    assert not trainer._net._forward_hooks and not trainer._net.conv_blocks()[0]._forward_hooks  # hooks removed
 
 
 def test_checkpoint_every_epoch(small_mnist, tmp_path):

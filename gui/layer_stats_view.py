@@ -1,0 +1,97 @@
+"""Layer statistics while training: each layer's gradient norm over time and the latest histograms
+of its outputs and weight gradients (engine/layer_stats.py). Items are made once per run and
+refreshed with setData from the Train tab's redraw timer."""
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from engine.events import LayerStats
+from gui.style import MUTED
+
+
+def layer_colours(n: int) -> list:
+    return [pg.intColor(i, hues=max(n, 1), values=1, maxValue=200) for i in range(n)]
+
+
+class LayerStatsView(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.norm_plot = pg.PlotWidget(background=None, title="Gradient norm per layer")
+        self.norm_plot.setLabel("bottom", "batch")
+        self.norm_plot.setLogMode(y=True)
+        self.norm_plot.showGrid(x=True, y=True, alpha=0.15)
+        self.legend = self.norm_plot.addLegend(offset=(-10, 10), colCount=2)
+        self.histograms = pg.GraphicsLayoutWidget()
+        self.histograms.setBackground(None)
+        self.caption = QLabel("Histograms of the latest watched batch. Top: each layer's outputs after its "
+                              "activation (the last layer: its logits). Bottom: its weight gradients.")
+        self.caption.setWordWrap(True)
+        self.caption.setStyleSheet(f"color: {MUTED}")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.norm_plot, 2)
+        layout.addWidget(self.histograms, 3)
+        layout.addWidget(self.caption)
+        self.reset()
+
+    def reset(self) -> None:
+        self.norm_plot.clear()
+        self.legend.clear()
+        self.histograms.clear()
+        self.names: tuple = ()
+        self.steps: list[int] = []
+        self.norms: list[tuple] = []
+        self.latest: LayerStats | None = None
+        self._norm_curves, self._activation_curves, self._gradient_curves = [], [], []
+        self._dirty = False
+
+    def add(self, stats: LayerStats) -> None:
+        if stats.names != self.names:
+            self._build(stats.names)
+        self.steps.append(stats.step)
+        self.norms.append(stats.gradient_norms)
+        self.latest = stats
+        self._dirty = True
+
+    def _build(self, names: tuple) -> None:
+        self.reset()
+        self.names = names
+        colours = layer_colours(len(names))
+        for name, colour in zip(names, colours):
+            self._norm_curves.append(self.norm_plot.plot([], [], pen=pg.mkPen(colour, width=2), name=name))
+        for row, curves in ((0, self._activation_curves), (1, self._gradient_curves)):
+            for col, (name, colour) in enumerate(zip(names, colours)):
+                plot = self.histograms.addPlot(row=row, col=col, title=name if row == 0 else None)
+                plot.hideAxis("left")
+                plot.setMenuEnabled(False)
+                plot.setMouseEnabled(False, False)
+                plot.getAxis("bottom").setStyle(tickTextOffset=2, maxTickLevel=0)
+                brush = pg.mkBrush(colour.red(), colour.green(), colour.blue(), 110)
+                curves.append(plot.plot([0, 1], [0], stepMode="center", fillLevel=0, brush=brush, pen=pg.mkPen(colour)))
+
+    def redraw(self) -> None:
+        if not self._dirty or self.latest is None:
+            return
+        self._dirty = False
+        norms = np.array(self.norms, dtype=np.float64)
+        for i, curve in enumerate(self._norm_curves):
+            curve.setData(self.steps, np.where(norms[:, i] > 0, norms[:, i], np.nan), connect="finite")
+        for curves, histograms in ((self._activation_curves, self.latest.activations),
+                                   (self._gradient_curves, self.latest.gradients)):
+            for curve, (counts, edges) in zip(curves, histograms):
+                curve.setData(edges, counts)
+
+    def blow_up(self) -> str:
+        """Which layer's gradients grew the most over the run so far (said when a run diverges)."""
+        norms = np.array(self.norms, dtype=np.float64)
+        if len(norms) < 2:
+            return ""
+        finite = np.isfinite(norms).all(1)
+        if not finite.any():
+            return "Every layer's gradients were already non-finite when first watched."
+        first, last = norms[finite][0], norms[finite][-1]
+        growth = last / np.maximum(first, 1e-12)
+        worst = int(np.argmax(growth))
+        return (f"The gradients grew most in {self.names[worst]}: its norm went from {first[worst]:.3g} to "
+                f"{last[worst]:.3g} (Layers chart on the Train tab).")
