@@ -15,6 +15,7 @@ from engine.explain import Explanation, overlay_rgba
 from engine.predict import Prediction
 from gui.active_model import ActiveModel
 from gui.canvas import DrawingCanvas
+from gui.export import add_picture_menu
 from gui.style import ACCENT, BAD, MUTED, UNSURE, bar_brushes, section_label
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,9 @@ class DrawTab(QWidget):
         self.why_legend = QLabel("")
         self.why_legend.setWordWrap(True)
         self.why_legend.setStyleSheet(f"color: {MUTED}")
+        for widget, name in ((self.canvas, "drawing"), (self.preview, "network-input"), (self.why, "why"),
+                             (self.chart, "probabilities")):
+            add_picture_menu(widget, name)
         self.why_on_canvas = QCheckBox("Show on the canvas", checked=True)
         self.why_on_canvas.setToolTip("Lay the map over your drawing when a stroke ends")
         self.why_on_canvas.toggled.connect(self._show_overlay)

@@ -12,6 +12,7 @@ from engine.datasets import MIXED, PEN, load_dataset
 from engine.evaluate import EvalResult, evaluate, mismatch_note
 from engine.predict import Predictor
 from gui.draw_tab import array_to_pixmap
+from gui.export import add_picture_menu
 from gui.style import ACCENT, BAD, MUTED, section_label
 from gui.workers import FunctionWorker, start_in_thread
 
@@ -168,6 +169,8 @@ class EvaluateTab(QWidget):
         self.per_class_bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=ACCENT)
         self.per_class.addItem(self.per_class_bars)
         self.confusion = ConfusionMatrix()
+        add_picture_menu(self.confusion, "confusion-matrix")
+        add_picture_menu(self.per_class, "per-class-accuracy")
         self.confusion.cellClicked.connect(self.show_cell)
         self.cell_title = section_label("Click a cell of the confusion matrix")
         self.cell_gallery = Gallery()

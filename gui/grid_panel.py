@@ -5,6 +5,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from gui.export import add_picture_menu
 from gui.mosaic import Mosaic
 from gui.style import MUTED, section_label
 
@@ -38,6 +39,7 @@ class GridPanel(QWidget):
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground(None)
         self.box = self.view.addViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
+        add_picture_menu(self.view, title.lower().replace(" ", "-")[:40])
         self.image = HoverImage(self._hover, self._click if on_click else None)
         self.image.setColorMap(pg.colormap.get(colormap))
         self.box.addItem(self.image)

@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from engine.events import LayerStats
+from gui.export import add_picture_menu
 from gui.style import MUTED
 
 
@@ -28,6 +29,8 @@ class LayerStatsView(QWidget):
                               "activation (the last layer: its logits). Bottom: its weight gradients.")
         self.caption.setWordWrap(True)
         self.caption.setStyleSheet(f"color: {MUTED}")
+        add_picture_menu(self.norm_plot, "gradient-norms")
+        add_picture_menu(self.histograms, "layer-histograms")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.norm_plot, 2)

@@ -5,6 +5,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from engine.predict import LayerView, Predictor
+from gui.export import add_picture_menu
 from gui.grid_panel import GridPanel, symmetric_levels
 from gui.mosaic import tile
 from gui.style import ACCENT, DIVERGING, MUTED, SEQUENTIAL, bar_brushes, section_label
@@ -27,6 +28,7 @@ class BarsPanel(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
+        add_picture_menu(self.plot, title.split(":")[0].lower())
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=ACCENT)
         self.plot.addItem(self.bars)
         self.values = np.zeros(0)

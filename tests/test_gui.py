@@ -496,3 +496,21 @@ def test_an_exception_escaping_a_slot_is_logged_and_shown(qtbot, monkeypatch, is
     except ZeroDivisionError:
         sys.excepthook(*sys.exc_info())
     assert shown and "a bug" in shown[0] and "digit-studio.log" in shown[0]
+
+
+def test_pictures_can_be_saved_and_copied(window, qtbot, tmp_path):
+    from PySide6.QtGui import QGuiApplication
+
+    from gui.export import copy_picture, save_picture
+
+    draw_strokes(window.draw_tab.canvas, STROKES[7])
+    qtbot.waitUntil(lambda: window.draw_tab.explanation is not None, timeout=5000)
+    window.tabs.setCurrentWidget(window.layers_tab)
+    for widget, name in ((window.draw_tab.why, "why"), (window.layers_tab._rows["conv1"].view, "conv1"),
+                         (window.layers_tab._rows["output"].plot, "output")):
+        save_picture(widget, tmp_path / f"{name}.png")
+        with Image.open(tmp_path / f"{name}.png") as picture:
+            assert picture.size[0] > 50 and len(np.unique(np.asarray(picture.convert("L")))) > 2  # not blank
+    copy_picture(window.layers_tab._rows["conv1"].view)
+    assert not QGuiApplication.clipboard().image().isNull()
+    assert window.layers_tab._rows["conv1"].view.contextMenuPolicy() == Qt.ContextMenuPolicy.CustomContextMenu
