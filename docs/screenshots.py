@@ -36,8 +36,15 @@ def main(out_dir: Path) -> int:
         window.grab().save(str(out_dir / f"{name}.png"))
         print(f"saved {out_dir / name}.png")
 
+    while window.draw_tab.explanation is None:
+        wait(100)
     shoot("draw")
+    window.tabs.setCurrentWidget(window.layers_tab)
+    window.layers_tab.select(1, 3)  # conv2's fourth map: its kernel and the channels it read
+    shoot("layers")
     window.tabs.setCurrentWidget(window.kernels_tab)
+    while window.kernels_tab.patches2.tiles is None:
+        wait(100)
     shoot("kernels")
     window.tabs.setCurrentWidget(window.evaluate_tab)
     while window.evaluate_tab.running:
@@ -51,15 +58,19 @@ def main(out_dir: Path) -> int:
     window.tabs.setCurrentWidget(window.train_tab)
     tab = window.train_tab
     tab.form.set_value("epochs", 3)
+    tab.charts.setCurrentWidget(tab.layer_stats)
     tab.start()
     done = []
     tab.trained.connect(lambda *_: done.append(True))
     while tab.running and not done:
         wait(200)
     wait(300)
+    shoot("train-layers")
+    tab.charts.setCurrentWidget(tab.curves)
     shoot("train")
     window.tabs.setCurrentWidget(window.kernels_tab)
-    shoot("kernels-after-training")
+    window.kernels_tab.replay_slider.setValue(window.kernels_tab.replay_slider.maximum() // 3)
+    shoot("kernels-replay")
     import gui.main_window
 
     gui.main_window.ask_to_save = lambda _parent: gui.main_window.QMessageBox.StandardButton.Discard  # a demo run

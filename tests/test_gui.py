@@ -310,7 +310,8 @@ def test_kernels_tab_shows_both_layers_and_what_each_filter_looks_for(window, qt
     qtbot.waitUntil(lambda: tab.patches1.tiles is not None and tab.patches2.tiles is not None, timeout=30000)
     assert tab.patches1.tiles.shape == (conv1.out_channels, 3 * 3 + 2, 3 * 3 + 2)  # nine 3×3 patches, 1 px gaps
     assert tab.patches2.tiles.shape == (32, 3 * 8 + 2, 3 * 8 + 2)
-    assert not tab.play_button.isEnabled() and "No replay" in tab.replay_label.text()  # the shipped model has none
+    # The shipped model's replay ships beside it: its whole run, from the initial kernels to the last step.
+    assert tab.play_button.isEnabled() and tab.replay.steps[0] == 0 and tab.replay.epochs[-1] == 12
 
 
 def test_a_trained_model_replays_its_kernels_and_exports_a_gif(window, qtbot, tiny_data, tmp_path):
