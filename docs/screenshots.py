@@ -43,7 +43,7 @@ def main(out_dir: Path) -> int:
     window.layers_tab.select(1, 3)  # conv2's fourth map: its kernel and the channels it read
     shoot("layers")
     window.tabs.setCurrentWidget(window.kernels_tab)
-    while window.kernels_tab.patches2.tiles is None:
+    while window.kernels_tab.finding_patches:
         wait(100)
     shoot("kernels")
     window.tabs.setCurrentWidget(window.evaluate_tab)
@@ -70,6 +70,8 @@ def main(out_dir: Path) -> int:
     shoot("train")
     window.tabs.setCurrentWidget(window.kernels_tab)
     window.kernels_tab.replay_slider.setValue(window.kernels_tab.replay_slider.maximum() // 3)
+    while window.kernels_tab.finding_patches:
+        wait(100)
     shoot("kernels-replay")
     import gui.main_window
 

@@ -1,6 +1,6 @@
 """Layer statistics while training: what each layer outputs and how its gradients look.
 
-Every ``every`` steps the trainer arms a ``LayerProbe``: during that one step, forward hooks keep a
+Every few steps the trainer arms a ``LayerProbe``: during that one step, forward hooks keep a
 histogram of each layer's output (after its activation; the logits for the last layer), and after
 the backward pass it takes a histogram of each layer's weight gradients and their norm. Seed 002
 shows why this matters: with weights drawn at std 0.01 the activations of deep layers collapse
@@ -49,7 +49,8 @@ def histogram(values: torch.Tensor, symmetric: bool = False) -> tuple[np.ndarray
 
 
 class LayerProbe:
-    def __init__(self, model: ZooNet):
+    def __init__(self, model: ZooNet, every: int):
+        self.every = every
         self.layers = watched_layers(model)
         self._armed = False
         self._outputs: dict[str, torch.Tensor] = {}
@@ -60,6 +61,12 @@ class LayerProbe:
             if self._armed:
                 self._outputs[name] = output.detach()
         return keep
+
+    def due(self, step: int) -> bool:
+        """Watch every ``every`` steps, and five times as often over the first ``4 × every``: a run
+        with too high a learning rate blows up in its first few dozen steps."""
+        early = step <= 4 * self.every
+        return step % (max(1, self.every // 5) if early else self.every) == 0
 
     def arm(self) -> None:
         """Watch the next forward pass."""

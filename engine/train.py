@@ -137,7 +137,7 @@ class Trainer:
         self.resume_from = resume_from
         self.split = split
         self.kernel_every = kernel_every
-        self.stats_every = stats_every  # steps between LayerStats events (0: none)
+        self.stats_every = stats_every  # steps between LayerStats events, more often early on (0: none)
         self._probe: LayerProbe | None = None
         self.evaluate_test = evaluate_test
         self.data_dir = data_dir
@@ -279,7 +279,7 @@ class Trainer:
         self._autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
         start_epoch, self._elapsed = (self._restore() if self.resume_from else (0, 0.0))
         self.model = self._average.model if self._average else net
-        self._probe = LayerProbe(net) if self.stats_every else None  # after the average copied the net
+        self._probe = LayerProbe(net, self.stats_every) if self.stats_every else None  # after the average copied the net
         return start_epoch
 
     def _run(self):
@@ -315,7 +315,7 @@ class Trainer:
                 return False
             idx = order[(batch - 1) * cfg.batch_size: batch * cfg.batch_size]
             x, y = to_model_input(self._images[idx]), self._labels[idx]
-            if self._probe and (self._step + 1) % self.stats_every == 0:
+            if self._probe and self._probe.due(self._step + 1):
                 self._probe.arm()
             if cfg.augment:
                 x = augment_batch(x, aug_gen, self._augment_spec)

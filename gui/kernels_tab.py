@@ -131,13 +131,18 @@ class KernelsTab(QWidget):
         if self._patches_shown is not self._predictor and self._predictor is not None:
             self._find_patches(self._predictor)  # only once someone looks: it reads 10,000 digits
 
+    @property
+    def finding_patches(self) -> bool:
+        return self._patch_worker is not None
+
     def _find_patches(self, predictor: Predictor) -> None:
         self._patches_for = predictor
         if self._patch_worker is not None:
             return  # the search under way starts again for this model when it ends
         self._searching_for = predictor
-        for panel in (self.patches1, self.patches2):
-            panel.axes.setText("Finding the strongest patches among 10,000 test digits…")
+        empty = np.full((1, 1, 1), np.nan, np.float32)
+        for panel in (self.patches1, self.patches2):  # the last model's patches would mislead meanwhile
+            panel.display(tile(empty, 1), empty, (0.0, 1.0), "Finding the strongest patches among 10,000 test digits…")
         self._patch_worker = FunctionWorker(patches_for, predictor.model, predictor.metadata.get("dataset"))
         self._patch_worker.succeeded.connect(lambda patches, wanted=predictor: self._show_patches(patches, wanted))
         self._patch_worker.failed.connect(self._patches_failed)

@@ -22,7 +22,7 @@ class LayerStatsView(QWidget):
         self.norm_plot.setLabel("bottom", "batch")
         self.norm_plot.setLogMode(y=True)
         self.norm_plot.showGrid(x=True, y=True, alpha=0.15)
-        self.legend = self.norm_plot.addLegend(offset=(-10, 10), colCount=2)
+        self.legend = self.norm_plot.addLegend(offset=(-10, 5), colCount=4, brush=pg.mkBrush(255, 255, 255, 210))
         self.histograms = pg.GraphicsLayoutWidget()
         self.histograms.setBackground(None)
         self.caption = QLabel("Histograms of the latest watched batch. Top: each layer's outputs after its "
@@ -62,7 +62,8 @@ class LayerStatsView(QWidget):
         self.names = names
         colours = layer_colours(len(names))
         for name, colour in zip(names, colours):
-            self._norm_curves.append(self.norm_plot.plot([], [], pen=pg.mkPen(colour, width=2), name=name))
+            self._norm_curves.append(self.norm_plot.plot([], [], pen=pg.mkPen(colour, width=2), name=name, symbol="o",
+                                                         symbolSize=4, symbolPen=None, symbolBrush=colour))
         for row, curves in ((0, self._activation_curves), (1, self._gradient_curves)):
             for col, (name, colour) in enumerate(zip(names, colours)):
                 plot = self.histograms.addPlot(row=row, col=col, title=name if row == 0 else None)
@@ -78,23 +79,43 @@ class LayerStatsView(QWidget):
             return
         self._dirty = False
         norms = np.array(self.norms, dtype=np.float64)
+        steps = np.array(self.steps)
         for i, curve in enumerate(self._norm_curves):
-            curve.setData(self.steps, np.where(norms[:, i] > 0, norms[:, i], np.nan), connect="finite")
+            shown = np.isfinite(norms[:, i]) & (norms[:, i] > 0)  # a log axis has no place for 0 or NaN
+            curve.setData(steps[shown], norms[shown, i])
+        shown = norms[np.isfinite(norms) & (norms > 0)]
+        if shown.size:  # 1-2-5 ticks: pyqtgraph labels every minor log tick, and they collide
+            low, high = int(np.floor(np.log10(shown.min()))), int(np.ceil(np.log10(shown.max())))
+            ticks = [(np.log10(m * 10.0 ** k), f"{m * 10.0 ** k:g}") for k in range(low, high + 1) for m in (1, 2, 5)]
+            self.norm_plot.getAxis("left").setTicks([ticks, []])
         for curves, histograms in ((self._activation_curves, self.latest.activations),
                                    (self._gradient_curves, self.latest.gradients)):
             for curve, (counts, edges) in zip(curves, histograms):
                 curve.setData(edges, counts)
 
     def blow_up(self) -> str:
-        """Which layer's gradients grew the most over the run so far (said when a run diverges)."""
-        norms = np.array(self.norms, dtype=np.float64)
-        if len(norms) < 2:
+        """What the layer statistics saw before a run diverged: which layer's gradients grew most,
+        and whether they died out."""
+        norms, steps = np.array(self.norms, dtype=np.float64), np.array(self.steps)
+        if not len(norms):
             return ""
         finite = np.isfinite(norms).all(1)
         if not finite.any():
-            return "Every layer's gradients were already non-finite when first watched."
-        first, last = norms[finite][0], norms[finite][-1]
-        growth = last / np.maximum(first, 1e-12)
-        worst = int(np.argmax(growth))
-        return (f"The gradients grew most in {self.names[worst]}: its norm went from {first[worst]:.3g} to "
-                f"{last[worst]:.3g} (Layers chart on the Train tab).")
+            return "The gradients were already non-finite when first watched."
+        said = []
+        alive = finite & (norms > 0).any(1)
+        if alive.sum() == 1:
+            row = norms[alive][0]
+            said.append(f"At batch {steps[alive][0]} the largest gradient norm was {row.max():.3g}, in "
+                        f"{self.names[int(row.argmax())]}.")
+        elif alive.sum() >= 2:
+            first, last = norms[alive][0], norms[alive][-1]
+            growth = np.where(first > 0, last / np.where(first > 0, first, 1), 0)
+            worst = int(np.argmax(growth))
+            if growth[worst] > 1:
+                said.append(f"The gradients grew most in {self.names[worst]}: from {first[worst]:.3g} at batch "
+                            f"{steps[alive][0]} to {last[worst]:.3g} at batch {steps[alive][-1]}.")
+        if not norms[finite][-1].any():
+            said.append(f"By batch {steps[finite][-1]} every layer's gradients were zero: its units had stopped "
+                        "responding (see Layer statistics).")
+        return " ".join(said)

@@ -244,7 +244,8 @@ def test_failed_training_shows_the_reason_and_keeps_the_model(window, qtbot, tin
     qtbot.mouseClick(find(window, QPushButton, "trainButton"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not tab.running, timeout=60_000)
     assert "diverged" in tab.message.text() and "active model was not changed" in tab.message.text()
-    assert "The gradients grew most in" in tab.message.text()  # where it blew up, from the layer statistics
+    # Where it blew up, from the layer statistics (this run's gradients grow, or die out, within a few batches).
+    assert "gradient" in tab.message.text().split("diverged", 1)[1]
     assert window.active.predictor is before
 
 
@@ -307,7 +308,7 @@ def test_kernels_tab_shows_both_layers_and_what_each_filter_looks_for(window, qt
     assert "conv2 filter 2, input channel 1" in tab.info.text()
     tab.mean_channels.setChecked(True)
     assert tab.conv2.tiles.shape[0] == conv1.out_channels * 2
-    qtbot.waitUntil(lambda: tab.patches1.tiles is not None and tab.patches2.tiles is not None, timeout=30000)
+    qtbot.waitUntil(lambda: not tab.finding_patches, timeout=30000)
     assert tab.patches1.tiles.shape == (conv1.out_channels, 3 * 3 + 2, 3 * 3 + 2)  # nine 3×3 patches, 1 px gaps
     assert tab.patches2.tiles.shape == (32, 3 * 8 + 2, 3 * 8 + 2)
     # The shipped model's replay ships beside it: its whole run, from the initial kernels to the last step.
@@ -515,3 +516,26 @@ def test_pictures_can_be_saved_and_copied(window, qtbot, tmp_path):
     copy_picture(window.layers_tab._rows["conv1"].view)
     assert not QGuiApplication.clipboard().image().isNull()
     assert window.layers_tab._rows["conv1"].view.contextMenuPolicy() == Qt.ContextMenuPolicy.CustomContextMenu
+
+
+def test_layer_statistics_say_where_a_run_blew_up(qtbot):
+    from engine.events import LayerStats
+    from gui.layer_stats_view import LayerStatsView
+
+    view = LayerStatsView()
+    qtbot.addWidget(view)
+    histogram = (np.ones(4), np.linspace(0, 1, 5))
+
+    def watch(step, norms):
+        view.add(LayerStats(step, ("conv1", "fc1"), (histogram,) * 2, (histogram,) * 2, norms))
+
+    watch(5, (1.0, 2.0))
+    watch(10, (1000.0, 4.0))
+    assert view.blow_up() == "The gradients grew most in conv1: from 1 at batch 5 to 1e+03 at batch 10."
+    watch(15, (0.0, 0.0))
+    watch(20, (float("nan"), float("nan")))
+    assert view.blow_up().endswith("By batch 15 every layer's gradients were zero: its units had stopped "
+                                   "responding (see Layer statistics).")
+    view.redraw()
+    x, _ = view._norm_curves[0].getData()
+    assert list(x) == [5, 10]  # zero and NaN have no place on a log axis
