@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 # 32 midpoint steps: the attributions sum to the logit's change within ~5 % (16 steps: ~27 %, 64: ~2 %)
-# for the shipped model, and the answer's map and the contrast take ~10 ms on 2 CPU cores.
+# for the shipped model, and a map takes ~10 ms on 2 CPU cores (bench/explain.py).
 STEPS = 32
 INK = 0.1  # an input pixel at least this bright counts as ink when erasing
 

@@ -39,6 +39,16 @@ def array_to_pixmap(pixels: np.ndarray, scale: int, overlay: np.ndarray | None =
                                           Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.FastTransformation))
 
 
+def input_picture(name: str, tooltip: str) -> QLabel:
+    """A framed label the size of the enlarged 28×28 network input."""
+    label = QLabel()
+    label.setObjectName(name)
+    label.setFixedSize(28 * PREVIEW_SCALE, 28 * PREVIEW_SCALE)
+    label.setFrameShape(QFrame.Shape.Box)
+    label.setToolTip(tooltip)
+    return label
+
+
 class ProbabilityChart(pg.PlotWidget):
     def __init__(self, parent=None):
         super().__init__(parent, background=None)
@@ -121,21 +131,13 @@ class DrawTab(QWidget):
         self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.confidence_label.setWordWrap(True)
         self.chart = ProbabilityChart()
-        self.preview = QLabel()
-        self.preview.setObjectName("networkInput")
-        self.preview.setFixedSize(28 * PREVIEW_SCALE, 28 * PREVIEW_SCALE)
-        self.preview.setFrameShape(QFrame.Shape.Box)
-        self.preview.setToolTip("Exactly what the network sees: your drawing cropped, scaled to 20 px, "
-                                "centred by mass in 28×28, white on black like MNIST")
+        self.preview = input_picture("networkInput", "Exactly what the network sees: your drawing cropped, "
+                                     "scaled to 20 px, centred by mass in 28×28, white on black like MNIST")
         self.latency_label = QLabel("")
         self.latency_label.setStyleSheet(f"color: {MUTED}")
         self.why_title = section_label("Why")
-        self.why = QLabel()
-        self.why.setObjectName("whyMap")
-        self.why.setFixedSize(28 * PREVIEW_SCALE, 28 * PREVIEW_SCALE)
-        self.why.setFrameShape(QFrame.Shape.Box)
-        self.why.setToolTip("Integrated gradients: how much each input pixel adds to the answer's score "
-                            "rather than the runner-up's, from a blank input to your drawing")
+        self.why = input_picture("whyMap", "Integrated gradients: how much each input pixel adds to the answer's "
+                                 "score rather than the runner-up's, from a blank input to your drawing")
         self.why_legend = QLabel("")
         self.why_legend.setWordWrap(True)
         self.why_legend.setStyleSheet(f"color: {MUTED}")
