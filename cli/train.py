@@ -96,7 +96,7 @@ def run(args) -> int:
     base = TrainConfig.from_dict(load_checkpoint(args.resume).metadata.get("config", {})) if args.resume else None
     config = config_from_args(args, base)
     dataset = load_dataset(config.dataset, args.data_dir, progress=ProgressBar().download)
-    print(format_summary(build_model(config.model)), file=sys.stderr)
+    print(format_summary(build_model(config.model, **config.model_kwargs)), file=sys.stderr)
     run_dir = Path(args.out) if args.out else (Path(args.resume).parent if args.resume else None)
     if args.save:
         check_writable(Path(args.save))  # before hours of training, not after

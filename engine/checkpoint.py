@@ -81,11 +81,12 @@ def library_versions() -> dict:
     return {"digit_studio": __version__, "torch": str(torch.__version__), "python": platform.python_version()}
 
 
-def make_metadata(model_name: str, config: dict | None, dataset: str, class_names, metrics: dict | None = None, **extra) -> dict:
+def make_metadata(model_name: str, config: dict | None, dataset: str, class_names, metrics: dict | None = None,
+                  model_kwargs: dict | None = None, **extra) -> dict:
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "model": {"name": model_name, "kwargs": {}},
+        "model": {"name": model_name, "kwargs": dict(model_kwargs or {})},
         "config": dict(config or {}),
         "dataset": dataset,
         "class_names": list(class_names),
@@ -165,7 +166,13 @@ def load_checkpoint(path, device="cpu") -> Checkpoint:
     name = metadata.get("model", {}).get("name")
     if name not in ZOO:
         raise CheckpointError(path, f"unknown architecture {name!r}; this version knows {', '.join(ZOO)}")
-    model = build_model(name)
+    kwargs = metadata.get("model", {}).get("kwargs") or {}
+    if not isinstance(kwargs, dict) or not set(kwargs) <= {"batch_norm", "dropout"}:
+        raise CheckpointError(path, f"damaged: unknown architecture options {kwargs!r}")
+    try:
+        model = build_model(name, batch_norm=kwargs.get("batch_norm"), dropout=kwargs.get("dropout"))
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(path, f"damaged: architecture options {kwargs!r} ({exc})") from None
     try:
         model.load_state_dict(state, strict=True)
     except (RuntimeError, KeyError) as exc:

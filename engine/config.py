@@ -3,12 +3,13 @@
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from engine.datasets import DATASET_NAMES
-from engine.models import DEFAULT_MODEL, INITS, ZOO
+from engine.models import DEFAULT_MODEL, INITS, ZOO, architecture
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "adam", "adamw")
 SCHEDULES = ("onecycle", "constant")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
+BATCH_NORM = ("model", "on", "off")
 
 
 def _opt(default, help_text, choices=None, minimum=None, maximum=None):
@@ -29,9 +30,14 @@ class TrainConfig:
     epochs: int = _opt(8, "passes over the training set", minimum=1, maximum=1000)
     weight_decay: float = _opt(5e-4, "L2 weight decay (decoupled for adamw)", minimum=0.0, maximum=1.0)
     init: str = _opt("default", "weight initialisation ('default' keeps the model's own)", choices=INITS)
+    batch_norm: str = _opt("model", "batch normalisation after each conv ('model' keeps the model's own)",
+                           choices=BATCH_NORM)
+    dropout: float = _opt(-1.0, "dropout rate before the last layer (-1 keeps the model's own)", minimum=-1.0, maximum=0.9)
     augment: bool = _opt(True, "random affine, elastic and stroke-thickness augmentation")
     low_resolution: float = _opt(0.15, "with augment: share of images also seen at 8-16 px, as a scan gives them",
                                  minimum=0.0, maximum=1.0)
+    train_subset: int = _opt(0, "train on this many training images, drawn at random (0: all)", minimum=0,
+                             maximum=10_000_000)
     val_fraction: float = _opt(1 / 12, "share of the training set held out for validation", minimum=0.0, maximum=0.5)
     seed: int = _opt(0, "random seed (split, initialisation, batches)", minimum=0, maximum=2**31 - 1)
     device: str = _opt("auto", "where to train: auto picks CUDA when present", choices=DEVICES)
@@ -49,6 +55,12 @@ class TrainConfig:
             if meta["min"] is not None and not meta["min"] <= value <= meta["max"]:
                 raise ValueError(f"{f.name}: {value} is outside {meta['min']}..{meta['max']}")
         return self
+
+    @property
+    def model_kwargs(self) -> dict:
+        """The architecture switches as build_model takes them (only those that differ from the model's own)."""
+        return architecture(self.model, None if self.batch_norm == "model" else self.batch_norm == "on",
+                            None if self.dropout < 0 else self.dropout)
 
     def to_dict(self) -> dict:
         return asdict(self)

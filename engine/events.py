@@ -47,6 +47,18 @@ class KernelSnapshot:
 
 
 @dataclass(frozen=True)
+class Evaluation:
+    """The validation split scored part-way through an epoch (``evals_per_epoch``), for curves that
+    compare runs several times per epoch."""
+    step: int
+    epoch: float  # fractional: 1.5 is halfway through the second epoch
+    train_loss: float  # mean training loss since the previous evaluation
+    val_loss: float
+    val_accuracy: float
+    elapsed: float  # seconds of training so far
+
+
+@dataclass(frozen=True)
 class LayerStats:
     """One training step seen layer by layer (engine/layer_stats.py), every few steps when asked for."""
     step: int

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-INITS = ("default", "he", "xavier")
+INITS = ("default", "he", "xavier", "normal0.01")  # normal0.01: seed 002's small Gaussian, std 0.01
 
 
 class ConvBlock(nn.Sequential):
@@ -66,36 +66,36 @@ class Traced:
     outputs: torch.Tensor  # after the activation: N×C×H×W maps or N×units
 
 
-def _seed000() -> ZooNet:
+def _seed000(bn: bool = False) -> ZooNet:
     # Keras tutorial (seed 000): one 3×3 conv of 8 filters, max-pool, dense 120, He-uniform init.
     return ZooNet(
         "seed000",
-        OrderedDict(conv1=ConvBlock(1, 8, 3), pool1=nn.MaxPool2d(2)),
+        OrderedDict(conv1=ConvBlock(1, 8, 3, batch_norm=bn), pool1=nn.MaxPool2d(2)),
         OrderedDict(flatten=nn.Flatten(), fc1=nn.Linear(8 * 13 * 13, 120), act=nn.ReLU(), fc2=nn.Linear(120, 10)),
         default_init="he",
     )
 
 
-def _seed001() -> ZooNet:
+def _seed001(bn: bool = False) -> ZooNet:
     # TensorFlow 2 tutorial (seed 001): conv 32/64/64 3×3 (valid), two max-pools, dense 64.
     return ZooNet(
         "seed001",
         OrderedDict(
-            conv1=ConvBlock(1, 32, 3), pool1=nn.MaxPool2d(2),
-            conv2=ConvBlock(32, 64, 3), pool2=nn.MaxPool2d(2),
-            conv3=ConvBlock(64, 64, 3),
+            conv1=ConvBlock(1, 32, 3, batch_norm=bn), pool1=nn.MaxPool2d(2),
+            conv2=ConvBlock(32, 64, 3, batch_norm=bn), pool2=nn.MaxPool2d(2),
+            conv3=ConvBlock(64, 64, 3, batch_norm=bn),
         ),
         OrderedDict(flatten=nn.Flatten(), fc1=nn.Linear(64 * 3 * 3, 64), act=nn.ReLU(), fc2=nn.Linear(64, 10)),
     )
 
 
-def _seed003() -> ZooNet:
+def _seed003(bn: bool = False) -> ZooNet:
     # PyTorch tutorial (seed 003): conv 4@5×5 and 8@5×5 with padding 2, max-pools, dense 512, dropout.
     return ZooNet(
         "seed003",
         OrderedDict(
-            conv1=ConvBlock(1, 4, 5, padding=2), pool1=nn.MaxPool2d(2),
-            conv2=ConvBlock(4, 8, 5, padding=2), pool2=nn.MaxPool2d(2),
+            conv1=ConvBlock(1, 4, 5, padding=2, batch_norm=bn), pool1=nn.MaxPool2d(2),
+            conv2=ConvBlock(4, 8, 5, padding=2, batch_norm=bn), pool2=nn.MaxPool2d(2),
         ),
         OrderedDict(
             flatten=nn.Flatten(), fc1=nn.Linear(8 * 7 * 7, 512), act=nn.ReLU(),
@@ -104,13 +104,13 @@ def _seed003() -> ZooNet:
     )
 
 
-def _lenet5() -> ZooNet:
+def _lenet5(bn: bool = False) -> ZooNet:
     # LeNet-5 as in d2l (seed 004): sigmoid activations, average pooling, 6/16 channels, dense 120/84.
     return ZooNet(
         "lenet5",
         OrderedDict(
-            conv1=ConvBlock(1, 6, 5, padding=2, act=nn.Sigmoid), pool1=nn.AvgPool2d(2),
-            conv2=ConvBlock(6, 16, 5, act=nn.Sigmoid), pool2=nn.AvgPool2d(2),
+            conv1=ConvBlock(1, 6, 5, padding=2, batch_norm=bn, act=nn.Sigmoid), pool1=nn.AvgPool2d(2),
+            conv2=ConvBlock(6, 16, 5, batch_norm=bn, act=nn.Sigmoid), pool2=nn.AvgPool2d(2),
         ),
         OrderedDict(
             flatten=nn.Flatten(), fc1=nn.Linear(16 * 5 * 5, 120), act1=nn.Sigmoid(),
@@ -120,25 +120,25 @@ def _lenet5() -> ZooNet:
     )
 
 
-def _digitnet() -> ZooNet:
+def _digitnet(bn: bool = True) -> ZooNet:
     # Digit Studio's default: batch-normed 3×3 convs that widen as the image shrinks (16 at 28×28,
     # 32 at 14×14, 64 at 7×7), so the compute stays small enough to train fast on a laptop CPU.
+    head = [("flatten", nn.Flatten()), ("fc1", nn.Linear(64 * 3 * 3, 128, bias=not bn))]
+    head += [("bn", nn.BatchNorm1d(128))] if bn else []
+    head += [("act", nn.ReLU()), ("dropout", nn.Dropout(0.2)), ("fc2", nn.Linear(128, 10))]
     return ZooNet(
         "digitnet",
         OrderedDict(
-            conv1=ConvBlock(1, 16, 3, padding=1, batch_norm=True),
+            conv1=ConvBlock(1, 16, 3, padding=1, batch_norm=bn),
             pool1=nn.MaxPool2d(2),
-            conv2=ConvBlock(16, 32, 3, padding=1, batch_norm=True),
-            conv3=ConvBlock(32, 32, 3, padding=1, batch_norm=True),
+            conv2=ConvBlock(16, 32, 3, padding=1, batch_norm=bn),
+            conv3=ConvBlock(32, 32, 3, padding=1, batch_norm=bn),
             pool2=nn.MaxPool2d(2),
-            conv4=ConvBlock(32, 64, 3, padding=1, batch_norm=True),
-            conv5=ConvBlock(64, 64, 3, padding=1, batch_norm=True),
+            conv4=ConvBlock(32, 64, 3, padding=1, batch_norm=bn),
+            conv5=ConvBlock(64, 64, 3, padding=1, batch_norm=bn),
             pool3=nn.MaxPool2d(2),
         ),
-        OrderedDict(
-            flatten=nn.Flatten(), fc1=nn.Linear(64 * 3 * 3, 128, bias=False), bn=nn.BatchNorm1d(128),
-            act=nn.ReLU(), dropout=nn.Dropout(0.2), fc2=nn.Linear(128, 10),
-        ),
+        OrderedDict(head),
     )
 
 
@@ -159,7 +159,8 @@ DEFAULT_MODEL = "digitnet"
 
 
 def initialise(model: nn.Module, init: str) -> None:
-    """Re-initialise conv and linear weights: "he" (Kaiming), "xavier" (Glorot) or PyTorch's default."""
+    """Re-initialise conv and linear weights: "he" (Kaiming), "xavier" (Glorot), "normal0.01" (a
+    Gaussian of std 0.01, seed 002's small init) or PyTorch's default."""
     if init not in INITS:
         raise ValueError(f"unknown init {init!r}; choose from {', '.join(INITS)}")
     if init == "default":
@@ -168,21 +169,48 @@ def initialise(model: nn.Module, init: str) -> None:
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             if init == "he":
                 nn.init.kaiming_uniform_(m.weight, nonlinearity="relu")
-            else:
+            elif init == "xavier":
                 nn.init.xavier_uniform_(m.weight)
+            else:
+                nn.init.normal_(m.weight, std=0.01)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
 
 
-def build_model(name: str, init: str | None = None) -> ZooNet:
-    """A fresh model from the zoo; ``init=None`` uses the model's own (the seed's) initialisation."""
+def set_dropout(model: ZooNet, rate: float) -> None:
+    """Every dropout layer at ``rate``; a model without one gets one before its last layer."""
+    layers = [m for m in model.classifier if isinstance(m, nn.Dropout)]
+    for layer in layers:
+        layer.p = rate
+    if not layers and rate > 0:
+        children = list(model.classifier.named_children())
+        children.insert(len(children) - 1, ("dropout", nn.Dropout(rate)))
+        model.classifier = nn.Sequential(OrderedDict(children))
+
+
+def build_model(name: str, init: str | None = None, batch_norm: bool | None = None,
+                dropout: float | None = None) -> ZooNet:
+    """A fresh model from the zoo. ``None`` keeps the model's own (the seed's) initialisation, batch
+    norm and dropout; the switches are what the Experiments comparisons vary."""
     try:
         entry = ZOO[name]
     except KeyError:
         raise ValueError(f"unknown model {name!r}; choose from {', '.join(ZOO)}") from None
-    model = entry.build()
+    model = entry.build() if batch_norm is None else entry.build(batch_norm)
+    if dropout is not None:
+        set_dropout(model, dropout)
     initialise(model, init or model.default_init)
     return model
+
+
+def architecture(model_name: str, batch_norm: bool | None, dropout: float | None) -> dict:
+    """The build_model arguments that change the layers, as checkpoints keep them ("kwargs")."""
+    kwargs = {}
+    if batch_norm is not None:
+        kwargs["batch_norm"] = bool(batch_norm)
+    if dropout is not None:
+        kwargs["dropout"] = float(dropout)
+    return kwargs
 
 
 @dataclass(frozen=True)

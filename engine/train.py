@@ -28,10 +28,12 @@ from engine.datasets import MIXED, PEN, Dataset, DatasetError, grouped_split, lo
 from engine.device import DeviceError, configure_cpu, device_name, is_out_of_memory, resolve_device
 from engine.calibrate import calibration_record
 from engine.evaluate import evaluate, predict_logits, to_model_input
-from engine.events import BatchEnd, Downloading, EpochEnd, Failed, Finished, KernelSnapshot, Notice, Started
+from engine.events import (BatchEnd, Downloading, EpochEnd, Evaluation, Failed, Finished, KernelSnapshot, Notice,
+                           Started)
 from engine.layer_stats import LayerProbe
 from engine.models import build_model
 from engine.replay import FILE_NAME as REPLAY_FILE, KernelRecorder
+from engine.runs import RunLog
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +102,14 @@ class WeightAverage:
 
 
 def default_run_dir(config: TrainConfig) -> Path:
+    """A new folder name in the user's runs folder (runs started within one second get -2, -3…)."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return paths.runs_dir() / f"{stamp}-{config.model}-{config.dataset}"
+    base = paths.runs_dir() / f"{stamp}-{config.model}-{config.dataset}"
+    folder, n = base, 1
+    while folder.exists():
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
+    return folder
 
 
 def _finite(value: float) -> bool:
@@ -126,18 +134,23 @@ class Trainer:
         split: tuple[torch.Tensor, torch.Tensor] | None = None,
         kernel_every: int = 0,
         stats_every: int = 0,
+        evals_per_epoch: int = 0,
         evaluate_test: bool = True,
         data_dir=None,
         sync_every: int | None = None,
+        label: str = "",
     ):
         self.config = config.validate()
         self.on_event = on_event or (lambda _event: None)
+        self.label = label  # what this run is within a comparison, e.g. "optimizer=adam"
+        self._run_log: RunLog | None = None
         self.dataset = dataset
         self.run_dir = Path(run_dir) if run_dir else default_run_dir(config)
         self.resume_from = resume_from
         self.split = split
         self.kernel_every = kernel_every
         self.stats_every = stats_every  # steps between LayerStats events, more often early on (0: none)
+        self.evals_per_epoch = evals_per_epoch  # Evaluation events within each epoch (0: only at its end)
         self._probe: LayerProbe | None = None
         self.evaluate_test = evaluate_test
         self.data_dir = data_dir
@@ -205,8 +218,14 @@ class Trainer:
             self._probe.remove()
         if isinstance(result, Failed) and result.kind != "error":
             log.warning("training ended: %s: %s", result.kind, result.message)
-        self.on_event(result)
+        self._emit(result)
         return result
+
+    def _emit(self, event) -> None:
+        """Every event goes to the run's own record (engine/runs.py) and to whoever listens."""
+        if self._run_log:
+            self._run_log(event)
+        self.on_event(event)
 
     def _checkpoint_str(self) -> str | None:
         return str(self._last_checkpoint) if self._last_checkpoint else None
@@ -224,7 +243,7 @@ class Trainer:
         fallback = default_run_dir(self.config)
         if self.run_dir.resolve().parent == fallback.resolve().parent:
             raise exc
-        self.on_event(Notice(f"{exc}; saving this run in {fallback} instead"))
+        self._emit(Notice(f"{exc}; saving this run in {fallback} instead"))
         log.warning("run folder %s not writable (%s); using %s", self.run_dir, exc, fallback)
         self.run_dir = fallback
 
@@ -242,7 +261,7 @@ class Trainer:
         if device.type == "cpu":
             configure_cpu()
         self._dataset = self.dataset or load_dataset(
-            cfg.dataset, self.data_dir, progress=lambda *report: self.on_event(Downloading(*report)))
+            cfg.dataset, self.data_dir, progress=lambda *report: self._emit(Downloading(*report)))
         self._images = self._dataset.train_images.to(device)
         self._labels = self._dataset.train_labels.to(device)
         groups = self._dataset.train_groups
@@ -252,6 +271,9 @@ class Trainer:
             train_idx, val_idx = grouped_split(groups, cfg.val_fraction, cfg.seed)
         else:
             train_idx, val_idx = split_indices(len(self._images), cfg.val_fraction, cfg.seed)
+        if cfg.train_subset and cfg.train_subset < len(train_idx):  # e.g. 300 images, to show over-fitting
+            pick = torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(cfg.seed))[:cfg.train_subset]
+            train_idx = train_idx[pick.sort().values]
         self._train_idx, self._val_idx = train_idx.to(device), val_idx.to(device)
         # Mixed data: every epoch is all of the main set plus enough pen digits to make up pen_share.
         self._pen_pool = None
@@ -265,7 +287,7 @@ class Trainer:
         self.batches_per_epoch = max(1, epoch_size // cfg.batch_size)  # drop the ragged last batch
 
         torch.manual_seed(cfg.seed)
-        net = build_model(cfg.model, None if cfg.init == "default" else cfg.init)
+        net = build_model(cfg.model, None if cfg.init == "default" else cfg.init, **cfg.model_kwargs)
         self._net = net.to(device, memory_format=torch.channels_last)
         self._optimizer = make_optimizer(cfg.optimizer, net.parameters(), cfg.lr, cfg.weight_decay)
         # A sixteenth of an epoch of warm-up is enough with batch norm; a longer one delayed the
@@ -280,13 +302,15 @@ class Trainer:
         start_epoch, self._elapsed = (self._restore() if self.resume_from else (0, 0.0))
         self.model = self._average.model if self._average else net
         self._probe = LayerProbe(net, self.stats_every) if self.stats_every else None  # after the average copied the net
+        self._run_log = RunLog(self.run_dir, cfg.to_dict(), cfg.model_kwargs, sum(p.numel() for p in net.parameters()),
+                               self.label)
         return start_epoch
 
     def _run(self):
         cfg = self.config
         start_epoch = self._setup()
         bpe = self.batches_per_epoch
-        self.on_event(Started(device_name(self.device), len(self._train_idx), len(self._val_idx), bpe, cfg.epochs, start_epoch))
+        self._emit(Started(device_name(self.device), len(self._train_idx), len(self._val_idx), bpe, cfg.epochs, start_epoch))
         self._step = start_epoch * bpe
         self._recorder.record(self._step, float(start_epoch), self.kernels())
         for epoch in range(start_epoch + 1, cfg.epochs + 1):
@@ -308,7 +332,11 @@ class Trainer:
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.int64)
         seen, pending, epoch_loss, start = 0, 0, 0.0, time.perf_counter()
-        for batch in range(1, self.batches_per_epoch + 1):
+        bpe = self.batches_per_epoch
+        # Batches after which the validation split is scored mid-epoch (the epoch's end always is).
+        evaluate_after = {round(bpe * k / self.evals_per_epoch) for k in range(1, self.evals_per_epoch)} - {0, bpe}
+        since_eval = [0.0, 0]  # training loss summed since the last evaluation, and over how many batches
+        for batch in range(1, bpe + 1):
             start += self._wait_if_paused()
             if self._stop.is_set():
                 self._elapsed += time.perf_counter() - start
@@ -325,7 +353,7 @@ class Trainer:
             self._optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self._probe and self._probe.armed:
-                self.on_event(self._probe.collect(self._step + 1))
+                self._emit(self._probe.collect(self._step + 1))
             self._optimizer.step()
             self._scheduler.step()
             if self._average:
@@ -335,21 +363,28 @@ class Trainer:
             correct += (logits.detach().argmax(1) == y).sum()
             seen += len(y)
             pending += 1
-            if batch % sync_every == 0 or batch == self.batches_per_epoch:
+            if batch % sync_every == 0 or batch == bpe or batch in evaluate_after:
                 total = loss_sum.item()
                 if not _finite(total):
                     raise Diverged(f"Training diverged at epoch {epoch}, batch {batch}: the loss became {total}. "
                                    f"Try a lower learning rate (now {cfg.lr:g}) or another optimiser.")
                 epoch_loss += total
+                since_eval[0] += total
+                since_eval[1] += pending
                 loss_sum.zero_()
                 rate = seen / max(1e-9, time.perf_counter() - start)
-                self.on_event(BatchEnd(epoch, batch, self.batches_per_epoch, self._step, total / pending,
+                self._emit(BatchEnd(epoch, batch, self.batches_per_epoch, self._step, total / pending,
                                        correct.item() / seen, rate))
                 pending = 0
             if self.kernel_every and self._step % self.kernel_every == 0:
-                self.on_event(KernelSnapshot(self._step, self.kernels()))
+                self._emit(KernelSnapshot(self._step, self.kernels()))
             if self._recorder.due(self._step):
-                self._recorder.record(self._step, epoch - 1 + batch / self.batches_per_epoch, self.kernels())
+                self._recorder.record(self._step, epoch - 1 + batch / bpe, self.kernels())
+            if batch in evaluate_after:
+                began = time.perf_counter()
+                val, _ = self._validate()
+                self._report_evaluation(epoch - 1 + batch / bpe, since_eval, val, self._elapsed + began - start)
+                start += time.perf_counter() - began  # scoring is not training time
         epoch_time = time.perf_counter() - start
         self._elapsed += epoch_time
         self._recorder.record(self._step, float(epoch), self.kernels())
@@ -357,6 +392,8 @@ class Trainer:
         if val is not None and not _finite(val.loss):
             raise Diverged(f"Training diverged in epoch {epoch}: the validation loss became {val.loss}. "
                            f"Try a lower learning rate (now {cfg.lr:g}) or another optimiser.")
+        if self.evals_per_epoch:
+            self._report_evaluation(float(epoch), since_eval, val, self._elapsed)
         record = dict(
             epoch=epoch, train_loss=epoch_loss / self.batches_per_epoch, train_accuracy=correct.item() / seen,
             val_loss=val.loss if val else None, val_accuracy=val.accuracy if val else None,
@@ -366,8 +403,15 @@ class Trainer:
         saved = None
         if cfg.checkpoint_every and epoch % cfg.checkpoint_every == 0 and epoch < cfg.epochs:
             saved = self._save_resumable(epoch, self._metrics())
-        self.on_event(EpochEnd(epochs=cfg.epochs, checkpoint=str(saved) if saved else None, **record))
+        self._emit(EpochEnd(epochs=cfg.epochs, checkpoint=str(saved) if saved else None, **record))
         return True
+
+    def _report_evaluation(self, epoch: float, since_eval: list, val, elapsed: float) -> None:
+        if val is None:
+            return
+        loss, batches = since_eval
+        since_eval[:] = [0.0, 0]
+        self._emit(Evaluation(self._step, epoch, loss / max(1, batches), val.loss, val.accuracy, elapsed))
 
     def _epoch_order(self, gen: torch.Generator, warming_up: bool = False) -> torch.Tensor:
         """This epoch's sample indices, shuffled: each pen digit is seen before any is repeated. While
@@ -403,7 +447,7 @@ class Trainer:
     def _metadata(self, metrics: dict) -> dict:
         extra = {"calibration": self._calibration} if self._calibration else {}
         return make_metadata(self.config.model, self.config.to_dict(), self._dataset.name,
-                             self._dataset.class_names, metrics, history=list(self.history),
+                             self._dataset.class_names, metrics, self.config.model_kwargs, history=list(self.history),
                              run_dir=str(self.run_dir), **extra)
 
     def _calibrate(self) -> dict | None:
@@ -429,7 +473,7 @@ class Trainer:
             self._recorder.save(self.run_dir / REPLAY_FILE)
         except SaveError as exc:  # the model matters more than its history: say so and go on
             log.warning("kernel replay not saved: %s", exc)
-            self.on_event(Notice(f"The kernel replay could not be saved: {exc}"))
+            self._emit(Notice(f"The kernel replay could not be saved: {exc}"))
 
     def _restore(self) -> tuple[int, float]:
         checkpoint = load_checkpoint(self.resume_from)

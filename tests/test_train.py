@@ -148,7 +148,8 @@ def test_checkpoint_every_epoch(small_mnist, tmp_path):
     _, final, events = run(config, small_mnist, tmp_path)
     epoch_ends = [e for e in events if isinstance(e, EpochEnd)]
     assert epoch_ends[0].checkpoint == str(tmp_path / "run" / "last.pt")
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["kernels.npz", "last.pt", "model.pt"]  # no temp files
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["kernels.npz", "last.pt", "metrics.jsonl",
+                                                               "model.pt", "run.json"]  # no temp files
 
 
 def test_missing_cuda_is_a_clear_failure(small_mnist, tmp_path):

@@ -1,0 +1,160 @@
+"""Every run kept: its folder holds ``run.json`` (configuration, when, outcome), ``metrics.jsonl``
+(one JSON object per line: each reported batch and each evaluation), its checkpoints and its kernel
+replay. ``list_runs`` reads the folders back; a damaged or half-written one is listed as unreadable,
+never raised.
+"""
+
+import json
+import math
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from engine import paths
+from engine.checkpoint import atomic_write
+from engine.events import BatchEnd, EpochEnd, Evaluation, Failed, Finished, Started
+
+RECORD = "run.json"
+METRICS = "metrics.jsonl"
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _clean(value):
+    """JSON has no NaN or infinity: a diverged loss is written as null."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+class RunLog:
+    """Writes a run's record and metrics as its events arrive (the trainer feeds it every event)."""
+
+    def __init__(self, folder: Path, config: dict, model_kwargs: dict, parameters: int, label: str = ""):
+        self.folder = Path(folder)
+        self.record = {"started": _now(), "status": "running", "label": label, "config": config,
+                       "model_kwargs": model_kwargs, "parameters": parameters}
+        self._write_record()
+        self._metrics = open(self.folder / METRICS, "a", encoding="utf-8")
+
+    def _write_record(self) -> None:
+        atomic_write(self.folder / RECORD, lambda tmp: Path(tmp).write_text(json.dumps(self.record, indent=1)))
+
+    def _line(self, **values) -> None:
+        self._metrics.write(json.dumps({k: _clean(v) for k, v in values.items()}) + "\n")
+
+    def __call__(self, event) -> None:
+        if isinstance(event, BatchEnd):
+            epoch = event.epoch - 1 + event.batch / event.batches_per_epoch
+            self._line(kind="batch", step=event.step, epoch=epoch, loss=event.loss, accuracy=event.accuracy,
+                       images_per_sec=event.images_per_sec)
+        elif isinstance(event, Evaluation):
+            self._line(kind="evaluation", step=event.step, epoch=event.epoch, loss=event.train_loss,
+                       val_loss=event.val_loss, val_accuracy=event.val_accuracy, elapsed=event.elapsed)
+        elif isinstance(event, EpochEnd):
+            self._line(kind="epoch", epoch=event.epoch, train_loss=event.train_loss,
+                       train_accuracy=event.train_accuracy, val_loss=event.val_loss, val_accuracy=event.val_accuracy,
+                       images_per_sec=event.images_per_sec, elapsed=event.elapsed)
+            self._metrics.flush()
+        elif isinstance(event, Started):
+            self.record.update(device=event.device_name, train_size=event.train_size, val_size=event.val_size)
+        elif isinstance(event, (Finished, Failed)):
+            self._finish(event)
+
+    def _finish(self, event) -> None:
+        self._metrics.close()
+        self.record["finished"] = _now()
+        if isinstance(event, Finished):
+            self.record.update(status="stopped" if event.stopped else "finished", test_accuracy=event.test_accuracy,
+                               seconds=event.elapsed, epochs_done=event.epochs_done, checkpoint=event.checkpoint)
+        else:
+            self.record.update(status=event.kind, message=event.message)
+        self._write_record()
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    folder: Path
+    readable: bool
+    problem: str = ""  # why it is unreadable
+    record: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def config(self) -> dict:
+        return self.record.get("config", {})
+
+    def row(self) -> dict:
+        """What the Runs list and `runs --json` show."""
+        if not self.readable:
+            return {"run": self.name, "folder": str(self.folder), "readable": False, "problem": self.problem}
+        r = self.record
+        return {"run": self.name, "folder": str(self.folder), "readable": True, "label": r.get("label", ""),
+                "started": r.get("started"), "status": r.get("status"), "model": self.config.get("model"),
+                "dataset": self.config.get("dataset"), "test_accuracy": r.get("test_accuracy"),
+                "val_accuracy": final_validation(read_metrics(self.folder)), "seconds": r.get("seconds")}
+
+
+def read_summary(folder: Path) -> RunSummary:
+    path = Path(folder) / RECORD
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return RunSummary(Path(folder), False, f"no {RECORD} (a run from an older version, or not a run)")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return RunSummary(Path(folder), False, f"damaged {RECORD} ({exc.__class__.__name__})")
+    if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
+        return RunSummary(Path(folder), False, f"damaged {RECORD} (not a run record)")
+    return RunSummary(Path(folder), True, record=record)
+
+
+def list_runs(root: Path | None = None) -> list[RunSummary]:
+    """Every folder in the runs folder, newest first."""
+    root = Path(root or paths.runs_dir())
+    if not root.is_dir():
+        return []
+    folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True)
+    return [read_summary(folder) for folder in folders]
+
+
+def read_metrics(folder: Path) -> list[dict]:
+    """The run's metrics lines; a damaged line (a run killed mid-write) is skipped."""
+    rows = []
+    try:
+        with open(Path(folder) / METRICS, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(row, dict):
+                    rows.append(row)
+    except (OSError, UnicodeDecodeError):
+        return []
+    return rows
+
+
+def history(rows: list[dict]) -> list[dict]:
+    """The evaluation points of a run: {"step", "epoch", "loss", "val_accuracy"} (the loss is the mean
+    training loss since the previous point)."""
+    return [{k: row.get(k) for k in ("step", "epoch", "loss", "val_accuracy")}
+            for row in rows if row.get("kind") == "evaluation"]
+
+
+def final_validation(rows: list[dict]) -> float | None:
+    """The last validation accuracy the run reported."""
+    scores = [row["val_accuracy"] for row in rows if row.get("kind") in ("evaluation", "epoch")
+              and isinstance(row.get("val_accuracy"), (int, float))]
+    return scores[-1] if scores else None
+
+
+def delete_run(folder: Path) -> None:
+    """Remove a run folder (only one inside the runs folder that looks like a run)."""
+    folder = Path(folder)
+    if not ((folder / RECORD).exists() or (folder / METRICS).exists() or (folder / "model.pt").exists()):
+        raise ValueError(f"{folder} does not look like a run folder; not deleted")
+    shutil.rmtree(folder)
