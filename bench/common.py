@@ -41,9 +41,4 @@ def machine() -> str:
 
 def config_overrides(pairs: list[str]) -> dict:
     """KEY=VALUE strings → TrainConfig fields of the right types."""
-    defaults, out = TrainConfig(), {}
-    for pair in pairs:
-        key, value = pair.split("=", 1)
-        kind = type(getattr(defaults, key))
-        out[key] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
-    return out
+    return {key: TrainConfig.parse_value(key, value) for key, value in (pair.split("=", 1) for pair in pairs)}

@@ -66,6 +66,20 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
+    def parse_value(cls, name: str, text: str):
+        """A field's value from text ("lr", "0.01" → 0.01); ValueError names the field when it is unknown."""
+        kinds = {f.name: type(getattr(cls(), f.name)) for f in fields(cls)}
+        if name not in kinds:
+            raise ValueError(f"unknown option {name!r}; choose from {', '.join(kinds)}")
+        kind = kinds[name]
+        if kind is bool:
+            return text.lower() in ("1", "true", "yes", "on")
+        try:
+            return kind(text)
+        except ValueError:
+            raise ValueError(f"{name}: {text!r} is not a {kind.__name__}") from None
+
+    @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
         """Build from a (possibly older) saved dict, ignoring keys this version does not know."""
         known = {f.name for f in fields(cls)}

@@ -436,6 +436,12 @@ class Trainer:
             pen_accuracy = float((val.predictions[pen] == val.labels[pen]).mean())
         return val, pen_accuracy
 
+    def train_accuracy(self, limit: int = 5000) -> float:
+        """Accuracy of the model as it is now (eval mode) on up to ``limit`` of its training images:
+        what over-fitting is measured against (the running accuracy during an epoch sees dropout at work)."""
+        idx = self._train_idx[:limit]
+        return evaluate(self.model, self._images[idx], self._labels[idx]).accuracy
+
     def kernels(self) -> tuple:
         """Copies of the first two conv layers' current (raw, not averaged) weights."""
         return tuple(block.conv.weight.detach().float().cpu().numpy().copy() for block in self._net.conv_blocks()[:2])

@@ -133,3 +133,19 @@ def test_explain_json_contract_and_overlays(images, mnist, tmp_path):
     assert Image.open(good["overlay"]).size == (280, 280)
     assert blank["digit"] is None and "Nothing drawn" in blank["error"]
     assert sorted(p.name for p in (tmp_path / "why").iterdir()) == ["digit0-why.png"]
+
+
+def test_compare_and_runs_json_contracts(tiny_mnist_dir):
+    out = main("compare", "--vary", "optimizer=sgd,adam", "--model", "seed003", "--dataset", "mnist", "--epochs", "1",
+               "--train-subset", "300", "--batch-size", "32", "--no-augment", "--json", "--data-dir", tiny_mnist_dir)
+    assert out.returncode == 0, out.stderr
+    runs = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["run"] for r in runs] == ["optimizer=sgd", "optimizer=adam"]
+    for record in runs:
+        assert {"run", "config", "history", "val_accuracy", "test_accuracy", "seconds"} <= set(record)
+        assert record["config"]["train_subset"] == 300 and record["history"]
+        assert set(record["history"][0]) == {"step", "epoch", "loss", "val_accuracy"}
+    listed = [json.loads(line) for line in main("runs", "--json").stdout.splitlines()]
+    assert sorted(r["folder"] for r in listed) == sorted(r["folder"] for r in runs)
+    assert all(r["readable"] and r["status"] == "finished" for r in listed)
+    assert main("compare", "--vary", "lr=0.1", "--preset", "optimizers").returncode == 1  # one or the other

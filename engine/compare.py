@@ -1,0 +1,235 @@
+"""Comparisons: several runs that differ in one or two options, trained one after another, each kept
+in its own run folder (engine/runs.py), with validation accuracy several times per epoch so their
+curves can be laid over each other.
+
+The presets reproduce the seed tutorials' lessons (seed 002: optimisers, initialisations, batch
+norm, over-fitting on 300 images; seed 000: k-fold cross-validation) on our data and models.
+"""
+
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from engine.config import TrainConfig
+from engine.datasets import grouped_kfold, kfold_indices, load_dataset
+from engine.events import EpochEnd, Evaluation, Failed, Finished
+from engine.models import build_model
+from engine.train import Trainer, default_run_dir
+
+EVALS_PER_EPOCH = 4  # for epochs of at least MIN_STEPS_BETWEEN_EVALS × 4 batches; once per epoch below that
+MIN_STEPS_BETWEEN_EVALS = 25
+TARGET = 0.99  # "time to 99 %": validation accuracy
+
+
+@dataclass(frozen=True)
+class Preset:
+    title: str
+    lesson: str  # what the seed shows, and what to look for
+    base: dict  # options shared by every run
+    variations: list[dict]  # what each run changes
+    quick: dict = field(default_factory=dict)  # options of the quick mode (a subset of MNIST)
+    folds: int = 0  # > 0: k-fold cross-validation of ``base`` instead of variations
+
+
+# Seed 002 trains with plain SGD at 0.01, Momentum 0.01, AdaGrad 0.01 and Adam 0.001, constant rates.
+_SEED002 = dict(dataset="mnist", schedule="constant", augment=False, ema=False, low_resolution=0.0)
+PRESETS: dict[str, Preset] = {
+    "optimizers": Preset(
+        "Optimisers (seed 002)",
+        "SGD, Momentum, AdaGrad and Adam at seed 002's learning rates: Adam and Momentum pull ahead of plain "
+        "SGD within the first epoch.",
+        dict(_SEED002, model="digitnet", epochs=3),
+        [dict(optimizer="sgd", lr=0.01), dict(optimizer="momentum", lr=0.01),
+         dict(optimizer="adagrad", lr=0.01), dict(optimizer="adam", lr=0.001)],
+        quick=dict(train_subset=8000, epochs=2, val_fraction=0.05)),
+    "inits": Preset(
+        "Initialisations (seed 002)",
+        "A deep ReLU network without batch norm, started from weights of std 0.01, Xavier or He: std 0.01 "
+        "makes the activations of deep layers collapse and learning stall; Xavier and He learn.",
+        dict(_SEED002, model="digitnet", batch_norm="off", optimizer="sgd", lr=0.01, epochs=3),
+        [dict(init="normal0.01"), dict(init="xavier"), dict(init="he")],
+        quick=dict(train_subset=8000, epochs=2, val_fraction=0.05)),
+    "batchnorm": Preset(
+        "Batch normalisation (seed 002)",
+        "The same network with and without batch norm, plain SGD: with it, accuracy rises much sooner.",
+        dict(_SEED002, model="digitnet", optimizer="sgd", lr=0.01, epochs=3),
+        [dict(batch_norm="off"), dict(batch_norm="on")],
+        quick=dict(train_subset=8000, epochs=2, val_fraction=0.05)),
+    "overfitting": Preset(
+        "Over-fitting on 300 images (seed 002)",
+        "Trained on 300 images only, the network learns them by heart: training accuracy reaches 100 % while "
+        "test accuracy stays far below. Dropout and weight decay narrow that gap.",
+        dict(_SEED002, model="seed001", optimizer="momentum", lr=0.01, train_subset=300, batch_size=50, epochs=60,
+             val_fraction=0.02),
+        [dict(dropout=0.0, weight_decay=0.0), dict(dropout=0.5, weight_decay=0.0),
+         dict(dropout=0.0, weight_decay=0.02), dict(dropout=0.5, weight_decay=0.02)],
+        quick=dict(epochs=40)),
+    "kfold": Preset(
+        "5-fold cross-validation (seed 000)",
+        "Seed 000's protocol: five runs, each validated on a different fifth of the training set; the spread "
+        "of their curves is how much one validation split can be trusted.",
+        dict(_SEED002, model="seed000", optimizer="momentum", lr=0.01, epochs=3),
+        [], quick=dict(train_subset=8000, epochs=2), folds=5),
+}
+
+
+def parse_vary(options: list[str]) -> list[dict]:
+    """``["optimizer=sgd,adam", "init=he,xavier"]`` → every combination, values typed as the config's."""
+    axes = []
+    for option in options:
+        name, sep, values = option.partition("=")
+        if not sep or not values:
+            raise ValueError(f"--vary {option!r}: write NAME=VALUE,VALUE…")
+        axes.append([(name, TrainConfig.parse_value(name, v)) for v in values.split(",")])
+    return [dict(combination) for combination in itertools.product(*axes)]
+
+
+def describe(variation: dict) -> str:
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in variation.items()) or "base"
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    label: str
+    config: TrainConfig
+    split: tuple | None = None  # (train, validation) indices for a k-fold run
+
+
+def plan(base: TrainConfig, variations: list[dict], folds: int = 0, dataset=None) -> list[RunPlan]:
+    if folds:
+        groups = dataset.train_groups
+        splits = (grouped_kfold(groups, folds, base.seed) if groups is not None
+                  else kfold_indices(len(dataset.train_labels), folds, base.seed))
+        return [RunPlan(f"fold {k}/{folds}", base, split) for k, split in enumerate(splits, start=1)]
+    return [RunPlan(describe(v), replace(base, **v).validate()) for v in variations]
+
+
+def preset_base(name: str, quick: bool = False) -> TrainConfig:
+    """The configuration a preset's runs share (its quick version: fewer images or epochs)."""
+    preset = PRESETS[name]
+    return replace(TrainConfig(), **{**preset.base, **(preset.quick if quick else {})}).validate()
+
+
+@dataclass
+class RunResult:
+    run: str
+    config: TrainConfig
+    folder: Path
+    history: list[dict] = field(default_factory=list)  # {"step", "epoch", "loss", "val_accuracy"}
+    train_accuracy: float | None = None
+    val_accuracy: float | None = None
+    test_accuracy: float | None = None
+    seconds: float | None = None
+    seconds_to_target: float | None = None
+    images_per_sec: float | None = None
+    parameters: int = 0
+    failed: str | None = None
+
+    def to_json(self) -> dict:
+        return {"run": self.run, "folder": str(self.folder), "config": self.config.to_dict(), "history": self.history,
+                "train_accuracy": self.train_accuracy, "val_accuracy": self.val_accuracy,
+                "test_accuracy": self.test_accuracy, "seconds": self.seconds,
+                "seconds_to_99": self.seconds_to_target, "images_per_sec": self.images_per_sec,
+                "parameters": self.parameters, **({"failed": self.failed} if self.failed else {})}
+
+    def observe(self, event) -> None:
+        """Fold one training event into the result."""
+        if isinstance(event, Evaluation):
+            self.history.append({"step": event.step, "epoch": round(event.epoch, 4), "loss": event.train_loss,
+                                 "val_accuracy": event.val_accuracy})
+            self.val_accuracy = event.val_accuracy
+            if self.seconds_to_target is None and event.val_accuracy >= TARGET:
+                self.seconds_to_target = event.elapsed
+        elif isinstance(event, EpochEnd):
+            self.images_per_sec = event.images_per_sec
+        elif isinstance(event, Finished):
+            self.test_accuracy, self.seconds = event.test_accuracy, event.elapsed
+        elif isinstance(event, Failed):
+            self.failed = event.message
+
+
+class Comparison:
+    """Runs the plans one after another. ``on_event(index, event)`` hears every run's events;
+    ``stop()`` ends the current run (kept, as a stopped run) and skips the rest; ``pause()`` and
+    ``resume()`` act on the current run. Safe to control from another thread."""
+
+    def __init__(self, plans: list[RunPlan], on_event: Callable[[int, object], None] | None = None,
+                 data_dir=None, evals_per_epoch: int = EVALS_PER_EPOCH, dataset=None):
+        self.plans = plans
+        self.on_event = on_event or (lambda _index, _event: None)
+        self.data_dir, self.evals_per_epoch, self.dataset = data_dir, evals_per_epoch, dataset
+        self.results: list[RunResult] = []
+        self._stop = threading.Event()
+        self._paused = False
+        self._trainer: Trainer | None = None
+        self._lock = threading.Lock()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._lock:
+            if self._trainer:
+                self._trainer.stop()
+
+    def pause(self) -> None:
+        with self._lock:
+            self._paused = True
+            if self._trainer:
+                self._trainer.pause()
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused = False
+            if self._trainer:
+                self._trainer.resume()
+
+    def run(self) -> list[RunResult]:
+        datasets = {}
+        for index, item in enumerate(self.plans):
+            if self._stop.is_set():
+                break
+            config = item.config
+            if self.dataset is not None and self.dataset.name == config.dataset:
+                datasets[config.dataset] = self.dataset
+            if config.dataset not in datasets:
+                datasets[config.dataset] = load_dataset(config.dataset, self.data_dir)
+            folder = default_run_dir(config)
+            result = RunResult(item.label, config, folder,
+                               parameters=sum(p.numel() for p in build_model(config.model, **config.model_kwargs).parameters()))
+            self.results.append(result)
+
+            def hear(event, index=index, result=result):
+                result.observe(event)
+                if isinstance(event, Finished) and event.checkpoint:
+                    result.train_accuracy = trainer.train_accuracy()
+                self.on_event(index, event)
+
+            trainer = Trainer(config, hear, dataset=datasets[config.dataset], run_dir=folder, split=item.split,
+                              evals_per_epoch=self._evals_per_epoch(config, datasets[config.dataset]), label=item.label)
+            with self._lock:
+                self._trainer = trainer
+                if self._paused:
+                    trainer.pause()
+            trainer.run()
+            with self._lock:
+                self._trainer = None
+        return self.results
+
+
+    def _evals_per_epoch(self, config: TrainConfig, dataset) -> int:
+        """Several evaluations per epoch, but never more often than every MIN_STEPS_BETWEEN_EVALS batches:
+        on a 300-image subset, scoring the validation split would take longer than the training."""
+        train = config.train_subset or int(len(dataset.train_labels) * (1 - config.val_fraction))
+        batches = max(1, train // config.batch_size)
+        return max(1, min(self.evals_per_epoch, batches // MIN_STEPS_BETWEEN_EVALS))
+
+
+def estimate_seconds(plans: list[RunPlan], images_per_sec: float, dataset_size: int) -> float:
+    """Rough duration of the plans at a measured training speed (validation adds about a tenth)."""
+    total = 0.0
+    for item in plans:
+        c = item.config
+        train = c.train_subset or int(dataset_size * (1 - c.val_fraction))
+        total += c.epochs * train / images_per_sec
+    return total * 1.1

@@ -1,0 +1,86 @@
+"""Comparisons and the run store: runs that differ in one option, kept and read back."""
+
+import json
+
+import pytest
+
+from engine.compare import PRESETS, Comparison, parse_vary, plan, preset_base
+from engine.config import TrainConfig
+from engine.events import Finished
+from engine.runs import delete_run, history, list_runs, read_metrics
+
+BASE = TrainConfig(model="seed003", dataset="mnist", epochs=1, batch_size=32, augment=False, ema=False,
+                   schedule="constant", val_fraction=0.1, device="cpu")
+
+
+def test_vary_gives_every_combination_typed_as_the_config():
+    variations = parse_vary(["optimizer=sgd,adam", "lr=0.01,0.1"])
+    assert variations == [{"optimizer": "sgd", "lr": 0.01}, {"optimizer": "sgd", "lr": 0.1},
+                          {"optimizer": "adam", "lr": 0.01}, {"optimizer": "adam", "lr": 0.1}]
+    with pytest.raises(ValueError, match="unknown option 'learning_rate'"):
+        parse_vary(["learning_rate=0.1"])
+    with pytest.raises(ValueError, match="lr: 'fast' is not a float"):
+        parse_vary(["lr=fast"])
+    with pytest.raises(ValueError, match="not one of"):
+        plan(BASE, parse_vary(["optimizer=sgd,nesterov"]))
+
+
+def test_every_preset_plans_valid_runs(small_mnist):
+    for name, preset in PRESETS.items():
+        for quick in (False, True):
+            runs = plan(preset_base(name, quick), preset.variations, preset.folds, small_mnist)
+            assert len(runs) == (preset.folds or len(preset.variations)) >= 2
+            assert len({r.label for r in runs}) == len(runs)
+    assert preset_base("overfitting").train_subset == 300
+
+
+def test_a_comparison_trains_each_run_keeps_it_and_reports_curves(small_mnist, isolated_home):
+    heard = []
+    comparison = Comparison(plan(BASE, parse_vary(["optimizer=sgd,adam"])), lambda i, e: heard.append((i, e)),
+                            dataset=small_mnist, evals_per_epoch=4)
+    results = comparison.run()
+    assert [r.run for r in results] == ["optimizer=sgd", "optimizer=adam"]
+    for result in results:
+        assert result.config.optimizer in result.run and result.failed is None
+        assert [round(p["epoch"], 2) for p in result.history] == [0.25, 0.5, 0.75, 1.0]  # 112 batches: 4 points
+        assert 0 < result.val_accuracy <= 1 and 0 < result.test_accuracy <= 1 and result.seconds > 0
+        assert result.train_accuracy is not None and result.parameters > 0
+        record = json.loads((result.folder / "run.json").read_text())
+        assert record["status"] == "finished" and record["label"] == result.run
+        assert history(read_metrics(result.folder)) == result.history  # the folder holds the same curve
+    assert sum(isinstance(e, Finished) for _, e in heard) == 2 and {i for i, _ in heard} == {0, 1}
+    listed = [s.row() for s in list_runs()]
+    assert {row["label"] for row in listed} == {"optimizer=sgd", "optimizer=adam"}
+
+
+def test_stopping_keeps_the_finished_runs_and_skips_the_rest(small_mnist, isolated_home):
+    def stop_in_the_second(index, event):
+        if index == 1:
+            comparison.stop()
+
+    comparison = Comparison(plan(BASE, parse_vary(["lr=0.01,0.02,0.03"])), stop_in_the_second, dataset=small_mnist)
+    results = comparison.run()
+    assert len(results) == 2 and results[0].test_accuracy is not None
+    statuses = sorted(s.record.get("status") for s in list_runs())
+    assert statuses == ["finished", "stopped"] or statuses == ["finished"]  # stopped before its first batch: no model
+
+
+def test_damaged_run_folders_are_listed_as_unreadable(tmp_path):
+    good = tmp_path / "20260101-000000-a"
+    good.mkdir()
+    (good / "run.json").write_text(json.dumps({"config": {"model": "digitnet"}, "status": "finished"}))
+    (good / "metrics.jsonl").write_text('{"kind": "evaluation", "step": 5, "epoch": 0.5, "loss": 1.0, '
+                                        '"val_accuracy": 0.5}\n{"kind": "evalu')  # killed mid-line
+    half = tmp_path / "20260101-000001-b"
+    half.mkdir()
+    (half / "run.json").write_text('{"config": {"mod')
+    old = tmp_path / "20260101-000002-c"
+    old.mkdir()
+    runs = {s.name: s for s in list_runs(tmp_path)}
+    assert runs[good.name].readable and runs[good.name].row()["val_accuracy"] == 0.5
+    assert not runs[half.name].readable and "damaged run.json" in runs[half.name].problem
+    assert not runs[old.name].readable and "no run.json" in runs[old.name].problem
+    with pytest.raises(ValueError, match="does not look like a run"):
+        delete_run(old)
+    delete_run(good)
+    assert not good.exists()
