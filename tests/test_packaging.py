@@ -35,6 +35,10 @@ def test_bundle_commands_work(bundle, tmp_path):
     result = subprocess.run([str(bundle / "digit-studio"), "predict", str(sample), "--json"], capture_output=True,
                             text=True, env=env, timeout=300)
     assert result.returncode == 0 and '"digit": 3' in result.stdout
+    search = subprocess.run([str(bundle / "digit-studio"), "search", "--trials", "1", "--model", "seed003",
+                             "--dataset", "mnist", "--epochs", "1", "--train-subset", "300", "--json"],
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert search.returncode == 0 and '"best"' in search.stdout, search.stderr  # Optuna and SQLite in the bundle
 
 
 def test_bundle_carries_the_app_and_not_what_it_never_uses(bundle):

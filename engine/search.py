@@ -1,0 +1,149 @@
+"""Hyper-parameter search with Optuna: learning rate and weight decay, scored on the validation split
+(never the test set), as seed 002 searches them, but with Optuna's samplers (random or TPE) and
+pruning of hopeless trials (median rule on the validation accuracy reported during training).
+
+The study lives in a database: SQLite in the user data folder by default; ``storage`` can name any
+database Optuna supports (``postgresql://…``, ``mysql://…``), which is how several machines work on
+one study: each runs ``search --storage URL --study NAME`` against the same database.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import optuna
+import sqlalchemy
+
+from engine import paths
+from engine.config import TrainConfig
+from engine.datasets import load_dataset
+from engine.events import Evaluation, Failed
+from engine.train import Trainer, default_run_dir
+
+log = logging.getLogger(__name__)
+optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own lines say what happened
+
+STUDY = "digit-studio"
+LR_RANGE = (1e-4, 1e-1)
+WEIGHT_DECAY_RANGE = (1e-6, 1e-1)
+SAMPLERS = ("tpe", "random")
+
+
+def default_storage() -> str:
+    return f"sqlite:///{paths.user_data_dir() / 'search.db'}"  # cli/search.py names the same file
+
+
+def open_storage(url: str | None) -> optuna.storages.BaseStorage:
+    """The study database; SQLite waits up to a minute for another process's write instead of failing.
+    Two processes that open a new database at once race to create its tables: the loser tries again."""
+    url = url or default_storage()
+    options = {}
+    if url.startswith("sqlite:///"):
+        paths.user_data_dir().mkdir(parents=True, exist_ok=True)
+        options = {"engine_kwargs": {"connect_args": {"timeout": 60}}}
+    for attempt in range(5):
+        try:
+            return optuna.storages.RDBStorage(url, **options)
+        except sqlalchemy.exc.OperationalError as exc:
+            if "already exists" not in str(exc) or attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    trial: int
+    state: str  # "complete", "pruned", "failed"
+    params: dict
+    val_accuracy: float | None
+    seconds: float
+    folder: str
+
+    def to_json(self) -> dict:
+        return {"trial": self.trial, "state": self.state, "params": self.params, "val_accuracy": self.val_accuracy,
+                "seconds": round(self.seconds, 2), "folder": self.folder}
+
+
+class Search:
+    """``trials`` more trials of the study on ``base`` (lr and weight_decay are searched). ``on_trial``
+    hears each finished trial; ``on_event(trial, event)`` every training event; ``stop()`` ends the
+    trial under way (it counts as failed) and starts no more."""
+
+    def __init__(self, base: TrainConfig, trials: int, sampler: str = "tpe", storage: str | None = None,
+                 study: str = STUDY, on_trial: Callable[[TrialResult], None] | None = None,
+                 on_event: Callable[[int, object], None] | None = None, data_dir=None, dataset=None,
+                 evals_per_epoch: int = 2, seed: int | None = None):
+        if sampler not in SAMPLERS:
+            raise ValueError(f"sampler: {sampler!r} is not one of {', '.join(SAMPLERS)}")
+        self.base, self.trials = base, trials
+        samplers = {"tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}
+        self.study = optuna.create_study(
+            study_name=study, storage=open_storage(storage), load_if_exists=True, direction="maximize",
+            sampler=samplers[sampler](seed=seed),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1))
+        self.on_trial = on_trial or (lambda _result: None)
+        self.on_event = on_event or (lambda _trial, _event: None)
+        self.dataset = dataset or load_dataset(base.dataset, data_dir)
+        self.evals_per_epoch = evals_per_epoch
+        self.results: list[TrialResult] = []
+        self._stop = threading.Event()
+        self._trainer: Trainer | None = None
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._trainer:
+            self._trainer.stop()
+
+    def run(self) -> list[TrialResult]:
+        self.study.optimize(self._objective, n_trials=self.trials, catch=(RuntimeError,),
+                            callbacks=[self._finished, lambda study, _trial: self._stop.is_set() and study.stop()])
+        return self.results
+
+    def best(self) -> dict | None:
+        try:
+            best = self.study.best_trial
+        except ValueError:  # no completed trial yet
+            return None
+        return {"trial": best.number, "params": best.params, "val_accuracy": best.value,
+                "trials_in_study": len(self.study.trials)}
+
+    def _objective(self, trial: optuna.Trial) -> float:
+        params = {"lr": trial.suggest_float("lr", *LR_RANGE, log=True),
+                  "weight_decay": trial.suggest_float("weight_decay", *WEIGHT_DECAY_RANGE, log=True)}
+        config = replace(self.base, **params).validate()
+        folder = default_run_dir(config)
+        trial.set_user_attr("folder", str(folder))
+        trial.set_user_attr("started", time.time())
+        reported, pruned = [], threading.Event()
+
+        def hear(event) -> None:
+            if isinstance(event, Evaluation):
+                reported.append(event.val_accuracy)
+                trial.report(event.val_accuracy, len(reported))
+                if trial.should_prune():
+                    pruned.set()
+                    trainer.stop()
+            self.on_event(trial.number, event)
+
+        trainer = Trainer(config, hear, dataset=self.dataset, run_dir=folder, evaluate_test=False,
+                          evals_per_epoch=self.evals_per_epoch, label=f"trial {trial.number}")
+        self._trainer = trainer
+        outcome = trainer.run()
+        self._trainer = None
+        if pruned.is_set():
+            raise optuna.TrialPruned()
+        if isinstance(outcome, Failed) or self._stop.is_set() or not reported:
+            raise RuntimeError(outcome.message if isinstance(outcome, Failed) else "stopped before it was scored")
+        return reported[-1]
+
+    def _finished(self, _study, trial: optuna.trial.FrozenTrial) -> None:
+        states = {optuna.trial.TrialState.COMPLETE: "complete", optuna.trial.TrialState.PRUNED: "pruned"}
+        started = trial.user_attrs.get("started", time.time())
+        result = TrialResult(trial.number, states.get(trial.state, "failed"), trial.params,
+                             trial.value if trial.state == optuna.trial.TrialState.COMPLETE else
+                             (list(trial.intermediate_values.values())[-1] if trial.intermediate_values else None),
+                             time.time() - started, trial.user_attrs.get("folder", ""))
+        self.results.append(result)
+        self.on_trial(result)

@@ -1,0 +1,60 @@
+"""Hyper-parameter search with Optuna: a tiny study, pruning, and two processes on one SQLite study."""
+
+import json
+import os
+import subprocess
+import sys
+
+import optuna
+
+from conftest import ROOT
+from engine.config import TrainConfig
+from engine.search import Search, open_storage
+
+BASE = TrainConfig(model="seed003", dataset="mnist", epochs=1, batch_size=32, augment=False, ema=False,
+                   val_fraction=0.1, device="cpu", train_subset=1500)
+
+
+def test_a_tiny_study_is_kept_and_continued(small_mnist, tmp_path, isolated_home):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    seen = []
+    first = Search(BASE, 3, "random", storage, on_trial=seen.append, dataset=small_mnist, seed=1)
+    first.run()
+    assert [r.trial for r in seen] == [0, 1, 2]
+    for result in seen:
+        assert 1e-4 <= result.params["lr"] <= 1e-1 and 1e-6 <= result.params["weight_decay"] <= 1e-1
+        assert result.state in ("complete", "pruned") and os.path.isdir(result.folder)
+    best = first.best()
+    assert best["val_accuracy"] == max(r.val_accuracy for r in seen if r.state == "complete")
+    # The study lives in the database: a second search continues it.
+    again = Search(BASE, 1, "tpe", storage, dataset=small_mnist)
+    again.run()
+    assert again.best()["trials_in_study"] == 4
+
+
+def test_two_processes_share_one_sqlite_study(tiny_mnist_dir, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    command = [sys.executable, str(ROOT / "main.py"), "search", "--trials", "2", "--storage", storage, "--study", "shared",
+               "--model", "seed003", "--dataset", "mnist", "--epochs", "1", "--no-augment", "--sampler", "random",
+               "--data-dir", str(tiny_mnist_dir), "--json"]
+    env = dict(os.environ, DIGIT_STUDIO_HOME=str(tmp_path / "home"))
+    workers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+               for _ in range(2)]
+    outputs = [w.communicate(timeout=600) for w in workers]
+    for worker, (out, err) in zip(workers, outputs):
+        assert worker.returncode == 0, err
+        lines = [json.loads(line) for line in out.splitlines()]
+        assert len(lines) == 3 and "best" in lines[-1]
+    study = optuna.load_study(study_name="shared", storage=open_storage(storage))
+    assert len(study.trials) == 4
+    assert sorted(t.number for t in study.trials) == [0, 1, 2, 3]  # each trial run once, by one of them
+    mine = [json.loads(line)["trial"] for out, _ in outputs for line in out.splitlines()[:-1]]
+    assert sorted(mine) == [0, 1, 2, 3]
+
+
+def test_the_command_line_offers_what_the_engine_has():
+    import cli.search
+    import engine.search
+
+    assert cli.search.SAMPLERS == engine.search.SAMPLERS  # kept apart so that `main.py --help` needs no Optuna
+    assert f"sqlite:///{cli.search.user_data_dir() / 'search.db'}" == engine.search.default_storage()
