@@ -37,7 +37,8 @@ def default_storage() -> str:
 
 def open_storage(url: str | None) -> optuna.storages.BaseStorage:
     """The study database; SQLite waits up to a minute for another process's write instead of failing.
-    Two processes that open a new database at once race to create its tables: the loser tries again."""
+    Two processes that open a new database at once race to create its tables and version row: the
+    loser tries again (and then finds them made)."""
     url = url or default_storage()
     options = {}
     if url.startswith("sqlite:///"):
@@ -46,8 +47,8 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage:
     for attempt in range(5):
         try:
             return optuna.storages.RDBStorage(url, **options)
-        except sqlalchemy.exc.OperationalError as exc:
-            if "already exists" not in str(exc) or attempt == 4:
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError) as exc:
+            if not any(race in str(exc) for race in ("already exists", "UNIQUE constraint")) or attempt == 4:
                 raise
             time.sleep(0.2 * (attempt + 1))
 

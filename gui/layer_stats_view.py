@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from engine.events import LayerStats
 from gui.export import add_picture_menu
-from gui.style import MUTED
+from gui.style import MUTED, set_log_ticks
 
 
 def layer_colours(n: int) -> list:
@@ -83,11 +83,7 @@ class LayerStatsView(QWidget):
         for i, curve in enumerate(self._norm_curves):
             shown = np.isfinite(norms[:, i]) & (norms[:, i] > 0)  # a log axis has no place for 0 or NaN
             curve.setData(steps[shown], norms[shown, i])
-        shown = norms[np.isfinite(norms) & (norms > 0)]
-        if shown.size:  # 1-2-5 ticks: pyqtgraph labels every minor log tick, and they collide
-            low, high = int(np.floor(np.log10(shown.min()))), int(np.ceil(np.log10(shown.max())))
-            ticks = [(np.log10(m * 10.0 ** k), f"{m * 10.0 ** k:g}") for k in range(low, high + 1) for m in (1, 2, 5)]
-            self.norm_plot.getAxis("left").setTicks([ticks, []])
+        set_log_ticks(self.norm_plot.getAxis("left"), norms.ravel())
         for curves, histograms in ((self._activation_curves, self.latest.activations),
                                    (self._gradient_curves, self.latest.gradients)):
             for curve, (counts, edges) in zip(curves, histograms):

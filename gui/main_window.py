@@ -17,6 +17,7 @@ from engine.preprocess import read_image
 from gui.active_model import ActiveModel
 from gui.draw_tab import DrawTab
 from gui.evaluate_tab import EvaluateTab
+from gui.experiments_tab import ExperimentsTab
 from gui.kernels_tab import KernelsTab
 from gui.layers_tab import LayersTab
 from gui.personal_panel import PersonalPanel
@@ -57,11 +58,13 @@ class MainWindow(QMainWindow):
         self.personal = PersonalPanel(self.draw_tab, self.active)
         self.draw_tab.extra.addWidget(self.personal)
         self.train_tab = TrainTab()
+        self.experiments_tab = ExperimentsTab(self.train_tab.form.config)
         self.kernels_tab = KernelsTab()
         self.layers_tab = LayersTab()
         self.evaluate_tab = EvaluateTab()
         self.tabs.addTab(self.draw_tab, "Draw")
         self.tabs.addTab(self.train_tab, "Train")
+        self.tabs.addTab(self.experiments_tab, "Experiments")
         self.tabs.addTab(self.kernels_tab, "Kernels")
         self.tabs.addTab(self.layers_tab, "Layers")
         self.tabs.addTab(self.evaluate_tab, "Evaluate")
@@ -82,6 +85,8 @@ class MainWindow(QMainWindow):
         self.train_tab.kernels.connect(self.kernels_tab.show_training_snapshot)
         self.train_tab.activity.connect(self.activity_status.setText)
         self.evaluate_tab.activity.connect(self.activity_status.setText)
+        self.experiments_tab.activity.connect(self.activity_status.setText)
+        self.experiments_tab.make_active.connect(self.load_model)
 
         self._build_menus()
         self._model_changed(self.active.predictor)
@@ -226,9 +231,10 @@ class MainWindow(QMainWindow):
                 if not path or not self.save_model_to(path):
                     event.ignore()
                     return
-        if self.train_tab.running:
+        if self.train_tab.running or self.experiments_tab.running:
             self.activity_status.setText("Stopping training and saving the model…")
             self.train_tab.stop_and_wait()
+            self.experiments_tab.stop_and_wait()
         for thread in self.findChildren(QThread):  # an evaluation or Personalise still at work
             thread.wait()
         self._save_settings()

@@ -1,5 +1,6 @@
 """Shared look: colours, pyqtgraph settings, section headings."""
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel
 
@@ -25,3 +26,17 @@ def section_label(text: str) -> QLabel:
     label = QLabel(text)
     label.setStyleSheet(f"color: {MUTED}; font-weight: bold; text-transform: uppercase; margin-top: 6px")
     return label
+
+
+# Tableau's ten: distinct at a glance, one per run of a comparison.
+RUN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+               "#17becf")
+
+
+def set_log_ticks(axis: pg.AxisItem, values) -> None:
+    """1-2-5 ticks on a log axis: pyqtgraph labels every minor tick of a short range, and they collide."""
+    shown = np.asarray([v for v in values if np.isfinite(v) and v > 0], dtype=np.float64)
+    if not shown.size:
+        return
+    low, high = int(np.floor(np.log10(shown.min()))), int(np.ceil(np.log10(shown.max())))
+    axis.setTicks([[(np.log10(m * 10.0 ** k), f"{m * 10.0 ** k:g}") for k in range(low, high + 1) for m in (1, 2, 5)], []])

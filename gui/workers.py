@@ -53,6 +53,32 @@ class TrainingWorker(QObject):
             self.done.emit()
 
 
+class JobWorker(QObject):
+    """Runs a job with several runs (a Comparison, a Search) in its thread: ``make_job(emit)`` builds it in
+    that thread, and every run's event arrives on the GUI thread as ``event(index, event)``; ``job`` is
+    there to pause or stop it."""
+
+    event = Signal(int, object)
+    failed = Signal(object)
+    done = Signal()
+
+    def __init__(self, make_job):
+        super().__init__()
+        self._make_job = make_job
+        self.job = None
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self.job = self._make_job(self.event.emit)
+            self.job.run()
+        except Exception as exc:  # reported to the user, never lost in a thread
+            log.exception("%s failed", type(self.job).__name__ if self.job else "job")
+            self.failed.emit(exc)
+        finally:
+            self.done.emit()
+
+
 def start_in_thread(worker: QObject, parent: QObject, name: str) -> QThread:
     """Move ``worker`` to a new thread, run it, and dispose of both when it is done."""
     thread = QThread(parent)

@@ -50,7 +50,7 @@ def find(window, kind, name):
 
 
 def test_automation_names(window):
-    assert find(window, QTabWidget, "mainTabs").count() == 5
+    assert find(window, QTabWidget, "mainTabs").count() == 6
     find(window, DrawingCanvas, "canvas")
     find(window, QLabel, "predictedDigit")
     for name in ("clearButton", "trainButton", "pauseButton", "stopButton"):
@@ -539,3 +539,57 @@ def test_layer_statistics_say_where_a_run_blew_up(qtbot):
     view.redraw()
     x, _ = view._norm_curves[0].getData()
     assert list(x) == [5, 10]  # zero and NaN have no place on a log axis
+
+
+def test_experiments_compare_a_preset_live_and_keep_every_run(window, qtbot, tiny_data):
+    from engine import paths
+
+    tab = window.experiments_tab
+    window.tabs.setCurrentWidget(tab)
+    compare = tab.compare
+    compare.preset.setCurrentIndex(compare.preset.findData("optimizers"))
+    assert "4 runs" in compare.estimate.text() and "Adam" in compare.lesson.text()
+    qtbot.mouseClick(find(window, QPushButton, "compareButton"), Qt.MouseButton.LeftButton)
+    assert compare.running and not compare.start_button.isEnabled()
+    qtbot.waitUntil(lambda: not compare.running, timeout=180_000)
+    results = compare.results
+    assert [r.config.optimizer for r in results] == ["sgd", "momentum", "adagrad", "adam"]
+    assert all(r.test_accuracy is not None and r.history for r in results)
+    assert compare.table.rowCount() == 4 and compare.table.item(3, 3).text().endswith("%")
+    _, accuracy = compare.chart._curves[3]
+    assert len(accuracy.getData()[0]) == len(results[3].history)
+    compare.table.item(0, 0).setCheckState(Qt.CheckState.Unchecked)  # hide the first run's curves
+    assert not compare.chart._curves[0][0].isVisible() and compare.chart._curves[1][0].isVisible()
+    compare.table.selectRow(3)
+    compare.active_button.click()
+    assert window.active.path == results[3].folder / "model.pt"
+    # Every run is kept, and the Runs page lists them and reopens their curves.
+    tab.pages.setCurrentWidget(tab.runs)
+    runs = tab.runs
+    assert {r.record.get("label") for r in runs.runs} >= {r.run for r in results}
+    (paths.runs_dir() / "20000101-000000-broken").mkdir()
+    (paths.runs_dir() / "20000101-000000-broken" / "run.json").write_text("{half")
+    runs.refresh()
+    broken = next(i for i, r in enumerate(runs.runs) if r.name.endswith("broken"))
+    assert runs.table.item(broken, 1).text().startswith("unreadable: damaged run.json")
+    runs.table.selectRow(0)
+    assert runs.chart._data and runs.chart._data[0]["acc_y"]
+    assert runs.export_csv(runs.selected(), paths.runs_dir().parent / "runs.csv")
+    assert (paths.runs_dir().parent / "runs.csv").read_text().startswith("run,")
+    runs.delete([runs.runs[broken]])  # a damaged run that still looks like a run can be deleted
+    assert not any(r.name.endswith("broken") for r in runs.runs)
+
+
+def test_experiments_search_shows_trials_as_they_finish(window, qtbot, tiny_data):
+    search = window.experiments_tab.search
+    window.tabs.setCurrentWidget(window.experiments_tab)
+    window.experiments_tab.pages.setCurrentWidget(search)
+    window.train_tab.form.set_value("model", "seed003")
+    search.trials.setValue(3)
+    search.sampler.setCurrentIndex(search.sampler.findData("random"))
+    qtbot.mouseClick(find(window, QPushButton, "searchButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not search.running, timeout=180_000)
+    assert search.table.rowCount() == 3 and [r.trial for r in search.results] == [0, 1, 2]
+    assert search.best.text().startswith("Best so far: trial")
+    x, y = search.points.getData()
+    assert len(x) == sum(r.val_accuracy is not None for r in search.results) >= 1

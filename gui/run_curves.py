@@ -1,0 +1,77 @@
+"""Curves of several runs on shared charts, one colour per run (Compare and Runs)."""
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from gui.export import add_picture_menu
+from gui.style import RUN_COLOURS, set_log_ticks
+
+SMOOTHING = 0.05
+
+
+def run_colour(index: int) -> pg.Color:
+    return pg.mkColor(RUN_COLOURS[index % len(RUN_COLOURS)])
+
+
+class CurveChart(QWidget):
+    """Loss per batch (smoothed) and validation accuracy several times per epoch, one curve per run."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.loss = pg.PlotWidget(background=None, title="Training loss (smoothed)")
+        self.loss.setLabel("bottom", "epoch")
+        self.loss.setLogMode(y=True)
+        self.loss.showGrid(x=True, y=True, alpha=0.15)
+        self.accuracy = pg.PlotWidget(background=None, title="Validation accuracy")
+        self.accuracy.setLabel("bottom", "epoch")
+        self.accuracy.showGrid(x=True, y=True, alpha=0.15)
+        self.legend = self.accuracy.addLegend(offset=(-10, -10), brush=pg.mkBrush(255, 255, 255, 210))
+        for plot, name in ((self.loss, "loss"), (self.accuracy, "validation-accuracy")):
+            add_picture_menu(plot, name)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.loss, 1)
+        layout.addWidget(self.accuracy, 1)
+        self.clear()
+
+    def clear(self) -> None:
+        self.loss.clear()
+        self.accuracy.clear()
+        self.legend.clear()
+        self._curves: list[tuple] = []
+        self._data: list[dict] = []
+
+    def add_run(self, label: str) -> int:
+        index = len(self._curves)
+        pen = pg.mkPen(run_colour(index), width=2)
+        self._curves.append((self.loss.plot([], [], pen=pen),
+                             self.accuracy.plot([], [], pen=pen, symbol="o", symbolSize=4, symbolPen=None,
+                                                symbolBrush=run_colour(index), name=label)))
+        self._data.append({"loss_x": [], "loss_y": [], "acc_x": [], "acc_y": [], "dirty": True})
+        return index
+
+    def add_loss(self, index: int, epoch: float, loss: float) -> None:
+        data = self._data[index]
+        previous = data["loss_y"][-1] if data["loss_y"] else loss
+        data["loss_x"].append(epoch)
+        data["loss_y"].append(previous + SMOOTHING * (loss - previous) if np.isfinite(loss) else previous)
+        data["dirty"] = True
+
+    def add_accuracy(self, index: int, epoch: float, accuracy: float) -> None:
+        data = self._data[index]
+        data["acc_x"].append(epoch)
+        data["acc_y"].append(accuracy)
+        data["dirty"] = True
+
+    def set_visible(self, index: int, visible: bool) -> None:
+        for curve in self._curves[index]:
+            curve.setVisible(visible)
+
+    def redraw(self) -> None:
+        set_log_ticks(self.loss.getAxis("left"), [y for data in self._data for y in data["loss_y"][-200:]])
+        for (loss, accuracy), data in zip(self._curves, self._data):
+            if data["dirty"]:
+                data["dirty"] = False
+                loss.setData(data["loss_x"], np.maximum(data["loss_y"], 1e-6) if data["loss_y"] else [])
+                accuracy.setData(data["acc_x"], data["acc_y"])

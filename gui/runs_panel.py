@@ -1,0 +1,170 @@
+"""The Runs page: every kept run (engine/runs.py), its curves reopened, any selection compared,
+deleted, or exported as CSV. A damaged run folder is listed, greyed, with what is wrong with it."""
+
+import csv
+import io
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton, QSplitter,
+    QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from engine import paths
+from engine.checkpoint import SaveError, atomic_write
+from engine.runs import RunSummary, delete_run, list_runs, read_metrics
+from gui.run_curves import CurveChart
+from gui.style import MUTED
+
+COLUMNS = ("run", "what", "started", "model", "dataset", "status", "test accuracy", "val. accuracy", "seconds")
+
+
+def curve_points(rows: list[dict]) -> tuple[list, list]:
+    """(epoch, loss) per reported batch and (epoch, validation accuracy) per evaluation, or per epoch
+    for runs that were scored only at epoch ends."""
+    losses = [(r["epoch"], r["loss"]) for r in rows if r.get("kind") == "batch" and r.get("loss") is not None]
+    scores = [(r["epoch"], r["val_accuracy"]) for r in rows if r.get("kind") == "evaluation"
+              and r.get("val_accuracy") is not None]
+    if not scores:
+        scores = [(r["epoch"], r["val_accuracy"]) for r in rows if r.get("kind") == "epoch"
+                  and r.get("val_accuracy") is not None]
+    return losses, scores
+
+
+def metrics_csv(runs: list[RunSummary]) -> str:
+    """The selected runs' metrics as one CSV table (a run column, then every field any line has)."""
+    rows = [{"run": run.name, **row} for run in runs for row in read_metrics(run.folder)]
+    columns = ["run"] + sorted({key for row in rows for key in row} - {"run"})
+    out = io.StringIO()
+    writer = csv.DictWriter(out, columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+class RunsPanel(QWidget):
+    make_active = Signal(str)
+    activity = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.where = QLabel("")
+        self.where.setStyleSheet(f"color: {MUTED}")
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("runsTable")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.itemSelectionChanged.connect(self._show_selected)
+        buttons = QHBoxLayout()
+        for text, slot, tip in (("Refresh", self.refresh, "Read the runs folder again"),
+                                ("Make active", self._make_active, "Use the selected run's model"),
+                                ("Export CSV…", self._export, "Save the selected runs' metrics as one CSV table"),
+                                ("Delete…", self._delete, "Delete the selected runs' folders")):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        self.chart = CurveChart()
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.where)
+        left_layout.addWidget(self.table, 1)
+        left_layout.addLayout(buttons)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(self.chart)
+        splitter.setSizes([640, 600])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+        self.runs: list[RunSummary] = []
+
+    def refresh(self) -> None:
+        self.runs = list_runs()
+        self.where.setText(f"{len(self.runs)} runs in {paths.runs_dir()} · select several to compare their curves; "
+                           "right-click a chart to save it")
+        self.table.setRowCount(len(self.runs))
+        for i, run in enumerate(self.runs):
+            row = run.row()
+            if run.readable:
+                values = (row["run"], row["label"], (row["started"] or "")[:16].replace("T", " "), row["model"],
+                          row["dataset"], row["status"], _percent(row["test_accuracy"]), _percent(row["val_accuracy"]),
+                          f"{row['seconds']:.0f}" if row["seconds"] is not None else "—")
+            else:
+                values = (row["run"], "unreadable: " + row["problem"]) + ("",) * (len(COLUMNS) - 2)
+            for j, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                if not run.readable:
+                    item.setForeground(Qt.GlobalColor.gray)
+                    item.setToolTip(row["problem"])
+                self.table.setItem(i, j, item)
+
+    def selected(self) -> list[RunSummary]:
+        rows = sorted({index.row() for index in self.table.selectedIndexes()})
+        return [self.runs[r] for r in rows if r < len(self.runs)]
+
+    def _show_selected(self) -> None:
+        self.chart.clear()
+        for run in self.selected():
+            if not run.readable:
+                continue
+            index = self.chart.add_run(run.record.get("label") or run.name)
+            losses, scores = curve_points(read_metrics(run.folder))
+            for epoch, loss in losses:
+                self.chart.add_loss(index, epoch, loss)
+            for epoch, accuracy in scores:
+                self.chart.add_accuracy(index, epoch, accuracy)
+        self.chart.redraw()
+
+    def _make_active(self) -> None:
+        chosen = [r for r in self.selected() if (r.folder / "model.pt").exists()]
+        if chosen:
+            self.make_active.emit(str(chosen[0].folder / "model.pt"))
+        else:
+            QMessageBox.information(self, "No model", "Select a run that saved a model.")
+
+    def _export(self) -> None:
+        chosen = [r for r in self.selected() if r.readable]
+        if not chosen:
+            QMessageBox.information(self, "Nothing selected", "Select the runs to export.")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export metrics", str(Path.home() / "runs.csv"), "CSV (*.csv)")
+        if path:
+            self.export_csv(chosen, Path(path))
+
+    def export_csv(self, runs: list[RunSummary], path: Path) -> bool:
+        text = metrics_csv(runs)
+        try:
+            atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        except SaveError as exc:
+            QMessageBox.warning(self, "Could not export", str(exc))
+            return False
+        self.activity.emit(f"Exported {len(runs)} runs' metrics to {path}")
+        return True
+
+    def _delete(self) -> None:
+        chosen = self.selected()
+        if not chosen:
+            return
+        answer = QMessageBox.question(self, "Delete runs", f"Delete {len(chosen)} run folders and their models?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete(chosen)
+
+    def delete(self, runs: list[RunSummary]) -> None:
+        for run in runs:
+            try:
+                delete_run(run.folder)
+            except (OSError, ValueError) as exc:
+                QMessageBox.warning(self, "Could not delete", str(exc))
+        self.refresh()
+
+
+def _percent(value) -> str:
+    return f"{value:.2%}" if isinstance(value, (int, float)) else "—"
