@@ -5,7 +5,6 @@ import sys
 
 from cli.options import add_config_arguments, add_data_dir_argument, config_from_args
 from engine.compare import PRESETS, Comparison, parse_vary, plan, preset_base
-from engine.datasets import load_dataset
 from engine.events import Failed, Finished
 
 
@@ -34,12 +33,11 @@ def run(args) -> int:
     if args.preset:
         preset = PRESETS[args.preset]
         base = config_from_args(args, preset_base(args.preset, args.quick))  # flags given override the preset's
-        dataset = load_dataset(base.dataset, args.data_dir) if preset.folds else None
-        plans = plan(base, preset.variations, preset.folds, dataset)
+        plans = plan(base, preset.variations, preset.folds)
         print(f"{preset.title}: {preset.lesson}", file=sys.stderr)
     else:
         base = config_from_args(args)
-        dataset, plans = None, plan(base, parse_vary(args.vary))
+        plans = plan(base, parse_vary(args.vary))
     failures = 0
 
     def hear(index: int, event) -> None:
@@ -52,7 +50,7 @@ def run(args) -> int:
             else:
                 print(summary_line(result), flush=True)
 
-    comparison = Comparison(plans, hear, data_dir=args.data_dir, dataset=dataset)
+    comparison = Comparison(plans, hear, data_dir=args.data_dir)
     for i, item in enumerate(plans, start=1):
         print(f"run {i}/{len(plans)}: {item.label}", file=sys.stderr)
     try:

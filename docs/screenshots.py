@@ -11,6 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QTableWidgetSelectionRange  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from gui.app import create_application  # noqa: E402
@@ -73,6 +74,26 @@ def main(out_dir: Path) -> int:
     while window.kernels_tab.finding_patches:
         wait(100)
     shoot("kernels-replay")
+    experiments = window.experiments_tab
+    window.tabs.setCurrentWidget(experiments)
+    compare = experiments.compare
+    compare.preset.setCurrentIndex(compare.preset.findData("optimizers"))  # quick: a subset of MNIST
+    compare.start()
+    while compare.running:
+        wait(200)
+    shoot("experiments-compare")
+    experiments.pages.setCurrentWidget(experiments.search)
+    experiments.search.trials.setValue(8)
+    experiments.search.start()
+    while experiments.search.running:
+        wait(200)
+    shoot("experiments-search")
+    experiments.pages.setCurrentWidget(experiments.runs)
+    runs = experiments.runs
+    for row, run in enumerate(runs.runs):  # the optimisers just compared
+        if run.record.get("label", "").startswith("optimizer=") and run.folder in {r.folder for r in compare.results}:
+            runs.table.setRangeSelected(QTableWidgetSelectionRange(row, 0, row, 0), True)
+    shoot("experiments-runs")
     import gui.main_window
 
     gui.main_window.ask_to_save = lambda _parent: gui.main_window.QMessageBox.StandardButton.Discard  # a demo run

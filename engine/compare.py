@@ -94,16 +94,22 @@ def describe(variation: dict) -> str:
 class RunPlan:
     label: str
     config: TrainConfig
-    split: tuple | None = None  # (train, validation) indices for a k-fold run
+    fold: tuple[int, int] | None = None  # (k, folds): validate on the k-th of that many folds
 
 
-def plan(base: TrainConfig, variations: list[dict], folds: int = 0, dataset=None) -> list[RunPlan]:
+def plan(base: TrainConfig, variations: list[dict], folds: int = 0) -> list[RunPlan]:
     if folds:
-        groups = dataset.train_groups
-        splits = (grouped_kfold(groups, folds, base.seed) if groups is not None
-                  else kfold_indices(len(dataset.train_labels), folds, base.seed))
-        return [RunPlan(f"fold {k}/{folds}", base, split) for k, split in enumerate(splits, start=1)]
+        return [RunPlan(f"fold {k}/{folds}", base, (k, folds)) for k in range(1, folds + 1)]
     return [RunPlan(describe(v), replace(base, **v).validate()) for v in variations]
+
+
+def fold_split(dataset, config: TrainConfig, fold: tuple[int, int]) -> tuple:
+    """The (train, validation) indices of a k-fold run: whole writers per fold when there are writers."""
+    k, folds = fold
+    groups = dataset.train_groups
+    splits = (grouped_kfold(groups, folds, config.seed) if groups is not None
+              else kfold_indices(len(dataset.train_labels), folds, config.seed))
+    return splits[k - 1]
 
 
 def preset_base(name: str, quick: bool = False) -> TrainConfig:
@@ -205,7 +211,8 @@ class Comparison:
                     result.train_accuracy = trainer.train_accuracy()
                 self.on_event(index, event)
 
-            trainer = Trainer(config, hear, dataset=datasets[config.dataset], run_dir=folder, split=item.split,
+            split = fold_split(datasets[config.dataset], config, item.fold) if item.fold else None
+            trainer = Trainer(config, hear, dataset=datasets[config.dataset], run_dir=folder, split=split,
                               evals_per_epoch=self._evals_per_epoch(config, datasets[config.dataset]), label=item.label)
             with self._lock:
                 self._trainer = trainer

@@ -2,9 +2,11 @@
 writers (the pen digits) fold by writer, so a fold's score is on people its model never saw."""
 
 from collections.abc import Callable
+from pathlib import Path
 
+from engine.compare import fold_split
 from engine.config import TrainConfig
-from engine.datasets import grouped_kfold, kfold_indices, load_dataset
+from engine.datasets import load_dataset
 from engine.events import Failed
 from engine.train import Trainer, default_run_dir
 
@@ -21,16 +23,12 @@ def cross_validate(
     """Validation accuracy of each fold, in order. Raises RuntimeError if a fold's training fails."""
 
     dataset = load_dataset(config.dataset, data_dir)
-    run_dir = run_dir or default_run_dir(config).with_name(default_run_dir(config).name + "-cv")
     scores = []
-    if dataset.train_groups is not None:
-        splits = grouped_kfold(dataset.train_groups, folds, config.seed)
-    else:
-        splits = kfold_indices(len(dataset.train_labels), folds, config.seed)
-    for k, split in enumerate(splits, start=1):
+    for k in range(1, folds + 1):
         trainer = Trainer(
-            config, (lambda e, k=k: on_event(k, folds, e)) if on_event else None, dataset=dataset, split=split,
-            evaluate_test=False, run_dir=run_dir / f"fold{k}",
+            config, (lambda e, k=k: on_event(k, folds, e)) if on_event else None, dataset=dataset,
+            split=fold_split(dataset, config, (k, folds)), evaluate_test=False, label=f"cv fold {k}/{folds}",
+            run_dir=Path(run_dir) / f"fold{k}" if run_dir else default_run_dir(config),  # each fold a kept run
         )
         result = trainer.run()
         if isinstance(result, Failed):

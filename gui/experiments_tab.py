@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
 )
 
 from engine.compare import PRESETS, Comparison, RunResult, estimate_seconds, parse_vary, plan, preset_base
-from engine.datasets import load_dataset
 from engine.events import BatchEnd, EpochEnd, Evaluation, Failed, Finished
 from gui.run_curves import CurveChart, run_colour
 from gui.runs_panel import RunsPanel
@@ -174,9 +173,7 @@ class ComparePanel(QWidget):
                 raise ValueError("Name one or two options to vary, e.g. optimizer=sgd,adam; lr=0.01,0.1")
             return plan(self._base_config(), parse_vary(options))
         preset = PRESETS[name]
-        base = preset_base(name, self.quick.isChecked())
-        dataset = load_dataset(base.dataset) if preset.folds else None
-        return plan(base, preset.variations, preset.folds, dataset)
+        return plan(preset_base(name, self.quick.isChecked()), preset.variations, preset.folds)
 
     def _describe(self) -> None:
         name = self.preset.currentData()
