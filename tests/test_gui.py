@@ -593,3 +593,18 @@ def test_experiments_search_shows_trials_as_they_finish(window, qtbot, tiny_data
     assert search.best.text().startswith("Best so far: trial")
     x, y = search.points.getData()
     assert len(x) == sum(r.val_accuracy is not None for r in search.results) >= 1
+
+
+def test_closing_the_window_mid_comparison_stops_it_and_keeps_the_finished_runs(qtbot, settings, tiny_data):
+    from engine.runs import list_runs
+
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window)
+    compare = window.experiments_tab.compare
+    compare.preset.setCurrentIndex(compare.preset.findData("batchnorm"))
+    compare.start()
+    qtbot.waitUntil(lambda: any(r.test_accuracy is not None for r in compare.results), timeout=120_000)
+    window.close()  # mid-way through the second run: it waits for the worker to stop
+    qtbot.waitUntil(lambda: not compare.running, timeout=1000)  # only the queued "done" remains to arrive
+    statuses = [s.record.get("status") for s in list_runs()]
+    assert "finished" in statuses and "running" not in statuses
