@@ -60,12 +60,12 @@ PRESETS: dict[str, Preset] = {
     "overfitting": Preset(
         "Over-fitting on 300 images (seed 002)",
         "Trained on 300 images only, the network learns them by heart: training accuracy reaches 100 % while "
-        "test accuracy stays far below. Dropout and weight decay narrow that gap.",
+        "test accuracy stays far below. Dropout and weight decay narrow that gap (weight decay, as in seed 002, "
+        "mostly by holding the training accuracy back).",
         dict(_SEED002, model="seed001", optimizer="momentum", lr=0.01, train_subset=300, batch_size=50, epochs=60,
              val_fraction=0.02),
         [dict(dropout=0.0, weight_decay=0.0), dict(dropout=0.5, weight_decay=0.0),
-         dict(dropout=0.0, weight_decay=0.02), dict(dropout=0.5, weight_decay=0.02)],
-        quick=dict(epochs=40)),
+         dict(dropout=0.0, weight_decay=0.05), dict(dropout=0.5, weight_decay=0.05)]),  # 300 images: quick as it is
     "kfold": Preset(
         "5-fold cross-validation (seed 000)",
         "Seed 000's protocol: five runs, each validated on a different fifth of the training set; the spread "

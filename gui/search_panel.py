@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.export import add_picture_menu
-from gui.style import BAD, MUTED
+from gui.style import BAD, MUTED, set_log_ticks
 from gui.workers import JobWorker, start_in_thread
 
 QUICK = dict(dataset="mnist", augment=False, epochs=2, train_subset=8000, val_fraction=0.05)
@@ -60,6 +60,8 @@ class SearchPanel(QWidget):
         self.plot.setLogMode(x=True, y=True)
         self.plot.setLabel("bottom", "learning rate")
         self.plot.setLabel("left", "weight decay")
+        for side in ("bottom", "left"):  # plain values on the log axes, not "(x0.001)" prefixes
+            self.plot.getAxis(side).enableAutoSIPrefix(False)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.points = pg.ScatterPlotItem(size=14, pen=pg.mkPen("#374151"))
         self.plot.addItem(self.points)
@@ -156,8 +158,10 @@ class SearchPanel(QWidget):
         self.colour_bar.setLevels((low, max(high, low + 1e-6)))
         colours = pg.colormap.get("viridis").map((accuracy - low) / max(high - low, 1e-6), mode="qcolor")
         symbols = ["o" if r.state == "complete" else "x" for r in scored]
-        self.points.setData([math.log10(r.params["lr"]) for r in scored],
-                            [math.log10(r.params["weight_decay"]) for r in scored], brush=colours, symbol=symbols)
+        lr, decay = [r.params["lr"] for r in scored], [r.params["weight_decay"] for r in scored]
+        self.points.setData(np.log10(lr), np.log10(decay), brush=colours, symbol=symbols)
+        set_log_ticks(self.plot.getAxis("bottom"), lr)
+        set_log_ticks(self.plot.getAxis("left"), decay)
 
     def _failed(self, exc: Exception) -> None:
         self.best.setText(f"The search failed: {exc or type(exc).__name__}")
