@@ -17,7 +17,7 @@ from engine.runs import RunSummary, delete_run, list_runs, read_metrics
 from gui.run_curves import CurveChart
 from gui.style import MUTED
 
-COLUMNS = ("run", "what", "started", "model", "dataset", "status", "test accuracy", "val. accuracy", "seconds")
+COLUMNS = ("what", "started", "model", "dataset", "test accuracy", "val. accuracy", "seconds", "status", "folder")
 
 
 def curve_points(rows: list[dict]) -> tuple[list, list]:
@@ -56,6 +56,9 @@ class RunsPanel(QWidget):
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.table.setColumnWidth(0, 210)  # a long "unreadable: …" would push the figures out of sight
+        self.table.setWordWrap(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -94,13 +97,14 @@ class RunsPanel(QWidget):
         for i, run in enumerate(self.runs):
             row = run.row()
             if run.readable:
-                values = (row["run"], row["label"], (row["started"] or "")[:16].replace("T", " "), row["model"],
-                          row["dataset"], row["status"], _percent(row["test_accuracy"]), _percent(row["val_accuracy"]),
-                          f"{row['seconds']:.0f}" if row["seconds"] is not None else "—")
+                values = (row["label"] or "training run", (row["started"] or "")[:16].replace("T", " "), row["model"],
+                          row["dataset"], _percent(row["test_accuracy"]), _percent(row["val_accuracy"]),
+                          f"{row['seconds']:.0f}" if row["seconds"] is not None else "—", row["status"], row["run"])
             else:
-                values = (row["run"], "unreadable: " + row["problem"]) + ("",) * (len(COLUMNS) - 2)
+                values = ("unreadable: " + row["problem"],) + ("",) * (len(COLUMNS) - 2) + (row["run"],)
             for j, text in enumerate(values):
                 item = QTableWidgetItem(text)
+                item.setToolTip(text)
                 if not run.readable:
                     item.setForeground(Qt.GlobalColor.gray)
                     item.setToolTip(row["problem"])

@@ -571,7 +571,7 @@ def test_experiments_compare_a_preset_live_and_keep_every_run(window, qtbot, tin
     (paths.runs_dir() / "20000101-000000-broken" / "run.json").write_text("{half")
     runs.refresh()
     broken = next(i for i, r in enumerate(runs.runs) if r.name.endswith("broken"))
-    assert runs.table.item(broken, 1).text().startswith("unreadable: damaged run.json")
+    assert runs.table.item(broken, 0).text().startswith("unreadable: damaged run.json")
     runs.table.selectRow(0)
     assert runs.chart._data and runs.chart._data[0]["acc_y"]
     assert runs.export_csv(runs.selected(), paths.runs_dir().parent / "runs.csv")
