@@ -77,11 +77,12 @@ def main(out_dir: Path) -> int:
     experiments = window.experiments_tab
     window.tabs.setCurrentWidget(experiments)
     compare = experiments.compare
-    compare.preset.setCurrentIndex(compare.preset.findData("optimizers"))  # quick: a subset of MNIST
-    compare.start()
-    while compare.running:
-        wait(200)
-    shoot("experiments-compare")
+    for preset in ("inits", "batchnorm", "overfitting", "kfold", "optimizers"):  # quick: a subset of MNIST
+        compare.preset.setCurrentIndex(compare.preset.findData(preset))
+        compare.start()
+        while compare.running:
+            wait(200)
+        shoot("experiments-compare" if preset == "optimizers" else f"experiments-{preset}")
     experiments.pages.setCurrentWidget(experiments.search)
     experiments.search.trials.setValue(8)
     experiments.search.start()

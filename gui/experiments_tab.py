@@ -178,7 +178,7 @@ class ComparePanel(QWidget):
     def _describe(self) -> None:
         name = self.preset.currentData()
         self.vary.setVisible(name == CUSTOM)
-        self.quick.setVisible(name != CUSTOM)
+        self.quick.setVisible(name != CUSTOM and bool(PRESETS[name].quick))  # 300 images: quick as it is
         self.lesson.setText(PRESETS[name].lesson if name != CUSTOM else
                             "Runs the Train tab's settings once per value (or pair of values) of the options named.")
         try:
