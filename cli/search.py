@@ -3,9 +3,8 @@
 import json
 
 from cli.options import add_config_arguments, add_data_dir_argument, config_from_args
+from engine.config import SEARCH_SAMPLERS as SAMPLERS
 from engine.paths import user_data_dir
-
-SAMPLERS = ("tpe", "random")  # engine.search's; it is imported only when a search runs (Optuna takes a second)
 
 
 def add_parser(sub) -> None:

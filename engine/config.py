@@ -10,6 +10,9 @@ SCHEDULES = ("onecycle", "constant")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
 BATCH_NORM = ("model", "on", "off")
+# What `search` tunes (log-uniform ranges) and how; here rather than in engine/search.py, which loads Optuna.
+SEARCH_SPACE = {"lr": (1e-4, 1e-1), "weight_decay": (1e-6, 1e-1)}
+SEARCH_SAMPLERS = ("tpe", "random")
 
 
 def _opt(default, help_text, choices=None, minimum=None, maximum=None):

@@ -17,7 +17,7 @@ import optuna
 import sqlalchemy
 
 from engine import paths
-from engine.config import TrainConfig
+from engine.config import SEARCH_SAMPLERS, SEARCH_SPACE, TrainConfig
 from engine.datasets import load_dataset
 from engine.events import Evaluation, Failed
 from engine.train import Trainer, default_run_dir
@@ -26,9 +26,7 @@ log = logging.getLogger(__name__)
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own lines say what happened
 
 STUDY = "digit-studio"
-LR_RANGE = (1e-4, 1e-1)
-WEIGHT_DECAY_RANGE = (1e-6, 1e-1)
-SAMPLERS = ("tpe", "random")
+SAMPLERS = SEARCH_SAMPLERS
 
 
 def default_storage() -> str:
@@ -111,8 +109,7 @@ class Search:
                 "trials_in_study": len(self.study.trials)}
 
     def _objective(self, trial: optuna.Trial) -> float:
-        params = {"lr": trial.suggest_float("lr", *LR_RANGE, log=True),
-                  "weight_decay": trial.suggest_float("weight_decay", *WEIGHT_DECAY_RANGE, log=True)}
+        params = {name: trial.suggest_float(name, *bounds, log=True) for name, bounds in SEARCH_SPACE.items()}
         config = replace(self.base, **params).validate()
         folder = default_run_dir(config)
         trial.set_user_attr("folder", str(folder))

@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton,
-    QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
+    QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from engine.compare import PRESETS, Comparison, RunResult, estimate_seconds, parse_vary, plan, preset_base
@@ -18,7 +18,7 @@ from engine.events import BatchEnd, EpochEnd, Evaluation, Failed, Finished
 from gui.run_curves import CurveChart, run_colour
 from gui.runs_panel import RunsPanel
 from gui.search_panel import SearchPanel
-from gui.style import BAD, MUTED
+from gui.style import BAD, MUTED, side_by_side
 from gui.workers import JobWorker, start_in_thread
 
 log = logging.getLogger(__name__)
@@ -137,15 +137,7 @@ class ComparePanel(QWidget):
         controls.addWidget(self.status)
         controls.addWidget(self.table, 1)
         controls.addWidget(self.active_button)
-        left = QWidget()
-        left.setLayout(controls)
-        splitter = QSplitter()
-        splitter.addWidget(left)
-        splitter.addWidget(self.chart)
-        splitter.setSizes([640, 600])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
+        side_by_side(self, controls, self.chart)
 
         self._worker: JobWorker | None = None
         self._finished_job = None

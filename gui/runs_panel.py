@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton, QSplitter,
+    QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton,
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
@@ -15,7 +15,7 @@ from engine import paths
 from engine.checkpoint import SaveError, atomic_write
 from engine.runs import RunSummary, delete_run, list_runs, read_metrics
 from gui.run_curves import CurveChart
-from gui.style import MUTED
+from gui.style import MUTED, side_by_side
 
 COLUMNS = ("what", "started", "model", "dataset", "test accuracy", "val. accuracy", "seconds", "status", "folder")
 
@@ -74,19 +74,11 @@ class RunsPanel(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
         self.chart = CurveChart()
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.where)
-        left_layout.addWidget(self.table, 1)
-        left_layout.addLayout(buttons)
-        splitter = QSplitter()
-        splitter.addWidget(left)
-        splitter.addWidget(self.chart)
-        splitter.setSizes([640, 600])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
+        left = QVBoxLayout()
+        left.addWidget(self.where)
+        left.addWidget(self.table, 1)
+        left.addLayout(buttons)
+        side_by_side(self, left, self.chart)
         self.runs: list[RunSummary] = []
 
     def refresh(self) -> None:

@@ -9,12 +9,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox, QSplitter,
+    QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from engine.config import SEARCH_SPACE
 from gui.export import add_picture_menu
-from gui.style import BAD, MUTED, set_log_ticks
+from gui.style import BAD, MUTED, set_log_ticks, side_by_side
 from gui.workers import JobWorker, start_in_thread
 
 QUICK = dict(dataset="mnist", augment=False, epochs=2, train_subset=8000, val_fraction=0.05)
@@ -63,6 +64,11 @@ class SearchPanel(QWidget):
         for side in ("bottom", "left"):  # plain values on the log axes, not "(x0.001)" prefixes
             self.plot.getAxis(side).enableAutoSIPrefix(False)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
+        (lr_low, lr_high), (wd_low, wd_high) = SEARCH_SPACE["lr"], SEARCH_SPACE["weight_decay"]
+        self.plot.setXRange(np.log10(lr_low), np.log10(lr_high))  # the whole search space, before any trial
+        self.plot.setYRange(np.log10(wd_low), np.log10(wd_high))
+        set_log_ticks(self.plot.getAxis("bottom"), SEARCH_SPACE["lr"])
+        set_log_ticks(self.plot.getAxis("left"), SEARCH_SPACE["weight_decay"])
         self.points = pg.ScatterPlotItem(size=14, pen=pg.mkPen("#374151"))
         self.plot.addItem(self.points)
         self.colour_bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get("viridis"), label="val. accuracy",
@@ -78,21 +84,13 @@ class SearchPanel(QWidget):
         controls.addStretch(1)
         controls.addWidget(self.start_button)
         controls.addWidget(self.stop_button)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addLayout(controls)
-        left_layout.addWidget(self.note)
-        left_layout.addWidget(self.best)
-        left_layout.addWidget(self.table, 1)
-        left_layout.addWidget(self.active_button)
-        splitter = QSplitter()
-        splitter.addWidget(left)
-        splitter.addWidget(self.plot)
-        splitter.setSizes([620, 620])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
+        left = QVBoxLayout()
+        left.addLayout(controls)
+        left.addWidget(self.note)
+        left.addWidget(self.best)
+        left.addWidget(self.table, 1)
+        left.addWidget(self.active_button)
+        side_by_side(self, left, self.plot, (620, 620))
         self.results = []
         self._worker: JobWorker | None = None
         self._set_running(False)
@@ -160,8 +158,8 @@ class SearchPanel(QWidget):
         symbols = ["o" if r.state == "complete" else "x" for r in scored]
         lr, decay = [r.params["lr"] for r in scored], [r.params["weight_decay"] for r in scored]
         self.points.setData(np.log10(lr), np.log10(decay), brush=colours, symbol=symbols)
-        set_log_ticks(self.plot.getAxis("bottom"), lr)
-        set_log_ticks(self.plot.getAxis("left"), decay)
+        set_log_ticks(self.plot.getAxis("bottom"), [*lr, *SEARCH_SPACE["lr"]])
+        set_log_ticks(self.plot.getAxis("left"), [*decay, *SEARCH_SPACE["weight_decay"]])
 
     def _failed(self, exc: Exception) -> None:
         self.best.setText(f"The search failed: {exc or type(exc).__name__}")

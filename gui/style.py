@@ -2,7 +2,7 @@
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 ACCENT = "#1f77b4"
 UNSURE = "#d97706"
@@ -34,9 +34,27 @@ RUN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
 
 
 def set_log_ticks(axis: pg.AxisItem, values) -> None:
-    """1-2-5 ticks on a log axis: pyqtgraph labels every minor tick of a short range, and they collide."""
+    """1-2-5 ticks on a log axis (decades over a wide range): pyqtgraph labels every minor tick of a
+    short range, and they collide."""
     shown = np.asarray([v for v in values if np.isfinite(v) and v > 0], dtype=np.float64)
     if not shown.size:
         return
     low, high = int(np.floor(np.log10(shown.min()))), int(np.ceil(np.log10(shown.max())))
-    axis.setTicks([[(np.log10(m * 10.0 ** k), f"{m * 10.0 ** k:g}") for k in range(low, high + 1) for m in (1, 2, 5)], []])
+    steps = (1, 2, 5) if high - low < 3 else (1,)  # over many decades, decades only
+    axis.setTicks([[(np.log10(m * 10.0 ** k), f"{m * 10.0 ** k:g}") for k in range(low, high + 1) for m in steps], []])
+
+
+def side_by_side(owner: QWidget, left, right: QWidget, sizes=(640, 600)) -> None:
+    """Fill ``owner`` with ``left`` (a widget or a layout) and ``right``, split by a movable bar."""
+    if not isinstance(left, QWidget):
+        holder = QWidget()
+        holder.setLayout(left)
+        left.setContentsMargins(0, 0, 0, 0)
+        left = holder
+    splitter = QSplitter()
+    splitter.addWidget(left)
+    splitter.addWidget(right)
+    splitter.setSizes(list(sizes))
+    layout = QVBoxLayout(owner)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(splitter)

@@ -52,9 +52,11 @@ def test_two_processes_share_one_sqlite_study(tiny_mnist_dir, tmp_path):
     assert sorted(mine) == [0, 1, 2, 3]
 
 
-def test_the_command_line_offers_what_the_engine_has():
+def test_the_command_line_loads_optuna_only_to_search():
     import cli.search
     import engine.search
 
-    assert cli.search.SAMPLERS == engine.search.SAMPLERS  # kept apart so that `main.py --help` needs no Optuna
+    check = "import sys, cli; cli.build_parser(); print('optuna' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=ROOT)
+    assert loaded.stdout.strip() == "False", loaded.stderr  # `main.py --help` does not wait for Optuna
     assert f"sqlite:///{cli.search.user_data_dir() / 'search.db'}" == engine.search.default_storage()
