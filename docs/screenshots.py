@@ -6,6 +6,7 @@ Run under a virtual X screen:  xvfb-run -s "-screen 0 1400x900x24" python docs/s
 
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -85,6 +86,7 @@ def main(out_dir: Path) -> int:
         shoot("experiments-compare" if preset == "optimizers" else f"experiments-{preset}")
     experiments.pages.setCurrentWidget(experiments.search)
     experiments.search.trials.setValue(8)
+    experiments.search.study_name = lambda _config: f"screenshots-{time.time():.0f}"  # a fresh study, not the user's
     experiments.search.start()
     while experiments.search.running:
         wait(200)
