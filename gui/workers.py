@@ -2,20 +2,32 @@
 
 import logging
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from engine.train import Trainer
 
 log = logging.getLogger(__name__)
 
 
-class FunctionWorker(QObject):
+class Worker(QObject):
+    """Base of the workers: ``finish()`` ends ``run`` by handing the object back to the GUI thread
+    and emitting ``done``, so that it is deleted there. Deleted in its own thread, a Python QObject
+    asks Python about its overrides while Qt holds a connection lock, and deadlocks against a GUI
+    thread that holds Python's lock while connecting something (seen while taking screenshots)."""
+
+    done = Signal()
+
+    def finish(self) -> None:
+        self.moveToThread(QCoreApplication.instance().thread())
+        self.done.emit()
+
+
+class FunctionWorker(Worker):
     """Runs one function in its thread; emits ``succeeded(result)`` or ``failed(exception)`` (the
     exception object itself, as napari's workers do), then ``done``."""
 
     succeeded = Signal(object)
     failed = Signal(object)
-    done = Signal()
 
     def __init__(self, function, *args):
         super().__init__()
@@ -31,14 +43,13 @@ class FunctionWorker(QObject):
         else:
             self.succeeded.emit(result)
         finally:
-            self.done.emit()
+            self.finish()
 
 
-class TrainingWorker(QObject):
+class TrainingWorker(Worker):
     """Runs a ``Trainer``; every engine event arrives on the GUI thread through ``event``."""
 
     event = Signal(object)
-    done = Signal()
 
     def __init__(self, trainer: Trainer):
         super().__init__()
@@ -50,17 +61,16 @@ class TrainingWorker(QObject):
         try:
             self.trainer.run()
         finally:
-            self.done.emit()
+            self.finish()
 
 
-class JobWorker(QObject):
+class JobWorker(Worker):
     """Runs a job with several runs (a Comparison, a Search) in its thread: ``make_job(emit)`` builds it in
     that thread, and every run's event arrives on the GUI thread as ``event(index, event)``; ``job`` is
     there to pause or stop it."""
 
     event = Signal(int, object)
     failed = Signal(object)
-    done = Signal()
 
     def __init__(self, make_job):
         super().__init__()
@@ -76,7 +86,7 @@ class JobWorker(QObject):
             log.exception("%s failed", type(self.job).__name__ if self.job else "job")
             self.failed.emit(exc)
         finally:
-            self.done.emit()
+            self.finish()
 
 
 def start_in_thread(worker: QObject, parent: QObject, name: str) -> QThread:
