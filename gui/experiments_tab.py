@@ -243,8 +243,8 @@ class ComparePanel(QWidget):
         self.pause_button.setText("Resume" if paused else "Pause")
 
     def stop(self) -> None:
-        if self._worker and self._worker.job:
-            self._worker.job.stop()
+        if self._worker:
+            self._worker.stop()
             self.status.setText("Stopping after the current batch; finished runs are kept…")
 
     def stop_and_wait(self) -> None:

@@ -4,6 +4,7 @@ learning rate and weight decay on log axes."""
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -171,8 +172,8 @@ class SearchPanel(QWidget):
         self.activity.emit("Search done")
 
     def stop(self) -> None:
-        if self._worker and self._worker.job:
-            self._worker.job.stop()
+        if self._worker:
+            self._worker.stop()
 
     def stop_and_wait(self) -> None:
         if self.running:
@@ -187,4 +188,4 @@ class SearchPanel(QWidget):
     def _make_active(self) -> None:
         row = self.table.currentRow()
         if 0 <= row < len(self.results):
-            self.make_active.emit(self.results[row].folder + "/model.pt")
+            self.make_active.emit(str(Path(self.results[row].folder) / "model.pt"))

@@ -77,6 +77,11 @@ class JobWorker(Worker):
         self._make_job = make_job
         self.job = None
 
+    def stop(self) -> None:
+        """Stop the job (safe from the GUI thread; nothing to do before the job exists)."""
+        if self.job:
+            self.job.stop()
+
     @Slot()
     def run(self) -> None:
         try:
