@@ -45,9 +45,11 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage:
     for attempt in range(5):
         try:
             return optuna.storages.RDBStorage(url, **options)
-        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError) as exc:
-            if not any(race in str(exc) for race in ("already exists", "UNIQUE constraint")) or attempt == 4:
-                raise
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            race = any(text in str(exc) for text in ("already exists", "UNIQUE constraint"))
+            if not race or attempt == 4:  # a bad URL, a missing driver, an unreachable or unwritable database
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise ValueError(f"cannot open the study database {url}: {reason}") from None
             time.sleep(0.2 * (attempt + 1))
 
 

@@ -60,3 +60,12 @@ def test_the_command_line_loads_optuna_only_to_search():
     loaded = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=ROOT)
     assert loaded.stdout.strip() == "False", loaded.stderr  # `main.py --help` does not wait for Optuna
     assert f"sqlite:///{cli.search.user_data_dir() / 'search.db'}" == engine.search.default_storage()
+
+
+def test_a_study_database_that_cannot_be_opened_says_so(tmp_path):
+    import pytest
+
+    with pytest.raises(ValueError, match="cannot open the study database nonsense://x"):
+        open_storage("nonsense://x")
+    with pytest.raises(ValueError, match="cannot open the study database"):
+        open_storage(f"sqlite:///{tmp_path / 'missing-folder' / 'study.db'}")
