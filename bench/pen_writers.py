@@ -3,12 +3,16 @@
     python -m bench.pen_writers cv --folds 4 --epochs 8                  # the default mnist+pen recipe
     python -m bench.pen_writers cv --folds 4 --epochs 8 --set pen_share=0.35 --set seed=1
     python -m bench.pen_writers score assets/default_model.pt [OTHER.pt …]
+    python -m bench.pen_writers ceiling --view "8×8 binary"              # how much a view leaves to read
 
 ``cv`` trains one model per fold of the 24 training writers (MNIST's own validation split stays
 fixed) and reads each fold's held-out writers: accuracy, every class, and the same digits reduced
 to 16×16 and 8×8 (grey and binarised) as a scanner or a small photo gives them. ``score`` does the
 same for finished models on the six test writers no shipped model trains on, plus MNIST's test set
-and the synthetic drawn digits (``bench/drawn_digits.py``). Nothing here looks at any other data.
+and the synthetic drawn digits (``bench/drawn_digits.py``). ``ceiling`` asks how much of a digit a
+low-resolution view leaves: a specialist trained on nothing but that view of the training writers
+(drawn many times with the benchmark's pen, jittered), read on each fold's unseen writers, beside the
+nearest neighbours of the raw small pictures. Nothing here looks at any other data.
 """
 
 import argparse
@@ -19,18 +23,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from bench.common import config_overrides
 from bench.drawn_digits import drawn_digit_set
 from bench.handwriting import prepare_all
 from engine.config import TrainConfig
-from engine.datasets import MIXED, PEN, grouped_kfold, load_dataset, pen_file, split_indices
+from engine.datasets import DIGITS, MIXED, PEN, Dataset, grouped_kfold, load_dataset, pen_file, split_indices
 from engine.device import configure_cpu
 from engine.evaluate import evaluate
 from engine.pendigits import TEST_WRITERS, draw, parse_unipen
 from engine.predict import Predictor
-from engine.preprocess import crop_to_ink, ink_map, prepare_image
+from engine.preprocess import prepare_image, small_scan
 from engine.train import Trainer
 
 LOW_RES = (("16×16 grey", 16, False), ("16×16 binary", 16, True), ("8×8 grey", 8, False), ("8×8 binary", 8, True))
@@ -38,15 +41,8 @@ DEFAULT_PEN_PX = 18.0  # the canvas slider's default
 
 
 def scan(drawing: np.ndarray, side: int, binary: bool) -> np.ndarray:
-    """A drawing as a small scan: the digit cropped and fitted into side×side (aspect kept, centred),
-    ink white on black, binarised at half ink or left grey."""
-    crop = crop_to_ink(ink_map(drawing.astype(np.float32) / 255))
-    scale = side / max(crop.shape)
-    w, h = max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))
-    small = np.asarray(Image.fromarray(crop, mode="F").resize((w, h), Image.Resampling.BOX))
-    out = np.zeros((side, side), np.float32)
-    out[(side - h) // 2: (side - h) // 2 + h, (side - w) // 2: (side - w) // 2 + w] = small
-    return (out > 0.5).astype(np.float32) if binary else out
+    """A drawing as a small scan, binarised at half ink or left grey."""
+    return small_scan(drawing, side, 0.5 if binary else None)
 
 
 def writer_set(writers) -> dict:
@@ -122,6 +118,62 @@ def run_cv(args) -> None:
         Path(args.json).write_text(json.dumps({"config": config.to_dict(), "folds": results}, indent=1))
 
 
+def specialist_data(digits, variants: int, side: int, binary: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each digit drawn ``variants`` times (the first as the benchmark draws it, the rest jittered with a
+    pen of 14–22 px around its 18) and seen as a side×side scan: (prepared N×28×28, raw N×side²)."""
+    rng = np.random.default_rng(seed)
+    prepared, raw = [], []
+    for digit in digits:
+        for v in range(variants):
+            drawing = draw(digit, None, DEFAULT_PEN_PX) if v == 0 else draw(digit, rng, rng.uniform(14, 22))
+            small = scan(drawing, side, binary)
+            pixels = prepare_image(small).pixels  # a scan whose ink all fell under the threshold is blank
+            prepared.append(np.zeros((28, 28), np.float32) if pixels is None else pixels)
+            raw.append(small.ravel())
+    return np.stack(prepared), np.stack(raw)
+
+
+def nearest_neighbours(train: np.ndarray, train_labels: np.ndarray, test: np.ndarray, k: int = 3) -> np.ndarray:
+    distances = (test ** 2).sum(1)[:, None] - 2 * test @ train.T + (train ** 2).sum(1)[None]
+    nearest = np.argsort(distances, 1)[:, :k]
+    votes = np.zeros((len(test), 10))
+    for rank in range(k):  # nearer neighbours break ties
+        np.add.at(votes, (np.arange(len(test)), train_labels[nearest[:, rank]]), 1 - 0.01 * rank)
+    return votes.argmax(1)
+
+
+def run_ceiling(args) -> None:
+    side, binary = {name: (s, b) for name, s, b in LOW_RES}[args.view]
+    config = replace(TrainConfig(dataset=PEN, epochs=args.epochs, augment=False), **config_overrides(args.set)).validate()
+    digits = [d for d in parse_unipen(pen_file()) if d.writer not in TEST_WRITERS]
+    writers = np.array([d.writer for d in digits])
+    labels = np.array([d.label for d in digits])
+    prepared, raw = specialist_data(digits, args.variants, side, binary, seed=0)
+    every = np.repeat(np.arange(len(digits)), args.variants)
+    first = np.arange(len(prepared)) % args.variants == 0  # as the benchmark draws it
+    folds = grouped_kfold(torch.from_numpy(writers), args.folds, args.fold_seed)
+    print(f"{args.view}: a specialist ({config.model}, {args.epochs} epochs, {args.variants} drawings per digit) "
+          f"and 3 nearest neighbours, per fold of unseen writers")
+    scores = {"specialist": [], "neighbours": []}
+    for k, (train_digits, held_digits) in enumerate(folds, start=1):
+        train = np.isin(every, train_digits.numpy())
+        held = np.isin(every, held_digits.numpy()) & first
+        data = Dataset(PEN, DIGITS, torch.from_numpy(np.round(prepared * 255).astype(np.uint8)),
+                       torch.from_numpy(labels[every]), torch.zeros(0, 28, 28, dtype=torch.uint8),
+                       torch.zeros(0, dtype=torch.int64))
+        split = (torch.from_numpy(np.flatnonzero(train)), torch.from_numpy(np.flatnonzero(held)))
+        trainer = Trainer(config, dataset=data, split=split, run_dir=Path(args.out) / f"fold{k}", evaluate_test=False)
+        trainer.run()
+        predicted = Predictor(trainer.model.cpu(), "cpu").probabilities(prepared[held]).argmax(1)
+        scores["specialist"].append(float((predicted == labels[every][held]).mean()))
+        neighbours = nearest_neighbours(raw[train], labels[every][train], raw[held])
+        scores["neighbours"].append(float((neighbours == labels[every][held]).mean()))
+        print(f"fold {k}: specialist {scores['specialist'][-1] * 100:.2f} %   "
+              f"nearest neighbours {scores['neighbours'][-1] * 100:.2f} %", flush=True)
+    for name, values in scores.items():
+        print(f"  {name:>10}: {np.mean(values) * 100:.2f} % ({min(values) * 100:.2f}–{max(values) * 100:.2f})")
+
+
 def run_score(args) -> None:
     data = writer_set(TEST_WRITERS)
     mnist = load_dataset("mnist")
@@ -157,9 +209,17 @@ def main() -> None:
     cv.add_argument("--json", help="write every figure to this file")
     score = sub.add_parser("score", help="score models on the test writers, MNIST and the synthetic set")
     score.add_argument("models", nargs="+")
+    ceiling = sub.add_parser("ceiling", help="how well a specialist reads one low-resolution view")
+    ceiling.add_argument("--view", default="8×8 binary", choices=[name for name, _, _ in LOW_RES])
+    ceiling.add_argument("--folds", type=int, default=4)
+    ceiling.add_argument("--fold-seed", type=int, default=0)
+    ceiling.add_argument("--variants", type=int, default=6, help="drawings of each training digit")
+    ceiling.add_argument("--epochs", type=int, default=12)
+    ceiling.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a TrainConfig field")
+    ceiling.add_argument("--out", default="/tmp/pen-ceiling", help="where the fold runs are written")
     args = parser.parse_args()
     configure_cpu()
-    run_cv(args) if args.command == "cv" else run_score(args)
+    {"cv": run_cv, "score": run_score, "ceiling": run_ceiling}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -170,6 +170,19 @@ def crop_to_ink(ink: np.ndarray) -> np.ndarray:
     return ink[top:bottom, left:right]
 
 
+def small_scan(picture, side: int, threshold: float | None = None) -> np.ndarray:
+    """A picture of a digit as a scanner or a small photo would give it: cropped to its ink, fitted
+    into side×side (area-averaged, aspect kept, centred), white ink on black, binarised at
+    ``threshold`` of full ink or left grey."""
+    crop = crop_to_ink(ink_map(to_grayscale(picture)))
+    scale = side / max(crop.shape)
+    w, h = max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))
+    small = np.asarray(Image.fromarray(crop, mode="F").resize((w, h), Image.Resampling.BOX))
+    out = np.zeros((side, side), np.float32)
+    out[(side - h) // 2: (side - h) // 2 + h, (side - w) // 2: (side - w) // 2 + w] = small
+    return out if threshold is None else (out > threshold).astype(np.float32)
+
+
 def _fit_box(ink: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float, float]]:
     """Crop to the ink, scale the longer side to 20 px, thickening too-thin strokes on the way. Also
     gives the box's extent on the source, (x, y, width, height) in its pixels."""

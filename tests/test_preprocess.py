@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from engine.preprocess import CENTRE, NOTHING_DRAWN, read_image, prepare_image
+from engine.preprocess import CENTRE, NOTHING_DRAWN, prepare_image, read_image, small_scan
 
 
 def seven(size=280, width=18, offset=(0, 0), ink=0, paper=255, scale=1.0):
@@ -81,6 +81,16 @@ def test_aspect_ratio_is_kept():
     ImageDraw.Draw(one).line([(140, 40), (140, 240)], fill=0, width=16)
     h, w = bounding_box(prepare_image(one).pixels)
     assert h == 20 and w <= 4
+
+
+def test_small_scan_fits_the_ink_into_a_few_pixels_keeping_its_shape():
+    one = Image.new("L", (280, 280), 255)
+    ImageDraw.Draw(one).line([(140, 40), (140, 240)], fill=0, width=30)
+    grey, binary = small_scan(one, 8), small_scan(one, 8, threshold=0.5)
+    assert grey.shape == binary.shape == (8, 8) and 0 <= grey.min() and grey.max() <= 1
+    assert set(np.unique(binary)) <= {0.0, 1.0} and np.array_equal(binary, (grey > 0.5).astype(np.float32))
+    assert (binary.any(1)).all() and binary.any(0).sum() <= 2  # the full height, one or two columns wide
+    assert bounding_box(prepare_image(binary).pixels)[0] == 20  # and back up to MNIST's box
 
 
 @pytest.mark.parametrize("image", [
