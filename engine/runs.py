@@ -50,9 +50,12 @@ class RunLog:
             self._line(kind="batch", step=event.step, epoch=epoch, loss=event.loss, accuracy=event.accuracy,
                        images_per_sec=event.images_per_sec)
         elif isinstance(event, Evaluation):
+            self.record["val_accuracy"] = _clean(event.val_accuracy)
             self._line(kind="evaluation", step=event.step, epoch=event.epoch, loss=event.train_loss,
                        val_loss=event.val_loss, val_accuracy=event.val_accuracy, elapsed=event.elapsed)
         elif isinstance(event, EpochEnd):
+            if event.val_accuracy is not None:
+                self.record["val_accuracy"] = _clean(event.val_accuracy)
             self._line(kind="epoch", epoch=event.epoch, train_loss=event.train_loss,
                        train_accuracy=event.train_accuracy, val_loss=event.val_loss, val_accuracy=event.val_accuracy,
                        images_per_sec=event.images_per_sec, elapsed=event.elapsed)
@@ -93,10 +96,13 @@ class RunSummary:
         if not self.readable:
             return {"run": self.name, "folder": str(self.folder), "readable": False, "problem": self.problem}
         r = self.record
+        # Finished runs keep their last validation score in the record; a run still going (or one
+        # killed) has it only in its metrics.
+        val_accuracy = r["val_accuracy"] if "val_accuracy" in r else final_validation(read_metrics(self.folder))
         return {"run": self.name, "folder": str(self.folder), "readable": True, "label": r.get("label", ""),
                 "started": r.get("started"), "status": r.get("status"), "model": self.config.get("model"),
                 "dataset": self.config.get("dataset"), "test_accuracy": r.get("test_accuracy"),
-                "val_accuracy": final_validation(read_metrics(self.folder)), "seconds": r.get("seconds")}
+                "val_accuracy": val_accuracy, "seconds": r.get("seconds")}
 
 
 def read_summary(folder: Path) -> RunSummary:

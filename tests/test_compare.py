@@ -47,6 +47,7 @@ def test_a_comparison_trains_each_run_keeps_it_and_reports_curves(small_mnist, i
         assert result.train_accuracy is not None and result.parameters > 0
         record = json.loads((result.folder / "run.json").read_text())
         assert record["status"] == "finished" and record["label"] == result.run
+        assert record["val_accuracy"] == result.val_accuracy  # the Runs list reads it without the metrics
         assert history(read_metrics(result.folder)) == result.history  # the folder holds the same curve
     assert sum(isinstance(e, Finished) for _, e in heard) == 2 and {i for i, _ in heard} == {0, 1}
     listed = [s.row() for s in list_runs()]
