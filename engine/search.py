@@ -138,12 +138,24 @@ class Search:
             raise RuntimeError(outcome.message if isinstance(outcome, Failed) else "stopped before it was scored")
         return reported[-1]
 
+    def earlier(self) -> list[TrialResult]:
+        """The study's trials that finished before this search, so a view can show the whole study."""
+        return [_result(t) for t in self.study.get_trials(deepcopy=False, states=_FINISHED)]
+
     def _finished(self, _study, trial: optuna.trial.FrozenTrial) -> None:
-        states = {optuna.trial.TrialState.COMPLETE: "complete", optuna.trial.TrialState.PRUNED: "pruned"}
-        started = trial.user_attrs.get("started", time.time())
-        result = TrialResult(trial.number, states.get(trial.state, "failed"), trial.params,
-                             trial.value if trial.state == optuna.trial.TrialState.COMPLETE else
-                             (list(trial.intermediate_values.values())[-1] if trial.intermediate_values else None),
-                             time.time() - started, trial.user_attrs.get("folder", ""))
+        result = _result(trial)
         self.results.append(result)
         self.on_trial(result)
+
+
+_FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
+
+
+def _result(trial: optuna.trial.FrozenTrial) -> TrialResult:
+    states = {optuna.trial.TrialState.COMPLETE: "complete", optuna.trial.TrialState.PRUNED: "pruned"}
+    started = trial.user_attrs.get("started", time.time())
+    ended = trial.datetime_complete.timestamp() if trial.datetime_complete else time.time()
+    score = trial.value if trial.state == optuna.trial.TrialState.COMPLETE else \
+        (list(trial.intermediate_values.values())[-1] if trial.intermediate_values else None)
+    return TrialResult(trial.number, states.get(trial.state, "failed"), trial.params, score, ended - started,
+                       trial.user_attrs.get("folder", ""))

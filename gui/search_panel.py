@@ -118,8 +118,14 @@ class SearchPanel(QWidget):
         self.table.setRowCount(0)
         self.best.setText(f"Searching: study “{study}”…")
         self.best.setStyleSheet("font-weight: bold")
-        self._worker = JobWorker(lambda emit: Search(base, trials, sampler, study=study,
-                                                     on_trial=lambda result: emit(TRIAL, result)))
+
+        def make_search(emit) -> Search:
+            search = Search(base, trials, sampler, study=study, on_trial=lambda result: emit(TRIAL, result))
+            for result in search.earlier():  # the table and the plot show the whole study
+                emit(TRIAL, result)
+            return search
+
+        self._worker = JobWorker(make_search)
         self._worker.event.connect(self._on_event)
         self._worker.failed.connect(self._failed)
         self._worker.done.connect(self._done)

@@ -593,6 +593,11 @@ def test_experiments_search_shows_trials_as_they_finish(window, qtbot, tiny_data
     assert search.best.text().startswith("Best so far: trial")
     x, y = search.points.getData()
     assert len(x) == sum(r.val_accuracy is not None for r in search.results) >= 1
+    search.trials.setValue(1)  # one more trial of the same study: the earlier three are shown with it
+    qtbot.mouseClick(find(window, QPushButton, "searchButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not search.running, timeout=180_000)
+    assert search.table.rowCount() == 4 and [r.trial for r in search.results] == [0, 1, 2, 3]
+    assert search.best.text().endswith("(4 trials in the study)")
 
 
 def test_closing_the_window_mid_comparison_stops_it_and_keeps_the_finished_runs(qtbot, settings, tiny_data):
