@@ -11,7 +11,8 @@ import torch
 
 from conftest import ROOT
 from engine.datasets import MIXED, PEN, Dataset, DatasetError, grouped_kfold, grouped_split, load_dataset, pen_file
-from engine.pendigits import TEST_WRITERS, PenFormatError, parse_unipen, render_digits
+from engine.pendigits import (SCAN_SIDES, SCAN_VARIANTS, TEST_WRITERS, TRAIN_VARIANTS, PenFormatError, _as_scan, draw,
+                              parse_unipen, render_digits)
 
 GOOD = """.INCLUDE dene.doc
 .LEXICON "0" "1"
@@ -89,6 +90,18 @@ def test_rendered_digits_look_like_mnist_inputs(tmp_path):
     assert not np.array_equal(images[0], images[1])  # variants differ (pen, jitter)
 
 
+def test_scan_variants_are_small_scans_half_binarised_never_blank(tmp_path):
+    digits = parse_unipen(write(tmp_path / "pen.txt", GOOD))
+    rng = np.random.default_rng(0)
+    scans = [_as_scan(draw(digits[i % 2], rng, pen), rng) for i, pen in enumerate(np.linspace(3, 34, 60))]
+    assert {len(s) for s in scans} <= set(range(SCAN_SIDES[0], SCAN_SIDES[1] + 1)) and len({len(s) for s in scans}) > 3
+    binary = [set(np.unique(s)) <= {0.0, 1.0} for s in scans]
+    assert 0.25 < np.mean(binary) < 0.75
+    assert all(s.max() > 0.2 for s in scans)  # a threshold that wiped a thin pen's strokes keeps the grey scan
+    images = render_digits(digits, variants=3, seed=0, jitter=True, scans=1)
+    assert (images.max((1, 2)) > 50).all() and not np.array_equal(images[1], images[2])
+
+
 def groups_of(writers_per_group=30, per_writer=5, loose=40):
     return torch.cat([torch.full((loose,), -1), torch.arange(1, writers_per_group + 1).repeat_interleave(per_writer)])
 
@@ -111,7 +124,7 @@ def test_no_writer_is_on_both_sides_of_a_split():
 
 def test_pen_dataset_holds_out_the_test_writers(tiny_mnist_dir):
     pen = load_dataset(PEN, tiny_mnist_dir)
-    assert len(pen.test_labels) == 12 and len(pen.train_labels) == 4 * 12 * 4  # four variants per training digit
+    assert len(pen.test_labels) == 12 and len(pen.train_labels) == 4 * 12 * (TRAIN_VARIANTS + SCAN_VARIANTS)
     assert set(pen.train_groups.tolist()) == {1, 2, 3, 4}
 
 
