@@ -24,7 +24,7 @@ def _opt(default, help_text, choices=None, minimum=None, maximum=None):
 class TrainConfig:
     model: str = _opt(DEFAULT_MODEL, "network from the model zoo", choices=tuple(ZOO))
     dataset: str = _opt("mnist+pen", "dataset to train on: mnist+pen adds real writers' pen digits", choices=DATASET_NAMES)
-    pen_share: float = _opt(0.5, "share of each epoch's images that are pen digits (mnist+pen)", minimum=0.05, maximum=0.9)
+    pen_share: float = _opt(0.4, "share of each epoch's images that are pen digits (mnist+pen)", minimum=0.05, maximum=0.9)
     pen_warmup_epochs: int = _opt(1, "epochs of MNIST alone before the pen digits join (mnist+pen)", minimum=0, maximum=1000)
     optimizer: str = _opt("adamw", "optimiser", choices=OPTIMIZERS)
     lr: float = _opt(3e-3, "peak learning rate", minimum=1e-6, maximum=10.0)
