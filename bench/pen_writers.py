@@ -150,6 +150,9 @@ def run_ceiling(args) -> None:
     labels = np.array([d.label for d in digits])
     prepared, raw = specialist_data(digits, args.variants, side, binary, seed=0)
     every = np.repeat(np.arange(len(digits)), args.variants)
+    labels = labels[every]
+    data = Dataset(PEN, DIGITS, torch.from_numpy(np.round(prepared * 255).astype(np.uint8)), torch.from_numpy(labels),
+                   torch.zeros(0, 28, 28, dtype=torch.uint8), torch.zeros(0, dtype=torch.int64))
     first = np.arange(len(prepared)) % args.variants == 0  # as the benchmark draws it
     folds = grouped_kfold(torch.from_numpy(writers), args.folds, args.fold_seed)
     print(f"{args.view}: a specialist ({config.model}, {args.epochs} epochs, {args.variants} drawings per digit) "
@@ -158,16 +161,13 @@ def run_ceiling(args) -> None:
     for k, (train_digits, held_digits) in enumerate(folds, start=1):
         train = np.isin(every, train_digits.numpy())
         held = np.isin(every, held_digits.numpy()) & first
-        data = Dataset(PEN, DIGITS, torch.from_numpy(np.round(prepared * 255).astype(np.uint8)),
-                       torch.from_numpy(labels[every]), torch.zeros(0, 28, 28, dtype=torch.uint8),
-                       torch.zeros(0, dtype=torch.int64))
         split = (torch.from_numpy(np.flatnonzero(train)), torch.from_numpy(np.flatnonzero(held)))
         trainer = Trainer(config, dataset=data, split=split, run_dir=Path(args.out) / f"fold{k}", evaluate_test=False)
         trainer.run()
         predicted = Predictor(trainer.model.cpu(), "cpu").probabilities(prepared[held]).argmax(1)
-        scores["specialist"].append(float((predicted == labels[every][held]).mean()))
-        neighbours = nearest_neighbours(raw[train], labels[every][train], raw[held])
-        scores["neighbours"].append(float((neighbours == labels[every][held]).mean()))
+        scores["specialist"].append(float((predicted == labels[held]).mean()))
+        neighbours = nearest_neighbours(raw[train], labels[train], raw[held])
+        scores["neighbours"].append(float((neighbours == labels[held]).mean()))
         print(f"fold {k}: specialist {scores['specialist'][-1] * 100:.2f} %   "
               f"nearest neighbours {scores['neighbours'][-1] * 100:.2f} %", flush=True)
     for name, values in scores.items():

@@ -3,7 +3,7 @@
 import json
 
 from cli.options import add_config_arguments, add_data_dir_argument, config_from_args
-from engine.config import SEARCH_SAMPLERS as SAMPLERS
+from engine.config import SEARCH_SAMPLERS
 from engine.paths import user_data_dir
 
 
@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
                                    "can be continued, and several machines can work on one study when they share "
                                    "--storage (e.g. postgresql://user:password@host/db).")
     p.add_argument("--trials", type=int, default=10, help="trials to run (default: 10)")
-    p.add_argument("--sampler", choices=SAMPLERS, default="tpe", help="tpe (learns from past trials) or random")
+    p.add_argument("--sampler", choices=SEARCH_SAMPLERS, default="tpe", help="tpe (learns from past trials) or random")
     p.add_argument("--storage", metavar="URL",
                    help=f"the study database (default: sqlite:///{user_data_dir() / 'search.db'})")
     p.add_argument("--study", default="digit-studio", help="the study's name in that database (default: digit-studio)")

@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own lines say what happened
 
 STUDY = "digit-studio"
-SAMPLERS = SEARCH_SAMPLERS
 
 
 def default_storage() -> str:
@@ -76,8 +75,8 @@ class Search:
                  study: str = STUDY, on_trial: Callable[[TrialResult], None] | None = None,
                  on_event: Callable[[int, object], None] | None = None, data_dir=None, dataset=None,
                  evals_per_epoch: int = 2, seed: int | None = None):
-        if sampler not in SAMPLERS:
-            raise ValueError(f"sampler: {sampler!r} is not one of {', '.join(SAMPLERS)}")
+        if sampler not in SEARCH_SAMPLERS:
+            raise ValueError(f"sampler: {sampler!r} is not one of {', '.join(SEARCH_SAMPLERS)}")
         self.base, self.trials = base, trials
         samplers = {"tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}
         self.study = optuna.create_study(
@@ -149,13 +148,13 @@ class Search:
 
 
 _FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
+_STATE_NAMES = {optuna.trial.TrialState.COMPLETE: "complete", optuna.trial.TrialState.PRUNED: "pruned"}
 
 
 def _result(trial: optuna.trial.FrozenTrial) -> TrialResult:
-    states = {optuna.trial.TrialState.COMPLETE: "complete", optuna.trial.TrialState.PRUNED: "pruned"}
     started = trial.user_attrs.get("started", time.time())
     ended = trial.datetime_complete.timestamp() if trial.datetime_complete else time.time()
     score = trial.value if trial.state == optuna.trial.TrialState.COMPLETE else \
         (list(trial.intermediate_values.values())[-1] if trial.intermediate_values else None)
-    return TrialResult(trial.number, states.get(trial.state, "failed"), trial.params, score, ended - started,
+    return TrialResult(trial.number, _STATE_NAMES.get(trial.state, "failed"), trial.params, score, ended - started,
                        trial.user_attrs.get("folder", ""))
