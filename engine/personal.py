@@ -215,7 +215,9 @@ def personalise(
     steps: int = 150,
     batch_size: int = 128,
     personal_share: float = 0.25,
-    lr: float = 1e-3,
+    # Chosen by `bench.personalise --cv` on 24 writers no model saw: at 1e-3 four writers were read
+    # worse after and MNIST fell to 99.23 %; at 2e-4 none was read worse and MNIST stayed ≥ 99.39 %.
+    lr: float = 2e-4,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> PersonaliseResult:
