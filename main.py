@@ -1,7 +1,7 @@
 """Digit Studio. No arguments: open the app. With a command: run the engine headless.
 
     python main.py                 open the desktop app (--verbose: log details to stderr)
-    python main.py train --help    train a model (see also evaluate, predict, cv, info)
+    python main.py train --help    train a model (see also evaluate, predict, personalise, cv, info)
     python main.py --self-test     check, headless, that everything works
 """
 

@@ -185,6 +185,15 @@ class PersonaliseResult:
     mnist_after: float
     seconds: float
 
+    def summary(self) -> str:
+        """What personalising did, in one sentence for the app's status line and the command line."""
+        def percent(value):
+            return "n/a" if value is None else f"{value:.0%}"
+
+        held = (f"held-out personal samples {percent(self.held_out_before)} → {percent(self.held_out_after)} "
+                f"({self.held_out_samples} samples)" if self.held_out_samples else "add at least 5 samples for a held-out score")
+        return f"{held}; MNIST {self.mnist_before:.2%} → {self.mnist_after:.2%}"
+
 
 def held_out_split(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Every fifth sample is held out to measure the effect (none when there are fewer than 5)."""
@@ -202,10 +211,27 @@ def _accuracy(model, images, labels) -> float | None:
     return float((predict_logits(model, images).argmax(1) == labels).float().mean())
 
 
-def rehearsal_dataset(metadata: dict) -> Dataset:
+def rehearsal_dataset(metadata: dict, data_dir=None, progress=None) -> Dataset:
     """What Personalise mixes with the samples so the model forgets nothing: what it was trained on
     (MNIST, with the pen digits for a model that learned them). MNIST's test set is the probe."""
-    return load_dataset(MIXED if metadata.get("dataset") == MIXED else "mnist")
+    return load_dataset(MIXED if metadata.get("dataset") == MIXED else "mnist", data_dir, progress=progress)
+
+
+def personalised_metadata(base: dict, result: PersonaliseResult) -> dict:
+    """A personalised model's checkpoint metadata: its base model's, plus what personalising did."""
+    return base | {
+        "metrics": {"mnist_probe_accuracy": result.mnist_after},
+        "personalised": {
+            "samples": result.train_samples, "held_out": result.held_out_samples,
+            "held_out_before": result.held_out_before, "held_out_after": result.held_out_after,
+            "from": base.get("created"),
+        },
+    }
+
+
+def personalised_path() -> Path:
+    """Where a new personalised model is kept unless the user says otherwise."""
+    return paths.user_data_dir() / "models" / f"personalised-{datetime.now():%Y%m%d-%H%M%S}.pt"
 
 
 def personalise(

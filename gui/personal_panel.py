@@ -1,9 +1,7 @@
 """Teaching the model your handwriting: confirm or correct predictions, then personalise."""
 
-from datetime import datetime
-
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog, QDialogButtonBox, QFileDialog, QGridLayout, QHBoxLayout, QInputDialog, QLabel, QListView, QListWidget,
@@ -11,8 +9,9 @@ from PySide6.QtWidgets import (
 )
 
 from engine.checkpoint import SaveError, save_checkpoint
-from engine.paths import user_data_dir
-from engine.personal import PersonalDataError, PersonalSamples, personalise, rehearsal_dataset
+from engine.personal import (
+    PersonalDataError, PersonalSamples, personalise, personalised_metadata, personalised_path, rehearsal_dataset,
+)
 from engine.predict import Predictor
 from gui.active_model import ActiveModel
 from gui.draw_tab import DrawTab, array_to_pixmap
@@ -20,14 +19,8 @@ from gui.style import BAD, GOOD, MUTED, section_label
 from gui.workers import FunctionWorker, start_in_thread
 
 
-def _percent(value) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
-
-
 class PersonalPanel(QWidget):
     """Lives in the Draw tab. Digit keys 0-9 label the drawing; Enter confirms the prediction."""
-
-    personalised = Signal(str)  # path of the new model ("" when it could not be saved)
 
     def __init__(self, draw_tab: DrawTab, active: ActiveModel, store: PersonalSamples | None = None, parent=None):
         super().__init__(parent)
@@ -127,14 +120,13 @@ class PersonalPanel(QWidget):
     def start_personalise(self) -> None:
         if self.running or len(self.store) == 0:
             return
-        predictor = self.active.predictor
-        personal = self.store.tensors()
+        predictor, store = self.active.predictor, self.store
         self.status.setStyleSheet("")
-        self.status.setText(f"Personalising on {len(personal[1])} samples plus its training digits…")
+        self.status.setText(f"Personalising on {len(store)} samples plus its training digits…")
         self.personalise_button.setEnabled(False)
 
-        def work():
-            return personalise(predictor.model, personal, rehearsal_dataset(predictor.metadata))
+        def work():  # reading and preparing every sample's drawing is slow work too: off the GUI thread
+            return personalise(predictor.model, store.tensors(), rehearsal_dataset(predictor.metadata))
 
         self._worker = FunctionWorker(work)
         self._worker.succeeded.connect(lambda result: self._finished(result, predictor))
@@ -151,27 +143,17 @@ class PersonalPanel(QWidget):
         self.status.setText(f"Personalising failed: {exc or type(exc).__name__}. The active model was not changed.")
 
     def _finished(self, result, base: Predictor) -> None:
-        metadata = dict(base.metadata)
-        metadata["metrics"] = {"mnist_probe_accuracy": result.mnist_after}
-        metadata["personalised"] = {
-            "samples": result.train_samples, "held_out": result.held_out_samples,
-            "held_out_before": result.held_out_before, "held_out_after": result.held_out_after,
-            "from": base.metadata.get("created"),
-        }
-        path = user_data_dir() / "models" / f"personalised-{datetime.now():%Y%m%d-%H%M%S}.pt"
+        metadata = personalised_metadata(base.metadata, result)
+        path = personalised_path()
         try:
             save_checkpoint(path, result.model, metadata)
             where = f"saved in {path.parent}"
         except SaveError as exc:  # keep the model in memory, unsaved, rather than lose it
             path, where = None, f"not saved ({exc}): File → Save model keeps it"
         self.active.set(Predictor(result.model, "cpu", metadata), path, saved=path is not None)
-        held = (f"held-out personal samples {_percent(result.held_out_before)} → {_percent(result.held_out_after)} "
-                f"({result.held_out_samples} samples)" if result.held_out_samples else
-                "add at least 5 samples for a held-out score")
         self.status.setStyleSheet(f"color: {GOOD}")
-        self.status.setText(f"Personalised in {result.seconds:.0f} s: {held}; MNIST {result.mnist_before:.2%} → "
-                            f"{result.mnist_after:.2%}. The personalised model is now active ({where}).")
-        self.personalised.emit(str(path) if path else "")
+        self.status.setText(f"Personalised in {result.seconds:.0f} s: {result.summary()}. "
+                            f"The personalised model is now active ({where}).")
 
 
 class SamplesDialog(QDialog):

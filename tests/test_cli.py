@@ -149,3 +149,32 @@ def test_compare_and_runs_json_contracts(tiny_mnist_dir):
     assert sorted(r["folder"] for r in listed) == sorted(r["folder"] for r in runs)
     assert all(r["readable"] and r["status"] == "finished" for r in listed)
     assert main("compare", "--vary", "lr=0.1", "--preset", "optimizers").returncode == 1  # one or the other
+
+
+def test_personalise_fine_tunes_on_the_samples_and_saves_a_model(tiny_mnist_dir, tmp_path, monkeypatch, mnist, isolated_home):
+    from engine.personal import PersonalSamples
+    from engine.predict import Predictor
+
+    monkeypatch.setenv("DIGIT_STUDIO_DATA", str(tiny_mnist_dir))
+    store = PersonalSamples(tmp_path / "samples")
+    for i in range(6):
+        store.add(mnist_digit_as_drawing(mnist.test_images[i]), int(mnist.test_labels[i]))
+    out = tmp_path / "mine.pt"
+    result = main("personalise", "--samples", store.folder, "--out", out, "--steps", 5, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["model"] == str(out) and report["samples"] == 5 and report["held_out"] == 1
+    metadata = Predictor.load(out).metadata
+    assert metadata["personalised"]["samples"] == 5 and metadata["dataset"] == Predictor.load().metadata["dataset"]
+    assert main("predict", "--model", out, "--json", store.samples()[0].path).returncode == 0
+
+    plain = main("personalise", "--samples", store.folder, "--steps", 5)  # saved where the app lists models
+    saved = list((isolated_home / "models").glob("personalised-*.pt"))
+    assert plain.returncode == 0 and len(saved) == 1 and str(saved[0]) in plain.stdout
+    assert "held-out personal samples" in plain.stdout
+
+
+def test_personalise_without_samples_says_so_and_writes_nothing(tmp_path):
+    result = main("personalise", "--samples", tmp_path / "none", "--out", tmp_path / "mine.pt")
+    assert result.returncode == 1 and "no personal samples" in result.stderr
+    assert not (tmp_path / "mine.pt").exists()
