@@ -3,10 +3,7 @@
 import sys
 import time
 
-
-def _duration(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
+from engine.events import format_duration
 
 
 class ProgressBar:
@@ -51,4 +48,4 @@ class ProgressBar:
 
 
 def eta(done: float, total: float, rate: float) -> str:
-    return _duration((total - done) / rate) if rate > 0 else "?"
+    return format_duration((total - done) / rate) if rate > 0 else "?"

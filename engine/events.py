@@ -3,6 +3,13 @@
 from dataclasses import dataclass, field
 
 
+def format_duration(seconds: float) -> str:
+    """A time span as the app and the command line show elapsed time and ETAs: m:ss, or h:mm:ss."""
+    hours, rest = divmod(int(max(0, seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 @dataclass(frozen=True)
 class Downloading:
     """The dataset is being downloaded (unit "bytes") or otherwise prepared before training starts."""

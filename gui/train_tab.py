@@ -13,8 +13,9 @@ from PySide6.QtWidgets import (
 from engine.config import TrainConfig
 from engine.datasets import MIXED
 from engine.device import cuda_available
-from engine.events import (BatchEnd, Downloading, EpochEnd, Failed, Finished, KernelSnapshot, LayerStats, Notice,
-                           Started)
+from engine.events import (
+    BatchEnd, Downloading, EpochEnd, Failed, Finished, KernelSnapshot, LayerStats, Notice, Started, format_duration,
+)
 from engine.models import build_model, summarize
 from engine.predict import Predictor
 from engine.train import SUGGESTED_LR, Trainer
@@ -28,11 +29,6 @@ REDRAW_MS = 250  # curves and progress are redrawn from a timer (4 Hz), never pe
 KERNEL_EVERY = 20  # batches between kernel snapshots for the Kernels tab
 STATS_EVERY = 25  # batches between layer statistics (one watched batch costs about two plain ones)
 SMOOTHING = 0.05
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
 
 
 class ModelSummary(QTableWidget):
@@ -330,7 +326,7 @@ class TrainTab(QWidget):
         batches_per_sec = event.images_per_sec / self._batch_size
         eta = (total - event.step) / batches_per_sec if batches_per_sec > 0 else 0
         self.rate_label.setText(f"{event.images_per_sec:,.0f} images/s · running accuracy {event.accuracy:.1%} · "
-                                f"loss {event.loss:.4f} · ETA {_duration(eta)}")
+                                f"loss {event.loss:.4f} · ETA {format_duration(eta)}")
 
     def _on_event(self, event) -> None:
         if isinstance(event, BatchEnd):
@@ -404,7 +400,7 @@ class TrainTab(QWidget):
             return
         self.progress.setValue(self.progress.maximum())
         self.progress.setFormat(f"done · test accuracy {accuracy}")
-        self.message.setText(f"{self._note}Done in {_duration(event.elapsed)}: test accuracy {accuracy}. This model is now "
+        self.message.setText(f"{self._note}Done in {format_duration(event.elapsed)}: test accuracy {accuracy}. This model is now "
                              "active in the Draw and Kernels tabs; File → Save model keeps it.")
         self.activity.emit(f"Trained: test accuracy {accuracy}")
         self.trained.emit(self._trained_predictor(), event.checkpoint)

@@ -178,3 +178,9 @@ def test_personalise_without_samples_says_so_and_writes_nothing(tmp_path):
     result = main("personalise", "--samples", tmp_path / "none", "--out", tmp_path / "mine.pt")
     assert result.returncode == 1 and "no personal samples" in result.stderr
     assert not (tmp_path / "mine.pt").exists()
+
+
+def test_durations_read_as_minutes_then_hours():
+    from engine.events import format_duration
+
+    assert [format_duration(s) for s in (0, 65, 3599, 3725, -3)] == ["0:00", "1:05", "59:59", "1:02:05", "0:00"]
