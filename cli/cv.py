@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     config = config_from_args(args)
-    printer = TrainPrinter(config.batch_size)
+    printer = TrainPrinter()
     scores = cross_validate(config, args.folds, lambda _fold, _folds, event: printer(event), data_dir=args.data_dir,
                             on_score=lambda k, acc: print(f"fold {k}/{args.folds}: validation accuracy {acc * 100:.2f} %", flush=True))
     mean = statistics.mean(scores)

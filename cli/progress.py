@@ -3,8 +3,6 @@
 import sys
 import time
 
-from engine.events import format_duration
-
 
 class ProgressBar:
     def __init__(self, stream=None, width: int = 30):
@@ -45,7 +43,3 @@ class ProgressBar:
             self.stream.write("\r\033[K")
         self.stream.write(text + "\n")
         self.stream.flush()
-
-
-def eta(done: float, total: float, rate: float) -> str:
-    return format_duration((total - done) / rate) if rate > 0 else "?"

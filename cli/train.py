@@ -7,11 +7,11 @@ import threading
 from pathlib import Path
 
 from cli.options import add_config_arguments, add_data_dir_argument, config_from_args
-from cli.progress import ProgressBar, eta
+from cli.progress import ProgressBar
 from engine.checkpoint import SaveError, atomic_write, ensure_writable, load_checkpoint
 from engine.config import TrainConfig
 from engine.datasets import load_dataset
-from engine.events import BatchEnd, EpochEnd, Failed, Notice, Started
+from engine.events import BatchEnd, EpochEnd, Failed, Notice, Started, format_duration
 from engine.models import build_model, format_summary
 from engine.train import Trainer
 
@@ -34,8 +34,7 @@ def _percent(value) -> str:
 class TrainPrinter:
     """Turns trainer events into a progress bar per epoch and one summary line per epoch."""
 
-    def __init__(self, batch_size: int, stream=None):
-        self.batch_size = batch_size
+    def __init__(self, stream=None):
         self.bar = ProgressBar(stream)
 
     def __call__(self, event) -> None:
@@ -46,10 +45,9 @@ class TrainPrinter:
             self.bar.line(f"training on {event.device_name}: {event.train_size:,} images, "
                           f"{event.val_size:,} held out for validation{resumed}")
         elif isinstance(event, BatchEnd):
-            batches_per_sec = event.images_per_sec / self.batch_size
             self.bar.update(f"epoch {event.epoch}", event.batch, event.batches_per_epoch,
                             f"loss {event.loss:.4f} acc {event.accuracy:6.2%} {event.images_per_sec:,.0f} img/s "
-                            f"ETA {eta(event.batch, event.batches_per_epoch, batches_per_sec)}")
+                            f"ETA {format_duration(event.seconds_left)}")
         elif isinstance(event, EpochEnd):
             val = f"val loss {event.val_loss:.4f} acc {_percent(event.val_accuracy)}" if event.val_loss is not None else "no validation"
             if event.val_pen_accuracy is not None:
@@ -100,7 +98,7 @@ def run(args) -> int:
     run_dir = Path(args.out) if args.out else (Path(args.resume).parent if args.resume else None)
     if args.save:
         check_writable(Path(args.save))  # before hours of training, not after
-    trainer = Trainer(config, TrainPrinter(config.batch_size), dataset=dataset, run_dir=run_dir, resume_from=args.resume,
+    trainer = Trainer(config, TrainPrinter(), dataset=dataset, run_dir=run_dir, resume_from=args.resume,
                       data_dir=args.data_dir)
     final = run_interruptibly(trainer)
     if isinstance(final, Failed):

@@ -44,6 +44,7 @@ class BatchEnd:
     loss: float  # mean loss over the batches since the last BatchEnd
     accuracy: float  # running training accuracy this epoch
     images_per_sec: float
+    seconds_left: float  # until the whole run ends, at this epoch's pace (the app and the CLI show it as ETA)
 
 
 @dataclass(frozen=True)

@@ -309,14 +309,14 @@ class Trainer:
     def _run(self):
         cfg = self.config
         start_epoch = self._setup()
-        bpe = self.batches_per_epoch
-        self._emit(Started(device_name(self.device), len(self._train_idx), len(self._val_idx), bpe, cfg.epochs, start_epoch))
-        self._step = start_epoch * bpe
+        batches = self.batches_per_epoch
+        self._emit(Started(device_name(self.device), len(self._train_idx), len(self._val_idx), batches, cfg.epochs, start_epoch))
+        self._step = start_epoch * batches
         self._recorder.record(self._step, float(start_epoch), self.kernels())
         for epoch in range(start_epoch + 1, cfg.epochs + 1):
             completed = self._train_epoch(epoch)
             if not completed:
-                return self._finish(epoch - 1, stopped=True, trained=self._step > start_epoch * bpe)
+                return self._finish(epoch - 1, stopped=True, trained=self._step > start_epoch * batches)
         return self._finish(cfg.epochs, stopped=False, trained=True)
 
     def _train_epoch(self, epoch: int) -> bool:
@@ -332,11 +332,11 @@ class Trainer:
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.int64)
         seen, pending, epoch_loss, start = 0, 0, 0.0, time.perf_counter()
-        bpe = self.batches_per_epoch
+        batches = self.batches_per_epoch
         # Batches after which the validation split is scored mid-epoch (the epoch's end always is).
-        evaluate_after = {round(bpe * k / self.evals_per_epoch) for k in range(1, self.evals_per_epoch)} - {0, bpe}
+        evaluate_after = {round(batches * k / self.evals_per_epoch) for k in range(1, self.evals_per_epoch)} - {0, batches}
         since_eval = [0.0, 0]  # training loss summed since the last evaluation, and over how many batches
-        for batch in range(1, bpe + 1):
+        for batch in range(1, batches + 1):
             start += self._wait_if_paused()
             if self._stop.is_set():
                 self._elapsed += time.perf_counter() - start
@@ -363,7 +363,7 @@ class Trainer:
             correct += (logits.detach().argmax(1) == y).sum()
             seen += len(y)
             pending += 1
-            if batch % sync_every == 0 or batch == bpe or batch in evaluate_after:
+            if batch % sync_every == 0 or batch == batches or batch in evaluate_after:
                 total = loss_sum.item()
                 if not _finite(total):
                     raise Diverged(f"Training diverged at epoch {epoch}, batch {batch}: the loss became {total}. "
@@ -373,17 +373,18 @@ class Trainer:
                 since_eval[1] += pending
                 loss_sum.zero_()
                 rate = seen / max(1e-9, time.perf_counter() - start)
+                left = (cfg.epochs * batches - self._step) * cfg.batch_size / max(rate, 1e-9)
                 self._emit(BatchEnd(epoch, batch, self.batches_per_epoch, self._step, total / pending,
-                                       correct.item() / seen, rate))
+                                       correct.item() / seen, rate, left))
                 pending = 0
             if self.kernel_every and self._step % self.kernel_every == 0:
                 self._emit(KernelSnapshot(self._step, self.kernels()))
             if self._recorder.due(self._step):
-                self._recorder.record(self._step, epoch - 1 + batch / bpe, self.kernels())
+                self._recorder.record(self._step, epoch - 1 + batch / batches, self.kernels())
             if batch in evaluate_after:
                 began = time.perf_counter()
                 val, _ = self._validate()
-                self._report_evaluation(epoch - 1 + batch / bpe, since_eval, val, self._elapsed + began - start)
+                self._report_evaluation(epoch - 1 + batch / batches, since_eval, val, self._elapsed + began - start)
                 start += time.perf_counter() - began  # scoring is not training time
         epoch_time = time.perf_counter() - start
         self._elapsed += epoch_time

@@ -156,7 +156,6 @@ class TrainTab(QWidget):
         self.trainer: Trainer | None = None
         self._worker = None
         self._thread = None
-        self._batch_size = 1
         disabled = {} if cuda_available() else {"device": ("cuda",)}
         self.form = ConfigForm(disabled_choices=disabled)
         self.summary = ModelSummary()
@@ -255,7 +254,7 @@ class TrainTab(QWidget):
         if self.running:
             return
         config = config or self.form.config()
-        self._batch_size, self._epochs = config.batch_size, config.epochs
+        self._epochs = config.epochs
         self.curves.reset()  # the axes are fixed once Started tells the run's length
         self.layer_stats.reset()
         self.progress.setValue(0)
@@ -323,10 +322,8 @@ class TrainTab(QWidget):
         self.progress.setMaximum(total)
         self.progress.setValue(event.step)
         self.progress.setFormat(f"epoch {event.epoch}/{self._epochs} · batch {event.batch}/{event.batches_per_epoch}")
-        batches_per_sec = event.images_per_sec / self._batch_size
-        eta = (total - event.step) / batches_per_sec if batches_per_sec > 0 else 0
         self.rate_label.setText(f"{event.images_per_sec:,.0f} images/s · running accuracy {event.accuracy:.1%} · "
-                                f"loss {event.loss:.4f} · ETA {format_duration(eta)}")
+                                f"loss {event.loss:.4f} · ETA {format_duration(event.seconds_left)}")
 
     def _on_event(self, event) -> None:
         if isinstance(event, BatchEnd):

@@ -33,6 +33,9 @@ def test_short_run_learns_and_reports_events(small_mnist, tmp_path):
     assert [e.epoch for e in epochs] == [1, 2] and epochs[-1].val_accuracy > 0.85
     batches = [e for e in events if isinstance(e, BatchEnd)]
     assert len(batches) == 2 * (3600 // 64) and all(b.loss > 0 and b.images_per_sec > 0 for b in batches)
+    # The time left counts the whole run, not the epoch: at the end of epoch 1 about as much is left as went by.
+    end_of_first = batches[len(batches) // 2 - 1]
+    assert batches[-1].seconds_left == 0 and end_of_first.seconds_left > 0.5 * epochs[0].elapsed
     snapshots = [e for e in events if isinstance(e, KernelSnapshot)]
     assert snapshots and snapshots[0].kernels[0].shape == (16, 1, 3, 3)
     assert not (snapshots[0].kernels[0] == snapshots[-1].kernels[0]).all()  # kernels moved
