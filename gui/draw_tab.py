@@ -122,10 +122,10 @@ class DrawTab(QWidget):
         self.digit_label.setObjectName("predictedDigit")
         self.digit_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         font = QFont()
-        font.setPointSize(72)
+        font.setPointSize(64)
         font.setBold(True)
         self.digit_label.setFont(font)
-        self.digit_label.setMinimumHeight(120)
+        self.digit_label.setMinimumHeight(96)  # with the rest of the panel, the window fits a 1280×800 screen
         self.confidence_label = QLabel(HINT)
         self.confidence_label.setObjectName("confidenceLabel")
         self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)

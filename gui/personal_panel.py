@@ -147,13 +147,14 @@ class PersonalPanel(QWidget):
         path = personalised_path()
         try:
             save_checkpoint(path, result.model, metadata)
-            where = f"saved in {path.parent}"
+            where = "saved in your models folder"
         except SaveError as exc:  # keep the model in memory, unsaved, rather than lose it
             path, where = None, f"not saved ({exc}): File → Save model keeps it"
+        self.status.setToolTip(str(path) if path else "")
         self.active.set(Predictor(result.model, "cpu", metadata), path, saved=path is not None)
         self.status.setStyleSheet(f"color: {GOOD}")
         self.status.setText(f"Personalised in {result.seconds:.0f} s: {result.summary()}. "
-                            f"The personalised model is now active ({where}).")
+                            f"It is now the active model ({where}).")
 
 
 class SamplesDialog(QDialog):
