@@ -5,8 +5,8 @@ import sys
 
 from cli.options import add_data_dir_argument, add_model_argument
 from cli.progress import ProgressBar
-from engine.datasets import DATASET_NAMES, MIXED, PEN, load_dataset
-from engine.evaluate import evaluate, mismatch_note
+from engine.datasets import DATASET_NAMES, MIXED, PEN
+from engine.evaluate import evaluate_on, mismatch_note
 from engine.predict import Predictor
 
 
@@ -32,22 +32,19 @@ def format_confusion(confusion, names) -> str:
 
 def run(args) -> int:
     predictor = Predictor.load(args.model, args.device)
-    name = args.dataset or predictor.metadata.get("dataset", "mnist")
-    data = load_dataset(name, args.data_dir, progress=ProgressBar().download)
+    data, result = evaluate_on(predictor, args.dataset, args.data_dir, ProgressBar().download)
     note = mismatch_note(predictor.metadata, data)
     if note:
         print(f"note: {note}", file=sys.stderr)
-    result = evaluate(predictor.model, data.test_images, data.test_labels, len(data.class_names),
-                      temperature=predictor.temperature)
     if args.json:
         print(json.dumps({
-            "model": str(args.model or "default"), "dataset": name, "samples": int(result.confusion.sum()),
+            "model": str(args.model or "default"), "dataset": data.name, "samples": int(result.confusion.sum()),
             "accuracy": result.accuracy, "loss": result.loss,
             "per_class_accuracy": {n: float(a) for n, a in zip(data.class_names, result.per_class_accuracy)},
             "confusion": result.confusion.tolist(), **({"note": note} if note else {}),
         }))
         return 0
-    print(f"{name} test set: {result.confusion.sum():,} images, accuracy {result.accuracy * 100:.2f} %, loss {result.loss:.4f}")
+    print(f"{data.name} test set: {result.confusion.sum():,} images, accuracy {result.accuracy * 100:.2f} %, loss {result.loss:.4f}")
     print("\nper-class accuracy:")
     for n, a in zip(data.class_names, result.per_class_accuracy):
         print(f"  {n:>12}: {a * 100:6.2f} %")

@@ -6,6 +6,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engine.datasets import MIXED, Dataset, load_dataset
+
 
 def to_model_input(images_uint8: torch.Tensor) -> torch.Tensor:
     """N×28×28 uint8 → N×1×28×28 float in [0, 1], on the images' device, channels-last (NHWC),
@@ -66,6 +68,21 @@ def evaluate(model, images_uint8: torch.Tensor, labels: torch.Tensor, num_classe
         probabilities=(logits / temperature).softmax(1).numpy(),
         labels=labels.numpy(),
     )
+
+
+def default_test_set(metadata: dict) -> str:
+    """The test set a model is scored on unless the user picks another: that of the data it learned
+    (MNIST's for a model of MNIST and pen digits)."""
+    trained_on = metadata.get("dataset", "mnist")
+    return "mnist" if trained_on == MIXED else trained_on
+
+
+def evaluate_on(predictor, dataset: str | None = None, data_dir=None, progress=None) -> tuple[Dataset, EvalResult]:
+    """Load a test set (default: the model's own) and score a ``Predictor`` on it, with its temperature:
+    the one route for the Evaluate tab and the ``evaluate`` command."""
+    data = load_dataset(dataset or default_test_set(predictor.metadata), data_dir, progress=progress)
+    return data, evaluate(predictor.model, data.test_images, data.test_labels, len(data.class_names),
+                          temperature=predictor.temperature)
 
 
 def mismatch_note(metadata: dict, data) -> str | None:

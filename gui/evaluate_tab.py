@@ -8,8 +8,8 @@ from PySide6.QtWidgets import (
     QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QSplitter, QVBoxLayout, QWidget,
 )
 
-from engine.datasets import MIXED, PEN, load_dataset
-from engine.evaluate import EvalResult, evaluate, mismatch_note
+from engine.datasets import PEN
+from engine.evaluate import EvalResult, default_test_set, evaluate_on, mismatch_note
 from engine.predict import Predictor
 from gui.draw_tab import array_to_pixmap
 from gui.export import add_picture_menu
@@ -24,15 +24,10 @@ TEST_SETS = {"mnist": "MNIST test set (10,000)", PEN: "Pen digits: 6 held-out wr
              "fashion-mnist": "Fashion-MNIST test set (10,000)"}
 
 
-def default_test_set(predictor: Predictor) -> str:
-    trained_on = predictor.metadata.get("dataset", "mnist")
-    return "mnist" if trained_on == MIXED else trained_on if trained_on in TEST_SETS else "mnist"
-
-
-def run_evaluation(predictor: Predictor, dataset: str):
-    data = load_dataset(dataset)
-    return data, evaluate(predictor.model, data.test_images, data.test_labels, len(data.class_names),
-                          temperature=predictor.temperature)
+def test_set_for(predictor: Predictor) -> str:
+    """The model's own test set when the tab offers it, else MNIST's."""
+    own = default_test_set(predictor.metadata)
+    return own if own in TEST_SETS else "mnist"
 
 
 def confusion_colours(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -204,7 +199,7 @@ class EvaluateTab(QWidget):
 
     def set_model(self, predictor: Predictor) -> None:
         self.predictor = predictor
-        self.test_set.setCurrentIndex(max(0, self.test_set.findData(default_test_set(predictor))))
+        self.test_set.setCurrentIndex(max(0, self.test_set.findData(test_set_for(predictor))))
         self._stale = True
         if self.isVisible():
             self.start()
@@ -226,7 +221,7 @@ class EvaluateTab(QWidget):
         self.accuracy_label.setText("Evaluating on the test set…")
         self.accuracy_label.setStyleSheet(f"color: {MUTED}")
         self.activity.emit("Evaluating…")
-        self._worker = FunctionWorker(run_evaluation, self.predictor, self.test_set.currentData())
+        self._worker = FunctionWorker(evaluate_on, self.predictor, self.test_set.currentData())
         self._worker.succeeded.connect(self._show_result)
         self._worker.failed.connect(self._show_error)
         self._worker.done.connect(self._done)
