@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget,
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 
 from engine.explain import Explanation, overlay_rgba
 from engine.predict import Prediction
+from gui.settings import DEFAULTS, remember, remembered
 from gui.active_model import ActiveModel
 from gui.canvas import DrawingCanvas
 from gui.export import add_picture_menu
@@ -97,7 +98,7 @@ class DrawTab(QWidget):
         self.canvas.cleared.connect(self.predict_now)
         active.changed.connect(lambda _p: self.predict_now())
 
-        self.pen_slider = QSlider(Qt.Orientation.Horizontal, minimum=2, maximum=40, value=18)
+        self.pen_slider = QSlider(Qt.Orientation.Horizontal, minimum=2, maximum=40, value=DEFAULTS.pen_width)
         self.pen_slider.setToolTip("Pen width, in pixels of a 280-pixel canvas")
         self.pen_slider.valueChanged.connect(lambda v: self.canvas.set_pen_width(v / 280))
         self.canvas.set_pen_width(self.pen_slider.value() / 280)
@@ -174,6 +175,14 @@ class DrawTab(QWidget):
         layout.addLayout(left, 3)
         layout.addWidget(panel, 2)
         self._show_empty()
+
+    def restore_state(self, store: QSettings) -> None:
+        self.pen_slider.setValue(remembered(store, "pen_width"))
+        self.why_on_canvas.setChecked(remembered(store, "why_on_canvas"))
+
+    def save_state(self, store: QSettings) -> None:
+        remember(store, "pen_width", self.pen_slider.value())
+        remember(store, "why_on_canvas", self.why_on_canvas.isChecked())
 
     def _schedule(self) -> None:
         if not self._timer.isActive():

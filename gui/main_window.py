@@ -1,6 +1,5 @@
 """The main window: the four tabs, menus and shortcuts, the status bar, and saved preferences."""
 
-import json
 import logging
 from pathlib import Path
 
@@ -10,10 +9,10 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTa
 
 from engine import __version__
 from engine.checkpoint import CheckpointError, SaveError
-from engine.config import TrainConfig
 from engine.paths import APP_NAME, default_model_path
 from engine.predict import Predictor
 from engine.preprocess import read_image
+from gui.settings import remember, remember_geometry, remembered, remembered_geometry
 from gui.active_model import ActiveModel
 from gui.draw_tab import DrawTab
 from gui.evaluate_tab import EvaluateTab
@@ -135,9 +134,9 @@ class MainWindow(QMainWindow):
         self.active.set(predictor, Path(checkpoint) if checkpoint else None, saved=False)
 
     def choose_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load model", self.settings.value("last_model_dir", ""), MODEL_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Load model", remembered(self.settings, "last_model_dir"), MODEL_FILTER)
         if path:
-            self.settings.setValue("last_model_dir", str(Path(path).parent))
+            remember(self.settings, "last_model_dir", str(Path(path).parent))
             self.load_model(path)
 
     def load_model(self, path) -> bool:
@@ -154,7 +153,7 @@ class MainWindow(QMainWindow):
         self.load_model(default_model_path())
 
     def save_model(self) -> None:
-        start = self.settings.value("last_model_dir", str(Path.home()))
+        start = remembered(self.settings, "last_model_dir") or str(Path.home())
         path, _ = QFileDialog.getSaveFileName(self, "Save model", str(Path(start) / "digit-model.pt"), MODEL_FILTER)
         if path:
             self.save_model_to(path)
@@ -165,15 +164,15 @@ class MainWindow(QMainWindow):
         except (SaveError, CheckpointError) as exc:
             show_error(self, "Could not save the model", f"{exc}\n\nThe model is still active; try another place.")
             return False
-        self.settings.setValue("last_model_dir", str(Path(path).parent))
+        remember(self.settings, "last_model_dir", str(Path(path).parent))
         self.activity_status.setText(f"Saved the model to {path}")
         return True
 
     # --- images ------------------------------------------------------------------------------------
     def choose_image(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", self.settings.value("last_image_dir", ""), IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", remembered(self.settings, "last_image_dir"), IMAGE_FILTER)
         if path:
-            self.settings.setValue("last_image_dir", str(Path(path).parent))
+            remember(self.settings, "last_image_dir", str(Path(path).parent))
             self.open_image(path)
 
     def open_image(self, path: str) -> None:
@@ -198,27 +197,20 @@ class MainWindow(QMainWindow):
 
     # --- settings -------------------------------------------------------------------------------------
     def _restore_settings(self) -> None:
-        geometry = self.settings.value("geometry")
+        geometry = remembered_geometry(self.settings)
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
             self.resize(1240, 800)
-        self.tabs.setCurrentIndex(int(self.settings.value("tab", 0)))
-        self.draw_tab.pen_slider.setValue(int(self.settings.value("pen_width", self.draw_tab.pen_slider.value())))
-        self.draw_tab.why_on_canvas.setChecked(self.settings.value("why_on_canvas", True, type=bool))
-        saved = self.settings.value("train_config")
-        if saved:
-            try:
-                self.train_tab.form.set_config(TrainConfig.from_dict(json.loads(saved)))
-            except (ValueError, TypeError):
-                pass  # settings from another version: keep the defaults
+        self.tabs.setCurrentIndex(remembered(self.settings, "tab"))
+        self.draw_tab.restore_state(self.settings)
+        self.train_tab.restore_state(self.settings)
 
     def _save_settings(self) -> None:
-        self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("tab", self.tabs.currentIndex())
-        self.settings.setValue("pen_width", self.draw_tab.pen_slider.value())
-        self.settings.setValue("why_on_canvas", self.draw_tab.why_on_canvas.isChecked())
-        self.settings.setValue("train_config", json.dumps(self.train_tab.form.config().to_dict()))
+        remember_geometry(self.settings, self.saveGeometry())
+        remember(self.settings, "tab", self.tabs.currentIndex())
+        self.draw_tab.save_state(self.settings)
+        self.train_tab.save_state(self.settings)
 
     def closeEvent(self, event) -> None:
         if not self.active.saved:

@@ -1,10 +1,11 @@
 """The Train tab: every training option, Train/Pause/Stop, and live curves of the run."""
 
 import copy
+import json
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QGroupBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QScrollArea, QSplitter, QTabWidget,
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
@@ -19,6 +20,7 @@ from engine.events import (
 from engine.models import build_model, summarize
 from engine.predict import Predictor
 from engine.train import SUGGESTED_LR, Trainer
+from gui.settings import remember, remembered
 from gui.config_form import ConfigForm
 from gui.layer_stats_view import LayerStatsView
 from gui.style import BAD, MUTED, PEN_COLOUR, TRAIN_COLOUR, VAL_COLOUR
@@ -244,6 +246,17 @@ class TrainTab(QWidget):
     def _enable_pen_share(self) -> None:
         for name in ("pen_share", "pen_warmup_epochs"):
             self.form.editors[name].setEnabled(self.form.config().dataset == MIXED)
+
+    def restore_state(self, store: QSettings) -> None:
+        saved = remembered(store, "train_config")
+        if saved:
+            try:
+                self.form.set_config(TrainConfig.from_dict(json.loads(saved)))
+            except (ValueError, TypeError):
+                pass  # settings from another version: keep the defaults
+
+    def save_state(self, store: QSettings) -> None:
+        remember(store, "train_config", json.dumps(self.form.config().to_dict()))
 
     # --- run control -------------------------------------------------------------------------
     @property

@@ -7,6 +7,7 @@ from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar, QPushButton, QTabWidget
 
+from engine.config import TrainConfig
 from engine.events import Finished
 from gui.automation import STROKES, canvas_point, draw_strokes, press_and_move
 from gui.canvas import DrawingCanvas
@@ -372,6 +373,18 @@ def test_choices_persist_between_sessions(qtbot, settings):
     assert second.draw_tab.pen_slider.value() == 30
     assert second.train_tab.form.config().optimizer == "momentum"
     assert second.tabs.currentIndex() == 2
+
+
+def test_settings_of_the_wrong_type_fall_back_to_their_defaults(qtbot, tmp_path):
+    from gui.settings import DEFAULTS
+
+    path = tmp_path / "edited.ini"
+    path.write_text("[General]\ntab=2\npen_width=thick\nwhy_on_canvas=false\ntrain_config={not json\n")
+    window = MainWindow(settings=QSettings(str(path), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    assert window.tabs.currentIndex() == 2 and window.draw_tab.pen_slider.value() == DEFAULTS.pen_width
+    assert not window.draw_tab.why_on_canvas.isChecked()
+    assert window.train_tab.form.config().optimizer == TrainConfig().optimizer
 
 
 def test_digit_keys_and_enter_save_personal_samples(window, qtbot):

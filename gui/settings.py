@@ -1,0 +1,50 @@
+"""Everything the app remembers between sessions, with its default, in one typed table.
+
+Values are read back as the type of their default, so a settings file written by hand or by another
+version gives the default instead of a wrong type.
+"""
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QByteArray, QSettings
+
+
+@dataclass(frozen=True)
+class Remembered:
+    tab: int = 0  # the open tab
+    pen_width: int = 18  # the Draw tab's pen, in pixels of the 280 px canvas
+    why_on_canvas: bool = True  # lay the map of why over the drawing
+    train_config: str = ""  # the Train tab's choices, as TrainConfig JSON ("" = the defaults)
+    last_model_dir: str = ""  # where Load / Save model last looked
+    last_image_dir: str = ""  # where Open image last looked
+
+
+DEFAULTS = Remembered()
+
+
+def remembered(settings: QSettings, key: str):
+    default = getattr(DEFAULTS, key)
+    value = settings.value(key)
+    if value is None:
+        return default
+    if isinstance(default, bool):  # an INI file holds "true" / "false"
+        return value if isinstance(value, bool) else {"true": True, "false": False}.get(str(value).lower(), default)
+    try:
+        return type(default)(value)
+    except (TypeError, ValueError):  # e.g. "abc" where a number belongs
+        return default
+
+
+def remember(settings: QSettings, key: str, value) -> None:
+    getattr(DEFAULTS, key)  # only keys of the table: a typo fails here, not silently on the next start
+    settings.setValue(key, value)
+
+
+def remembered_geometry(settings: QSettings) -> QByteArray | None:
+    """The window's saved geometry (Qt's own bytes, not a value with a default)."""
+    geometry = settings.value("geometry")
+    return geometry if isinstance(geometry, QByteArray) else None
+
+
+def remember_geometry(settings: QSettings, geometry: QByteArray) -> None:
+    settings.setValue("geometry", geometry)
