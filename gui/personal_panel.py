@@ -122,17 +122,24 @@ class PersonalPanel(QWidget):
             return
         predictor, store = self.active.predictor, self.store
         self.status.setStyleSheet("")
-        self.status.setText(f"Personalising on {len(store)} samples plus its training digits…")
+        running = f"Personalising on {len(store)} samples plus its training digits"
+        self.status.setText(running + "…")
         self.personalise_button.setEnabled(False)
 
         def work():  # reading and preparing every sample's drawing is slow work too: off the GUI thread
-            return personalise(predictor.model, store.tensors(), rehearsal_dataset(predictor.metadata))
+            def loading(label, done, total, unit="bytes"):  # the first use may draw the pen digits
+                worker.progress.emit(f"{label}: {done / max(total or 1, 1):.0%}")
 
-        self._worker = FunctionWorker(work)
-        self._worker.succeeded.connect(lambda result: self._finished(result, predictor))
-        self._worker.failed.connect(self._failed)
-        self._worker.done.connect(self._done)
-        start_in_thread(self._worker, self, "personalise")
+            rehearsal = rehearsal_dataset(predictor.metadata, progress=loading)
+            return personalise(predictor.model, store.tensors(), rehearsal,
+                               progress=lambda step, steps: worker.progress.emit(f"{running}: {step / steps:.0%}"))
+
+        worker = self._worker = FunctionWorker(work)
+        worker.progress.connect(self.status.setText)
+        worker.succeeded.connect(lambda result: self._finished(result, predictor))
+        worker.failed.connect(self._failed)
+        worker.done.connect(self._done)
+        start_in_thread(worker, self, "personalise")
 
     def _done(self) -> None:
         self._worker = None

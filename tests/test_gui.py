@@ -417,8 +417,11 @@ def test_personalise_button_activates_a_personalised_model(window, qtbot, tiny_d
         draw_strokes(canvas, STROKES[7])
         qtbot.mouseClick(window.findChild(QPushButton, "label1"), Qt.MouseButton.LeftButton)
     before = window.active.predictor
+    shown = []
     with qtbot.waitSignal(window.active.changed, timeout=120_000):
         qtbot.mouseClick(window.findChild(QPushButton, "personaliseButton"), Qt.MouseButton.LeftButton)
+        panel._worker.progress.connect(shown.append)
+    assert any(text.endswith("%") for text in shown)  # progress reached the user while it ran
     meta = window.active.predictor.metadata
     assert window.active.predictor is not before and meta["personalised"]["samples"] == 3
     assert window.active.path.is_file() and "personalised on 3 samples" in window.model_status.text()
