@@ -87,6 +87,12 @@ class PersonalSamples:
 
     def add(self, drawing: np.ndarray, label: int) -> Sample:
         """Store a drawing (H×W uint8, any polarity) with its label; refuses an empty drawing."""
+        sample = self._store_drawing(drawing, label)
+        self._write_index()
+        return sample
+
+    def _store_drawing(self, drawing: np.ndarray, label: int) -> Sample:
+        """The drawing's file and its place in memory; the index on disk is the caller's to write."""
         if not 0 <= int(label) <= 9:
             raise PersonalDataError(f"label must be a digit 0-9, got {label}")
         if prepare_image(drawing).empty:
@@ -97,7 +103,6 @@ class PersonalSamples:
         sample = Sample(sample_id, int(label), created, self.folder / f"{sample_id}.png")
         atomic_write(sample.path, lambda tmp: Image.fromarray(np.asarray(drawing, np.uint8)).save(tmp, format="PNG"))
         self._samples.append(sample)
-        self._write_index()
         return sample
 
     def relabel(self, sample_id: str, label: int) -> None:
@@ -165,12 +170,15 @@ class PersonalSamples:
         except (OSError, UnicodeDecodeError) as exc:
             raise PersonalDataError(f"{Path(path).name}: cannot be read ({exc})") from None
         added = 0
-        for values in rows:
-            try:
-                self.add(values[1:].reshape(28, 28).astype(np.uint8), int(values[0]))
-                added += 1
-            except PersonalDataError:
-                pass  # an all-black row: nothing to learn from
+        try:
+            for values in rows:
+                try:
+                    self._store_drawing(values[1:].reshape(28, 28).astype(np.uint8), int(values[0]))
+                    added += 1
+                except PersonalDataError:
+                    pass  # an all-black row: nothing to learn from
+        finally:  # the index once, not once per row (a 3,000-row import took 8 s), and also after a failure
+            self._write_index()
         return added
 
 

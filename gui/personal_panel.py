@@ -4,8 +4,8 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QDialog, QDialogButtonBox, QFileDialog, QGridLayout, QHBoxLayout, QInputDialog, QLabel, QListView, QListWidget,
-    QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget,
+    QApplication, QDialog, QDialogButtonBox, QFileDialog, QGridLayout, QHBoxLayout, QInputDialog, QLabel, QListView,
+    QListWidget, QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget,
 )
 
 from engine.checkpoint import SaveError, save_checkpoint
@@ -242,10 +242,15 @@ class SamplesDialog(QDialog):
         path, _ = QFileDialog.getOpenFileName(self, "Import samples", "", "CSV (*.csv);;All files (*)")
         if not path:
             return
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # about 1 ms a row: a big file takes seconds
         try:
-            n = self.store.import_csv(path)
+            n, error = self.store.import_csv(path), None
         except PersonalDataError as exc:
-            QMessageBox.warning(self, "Import failed", f"{exc}\n\nNo samples were added.")
+            n, error = 0, exc
+        finally:
+            QApplication.restoreOverrideCursor()
+        if error:
+            QMessageBox.warning(self, "Import failed", f"{error}\n\nNo samples were added.")
             return
         self.refresh()
         self.summary.setText(self.summary.text() + f"\nImported {n} samples.")

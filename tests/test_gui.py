@@ -629,3 +629,26 @@ def test_closing_the_window_mid_comparison_stops_it_and_keeps_the_finished_runs(
     qtbot.waitUntil(lambda: not compare.running, timeout=1000)  # only the queued "done" remains to arrive
     statuses = [s.record.get("status") for s in list_runs()]
     assert "finished" in statuses and "running" not in statuses
+
+
+def test_samples_dialog_imports_a_csv_and_reports_a_bad_one(qtbot, tmp_path, monkeypatch, mnist):
+    from PySide6.QtWidgets import QApplication, QFileDialog
+
+    from engine.personal import PersonalSamples
+    from gui.personal_panel import SamplesDialog
+
+    good, bad = tmp_path / "mine.csv", tmp_path / "bad.csv"
+    good.write_text("".join(f"{int(mnist.test_labels[i])}," + ",".join(map(str, mnist.test_images[i].flatten().tolist())) + "\n"
+                            for i in range(4)))
+    bad.write_text("3,1,2\n")
+    dialog = SamplesDialog(PersonalSamples(tmp_path / "samples"))
+    qtbot.addWidget(dialog)
+    warnings = []
+    monkeypatch.setattr("gui.personal_panel.QMessageBox.warning", lambda _parent, title, text: warnings.append(text))
+    for path in (good, bad):
+        monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_args, path=path: (str(path), ""))
+        dialog.import_csv()
+        assert QApplication.overrideCursor() is None  # the wait cursor is gone, success or not
+    assert len(dialog.store) == 4 and dialog.grid.count() == 4 and "Imported 4 samples" in dialog.summary.text()
+    assert len(warnings) == 1 and "bad.csv, row 1" in warnings[0] and "No samples were added" in warnings[0]
+    assert len(PersonalSamples(tmp_path / "samples")) == 4  # the index on disk holds every imported sample
