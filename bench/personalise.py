@@ -18,6 +18,7 @@ import argparse
 import json
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -76,7 +77,7 @@ def main() -> None:
     mnist = load_dataset("mnist")
     if args.cv:
         results = []
-        for fold in json.loads(open(args.cv).read())["folds"]:
+        for fold in json.loads(Path(args.cv).read_text())["folds"]:
             base = Predictor.load(fold["checkpoint"])
             rehearsal = without_writers(rehearsal_dataset(base.metadata), fold["writers"])
             results += personalise_writers(base, fold["writers"], rehearsal, mnist, options)

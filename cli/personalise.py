@@ -27,8 +27,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    if args.steps < 1:
-        raise ValueError(f"--steps must be at least 1, got {args.steps}")
     store = PersonalSamples(Path(args.samples) if args.samples else None)
     if args.import_csv:
         added = store.import_csv(args.import_csv)

@@ -30,6 +30,7 @@ from engine.evaluate import predict_logits, to_model_input
 from engine.preprocess import prepare_image
 
 INDEX = "samples.csv"
+HELD_OUT_FROM = 5  # samples needed before every fifth is held out to measure Personalise
 FIELDS = ("id", "label", "created")
 
 
@@ -199,15 +200,16 @@ class PersonaliseResult:
             return "n/a" if value is None else f"{value:.0%}"
 
         held = (f"held-out personal samples {percent(self.held_out_before)} → {percent(self.held_out_after)} "
-                f"({self.held_out_samples} samples)" if self.held_out_samples else "add at least 5 samples for a held-out score")
+                f"({self.held_out_samples} samples)" if self.held_out_samples else
+                f"add at least {HELD_OUT_FROM} samples for a held-out score")
         return f"{held}; MNIST {self.mnist_before:.2%} → {self.mnist_after:.2%}"
 
 
 def held_out_split(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every fifth sample is held out to measure the effect (none when there are fewer than 5)."""
+    """Every fifth sample is held out to measure the effect, once there are HELD_OUT_FROM samples."""
     n = len(labels)
     index = torch.arange(n)
-    if n < 5:
+    if n < HELD_OUT_FROM:
         return index, index[:0]
     held = index % 5 == 4
     return index[~held], index[held]
@@ -260,6 +262,8 @@ def personalise(
     Each batch is a quarter personal samples (drawn with replacement and augmented), so a handful
     of drawings weigh as much as thousands of MNIST digits without the model forgetting MNIST.
     """
+    if steps < 1:
+        raise PersonalDataError(f"steps must be at least 1, got {steps}")
     start = time.perf_counter()
     images, labels = personal
     if len(labels) == 0:

@@ -127,8 +127,9 @@ class PersonalPanel(QWidget):
         self.personalise_button.setEnabled(False)
 
         def work():  # reading and preparing every sample's drawing is slow work too: off the GUI thread
-            def loading(label, done, total, unit="bytes"):  # the first use may draw the pen digits
-                worker.progress.emit(f"{label}: {done / max(total or 1, 1):.0%}")
+            def loading(label, done, total, unit="bytes"):  # the first use may download MNIST or draw the pen digits
+                verb = "downloading " if unit == "bytes" else ""  # as the Train tab words it
+                worker.progress.emit(f"{verb}{label}…" + (f" {done / total:.0%}" if total else ""))
 
             rehearsal = rehearsal_dataset(predictor.metadata, progress=loading)
             return personalise(predictor.model, store.tensors(), rehearsal,

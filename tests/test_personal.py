@@ -119,6 +119,9 @@ def test_fine_tuning_learns_a_style_the_base_model_gets_wrong(mnist):
 def test_personalise_without_samples_explains(mnist):
     with pytest.raises(PersonalDataError, match="no personal samples"):
         personalise(Predictor.load().model, (torch.zeros((0, 28, 28), dtype=torch.uint8), torch.zeros(0, dtype=torch.int64)), mnist)
+    one = (mnist.test_images[:1], mnist.test_labels[:1])
+    with pytest.raises(PersonalDataError, match="steps must be at least 1"):
+        personalise(Predictor.load().model, one, mnist, steps=0)
 
 
 def test_a_damaged_index_keeps_the_good_samples(store, tmp_path):
