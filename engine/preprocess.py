@@ -234,6 +234,7 @@ def prepare_image(image) -> PreparedImage:
 MAX_PIXELS = 50_000_000
 # Larger pictures are reduced (cheap box filter) before preprocessing, which is linear in their size.
 WORK_SIDE = 1024
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm")  # what Open offers
 
 
 def read_image(path) -> np.ndarray:

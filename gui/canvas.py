@@ -1,9 +1,11 @@
-"""The drawing canvas: anti-aliased round-pen strokes, undo, clear, and images dropped or opened.
+"""The drawing canvas: anti-aliased round-pen strokes, undo and redo, clear, and opened images.
 
 Strokes are stored in canvas-relative coordinates (0..1), so the drawing survives resizing and
 renders identically at any size: on screen at the display's pixel ratio (HiDPI), and into a fixed
 280×280 grayscale image for the network.
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
@@ -14,17 +16,27 @@ from engine.preprocess import find_paper
 from engine.strokes import Stroke
 
 RENDER_SIZE = 280  # the drawing handed to the network, like a 10× MNIST canvas
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm")
+HISTORY_LIMIT = 200  # undo steps kept; a state is a few references, so this costs next to nothing
+
+
+@dataclass(frozen=True)
+class _State:
+    """What the canvas shows, for undo and redo: finished strokes and an opened image."""
+
+    strokes: tuple
+    background: QImage | None
+    image: np.ndarray | None
+    paper: QColor
+    ink: QColor
 
 
 class DrawingCanvas(QWidget):
-    """Emits ``drawingChanged`` while a stroke grows, ``strokeFinished`` on release, and
-    ``cleared`` when emptied; ``imageDropped(path)`` when an image file is dropped on it."""
+    """Emits ``drawingChanged`` while a stroke grows, ``strokeFinished`` when a stroke ends or an
+    undo, redo or image leaves something to read, and ``cleared`` when emptied."""
 
     drawingChanged = Signal()
     strokeFinished = Signal()
     cleared = Signal()
-    imageDropped = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -32,7 +44,6 @@ class DrawingCanvas(QWidget):
         self.setMinimumSize(280, 280)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setCursor(Qt.CursorShape.CrossCursor)
-        self.setAcceptDrops(True)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.pen_width = 0.065  # fraction of the canvas side (≈18 px of 280)
         self._strokes: list[tuple[list[QPointF], float]] = []  # points (0..1) and pen width
@@ -45,6 +56,8 @@ class DrawingCanvas(QWidget):
         # A picture laid over the drawing (the saliency map) and where it lies on what the network read.
         self._overlay: QImage | None = None
         self._overlay_frame: QRectF | None = None
+        self._undo: list[_State] = []
+        self._redo: list[_State] = []
 
     # --- state ---------------------------------------------------------------------------------
     def is_empty(self) -> bool:
@@ -65,21 +78,39 @@ class DrawingCanvas(QWidget):
         self.pen_width = fraction
 
     def clear(self) -> None:
-        self._strokes.clear()
+        if not self.is_empty():
+            self._record()
         self._current = None
-        self._background = self._image = None
-        self._paper, self._ink = QColor("white"), QColor("black")
-        self._invalidate()
-        self.cleared.emit()
+        self._restore(_State((), None, None, QColor("white"), QColor("black")))
+
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def can_redo(self) -> bool:
+        return bool(self._redo)
 
     def undo(self) -> None:
-        if self._strokes:
-            self._strokes.pop()
-        elif self._background is not None:
-            self._background = self._image = None
-            self._paper, self._ink = QColor("white"), QColor("black")
-        else:
-            return
+        """Take back the last stroke, clear or opened image."""
+        if self._undo:
+            self._redo.append(self._state())
+            self._restore(self._undo.pop())
+
+    def redo(self) -> None:
+        if self._redo:
+            self._undo.append(self._state())
+            self._restore(self._redo.pop())
+
+    def _state(self) -> _State:
+        return _State(tuple(self._strokes), self._background, self._image, self._paper, self._ink)
+
+    def _record(self) -> None:
+        """Remember the canvas as it is before a change; a new change forgets what was undone."""
+        self._undo = [*self._undo[-(HISTORY_LIMIT - 1):], self._state()]
+        self._redo.clear()
+
+    def _restore(self, state: _State) -> None:
+        self._strokes = list(state.strokes)
+        self._background, self._image, self._paper, self._ink = state.background, state.image, state.paper, state.ink
         self._invalidate()
         if self.is_empty():
             self.cleared.emit()
@@ -90,16 +121,13 @@ class DrawingCanvas(QWidget):
         """Show a picture (H×W grey in [0, 1], as ``read_image`` gives it) in place of the drawing,
         on its own paper colour; until something is drawn over it, the network reads it unchanged."""
         paper = find_paper(gray)
-        self._strokes.clear()
-        self._image = gray
+        self._record()
         pixels = np.ascontiguousarray(np.round(gray * 255), dtype=np.uint8)
-        self._background = QImage(pixels.data, pixels.shape[1], pixels.shape[0], pixels.strides[0],
-                                  QImage.Format.Format_Grayscale8).copy()
+        background = QImage(pixels.data, pixels.shape[1], pixels.shape[0], pixels.strides[0],
+                            QImage.Format.Format_Grayscale8).copy()
         level = round(paper.level * 255)
-        self._paper = QColor(level, level, level)
-        self._ink = QColor("black") if paper.dark_ink else QColor("white")
-        self._invalidate()
-        self.strokeFinished.emit()
+        ink = QColor("black") if paper.dark_ink else QColor("white")
+        self._restore(_State((), background, gray, QColor(level, level, level), ink))
 
     def picture(self) -> np.ndarray:
         """What the network reads: an opened picture exactly as read from its file while nothing is
@@ -242,20 +270,11 @@ class DrawingCanvas(QWidget):
 
     def mouseReleaseEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self._current is not None:
+            self._record()
             self._strokes.append((self._current, self.pen_width))
             self._current = None
             self._invalidate()
             self.strokeFinished.emit()
-
-    # --- drag and drop -------------------------------------------------------------------------
-    def dragEnterEvent(self, event) -> None:
-        urls = event.mimeData().urls()
-        if urls and urls[0].isLocalFile() and urls[0].toLocalFile().lower().endswith(IMAGE_SUFFIXES):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        self.imageDropped.emit(event.mimeData().urls()[0].toLocalFile())
-        event.acceptProposedAction()
 
 
 def _to_array(gray: QImage) -> np.ndarray:

@@ -99,12 +99,18 @@ class DrawTab(QWidget):
         active.changed.connect(lambda _p: self.predict_now())
 
         self.pen_slider = QSlider(Qt.Orientation.Horizontal, minimum=2, maximum=40, value=DEFAULTS.pen_width)
-        self.pen_slider.setToolTip("Pen width, in pixels of a 280-pixel canvas")
+        self.pen_slider.setToolTip("Pen width, in pixels of a 280-pixel canvas ([ thinner, ] thicker)")
         self.pen_slider.valueChanged.connect(lambda v: self.canvas.set_pen_width(v / 280))
         self.canvas.set_pen_width(self.pen_slider.value() / 280)
-        self.undo_button = QPushButton("Undo stroke")
-        self.undo_button.setToolTip("Remove the last stroke (Ctrl+Z)")
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Take back the last stroke, clear or opened image (Ctrl+Z)")
         self.undo_button.clicked.connect(self.canvas.undo)
+        self.redo_button = QPushButton("Redo")
+        self.redo_button.setToolTip("Bring back what Undo took (Ctrl+Shift+Z or Ctrl+Y)")
+        self.redo_button.clicked.connect(self.canvas.redo)
+        for signal in (self.canvas.strokeFinished, self.canvas.cleared):
+            signal.connect(self._update_history_buttons)
+        self._update_history_buttons()
         self.clear_button = QPushButton("Clear")
         self.clear_button.setObjectName("clearButton")
         self.clear_button.setToolTip("Clear the canvas (Esc or Delete)")
@@ -114,6 +120,7 @@ class DrawTab(QWidget):
         tools.addWidget(QLabel("Pen"))
         tools.addWidget(self.pen_slider, 1)
         tools.addWidget(self.undo_button)
+        tools.addWidget(self.redo_button)
         tools.addWidget(self.clear_button)
         left = QVBoxLayout()
         left.addWidget(self.canvas, 1)
@@ -175,6 +182,13 @@ class DrawTab(QWidget):
         layout.addLayout(left, 3)
         layout.addWidget(panel, 2)
         self._show_empty()
+
+    def change_pen_width(self, step: int) -> None:
+        self.pen_slider.setValue(self.pen_slider.value() + step)  # the slider keeps it within its range
+
+    def _update_history_buttons(self) -> None:
+        self.undo_button.setEnabled(self.canvas.can_undo())
+        self.redo_button.setEnabled(self.canvas.can_redo())
 
     def restore_state(self, store: QSettings) -> None:
         self.pen_slider.setValue(remembered(store, "pen_width"))

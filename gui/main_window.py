@@ -4,14 +4,16 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog, QDialogButtonBox, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QVBoxLayout,
+)
 
 from engine import __version__
 from engine.checkpoint import CheckpointError, SaveError
 from engine.paths import APP_NAME, default_model_path
 from engine.predict import Predictor
-from engine.preprocess import read_image
+from engine.preprocess import IMAGE_SUFFIXES, read_image
 from gui.settings import remember, remember_geometry, remembered, remembered_geometry
 from gui.active_model import ActiveModel
 from gui.draw_tab import DrawTab
@@ -22,8 +24,13 @@ from gui.layers_tab import LayersTab
 from gui.personal_panel import PersonalPanel
 from gui.train_tab import TrainTab
 
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff *.pgm *.ppm);;All files (*)"
+IMAGE_FILTER = f"Images ({' '.join('*' + s for s in IMAGE_SUFFIXES)});;All files (*)"
 MODEL_FILTER = "Digit Studio models (*.pt);;All files (*)"
+MODEL_SUFFIX = ".pt"
+RECENT_MODELS = 8
+# Keys that act without a menu entry, for the shortcuts list.
+OTHER_SHORTCUTS = (("0 – 9", "Draw tab: keep the drawing as a personal sample of that digit"),
+                   ("Enter", "Draw tab: keep the drawing as the digit the network read"))
 
 
 log = logging.getLogger(__name__)
@@ -79,7 +86,6 @@ class MainWindow(QMainWindow):
         self.active.changed.connect(self._model_changed)
         self.active.saved_changed.connect(self._show_model_status)
         self.draw_tab.predicted.connect(lambda p: self.layers_tab.set_input(p.pixels if p else None))
-        self.draw_tab.canvas.imageDropped.connect(self.open_image)
         self.train_tab.trained.connect(self._use_trained_model)
         self.train_tab.kernels.connect(self.kernels_tab.show_training_snapshot)
         self.train_tab.activity.connect(self.activity_status.setText)
@@ -87,6 +93,7 @@ class MainWindow(QMainWindow):
         self.experiments_tab.activity.connect(self.activity_status.setText)
         self.experiments_tab.make_active.connect(self.load_model)
 
+        self.setAcceptDrops(True)  # an image or a model dropped anywhere on the window
         self._build_menus()
         self._model_changed(self.active.predictor)
         self._restore_settings()
@@ -94,28 +101,83 @@ class MainWindow(QMainWindow):
 
     # --- menus and shortcuts ---------------------------------------------------------------------
     def _build_menus(self) -> None:
+        canvas = self.draw_tab.canvas
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Open image…", QKeySequence.StandardKey.Open, self.choose_image)
         file_menu.addSeparator()
         self._action(file_menu, "&Load model…", "Ctrl+L", self.choose_model)
+        self.recent_menu = file_menu.addMenu("Load &recent model")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self._action(file_menu, "&Save model…", QKeySequence.StandardKey.Save, self.save_model)
         self._action(file_menu, "Use the &default model", None, self.use_default_model)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
         edit_menu = self.menuBar().addMenu("&Edit")
-        self._action(edit_menu, "&Undo stroke", QKeySequence.StandardKey.Undo, self.draw_tab.canvas.undo)
-        self._action(edit_menu, "&Clear canvas", "Esc", self.draw_tab.canvas.clear)
-        QShortcut(QKeySequence(Qt.Key.Key_Delete), self, self.draw_tab.canvas.clear)
+        self.undo_action = self._action(edit_menu, "&Undo", QKeySequence.StandardKey.Undo, canvas.undo)
+        self.redo_action = self._action(edit_menu, "&Redo", [QKeySequence.StandardKey.Redo, "Ctrl+Y"], canvas.redo)
+        self._action(edit_menu, "&Clear canvas", ["Esc", "Delete"], canvas.clear)
+        edit_menu.addSeparator()
+        self._action(edit_menu, "&Thinner pen", "[", lambda: self.draw_tab.change_pen_width(-2))
+        self._action(edit_menu, "T&hicker pen", "]", lambda: self.draw_tab.change_pen_width(+2))
+        for signal in (canvas.strokeFinished, canvas.cleared):
+            signal.connect(self._update_history_actions)
+        self._update_history_actions()
+        run_menu = self.menuBar().addMenu("&Run")
+        self._action(run_menu, "&Train", "Ctrl+Return", self.start_training)
+        self._action(run_menu, "&Stop training", "Ctrl+.", self.train_tab.stop)
+        self._action(run_menu, "&Evaluate", "F5", self.start_evaluation)
         help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", QKeySequence.StandardKey.HelpContents, self.show_shortcuts)
         self._action(help_menu, "&About Digit Studio", None, self.about)
 
-    def _action(self, menu, text, shortcut, slot) -> QAction:
+    def _action(self, menu, text, shortcuts, slot) -> QAction:
         action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
+        keys, shown = [], []  # a standard key also binds media keys ("Open", F14): shown is what a keyboard has
+        for shortcut in shortcuts if isinstance(shortcuts, list) else [shortcuts] if shortcuts else []:
+            standard = isinstance(shortcut, QKeySequence.StandardKey)
+            bindings = [k for k in (QKeySequence.keyBindings(shortcut) if standard else [QKeySequence(shortcut)]) if k not in keys]
+            keys += bindings
+            shown += bindings[:1]
+        action.setShortcuts(keys)
+        action.setData(", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in shown))
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
+
+    def _update_history_actions(self) -> None:
+        self.undo_action.setEnabled(self.draw_tab.canvas.can_undo())
+        self.redo_action.setEnabled(self.draw_tab.canvas.can_redo())
+
+    def start_training(self) -> None:
+        self.tabs.setCurrentWidget(self.train_tab)
+        self.train_tab.start()
+
+    def start_evaluation(self) -> None:
+        self.tabs.setCurrentWidget(self.evaluate_tab)
+        self.evaluate_tab.start()
+
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """(keys, what they do) for every menu action with a shortcut, then the keys without one."""
+        rows = []
+        for menu in self.menuBar().findChildren(QMenu):
+            for action in menu.actions():
+                if action.data():
+                    rows.append((action.data(), action.text().replace("&", "").rstrip("…")))
+        return rows + list(OTHER_SHORTCUTS)
+
+    def show_shortcuts(self) -> None:
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Keyboard shortcuts")
+        rows = "".join(f"<tr><td style='padding-right:18px'><b>{keys}</b></td><td>{what}</td></tr>"
+                       for keys, what in self.shortcut_rows())
+        text = QLabel(f"<table>{rows}</table>")
+        text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dialog.reject)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(text)
+        layout.addWidget(buttons)
+        dialog.exec()
 
     # --- model -------------------------------------------------------------------------------------
     def _model_changed(self, predictor: Predictor) -> None:
@@ -146,8 +208,27 @@ class MainWindow(QMainWindow):
         except CheckpointError as exc:
             show_error(self, "Could not load the model", f"{exc}\n\nThe current model stays active.")
             return False
+        self._add_recent(path)
         self.activity_status.setText(f"Loaded {Path(path).name}")
         return True
+
+    def recent_models(self) -> list[str]:
+        return [p for p in remembered(self.settings, "recent_models").splitlines() if p]
+
+    def _add_recent(self, path) -> None:
+        path = str(Path(path).resolve())
+        if Path(path) == default_model_path().resolve():
+            return  # the default has its own menu entry
+        recent = [path, *(p for p in self.recent_models() if p != path)][:RECENT_MODELS]
+        remember(self.settings, "recent_models", "\n".join(recent))
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = [p for p in self.recent_models() if Path(p).is_file()]  # moved or deleted ones drop out
+        for path in recent:
+            self.recent_menu.addAction(Path(path).name, lambda path=path: self.load_model(path)).setToolTip(path)
+        if not recent:
+            self.recent_menu.addAction("No recent models").setEnabled(False)
 
     def use_default_model(self) -> None:
         self.load_model(default_model_path())
@@ -165,6 +246,7 @@ class MainWindow(QMainWindow):
             show_error(self, "Could not save the model", f"{exc}\n\nThe model is still active; try another place.")
             return False
         remember(self.settings, "last_model_dir", str(Path(path).parent))
+        self._add_recent(path)
         self.activity_status.setText(f"Saved the model to {path}")
         return True
 
@@ -185,6 +267,32 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.draw_tab)
         self.draw_tab.canvas.set_image(gray)
         self.activity_status.setText(f"Opened {Path(path).name}")
+
+    def open_file(self, path: str) -> None:
+        """A file dropped on the window: a model is loaded, anything else is opened as an image."""
+        if path.lower().endswith(MODEL_SUFFIX):
+            self.load_model(path)
+        else:
+            self.open_image(path)
+
+    @staticmethod
+    def _dropped_file(event) -> str | None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            path = urls[0].toLocalFile()
+            if path.lower().endswith((MODEL_SUFFIX, *IMAGE_SUFFIXES)):
+                return path
+        return None
+
+    def dragEnterEvent(self, event) -> None:
+        if self._dropped_file(event):  # anything else is refused: the cursor says so
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        path = self._dropped_file(event)
+        if path:
+            event.acceptProposedAction()
+            self.open_file(path)
 
     # --- misc -----------------------------------------------------------------------------------------
     def about(self) -> None:

@@ -17,6 +17,8 @@ class Remembered:
     train_config: str = ""  # the Train tab's choices, as TrainConfig JSON ("" = the defaults)
     last_model_dir: str = ""  # where Load / Save model last looked
     last_image_dir: str = ""  # where Open image last looked
+    recent_models: str = ""  # models loaded or saved, newest first, one path per line
+    last_samples_dir: str = ""  # where the personal samples were last exported or imported
 
 
 DEFAULTS = Remembered()

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar, QPushButton, QTabWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressBar, QPushButton, QTabWidget
 
 from engine.config import TrainConfig
 from engine.events import Finished
@@ -114,6 +115,44 @@ def test_clear_undo_and_keys(window, qtbot):
     draw_strokes(canvas, STROKES[7])
     qtbot.mouseClick(find(window, QPushButton, "clearButton"), Qt.MouseButton.LeftButton)
     assert canvas.is_empty() and digit.text() == ""
+    draw_strokes(canvas, STROKES[7])
+    qtbot.keyClick(window, Qt.Key.Key_Delete)
+    assert canvas.is_empty() and digit.text() == ""
+
+
+def test_undo_brings_back_a_cleared_drawing_and_redo_takes_it_again(window, qtbot):
+    canvas, tab = window.draw_tab.canvas, window.draw_tab
+    assert not tab.undo_button.isEnabled() and not window.redo_action.isEnabled()
+    draw_strokes(canvas, STROKES[4])
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert canvas.is_empty() and tab.undo_button.isEnabled()
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the clear is taken back
+    assert canvas.stroke_count() == len(STROKES[4]) and tab.last_prediction.digit == 4
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert canvas.stroke_count() == len(STROKES[4]) - 1 and tab.redo_button.isEnabled()
+    qtbot.keyClick(window, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert canvas.stroke_count() == len(STROKES[4]) and tab.last_prediction.digit == 4
+    qtbot.mouseClick(tab.undo_button, Qt.MouseButton.LeftButton)
+    draw_strokes(canvas, [STROKES[1][0]])  # a new stroke: what was undone cannot come back
+    assert not tab.redo_button.isEnabled() and not window.redo_action.isEnabled()
+    window.redo_action.trigger()
+    assert canvas.stroke_count() == len(STROKES[4])
+
+
+def test_pen_width_keys_and_run_shortcuts(window, qtbot, tiny_data):
+    slider = window.draw_tab.pen_slider
+    width = slider.value()
+    qtbot.keyClick(window, Qt.Key.Key_BracketRight)
+    assert slider.value() == width + 2 and window.draw_tab.canvas.pen_width == (width + 2) / 280
+    for _ in range(40):
+        qtbot.keyClick(window, Qt.Key.Key_BracketLeft)
+    assert slider.value() == slider.minimum()
+    rows = dict(window.shortcut_rows())
+    assert rows["F5"] == "Evaluate" and rows["Ctrl+Return"] == "Train" and "Redo" in rows.values()
+    with qtbot.waitSignal(window.evaluate_tab.activity, timeout=5000):
+        qtbot.keyClick(window, Qt.Key.Key_F5)
+    assert window.tabs.currentWidget() is window.evaluate_tab
+    qtbot.waitUntil(lambda: window.evaluate_tab.result is not None, timeout=60_000)
 
 
 def test_canvas_renders_the_same_drawing_at_any_size(qtbot):
@@ -146,8 +185,10 @@ def test_open_image_and_drop_read_the_file_as_predict_does(window, tmp_path, mni
     np.testing.assert_array_equal(window.draw_tab.last_prediction.probabilities, expected.probabilities)
 
     window.draw_tab.canvas.clear()
-    window.draw_tab.canvas.imageDropped.emit(str(path))  # what a drop on the canvas sends
+    assert drop(window.draw_tab.canvas, path)  # dropped on the canvas, as a user would
     np.testing.assert_array_equal(window.draw_tab.last_prediction.probabilities, expected.probabilities)
+    (tmp_path / "notes.txt").write_text("not a digit")
+    assert not drop(window, tmp_path / "notes.txt")  # refused before it lands
 
     errors = []
     monkeypatch.setattr("gui.main_window.show_error", lambda _parent, title, message: errors.append(message))
@@ -155,6 +196,41 @@ def test_open_image_and_drop_read_the_file_as_predict_does(window, tmp_path, mni
     window.open_image(str(tmp_path / "bad.png"))
     assert errors and "not a readable image" in errors[0]
     assert window.findChild(QLabel, "predictedDigit").text() == str(expected.digit)
+
+
+def drop(widget, path) -> bool:
+    """Drag ``path`` over ``widget`` and drop it there; whether the window took it."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    if not enter.isAccepted():
+        return False
+    QApplication.sendEvent(widget, QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    return True
+
+
+def test_a_dropped_model_loads_and_recent_models_are_remembered(window, tmp_path, monkeypatch):
+    import shutil
+
+    from engine.paths import default_model_path
+
+    first, second = tmp_path / "first.pt", tmp_path / "second.pt"
+    shutil.copyfile(default_model_path(), first)
+    shutil.copyfile(default_model_path(), second)
+    assert drop(window.kernels_tab, first) and window.active.path == first
+    assert window.load_model(second)
+    assert window.recent_models() == [str(second.resolve()), str(first.resolve())]
+    first.unlink()  # a model moved away drops out of the menu
+    window.recent_menu.aboutToShow.emit()
+    assert [a.text() for a in window.recent_menu.actions()] == ["second.pt"]
+    errors = []
+    monkeypatch.setattr("gui.main_window.show_error", lambda _parent, title, message: errors.append(message))
+    assert not window.load_model(first) and errors  # refused, and so not remembered
+    assert window.recent_models()[0] == str(second.resolve())
+    window.use_default_model()  # the default has its own entry
+    assert len(window.recent_models()) == 2
 
 
 def test_corrupt_model_is_refused_and_the_old_model_stays(window, tmp_path, monkeypatch):
