@@ -32,6 +32,7 @@ from engine.preprocess import prepare_image
 INDEX = "samples.csv"
 HELD_OUT_FROM = 5  # samples needed before every fifth is held out to measure Personalise
 FIELDS = ("id", "label", "created")
+PROGRESS_EVERY = 50  # samples between progress reports of an import or export
 
 
 class PersonalDataError(ValueError):
@@ -106,17 +107,21 @@ class PersonalSamples:
         self._samples.append(sample)
         return sample
 
-    def relabel(self, sample_id: str, label: int) -> None:
+    def relabel(self, sample_ids, label: int) -> None:
+        """Give every sample of ``sample_ids`` this label (one write of the index)."""
         if not 0 <= int(label) <= 9:
             raise PersonalDataError(f"label must be a digit 0-9, got {label}")
-        self._samples = [Sample(s.id, int(label), s.created, s.path) if s.id == sample_id else s for s in self._samples]
+        chosen = set(sample_ids)
+        self._samples = [Sample(s.id, int(label), s.created, s.path) if s.id in chosen else s for s in self._samples]
         self._write_index()
 
-    def remove(self, sample_id: str) -> None:
+    def remove(self, sample_ids) -> None:
+        """Delete the samples of ``sample_ids``, their drawings and their rows (one write of the index)."""
+        chosen = set(sample_ids)
         for s in self._samples:
-            if s.id == sample_id:
+            if s.id in chosen:
                 s.path.unlink(missing_ok=True)
-        self._samples = [s for s in self._samples if s.id != sample_id]
+        self._samples = [s for s in self._samples if s.id not in chosen]
         self._write_index()
 
     def clear(self) -> None:
@@ -128,20 +133,23 @@ class PersonalSamples:
     def image(self, sample: Sample) -> np.ndarray:
         return np.asarray(Image.open(sample.path).convert("L"))
 
-    def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Network inputs (N×28×28 uint8, white on black) and labels, through the usual preprocessing."""
+    def tensors(self, progress: Callable[[int, int], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Network inputs (N×28×28 uint8, white on black) and labels, through the usual preprocessing;
+        ``progress(done, total)`` now and then."""
         pixels, labels = [], []
-        for s in self._samples:
+        for number, s in enumerate(self._samples, start=1):
             prepared = prepare_image(self.image(s))
             if not prepared.empty:
                 pixels.append(np.round(prepared.pixels * 255).astype(np.uint8))
                 labels.append(s.label)
+            if progress and number % PROGRESS_EVERY == 0:
+                progress(number, len(self._samples))
         if not pixels:
             return torch.zeros((0, 28, 28), dtype=torch.uint8), torch.zeros(0, dtype=torch.int64)
         return torch.from_numpy(np.stack(pixels)), torch.tensor(labels, dtype=torch.int64)
 
-    def export_csv(self, path) -> int:
-        images, labels = self.tensors()
+    def export_csv(self, path, progress: Callable[[int, int], None] | None = None) -> int:
+        images, labels = self.tensors(progress)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["label", *(f"pixel{i}" for i in range(784))])
@@ -150,9 +158,9 @@ class PersonalSamples:
         atomic_write(Path(path), lambda tmp: Path(tmp).write_text(buffer.getvalue()))
         return len(labels)
 
-    def import_csv(self, path) -> int:
+    def import_csv(self, path, progress: Callable[[int, int], None] | None = None) -> int:
         """Add the samples of a CSV (label + 784 pixels per row, header optional). Nothing is added
-        if any row is malformed; the error names the row."""
+        if any row is malformed; the error names the row. ``progress(done, total)`` as rows are stored."""
         rows = []
         try:
             with open(path, newline="") as f:
@@ -172,12 +180,14 @@ class PersonalSamples:
             raise PersonalDataError(f"{Path(path).name}: cannot be read ({exc})") from None
         added = 0
         try:
-            for values in rows:
+            for number, values in enumerate(rows, start=1):
                 try:
                     self._store_drawing(values[1:].reshape(28, 28).astype(np.uint8), int(values[0]))
                     added += 1
                 except PersonalDataError:
                     pass  # an all-black row: nothing to learn from
+                if progress and number % PROGRESS_EVERY == 0:
+                    progress(number, len(rows))
         finally:  # the index once, not once per row (a 3,000-row import took 8 s), and also after a failure
             self._write_index()
         return added

@@ -61,7 +61,7 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("mainTabs")
         self.tabs.setDocumentMode(True)
         self.draw_tab = DrawTab(self.active)
-        self.personal = PersonalPanel(self.draw_tab, self.active)
+        self.personal = PersonalPanel(self.draw_tab, self.active, settings=self.settings)
         self.draw_tab.extra.addWidget(self.personal)
         self.train_tab = TrainTab()
         self.experiments_tab = ExperimentsTab(self.train_tab.form.config)

@@ -1,11 +1,14 @@
 """Teaching the model your handwriting: confirm or correct predictions, then personalise."""
 
+import logging
+from pathlib import Path
+
 import numpy as np
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QApplication, QDialog, QDialogButtonBox, QFileDialog, QGridLayout, QHBoxLayout, QInputDialog, QLabel, QListView,
-    QListWidget, QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget,
+    QDialog, QDialogButtonBox, QFileDialog, QGridLayout, QHBoxLayout, QInputDialog, QLabel, QListView, QMessageBox,
+    QProgressDialog, QPushButton, QVBoxLayout, QWidget,
 )
 
 from engine.checkpoint import SaveError, save_checkpoint
@@ -15,16 +18,21 @@ from engine.personal import (
 from engine.predict import Predictor
 from gui.active_model import ActiveModel
 from gui.draw_tab import DrawTab, array_to_pixmap
+from gui.settings import remember, remembered
 from gui.style import BAD, GOOD, MUTED, section_label
 from gui.workers import FunctionWorker, start_in_thread
+
+log = logging.getLogger(__name__)
+THUMBNAIL = 64  # side of a sample's picture in My samples, in pixels
 
 
 class PersonalPanel(QWidget):
     """Lives in the Draw tab. Digit keys 0-9 label the drawing; Enter confirms the prediction."""
 
-    def __init__(self, draw_tab: DrawTab, active: ActiveModel, store: PersonalSamples | None = None, parent=None):
+    def __init__(self, draw_tab: DrawTab, active: ActiveModel, store: PersonalSamples | None = None,
+                 settings: QSettings | None = None, parent=None):
         super().__init__(parent)
-        self.draw_tab, self.active = draw_tab, active
+        self.draw_tab, self.active, self.settings = draw_tab, active, settings or QSettings()
         self.store = store or PersonalSamples()
         self._worker = None
         self.confirm_button = QPushButton("✓ Correct")
@@ -109,7 +117,7 @@ class PersonalPanel(QWidget):
         self._show_count(f"Saved as {label} ({self.store.counts()[label]} of this digit) · ")
 
     def browse(self) -> None:
-        SamplesDialog(self.store, self).exec()
+        SamplesDialog(self.store, self.settings, self).exec()
         self._show_count()
 
     # --- fine-tuning ----------------------------------------------------------------------------
@@ -165,29 +173,84 @@ class PersonalPanel(QWidget):
                             f"It is now the active model ({where}).")
 
 
+class SampleThumbnails(QAbstractListModel):
+    """The personal samples for a list view. A drawing is read and shrunk only when its row is
+    shown, so the dialog opens at once however many samples there are."""
+
+    def __init__(self, store: PersonalSamples, parent=None):
+        super().__init__(parent)
+        self.store = store
+        self._samples = store.samples()
+        self._icons: dict[str, QIcon] = {}
+
+    def reload(self) -> None:
+        self.beginResetModel()
+        self._samples = self.store.samples()
+        kept = {s.id for s in self._samples}
+        self._icons = {i: icon for i, icon in self._icons.items() if i in kept}  # a relabel keeps its drawing
+        self.endResetModel()
+
+    def loaded(self) -> int:
+        """How many drawings have been read so far."""
+        return len(self._icons)
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._samples)
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        sample = self._samples[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return str(sample.label)
+        if role == Qt.ItemDataRole.DecorationRole:
+            if sample.id not in self._icons:
+                self._icons[sample.id] = self._thumbnail(sample)
+            return self._icons[sample.id]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"label {sample.label}, saved {sample.created}"
+        if role == Qt.ItemDataRole.UserRole:
+            return sample.id
+        return None
+
+    def _thumbnail(self, sample) -> QIcon:
+        try:
+            drawing = self.store.image(sample).astype(np.float32) / 255  # as drawn: a canvas, or 28×28 if imported
+        except (OSError, ValueError) as exc:  # a damaged file shows as a blank tile, not a broken dialog
+            log.warning("cannot show personal sample %s: %s", sample.path, exc)
+            return QIcon()
+        return QIcon(array_to_pixmap(drawing, 1).scaled(THUMBNAIL, THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio,
+                                                        Qt.TransformationMode.SmoothTransformation))
+
+
 class SamplesDialog(QDialog):
     """Browse, relabel, delete, clear, export and import the personal samples."""
 
-    def __init__(self, store: PersonalSamples, parent=None):
+    def __init__(self, store: PersonalSamples, settings: QSettings | None = None, parent=None):
         super().__init__(parent)
         self.setWindowTitle("My handwriting samples")
         self.resize(720, 520)
         self.store = store
+        self.settings = settings or QSettings()
+        self._worker = None
         self.summary = QLabel()
-        self.grid = QListWidget()
+        self.thumbnails = SampleThumbnails(store, self)
+        self.grid = QListView()
+        self.grid.setModel(self.thumbnails)
         self.grid.setViewMode(QListView.ViewMode.IconMode)
-        self.grid.setIconSize(QSize(64, 64))
+        self.grid.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
         self.grid.setGridSize(QSize(84, 96))
+        self.grid.setUniformItemSizes(True)  # laid out without reading every drawing
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
         self.grid.setMovement(QListView.Movement.Static)
-        self.grid.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
-        self.grid.itemDoubleClicked.connect(lambda _item: self.relabel())
+        self.grid.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
+        self.grid.doubleClicked.connect(lambda _index: self.relabel())
         buttons = QGridLayout()
+        self.buttons = []
         for col, (text, slot) in enumerate((("Relabel…", self.relabel), ("Delete", self.delete), ("Clear all…", self.clear),
                                             ("Export CSV…", self.export), ("Import CSV…", self.import_csv))):
             b = QPushButton(text)
             b.clicked.connect(slot)
             buttons.addWidget(b, 0, col)
+            self.buttons.append(b)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -195,22 +258,19 @@ class SamplesDialog(QDialog):
         layout.addWidget(self.grid, 1)
         layout.addLayout(buttons)
         layout.addWidget(close)
-        self.refresh()
+        self._show_summary()
 
-    def refresh(self) -> None:
-        self.grid.clear()
-        for sample in self.store.samples():
-            drawing = self.store.image(sample)[::4, ::4].astype(np.float32) / 255  # shown small, as drawn
-            item = QListWidgetItem(QIcon(array_to_pixmap(drawing, 1)), f"{sample.label}")
-            item.setData(Qt.ItemDataRole.UserRole, sample.id)
-            item.setToolTip(f"label {sample.label}, saved {sample.created}")
-            self.grid.addItem(item)
+    def refresh(self, note: str = "") -> None:
+        self.thumbnails.reload()
+        self._show_summary(note)
+
+    def _show_summary(self, note: str = "") -> None:
         counts = self.store.counts()
         self.summary.setText(f"{len(self.store)} samples · per digit: " + "  ".join(f"{d}:{n}" for d, n in enumerate(counts))
-                             + f"\nStored in {self.store.folder}")
+                             + f"\nStored in {self.store.folder}" + (f"\n{note}" if note else ""))
 
     def _selected_ids(self) -> list[str]:
-        return [item.data(Qt.ItemDataRole.UserRole) for item in self.grid.selectedItems()]
+        return [index.data(Qt.ItemDataRole.UserRole) for index in self.grid.selectionModel().selectedIndexes()]
 
     def relabel(self) -> None:
         ids = self._selected_ids()
@@ -218,40 +278,79 @@ class SamplesDialog(QDialog):
             return
         label, ok = QInputDialog.getInt(self, "Relabel", f"Digit for {len(ids)} sample(s):", 0, 0, 9)
         if ok:
-            for sample_id in ids:
-                self.store.relabel(sample_id, label)
-            self.refresh()
+            self._change(lambda: self.store.relabel(ids, label))
 
     def delete(self) -> None:
-        for sample_id in self._selected_ids():
-            self.store.remove(sample_id)
-        self.refresh()
+        ids = self._selected_ids()
+        if ids:
+            self._change(lambda: self.store.remove(ids))
 
     def clear(self) -> None:
         if len(self.store) and QMessageBox.question(self, "Clear all samples",
                                                     f"Delete all {len(self.store)} personal samples?") == QMessageBox.StandardButton.Yes:
-            self.store.clear()
-            self.refresh()
+            self._change(self.store.clear)
+
+    def _change(self, change) -> None:
+        try:
+            change()
+        except (OSError, PersonalDataError) as exc:  # e.g. the folder became read-only
+            log.warning("personal samples not changed: %s", exc)
+            QMessageBox.warning(self, "Could not change the samples", str(exc))
+        self.refresh()
+
+    # --- CSV, in a worker: thousands of drawings take seconds ---------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None
 
     def export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export samples", "my-digits.csv", "CSV (*.csv)")
+        folder = remembered(self.settings, "last_samples_dir") or str(Path.home())
+        path, _ = QFileDialog.getSaveFileName(self, "Export samples", str(Path(folder) / "my-digits.csv"), "CSV (*.csv)")
         if path:
-            n = self.store.export_csv(path)
-            self.summary.setText(f"Exported {n} samples to {path}")
+            remember(self.settings, "last_samples_dir", str(Path(path).parent))
+            self._run("Exporting", "samples", lambda progress: self.store.export_csv(path, progress),
+                      lambda n: self.refresh(f"Exported {n} samples to {path}"), "Export failed")
 
     def import_csv(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import samples", "", "CSV (*.csv);;All files (*)")
-        if not path:
+        folder = remembered(self.settings, "last_samples_dir")
+        path, _ = QFileDialog.getOpenFileName(self, "Import samples", folder, "CSV (*.csv);;All files (*)")
+        if path:
+            remember(self.settings, "last_samples_dir", str(Path(path).parent))
+            self._run("Importing", "rows", lambda progress: self.store.import_csv(path, progress),
+                      lambda n: self.refresh(f"Imported {n} samples."), "Import failed")
+
+    def _run(self, doing: str, unit: str, work, succeeded, failure_title: str) -> None:
+        """``work(progress)`` in a worker, behind a progress dialog; the samples dialog waits for it."""
+        if self.busy:
             return
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # about 1 ms a row: a big file takes seconds
-        try:
-            n, error = self.store.import_csv(path), None
-        except PersonalDataError as exc:
-            n, error = 0, exc
-        finally:
-            QApplication.restoreOverrideCursor()
-        if error:
-            QMessageBox.warning(self, "Import failed", f"{error}\n\nNo samples were added.")
-            return
-        self.refresh()
-        self.summary.setText(self.summary.text() + f"\nImported {n} samples.")
+        progress = QProgressDialog(f"{doing}…", None, 0, 0, self)  # no Cancel: a stopped import would keep some rows, not others
+        progress.setWindowTitle("My handwriting samples")
+        progress.setWindowModality(Qt.WindowModality.WindowModal)
+        QTimer.singleShot(300, lambda: self._worker is worker and progress.show())  # only if it takes a while
+        for b in self.buttons:
+            b.setEnabled(False)
+        worker = self._worker = FunctionWorker(
+            lambda: work(lambda done, total: worker.progress.emit(f"{doing}… {done:,} of {total:,} {unit}")))
+        worker.progress.connect(progress.setLabelText)
+        worker.succeeded.connect(succeeded)
+        before = len(self.store)
+        worker.failed.connect(lambda exc: self._failed(failure_title, exc, len(self.store) - before))
+        worker.done.connect(lambda: self._done(progress))
+        start_in_thread(worker, self, "samples")
+
+    def _failed(self, title: str, exc: Exception, added: int) -> None:
+        log.warning("%s: %s", title, exc)
+        self.refresh()  # a full disk can stop an import part-way: what was stored is kept and shown
+        kept = f"{added} samples were added before it stopped; they are kept." if added else "Your samples are unchanged."
+        QMessageBox.warning(self, title, f"{exc}\n\n{kept}")
+
+    def _done(self, progress: QProgressDialog) -> None:
+        self._worker = None
+        progress.close()
+        progress.deleteLater()  # and its own show-after-a-while timer with it
+        for b in self.buttons:
+            b.setEnabled(True)
+
+    def reject(self) -> None:
+        if not self.busy:  # closing mid-import would leave the worker writing to a dialog that is gone
+            super().reject()

@@ -707,24 +707,62 @@ def test_closing_the_window_mid_comparison_stops_it_and_keeps_the_finished_runs(
     assert "finished" in statuses and "running" not in statuses
 
 
-def test_samples_dialog_imports_a_csv_and_reports_a_bad_one(qtbot, tmp_path, monkeypatch, mnist):
-    from PySide6.QtWidgets import QApplication, QFileDialog
+def test_samples_dialog_imports_exports_and_reports_a_bad_csv_in_a_worker(qtbot, tmp_path, monkeypatch, mnist, settings):
+    from PySide6.QtWidgets import QFileDialog
 
     from engine.personal import PersonalSamples
     from gui.personal_panel import SamplesDialog
 
-    good, bad = tmp_path / "mine.csv", tmp_path / "bad.csv"
+    good, bad, out = tmp_path / "mine.csv", tmp_path / "bad.csv", tmp_path / "out" / "export.csv"
     good.write_text("".join(f"{int(mnist.test_labels[i])}," + ",".join(map(str, mnist.test_images[i].flatten().tolist())) + "\n"
-                            for i in range(4)))
+                            for i in range(120)))
     bad.write_text("3,1,2\n")
-    dialog = SamplesDialog(PersonalSamples(tmp_path / "samples"))
+    out.parent.mkdir()
+    dialog = SamplesDialog(PersonalSamples(tmp_path / "samples"), settings)
     qtbot.addWidget(dialog)
     warnings = []
     monkeypatch.setattr("gui.personal_panel.QMessageBox.warning", lambda _parent, title, text: warnings.append(text))
     for path in (good, bad):
         monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_args, path=path: (str(path), ""))
         dialog.import_csv()
-        assert QApplication.overrideCursor() is None  # the wait cursor is gone, success or not
-    assert len(dialog.store) == 4 and dialog.grid.count() == 4 and "Imported 4 samples" in dialog.summary.text()
-    assert len(warnings) == 1 and "bad.csv, row 1" in warnings[0] and "No samples were added" in warnings[0]
-    assert len(PersonalSamples(tmp_path / "samples")) == 4  # the index on disk holds every imported sample
+        assert dialog.busy and not dialog.buttons[0].isEnabled()  # the GUI thread is free while it works
+        qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
+        if path == good:
+            assert dialog.thumbnails.rowCount() == 120 and "Imported 120 samples" in dialog.summary.text()
+    assert len(dialog.store) == 120 and len(warnings) == 1 and "bad.csv, row 1" in warnings[0] and "Your samples are unchanged" in warnings[0]
+    assert len(PersonalSamples(tmp_path / "samples")) == 120  # the index on disk holds every imported sample
+    assert dialog.buttons[0].isEnabled()
+
+    saved_to = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda _parent, _title, start, _filter: saved_to.append(start) or (str(out), ""))
+    dialog.export()
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
+    assert len(out.read_text().splitlines()) == 121 and f"Exported 120 samples to {out}" in dialog.summary.text()
+    dialog.export()  # the next export starts where the last one went
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
+    assert saved_to[1] == str(out.parent / "my-digits.csv")
+
+    dialog.grid.selectAll()
+    dialog.delete()
+    assert len(PersonalSamples(tmp_path / "samples")) == 0 and dialog.thumbnails.rowCount() == 0
+
+
+def test_samples_dialog_reads_only_the_drawings_it_shows(qtbot, tmp_path, settings):
+    from engine.personal import PersonalSamples
+    from gui.personal_panel import SamplesDialog
+
+    store = PersonalSamples(tmp_path / "samples")
+    drawing = np.full((280, 280), 255, np.uint8)
+    drawing[60:220, 130:150] = 0  # a 1
+    for _ in range(300):
+        store.add(drawing, 1)
+    store.samples()[0].path.write_bytes(b"not a png")  # a damaged drawing: a blank tile, not a broken dialog
+    dialog = SamplesDialog(store, settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    qtbot.wait(300)  # painted: the first screenful of drawings is read
+    first_screen = dialog.thumbnails.loaded()
+    assert dialog.thumbnails.rowCount() == 300 and 20 < first_screen < 100
+    dialog.grid.scrollToBottom()
+    qtbot.waitUntil(lambda: dialog.thumbnails.loaded() > first_screen + 20)

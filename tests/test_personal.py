@@ -46,12 +46,14 @@ def test_samples_are_saved_and_survive_a_restart(store, tmp_path):
 
 def test_relabel_remove_and_clear(store, tmp_path):
     rng = np.random.default_rng(1)
-    first = store.add(plain_seven(rng), 1)  # a wrong label, corrected below
+    first = store.add(plain_seven(rng), 1)  # wrong labels, corrected below
     second = store.add(plain_seven(rng), 7)
-    store.relabel(first.id, 7)
-    assert [s.label for s in PersonalSamples(tmp_path / "personal").samples()] == [7, 7]
-    store.remove(second.id)
-    assert not second.path.exists() and len(PersonalSamples(tmp_path / "personal")) == 1
+    third = store.add(plain_seven(rng), 2)
+    store.relabel([first.id, third.id], 7)
+    assert [s.label for s in PersonalSamples(tmp_path / "personal").samples()] == [7, 7, 7]
+    store.remove([second.id, third.id])
+    assert not second.path.exists() and not third.path.exists()
+    assert [s.id for s in PersonalSamples(tmp_path / "personal").samples()] == [first.id]
     store.clear()
     assert len(PersonalSamples(tmp_path / "personal")) == 0 and not first.path.exists()
 
