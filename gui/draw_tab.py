@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QImage, QPainter, QPixmap
+from PySide6.QtGui import QFont, QGuiApplication, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget,
 )
@@ -36,8 +36,11 @@ def array_to_pixmap(pixels: np.ndarray, scale: int, overlay: np.ndarray | None =
         painter = QPainter(image)
         painter.drawImage(0, 0, QImage(rgba.data, rgba.shape[1], rgba.shape[0], rgba.strides[0], QImage.Format.Format_RGBA8888))
         painter.end()
-    return QPixmap.fromImage(image.scaled(data.shape[1] * scale, data.shape[0] * scale,
-                                          Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.FastTransformation))
+    ratio = QGuiApplication.instance().devicePixelRatio()  # the sharpest screen's: crisp cells on HiDPI too
+    pixmap = QPixmap.fromImage(image.scaled(round(data.shape[1] * scale * ratio), round(data.shape[0] * scale * ratio),
+                                            Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.FastTransformation))
+    pixmap.setDevicePixelRatio(ratio)
+    return pixmap
 
 
 def input_picture(name: str, tooltip: str) -> QLabel:

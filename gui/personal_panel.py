@@ -217,8 +217,11 @@ class SampleThumbnails(QAbstractListModel):
         except (OSError, ValueError) as exc:  # a damaged file shows as a blank tile, not a broken dialog
             log.warning("cannot show personal sample %s: %s", sample.path, exc)
             return QIcon()
-        return QIcon(array_to_pixmap(drawing, 1).scaled(THUMBNAIL, THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio,
-                                                        Qt.TransformationMode.SmoothTransformation))
+        pixmap = array_to_pixmap(drawing, 1)
+        side = round(THUMBNAIL * pixmap.devicePixelRatio())
+        thumbnail = pixmap.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        thumbnail.setDevicePixelRatio(pixmap.devicePixelRatio())
+        return QIcon(thumbnail)
 
 
 class SamplesDialog(QDialog):
