@@ -18,6 +18,16 @@ log = logging.getLogger(__name__)
 _last_folder = Path.home()  # where the last picture went, for the next save this session
 
 
+def choose_save_path(parent: QWidget, title: str, suggested: Path, file_filter: str) -> Path | None:
+    """A file dialog for saving; the suggested name's suffix is added when the user types a name
+    without one, so a model saved as "mine" is still found as "mine.pt"."""
+    path, _ = QFileDialog.getSaveFileName(parent, title, str(suggested), file_filter)
+    if not path:
+        return None
+    path = Path(path)
+    return path if path.suffix else path.with_name(path.name + suggested.suffix)
+
+
 def picture_of(widget: QWidget) -> QImage:
     if isinstance(widget, pg.GraphicsView):
         return pg.exporters.ImageExporter(widget.scene()).export(toBytes=True)
@@ -54,11 +64,11 @@ def _show_menu(widget: QWidget, name: str, pos) -> None:
 
 def _choose_and_save(widget: QWidget, name: str) -> None:
     global _last_folder
-    path, _ = QFileDialog.getSaveFileName(widget, "Save picture", str(_last_folder / f"{name}.png"), "PNG images (*.png)")
+    path = choose_save_path(widget, "Save picture", _last_folder / f"{name}.png", "PNG images (*.png)")
     if not path:
         return
     try:
-        save_picture(widget, Path(path))
+        save_picture(widget, path)
     except SaveError as exc:
         log.warning("picture not saved: %s", exc)
         QMessageBox.warning(widget, "Could not save the picture", str(exc))

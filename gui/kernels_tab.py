@@ -15,6 +15,7 @@ from engine.events import KernelSnapshot
 from engine.filters import TOP, patches_for
 from engine.predict import Predictor
 from engine.replay import Replay, find_replay, load_replay, save_gif
+from gui.export import choose_save_path
 from gui.grid_panel import GridPanel, symmetric_levels
 from gui.mosaic import tile, tile_grid
 from gui.style import DIVERGING, MUTED, SEQUENTIAL
@@ -227,9 +228,9 @@ class KernelsTab(QWidget):
             QMessageBox.warning(self, "Could not open the replay", self.replay_label.text())
 
     def choose_gif(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export the replay", str(Path.home() / "kernels.gif"), "GIF (*.gif)")
+        path = choose_save_path(self, "Export the replay", Path.home() / "kernels.gif", "GIF (*.gif)")
         if path:
-            self.export_gif(Path(path))
+            self.export_gif(path)
 
     def export_gif(self, path: Path) -> bool:
         try:

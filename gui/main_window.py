@@ -14,14 +14,15 @@ from engine.checkpoint import CheckpointError, SaveError
 from engine.paths import APP_NAME, default_model_path
 from engine.predict import Predictor
 from engine.preprocess import IMAGE_SUFFIXES, read_image
-from gui.settings import remember, remember_geometry, remembered, remembered_geometry
 from gui.active_model import ActiveModel
 from gui.draw_tab import DrawTab
 from gui.evaluate_tab import EvaluateTab
 from gui.experiments_tab import ExperimentsTab
+from gui.export import choose_save_path
 from gui.kernels_tab import KernelsTab
 from gui.layers_tab import LayersTab
 from gui.personal_panel import PersonalPanel
+from gui.settings import remember, remember_geometry, remembered, remembered_geometry
 from gui.train_tab import TrainTab
 
 IMAGE_FILTER = f"Images ({' '.join('*' + s for s in IMAGE_SUFFIXES)});;All files (*)"
@@ -233,11 +234,11 @@ class MainWindow(QMainWindow):
     def use_default_model(self) -> None:
         self.load_model(default_model_path())
 
-    def save_model(self) -> None:
+    def save_model(self) -> bool:
+        """Ask where, then save; whether the model was saved."""
         start = remembered(self.settings, "last_model_dir") or str(Path.home())
-        path, _ = QFileDialog.getSaveFileName(self, "Save model", str(Path(start) / "digit-model.pt"), MODEL_FILTER)
-        if path:
-            self.save_model_to(path)
+        path = choose_save_path(self, "Save model", Path(start) / "digit-model.pt", MODEL_FILTER)
+        return path is not None and self.save_model_to(path)
 
     def save_model_to(self, path) -> bool:
         try:
@@ -326,11 +327,9 @@ class MainWindow(QMainWindow):
             if answer == QMessageBox.StandardButton.Cancel:
                 event.ignore()
                 return
-            if answer == QMessageBox.StandardButton.Save:
-                path, _ = QFileDialog.getSaveFileName(self, "Save model", str(Path.home() / "digit-model.pt"), MODEL_FILTER)
-                if not path or not self.save_model_to(path):
-                    event.ignore()
-                    return
+            if answer == QMessageBox.StandardButton.Save and not self.save_model():
+                event.ignore()
+                return
         if self.train_tab.running or self.experiments_tab.running:
             self.activity_status.setText("Stopping training and saving the model…")
             self.train_tab.stop_and_wait()

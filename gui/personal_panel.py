@@ -18,6 +18,7 @@ from engine.personal import (
 from engine.predict import Predictor
 from gui.active_model import ActiveModel
 from gui.draw_tab import DrawTab, array_to_pixmap
+from gui.export import choose_save_path
 from gui.settings import remember, remembered
 from gui.style import BAD, GOOD, MUTED, section_label
 from gui.workers import FunctionWorker, start_in_thread
@@ -308,7 +309,7 @@ class SamplesDialog(QDialog):
 
     def export(self) -> None:
         folder = remembered(self.settings, "last_samples_dir") or str(Path.home())
-        path, _ = QFileDialog.getSaveFileName(self, "Export samples", str(Path(folder) / "my-digits.csv"), "CSV (*.csv)")
+        path = choose_save_path(self, "Export samples", Path(folder) / "my-digits.csv", "CSV (*.csv)")
         if path:
             remember(self.settings, "last_samples_dir", str(Path(path).parent))
             self._run("Exporting", "samples", lambda progress: self.store.export_csv(path, progress),

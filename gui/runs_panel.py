@@ -7,13 +7,14 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton,
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton,
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from engine import paths
 from engine.checkpoint import SaveError, atomic_write
 from engine.runs import RunSummary, delete_run, list_runs, read_metrics
+from gui.export import choose_save_path
 from gui.run_curves import CurveChart
 from gui.style import MUTED, side_by_side
 
@@ -131,9 +132,9 @@ class RunsPanel(QWidget):
         if not chosen:
             QMessageBox.information(self, "Nothing selected", "Select the runs to export.")
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export metrics", str(Path.home() / "runs.csv"), "CSV (*.csv)")
+        path = choose_save_path(self, "Export metrics", Path.home() / "runs.csv", "CSV (*.csv)")
         if path:
-            self.export_csv(chosen, Path(path))
+            self.export_csv(chosen, path)
 
     def export_csv(self, runs: list[RunSummary], path: Path) -> bool:
         text = metrics_csv(runs)

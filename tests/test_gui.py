@@ -560,6 +560,18 @@ def test_saving_changes_the_status_without_re_evaluating(window, qtbot, tmp_path
     assert window.device_status.text().startswith("Inference: CPU")
 
 
+def test_a_model_saved_under_a_bare_name_gets_its_suffix(window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    window.active.set(window.active.predictor, None, saved=False)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_args: (str(tmp_path / "mine"), ""))
+    assert window.save_model()
+    assert (tmp_path / "mine.pt").is_file() and not (tmp_path / "mine").exists()
+    assert window.active.path == tmp_path / "mine.pt" and window.recent_models() == [str(tmp_path / "mine.pt")]
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_args: ("", ""))  # cancelled
+    assert not window.save_model()
+
+
 def test_a_model_with_malformed_metadata_is_refused_with_a_dialog(window, tmp_path, monkeypatch):
     import torch
 
