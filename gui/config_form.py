@@ -9,6 +9,7 @@ from engine.config import TrainConfig
 
 LABELS = {"lr": "Learning rate", "val_fraction": "Validation fraction", "ema": "Weight averaging (EMA)",
           "checkpoint_every": "Checkpoint every (epochs)", "init": "Initialisation", "compile": "torch.compile"}
+AT_MINIMUM = {"dropout": "the model's own"}  # what a field's lowest value means, shown instead of the number
 
 
 def _label(name: str) -> str:
@@ -21,6 +22,9 @@ class ConfigForm(QWidget):
     def __init__(self, parent=None, disabled_choices: dict | None = None):
         super().__init__(parent)
         self.editors = {}
+        # Values a spin box can only show rounded (1/12 → 0.0833) are kept exact until edited, so the
+        # app trains on the same split as the command line.
+        self._exact: dict[str, float] = {}
         layout = QFormLayout(self)
         for f in fields(TrainConfig):
             meta, default = f.metadata, f.default
@@ -41,6 +45,7 @@ class ConfigForm(QWidget):
             else:
                 editor = QDoubleSpinBox(minimum=meta["min"], maximum=meta["max"], decimals=6 if f.name == "lr" else 4)
                 editor.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+                editor.setSpecialValueText(AT_MINIMUM.get(f.name, ""))
                 editor.valueChanged.connect(lambda _v, n=f.name: self.changed.emit(n))
             editor.setObjectName(f"config_{f.name}")
             editor.setToolTip(meta["help"])
@@ -58,6 +63,8 @@ class ConfigForm(QWidget):
             editor.setChecked(bool(value))
         else:
             editor.setValue(value)
+            if isinstance(editor, QDoubleSpinBox):
+                self._exact[name] = value
 
     def set_config(self, config: TrainConfig) -> None:
         for f in fields(TrainConfig):
@@ -71,5 +78,7 @@ class ConfigForm(QWidget):
             elif isinstance(editor, QCheckBox):
                 values[name] = editor.isChecked()
             else:
-                values[name] = editor.value()
+                exact = self._exact.get(name)
+                shown = editor.value()
+                values[name] = exact if exact is not None and round(exact, editor.decimals()) == shown else shown
         return TrainConfig(**values)

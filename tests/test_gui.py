@@ -451,6 +451,17 @@ def test_choices_persist_between_sessions(qtbot, settings):
     assert second.tabs.currentIndex() == 2
 
 
+def test_train_options_reset_to_the_default_recipe(window, qtbot):
+    tab = window.train_tab
+    tab.form.set_value("epochs", 3)
+    tab.form.set_value("optimizer", "sgd")
+    assert tab.form.config() != TrainConfig()
+    qtbot.mouseClick(find(window, QPushButton, "defaultsButton"), Qt.MouseButton.LeftButton)
+    assert tab.form.config() == TrainConfig()  # 1/12 exactly, as the command line has it, not 0.0833
+    tab.form.editors["val_fraction"].setValue(0.1)  # edited by hand: what is shown is what is used
+    assert tab.form.config().val_fraction == 0.1
+
+
 def test_settings_of_the_wrong_type_fall_back_to_their_defaults(qtbot, tmp_path):
     from gui.settings import DEFAULTS
 
