@@ -2,9 +2,11 @@
 
 import json
 import sys
+from pathlib import Path
 
 from cli.options import add_data_dir_argument, add_model_argument
 from cli.progress import ProgressBar
+from engine.checkpoint import SaveError, atomic_write
 from engine.datasets import DATASET_NAMES, MIXED, PEN
 from engine.evaluate import evaluate_on, mismatch_note
 from engine.predict import Predictor
@@ -18,6 +20,8 @@ def add_parser(sub) -> None:
                         f"{MIXED}: MNIST's)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    p.add_argument("--csv", type=Path, metavar="FILE",
+                   help="also write the confusion matrix with per-class counts and accuracy as CSV")
     add_data_dir_argument(p)
     p.set_defaults(handler=run)
 
@@ -36,6 +40,13 @@ def run(args) -> int:
     note = mismatch_note(predictor.metadata, data)
     if note:
         print(f"note: {note}", file=sys.stderr)
+    if args.csv:
+        text = result.to_csv(data.class_names)
+        try:
+            atomic_write(args.csv, lambda tmp: Path(tmp).write_text(text))
+        except SaveError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     if args.json:
         print(json.dumps({
             "model": str(args.model or "default"), "dataset": data.name, "samples": int(result.confusion.sum()),

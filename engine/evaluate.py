@@ -1,5 +1,7 @@
 """Batched evaluation: logits, accuracy, per-class accuracy and the confusion matrix."""
 
+import csv
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +47,16 @@ class EvalResult:
     def cell(self, true: int, predicted: int) -> np.ndarray:
         """Indices of the samples of class ``true`` predicted as ``predicted``."""
         return np.flatnonzero((self.labels == true) & (self.predictions == predicted))
+
+    def to_csv(self, class_names) -> str:
+        """The confusion matrix with each true class's count and accuracy, for a spreadsheet."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["true \\ predicted", *class_names, "samples", "accuracy"])
+        for name, row, accuracy in zip(class_names, self.confusion, self.per_class_accuracy):
+            writer.writerow([name, *row.tolist(), int(row.sum()), "" if np.isnan(accuracy) else f"{accuracy:.6f}"])
+        writer.writerow(["all", *self.confusion.sum(0).tolist(), int(self.confusion.sum()), f"{self.accuracy:.6f}"])
+        return buffer.getvalue()
 
 
 def evaluate(model, images_uint8: torch.Tensor, labels: torch.Tensor, num_classes: int = 10, device=None,

@@ -1,21 +1,27 @@
 """The Evaluate tab: test-set accuracy, per-class accuracy, a clickable confusion matrix, galleries."""
 
+import logging
+from pathlib import Path
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QSplitter, QVBoxLayout, QWidget,
+    QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QMessageBox, QPushButton, QSplitter, QVBoxLayout,
+    QWidget,
 )
 
+from engine.checkpoint import SaveError, atomic_write
 from engine.datasets import PEN
 from engine.evaluate import EvalResult, default_test_set, evaluate_on, mismatch_note
 from engine.predict import Predictor
 from gui.draw_tab import array_to_pixmap
-from gui.export import add_picture_menu
+from gui.export import add_picture_menu, choose_save_path
 from gui.style import ACCENT, BAD, MUTED, section_label
 from gui.workers import FunctionWorker, start_in_thread
 
+log = logging.getLogger(__name__)
 GALLERY_LIMIT = 300  # thumbnails shown at once; the caption says how many there are
 
 
@@ -151,6 +157,11 @@ class EvaluateTab(QWidget):
         for name, title in TEST_SETS.items():
             self.test_set.addItem(title, name)
         self.test_set.activated.connect(lambda _i: self.start())
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setObjectName("exportEvaluation")
+        self.export_button.setToolTip("The confusion matrix with each digit's count and accuracy, for a spreadsheet")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self.choose_csv)
         self.accuracy_label = QLabel("Evaluates the active model on a test set it never trained on.")
         self.accuracy_label.setObjectName("evaluationAccuracy")
         font = QFont()
@@ -178,6 +189,7 @@ class EvaluateTab(QWidget):
         top.addWidget(self.run_button)
         top.addWidget(self.test_set)
         top.addWidget(self.accuracy_label, 1)
+        top.addWidget(self.export_button)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(section_label("Confusion matrix (click a cell)"))
@@ -218,6 +230,7 @@ class EvaluateTab(QWidget):
             return
         self._stale = False
         self.run_button.setEnabled(False)
+        self.export_button.setEnabled(False)
         self.accuracy_label.setText("Evaluating on the test set…")
         self.accuracy_label.setStyleSheet(f"color: {MUTED}")
         self.activity.emit("Evaluating…")
@@ -256,7 +269,26 @@ class EvaluateTab(QWidget):
         worst = np.unravel_index(np.argmax(result.confusion - np.diag(np.diag(result.confusion))), result.confusion.shape)
         self.confusion.select(*map(int, worst))
         self.show_cell(*map(int, worst))
+        self.export_button.setEnabled(True)
         self.activity.emit(f"Evaluated: {result.accuracy:.2%}")
+
+    def choose_csv(self) -> None:
+        if self.result is None:
+            return
+        path = choose_save_path(self, "Export the evaluation", Path.home() / f"evaluation-{self._data.name}.csv", "CSV (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    def export_csv(self, path: Path) -> bool:
+        text = self.result.to_csv(self._data.class_names)
+        try:
+            atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+        except SaveError as exc:
+            log.warning("evaluation not exported: %s", exc)
+            QMessageBox.warning(self, "Could not export the evaluation", str(exc))
+            return False
+        self.activity.emit(f"Exported the evaluation to {path}")
+        return True
 
     def show_cell(self, true: int, predicted: int) -> None:
         if self.result is None:

@@ -2,6 +2,7 @@
 what only a real process shows (signals, the entry point), in a subprocess."""
 
 import contextlib
+import csv
 import io
 import json
 import subprocess
@@ -75,12 +76,20 @@ def test_predict_with_a_corrupt_model_fails_clearly(images, tmp_path):
     assert out.returncode == 1 and "bad.pt: corrupt or not a checkpoint" in out.stderr
 
 
-def test_evaluate_json(tiny_mnist_dir):
-    out = main("evaluate", "--json", "--data-dir", tiny_mnist_dir)
+def test_evaluate_json_and_csv(tiny_mnist_dir, tmp_path):
+    out = main("evaluate", "--json", "--data-dir", tiny_mnist_dir, "--csv", tmp_path / "eval.csv")
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     assert report["samples"] == 512 and report["accuracy"] > 0.95
     assert np.array(report["confusion"]).sum() == 512 and set(report["per_class_accuracy"]) == {str(d) for d in range(10)}
+    rows = list(csv.reader((tmp_path / "eval.csv").open()))
+    assert rows[0] == ["true \\ predicted", *map(str, range(10)), "samples", "accuracy"] and len(rows) == 12
+    assert [[int(v) for v in row[1:11]] for row in rows[1:11]] == report["confusion"]
+    assert float(rows[3][12]) == pytest.approx(report["per_class_accuracy"]["2"])
+    assert rows[11][0] == "all" and int(rows[11][11]) == 512 and float(rows[11][12]) == pytest.approx(report["accuracy"])
+    (tmp_path / "file").write_text("")
+    out = main("evaluate", "--data-dir", tiny_mnist_dir, "--csv", tmp_path / "file" / "eval.csv")
+    assert out.returncode == 1 and out.stderr.count("\n") == 1 and "eval.csv" in out.stderr
 
 
 def test_evaluate_tables(tiny_mnist_dir):

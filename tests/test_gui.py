@@ -344,7 +344,7 @@ def test_closing_the_window_during_training_stops_and_saves(qtbot, settings, tin
     assert load_checkpoint(finals[0].checkpoint).metadata["metrics"]["stopped"] is True
 
 
-def test_evaluate_tab_fills_and_cells_open_galleries(window, qtbot, tiny_data):
+def test_evaluate_tab_fills_and_cells_open_galleries(window, qtbot, tiny_data, tmp_path):
     tab = window.evaluate_tab
     window.tabs.setCurrentWidget(tab)
     qtbot.waitUntil(lambda: tab.result is not None, timeout=30_000)
@@ -360,6 +360,9 @@ def test_evaluate_tab_fills_and_cells_open_galleries(window, qtbot, tiny_data):
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(scene_pos))
     qtbot.waitUntil(lambda: "TRUE 7, PREDICTED 2" in tab.cell_title.text(), timeout=2000)
     assert tab.cell_gallery.count() == result.confusion[7, 2]
+    assert tab.export_button.isEnabled() and tab.export_csv(tmp_path / "evaluation.csv")
+    lines = (tmp_path / "evaluation.csv").read_text().splitlines()
+    assert len(lines) == 12 and lines[8].split(",")[1:11] == [str(v) for v in result.confusion[7]]
 
 
 def test_evaluate_tab_scores_the_held_out_pen_writers(window, qtbot, tiny_data):
