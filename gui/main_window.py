@@ -6,7 +6,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QDialog, QDialogButtonBox, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QVBoxLayout,
+    QApplication, QDialog, QDialogButtonBox, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QVBoxLayout,
 )
 
 from engine import __version__
@@ -332,8 +332,13 @@ class MainWindow(QMainWindow):
                 return
         if self.train_tab.running or self.experiments_tab.running:
             self.activity_status.setText("Stopping training and saving the model…")
-            self.train_tab.stop_and_wait()
-            self.experiments_tab.stop_and_wait()
+            self.activity_status.repaint()  # now: the wait below holds the GUI thread
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                self.train_tab.stop_and_wait()
+                self.experiments_tab.stop_and_wait()
+            finally:
+                QApplication.restoreOverrideCursor()
         for thread in self.findChildren(QThread):  # an evaluation or Personalise still at work
             thread.wait()
         self._save_settings()
