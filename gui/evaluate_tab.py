@@ -1,6 +1,5 @@
 """The Evaluate tab: test-set accuracy, per-class accuracy, a clickable confusion matrix, galleries."""
 
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -8,20 +7,18 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QMessageBox, QPushButton, QSplitter, QVBoxLayout,
+    QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QSplitter, QVBoxLayout,
     QWidget,
 )
 
-from engine.checkpoint import SaveError, atomic_write
 from engine.datasets import PEN
 from engine.evaluate import EvalResult, default_test_set, evaluate_on, mismatch_note
 from engine.predict import Predictor
 from gui.draw_tab import array_to_pixmap
-from gui.export import add_picture_menu, choose_save_path
+from gui.export import add_picture_menu, choose_save_path, save_or_explain, write_text
 from gui.style import ACCENT, BAD, MUTED, section_label
 from gui.workers import FunctionWorker, start_in_thread
 
-log = logging.getLogger(__name__)
 GALLERY_LIMIT = 300  # thumbnails shown at once; the caption says how many there are
 
 
@@ -281,11 +278,7 @@ class EvaluateTab(QWidget):
 
     def export_csv(self, path: Path) -> bool:
         text = self.result.to_csv(self._data.class_names)
-        try:
-            atomic_write(path, lambda tmp: Path(tmp).write_text(text))
-        except SaveError as exc:
-            log.warning("evaluation not exported: %s", exc)
-            QMessageBox.warning(self, "Could not export the evaluation", str(exc))
+        if not save_or_explain(self, "the evaluation", lambda: write_text(path, text)):
             return False
         self.activity.emit(f"Exported the evaluation to {path}")
         return True

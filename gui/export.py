@@ -28,6 +28,22 @@ def choose_save_path(parent: QWidget, title: str, suggested: Path, file_filter: 
     return path if path.suffix else path.with_name(path.name + suggested.suffix)
 
 
+def save_or_explain(parent: QWidget, what: str, save) -> bool:
+    """Call ``save()``; a SaveError becomes one logged message box naming ``what``. Whether it saved."""
+    try:
+        save()
+    except SaveError as exc:
+        log.warning("%s not saved: %s", what, exc)
+        QMessageBox.warning(parent, f"Could not save {what}", str(exc))
+        return False
+    return True
+
+
+def write_text(path: Path, text: str) -> None:
+    """``text`` to ``path`` as UTF-8, atomically (SaveError on failure)."""
+    atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
 def picture_of(widget: QWidget) -> QImage:
     if isinstance(widget, pg.GraphicsView):
         return pg.exporters.ImageExporter(widget.scene()).export(toBytes=True)
@@ -67,10 +83,5 @@ def _choose_and_save(widget: QWidget, name: str) -> None:
     path = choose_save_path(widget, "Save picture", _last_folder / f"{name}.png", "PNG images (*.png)")
     if not path:
         return
-    try:
-        save_picture(widget, path)
-    except SaveError as exc:
-        log.warning("picture not saved: %s", exc)
-        QMessageBox.warning(widget, "Could not save the picture", str(exc))
-        return
-    _last_folder = Path(path).parent
+    if save_or_explain(widget, "the picture", lambda: save_picture(widget, path)):
+        _last_folder = path.parent

@@ -10,12 +10,11 @@ from PySide6.QtWidgets import (
     QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSlider, QVBoxLayout, QWidget,
 )
 
-from engine.checkpoint import SaveError
 from engine.events import KernelSnapshot
 from engine.filters import TOP, patches_for
 from engine.predict import Predictor
 from engine.replay import Replay, find_replay, load_replay, save_gif
-from gui.export import choose_save_path
+from gui.export import choose_save_path, save_or_explain
 from gui.grid_panel import GridPanel, symmetric_levels
 from gui.mosaic import tile, tile_grid
 from gui.style import DIVERGING, MUTED, SEQUENTIAL
@@ -233,11 +232,7 @@ class KernelsTab(QWidget):
             self.export_gif(path)
 
     def export_gif(self, path: Path) -> bool:
-        try:
-            save_gif(self.replay, path)
-        except SaveError as exc:
-            log.warning("GIF not saved: %s", exc)
-            QMessageBox.warning(self, "Could not save the GIF", str(exc))
+        if not save_or_explain(self, "the GIF", lambda: save_gif(self.replay, path)):
             return False
         self.info.setText(f"Saved the replay to {path}")
         return True

@@ -12,9 +12,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine import paths
-from engine.checkpoint import SaveError, atomic_write
 from engine.runs import RunSummary, delete_run, list_runs, read_metrics
-from gui.export import choose_save_path
+from gui.export import choose_save_path, save_or_explain, write_text
 from gui.run_curves import CurveChart
 from gui.style import MUTED, side_by_side
 
@@ -138,10 +137,7 @@ class RunsPanel(QWidget):
 
     def export_csv(self, runs: list[RunSummary], path: Path) -> bool:
         text = metrics_csv(runs)
-        try:
-            atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-        except SaveError as exc:
-            QMessageBox.warning(self, "Could not export", str(exc))
+        if not save_or_explain(self, "the metrics", lambda: write_text(path, text)):
             return False
         self.activity.emit(f"Exported {len(runs)} runs' metrics to {path}")
         return True
