@@ -86,6 +86,8 @@ class MainWindow(QMainWindow):
 
         self.active.changed.connect(self._model_changed)
         self.active.saved_changed.connect(self._show_model_status)
+        for signal in (self.active.changed, self.active.saved_changed):  # loaded, saved, or personalised and kept
+            signal.connect(self._remember_active_model)
         self.draw_tab.predicted.connect(lambda p: self.layers_tab.set_input(p.pixels if p else None))
         self.train_tab.trained.connect(self._use_trained_model)
         self.train_tab.kernels.connect(self.kernels_tab.show_training_snapshot)
@@ -209,15 +211,17 @@ class MainWindow(QMainWindow):
         except CheckpointError as exc:
             show_error(self, "Could not load the model", f"{exc}\n\nThe current model stays active.")
             return False
-        self._add_recent(path)
         self.activity_status.setText(f"Loaded {Path(path).name}")
         return True
 
     def recent_models(self) -> list[str]:
         return [p for p in remembered(self.settings, "recent_models").splitlines() if p]
 
-    def _add_recent(self, path) -> None:
-        path = str(Path(path).resolve())
+    def _remember_active_model(self) -> None:
+        """A model kept in a file of the user's goes to the top of File → Load recent model."""
+        if not self.active.saved or self.active.path is None:
+            return
+        path = str(Path(self.active.path).resolve())
         if Path(path) == default_model_path().resolve():
             return  # the default has its own menu entry
         recent = [path, *(p for p in self.recent_models() if p != path)][:RECENT_MODELS]
@@ -247,7 +251,6 @@ class MainWindow(QMainWindow):
             show_error(self, "Could not save the model", f"{exc}\n\nThe model is still active; try another place.")
             return False
         remember(self.settings, "last_model_dir", str(Path(path).parent))
-        self._add_recent(path)
         self.activity_status.setText(f"Saved the model to {path}")
         return True
 

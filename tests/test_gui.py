@@ -516,6 +516,7 @@ def test_personalise_button_activates_a_personalised_model(window, qtbot, tiny_d
     assert window.active.predictor is not before and meta["personalised"]["samples"] == 3
     assert window.active.path.is_file() and "personalised on 3 samples" in window.model_status.text()
     assert "Personalised in" in panel.status.text()
+    assert window.recent_models() == [str(window.active.path.resolve())]  # to come back to later
 
 
 def test_ambiguous_drawing_shows_the_top_two(window, tmp_path, mnist):
