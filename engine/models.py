@@ -120,31 +120,26 @@ def _lenet5(bn: bool = False) -> ZooNet:
     )
 
 
-def _digitnet(bn: bool = True, width: float = 1.0, name: str = "digitnet") -> ZooNet:
+def _digitnet(bn: bool = True) -> ZooNet:
     # Digit Studio's default: batch-normed 3×3 convs that widen as the image shrinks (16 at 28×28,
     # 32 at 14×14, 64 at 7×7), so the compute stays small enough to train fast on a laptop CPU.
-    a, b, c, d = (round(n * width) for n in (16, 32, 64, 128))
-    head = [("flatten", nn.Flatten()), ("fc1", nn.Linear(c * 3 * 3, d, bias=not bn))]
-    head += [("bn", nn.BatchNorm1d(d))] if bn else []
-    head += [("act", nn.ReLU()), ("dropout", nn.Dropout(0.2)), ("fc2", nn.Linear(d, 10))]
+    head = [("flatten", nn.Flatten()), ("fc1", nn.Linear(64 * 3 * 3, 128, bias=not bn))]
+    head += [("bn", nn.BatchNorm1d(128))] if bn else []
+    head += [("act", nn.ReLU()), ("dropout", nn.Dropout(0.2)), ("fc2", nn.Linear(128, 10))]
     return ZooNet(
-        name,
+        "digitnet",
         OrderedDict(
-            conv1=ConvBlock(1, a, 3, padding=1, batch_norm=bn),
+            conv1=ConvBlock(1, 16, 3, padding=1, batch_norm=bn),
             pool1=nn.MaxPool2d(2),
-            conv2=ConvBlock(a, b, 3, padding=1, batch_norm=bn),
-            conv3=ConvBlock(b, b, 3, padding=1, batch_norm=bn),
+            conv2=ConvBlock(16, 32, 3, padding=1, batch_norm=bn),
+            conv3=ConvBlock(32, 32, 3, padding=1, batch_norm=bn),
             pool2=nn.MaxPool2d(2),
-            conv4=ConvBlock(b, c, 3, padding=1, batch_norm=bn),
-            conv5=ConvBlock(c, c, 3, padding=1, batch_norm=bn),
+            conv4=ConvBlock(32, 64, 3, padding=1, batch_norm=bn),
+            conv5=ConvBlock(64, 64, 3, padding=1, batch_norm=bn),
             pool3=nn.MaxPool2d(2),
         ),
         OrderedDict(head),
     )
-
-
-def _digitnet_wide(bn: bool = True) -> ZooNet:
-    return _digitnet(bn, 1.5, "digitnet-wide")
 
 
 @dataclass(frozen=True)
@@ -155,7 +150,6 @@ class ZooEntry:
 
 ZOO: dict[str, ZooEntry] = {
     "digitnet": ZooEntry(_digitnet, "Digit Studio default: 5 batch-normed 3×3 convs (16-32-32-64-64), dense 128"),
-    "digitnet-wide": ZooEntry(_digitnet_wide, "digitnet 1.5× as wide (24-48-48-96-96), dense 192"),
     "seed000": ZooEntry(_seed000, "Seed 000 (Keras): conv 8@3×3, max-pool, dense 120, He init"),
     "seed001": ZooEntry(_seed001, "Seed 001 (TF2): conv 32/64/64 @3×3, two max-pools, dense 64"),
     "seed003": ZooEntry(_seed003, "Seed 003 (PyTorch): conv 4 and 8 @5×5 pad 2, max-pools, dense 512, dropout"),
