@@ -3,8 +3,9 @@
 Every prediction path (the canvas, image files, the command line) goes through ``prepare_image``:
 
 1. to grayscale in [0, 1] (RGBA is laid on paper of the contrasting colour);
-2. find the paper (the side of the grey levels that is not thin strokes) and turn it into an ink
-   map: 1 = full ink, 0 = paper, whether the ink is dark on light or light on dark;
+2. find the paper (the side of the grey levels that is not thin strokes), even out uneven lighting
+   (a photo of a page lit from one side), and turn it into an ink map: 1 = full ink, 0 = paper,
+   whether the ink is dark on light or light on dark;
 3. crop to the ink and scale the longer side to 20 px, keeping the aspect ratio (anti-aliased);
 4. thicken strokes that would come out thinner than MNIST's thinnest (a fine pen on a big digit);
 5. paste into 28×28 so the centre of mass lands where MNIST puts it, at pixel (14, 14).
@@ -27,6 +28,11 @@ MIN_STROKE = 1.5
 TARGET_STROKE = 2.5
 _WORK = 4  # strokes are measured and thickened at 4× the final resolution
 NOTHING_DRAWN = "Nothing drawn: the image has no ink."
+BORDER_WEIGHT = 0.2  # how much a border of paper counts toward deciding which side is ink
+LIGHTING_MIN_SIDE = 48  # smaller pictures are scans or crops, not photos of a lit page
+LIGHTING_WORK_SIDE = 32  # the paper's brightness is followed on a copy this size
+LIGHTING_UNEVEN = 0.08  # paper brighter in one place than another by more than this is evened out
+OPEN_PAPER_MIN = 16  # pixels of the reduced copy; with less paper than this, lighting is not judged
 # Modes whose pixels map straight onto grey levels; anything else goes through RGB(A).
 _DIRECT_MODES = {"1", "L", "I", "I;16", "I;16B", "I;16L", "F", "RGB", "RGBA"}
 
@@ -92,7 +98,7 @@ def find_paper(gray: np.ndarray) -> Paper:
     Split the picture at the middle of its range: ink is the side made of thin strokes, most of
     whose pixels touch the other side; paper is the side with an inside. Neither "the paper is the
     majority" nor "the border is paper" holds for a tightly cropped small scan (an 8×8 zero's border
-    is mostly ink), but strokes are thin at every size."""
+    is mostly ink), but strokes are thin at every size; the border only settles near ties."""
     # Decided on at most ~128×128 pixels: strokes stay strokes at that scale, and it keeps the
     # drawing → prediction path fast (a 280×280 canvas costs a quarter of the work).
     step = max(1, min(gray.shape) // 128)
@@ -108,14 +114,72 @@ def find_paper(gray: np.ndarray) -> Paper:
         count = int(side.sum())
         return float(touches[side].sum()) / count if count else 0.0
 
-    dark_ink = thinness(dark) >= thinness(~dark)
+    # The border, mostly paper in a photo or a scan with any margin, breaks the tie when both sides
+    # look alike: bold strokes cropped tightly leave the paper in pieces as thin as the strokes.
+    border = np.concatenate([dark[0], dark[-1], dark[1:-1, 0], dark[1:-1, -1]])
+    dark_ink = thinness(dark) - thinness(~dark) + BORDER_WEIGHT * (0.5 - float(border.mean())) >= 0
     paper = sample[~dark] if dark_ink else sample[dark]
     return Paper(float(np.median(paper)) if paper.size else float(np.median(sample)), dark_ink)
+
+
+def _max_filter(image: np.ndarray, size: int) -> np.ndarray:
+    """Grey-level dilation with a size×size square (odd), keeping the shape. The border is extended
+    by point reflection, which continues a brightness ramp instead of flattening it."""
+    pad = size // 2
+    extended = np.pad(image, pad, mode="reflect", reflect_type="odd")
+    return _dilate(extended, size)[pad:-pad, pad:-pad] if pad else image
+
+
+def _box_mean(image: np.ndarray, size: int) -> np.ndarray:
+    """Mean over a size×size square (odd), keeping the shape, separable through cumulative sums."""
+    pad = size // 2
+    out = np.pad(image, pad, mode="edge").astype(np.float64)
+    for axis in (0, 1):
+        sums = np.cumsum(np.insert(out, 0, 0.0, axis=axis), axis=axis)
+        out = (np.take(sums, range(size, sums.shape[axis]), axis=axis)
+               - np.take(sums, range(0, sums.shape[axis] - size), axis=axis)) / size
+    return out.astype(np.float32)
+
+
+def even_out_lighting(gray: np.ndarray, dark_ink: bool) -> np.ndarray:
+    """A photo of paper lit from one side, or with a shadow across it, as if evenly lit.
+
+    The paper's brightness is followed with a grey-level closing much wider than any stroke (a
+    quarter of the picture's shorter side, on a reduced copy), so each stroke is measured against
+    the paper next to it rather than the picture's overall paper level; otherwise the darker part
+    of the page counts as ink and the crop takes it all in. Evenly lit pictures (every drawing on
+    the canvas, every clean scan) and small ones are returned unchanged."""
+    if min(gray.shape) < LIGHTING_MIN_SIDE:
+        return gray
+    scale = LIGHTING_WORK_SIDE / min(gray.shape)
+    w, h = max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale))
+    small = np.asarray(Image.fromarray(gray, mode="F").resize((w, h), Image.Resampling.BOX))
+    # Open paper (away from every stroke's anti-aliased edge) already even: nothing to do. This keeps
+    # bold strokes on an even page, whose closing below would dip where ink fills a window, as they are.
+    low, high = np.percentile(small, (1, 99))
+    paper_side = small > (low + high) / 2 if dark_ink else small < (low + high) / 2
+    open_paper = -_max_filter(-paper_side.astype(np.float32), 3) > 0.5  # eroded by one pixel
+    if open_paper.sum() < OPEN_PAPER_MIN or np.ptp(np.percentile(small[open_paper], (2, 98))) < LIGHTING_UNEVEN:
+        return gray
+    window = (LIGHTING_WORK_SIDE // 4) | 1
+    paper = _max_filter(small if dark_ink else -small, window)  # the paper where strokes are
+    paper = -_max_filter(-paper, window)  # a closing: back to the paper's own extent
+    if float(paper.max() - paper.min()) < LIGHTING_UNEVEN:  # smoothing only narrows the range
+        return gray
+    if not dark_ink:
+        paper = -paper
+    paper = np.asarray(Image.fromarray(paper.astype(np.float32), mode="F").resize(gray.shape[::-1], Image.Resampling.BILINEAR))
+    if dark_ink:  # light falls on the paper and the ink alike: divide it out
+        return np.clip(gray / np.maximum(paper, 1e-3) * float(paper.max()), 0.0, 1.0)
+    return np.clip(gray - (paper - float(paper.min())), 0.0, 1.0)  # a glowing background: take it away
 
 
 def ink_map(gray: np.ndarray) -> np.ndarray:
     """1 where there is full ink, 0 on the paper."""
     paper = find_paper(gray)
+    evened = even_out_lighting(gray, paper.dark_ink)
+    if evened is not gray:
+        gray, paper = evened, find_paper(evened)
     if paper.dark_ink:
         ink = (paper.level - gray) / max(paper.level, 1e-6)
     else:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from engine.preprocess import CENTRE, NOTHING_DRAWN, prepare_image, read_image, small_scan
+from engine.preprocess import CENTRE, NOTHING_DRAWN, even_out_lighting, find_paper, prepare_image, read_image, small_scan
 
 
 def seven(size=280, width=18, offset=(0, 0), ink=0, paper=255, scale=1.0):
@@ -38,6 +38,40 @@ def test_ink_polarity_is_detected():
     grey_paper = prepare_image(seven(ink=20, paper=200)).pixels
     assert np.abs(dark_on_light - light_on_dark).max() < 0.02
     assert np.abs(dark_on_light - grey_paper).max() < 0.1
+
+
+def lit_from_one_side(image, darkest: float, axis: int = 1) -> np.ndarray:
+    """A photo of the page with the light falling off to ``darkest`` across it."""
+    pixels = np.asarray(image, np.float32)
+    shape = [1, 1]
+    shape[axis] = pixels.shape[axis]
+    return (pixels * np.linspace(darkest, 1.0, pixels.shape[axis]).reshape(shape)).astype(np.uint8)
+
+
+@pytest.mark.parametrize("darkest,axis", [(0.55, 1), (0.3, 0)])
+def test_a_page_lit_from_one_side_is_read_as_if_evenly_lit(darkest, axis):
+    even = prepare_image(seven()).pixels
+    photo = lit_from_one_side(seven(), darkest, axis)
+    assert np.abs(prepare_image(photo).pixels - even).mean() < 0.02
+    glowing = np.clip(255 - np.asarray(seven(), np.float32) * 0.8 + np.linspace(0, 90, 280)[None, :], 0, 255).astype(np.uint8)
+    assert np.abs(prepare_image(glowing).pixels - even).mean() < 0.02  # light ink on a screen lit unevenly
+
+
+@pytest.mark.parametrize("width", [18, 60])
+def test_an_evenly_lit_picture_is_left_as_it_is(width):
+    gray = np.asarray(seven(width=width), np.float32) / 255
+    assert even_out_lighting(gray, dark_ink=True) is gray  # bold strokes on an even page are not "shadows"
+    small = gray[::10, ::10]
+    assert even_out_lighting(small, dark_ink=True) is small  # scans and crops: too small to judge
+
+
+def test_bold_strokes_cropped_tightly_keep_their_polarity():
+    bold = np.asarray(seven(width=60), np.uint8)
+    rows, cols = np.flatnonzero((bold < 128).any(1)), np.flatnonzero((bold < 128).any(0))
+    tight = bold[rows[0] - 3: rows[-1] + 4, cols[0] - 3: cols[-1] + 4]
+    assert find_paper(np.asarray(tight, np.float32) / 255).dark_ink
+    assert np.abs(prepare_image(tight).pixels - prepare_image(bold).pixels).mean() < 0.03
+    assert not find_paper(1 - np.asarray(tight, np.float32) / 255).dark_ink  # and the same, inverted
 
 
 def test_rgb_and_rgba_inputs():

@@ -1,0 +1,115 @@
+"""Digits as a camera or a scanner gives them: the whole read (``prepare_image`` and the model) on the
+six test writers' pen digits under photo and scan conditions.
+
+    python -m bench.photos [MODEL.pt] [--writers 5 10 15 20 25 30]
+
+Each condition is applied to the digit drawn with the default pen on the 280 px canvas (dark on
+white), then read as ``predict`` reads a file: uneven light (a page lit from one side, a strong
+fall-off, a shadow), a light digit on an unevenly glowing dark screen, sensor noise, JPEG, a small
+digit on a large page, a ruled line, low contrast, blur, and bold strokes framed tightly (a marker
+photographed close). Prints accuracy per condition and how many pictures read as empty.
+"""
+
+import argparse
+import io
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from engine.datasets import pen_file
+from engine.pendigits import TEST_WRITERS, draw, parse_unipen
+from engine.predict import Predictor
+from engine.preprocess import prepare_image
+
+DEFAULT_PEN_PX = 18.0
+
+
+def lit(a: np.ndarray, darkest: float, axis: int = 1) -> np.ndarray:
+    shape = [1, 1]
+    shape[axis] = a.shape[axis]
+    return (a * np.linspace(darkest, 1.0, a.shape[axis]).reshape(shape)).astype(np.uint8)
+
+
+def shadow(a: np.ndarray) -> np.ndarray:
+    b = a.astype(np.float32)
+    b[:, : a.shape[1] * 2 // 5] *= 0.6
+    return b.astype(np.uint8)
+
+
+def glowing_screen(a: np.ndarray) -> np.ndarray:
+    return np.clip((255 - a.astype(np.float32)) * 0.8 + np.linspace(0, 90, a.shape[1])[None, :], 0, 255).astype(np.uint8)
+
+
+def noise(a: np.ndarray, sigma: float, rng) -> np.ndarray:
+    return np.clip(a + rng.normal(0, sigma * 255, a.shape), 0, 255).astype(np.uint8)
+
+
+def jpeg(a: np.ndarray, quality: int) -> np.ndarray:
+    buffer = io.BytesIO()
+    Image.fromarray(a).save(buffer, "JPEG", quality=quality)
+    return np.asarray(Image.open(buffer))
+
+
+def on_a_page(a: np.ndarray, rng) -> np.ndarray:
+    h, w = a.shape
+    page = np.full((h * 3, w * 3), 255, np.uint8)
+    y, x = rng.integers(0, 2 * h), rng.integers(0, 2 * w)
+    page[y:y + h, x:x + w] = a
+    return page
+
+
+def ruled(a: np.ndarray) -> np.ndarray:
+    b = a.copy()
+    y = int(a.shape[0] * 0.82)
+    b[y:y + 3] = np.minimum(b[y:y + 3], 150)
+    return b
+
+
+def framed_tightly(a: np.ndarray) -> np.ndarray:
+    """Cropped to the ink with a few pixels of paper, 100 px high."""
+    rows, cols = np.flatnonzero((a < 128).any(1)), np.flatnonzero((a < 128).any(0))
+    crop = a[max(0, rows[0] - 4): rows[-1] + 5, max(0, cols[0] - 4): cols[-1] + 5]
+    return np.asarray(Image.fromarray(crop).resize((max(1, crop.shape[1] * 100 // crop.shape[0]), 100)))
+
+
+def conditions(rng) -> dict:
+    return {
+        "as drawn": lambda d: d(DEFAULT_PEN_PX),
+        "lit from one side (55 % at the far edge)": lambda d: lit(d(DEFAULT_PEN_PX), 0.55),
+        "strong fall-off (30 % at the far edge)": lambda d: lit(d(DEFAULT_PEN_PX), 0.3, axis=0),
+        "a shadow over two fifths": lambda d: shadow(d(DEFAULT_PEN_PX)),
+        "light digit, unevenly glowing screen": lambda d: glowing_screen(d(DEFAULT_PEN_PX)),
+        "uneven light + noise + JPEG 40": lambda d: jpeg(noise(lit(d(DEFAULT_PEN_PX), 0.55), 0.03, rng), 40),
+        "sensor noise (σ 8 %)": lambda d: noise(d(DEFAULT_PEN_PX), 0.08, rng),
+        "JPEG quality 20": lambda d: jpeg(d(DEFAULT_PEN_PX), 20),
+        "small on a page (a third of it)": lambda d: on_a_page(d(DEFAULT_PEN_PX), rng),
+        "a ruled line under the digit": lambda d: ruled(d(DEFAULT_PEN_PX)),
+        "low contrast (grey ink on grey paper)": lambda d: (110 + d(DEFAULT_PEN_PX) * (100 / 255)).astype(np.uint8),
+        "out of focus (blur 3 px)": lambda d: np.asarray(Image.fromarray(d(DEFAULT_PEN_PX)).filter(ImageFilter.GaussianBlur(3))),
+        "marker framed tightly (34 px pen)": lambda d: framed_tightly(d(34.0)),
+        "thick marker framed tightly (50 px pen)": lambda d: framed_tightly(d(50.0)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", nargs="?", help="a checkpoint (default: the shipped model)")
+    parser.add_argument("--writers", type=int, nargs="+", default=list(TEST_WRITERS))
+    args = parser.parse_args()
+    predictor = Predictor.load(args.model)
+    digits = [d for d in parse_unipen(pen_file()) if d.writer in set(args.writers)]
+    labels = np.array([d.label for d in digits])
+    print(f"{len(digits)} pen digits of writers {args.writers}; model {args.model or 'shipped'}")
+    rng = np.random.default_rng(0)
+    for name, make in conditions(rng).items():
+        pixels, empty = [], []
+        for digit in digits:
+            prepared = prepare_image(make(lambda pen_px, digit=digit: draw(digit, None, pen_px)))
+            empty.append(prepared.empty)
+            pixels.append(np.zeros((28, 28), np.float32) if prepared.empty else prepared.pixels)
+        right = ((predictor.probabilities(np.stack(pixels)).argmax(1) == labels) & ~np.array(empty)).mean()
+        print(f"{name:44s} {right * 100:6.2f} %" + (f"   ({sum(empty)} read as empty)" if any(empty) else ""), flush=True)
+
+
+if __name__ == "__main__":
+    main()
