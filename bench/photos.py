@@ -4,9 +4,9 @@ six test writers' pen digits under photo and scan conditions.
     python -m bench.photos [MODEL.pt] [--writers 5 10 15 20 25 30]
 
 Each condition is applied to the digit drawn with the default pen on the 280 px canvas (dark on
-white), then read as ``predict`` reads a file: uneven light (a page lit from one side, a strong
+white), saved as a PNG and read back as ``predict`` reads a file: uneven light (a page lit from one side, a strong
 fall-off, a shadow), a light digit on an unevenly glowing dark screen, sensor noise, JPEG, a small
-digit on a large page, a ruled line, low contrast, blur, and bold strokes framed tightly (a marker
+digit on a large page, ruled and squared paper, low contrast, blur, and bold strokes framed tightly (a marker
 photographed close). Prints accuracy per condition and how many pictures read as empty.
 """
 
@@ -19,7 +19,7 @@ from PIL import Image, ImageFilter
 from engine.datasets import pen_file
 from engine.pendigits import TEST_WRITERS, draw, parse_unipen
 from engine.predict import Predictor
-from engine.preprocess import prepare_image
+from engine.preprocess import prepare_image, read_image
 
 DEFAULT_PEN_PX = 18.0
 
@@ -65,11 +65,28 @@ def ruled(a: np.ndarray) -> np.ndarray:
     return b
 
 
+def squared(a: np.ndarray) -> np.ndarray:
+    """Squared paper: grey lines every fifth of the picture, both ways."""
+    b = a.copy()
+    for k in range(1, 5):
+        at = a.shape[0] * k // 5
+        b[at:at + 2] = np.minimum(b[at:at + 2], 170)
+        b[:, at:at + 2] = np.minimum(b[:, at:at + 2], 170)
+    return b
+
+
 def framed_tightly(a: np.ndarray) -> np.ndarray:
     """Cropped to the ink with a few pixels of paper, 100 px high."""
     rows, cols = np.flatnonzero((a < 128).any(1)), np.flatnonzero((a < 128).any(0))
     crop = a[max(0, rows[0] - 4): rows[-1] + 5, max(0, cols[0] - 4): cols[-1] + 5]
     return np.asarray(Image.fromarray(crop).resize((max(1, crop.shape[1] * 100 // crop.shape[0]), 100)))
+
+
+def as_file(picture: np.ndarray) -> np.ndarray:
+    """Read back through ``read_image``, as `predict` and the app's Open read a file."""
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, "PNG")
+    return read_image(buffer)
 
 
 def conditions(rng) -> dict:
@@ -84,6 +101,7 @@ def conditions(rng) -> dict:
         "JPEG quality 20": lambda d: jpeg(d(DEFAULT_PEN_PX), 20),
         "small on a page (a third of it)": lambda d: on_a_page(d(DEFAULT_PEN_PX), rng),
         "a ruled line under the digit": lambda d: ruled(d(DEFAULT_PEN_PX)),
+        "squared paper": lambda d: squared(d(DEFAULT_PEN_PX)),
         "low contrast (grey ink on grey paper)": lambda d: (110 + d(DEFAULT_PEN_PX) * (100 / 255)).astype(np.uint8),
         "out of focus (blur 3 px)": lambda d: np.asarray(Image.fromarray(d(DEFAULT_PEN_PX)).filter(ImageFilter.GaussianBlur(3))),
         "marker framed tightly (34 px pen)": lambda d: framed_tightly(d(34.0)),
@@ -104,7 +122,7 @@ def main() -> None:
     for name, make in conditions(rng).items():
         pixels, empty = [], []
         for digit in digits:
-            prepared = prepare_image(make(lambda pen_px, digit=digit: draw(digit, None, pen_px)))
+            prepared = prepare_image(as_file(make(lambda pen_px, digit=digit: draw(digit, None, pen_px))))
             empty.append(prepared.empty)
             pixels.append(np.zeros((28, 28), np.float32) if prepared.empty else prepared.pixels)
         right = ((predictor.probabilities(np.stack(pixels)).argmax(1) == labels) & ~np.array(empty)).mean()

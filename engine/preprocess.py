@@ -29,6 +29,9 @@ TARGET_STROKE = 2.5
 _WORK = 4  # strokes are measured and thickened at 4× the final resolution
 NOTHING_DRAWN = "Nothing drawn: the image has no ink."
 BORDER_WEIGHT = 0.2  # how much a border of paper counts toward deciding which side is ink
+RULING_COVER = 0.9  # a row inked across this share of a photo may be a line of ruled paper…
+RULING_MARGIN = 0.05  # …if the digit keeps this share of the width free on both sides…
+RULING_THINNER = 0.75  # …and the line is thinner than this share of the digit's strokes
 LIGHTING_MIN_SIDE = 48  # smaller pictures are scans or crops, not photos of a lit page
 LIGHTING_WORK_SIDE = 32  # the paper's brightness is followed on a copy this size
 LIGHTING_UNEVEN = 0.08  # paper brighter in one place than another by more than this is evened out
@@ -187,6 +190,49 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
     return np.clip(ink, 0.0, 1.0)
 
 
+def erase_ruling(gray: np.ndarray) -> np.ndarray:
+    """A photo or scan of ruled or squared paper without its lines, each painted over with the
+    paper beside it. Files only: a drawing on the canvas has no ruling, and a bar drawn from edge to
+    edge there is part of the digit.
+
+    A line is a run of rows (or columns) inked across the whole picture while the rest of the ink,
+    the digit, keeps a margin on both sides along it; a stroke of the digit reaches the picture's
+    edge only when the digit does (a tightly cropped 7's bar), and such a picture is left alone, as
+    is a "line" as thick as the digit's strokes.
+    Where a stroke crosses a line, inked on both sides of it, the ink is kept: the digit is not cut."""
+    if min(gray.shape) < LIGHTING_MIN_SIDE:
+        return gray
+    solid = ink_map(gray) > INK_LEVEL
+    ruled_rows, ruled_cols = solid.mean(1) >= RULING_COVER, solid.mean(0) >= RULING_COVER
+    if not (ruled_rows.any() or ruled_cols.any()) or ruled_rows.all() or ruled_cols.all():
+        return gray
+    rest = solid & ~ruled_rows[:, None] & ~ruled_cols[None, :]  # the digit
+    ys, xs = np.flatnonzero(rest.any(1)), np.flatnonzero(rest.any(0))
+    if ys.size == 0:
+        return gray
+
+    def keeps_margin(extent: np.ndarray, length: int) -> bool:
+        return extent[0] >= RULING_MARGIN * length and extent[-1] < length - RULING_MARGIN * length
+
+    stroke = _stroke_width(rest.astype(np.float32))
+    out = gray.copy()
+    painted = False
+    for lines, view, ink, extent in ((ruled_rows, out, solid, xs), (ruled_cols, out.T, solid.T, ys)):
+        if not lines.any() or not keeps_margin(extent, view.shape[1]):
+            continue
+        rows = np.flatnonzero(lines)
+        for band in np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1):
+            if len(band) > RULING_THINNER * stroke:  # as thick as the writing: a stroke, not a printed line
+                continue
+            above, below = band[0] - 1, band[-1] + 1
+            outside = [r for r in (above, below) if 0 <= r < view.shape[0]]
+            crossing = np.logical_and.reduce([ink[r] for r in outside])  # a stroke runs through here
+            view[band] = np.where(crossing, view[band], view[outside[0]])  # ``view`` writes into ``out``
+            ink[band] &= crossing  # painted: the columns' pass sees these rows as paper
+            painted = True
+    return out if painted else gray
+
+
 def _resize(ink: np.ndarray, width: int, height: int) -> np.ndarray:
     # Pillow widens its filter when shrinking, so this anti-aliases like MNIST's own scaling.
     return np.asarray(Image.fromarray(ink, mode="F").resize((width, height), Image.Resampling.BILINEAR))
@@ -317,7 +363,7 @@ def read_image(path) -> np.ndarray:
             factor = max(img.size) // WORK_SIDE
             if factor > 1:
                 img = img.reduce(factor)
-            return to_grayscale(img)
+            return erase_ruling(to_grayscale(img))
     except FileNotFoundError:
         raise ValueError(f"{path}: file not found") from None
     except Image.DecompressionBombError:  # Pillow's own limit, hit while opening

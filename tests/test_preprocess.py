@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from engine.preprocess import CENTRE, NOTHING_DRAWN, even_out_lighting, find_paper, prepare_image, read_image, small_scan
+from engine.preprocess import (
+    CENTRE, NOTHING_DRAWN, erase_ruling, even_out_lighting, find_paper, prepare_image, read_image, small_scan,
+)
 
 
 def seven(size=280, width=18, offset=(0, 0), ink=0, paper=255, scale=1.0):
@@ -72,6 +74,30 @@ def test_bold_strokes_cropped_tightly_keep_their_polarity():
     assert find_paper(np.asarray(tight, np.float32) / 255).dark_ink
     assert np.abs(prepare_image(tight).pixels - prepare_image(bold).pixels).mean() < 0.03
     assert not find_paper(1 - np.asarray(tight, np.float32) / 255).dark_ink  # and the same, inverted
+
+
+def test_ruled_and_squared_paper_lose_their_lines_when_read_from_a_file(tmp_path):
+    page = np.full((420, 420), 255, np.uint8)
+    page[70:350, 70:350] = np.asarray(seven(), np.uint8)
+    clean = prepare_image(page).pixels
+    ruled, squared = page.copy(), page.copy()
+    ruled[250:253] = np.minimum(ruled[250:253], 150)  # through the 7's stem
+    for at in range(60, 420, 80):
+        squared[at:at + 2] = np.minimum(squared[at:at + 2], 170)
+        squared[:, at:at + 2] = np.minimum(squared[:, at:at + 2], 170)
+    for name, picture in (("ruled", ruled), ("squared", squared)):
+        Image.fromarray(picture).save(tmp_path / f"{name}.png")
+        assert np.abs(prepare_image(picture).pixels - clean).mean() > 0.05  # the lines spoil the crop
+        assert np.abs(prepare_image(read_image(tmp_path / f"{name}.png")).pixels - clean).mean() < 0.02, name
+    gray = read_image(tmp_path / "ruled.png")
+    assert gray[251, 5] > 0.95 and gray[251, 211] < 0.3  # the line is gone, the stem that crosses it is not
+
+
+def test_a_digit_that_reaches_the_edges_keeps_its_strokes():
+    gray = np.asarray(seven(width=30), np.float32) / 255
+    rows, cols = np.flatnonzero((gray < 0.5).any(1)), np.flatnonzero((gray < 0.5).any(0))
+    tight = np.ascontiguousarray(gray[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1])  # the bar spans the picture
+    assert erase_ruling(tight) is tight
 
 
 def test_rgb_and_rgba_inputs():
