@@ -16,7 +16,7 @@ A picture with no ink gives an empty result with a message instead of a guess.
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 SIZE = 28
 BOX = 20  # MNIST fits each digit's longer side to 20 px
@@ -360,6 +360,7 @@ def read_image(path) -> np.ndarray:
             elif width * height > MAX_PIXELS:
                 raise ValueError(_too_large(path, width, height))
             img.load()
+            img = ImageOps.exif_transpose(img)  # a phone stores its photos sideways, with a tag saying so
             factor = max(img.size) // WORK_SIDE
             if factor > 1:
                 img = img.reduce(factor)

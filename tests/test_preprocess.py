@@ -93,6 +93,18 @@ def test_ruled_and_squared_paper_lose_their_lines_when_read_from_a_file(tmp_path
     assert gray[251, 5] > 0.95 and gray[251, 211] < 0.3  # the line is gone, the stem that crosses it is not
 
 
+def test_a_phone_photo_stored_sideways_is_read_upright(tmp_path):
+    upright = seven(width=24)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: the camera's pixels must be turned 90° clockwise to be seen upright
+    upright.rotate(90, expand=True).save(tmp_path / "photo.jpg", exif=exif.tobytes(), quality=95)
+    upright.resize((2800, 2800)).rotate(90).save(tmp_path / "large.jpg", exif=exif.tobytes(), quality=95)
+    want, sideways = prepare_image(upright).pixels, prepare_image(upright.rotate(90, expand=True)).pixels
+    for name in ("photo.jpg", "large.jpg"):  # the large one is also reduced on reading
+        read = prepare_image(read_image(tmp_path / name)).pixels
+        assert np.abs(read - want).mean() < 0.04 < np.abs(read - sideways).mean(), name
+
+
 def test_a_digit_that_reaches_the_edges_keeps_its_strokes():
     gray = np.asarray(seven(width=30), np.float32) / 255
     rows, cols = np.flatnonzero((gray < 0.5).any(1)), np.flatnonzero((gray < 0.5).any(0))
