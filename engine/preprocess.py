@@ -133,17 +133,6 @@ def _max_filter(image: np.ndarray, size: int) -> np.ndarray:
     return _dilate(extended, size)[pad:-pad, pad:-pad] if pad else image
 
 
-def _box_mean(image: np.ndarray, size: int) -> np.ndarray:
-    """Mean over a size×size square (odd), keeping the shape, separable through cumulative sums."""
-    pad = size // 2
-    out = np.pad(image, pad, mode="edge").astype(np.float64)
-    for axis in (0, 1):
-        sums = np.cumsum(np.insert(out, 0, 0.0, axis=axis), axis=axis)
-        out = (np.take(sums, range(size, sums.shape[axis]), axis=axis)
-               - np.take(sums, range(0, sums.shape[axis] - size), axis=axis)) / size
-    return out.astype(np.float32)
-
-
 def even_out_lighting(gray: np.ndarray, dark_ink: bool) -> np.ndarray:
     """A photo of paper lit from one side, or with a shadow across it, as if evenly lit.
 
@@ -167,7 +156,7 @@ def even_out_lighting(gray: np.ndarray, dark_ink: bool) -> np.ndarray:
     window = (LIGHTING_WORK_SIDE // 4) | 1
     paper = _max_filter(small if dark_ink else -small, window)  # the paper where strokes are
     paper = -_max_filter(-paper, window)  # a closing: back to the paper's own extent
-    if float(paper.max() - paper.min()) < LIGHTING_UNEVEN:  # smoothing only narrows the range
+    if float(paper.max() - paper.min()) < LIGHTING_UNEVEN:  # uneven only between strokes, not the page
         return gray
     if not dark_ink:
         paper = -paper
@@ -348,8 +337,9 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 
 
 def read_image(path) -> np.ndarray:
-    """An image file → H×W float32 grey in [0, 1], transparency laid on paper: the one route from a
-    file to the network, for `predict`, Open and drag-and-drop alike. Every failure is a ValueError
+    """An image file → H×W float32 grey in [0, 1], transparency laid on paper, turned upright by its
+    EXIF orientation, the lines of ruled paper painted over: the one route from a file to the
+    network, for `predict`, Open and drag-and-drop alike. Every failure is a ValueError
     with a readable message; images over MAX_PIXELS are refused before they are decoded (JPEGs are
     decoded at a reduced size instead)."""
     try:
