@@ -32,6 +32,9 @@ BORDER_WEIGHT = 0.2  # how much a border of paper counts toward deciding which s
 RULING_COVER = 0.9  # a row inked across this share of a photo may be a line of ruled paper…
 RULING_MARGIN = 0.05  # …if the digit keeps this share of the width free on both sides…
 RULING_THINNER = 0.75  # …and the line is thinner than this share of the digit's strokes
+SHEET_DARK_BORDER = 0.6  # a photo whose border is this much darker than mid-grey shows a desk…
+SHEET_MIN = 0.2  # …around a sheet at least this share of the picture each way…
+SHEET_BRIGHT = 0.8  # …that is at least this bright all over (paper, a little ink)
 LIGHTING_MIN_SIDE = 48  # smaller pictures are scans or crops, not photos of a lit page
 LIGHTING_WORK_SIDE = 32  # the paper's brightness is followed on a copy this size
 LIGHTING_UNEVEN = 0.08  # paper brighter in one place than another by more than this is evened out
@@ -177,6 +180,32 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
     else:
         ink = (gray - paper.level) / max(1.0 - paper.level, 1e-6)
     return np.clip(ink, 0.0, 1.0)
+
+
+def crop_to_sheet(gray: np.ndarray) -> np.ndarray:
+    """A photo of a sheet of paper lying on a darker desk, cropped to the sheet. Files only.
+
+    Otherwise the desk, large and dark, is taken for the ink (or the sheet for a stroke) and the
+    digit is lost. The sheet is the rows and columns that are mostly bright, in a picture whose
+    border is mostly dark; it must be nearly all bright itself (paper with a little ink), so a light
+    digit on a dark background, whose rows are never mostly bright, is left alone."""
+    if min(gray.shape) < LIGHTING_MIN_SIDE:
+        return gray
+    step = max(1, min(gray.shape) // 128)
+    sample = gray[::step, ::step]
+    low, high = np.percentile(sample, (1, 99))
+    bright = sample > (low + high) / 2
+    border = np.concatenate([bright[0], bright[-1], bright[1:-1, 0], bright[1:-1, -1]])
+    if high - low < 0.1 or border.mean() > 1 - SHEET_DARK_BORDER:
+        return gray
+    rows, cols = np.flatnonzero(bright.mean(1) > 0.5), np.flatnonzero(bright.mean(0) > 0.5)
+    if rows.size < SHEET_MIN * bright.shape[0] or cols.size < SHEET_MIN * bright.shape[1]:
+        return gray
+    inset_y, inset_x = max(1, rows.size // 50), max(1, cols.size // 50)  # off the sheet's edge
+    top, bottom, left, right = rows[0] + inset_y, rows[-1] + 1 - inset_y, cols[0] + inset_x, cols[-1] + 1 - inset_x
+    if bright[top:bottom, left:right].mean() < SHEET_BRIGHT:
+        return gray
+    return gray[top * step: bottom * step, left * step: right * step]
 
 
 def erase_ruling(gray: np.ndarray) -> np.ndarray:
@@ -338,8 +367,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 
 def read_image(path) -> np.ndarray:
     """An image file → H×W float32 grey in [0, 1], transparency laid on paper, turned upright by its
-    EXIF orientation, the lines of ruled paper painted over: the one route from a file to the
-    network, for `predict`, Open and drag-and-drop alike. Every failure is a ValueError
+    EXIF orientation, cropped to the sheet of paper if it lies on a desk, the lines of ruled paper
+    painted over: the one route from a file to the network, for `predict`, Open and drag-and-drop. Every failure is a ValueError
     with a readable message; images over MAX_PIXELS are refused before they are decoded (JPEGs are
     decoded at a reduced size instead)."""
     try:
@@ -354,7 +383,7 @@ def read_image(path) -> np.ndarray:
             factor = max(img.size) // WORK_SIDE
             if factor > 1:
                 img = img.reduce(factor)
-            return erase_ruling(to_grayscale(img))
+            return erase_ruling(crop_to_sheet(to_grayscale(img)))
     except FileNotFoundError:
         raise ValueError(f"{path}: file not found") from None
     except Image.DecompressionBombError:  # Pillow's own limit, hit while opening

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from engine.preprocess import (
-    CENTRE, NOTHING_DRAWN, erase_ruling, even_out_lighting, find_paper, prepare_image, read_image, small_scan,
+    CENTRE, NOTHING_DRAWN, crop_to_sheet, erase_ruling, even_out_lighting, find_paper, prepare_image, read_image, small_scan,
 )
 
 
@@ -103,6 +103,17 @@ def test_a_phone_photo_stored_sideways_is_read_upright(tmp_path):
     for name in ("photo.jpg", "large.jpg"):  # the large one is also reduced on reading
         read = prepare_image(read_image(tmp_path / name)).pixels
         assert np.abs(read - want).mean() < 0.04 < np.abs(read - sideways).mean(), name
+
+
+def test_a_sheet_photographed_on_a_dark_desk_is_cropped_to_the_sheet(tmp_path):
+    sheet = np.asarray(seven(), np.uint8)
+    desk = np.full((400, 400), 80, np.uint8)
+    desk[60:340, 60:340] = sheet
+    Image.fromarray(desk).save(tmp_path / "desk.png")
+    assert np.abs(prepare_image(desk).pixels - prepare_image(sheet).pixels).mean() > 0.05  # the desk spoils it
+    assert np.abs(prepare_image(read_image(tmp_path / "desk.png")).pixels - prepare_image(sheet).pixels).mean() < 0.02
+    light_digit = 1 - np.asarray(seven(width=60), np.float32) / 255  # bold, light on dark: not a sheet
+    assert crop_to_sheet(light_digit) is light_digit
 
 
 def test_a_digit_that_reaches_the_edges_keeps_its_strokes():
