@@ -65,6 +65,11 @@ def ruled(a: np.ndarray) -> np.ndarray:
     return b
 
 
+def tilted(picture: np.ndarray, degrees: float, fill: int) -> np.ndarray:
+    """The whole picture turned a little, as a hand-held phone takes it."""
+    return np.asarray(Image.fromarray(picture).rotate(degrees, resample=Image.Resampling.BILINEAR, fillcolor=fill))
+
+
 def squared(a: np.ndarray) -> np.ndarray:
     """Squared paper: grey lines every fifth of the picture, both ways."""
     b = a.copy()
@@ -110,8 +115,10 @@ def conditions(rng) -> dict:
         "JPEG quality 20": lambda d: jpeg(d(DEFAULT_PEN_PX), 20),
         "small on a page (a third of it)": lambda d: on_a_page(d(DEFAULT_PEN_PX), rng),
         "the sheet on a dark desk": lambda d: on_a_desk(d(DEFAULT_PEN_PX)),
+        "the sheet on a desk, photo turned 5°": lambda d: tilted(on_a_desk(d(DEFAULT_PEN_PX)), 5, 80),
         "a ruled line under the digit": lambda d: ruled(d(DEFAULT_PEN_PX)),
         "squared paper": lambda d: squared(d(DEFAULT_PEN_PX)),
+        "squared paper, photo turned 2°": lambda d: tilted(squared(np.pad(d(DEFAULT_PEN_PX), 40, constant_values=255)), 2, 255),
         "low contrast (grey ink on grey paper)": lambda d: (110 + d(DEFAULT_PEN_PX) * (100 / 255)).astype(np.uint8),
         "out of focus (blur 3 px)": lambda d: np.asarray(Image.fromarray(d(DEFAULT_PEN_PX)).filter(ImageFilter.GaussianBlur(3))),
         "marker framed tightly (34 px pen)": lambda d: framed_tightly(d(34.0)),

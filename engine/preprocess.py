@@ -32,6 +32,9 @@ BORDER_WEIGHT = 0.2  # how much a border of paper counts toward deciding which s
 RULING_COVER = 0.9  # a row inked across this share of a photo may be a line of ruled paper…
 RULING_MARGIN = 0.05  # …if the digit keeps this share of the width free on both sides…
 RULING_THINNER = 0.75  # …and the line is thinner than this share of the digit's strokes
+RULING_FRINGE = 2  # rows either side of a line painted too: a tilted line's steps and blur
+# Slopes a line may have, level first: up to about 5° either way, in steps of about a quarter degree.
+RULING_SLOPES = tuple(sorted(np.linspace(-0.0875, 0.0875, 41), key=abs))
 SHEET_DARK_BORDER = 0.6  # a photo whose border is this much darker than mid-grey shows a desk…
 SHEET_MIN = 0.2  # …around a sheet at least this share of the picture each way…
 SHEET_BRIGHT = 0.8  # …that is at least this bright all over (paper, a little ink)
@@ -208,25 +211,54 @@ def crop_to_sheet(gray: np.ndarray) -> np.ndarray:
     return gray[top * step: bottom * step, left * step: right * step]
 
 
+def _shear(image: np.ndarray, slope: float, fill) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row ``y`` of the result follows the line ``y + slope·(x - centre)`` through ``image``: a line
+    at that slope becomes a row. Also the source row of every pixel, and whether it lies inside."""
+    h, w = image.shape
+    source = np.arange(h)[:, None] + np.round(slope * (np.arange(w) - w / 2)).astype(int)[None, :]
+    inside = (source >= 0) & (source < h)
+    return np.where(inside, image[np.clip(source, 0, h - 1), np.arange(w)[None, :]], fill), source, inside
+
+
+def _ruling_slope(solid: np.ndarray) -> float:
+    """The slope at which rows of ``solid`` are most nearly inked across (0 first, so it wins ties),
+    found on a copy at most 128 pixels wide."""
+    step = max(1, max(solid.shape) // 128)
+    small = solid[::step, ::step]
+    covers = [_shear(small, slope, False)[0].mean(1).max() for slope in RULING_SLOPES]
+    return RULING_SLOPES[int(np.argmax(covers))]
+
+
 def erase_ruling(gray: np.ndarray) -> np.ndarray:
     """A photo or scan of ruled or squared paper without its lines, each painted over with the
     paper beside it. Files only: a drawing on the canvas has no ruling, and a bar drawn from edge to
     edge there is part of the digit.
 
-    A line is a run of rows (or columns) inked across the whole picture while the rest of the ink,
-    the digit, keeps a margin on both sides along it; a stroke of the digit reaches the picture's
-    edge only when the digit does (a tightly cropped 7's bar), and such a picture is left alone, as
-    is a "line" as thick as the digit's strokes.
-    Where a stroke crosses a line, inked on both sides of it, the ink is kept: the digit is not cut."""
+    A line is a run of rows (or columns), level or tilted by a few degrees as in a hand-held photo,
+    inked across the whole picture while the rest of the ink, the digit, keeps a margin on both sides
+    along it; a stroke of the digit reaches the picture's edge only when the digit does (a tightly
+    cropped 7's bar), and such a picture is left alone, as is a "line" as thick as the digit's
+    strokes. Where a stroke crosses a line, inked on both sides of it, the ink is kept."""
     if min(gray.shape) < LIGHTING_MIN_SIDE:
         return gray
     solid = ink_map(gray) > INK_LEVEL
-    ruled_rows, ruled_cols = solid.mean(1) >= RULING_COVER, solid.mean(0) >= RULING_COVER
-    if not (ruled_rows.any() or ruled_cols.any()) or ruled_rows.all() or ruled_cols.all():
-        return gray
-    rest = solid & ~ruled_rows[:, None] & ~ruled_cols[None, :]  # the digit
+    found, on_lines = [], np.zeros_like(solid)
+    for transposed in (False, True):
+        ink, marks = (solid.T, on_lines.T) if transposed else (solid, on_lines)
+        if ink.any(0).mean() < RULING_COVER:  # a line across would ink nearly every column: none does
+            continue
+        slope = _ruling_slope(ink)
+        sheared, source, inside = _shear(ink, slope, False)
+        ruled = sheared.mean(1) >= RULING_COVER
+        if not ruled.any() or ruled.all():
+            continue
+        fringed = np.convolve(ruled, np.ones(2 * RULING_FRINGE + 1), mode="same") > 0
+        for r in np.flatnonzero(fringed):
+            marks[source[r][inside[r]], np.flatnonzero(inside[r])] |= sheared[r][inside[r]]  # its ink only
+        found.append((transposed, slope, ruled))
+    rest = solid & ~on_lines  # the digit
     ys, xs = np.flatnonzero(rest.any(1)), np.flatnonzero(rest.any(0))
-    if ys.size == 0:
+    if not found or ys.size == 0:
         return gray
 
     def keeps_margin(extent: np.ndarray, length: int) -> bool:
@@ -235,18 +267,25 @@ def erase_ruling(gray: np.ndarray) -> np.ndarray:
     stroke = _stroke_width(rest.astype(np.float32))
     out = gray.copy()
     painted = False
-    for lines, view, ink, extent in ((ruled_rows, out, solid, xs), (ruled_cols, out.T, solid.T, ys)):
-        if not lines.any() or not keeps_margin(extent, view.shape[1]):
+    for transposed, slope, ruled in found:
+        view, ink = (out.T, solid.T) if transposed else (out, solid)  # views: painting them paints ``out``
+        if not keeps_margin(ys if transposed else xs, view.shape[1]):
             continue
-        rows = np.flatnonzero(lines)
+        grey_sheared, source, inside = _shear(view, slope, np.nan)
+        ink_sheared = _shear(ink, slope, False)[0]
+        rows = np.flatnonzero(ruled)
         for band in np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1):
             if len(band) > RULING_THINNER * stroke:  # as thick as the writing: a stroke, not a printed line
                 continue
-            above, below = band[0] - 1, band[-1] + 1
-            outside = [r for r in (above, below) if 0 <= r < view.shape[0]]
-            crossing = np.logical_and.reduce([ink[r] for r in outside])  # a stroke runs through here
-            view[band] = np.where(crossing, view[band], view[outside[0]])  # ``view`` writes into ``out``
-            ink[band] &= crossing  # painted: the columns' pass sees these rows as paper
+            band = np.arange(max(band[0] - RULING_FRINGE, 0), min(band[-1] + RULING_FRINGE + 1, view.shape[0]))
+            outside = [r for r in (band[0] - 1, band[-1] + 1) if 0 <= r < view.shape[0]]
+            crossing = np.logical_and.reduce([ink_sheared[r] for r in outside])  # a stroke runs through here
+            paper = grey_sheared[outside[0]]
+            for r in band:
+                keep = inside[r] & ~crossing & ~np.isnan(paper)
+                cols = np.flatnonzero(keep)
+                view[source[r][keep], cols] = paper[keep]
+                ink[source[r][keep], cols] = False  # painted: the columns' pass sees it as paper
             painted = True
     return out if painted else gray
 

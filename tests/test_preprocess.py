@@ -91,6 +91,9 @@ def test_ruled_and_squared_paper_lose_their_lines_when_read_from_a_file(tmp_path
         assert np.abs(prepare_image(read_image(tmp_path / f"{name}.png")).pixels - clean).mean() < 0.02, name
     gray = read_image(tmp_path / "ruled.png")
     assert gray[251, 5] > 0.95 and gray[251, 211] < 0.3  # the line is gone, the stem that crosses it is not
+    turned = lambda a: np.asarray(Image.fromarray(a).rotate(2, resample=Image.Resampling.BILINEAR, fillcolor=255))
+    Image.fromarray(turned(squared)).save(tmp_path / "turned.png")  # a hand-held photo: the lines slope
+    assert np.abs(prepare_image(read_image(tmp_path / "turned.png")).pixels - prepare_image(turned(page)).pixels).mean() < 0.02
 
 
 def test_a_phone_photo_stored_sideways_is_read_upright(tmp_path):
