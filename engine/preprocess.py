@@ -279,13 +279,15 @@ def erase_ruling(gray: np.ndarray) -> np.ndarray:
                 continue
             band = np.arange(max(band[0] - RULING_FRINGE, 0), min(band[-1] + RULING_FRINGE + 1, view.shape[0]))
             outside = [r for r in (band[0] - 1, band[-1] + 1) if 0 <= r < view.shape[0]]
+            if not outside:
+                continue
             crossing = np.logical_and.reduce([ink_sheared[r] for r in outside])  # a stroke runs through here
             paper = grey_sheared[outside[0]]
             for r in band:
-                keep = inside[r] & ~crossing & ~np.isnan(paper)
-                cols = np.flatnonzero(keep)
-                view[source[r][keep], cols] = paper[keep]
-                ink[source[r][keep], cols] = False  # painted: the columns' pass sees it as paper
+                paint = inside[r] & ~crossing & ~np.isnan(paper)
+                cols = np.flatnonzero(paint)
+                view[source[r][paint], cols] = paper[paint]
+                ink[source[r][paint], cols] = False  # painted: the columns' pass sees it as paper
             painted = True
     return out if painted else gray
 
