@@ -30,6 +30,7 @@ _WORK = 4  # strokes are measured and thickened at 4× the final resolution
 NOTHING_DRAWN = "Nothing drawn: the image has no ink."
 BORDER_WEIGHT = 0.2  # how much a border of paper counts toward deciding which side is ink
 RULING_COVER = 0.9  # a row inked across this share of a photo may be a line of ruled paper…
+RULING_INK = 0.1  # …counting fainter ink than a stroke's (a thin grey line, blurred by JPEG)…
 RULING_MARGIN = 0.05  # …if the digit keeps this share of the width free on both sides…
 RULING_THINNER = 0.75  # …and the line is thinner than this share of the digit's strokes
 RULING_FRINGE = 2  # rows either side of a line painted too: a tilted line's steps and blur
@@ -38,6 +39,7 @@ RULING_SLOPES = tuple(sorted(np.linspace(-0.0875, 0.0875, 41), key=abs))
 SHEET_DARK_BORDER = 0.6  # a photo whose border is this much darker than mid-grey shows a desk…
 SHEET_MIN = 0.2  # …around a sheet at least this share of the picture each way…
 SHEET_BRIGHT = 0.8  # …that is at least this bright all over (paper, a little ink)
+SHEET_EDGE_BRIGHT = 0.98  # an edge of the crop darker than this still shows the desk
 LIGHTING_MIN_SIDE = 48  # smaller pictures are scans or crops, not photos of a lit page
 LIGHTING_WORK_SIDE = 32  # the paper's brightness is followed on a copy this size
 LIGHTING_UNEVEN = 0.08  # paper brighter in one place than another by more than this is evened out
@@ -208,7 +210,27 @@ def crop_to_sheet(gray: np.ndarray) -> np.ndarray:
     top, bottom, left, right = rows[0] + inset_y, rows[-1] + 1 - inset_y, cols[0] + inset_x, cols[-1] + 1 - inset_x
     if bright[top:bottom, left:right].mean() < SHEET_BRIGHT:
         return gray
-    return gray[top * step: bottom * step, left * step: right * step]
+    # A sheet photographed askew leaves the desk in the box's corners: move each side in, by an
+    # eighth of the box at most, while its edge still shows desk.
+    limit_y, limit_x = (bottom - top) // 8, (right - left) // 8
+    for _ in range(limit_y):
+        if bright[top, left:right].mean() >= SHEET_EDGE_BRIGHT:
+            break
+        top += 1
+    for _ in range(limit_y):
+        if bright[bottom - 1, left:right].mean() >= SHEET_EDGE_BRIGHT:
+            break
+        bottom -= 1
+    for _ in range(limit_x):
+        if bright[top:bottom, left].mean() >= SHEET_EDGE_BRIGHT:
+            break
+        left += 1
+    for _ in range(limit_x):
+        if bright[top:bottom, right - 1].mean() >= SHEET_EDGE_BRIGHT:
+            break
+        right -= 1
+    inner = step - 1  # the sample saw one pixel in ``step``: stay that much further in at full size
+    return gray[top * step + inner: bottom * step - inner, left * step + inner: right * step - inner]
 
 
 def _shear(image: np.ndarray, slope: float, fill) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -241,10 +263,11 @@ def erase_ruling(gray: np.ndarray) -> np.ndarray:
     strokes. Where a stroke crosses a line, inked on both sides of it, the ink is kept."""
     if min(gray.shape) < LIGHTING_MIN_SIDE:
         return gray
-    solid = ink_map(gray) > INK_LEVEL
+    ink_level = ink_map(gray)
+    solid, faint = ink_level > INK_LEVEL, ink_level > RULING_INK  # printed lines may be fainter than ink
     found, on_lines = [], np.zeros_like(solid)
     for transposed in (False, True):
-        ink, marks = (solid.T, on_lines.T) if transposed else (solid, on_lines)
+        ink, marks = (faint.T, on_lines.T) if transposed else (faint, on_lines)
         if ink.any(0).mean() < RULING_COVER:  # a line across would ink nearly every column: none does
             continue
         slope = _ruling_slope(ink)
@@ -256,7 +279,7 @@ def erase_ruling(gray: np.ndarray) -> np.ndarray:
         for r in np.flatnonzero(fringed):
             marks[source[r][inside[r]], np.flatnonzero(inside[r])] |= sheared[r][inside[r]]  # its ink only
         found.append((transposed, slope, ruled))
-    rest = solid & ~on_lines  # the digit
+    rest = solid & ~on_lines  # the digit: what is ink apart from the lines
     ys, xs = np.flatnonzero(rest.any(1)), np.flatnonzero(rest.any(0))
     if not found or ys.size == 0:
         return gray

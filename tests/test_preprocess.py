@@ -117,6 +117,10 @@ def test_a_sheet_photographed_on_a_dark_desk_is_cropped_to_the_sheet(tmp_path):
     assert np.abs(prepare_image(read_image(tmp_path / "desk.png")).pixels - prepare_image(sheet).pixels).mean() < 0.02
     light_digit = 1 - np.asarray(seven(width=60), np.float32) / 255  # bold, light on dark: not a sheet
     assert crop_to_sheet(light_digit) is light_digit
+    askew = np.asarray(Image.fromarray(desk).rotate(5, resample=Image.Resampling.BILINEAR, fillcolor=80))
+    cropped = crop_to_sheet(np.asarray(askew, np.float32) / 255)
+    edges = (cropped[:, :2], cropped[:, -2:], cropped[:2], cropped[-2:])
+    assert min(np.percentile(edge, 1) for edge in edges) > 0.9  # photographed askew: no desk left in the corners
 
 
 def test_a_digit_that_reaches_the_edges_keeps_its_strokes():
