@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cli.options import add_data_dir_argument, add_model_argument
 from cli.progress import ProgressBar
-from engine.checkpoint import SaveError, atomic_write
+from engine.checkpoint import SaveError, atomic_write_text
 from engine.datasets import DATASET_NAMES, MIXED, PEN
 from engine.evaluate import evaluate_on, mismatch_note
 from engine.predict import Predictor
@@ -43,7 +43,7 @@ def run(args) -> int:
     if args.csv:
         text = result.to_csv(data.class_names)
         try:
-            atomic_write(args.csv, lambda tmp: Path(tmp).write_text(text))
+            atomic_write_text(args.csv, text)
         except SaveError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1

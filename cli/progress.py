@@ -3,6 +3,8 @@
 import sys
 import time
 
+from engine.events import Downloading
+
 
 class ProgressBar:
     def __init__(self, stream=None, width: int = 30):
@@ -32,11 +34,12 @@ class ProgressBar:
 
     def download(self, label: str, done: int, total: int | None, unit: str = "bytes") -> None:
         """Signature of engine.download.Progress."""
-        if unit != "bytes":
-            self.update(label, done, total, f"{done:,} of {total:,} {unit}" if total else f"{done:,} {unit}")
-            return
-        mib = f"{done / 2**20:.1f} MiB" + (f" of {total / 2**20:.1f}" if total else "")
-        self.update(f"downloading {label}", done, total, mib)
+        event = Downloading(label, done, total, unit)
+        if unit == "bytes":
+            amount = f"{done / 2**20:.1f} MiB" + (f" of {total / 2**20:.1f}" if total else "")
+        else:
+            amount = f"{done:,} of {total:,} {unit}" if total else f"{done:,} {unit}"
+        self.update(event.what, done, total, amount)
 
     def line(self, text: str) -> None:
         if self.tty:

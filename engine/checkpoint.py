@@ -116,6 +116,11 @@ def atomic_write(path: Path, write) -> None:
             os.unlink(tmp)
 
 
+def atomic_write_text(path: Path, text: str) -> None:
+    """``text`` to ``path`` as UTF-8, atomically (SaveError on failure)."""
+    atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
 def ensure_writable(folder: Path) -> None:
     """Raise SaveError now, before any long work, if files cannot be written in ``folder``."""
     probe = Path(folder) / ".write-test"

@@ -18,6 +18,11 @@ class Downloading:
     total: int | None
     unit: str = "bytes"
 
+    @property
+    def what(self) -> str:
+        """What is under way, in words: "downloading MNIST", or the label of other preparation."""
+        return f"downloading {self.label}" if self.unit == "bytes" else self.label
+
 
 @dataclass(frozen=True)
 class Notice:

@@ -23,7 +23,7 @@ from PIL import Image
 
 from engine import paths
 from engine.augment import augment_batch
-from engine.checkpoint import atomic_write
+from engine.checkpoint import atomic_write, atomic_write_text
 from engine.datasets import MIXED, Dataset, load_dataset
 from engine.device import configure_cpu
 from engine.evaluate import predict_logits, to_model_input
@@ -76,7 +76,7 @@ class PersonalSamples:
         writer.writerow(FIELDS)
         for s in self._samples:
             writer.writerow((s.id, s.label, s.created))
-        atomic_write(self.folder / INDEX, lambda tmp: Path(tmp).write_text(buffer.getvalue()))
+        atomic_write_text(self.folder / INDEX, buffer.getvalue())
 
     def __len__(self) -> int:
         return len(self._samples)
@@ -155,7 +155,7 @@ class PersonalSamples:
         writer.writerow(["label", *(f"pixel{i}" for i in range(784))])
         for image, label in zip(images.numpy(), labels.tolist()):
             writer.writerow([label, *image.reshape(-1).tolist()])
-        atomic_write(Path(path), lambda tmp: Path(tmp).write_text(buffer.getvalue()))
+        atomic_write_text(path, buffer.getvalue())
         return len(labels)
 
     def import_csv(self, path, progress: Callable[[int, int], None] | None = None) -> int:

@@ -212,25 +212,24 @@ def crop_to_sheet(gray: np.ndarray) -> np.ndarray:
         return gray
     # A sheet photographed askew leaves the desk in the box's corners: move each side in, by an
     # eighth of the box at most, while its edge still shows desk.
-    limit_y, limit_x = (bottom - top) // 8, (right - left) // 8
-    for _ in range(limit_y):
-        if bright[top, left:right].mean() >= SHEET_EDGE_BRIGHT:
-            break
-        top += 1
-    for _ in range(limit_y):
-        if bright[bottom - 1, left:right].mean() >= SHEET_EDGE_BRIGHT:
-            break
-        bottom -= 1
-    for _ in range(limit_x):
-        if bright[top:bottom, left].mean() >= SHEET_EDGE_BRIGHT:
-            break
-        left += 1
-    for _ in range(limit_x):
-        if bright[top:bottom, right - 1].mean() >= SHEET_EDGE_BRIGHT:
-            break
-        right -= 1
+    top, bottom = _off_the_desk(bright[:, left:right], top, bottom)
+    left, right = _off_the_desk(bright[top:bottom].T, left, right)
     inner = step - 1  # the sample saw one pixel in ``step``: stay that much further in at full size
     return gray[top * step + inner: bottom * step - inner, left * step + inner: right * step - inner]
+
+
+def _off_the_desk(bright: np.ndarray, first: int, end: int) -> tuple[int, int]:
+    """Rows ``first`` and ``end - 1`` of ``bright`` moved inward while they are not paper."""
+    limit = (end - first) // 8
+    for _ in range(limit):
+        if bright[first].mean() >= SHEET_EDGE_BRIGHT:
+            break
+        first += 1
+    for _ in range(limit):
+        if bright[end - 1].mean() >= SHEET_EDGE_BRIGHT:
+            break
+        end -= 1
+    return first, end
 
 
 def _shear(image: np.ndarray, slope: float, fill) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -432,9 +431,9 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 def read_image(path) -> np.ndarray:
     """An image file → H×W float32 grey in [0, 1], transparency laid on paper, turned upright by its
     EXIF orientation, cropped to the sheet of paper if it lies on a desk, the lines of ruled paper
-    painted over: the one route from a file to the network, for `predict`, Open and drag-and-drop. Every failure is a ValueError
-    with a readable message; images over MAX_PIXELS are refused before they are decoded (JPEGs are
-    decoded at a reduced size instead)."""
+    painted over: the one route from a file to the network, for `predict`, Open and drag-and-drop.
+    Every failure is a ValueError with a readable message; images over MAX_PIXELS are refused before
+    they are decoded (JPEGs are decoded at a reduced size instead)."""
     try:
         with Image.open(path) as img:
             width, height = img.size

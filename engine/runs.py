@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from engine import paths
-from engine.checkpoint import atomic_write
+from engine.checkpoint import atomic_write_text
 from engine.events import BatchEnd, EpochEnd, Evaluation, Failed, Finished, Started
 
 RECORD = "run.json"
@@ -39,7 +39,7 @@ class RunLog:
         self._metrics = open(self.folder / METRICS, "a", encoding="utf-8")
 
     def _write_record(self) -> None:
-        atomic_write(self.folder / RECORD, lambda tmp: Path(tmp).write_text(json.dumps(self.record, indent=1)))
+        atomic_write_text(self.folder / RECORD, json.dumps(self.record, indent=1))
 
     def _line(self, **values) -> None:
         self._metrics.write(json.dumps({k: _clean(v) for k, v in values.items()}) + "\n")

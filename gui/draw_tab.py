@@ -111,9 +111,10 @@ class DrawTab(QWidget):
         self.redo_button = QPushButton("Redo")
         self.redo_button.setToolTip("Bring back what Undo took (Ctrl+Shift+Z or Ctrl+Y)")
         self.redo_button.clicked.connect(self.canvas.redo)
+        self._undo_controls, self._redo_controls = [self.undo_button], [self.redo_button]
         for signal in (self.canvas.strokeFinished, self.canvas.cleared):
-            signal.connect(self._update_history_buttons)
-        self._update_history_buttons()
+            signal.connect(self._update_history_controls)
+        self._update_history_controls()
         self.clear_button = QPushButton("Clear")
         self.clear_button.setObjectName("clearButton")
         self.clear_button.setToolTip("Clear the canvas (Esc or Delete)")
@@ -189,9 +190,17 @@ class DrawTab(QWidget):
     def change_pen_width(self, step: int) -> None:
         self.pen_slider.setValue(self.pen_slider.value() + step)  # the slider keeps it within its range
 
-    def _update_history_buttons(self) -> None:
-        self.undo_button.setEnabled(self.canvas.can_undo())
-        self.redo_button.setEnabled(self.canvas.can_redo())
+    def follow_history(self, undo, redo) -> None:
+        """Keep these undo and redo controls too (menu actions) enabled only when they can act."""
+        self._undo_controls.append(undo)
+        self._redo_controls.append(redo)
+        self._update_history_controls()
+
+    def _update_history_controls(self) -> None:
+        for control in self._undo_controls:
+            control.setEnabled(self.canvas.can_undo())
+        for control in self._redo_controls:
+            control.setEnabled(self.canvas.can_redo())
 
     def restore_state(self, store: QSettings) -> None:
         self.pen_slider.setValue(remembered(store, "pen_width"))

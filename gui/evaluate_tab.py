@@ -11,11 +11,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.checkpoint import atomic_write_text
 from engine.datasets import PEN
 from engine.evaluate import EvalResult, default_test_set, evaluate_on, mismatch_note
 from engine.predict import Predictor
 from gui.draw_tab import array_to_pixmap
-from gui.export import add_picture_menu, choose_save_path, save_or_explain, write_text
+from gui.export import add_picture_menu, choose_save_path, save_or_explain
 from gui.style import ACCENT, BAD, MUTED, section_label
 from gui.workers import FunctionWorker, start_in_thread
 
@@ -278,7 +279,7 @@ class EvaluateTab(QWidget):
 
     def export_csv(self, path: Path) -> bool:
         text = self.result.to_csv(self._data.class_names)
-        if not save_or_explain(self, "the evaluation", lambda: write_text(path, text)):
+        if not save_or_explain(self, "the evaluation", lambda: atomic_write_text(path, text)):
             return False
         self.activity.emit(f"Exported the evaluation to {path}")
         return True

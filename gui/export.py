@@ -39,11 +39,6 @@ def save_or_explain(parent: QWidget, what: str, save) -> bool:
     return True
 
 
-def write_text(path: Path, text: str) -> None:
-    """``text`` to ``path`` as UTF-8, atomically (SaveError on failure)."""
-    atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-
-
 def picture_of(widget: QWidget) -> QImage:
     if isinstance(widget, pg.GraphicsView):
         return pg.exporters.ImageExporter(widget.scene()).export(toBytes=True)

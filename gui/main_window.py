@@ -122,9 +122,7 @@ class MainWindow(QMainWindow):
         edit_menu.addSeparator()
         self._action(edit_menu, "&Thinner pen", "[", lambda: self.draw_tab.change_pen_width(-2))
         self._action(edit_menu, "T&hicker pen", "]", lambda: self.draw_tab.change_pen_width(+2))
-        for signal in (canvas.strokeFinished, canvas.cleared):
-            signal.connect(self._update_history_actions)
-        self._update_history_actions()
+        self.draw_tab.follow_history(self.undo_action, self.redo_action)
         run_menu = self.menuBar().addMenu("&Run")
         self._action(run_menu, "&Train", "Ctrl+Return", self.start_training)
         self._action(run_menu, "&Stop training", "Ctrl+.", self.train_tab.stop)
@@ -146,10 +144,6 @@ class MainWindow(QMainWindow):
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
-
-    def _update_history_actions(self) -> None:
-        self.undo_action.setEnabled(self.draw_tab.canvas.can_undo())
-        self.redo_action.setEnabled(self.draw_tab.canvas.can_redo())
 
     def start_training(self) -> None:
         self.tabs.setCurrentWidget(self.train_tab)

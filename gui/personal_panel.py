@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.checkpoint import SaveError, save_checkpoint
+from engine.events import Downloading
 from engine.personal import (
     PersonalDataError, PersonalSamples, personalise, personalised_metadata, personalised_path, rehearsal_dataset,
 )
@@ -136,9 +137,9 @@ class PersonalPanel(QWidget):
         self.personalise_button.setEnabled(False)
 
         def work():  # reading and preparing every sample's drawing is slow work too: off the GUI thread
-            def loading(label, done, total, unit="bytes"):  # the first use may download MNIST or draw the pen digits
-                verb = "downloading " if unit == "bytes" else ""  # as the Train tab words it
-                worker.progress.emit(f"{verb}{label}…" + (f" {done / total:.0%}" if total else ""))
+            def loading(*report):  # the first use may download MNIST or draw the pen digits
+                event = Downloading(*report)
+                worker.progress.emit(f"{event.what}…" + (f" {event.done / event.total:.0%}" if event.total else ""))
 
             rehearsal = rehearsal_dataset(predictor.metadata, progress=loading)
             return personalise(predictor.model, store.tensors(), rehearsal,

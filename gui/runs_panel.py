@@ -12,8 +12,9 @@ from PySide6.QtWidgets import (
 )
 
 from engine import paths
+from engine.checkpoint import atomic_write_text
 from engine.runs import RunSummary, delete_run, list_runs, read_metrics
-from gui.export import choose_save_path, save_or_explain, write_text
+from gui.export import choose_save_path, save_or_explain
 from gui.run_curves import CurveChart
 from gui.style import MUTED, side_by_side
 
@@ -137,7 +138,7 @@ class RunsPanel(QWidget):
 
     def export_csv(self, runs: list[RunSummary], path: Path) -> bool:
         text = metrics_csv(runs)
-        if not save_or_explain(self, "the metrics", lambda: write_text(path, text)):
+        if not save_or_explain(self, "the metrics", lambda: atomic_write_text(path, text)):
             return False
         self.activity.emit(f"Exported {len(runs)} runs' metrics to {path}")
         return True

@@ -366,8 +366,7 @@ class TrainTab(QWidget):
         elif isinstance(event, Downloading):
             self.progress.setMaximum(event.total or 0)
             self.progress.setValue(event.done)
-            verb = "downloading " if event.unit == "bytes" else ""
-            self.progress.setFormat(f"{verb}{event.label}… %p%")
+            self.progress.setFormat(f"{event.what}… %p%")
         elif isinstance(event, Finished):
             self._finished(event)
         elif isinstance(event, Notice):  # kept above the run's messages until the next run
