@@ -1,13 +1,14 @@
 """Digits as a camera or a scanner gives them: the whole read (``prepare_image`` and the model) on the
 six test writers' pen digits under photo and scan conditions.
 
-    python -m bench.photos [MODEL.pt] [--writers 5 10 15 20 25 30]
+    python -m bench.photos [MODEL.pt] [--writers 5 10 15 20 25 30] [--only zoomed]
 
 Each condition is applied to the digit drawn with the default pen on the 280 px canvas (dark on
-white), saved as a PNG and read back as ``predict`` reads a file: uneven light (a page lit from one side, a strong
-fall-off, a shadow), a light digit on an unevenly glowing dark screen, sensor noise, JPEG, a small
-digit on a large page, the sheet on a dark desk, ruled and squared paper, low contrast, blur, and bold strokes framed tightly (a marker
-photographed close). Prints accuracy per condition and how many pictures read as empty.
+white), saved as a PNG and read back as ``predict`` reads a file: uneven light (a page lit from one
+side, a strong fall-off, a shadow), a light digit on an unevenly glowing dark screen, sensor noise,
+JPEG, a small digit on a large page, the sheet on a dark desk, ruled and squared paper, low contrast,
+blur, bold strokes framed tightly (a marker photographed close), and small scans zoomed by repeating
+pixels. Prints accuracy per condition and how many pictures read as empty.
 """
 
 import argparse
@@ -19,7 +20,7 @@ from PIL import Image, ImageFilter
 from engine.datasets import pen_file
 from engine.pendigits import TEST_WRITERS, draw, parse_unipen
 from engine.predict import Predictor
-from engine.preprocess import prepare_image, read_image
+from engine.preprocess import prepare_image, read_image, small_scan
 
 DEFAULT_PEN_PX = 18.0
 
@@ -96,6 +97,13 @@ def framed_tightly(a: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(crop).resize((max(1, crop.shape[1] * 100 // crop.shape[0]), 100)))
 
 
+def zoomed(a: np.ndarray, side: int, threshold: float | None, size: int) -> np.ndarray:
+    """A small scan (side×side, binarised at ``threshold`` or grey) enlarged to size×size by repeating
+    pixels, as an image viewer's zoom or `F.interpolate`'s default gives it."""
+    scan = Image.fromarray((255 * (1 - small_scan(a, side, threshold))).astype(np.uint8))
+    return np.asarray(scan.resize((size, size), Image.Resampling.NEAREST))
+
+
 def as_file(picture: np.ndarray) -> np.ndarray:
     """Read back through ``read_image``, as `predict` and the app's Open read a file."""
     buffer = io.BytesIO()
@@ -123,6 +131,11 @@ def conditions(rng) -> dict:
         "out of focus (blur 3 px)": lambda d: np.asarray(Image.fromarray(d(DEFAULT_PEN_PX)).filter(ImageFilter.GaussianBlur(3))),
         "marker framed tightly (34 px pen)": lambda d: framed_tightly(d(34.0)),
         "thick marker framed tightly (50 px pen)": lambda d: framed_tightly(d(50.0)),
+        "8×8 binary scan zoomed to 28 px": lambda d: zoomed(d(DEFAULT_PEN_PX), 8, 0.5, 28),
+        "8×8 binary scan zoomed to 280 px": lambda d: zoomed(d(DEFAULT_PEN_PX), 8, 0.5, 280),
+        "8×8 grey scan zoomed to 28 px": lambda d: zoomed(d(DEFAULT_PEN_PX), 8, None, 28),
+        "16×16 binary scan zoomed to 28 px": lambda d: zoomed(d(DEFAULT_PEN_PX), 16, 0.5, 28),
+        "16×16 grey scan zoomed to 64 px": lambda d: zoomed(d(DEFAULT_PEN_PX), 16, None, 64),
     }
 
 
@@ -130,6 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", nargs="?", help="a checkpoint (default: the shipped model)")
     parser.add_argument("--writers", type=int, nargs="+", default=list(TEST_WRITERS))
+    parser.add_argument("--only", metavar="TEXT", help="only the conditions whose name contains TEXT")
     args = parser.parse_args()
     predictor = Predictor.load(args.model)
     digits = [d for d in parse_unipen(pen_file()) if d.writer in set(args.writers)]
@@ -137,6 +151,8 @@ def main() -> None:
     print(f"{len(digits)} pen digits of writers {args.writers}; model {args.model or 'shipped'}")
     rng = np.random.default_rng(0)
     for name, make in conditions(rng).items():
+        if args.only and args.only not in name:
+            continue
         pixels, empty = [], []
         for digit in digits:
             prepared = prepare_image(as_file(make(lambda pen_px, digit=digit: draw(digit, None, pen_px))))

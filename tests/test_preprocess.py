@@ -1,9 +1,12 @@
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 from engine.preprocess import (
-    CENTRE, NOTHING_DRAWN, crop_to_sheet, erase_ruling, even_out_lighting, find_paper, prepare_image, read_image, small_scan,
+    CENTRE, NOTHING_DRAWN, crop_to_sheet, erase_ruling, even_out_lighting, find_paper, native_grid, prepare_image, read_image,
+    small_scan,
 )
 
 
@@ -181,6 +184,42 @@ def test_small_scan_fits_the_ink_into_a_few_pixels_keeping_its_shape():
     assert set(np.unique(binary)) <= {0.0, 1.0} and np.array_equal(binary, (grey > 0.5).astype(np.float32))
     assert (binary.any(1)).all() and binary.any(0).sum() <= 2  # the full height, one or two columns wide
     assert bounding_box(prepare_image(binary).pixels)[0] == 20  # and back up to MNIST's box
+
+
+def _enlarged(small: np.ndarray, height: int, width: int, how: str) -> np.ndarray:
+    if how == "pillow":
+        return np.asarray(Image.fromarray(small, "F").resize((width, height), Image.Resampling.NEAREST))
+    return F.interpolate(torch.from_numpy(small)[None, None], size=(height, width), mode=how).numpy()[0, 0]
+
+
+@pytest.mark.parametrize("how", ["pillow", "nearest", "nearest-exact"])
+@pytest.mark.parametrize("shape, size", [((8, 8), (28, 28)), ((8, 8), (80, 80)), ((16, 16), (28, 28)),
+                                         ((8, 5), (28, 18)), ((12, 9), (173, 130))])
+def test_a_picture_enlarged_by_repeating_pixels_is_read_at_its_own_size(shape, size, how):
+    """An 8×8 scan zoomed to 28 px (cells of 3 and 4 lines) or to 80 px: back to the same 8×8, alike
+    neighbouring cells and all, so it reads as the scan itself, and the map of why lands on the
+    enlarged picture."""
+    rng = np.random.default_rng(sum(shape) + sum(size))
+    small = rng.integers(0, 5, shape).astype(np.float32) / 4
+    small[:, 0] = small[0] = 0.0  # paper around the ink
+    big = _enlarged(small, *size, how)
+    gray, cell_h, cell_w = native_grid(big)
+    assert np.array_equal(gray, small)
+    assert (cell_h, cell_w) == (size[0] / shape[0], size[1] / shape[1])
+    read_small, read_big = prepare_image(small), prepare_image(big)
+    assert np.array_equal(read_small.pixels, read_big.pixels)
+    assert read_big.frame == pytest.approx((read_small.frame[0] * cell_w, read_small.frame[1] * cell_h,
+                                            read_small.frame[2] * cell_w, read_small.frame[3] * cell_h))
+
+
+def test_drawings_and_small_scans_are_not_taken_for_enlargements():
+    binary_scan = small_scan(seven(), 8, threshold=0.5)
+    for picture in (np.asarray(seven(), np.float32) / 255, binary_scan, small_scan(seven(), 16),
+                    np.asarray(seven(size=28, width=2), np.float32) / 255):
+        assert native_grid(picture)[0] is picture
+    # Enlarged only one way, or less than 1.5×: not a zoom of a smaller picture.
+    assert native_grid(np.repeat(binary_scan, 4, axis=0))[0].shape == (32, 8)
+    assert native_grid(_enlarged(small_scan(seven(), 16, threshold=0.5), 20, 20, "pillow"))[0].shape == (20, 20)
 
 
 @pytest.mark.parametrize("image", [
