@@ -4,7 +4,7 @@ One ``grid_sample`` applies a random affine map (rotation, slant, size, aspect, 
 smooth elastic warp; then strokes are randomly thickened or thinned with a soft morphological step.
 Together these imitate how people's drawings differ from MNIST: pen width, slant, size, wobble.
 Last, a share of the batch is seen at low resolution, as a scanner or a small photo gives a digit
-(8–16 px high, grey or binarised) and ``prepare_image`` scales it back up.
+(6–16 px high, grey or binarised) and ``prepare_image`` scales it back up.
 """
 
 import math
@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
+
+from engine.preprocess import KEPT_INK
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ def _uniform(n, low, high, gen, device, *shape):
     return torch.rand(n, *shape, generator=gen, device=device) * (high - low) + low
 
 
+# Low-resolution views: the digit's height in pixels, and where a binarising step cuts (of full ink).
+LOWRES_BOX = (6, 16)
+LOWRES_THRESHOLDS = (0.3, 0.6)
 # The elastic warp draws its random displacements on a coarse square grid this many points wide,
 # then upsamples them smoothly to the image.
 ELASTIC_GRID = 4
@@ -101,17 +106,31 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator, spec: AugmentSpec = Aug
 
 
 def _low_resolution(x: torch.Tensor, share: float, gen: torch.Generator) -> torch.Tensor:
-    """Reduce a random share of the images so the digit (20 px of 28) is 8–16 px high, binarise half
-    of those, and scale back up: one size per batch keeps it a few whole-batch tensor operations."""
+    """Reduce a random share of the images so the digit (20 px of 28) is 6–16 px high, binarise half
+    of those at 30–60 % of full ink, either at that size (a binarising scanner) or after scaling back
+    up (a small picture enlarged, then thresholded), and scale back up: one size per batch keeps it a
+    few whole-batch tensor operations."""
     n, _, h, w = x.shape
     dev = x.device
     picked = torch.rand(n, 1, 1, 1, generator=gen, device=dev) < share
     binary = torch.rand(n, 1, 1, 1, generator=gen, device=dev) < 0.5
+    late = torch.rand(n, 1, 1, 1, generator=gen, device=dev) < 0.5  # binarised after scaling back up
+    threshold = _uniform(n, *LOWRES_THRESHOLDS, gen, dev, 1, 1, 1)
     # The size must reach the host; drawing it on the GPU would stall every batch for it, so a GPU run
     # draws it from the CPU generator (the trainer seeds it every epoch).
     host_gen = gen if gen.device.type == "cpu" else None
-    box = 8 + int(torch.randint(0, 9, (1,), generator=host_gen))  # the digit's new height
+    box = LOWRES_BOX[0] + int(torch.randint(0, LOWRES_BOX[1] - LOWRES_BOX[0] + 1, (1,), generator=host_gen))
     side = round(h * box / 20)
     small = F.interpolate(x, size=(side, side), mode="area")
-    small = torch.where(binary, (small > 0.5).to(small.dtype), small)
-    return torch.where(picked, F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False), x)
+    early = _kept_binary(small, (small > threshold).to(small.dtype))
+    small = torch.where(binary & ~late, early, small)
+    big = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+    big = torch.where(binary & late, _kept_binary(big, (big > threshold).to(big.dtype)), big)
+    return torch.where(picked, big, x)
+
+
+def _kept_binary(grey: torch.Tensor, binary: torch.Tensor) -> torch.Tensor:
+    """The binarised images that kept at least KEPT_INK of their ink; the others stay grey: a thin
+    stroke cut down to a dot or two is no longer the digit its label names."""
+    kept = binary.sum((1, 2, 3), keepdim=True) >= KEPT_INK * grey.sum((1, 2, 3), keepdim=True)
+    return torch.where(kept, binary, grey)

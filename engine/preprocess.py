@@ -43,6 +43,9 @@ SHEET_EDGE_BRIGHT = 0.98  # an edge of the crop darker than this still shows the
 LIGHTING_MIN_SIDE = 48  # smaller pictures are scans or crops, not photos of a lit page
 LIGHTING_WORK_SIDE = 32  # the paper's brightness is followed on a copy this size
 LIGHTING_UNEVEN = 0.08  # paper brighter in one place than another by more than this is evened out
+# A binarised low-resolution view in training keeps this share of its grey version's ink, or stays
+# grey: a thin pen's strokes cut down to a dot or two are no longer the digit the label names.
+KEPT_INK = 0.5
 NATIVE_MIN_CELLS = 8  # an enlarged picture is taken back to no fewer cells a side than an 8×8 scan has
 OPEN_PAPER_MIN = 16  # pixels of the reduced copy; with less paper than this, lighting is not judged
 # Modes whose pixels map straight onto grey levels; anything else goes through RGB(A).

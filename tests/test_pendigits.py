@@ -11,7 +11,8 @@ import torch
 
 from conftest import ROOT
 from engine.datasets import MIXED, PEN, Dataset, DatasetError, grouped_kfold, grouped_split, load_dataset, pen_file
-from engine.pendigits import (SCAN_SIDES, SCAN_VARIANTS, TRAIN_VARIANTS, PenFormatError, _as_scan, draw, parse_unipen,
+from engine.pendigits import (SCAN_SIDES, SCAN_VARIANTS, TRAIN_VARIANTS, PenFormatError, _as_scan, _binarised, draw,
+                              parse_unipen,
                               render_digits)
 
 GOOD = """.INCLUDE dene.doc
@@ -94,10 +95,17 @@ def test_scan_variants_are_small_scans_half_binarised_never_blank(tmp_path):
     digits = parse_unipen(write(tmp_path / "pen.txt", GOOD))
     rng = np.random.default_rng(0)
     scans = [_as_scan(draw(digits[i % 2], rng, pen), rng) for i, pen in enumerate(np.linspace(3, 34, 60))]
-    assert {len(s) for s in scans} <= set(range(SCAN_SIDES[0], SCAN_SIDES[1] + 1)) and len({len(s) for s in scans}) > 3
-    binary = [set(np.unique(s)) <= {0.0, 1.0} for s in scans]
-    assert 0.25 < np.mean(binary) < 0.75
-    assert all(s.max() > 0.2 for s in scans)  # a threshold that wiped a thin pen's strokes keeps the grey scan
+    sides = set(range(SCAN_SIDES[0], SCAN_SIDES[1] + 1))
+    binary = np.array([set(np.unique(s)) <= {0.0, 1.0} for s in scans])
+    enlarged = np.array([len(s) not in sides for s in scans])
+    assert all(len(s) in sides or len(s) // 4 in sides for s in scans) and len({len(s) for s in scans}) > 3
+    assert 0.25 < binary.mean() < 0.75 and enlarged.any()
+    assert all(s.max() > 0 for s in scans)
+    # A cut that leaves faint strokes as a dot keeps the grey scan; strong strokes are cut.
+    faint = np.zeros((8, 8), np.float32)
+    faint[1:7, 3], faint[1, 1:6], faint[4, 3] = 0.4, 0.4, 0.9
+    assert _binarised(faint, 0.6) is faint
+    assert np.array_equal(_binarised(faint * 2, 0.6), faint > 0.3)
     images = render_digits(digits, variants=3, seed=0, jitter=True, scans=1)
     assert (images.max((1, 2)) > 50).all() and not np.array_equal(images[1], images[2])
 
