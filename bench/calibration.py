@@ -30,7 +30,7 @@ def unsure(probabilities: np.ndarray, below: float, margin: float) -> np.ndarray
 def draw_diagram(panels: list[tuple[str, list]], path) -> None:
     """Side-by-side reliability diagrams: bars of accuracy per confidence bin against the diagonal."""
     size, pad = 360, 44
-    image = Image.new("RGB", (len(panels) * (size + pad) + pad, size + 2 * pad), "white")
+    image = Image.new("RGB", (len(panels) * (size + pad) + pad, size + 2 * pad + 16), "white")
     draw = ImageDraw.Draw(image)
     for i, (title, table) in enumerate(panels):
         x0, y0 = pad + i * (size + pad), pad
@@ -43,7 +43,11 @@ def draw_diagram(panels: list[tuple[str, list]], path) -> None:
             draw.rectangle((centre - half, y0 + size * (1 - accuracy), centre + half, y0 + size),
                            fill=(37, 99, 235) if n / total > 0.01 else (147, 197, 253))
         draw.text((x0, y0 - 30), title, fill="black")
-        draw.text((x0, y0 + size + 6), "confidence 0 to 1; bars: accuracy per bin (pale: under 1 % of digits); line: perfect calibration", fill="#555555")
+        draw.text((x0, y0 + size + 4), "0", fill="#555555")
+        draw.text((x0 + size - 4, y0 + size + 4), "1", fill="#555555")
+        draw.text((x0 + size // 2 - 30, y0 + size + 4), "confidence", fill="#555555")
+    draw.text((pad, size + pad + 26), "bars: accuracy per confidence bin (pale: under 1 % of the digits); "
+              "diagonal: perfect calibration", fill="#555555")
     image.save(path)
 
 
