@@ -20,7 +20,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
-from gui.app import create_application  # noqa: E402
+from gui.app import create_application, freeze_startup_objects  # noqa: E402
 from gui.automation import STROKES, draw_strokes  # noqa: E402
 
 
@@ -34,6 +34,7 @@ def main() -> None:
         window.show()
         QTest.qWaitForWindowExposed(window)
         window.active.predictor.warm_up()
+        freeze_startup_objects()  # as the app does once its window is up
         canvas, tab = window.draw_tab.canvas, window.draw_tab
         for pen_lift_ms, what in ((100, "with a 0.1 s pen lift between strokes"), (0, "strokes back to back")):
             tab.latencies_ms.clear()

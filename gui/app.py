@@ -1,5 +1,6 @@
 """Starting the desktop app: a splash at once, then PyTorch, the model and the main window."""
 
+import gc
 import logging
 import os
 import sys
@@ -7,7 +8,7 @@ import threading
 import time
 import traceback
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QVBoxLayout, QWidget
 
@@ -103,4 +104,12 @@ def run_app(verbose: bool = False) -> int:
     _report("window")
     if os.environ.get(STARTUP_REPORT):
         return 0
+    QTimer.singleShot(0, freeze_startup_objects)  # after the model's warm-up, queued by the window
     return app.exec()
+
+
+def freeze_startup_objects() -> None:
+    """Keep everything made while starting (PyTorch, Qt, the window: about a million objects) out of
+    Python's full garbage collections. Each one otherwise walks them all and held the GUI thread for
+    70–100 ms, a visible stall in the middle of a stroke (bench/gui_latency.py)."""
+    gc.freeze()
