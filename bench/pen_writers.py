@@ -34,22 +34,17 @@ from engine.device import configure_cpu
 from engine.evaluate import evaluate
 from engine.pendigits import TEST_WRITERS, draw, parse_unipen
 from engine.predict import Predictor
-from engine.preprocess import prepare_image, small_scan
+from engine.preprocess import prepare_image, resize, small_scan
 from engine.train import Trainer
 
 DEFAULT_PEN_PX = 18.0  # the canvas slider's default
-
-
-def _enlarged(small: np.ndarray, size: int) -> np.ndarray:
-    """A small picture scaled up smoothly (bilinear), as a viewer or a resize call does."""
-    return np.asarray(Image.fromarray(small, mode="F").resize((size, size), Image.Resampling.BILINEAR))
 
 
 def _input_at(drawing: np.ndarray, side: int) -> np.ndarray:
     """The network's own 28×28 input reduced to side×side and scaled back up: the digit, 20 px of 28,
     keeps only ~side·5/7 pixels of height, fewer than a scan cropped to it."""
     pixels = prepare_image(drawing).pixels
-    return _enlarged(np.asarray(Image.fromarray(pixels, mode="F").resize((side, side), Image.Resampling.BOX)), 28)
+    return resize(np.asarray(Image.fromarray(pixels, mode="F").resize((side, side), Image.Resampling.BOX)), 28, 28)
 
 
 # How a scanner, a small photo or a downsizing step may have reduced a digit: each view takes a
@@ -62,7 +57,7 @@ LOW_RES = {
     "8×8 grey": lambda d: small_scan(d, 8),
     "8×8 binary": lambda d: small_scan(d, 8, 0.5),
     "6×6 grey": lambda d: small_scan(d, 6),
-    "8×8 enlarged, then binary": lambda d: (_enlarged(small_scan(d, 8), 32) > 0.5).astype(np.float32),
+    "8×8 enlarged, then binary": lambda d: (resize(small_scan(d, 8), 32, 32) > 0.5).astype(np.float32),
     "input at 8×8": lambda d: _input_at(d, 8),
 }
 

@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from engine.checkpoint import atomic_write
 from engine.idx import DatasetError
-from engine.preprocess import KEPT_INK, prepare_image, small_scan
+from engine.preprocess import KEPT_INK, prepare_image, resize, small_scan
 from engine.strokes import Stroke, render_strokes
 
 FILE_NAME = "pendigits-orig.tra.gz"
@@ -172,7 +171,7 @@ def _as_scan(drawing: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     grey = small_scan(drawing, side)
     if rng.random() < 0.5:
         if rng.random() < 0.5:
-            grey = np.asarray(Image.fromarray(grey, mode="F").resize((4 * side, 4 * side), Image.Resampling.BILINEAR))
+            grey = resize(grey, 4 * side, 4 * side)
         return _binarised(grey, rng.uniform(*SCAN_THRESHOLDS))
     return grey
 

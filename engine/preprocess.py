@@ -318,8 +318,9 @@ def erase_ruling(gray: np.ndarray) -> np.ndarray:
     return out if painted else gray
 
 
-def _resize(ink: np.ndarray, width: int, height: int) -> np.ndarray:
-    # Pillow widens its filter when shrinking, so this anti-aliases like MNIST's own scaling.
+def resize(ink: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A float picture scaled bilinearly. Pillow widens its filter when shrinking, so this
+    anti-aliases like MNIST's own scaling; enlarging, it is a viewer's smooth zoom."""
     return np.asarray(Image.fromarray(ink, mode="F").resize((width, height), Image.Resampling.BILINEAR))
 
 
@@ -385,7 +386,7 @@ def _fit_box(ink: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float, fl
     crop = ink[top:bottom, left:right]
     new_w, new_h = _box_size(*crop.shape)
     extent = (float(left), float(top), float(right - left), float(bottom - top))
-    work = _resize(crop, new_w * _WORK, new_h * _WORK)
+    work = resize(crop, new_w * _WORK, new_h * _WORK)
     width = _stroke_width(work) / _WORK
     if 0 < width < MIN_STROKE:
         size = round((TARGET_STROKE - width) * _WORK) | 1  # odd, so strokes stay centred
@@ -393,7 +394,7 @@ def _fit_box(ink: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float, fl
         extent = (extent[0] - pad, extent[1] - pad, extent[2] + 2 * pad, extent[3] + 2 * pad)
         work = _dilate(np.pad(work, size // 2), size)
         new_w, new_h = _box_size(*work.shape)  # the strokes grew the box: fit it back into 20 px
-    return _resize(work, new_w, new_h), extent
+    return resize(work, new_w, new_h), extent
 
 
 def _centre(box: np.ndarray) -> tuple[np.ndarray, int, int]:
@@ -447,8 +448,10 @@ def native_grid(gray: np.ndarray) -> tuple[np.ndarray, float, float]:
     lost, as each cell is one value."""
     height, width = gray.shape
     row_edges = _changes((gray[1:] != gray[:-1]).any(1))
+    if row_edges is None:  # every drawing on the canvas ends here
+        return gray, 1.0, 1.0
     col_edges = _changes((gray[:, 1:] != gray[:, :-1]).any(0))
-    if row_edges is None or col_edges is None:
+    if col_edges is None:
         return gray, 1.0, 1.0
     # Neighbouring cells may be alike, so the shortest gap between changes holds at least one cell.
     for n_rows in range(-(-height // (np.diff(row_edges).min() + 1)), height * 2 // 3 + 1):

@@ -12,8 +12,7 @@ import torch
 from conftest import ROOT
 from engine.datasets import MIXED, PEN, Dataset, DatasetError, grouped_kfold, grouped_split, load_dataset, pen_file
 from engine.pendigits import (SCAN_SIDES, SCAN_VARIANTS, TRAIN_VARIANTS, PenFormatError, _as_scan, _binarised, draw,
-                              parse_unipen,
-                              render_digits)
+                              parse_unipen, render_digits)
 
 GOOD = """.INCLUDE dene.doc
 .LEXICON "0" "1"
