@@ -3,13 +3,15 @@
     python -m bench.pen_writers cv --folds 4 --epochs 8                  # the default mnist+pen recipe
     python -m bench.pen_writers cv --folds 4 --epochs 8 --set pen_share=0.35 --set seed=1
     python -m bench.pen_writers score assets/default_model.pt [OTHER.pt …]
+    python -m bench.pen_writers sweep --cv CV.json                       # binarised views over pens and cuts
     python -m bench.pen_writers ceiling --view "8×8 binary"              # how much a view leaves to read
 
 ``cv`` trains one model per fold of the 24 training writers (MNIST's own validation split stays
 fixed) and reads each fold's held-out writers: accuracy, every class, and the same digits reduced
 to 16×16 and 8×8 (grey and binarised) as a scanner or a small photo gives them. ``score`` does the
 same for finished models on the six test writers no shipped model trains on, plus MNIST's test set
-and the synthetic drawn digits (``bench/drawn_digits.py``). ``ceiling`` asks how much of a digit a
+and the synthetic drawn digits (``bench/drawn_digits.py``). ``sweep`` reads a ``cv`` run's fold models
+again with other pens and other cuts of the binarised scans. ``ceiling`` asks how much of a digit a
 low-resolution view leaves: a specialist trained on nothing but that view of the training writers
 (drawn many times with the benchmark's pen, jittered), read on each fold's unseen writers, beside the
 nearest neighbours of the raw small pictures. Nothing here looks at any other data.
@@ -59,6 +61,7 @@ LOW_RES = {
     "6×6 grey": lambda d: small_scan(d, 6),
     "8×8 enlarged, then binary": lambda d: (resize(small_scan(d, 8), 32, 32) > 0.5).astype(np.float32),
     "input at 8×8": lambda d: _input_at(d, 8),
+    "16×16 binary, stretched": lambda d: small_scan(d, 16, 0.5, stretch=True),
 }
 
 
@@ -195,6 +198,31 @@ def run_ceiling(args) -> None:
         print(f"  {name:>10}: {np.mean(values) * 100:.2f} % ({min(values) * 100:.2f}–{max(values) * 100:.2f})")
 
 
+def run_sweep(args) -> None:
+    """How the binarised views depend on the pen and the cut: each fold model of a ``cv`` run reads its
+    unseen writers drawn with each pen, fitted into 16×16 and 8×8, grey and cut at each threshold."""
+    folds = json.loads(Path(args.cv).read_text())["folds"]
+    digits = parse_unipen(pen_file())
+    views = {f"{side}×{side} {'grey' if cut is None else f'cut {cut:g}'}": (side, cut)
+             for side in (16, 8) for cut in [None, *args.thresholds]}
+    scores = {(pen, name): [] for pen in args.pens for name in views}
+    for fold in folds:
+        held = [d for d in digits if d.writer in set(fold["writers"])]
+        labels = np.array([d.label for d in held])
+        predictor = Predictor.load(fold["checkpoint"])
+        for pen in args.pens:
+            drawings = [draw(d, None, pen) for d in held]
+            for name, (side, cut) in views.items():
+                pictures = np.stack([_prepared(small_scan(d, side, cut)) for d in drawings])
+                scores[pen, name].append(float((predictor.probabilities(pictures).argmax(1) == labels).mean()))
+        print(f"fold {fold['fold']} read", flush=True)
+    print(f"\nunseen writers, mean over {len(folds)} folds (pen in px of the 280 px canvas; the slider's default "
+          f"is {DEFAULT_PEN_PX:g})")
+    print(f"{'':>16}" + "".join(f"{f'pen {pen:g}':>10}" for pen in args.pens))
+    for name in views:
+        print(f"{name:>16}" + "".join(f"{np.mean(scores[pen, name]) * 100:>9.2f}%" for pen in args.pens))
+
+
 def run_score(args) -> None:
     data = writer_set(TEST_WRITERS)
     mnist = load_dataset("mnist")
@@ -230,6 +258,10 @@ def main() -> None:
     cv.add_argument("--json", help="write every figure to this file")
     score = sub.add_parser("score", help="score models on the test writers, MNIST and the synthetic set")
     score.add_argument("models", nargs="+")
+    sweep = sub.add_parser("sweep", help="binarised views over pens and cuts, with a cv run's fold models")
+    sweep.add_argument("--cv", required=True, help="the --json file of a cv run")
+    sweep.add_argument("--pens", type=float, nargs="+", default=[6, 10, 18, 30])
+    sweep.add_argument("--thresholds", type=float, nargs="+", default=[0.15, 0.3, 0.5])
     ceiling = sub.add_parser("ceiling", help="how well a specialist reads one low-resolution view")
     ceiling.add_argument("--view", default="8×8 binary", choices=list(LOW_RES))
     ceiling.add_argument("--folds", type=int, default=4)
@@ -240,7 +272,7 @@ def main() -> None:
     ceiling.add_argument("--out", default="/tmp/pen-ceiling", help="where the fold runs are written")
     args = parser.parse_args()
     configure_cpu()
-    {"cv": run_cv, "score": run_score, "ceiling": run_ceiling}[args.command](args)
+    {"cv": run_cv, "score": run_score, "sweep": run_sweep, "ceiling": run_ceiling}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -366,13 +366,16 @@ def crop_to_ink(ink: np.ndarray) -> np.ndarray:
     return ink[top:bottom, left:right]
 
 
-def small_scan(picture, side: int, threshold: float | None = None) -> np.ndarray:
+def small_scan(picture, side: int, threshold: float | None = None, stretch: bool = False) -> np.ndarray:
     """A picture of a digit as a scanner or a small photo would give it: cropped to its ink, fitted
     into side×side (area-averaged, aspect kept, centred), white ink on black, binarised at
-    ``threshold`` of full ink or left grey."""
+    ``threshold`` of full ink or left grey. ``stretch`` fills the square instead, aspect lost, as some
+    scanned collections normalise their digits (Semeion's: a narrow 1 becomes a wide slanted bar)."""
     crop = crop_to_ink(ink_map(to_grayscale(picture)))
     scale = side / max(crop.shape)
     w, h = max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))
+    if stretch:
+        w = h = side
     small = np.asarray(Image.fromarray(crop, mode="F").resize((w, h), Image.Resampling.BOX))
     out = np.zeros((side, side), np.float32)
     out[(side - h) // 2: (side - h) // 2 + h, (side - w) // 2: (side - w) // 2 + w] = small

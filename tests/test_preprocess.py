@@ -184,6 +184,8 @@ def test_small_scan_fits_the_ink_into_a_few_pixels_keeping_its_shape():
     assert set(np.unique(binary)) <= {0.0, 1.0} and np.array_equal(binary, (grey > 0.5).astype(np.float32))
     assert (binary.any(1)).all() and binary.any(0).sum() <= 2  # the full height, one or two columns wide
     assert bounding_box(prepare_image(binary).pixels)[0] == 20  # and back up to MNIST's box
+    stretched = small_scan(one, 8, threshold=0.5, stretch=True)  # filling the square: a block, not a bar
+    assert stretched.shape == (8, 8) and stretched.any(0).all() and stretched.any(1).all()
 
 
 def _enlarged(small: np.ndarray, height: int, width: int, how: str) -> np.ndarray:
