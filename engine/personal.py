@@ -97,8 +97,9 @@ class PersonalSamples:
         """The drawing's file and its place in memory; the index on disk is the caller's to write."""
         if not 0 <= int(label) <= 9:
             raise PersonalDataError(f"label must be a digit 0-9, got {label}")
-        if prepare_image(drawing).empty:
-            raise PersonalDataError("nothing drawn: an empty canvas is not saved")
+        prepared = prepare_image(drawing)
+        if prepared.empty:
+            raise PersonalDataError(f"{prepared.message} Not saved.")
         self.folder.mkdir(parents=True, exist_ok=True)
         sample_id = uuid.uuid4().hex[:12]
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -28,6 +28,10 @@ MIN_STROKE = 1.5
 TARGET_STROKE = 2.5
 _WORK = 4  # strokes are measured and thickened at 4× the final resolution
 NOTHING_DRAWN = "Nothing drawn: the image has no ink."
+# Strokes as wide as this in the 20 px box make a blob, not a digit: a tap of the pen or a speck left
+# of a scan measures 9-11, MNIST's boldest digits under 8 (2·area/perimeter, as MIN_STROKE).
+DOT_WIDTH = 8.5
+ONLY_A_DOT = "Only a dot: draw a whole digit."
 BORDER_WEIGHT = 0.2  # how much a border of paper counts toward deciding which side is ink
 RULING_COVER = 0.9  # a row inked across this share of a photo may be a line of ruled paper…
 RULING_INK = 0.1  # …counting fainter ink than a stroke's (a thin grey line, blurred by JPEG)…
@@ -382,15 +386,17 @@ def small_scan(picture, side: int, threshold: float | None = None, stretch: bool
     return out if threshold is None else (out > threshold).astype(np.float32)
 
 
-def _fit_box(ink: np.ndarray) -> tuple[np.ndarray, tuple[float, float, float, float]]:
-    """Crop to the ink, scale the longer side to 20 px, thickening too-thin strokes on the way. Also
-    gives the box's extent on the source, (x, y, width, height) in its pixels."""
+def _fit_box(ink: np.ndarray) -> tuple[np.ndarray | None, tuple[float, float, float, float]]:
+    """Crop to the ink, scale the longer side to 20 px, thickening too-thin strokes on the way; no box
+    for a dot. Also gives the box's extent on the source, (x, y, width, height) in its pixels."""
     top, bottom, left, right = _ink_bounds(ink)
     crop = ink[top:bottom, left:right]
     new_w, new_h = _box_size(*crop.shape)
     extent = (float(left), float(top), float(right - left), float(bottom - top))
     work = resize(crop, new_w * _WORK, new_h * _WORK)
     width = _stroke_width(work) / _WORK
+    if width >= DOT_WIDTH:
+        return None, extent
     if 0 < width < MIN_STROKE:
         size = round((TARGET_STROKE - width) * _WORK) | 1  # odd, so strokes stay centred
         pad = (size // 2) * crop.shape[1] / (new_w * _WORK)  # the padding, in source pixels
@@ -477,6 +483,8 @@ def prepare_image(image) -> PreparedImage:
     if not (ink > INK_LEVEL).any():
         return PreparedImage(None, NOTHING_DRAWN)
     box, (x, y, width, height) = _fit_box(ink)
+    if box is None:
+        return PreparedImage(None, ONLY_A_DOT)
     pixels, top, left = _centre(box)
     scale_x, scale_y = width / box.shape[1], height / box.shape[0]  # grid cells per input pixel
     frame = ((x - left * scale_x) * cell_w, (y - top * scale_y) * cell_h, SIZE * scale_x * cell_w, SIZE * scale_y * cell_h)

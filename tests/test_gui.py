@@ -98,6 +98,14 @@ def test_why_map_follows_real_strokes_onto_the_panel_and_the_canvas(window, qtbo
     assert tab.explanation is None
 
 
+def test_a_tap_of_the_pen_is_not_read_as_a_digit(window):
+    """A dot fitted into the network's box is a filled disc, which it would read as a 0."""
+    draw_strokes(window.draw_tab.canvas, [[(0.5, 0.5)]])
+    assert window.draw_tab.canvas.stroke_count() == 1 and window.findChild(QLabel, "predictedDigit").text() == ""
+    assert "Only a dot" in window.draw_tab.confidence_label.text()
+    assert not window.personal.confirm_button.isEnabled()
+
+
 @pytest.mark.parametrize("digit", [1, 7])
 def test_other_digits(window, digit):
     draw_strokes(window.draw_tab.canvas, STROKES[digit])

@@ -7,6 +7,7 @@ from PIL import Image, ImageDraw
 
 from engine.personal import PersonalDataError, PersonalSamples, held_out_split, personalise
 from engine.predict import Predictor
+from engine.strokes import Stroke, render_strokes
 
 
 def _stroke(rng, points, size=280):
@@ -59,8 +60,11 @@ def test_relabel_remove_and_clear(store, tmp_path):
 
 
 def test_empty_drawings_and_bad_labels_are_refused(store):
-    with pytest.raises(PersonalDataError, match="nothing drawn"):
+    with pytest.raises(PersonalDataError, match="Nothing drawn"):
         store.add(np.full((280, 280), 255, np.uint8), 3)
+    tap = render_strokes([Stroke(np.array([[0.5, 0.5]]), 0.065)])
+    with pytest.raises(PersonalDataError, match="Only a dot"):
+        store.add(tap, 3)
     with pytest.raises(PersonalDataError, match="0-9"):
         store.add(plain_seven(np.random.default_rng(0)), 12)
     assert len(store) == 0

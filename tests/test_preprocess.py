@@ -5,9 +5,10 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 from engine.preprocess import (
-    CENTRE, NOTHING_DRAWN, crop_to_sheet, erase_ruling, even_out_lighting, find_paper, native_grid, prepare_image, read_image,
+    CENTRE, NOTHING_DRAWN, ONLY_A_DOT, crop_to_sheet, erase_ruling, even_out_lighting, find_paper, native_grid, prepare_image, read_image,
     small_scan,
 )
+from engine.strokes import Stroke, render_strokes
 
 
 def seven(size=280, width=18, offset=(0, 0), ink=0, paper=255, scale=1.0):
@@ -231,6 +232,27 @@ def test_drawings_and_small_scans_are_not_taken_for_enlargements():
 def test_no_ink_means_nothing_drawn(image):
     out = prepare_image(image)
     assert out.empty and out.pixels is None and out.message == NOTHING_DRAWN
+
+
+def _tap(pen: float, move: float = 0.0) -> np.ndarray:
+    return render_strokes([Stroke(np.array([[0.5, 0.5], [0.5 + move * pen, 0.5]]), pen)])
+
+
+@pytest.mark.parametrize("image", [
+    _tap(0.065), _tap(0.14, 0.5), _tap(0.03), np.pad(np.ones((1, 1), np.float32), 3), np.pad(np.ones((2, 2), np.float32), 5),
+])
+def test_a_tap_of_the_pen_or_a_speck_is_only_a_dot(image):
+    """Fitted into the 20 px box, a dot would become a filled disc that the network reads as a 0."""
+    out = prepare_image(image)
+    assert out.empty and out.message == ONLY_A_DOT
+
+
+def test_short_strokes_and_the_boldest_mnist_digits_are_not_dots(mnist):
+    for image in (_tap(0.065, 2), _tap(0.14, 2), np.pad(np.ones((3, 1), np.float32), 3), small_scan(_tap(0.065, 3), 8, 0.5)):
+        assert not prepare_image(image).empty
+    ink = mnist.test_images.float().flatten(1)
+    bold = mnist.test_images[(ink > 127).sum(1).argsort(descending=True)[:20]]  # the most ink
+    assert not any(prepare_image(255 - image.numpy()).empty for image in bold)
 
 
 def test_mnist_digits_pass_through_almost_unchanged(mnist):
