@@ -34,7 +34,7 @@ TRAIN_VARIANTS = 4  # drawings of each training digit
 SCAN_VARIANTS = 2
 SCAN_SIDES = (6, 16)
 SCAN_THRESHOLDS = (0.3, 0.6)  # of full ink, where a binarising scan cuts
-RENDER_VERSION = 3  # bump when the drawing below changes, so cached renderings are redrawn
+RENDER_VERSION = 4  # bump when the drawing below changes, so cached renderings are redrawn
 PEN_RANGE_PX = (5.0, 34.0)  # pen widths drawn from, in pixels of the 280 px canvas (the slider: 2–40)
 CITATION = ("Pen-Based Recognition of Handwritten Digits by E. Alpaydin and F. Alimoglu (Boğaziçi University, "
             "1998), UCI Machine Learning Repository, CC BY 4.0")
@@ -192,9 +192,9 @@ def render_digits(digits: list[PenDigit], variants: int, seed: int, jitter: bool
     for i, digit in enumerate(digits):
         for v in range(variants):
             drawing = draw(digit, rng if jitter else None, _pen_width(rng))
-            if v >= variants - scans:
-                drawing = _as_scan(drawing, rng)
-            pixels = prepare_image(drawing).pixels
+            pixels = prepare_image(_as_scan(drawing, rng)).pixels if v >= variants - scans else None
+            if pixels is None:  # not a scan, or a scan that kept only a speck: a blank labelled as a digit
+                pixels = prepare_image(drawing).pixels
             if pixels is not None:
                 out[i * variants + v] = np.round(pixels * 255).astype(np.uint8)
         if progress and (i % 250 == 249 or i == len(digits) - 1):

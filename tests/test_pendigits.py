@@ -109,6 +109,15 @@ def test_scan_variants_are_small_scans_half_binarised_never_blank(tmp_path):
     assert (images.max((1, 2)) > 50).all() and not np.array_equal(images[1], images[2])
 
 
+def test_a_scan_that_kept_only_a_speck_trains_as_the_drawing(tmp_path, monkeypatch):
+    """Prepared, a speck is empty; left so it would be a blank image labelled as a digit."""
+    digits = parse_unipen(write(tmp_path / "pen.txt", GOOD))
+    drawn = render_digits(digits, variants=1, seed=0, jitter=False)
+    speck = np.pad(np.ones((1, 1), np.float32), 7)
+    monkeypatch.setattr("engine.pendigits._as_scan", lambda drawing, rng: speck)
+    assert drawn.max() > 200 and np.array_equal(render_digits(digits, variants=1, seed=0, jitter=False, scans=1), drawn)
+
+
 def groups_of(writers_per_group=30, per_writer=5, loose=40):
     return torch.cat([torch.full((loose,), -1), torch.arange(1, writers_per_group + 1).repeat_interleave(per_writer)])
 
