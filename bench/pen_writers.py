@@ -207,7 +207,8 @@ def run_sweep(args) -> None:
              for side in (16, 8) for cut in [None, *args.thresholds]}
     scores = {(pen, name): [] for pen in args.pens for name in views}
     for fold in folds:
-        held = [d for d in digits if d.writer in set(fold["writers"])]
+        writers = set(fold["writers"])
+        held = [d for d in digits if d.writer in writers]
         labels = np.array([d.label for d in held])
         predictor = Predictor.load(fold["checkpoint"])
         for pen in args.pens:

@@ -377,9 +377,7 @@ def small_scan(picture, side: int, threshold: float | None = None, stretch: bool
     scanned collections normalise their digits (Semeion's: a narrow 1 becomes a wide slanted bar)."""
     crop = crop_to_ink(ink_map(to_grayscale(picture)))
     scale = side / max(crop.shape)
-    w, h = max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))
-    if stretch:
-        w = h = side
+    w, h = (side, side) if stretch else (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
     small = np.asarray(Image.fromarray(crop, mode="F").resize((w, h), Image.Resampling.BOX))
     out = np.zeros((side, side), np.float32)
     out[(side - h) // 2: (side - h) // 2 + h, (side - w) // 2: (side - w) // 2 + w] = small
