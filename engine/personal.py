@@ -30,7 +30,9 @@ from engine.evaluate import predict_logits, to_model_input
 from engine.preprocess import prepare_image
 
 INDEX = "samples.csv"
-HELD_OUT_FROM = 5  # samples needed before every fifth is held out to measure Personalise
+# Every HELD_OUT_EVERY-th sample of a digit is held out to measure Personalise. Counted per digit, so
+# a digit with fewer samples is learned from all of them: one drawing per digit teaches every digit.
+HELD_OUT_EVERY = 5
 FIELDS = ("id", "label", "created")
 PROGRESS_EVERY = 50  # samples between progress reports of an import or export
 
@@ -212,17 +214,15 @@ class PersonaliseResult:
 
         held = (f"held-out personal samples {percent(self.held_out_before)} → {percent(self.held_out_after)} "
                 f"({self.held_out_samples} samples)" if self.held_out_samples else
-                f"add at least {HELD_OUT_FROM} samples for a held-out score")
+                f"give a digit {HELD_OUT_EVERY} samples for a held-out score")
         return f"{held}; MNIST {self.mnist_before:.2%} → {self.mnist_after:.2%}"
 
 
 def held_out_split(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every fifth sample is held out to measure the effect, once there are HELD_OUT_FROM samples."""
-    n = len(labels)
-    index = torch.arange(n)
-    if n < HELD_OUT_FROM:
-        return index, index[:0]
-    held = index % 5 == 4
+    """(train, held-out) indices: each digit's HELD_OUT_EVERY-th, 2·HELD_OUT_EVERY-th, … sample is held out."""
+    index = torch.arange(len(labels))
+    rank = F.one_hot(labels, 10).cumsum(0)[index, labels]  # 1 for a digit's first sample, 2 for its second, …
+    held = rank % HELD_OUT_EVERY == 0
     return index[~held], index[held]
 
 

@@ -91,10 +91,15 @@ def test_malformed_csv_adds_nothing_and_names_the_row(store, tmp_path):
     assert len(store) == 0
 
 
-def test_held_out_split():
-    train, held = held_out_split(torch.arange(12))
-    assert held.tolist() == [4, 9] and len(train) == 10
-    assert len(held_out_split(torch.arange(3))[1]) == 0
+def test_held_out_split_keeps_every_digit_it_was_shown():
+    one_per_digit = torch.arange(10)
+    assert held_out_split(one_per_digit)[0].tolist() == list(range(10))  # none held out: each is its digit's only one
+    labels = torch.tensor([1] * 11 + [7] * 4 + [3])
+    train, held = held_out_split(labels)
+    assert held.tolist() == [4, 9]  # the fifth and tenth 1
+    assert sorted(train.tolist() + held.tolist()) == list(range(16))
+    interleaved = torch.tensor([1, 7] * 5)
+    assert held_out_split(interleaved)[1].tolist() == [8, 9]  # each digit's fifth, wherever it falls
 
 
 def test_fine_tuning_learns_a_style_the_base_model_gets_wrong(mnist):
