@@ -214,7 +214,7 @@ class PersonaliseResult:
 
         held = (f"held-out personal samples {percent(self.held_out_before)} → {percent(self.held_out_after)} "
                 f"({self.held_out_samples} samples)" if self.held_out_samples else
-                f"give a digit {HELD_OUT_EVERY} samples for a held-out score")
+                f"no held-out score yet (a digit's {HELD_OUT_EVERY}th sample is held out to score it)")
         return f"{held}; MNIST {self.mnist_before:.2%} → {self.mnist_after:.2%}"
 
 

@@ -523,7 +523,7 @@ def test_personalise_button_activates_a_personalised_model(window, qtbot, tiny_d
     meta = window.active.predictor.metadata
     assert window.active.predictor is not before and meta["personalised"]["samples"] == 3
     assert window.active.path.is_file() and "personalised on 3 samples" in window.model_status.text()
-    assert "Personalised in" in panel.status.text()
+    assert "Personalised in" in panel.status.text() and "no held-out score yet" in panel.status.text()  # all 3 learned
     assert window.recent_models() == [str(window.active.path.resolve())]  # to come back to later
 
 
