@@ -92,11 +92,11 @@ class PersonalPanel(QWidget):
         for b in self.label_buttons:
             b.setEnabled(has_drawing)
 
-    def _show_count(self, prefix: str = "") -> None:
+    def _show_count(self, prefix: str = "", suffix: str = "") -> None:
         n = len(self.store)
         text = f"{n} personal sample{'s' if n != 1 else ''}" if n else "No personal samples yet: confirm or correct a few predictions."
         self.status.setStyleSheet(f"color: {MUTED}" if not prefix else "")
-        self.status.setText(prefix + text)
+        self.status.setText(prefix + text + suffix)
         self.personalise_button.setEnabled(n > 0 and self._worker is None)
 
     # --- samples -------------------------------------------------------------------------------
@@ -109,6 +109,7 @@ class PersonalPanel(QWidget):
         """Keep the drawing on the canvas with this label, then clear it for the next one."""
         if self.draw_tab.last_prediction is None or self.draw_tab.canvas.is_empty():
             return
+        corrected = label != self.draw_tab.last_prediction.digit
         try:
             self.store.add(self.draw_tab.canvas.render_array(), label)
         except (PersonalDataError, OSError) as exc:
@@ -116,7 +117,8 @@ class PersonalPanel(QWidget):
             self.status.setText(f"Not saved: {exc}")
             return
         self.draw_tab.canvas.clear()
-        self._show_count(f"Saved as {label} ({self.store.counts()[label]} of this digit) · ")
+        self._show_count(f"Saved as {label} ({self.store.counts()[label]} of this digit) · ",
+                         f" · Personalise to teach it your {label}s" if corrected else "")
 
     def browse(self) -> None:
         SamplesDialog(self.store, self.settings, self).exec()

@@ -492,10 +492,11 @@ def test_digit_keys_and_enter_save_personal_samples(window, qtbot):
     assert panel.confirm_button.text() == "✓ It is a 7"
     qtbot.keyClick(canvas, Qt.Key.Key_1)  # the user says: it is a 1
     assert canvas.is_empty() and [s.label for s in panel.store.samples()] == [1]
-    assert "Saved as 1" in panel.status.text()
+    assert "Saved as 1" in panel.status.text() and "Personalise to teach it your 1s" in panel.status.text()
     draw_strokes(canvas, STROKES[4])
     qtbot.keyClick(canvas, Qt.Key.Key_Return)
     assert [s.label for s in panel.store.samples()] == [1, 4]
+    assert "Saved as 4" in panel.status.text() and "Personalise" not in panel.status.text()  # it was right
     qtbot.keyClick(canvas, Qt.Key.Key_5)  # nothing drawn: nothing saved
     assert len(panel.store) == 2
 
