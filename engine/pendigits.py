@@ -193,7 +193,7 @@ def render_digits(digits: list[PenDigit], variants: int, seed: int, jitter: bool
         for v in range(variants):
             drawing = draw(digit, rng if jitter else None, _pen_width(rng))
             pixels = prepare_image(_as_scan(drawing, rng)).pixels if v >= variants - scans else None
-            if pixels is None:  # not a scan, or a scan that kept only a speck: a blank labelled as a digit
+            if pixels is None:  # not a scan, or a scan that kept only a speck: train on the drawing itself
                 pixels = prepare_image(drawing).pixels
             if pixels is not None:
                 out[i * variants + v] = np.round(pixels * 255).astype(np.uint8)
