@@ -8,7 +8,8 @@ the pixels it is shown when someone draws.
 
 Writers are the unit of generalisation: the test split is six whole writers, and validation splits
 hold out whole writers too (``datasets.grouped_split``). Training digits are drawn several times
-with the variety a hand has (pen width, stroke placement, tremor, writing speed), and some of those
+with the variety a hand has (pen width, the digit's shape warped a little, stroke placement, tremor,
+writing speed), and some of those
 drawings are seen as a small scan of paper would show them (``preprocess.small_scan``); test digits
 once, without jitter, with a seeded pen width.
 """
@@ -34,7 +35,7 @@ TRAIN_VARIANTS = 4  # drawings of each training digit
 SCAN_VARIANTS = 2
 SCAN_SIDES = (6, 16)
 SCAN_THRESHOLDS = (0.3, 0.6)  # of full ink, where a binarising scan cuts
-RENDER_VERSION = 4  # bump when the drawing below changes, so cached renderings are redrawn
+RENDER_VERSION = 5  # bump when the drawing below changes, so cached renderings are redrawn
 PEN_RANGE_PX = (5.0, 34.0)  # pen widths drawn from, in pixels of the 280 px canvas (the slider: 2–40)
 CITATION = ("Pen-Based Recognition of Handwritten Digits by E. Alpaydin and F. Alimoglu (Boğaziçi University, "
             "1998), UCI Machine Learning Repository, CC BY 4.0")
@@ -128,7 +129,8 @@ def parse_unipen(path) -> list[PenDigit]:
 
 def to_canvas(digit: PenDigit, rng: np.random.Generator | None, pen_px: float) -> list[Stroke]:
     """A digit as canvas strokes, fitted as a person draws in the box: with ``rng``, with the variety of
-    a hand (size, place, per-stroke shifts and turns, tremor, a faster or slower pen)."""
+    a hand (size, place, a smooth warp of the shape, per-stroke shifts and turns, tremor, a faster or
+    slower pen)."""
     strokes = [s * np.array([1.0, -1.0]) for s in digit.strokes]  # tablet y points up
     every = np.concatenate(strokes)
     low, high = every.min(0), every.max(0)
@@ -137,6 +139,8 @@ def to_canvas(digit: PenDigit, rng: np.random.Generator | None, pen_px: float) -
     scale = height / extent
     centre = np.array([0.5, 0.5]) + (rng.uniform(-0.08, 0.08, 2) if rng is not None else 0.0)
     mid = (low + high) / 2
+    if rng is not None:
+        strokes = _warped(strokes, low, high, rng)
     out = []
     for points in strokes:
         if rng is not None:
@@ -151,6 +155,27 @@ def to_canvas(digit: PenDigit, rng: np.random.Generator | None, pen_px: float) -
             points = points + rng.normal(0.0, 0.012 * extent, 2) + rng.normal(0.0, 0.004 * extent, points.shape)
         canvas_points = np.clip((points - mid) * scale + centre, 0.0, 1.0)
         out.append(Stroke(canvas_points, pen_px / 280))
+    return out
+
+
+WARP = 0.03  # of the digit's size: how far a smooth random warp moves its strokes (a hand's variety of shapes)
+WARP_GRID = 3  # the warp's random offsets sit on a WARP_GRID×WARP_GRID grid over the digit, bilinear between
+
+
+def _warped(strokes: list[np.ndarray], low: np.ndarray, high: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+    """The strokes moved by one smooth random displacement field over the digit's box: a flag grows or
+    shrinks, a loop opens, a bar tilts, while each stroke stays one continuous line of the same pen."""
+    size = np.maximum(high - low, 1.0)
+    offsets = rng.normal(0.0, WARP, (WARP_GRID, WARP_GRID, 2)) * size.max()
+    out = []
+    for points in strokes:
+        u = (points - low) / size * (WARP_GRID - 1)  # position on the grid, 0 … WARP_GRID-1
+        i = np.clip(np.floor(u).astype(int), 0, WARP_GRID - 2)
+        f = u - i
+        fx, fy = f[:, :1], f[:, 1:]
+        shift = (offsets[i[:, 0], i[:, 1]] * (1 - fx) * (1 - fy) + offsets[i[:, 0] + 1, i[:, 1]] * fx * (1 - fy)
+                 + offsets[i[:, 0], i[:, 1] + 1] * (1 - fx) * fy + offsets[i[:, 0] + 1, i[:, 1] + 1] * fx * fy)
+        out.append(points + shift)
     return out
 
 

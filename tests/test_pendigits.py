@@ -11,8 +11,8 @@ import torch
 
 from conftest import ROOT
 from engine.datasets import MIXED, PEN, Dataset, DatasetError, grouped_kfold, grouped_split, load_dataset, pen_file
-from engine.pendigits import (SCAN_SIDES, SCAN_VARIANTS, TRAIN_VARIANTS, PenFormatError, _as_scan, _binarised, draw,
-                              parse_unipen, render_digits)
+from engine.pendigits import (SCAN_SIDES, SCAN_VARIANTS, TRAIN_VARIANTS, WARP, PenFormatError, _as_scan, _binarised,
+                              _warped, draw, parse_unipen, render_digits)
 
 GOOD = """.INCLUDE dene.doc
 .LEXICON "0" "1"
@@ -88,6 +88,18 @@ def test_rendered_digits_look_like_mnist_inputs(tmp_path):
         rows = np.flatnonzero(image.max(1) > 50)
         assert image.max() > 200 and image[0].max() == 0 and rows[-1] - rows[0] <= 21
     assert not np.array_equal(images[0], images[1])  # variants differ (pen, jitter)
+
+
+def test_the_warp_reshapes_a_digit_smoothly_and_a_little():
+    t = np.linspace(0, 1, 400)[:, None]
+    stroke = np.hstack([t * 100, np.sin(t * 6) * 50])  # one long stroke across a 100-unit box
+    low, high = stroke.min(0), stroke.max(0)
+    shifts = np.stack([_warped([stroke], low, high, np.random.default_rng(seed))[0] - stroke for seed in range(50)])
+    typical = np.sqrt((shifts ** 2).mean())
+    assert 0.5 * WARP * 100 < typical < 1.5 * WARP * 100  # it moves strokes by about WARP of the digit's size
+    assert np.abs(np.diff(shifts, axis=1)).max() < 0.01 * 100  # neighbours move alike: still one continuous line
+    ends = shifts[:, [0, -1]]
+    assert np.abs(ends[:, 0] - ends[:, 1]).mean() > 0.5 * WARP * 100  # far parts move apart: the shape changes
 
 
 def test_scan_variants_are_small_scans_half_binarised_never_blank(tmp_path):
