@@ -241,7 +241,8 @@ def _file_digest(path: Path) -> str:
 def load_pen_splits(path: Path, cache_dir: Path, progress=None) -> tuple[PenSplit, PenSplit]:
     """(train, test) splits drawn from the trajectories, cached on disk after the first time."""
     variants = TRAIN_VARIANTS + SCAN_VARIANTS
-    cache = Path(cache_dir) / f"pendigits-{_file_digest(path)}-r{RENDER_VERSION}-v{variants}.npz"
+    digest = _file_digest(path)
+    cache = Path(cache_dir) / f"pendigits-{digest}-r{RENDER_VERSION}-v{variants}.npz"
     if cache.is_file():
         try:
             with np.load(cache) as z:
@@ -260,6 +261,9 @@ def load_pen_splits(path: Path, cache_dir: Path, progress=None) -> tuple[PenSpli
         splits.append(PenSplit(images, labels, writers))
     try:
         atomic_write(cache, lambda tmp: _save_npz(tmp, splits))
+        for stale in cache.parent.glob(f"pendigits-{digest}-r*-v*.npz"):
+            if stale != cache:  # an earlier version's drawings (8 MB each) that nothing reads any more
+                stale.unlink()
     except OSError:
         pass  # an unwritable cache costs time next start, nothing else
     return splits[0], splits[1]

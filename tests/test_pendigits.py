@@ -201,6 +201,23 @@ def test_each_epoch_mixes_in_the_asked_share_of_pen_digits(small_mnist):
     assert set(warm.tolist()) == set(trainer._main_idx.tolist())
 
 
+def test_drawing_the_pen_digits_again_replaces_an_earlier_versions_cache(tmp_path):
+    from conftest import tiny_pen_file
+    from engine.pendigits import load_pen_splits
+
+    source = tiny_pen_file(tmp_path / "pen.gz", per_writer=3)
+    load_pen_splits(source, tmp_path / "cache")
+    (current,) = (tmp_path / "cache").glob("*.npz")
+    digest = current.name.split("-")[1]
+    earlier = tmp_path / "cache" / f"pendigits-{digest}-r0-v6.npz"
+    other_source = tmp_path / "cache" / "pendigits-0123456789ab-r0-v6.npz"
+    current.rename(earlier)  # as left by a version that drew the digits differently
+    other_source.write_bytes(b"another pen file's drawings")
+    load_pen_splits(source, tmp_path / "cache")
+    assert current.is_file() and not earlier.exists()
+    assert other_source.is_file()  # another file's drawings are not this one's to delete
+
+
 def test_a_damaged_or_unwritable_cache_costs_a_redraw_and_nothing_else(tmp_path):
     from conftest import tiny_pen_file
     from engine.pendigits import load_pen_splits
