@@ -7,8 +7,8 @@ Each condition is applied to the digit drawn with the default pen on the 280 px 
 white), saved as a PNG and read back as ``predict`` reads a file: uneven light (a page lit from one
 side, a strong fall-off, a shadow), a light digit on an unevenly glowing dark screen, sensor noise,
 JPEG, a small digit on a large page, the sheet on a dark desk, ruled and squared paper, low contrast,
-blur, bold strokes framed tightly (a marker photographed close), and small scans zoomed by repeating
-pixels. Prints accuracy per condition and how many pictures read as empty.
+blur, bold strokes framed tightly (a marker photographed close), a form's printed box, part of the
+next digit of a number at the edge, and small scans zoomed by repeating pixels. Prints accuracy per condition and how many pictures read as empty.
 """
 
 import argparse
@@ -97,6 +97,26 @@ def framed_tightly(a: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(crop).resize((max(1, crop.shape[1] * 100 // crop.shape[0]), 100)))
 
 
+def in_a_box(a: np.ndarray) -> np.ndarray:
+    """A form's printed box around the digit: black lines 4 px wide, 2 % in from the picture's edges."""
+    b = a.copy()
+    h, w = a.shape
+    i, t = h // 50, 4
+    for rows, cols in ((slice(i, i + t), slice(i, w - i)), (slice(h - i - t, h - i), slice(i, w - i)),
+                       (slice(i, h - i), slice(i, i + t)), (slice(i, h - i), slice(w - i - t, w - i))):
+        b[rows, cols] = 0
+    return b
+
+
+def with_a_neighbour(a: np.ndarray, neighbour: np.ndarray, share: float) -> np.ndarray:
+    """Cropped from a written number: the left ``share`` of the next digit's ink at the right edge."""
+    cols = np.flatnonzero((neighbour < 128).any(0))
+    k = max(1, int(share * (cols[-1] - cols[0])))
+    b = a.copy()
+    b[:, -k:] = np.minimum(b[:, -k:], neighbour[:, cols[0]:cols[0] + k])
+    return b
+
+
 def zoomed(a: np.ndarray, side: int, threshold: float | None, size: int) -> np.ndarray:
     """A small scan (side×side, binarised at ``threshold`` or grey) enlarged to size×size by repeating
     pixels, as an image viewer's zoom or `F.interpolate`'s default gives it."""
@@ -111,7 +131,7 @@ def as_file(picture: np.ndarray) -> np.ndarray:
     return read_image(buffer)
 
 
-def conditions(rng) -> dict:
+def conditions(rng, neighbours: list[np.ndarray]) -> dict:
     return {
         "as drawn": lambda d: d(DEFAULT_PEN_PX),
         "lit from one side (55 % at the far edge)": lambda d: lit(d(DEFAULT_PEN_PX), 0.55),
@@ -131,6 +151,9 @@ def conditions(rng) -> dict:
         "out of focus (blur 3 px)": lambda d: np.asarray(Image.fromarray(d(DEFAULT_PEN_PX)).filter(ImageFilter.GaussianBlur(3))),
         "marker framed tightly (34 px pen)": lambda d: framed_tightly(d(34.0)),
         "thick marker framed tightly (50 px pen)": lambda d: framed_tightly(d(50.0)),
+        "in a form's printed box (black, 4 px)": lambda d: in_a_box(d(DEFAULT_PEN_PX)),
+        "a fifth of the next digit at the edge": lambda d: with_a_neighbour(
+            d(DEFAULT_PEN_PX), neighbours[rng.integers(len(neighbours))], 0.2),
         "8×8 binary scan zoomed to 28 px": lambda d: zoomed(d(DEFAULT_PEN_PX), 8, 0.5, 28),
         "8×8 binary scan zoomed to 280 px": lambda d: zoomed(d(DEFAULT_PEN_PX), 8, 0.5, 280),
         "8×8 grey scan zoomed to 28 px": lambda d: zoomed(d(DEFAULT_PEN_PX), 8, None, 28),
@@ -150,7 +173,8 @@ def main() -> None:
     labels = np.array([d.label for d in digits])
     print(f"{len(digits)} pen digits of writers {args.writers}; model {args.model or 'shipped'}")
     rng = np.random.default_rng(0)
-    for name, make in conditions(rng).items():
+    neighbours = [draw(d, None, DEFAULT_PEN_PX) for d in digits[::30]]
+    for name, make in conditions(rng, neighbours).items():
         if args.only and args.only not in name:
             continue
         pixels, empty = [], []
