@@ -40,6 +40,8 @@ RULING_THINNER = 0.75  # …and the line is thinner than this share of the digit
 RULING_FRINGE = 2  # rows either side of a line painted too: a tilted line's steps and blur
 # Slopes a line may have, level first: up to about 5° either way, in steps of about a quarter degree.
 RULING_SLOPES = tuple(sorted(np.linspace(-0.0875, 0.0875, 41), key=abs))
+NEIGHBOUR_GAP = 0.03  # ink at a side edge, set apart from the digit by paper this share of the width…
+NEIGHBOUR_MARGIN = 0.05  # …in a picture with this share of its height free above and below the digit
 SHEET_DARK_BORDER = 0.6  # a photo whose border is this much darker than mid-grey shows a desk…
 SHEET_MIN = 0.2  # …around a sheet at least this share of the picture each way…
 SHEET_BRIGHT = 0.8  # …that is at least this bright all over (paper, a little ink)
@@ -322,6 +324,37 @@ def erase_ruling(gray: np.ndarray) -> np.ndarray:
     return out if painted else gray
 
 
+def erase_neighbours(gray: np.ndarray) -> np.ndarray:
+    """A digit cropped out of a written number, without the pieces of its neighbours that the crop
+    caught at its left and right edges, each painted over with the paper beside it. Files only.
+
+    A piece is ink that reaches a side edge and is set apart from the rest by columns of paper. The
+    picture must show paper above and below the digit, and not be a small scan enlarged: a scan,
+    whose strokes a low resolution may break apart, is left alone, and so is a digit that fills the
+    picture."""
+    if min(gray.shape) < LIGHTING_MIN_SIDE or native_grid(gray)[0].shape != gray.shape:
+        return gray
+    solid = ink_map(gray) > INK_LEVEL
+    h, w = solid.shape
+    inked = np.flatnonzero(solid.any(0))
+    gap = max(2, round(NEIGHBOUR_GAP * w))
+    runs = np.split(inked, np.flatnonzero(np.diff(inked) > gap) + 1)
+    edge = round(0.01 * w)  # anti-aliasing may leave the outermost column or two paper
+    pieces = [r for r in (runs[0], runs[-1]) if len(runs) > 1 and (r[0] <= edge or r[-1] >= w - 1 - edge)]
+    kept = [r for r in runs if not any(r is piece for piece in pieces)]
+    if not pieces or not kept:
+        return gray
+    rows = np.flatnonzero(solid[:, np.concatenate(kept)].any(1))
+    if rows[0] < NEIGHBOUR_MARGIN * h or rows[-1] >= h - NEIGHBOUR_MARGIN * h:
+        return gray
+    out = gray.copy()
+    for piece in pieces:
+        paper = piece[-1] + 1 if piece[0] <= edge else piece[0] - 1  # the first column of the gap
+        span = slice(0, piece[-1] + 1) if piece[0] <= edge else slice(piece[0], w)
+        out[:, span] = gray[:, paper, None]
+    return out
+
+
 def resize(ink: np.ndarray, width: int, height: int) -> np.ndarray:
     """A float picture scaled bilinearly. Pillow widens its filter when shrinking, so this
     anti-aliases like MNIST's own scaling; enlarging, it is a viewer's smooth zoom."""
@@ -500,7 +533,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 def read_image(path) -> np.ndarray:
     """An image file → H×W float32 grey in [0, 1], transparency laid on paper, turned upright by its
     EXIF orientation, cropped to the sheet of paper if it lies on a desk, the lines of ruled paper
-    painted over: the one route from a file to the network, for `predict`, Open and drag-and-drop.
+    and pieces of neighbouring digits at its sides painted over: the one route from a file to the network, for `predict`, Open and drag-and-drop.
     Every failure is a ValueError with a readable message; images over MAX_PIXELS are refused before
     they are decoded (JPEGs are decoded at a reduced size instead)."""
     try:
@@ -515,7 +548,7 @@ def read_image(path) -> np.ndarray:
             factor = max(img.size) // WORK_SIDE
             if factor > 1:
                 img = img.reduce(factor)
-            return erase_ruling(crop_to_sheet(to_grayscale(img)))
+            return erase_neighbours(erase_ruling(crop_to_sheet(to_grayscale(img))))
     except FileNotFoundError:
         raise ValueError(f"{path}: file not found") from None
     except Image.DecompressionBombError:  # Pillow's own limit, hit while opening

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 from engine.preprocess import (
-    CENTRE, NOTHING_DRAWN, ONLY_A_DOT, crop_to_sheet, erase_ruling, even_out_lighting, find_paper, native_grid, prepare_image, read_image,
+    CENTRE, NOTHING_DRAWN, ONLY_A_DOT, crop_to_sheet, erase_neighbours, erase_ruling, even_out_lighting, find_paper, native_grid, prepare_image, read_image,
     small_scan,
 )
 from engine.strokes import Stroke, render_strokes
@@ -132,6 +132,31 @@ def test_a_digit_that_reaches_the_edges_keeps_its_strokes():
     rows, cols = np.flatnonzero((gray < 0.5).any(1)), np.flatnonzero((gray < 0.5).any(0))
     tight = np.ascontiguousarray(gray[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1])  # the bar spans the picture
     assert erase_ruling(tight) is tight
+
+
+def test_pieces_of_neighbouring_digits_at_the_sides_are_painted_over(tmp_path):
+    page = np.asarray(seven(), np.uint8)  # the 7 spans columns 98-191 of 280
+    before, after = np.full_like(page, 255), np.full_like(page, 255)
+    before[:, :110] = page[:, 170:]  # the end of the 7 before it: its bar's tip and stem's top, at the left edge
+    after[:, 250:] = page[:, 98:128]  # the start of the 7 after it: its bar's left end, at the right edge
+    cropped = np.minimum(np.minimum(page, before), after)
+    Image.fromarray(cropped).save(tmp_path / "from-a-number.png")
+    clean = prepare_image(page).pixels
+    assert np.abs(prepare_image(cropped).pixels - clean).mean() > 0.05  # the pieces spoil the crop
+    gray = read_image(tmp_path / "from-a-number.png")
+    assert gray[:, :40].min() > 0.95 and gray[:, -30:].min() > 0.95  # both pieces are gone…
+    assert np.abs(prepare_image(gray).pixels - clean).mean() < 0.01  # …and the digit is untouched
+    # Left alone: a scan cropped to its ink, broken into pieces (no paper above and below), and a
+    # digit with nothing beside it.
+    rows, cols = np.flatnonzero((cropped < 128).any(1)), np.flatnonzero((cropped < 128).any(0))
+    tight = np.ascontiguousarray(cropped[rows[0]: rows[-1] + 1], np.float32) / 255
+    assert erase_neighbours(tight) is tight
+    alone = page.astype(np.float32) / 255
+    assert erase_neighbours(alone) is alone
+    scan = np.ones((8, 8), np.float32)
+    scan[2:6, [0, 1, 3, 4, 6, 7]] = 0  # a wide digit's 8×8 binary scan, its strokes broken apart…
+    zoomed = np.repeat(np.repeat(scan, 35, 0), 35, 1)  # …enlarged by repeating pixels, paper above and below
+    assert erase_neighbours(zoomed) is zoomed
 
 
 def test_rgb_and_rgba_inputs():
