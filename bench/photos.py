@@ -8,7 +8,8 @@ white), saved as a PNG and read back as ``predict`` reads a file: uneven light (
 side, a strong fall-off, a shadow), a light digit on an unevenly glowing dark screen, sensor noise,
 JPEG, a small digit on a large page, the sheet on a dark desk, ruled and squared paper, low contrast,
 blur, bold strokes framed tightly (a marker photographed close), a form's printed box, part of the
-next digit of a number at the edge, and small scans zoomed by repeating pixels. Prints accuracy per condition and how many pictures read as empty.
+next digit of a number at the edge, and small scans zoomed by repeating pixels. Prints accuracy per
+condition and how many pictures read as empty.
 """
 
 import argparse

@@ -9,9 +9,8 @@ the pixels it is shown when someone draws.
 Writers are the unit of generalisation: the test split is six whole writers, and validation splits
 hold out whole writers too (``datasets.grouped_split``). Training digits are drawn several times
 with the variety a hand has (pen width, the digit's shape warped a little, stroke placement, tremor,
-writing speed), and some of those
-drawings are seen as a small scan of paper would show them (``preprocess.small_scan``); test digits
-once, without jitter, with a seeded pen width.
+writing speed), and some of those drawings are seen as a small scan of paper would show them
+(``preprocess.small_scan``); test digits once, without jitter, with a seeded pen width.
 """
 
 import gzip

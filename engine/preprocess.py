@@ -332,26 +332,29 @@ def erase_neighbours(gray: np.ndarray) -> np.ndarray:
     picture must show paper above and below the digit, and not be a small scan enlarged: a scan,
     whose strokes a low resolution may break apart, is left alone, and so is a digit that fills the
     picture."""
-    if min(gray.shape) < LIGHTING_MIN_SIDE or native_grid(gray)[0].shape != gray.shape:
+    if min(gray.shape) < LIGHTING_MIN_SIDE:
         return gray
     solid = ink_map(gray) > INK_LEVEL
     h, w = solid.shape
     inked = np.flatnonzero(solid.any(0))
-    gap = max(2, round(NEIGHBOUR_GAP * w))
-    runs = np.split(inked, np.flatnonzero(np.diff(inked) > gap) + 1)
+    if inked.size == 0:
+        return gray
+    runs = np.split(inked, np.flatnonzero(np.diff(inked) > max(2, round(NEIGHBOUR_GAP * w))) + 1)
     edge = round(0.01 * w)  # anti-aliasing may leave the outermost column or two paper
-    pieces = [r for r in (runs[0], runs[-1]) if len(runs) > 1 and (r[0] <= edge or r[-1] >= w - 1 - edge)]
-    kept = [r for r in runs if not any(r is piece for piece in pieces)]
-    if not pieces or not kept:
+    left, right = int(runs[0][0] <= edge), int(runs[-1][-1] >= w - 1 - edge)
+    kept = runs[left:len(runs) - right]
+    if not kept or len(kept) == len(runs):
         return gray
     rows = np.flatnonzero(solid[:, np.concatenate(kept)].any(1))
     if rows[0] < NEIGHBOUR_MARGIN * h or rows[-1] >= h - NEIGHBOUR_MARGIN * h:
         return gray
+    if native_grid(gray)[0].shape != gray.shape:  # last: most pictures were let go above, cheaper
+        return gray
     out = gray.copy()
-    for piece in pieces:
-        paper = piece[-1] + 1 if piece[0] <= edge else piece[0] - 1  # the first column of the gap
-        span = slice(0, piece[-1] + 1) if piece[0] <= edge else slice(piece[0], w)
-        out[:, span] = gray[:, paper, None]
+    if left:  # painted with the first column of the gap
+        out[:, :runs[0][-1] + 1] = gray[:, runs[0][-1] + 1, None]
+    if right:
+        out[:, runs[-1][0]:] = gray[:, runs[-1][0] - 1, None]
     return out
 
 
@@ -533,7 +536,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 def read_image(path) -> np.ndarray:
     """An image file → H×W float32 grey in [0, 1], transparency laid on paper, turned upright by its
     EXIF orientation, cropped to the sheet of paper if it lies on a desk, the lines of ruled paper
-    and pieces of neighbouring digits at its sides painted over: the one route from a file to the network, for `predict`, Open and drag-and-drop.
+    and pieces of neighbouring digits at its sides painted over: the one route from a file to the
+    network, for `predict`, Open and drag-and-drop.
     Every failure is a ValueError with a readable message; images over MAX_PIXELS are refused before
     they are decoded (JPEGs are decoded at a reduced size instead)."""
     try:

@@ -153,6 +153,8 @@ def test_pieces_of_neighbouring_digits_at_the_sides_are_painted_over(tmp_path):
     assert erase_neighbours(tight) is tight
     alone = page.astype(np.float32) / 255
     assert erase_neighbours(alone) is alone
+    blank = np.ones((280, 280), np.float32)
+    assert erase_neighbours(blank) is blank
     scan = np.ones((8, 8), np.float32)
     scan[2:6, [0, 1, 3, 4, 6, 7]] = 0  # a wide digit's 8×8 binary scan, its strokes broken apart…
     zoomed = np.repeat(np.repeat(scan, 35, 0), 35, 1)  # …enlarged by repeating pixels, paper above and below
