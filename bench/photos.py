@@ -8,8 +8,8 @@ white), saved as a PNG and read back as ``predict`` reads a file: uneven light (
 side, a strong fall-off, a shadow), a light digit on an unevenly glowing dark screen, sensor noise,
 JPEG, a small digit on a large page, the sheet on a dark desk, ruled and squared paper, low contrast,
 blur, bold strokes framed tightly (a marker photographed close), a form's printed box, part of the
-next digit of a number at the edge, and small scans zoomed by repeating pixels. Prints accuracy per
-condition and how many pictures read as empty.
+next digit of a number at the side edge or of a digit of the line above at the top, and small scans
+zoomed by repeating pixels. Prints accuracy per condition and how many pictures read as empty.
 """
 
 import argparse
@@ -109,8 +109,11 @@ def in_a_box(a: np.ndarray) -> np.ndarray:
     return b
 
 
-def with_a_neighbour(a: np.ndarray, neighbour: np.ndarray, share: float) -> np.ndarray:
-    """Cropped from a written number: the left ``share`` of the next digit's ink at the right edge."""
+def with_a_neighbour(a: np.ndarray, neighbour: np.ndarray, share: float, above: bool = False) -> np.ndarray:
+    """Cropped from a written number: the left ``share`` of the next digit's ink at the right edge;
+    or, ``above``, from a page: the bottom ``share`` of a digit of the line above at the top edge."""
+    if above:  # turned a quarter clockwise, the top edge is the right one and the neighbour's foot its left
+        return np.rot90(with_a_neighbour(np.rot90(a, -1), np.rot90(neighbour, -1), share)).copy()
     cols = np.flatnonzero((neighbour < 128).any(0))
     k = max(1, int(share * (cols[-1] - cols[0])))
     b = a.copy()
@@ -155,6 +158,10 @@ def conditions(rng, neighbours: list[np.ndarray]) -> dict:
         "in a form's printed box (black, 4 px)": lambda d: in_a_box(d(DEFAULT_PEN_PX)),
         "a fifth of the next digit at the edge": lambda d: with_a_neighbour(
             d(DEFAULT_PEN_PX), neighbours[rng.integers(len(neighbours))], 0.2),
+        "a tenth of a digit of the line above at the top": lambda d: with_a_neighbour(
+            d(DEFAULT_PEN_PX), neighbours[rng.integers(len(neighbours))], 0.1, above=True),
+        "a fifth of a digit of the line above at the top": lambda d: with_a_neighbour(
+            d(DEFAULT_PEN_PX), neighbours[rng.integers(len(neighbours))], 0.2, above=True),
         "8×8 binary scan zoomed to 28 px": lambda d: zoomed(d(DEFAULT_PEN_PX), 8, 0.5, 28),
         "8×8 binary scan zoomed to 280 px": lambda d: zoomed(d(DEFAULT_PEN_PX), 8, 0.5, 280),
         "8×8 grey scan zoomed to 28 px": lambda d: zoomed(d(DEFAULT_PEN_PX), 8, None, 28),
@@ -184,7 +191,7 @@ def main() -> None:
             empty.append(prepared.empty)
             pixels.append(np.zeros((28, 28), np.float32) if prepared.empty else prepared.pixels)
         right = ((predictor.probabilities(np.stack(pixels)).argmax(1) == labels) & ~np.array(empty)).mean()
-        print(f"{name:44s} {right * 100:6.2f} %" + (f"   ({sum(empty)} read as empty)" if any(empty) else ""), flush=True)
+        print(f"{name:48s} {right * 100:6.2f} %" + (f"   ({sum(empty)} read as empty)" if any(empty) else ""), flush=True)
 
 
 if __name__ == "__main__":

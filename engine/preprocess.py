@@ -40,8 +40,8 @@ RULING_THINNER = 0.75  # …and the line is thinner than this share of the digit
 RULING_FRINGE = 2  # rows either side of a line painted too: a tilted line's steps and blur
 # Slopes a line may have, level first: up to about 5° either way, in steps of about a quarter degree.
 RULING_SLOPES = tuple(sorted(np.linspace(-0.0875, 0.0875, 41), key=abs))
-NEIGHBOUR_GAP = 0.03  # ink at a side edge, set apart from the digit by paper this share of the width…
-NEIGHBOUR_MARGIN = 0.05  # …in a picture with this share of its height free above and below the digit
+NEIGHBOUR_GAP = 0.03  # ink at an edge, set apart from the digit by paper this share of the picture across…
+NEIGHBOUR_MARGIN = 0.05  # …with this share of the picture free on the digit's two other sides
 SHEET_DARK_BORDER = 0.6  # a photo whose border is this much darker than mid-grey shows a desk…
 SHEET_MIN = 0.2  # …around a sheet at least this share of the picture each way…
 SHEET_BRIGHT = 0.8  # …that is at least this bright all over (paper, a little ink)
@@ -324,37 +324,53 @@ def erase_ruling(gray: np.ndarray) -> np.ndarray:
     return out if painted else gray
 
 
-def erase_neighbours(gray: np.ndarray) -> np.ndarray:
-    """A digit cropped out of a written number, without the pieces of its neighbours that the crop
-    caught at its left and right edges, each painted over with the paper beside it. Files only.
-
-    A piece is ink that reaches a side edge and is set apart from the rest by columns of paper. The
-    picture must show paper above and below the digit, and not be a small scan enlarged: a scan,
-    whose strokes a low resolution may break apart, is left alone, and so is a digit that fills the
-    picture."""
-    if min(gray.shape) < LIGHTING_MIN_SIDE:
-        return gray
-    solid = ink_map(gray) > INK_LEVEL
+def _edge_pieces(solid: np.ndarray) -> tuple[int, int] | None:
+    """Where pieces of neighbours end at the left edge and begin at the right edge of ``solid``
+    (0 and its width where there is none), or None when there is nothing to paint over: no piece,
+    nothing but pieces, or a rest without paper above and below it."""
     h, w = solid.shape
     inked = np.flatnonzero(solid.any(0))
     if inked.size == 0:
-        return gray
+        return None
     runs = np.split(inked, np.flatnonzero(np.diff(inked) > max(2, round(NEIGHBOUR_GAP * w))) + 1)
     edge = round(0.01 * w)  # anti-aliasing may leave the outermost column or two paper
     left, right = int(runs[0][0] <= edge), int(runs[-1][-1] >= w - 1 - edge)
     kept = runs[left:len(runs) - right]
     if not kept or len(kept) == len(runs):
-        return gray
+        return None
     rows = np.flatnonzero(solid[:, np.concatenate(kept)].any(1))
     if rows[0] < NEIGHBOUR_MARGIN * h or rows[-1] >= h - NEIGHBOUR_MARGIN * h:
+        return None
+    return (runs[0][-1] + 1 if left else 0), (runs[-1][0] if right else w)
+
+
+def erase_neighbours(gray: np.ndarray) -> np.ndarray:
+    """A digit cropped out of a page of writing, without the pieces of its neighbours that the crop
+    caught at its edges (the digits beside it at the left and right, the lines above and below at
+    the top and bottom), each painted over with the paper beside it. Files only.
+
+    A piece is ink that reaches an edge and is set apart from the rest by lines of paper across. The
+    picture must show paper on the two other sides of the digit, and not be a small scan enlarged: a
+    scan, whose strokes a low resolution may break apart, is left alone, and so is a digit that
+    fills the picture."""
+    if min(gray.shape) < LIGHTING_MIN_SIDE:
         return gray
-    if native_grid(gray)[0].shape != gray.shape:  # last: most pictures were let go above, cheaper
-        return gray
-    out = gray.copy()
-    if left:  # painted with the first column of the gap
-        out[:, :runs[0][-1] + 1] = gray[:, runs[0][-1] + 1, None]
-    if right:
-        out[:, runs[-1][0]:] = gray[:, runs[-1][0] - 1, None]
+    solid = ink_map(gray) > INK_LEVEL
+    out = gray
+    for transposed in (False, True):  # the sides first: a number's neighbours are the likelier pieces
+        ink = solid.T if transposed else solid
+        pieces = _edge_pieces(ink)
+        if pieces is None:
+            continue
+        if out is gray:
+            if native_grid(gray)[0].shape != gray.shape:  # only once pieces are found: most pictures have none
+                return gray
+            out = gray.copy()
+        view, (start, end) = (out.T if transposed else out), pieces  # views: painting them paints ``out``
+        if start:  # painted with the first line of paper past the piece
+            view[:, :start], ink[:, :start] = view[:, start, None], False
+        if end < view.shape[1]:
+            view[:, end:], ink[:, end:] = view[:, end - 1, None], False
     return out
 
 
@@ -536,7 +552,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 def read_image(path) -> np.ndarray:
     """An image file → H×W float32 grey in [0, 1], transparency laid on paper, turned upright by its
     EXIF orientation, cropped to the sheet of paper if it lies on a desk, the lines of ruled paper
-    and pieces of neighbouring digits at its sides painted over: the one route from a file to the
+    and pieces of neighbouring digits at its edges painted over: the one route from a file to the
     network, for `predict`, Open and drag-and-drop.
     Every failure is a ValueError with a readable message; images over MAX_PIXELS are refused before
     they are decoded (JPEGs are decoded at a reduced size instead)."""

@@ -161,6 +161,25 @@ def test_pieces_of_neighbouring_digits_at_the_sides_are_painted_over(tmp_path):
     assert erase_neighbours(zoomed) is zoomed
 
 
+def test_pieces_of_the_lines_above_and_below_are_painted_over(tmp_path):
+    page = np.asarray(seven(), np.uint8)  # the 7 spans rows 47-233 of 280
+    rows = np.flatnonzero((page < 128).any(1))
+    above, below = np.full_like(page, 255), np.full_like(page, 255)
+    above[:30] = page[rows[-1] - 29: rows[-1] + 1]  # the foot of a 7 on the line above, at the top edge
+    below[-30:] = page[rows[0]: rows[0] + 30]  # the bar of a 7 on the line below, at the bottom edge
+    cropped = np.minimum(np.minimum(page, above), below)
+    Image.fromarray(cropped).save(tmp_path / "from-a-page.png")
+    clean = prepare_image(page).pixels
+    assert np.abs(prepare_image(cropped).pixels - clean).mean() > 0.05
+    gray = read_image(tmp_path / "from-a-page.png")
+    assert gray[:35].min() > 0.95 and gray[-35:].min() > 0.95
+    assert np.abs(prepare_image(gray).pixels - clean).mean() < 0.01
+    # A digit that reaches the sides keeps its pieces above and below: it may be a scan cropped to its ink.
+    cols = np.flatnonzero((cropped < 128).any(0))
+    tight = np.ascontiguousarray(cropped[:, cols[0]: cols[-1] + 1], np.float32) / 255
+    assert erase_neighbours(tight) is tight
+
+
 def test_rgb_and_rgba_inputs():
     base = prepare_image(seven()).pixels
     rgb = seven().convert("RGB")
