@@ -8,7 +8,7 @@ white), saved as a PNG and read back as ``predict`` reads a file: uneven light (
 side, a strong fall-off, a shadow), a light digit on an unevenly glowing dark screen, sensor noise,
 JPEG, a small digit on a large page, the sheet on a dark desk, ruled and squared paper, low contrast,
 blur, bold strokes framed tightly (a marker photographed close), a form's printed box, part of the
-next digit of a number at the side edge or of a digit of the line above at the top, and small scans
+next digit of a number at the side edge, of a digit of the line above at the top or both, small scans
 zoomed by repeating pixels. Prints accuracy per condition and how many pictures read as empty.
 """
 
@@ -162,6 +162,9 @@ def conditions(rng, neighbours: list[np.ndarray]) -> dict:
             d(DEFAULT_PEN_PX), neighbours[rng.integers(len(neighbours))], 0.1, above=True),
         "a fifth of a digit of the line above at the top": lambda d: with_a_neighbour(
             d(DEFAULT_PEN_PX), neighbours[rng.integers(len(neighbours))], 0.2, above=True),
+        "both: the next digit at the side, the line above at the top": lambda d: with_a_neighbour(
+            with_a_neighbour(d(DEFAULT_PEN_PX), neighbours[rng.integers(len(neighbours))], 0.2),
+            neighbours[rng.integers(len(neighbours))], 0.1, above=True),
         "8×8 binary scan zoomed to 28 px": lambda d: zoomed(d(DEFAULT_PEN_PX), 8, 0.5, 28),
         "8×8 binary scan zoomed to 280 px": lambda d: zoomed(d(DEFAULT_PEN_PX), 8, 0.5, 280),
         "8×8 grey scan zoomed to 28 px": lambda d: zoomed(d(DEFAULT_PEN_PX), 8, None, 28),
@@ -191,7 +194,7 @@ def main() -> None:
             empty.append(prepared.empty)
             pixels.append(np.zeros((28, 28), np.float32) if prepared.empty else prepared.pixels)
         right = ((predictor.probabilities(np.stack(pixels)).argmax(1) == labels) & ~np.array(empty)).mean()
-        print(f"{name:48s} {right * 100:6.2f} %" + (f"   ({sum(empty)} read as empty)" if any(empty) else ""), flush=True)
+        print(f"{name:62s} {right * 100:6.2f} %" + (f"   ({sum(empty)} read as empty)" if any(empty) else ""), flush=True)
 
 
 if __name__ == "__main__":

@@ -324,53 +324,59 @@ def erase_ruling(gray: np.ndarray) -> np.ndarray:
     return out if painted else gray
 
 
-def _edge_pieces(solid: np.ndarray) -> tuple[int, int] | None:
-    """Where pieces of neighbours end at the left edge and begin at the right edge of ``solid``
-    (0 and its width where there is none), or None when there is nothing to paint over: no piece,
-    nothing but pieces, or a rest without paper above and below it."""
-    h, w = solid.shape
-    inked = np.flatnonzero(solid.any(0))
+def _edge_cut(inked: np.ndarray, size: int) -> tuple[int, int] | None:
+    """Along one axis of ``size`` lines, of which ``inked`` hold ink: where pieces of neighbours end
+    at its start and begin at its end (0 and ``size`` where there is none), or None when there is no
+    piece or nothing but pieces."""
     if inked.size == 0:
         return None
-    runs = np.split(inked, np.flatnonzero(np.diff(inked) > max(2, round(NEIGHBOUR_GAP * w))) + 1)
-    edge = round(0.01 * w)  # anti-aliasing may leave the outermost column or two paper
-    left, right = int(runs[0][0] <= edge), int(runs[-1][-1] >= w - 1 - edge)
-    kept = runs[left:len(runs) - right]
-    if not kept or len(kept) == len(runs):
+    runs = np.split(inked, np.flatnonzero(np.diff(inked) > max(2, round(NEIGHBOUR_GAP * size))) + 1)
+    edge = round(0.01 * size)  # anti-aliasing may leave the outermost line or two paper
+    first, last = int(runs[0][0] <= edge), int(runs[-1][-1] >= size - 1 - edge)
+    if not (first or last) or len(runs) <= first + last:
         return None
-    rows = np.flatnonzero(solid[:, np.concatenate(kept)].any(1))
-    if rows[0] < NEIGHBOUR_MARGIN * h or rows[-1] >= h - NEIGHBOUR_MARGIN * h:
-        return None
-    return (runs[0][-1] + 1 if left else 0), (runs[-1][0] if right else w)
+    return (runs[0][-1] + 1 if first else 0), (runs[-1][0] if last else size)
 
 
 def erase_neighbours(gray: np.ndarray) -> np.ndarray:
     """A digit cropped out of a page of writing, without the pieces of its neighbours that the crop
     caught at its edges (the digits beside it at the left and right, the lines above and below at
-    the top and bottom), each painted over with the paper beside it. Files only.
+    the top and bottom, or both at a corner), each painted over with the paper beside it. Files only.
 
     A piece is ink that reaches an edge and is set apart from the rest by lines of paper across. The
-    picture must show paper on the two other sides of the digit, and not be a small scan enlarged: a
-    scan, whose strokes a low resolution may break apart, is left alone, and so is a digit that
-    fills the picture."""
+    rest, the digit, must have paper on the two other sides, and the picture must not be a small
+    scan enlarged: a scan, whose strokes a low resolution may break apart, is left alone, and so is
+    a digit that fills the picture."""
     if min(gray.shape) < LIGHTING_MIN_SIDE:
         return gray
     solid = ink_map(gray) > INK_LEVEL
-    out = gray
-    for transposed in (False, True):  # the sides first: a number's neighbours are the likelier pieces
-        ink = solid.T if transposed else solid
-        pieces = _edge_pieces(ink)
-        if pieces is None:
+    h, w = solid.shape
+    sides, ends = _edge_cut(np.flatnonzero(solid.any(0)), w), _edge_cut(np.flatnonzero(solid.any(1)), h)
+    if sides is None and ends is None:
+        return gray
+    (left, right), (top, bottom) = sides or (0, w), ends or (0, h)
+    digit = solid[top:bottom, left:right]  # the pieces of both axes set aside, so each leaves the other's margins free
+    rows, cols = np.flatnonzero(digit.any(1)) + top, np.flatnonzero(digit.any(0)) + left
+    if rows.size == 0:
+        return gray
+
+    def clear_of(edges: np.ndarray, size: int) -> bool:
+        return edges[0] >= NEIGHBOUR_MARGIN * size and edges[-1] < size - NEIGHBOUR_MARGIN * size
+
+    sides, ends = (sides if clear_of(rows, h) else None), (ends if clear_of(cols, w) else None)
+    if sides is None and ends is None:
+        return gray
+    if native_grid(gray)[0].shape != gray.shape:  # only once pieces are found: most pictures have none
+        return gray
+    out = gray.copy()
+    for view, cut in ((out, sides), (out.T, ends)):  # out.T is a view: painting it paints ``out``
+        if cut is None:
             continue
-        if out is gray:
-            if native_grid(gray)[0].shape != gray.shape:  # only once pieces are found: most pictures have none
-                return gray
-            out = gray.copy()
-        view, (start, end) = (out.T if transposed else out), pieces  # views: painting them paints ``out``
-        if start:  # painted with the first line of paper past the piece
-            view[:, :start], ink[:, :start] = view[:, start, None], False
+        start, end = cut  # painted with the first line of paper past the piece
+        if start:
+            view[:, :start] = view[:, start, None]
         if end < view.shape[1]:
-            view[:, end:], ink[:, end:] = view[:, end - 1, None], False
+            view[:, end:] = view[:, end - 1, None]
     return out
 
 

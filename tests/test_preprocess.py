@@ -180,6 +180,19 @@ def test_pieces_of_the_lines_above_and_below_are_painted_over(tmp_path):
     assert erase_neighbours(tight) is tight
 
 
+def test_pieces_at_a_side_and_at_the_top_together_are_painted_over(tmp_path):
+    page = np.asarray(seven(), np.uint8)
+    rows = np.flatnonzero((page < 128).any(1))
+    above, after = np.full_like(page, 255), np.full_like(page, 255)
+    above[:30] = page[rows[-1] - 29: rows[-1] + 1]  # the foot of a 7 on the line above
+    after[:, 250:] = page[:, 98:128]  # the bar's end of the 7 after it: each piece blocks the other's margin
+    cropped = np.minimum(np.minimum(page, above), after)
+    Image.fromarray(cropped).save(tmp_path / "from-a-corner.png")
+    gray = read_image(tmp_path / "from-a-corner.png")
+    assert gray[:35].min() > 0.95 and gray[:, -30:].min() > 0.95
+    assert np.abs(prepare_image(gray).pixels - prepare_image(page).pixels).mean() < 0.01
+
+
 def test_rgb_and_rgba_inputs():
     base = prepare_image(seven()).pixels
     rgb = seven().convert("RGB")
