@@ -3,6 +3,7 @@
     python -m bench.pen_writers cv --folds 4 --epochs 8                  # the default mnist+pen recipe
     python -m bench.pen_writers cv --folds 4 --epochs 8 --set pen_share=0.35 --set seed=1
     python -m bench.pen_writers score assets/default_model.pt [OTHER.pt …]
+    python -m bench.pen_writers reread --cv CV.json                      # the fold models, every view known now
     python -m bench.pen_writers sweep --cv CV.json                       # binarised views over pens and cuts
     python -m bench.pen_writers ceiling --view "8×8 binary"              # how much a view leaves to read
 
@@ -42,11 +43,14 @@ from engine.train import Trainer
 DEFAULT_PEN_PX = 18.0  # the canvas slider's default
 
 
-def _input_at(drawing: np.ndarray, side: int) -> np.ndarray:
-    """The network's own 28×28 input reduced to side×side and scaled back up: the digit, 20 px of 28,
-    keeps only ~side·5/7 pixels of height, fewer than a scan cropped to it."""
-    pixels = prepare_image(drawing).pixels
-    return resize(np.asarray(Image.fromarray(pixels, mode="F").resize((side, side), Image.Resampling.BOX)), 28, 28)
+def _reduced(pixels: np.ndarray, side: int, blocks: bool = False) -> np.ndarray:
+    """A 28×28 picture reduced to side×side and scaled back up, smoothly or by repeating pixels (an image
+    viewer's zoom): the digit, 20 px of 28, keeps only ~side·5/7 pixels of height, fewer than a scan
+    cropped to it."""
+    small = Image.fromarray(pixels, mode="F").resize((side, side), Image.Resampling.BOX)
+    if blocks:
+        return np.asarray(small.resize((28, 28), Image.Resampling.NEAREST))
+    return resize(np.asarray(small), 28, 28)
 
 
 # How a scanner, a small photo or a downsizing step may have reduced a digit: each view takes a
@@ -60,21 +64,40 @@ LOW_RES = {
     "8×8 binary": lambda d: small_scan(d, 8, 0.5),
     "6×6 grey": lambda d: small_scan(d, 6),
     "8×8 enlarged, then binary": lambda d: (resize(small_scan(d, 8), 32, 32) > 0.5).astype(np.float32),
-    "input at 8×8": lambda d: _input_at(d, 8),
+    "input at 8×8": lambda d: _reduced(prepare_image(d).pixels, 8),
     "16×16 binary, stretched": lambda d: small_scan(d, 16, 0.5, stretch=True),
 }
+
+# The issue's views made another way: the network's own 28×28 input reduced to N×N and scaled back up,
+# smoothly or as blocks, then binarised (at half ink, and at 0.3 where half ink leaves a thin 8×8 stroke
+# a dot or two) or left grey, and handed to the network as it is, as `evaluate` reads a dataset of
+# 28×28 pictures (no `prepare_image` to find a zoom's grid or crop again).
+def _input_view(side: int, blocks: bool, cut: float | None):
+    def view(pixels: np.ndarray) -> np.ndarray:
+        big = _reduced(pixels, side, blocks)
+        return big if cut is None else (big > cut).astype(np.float32)
+    return view
+
+
+INPUT_VIEWS = {f"input {side}×{side}{' blocks' if blocks else ''} {'grey' if cut is None else f'cut {cut:g}'}, direct":
+               _input_view(side, blocks, cut)
+               for side in (16, 8) for blocks in (False, True) for cut in (None, 0.5, 0.3) if cut != 0.3 or side == 8}
+VIEWS = [*LOW_RES, *INPUT_VIEWS]
 
 
 def writer_set(writers) -> dict:
     """The given writers' digits drawn once on the canvas (default pen, no jitter), as the network
     input and as each low-resolution scan: {name: N×28×28 float}, plus labels and writers."""
     digits = [d for d in parse_unipen(pen_file()) if d.writer in set(writers)]
-    views = {"drawn": []} | {name: [] for name in LOW_RES}
+    views = {"drawn": []} | {name: [] for name in VIEWS}
     for digit in digits:
         drawing = draw(digit, None, DEFAULT_PEN_PX)
-        views["drawn"].append(prepare_image(drawing).pixels)
+        pixels = prepare_image(drawing).pixels
+        views["drawn"].append(pixels)
         for name, view in LOW_RES.items():
             views[name].append(_prepared(view(drawing)))
+        for name, view in INPUT_VIEWS.items():
+            views[name].append(view(pixels))
     out = {name: np.stack(v) for name, v in views.items()}
     out["labels"] = np.array([d.label for d in digits])
     out["writers"] = np.array([d.writer for d in digits])
@@ -84,7 +107,7 @@ def writer_set(writers) -> dict:
 def read(predictor: Predictor, data: dict) -> dict:
     labels = data["labels"]
     result = {}
-    for name in ["drawn", *LOW_RES]:
+    for name in ["drawn", *VIEWS]:
         predictions = predictor.probabilities(data[name]).argmax(1)
         right = predictions == labels
         result[name] = float(right.mean())
@@ -95,7 +118,7 @@ def read(predictor: Predictor, data: dict) -> dict:
 
 
 def line(name: str, r: dict) -> str:
-    lows = "  ".join(f"{n} {r[n] * 100:.2f}" for n in LOW_RES)
+    lows = "  ".join(f"{n} {r[n] * 100:.2f}" for n in VIEWS if n in r)
     worst = min(range(10), key=lambda d: r["per_class"][d])
     return (f"{name}: drawn {r['drawn'] * 100:.2f} % (worst class {worst}: {r['per_class'][worst] * 100:.1f} %)  {lows}\n"
             f"    per class " + " ".join(f"{d}:{a * 100:.1f}" for d, a in enumerate(r["per_class"])))
@@ -126,7 +149,31 @@ def run_cv(args) -> None:
         results.append(scores)
         print(line(f"fold {k} writers {held}", scores) + f"\n    MNIST test {scores['mnist'] * 100:.2f} %  "
               f"({scores['seconds']:.0f} s)", flush=True)
-    summary = {key: [r[key] for r in results] for key in ["drawn", "mnist", *LOW_RES]}
+    summarise(results)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"config": config.to_dict(), "folds": results}, indent=1))
+
+
+def run_reread(args) -> None:
+    """A cv run's fold models read their unseen writers again, with every view this script knows now:
+    views added since the run are measured without training again."""
+    cv = json.loads(Path(args.cv).read_text())
+    mnist = load_dataset("mnist")
+    results = []
+    for fold in cv["folds"]:
+        predictor = Predictor.load(fold["checkpoint"])
+        scores = read(predictor, writer_set(fold["writers"]))
+        scores.update(fold=fold["fold"], writers=fold["writers"], checkpoint=fold["checkpoint"],
+                      mnist=evaluate(predictor.model, mnist.test_images, mnist.test_labels).accuracy)
+        results.append(scores)
+        print(line(f"fold {fold['fold']} writers {fold['writers']}", scores), flush=True)
+    summarise(results)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"config": cv["config"], "folds": results}, indent=1))
+
+
+def summarise(results: list[dict]) -> None:
+    summary = {key: [r[key] for r in results] for key in ["drawn", "mnist", *VIEWS]}
     print("\nover folds (mean, min–max):")
     for key, values in summary.items():
         print(f"  {key:>25}: {np.mean(values) * 100:.2f} % ({min(values) * 100:.2f}–{max(values) * 100:.2f})")
@@ -134,8 +181,6 @@ def run_cv(args) -> None:
     print("  worst class per fold: " + ", ".join(f"{int(c.argmin())}: {c.min() * 100:.1f} %" for c in per_class))
     writers = [a for r in results for a in r["per_writer"].values()]
     print(f"  per writer: median {np.median(writers) * 100:.2f} %, lowest {min(writers) * 100:.2f} %")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"config": config.to_dict(), "folds": results}, indent=1))
 
 
 def _prepared(picture: np.ndarray) -> np.ndarray:
@@ -257,6 +302,9 @@ def main() -> None:
     cv.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a TrainConfig field")
     cv.add_argument("--out", default="/tmp/pen-cv", help="where the fold runs are written")
     cv.add_argument("--json", help="write every figure to this file")
+    reread = sub.add_parser("reread", help="a cv run's fold models read their unseen writers with every view")
+    reread.add_argument("--cv", required=True, help="the --json file of a cv run")
+    reread.add_argument("--json", help="write every figure to this file")
     score = sub.add_parser("score", help="score models on the test writers, MNIST and the synthetic set")
     score.add_argument("models", nargs="+")
     sweep = sub.add_parser("sweep", help="binarised views over pens and cuts, with a cv run's fold models")
@@ -273,7 +321,7 @@ def main() -> None:
     ceiling.add_argument("--out", default="/tmp/pen-ceiling", help="where the fold runs are written")
     args = parser.parse_args()
     configure_cpu()
-    {"cv": run_cv, "score": run_score, "sweep": run_sweep, "ceiling": run_ceiling}[args.command](args)
+    {"cv": run_cv, "reread": run_reread, "score": run_score, "sweep": run_sweep, "ceiling": run_ceiling}[args.command](args)
 
 
 if __name__ == "__main__":
