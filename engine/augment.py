@@ -26,7 +26,7 @@ class AugmentSpec:
     shift_px: float = 2.5
     elastic_px: float = 1.2  # displacement amplitude of the elastic warp
     thickness: float = 0.8  # in [0, 1]: how far towards one dilation/erosion step
-    lowres: float = 0.15  # share of images reduced to a low resolution and scaled back up
+    lowres: float = 0.25  # share of images reduced to a low resolution and scaled back up
 
 
 def _uniform(n, low, high, gen, device, *shape):
@@ -36,6 +36,7 @@ def _uniform(n, low, high, gen, device, *shape):
 # Low-resolution views: the digit's height in pixels, and where a binarising step cuts (of full ink).
 LOWRES_BOX = (6, 16)
 LOWRES_THRESHOLDS = (0.3, 0.6)
+LOWRES_BLOCKS = 0.5  # the share of them scaled back up by repeating pixels rather than smoothly
 # The elastic warp draws its random displacements on a coarse square grid this many points wide,
 # then upsamples them smoothly to the image.
 ELASTIC_GRID = 4
@@ -108,13 +109,15 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator, spec: AugmentSpec = Aug
 def _low_resolution(x: torch.Tensor, share: float, gen: torch.Generator) -> torch.Tensor:
     """Reduce a random share of the images so the digit (20 px of 28) is 6–16 px high, binarise half
     of those at 30–60 % of full ink, either at that size (a binarising scanner) or after scaling back
-    up (a small picture enlarged, then thresholded), and scale back up: one size per batch keeps it a
-    few whole-batch tensor operations."""
+    up (a small picture enlarged, then thresholded), and scale back up, smoothly or by repeating
+    pixels as an image viewer's zoom does: one size per batch keeps it a few whole-batch tensor
+    operations."""
     n, _, h, w = x.shape
     dev = x.device
     picked = torch.rand(n, 1, 1, 1, generator=gen, device=dev) < share
     binary = torch.rand(n, 1, 1, 1, generator=gen, device=dev) < 0.5
     late = torch.rand(n, 1, 1, 1, generator=gen, device=dev) < 0.5  # binarised after scaling back up
+    blocks = torch.rand(n, 1, 1, 1, generator=gen, device=dev) < LOWRES_BLOCKS
     threshold = _uniform(n, *LOWRES_THRESHOLDS, gen, dev, 1, 1, 1)
     # The size must reach the host; drawing it on the GPU would stall every batch for it, so a GPU run
     # draws it from the CPU generator (the trainer seeds it every epoch).
@@ -124,7 +127,8 @@ def _low_resolution(x: torch.Tensor, share: float, gen: torch.Generator) -> torc
     small = F.interpolate(x, size=(side, side), mode="area")
     early = _kept_binary(small, (small > threshold).to(small.dtype))
     small = torch.where(binary & ~late, early, small)
-    big = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+    big = torch.where(blocks, F.interpolate(small, size=(h, w), mode="nearest-exact"),
+                      F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False))
     big = torch.where(binary & late, _kept_binary(big, (big > threshold).to(big.dtype)), big)
     return torch.where(picked, big, x)
 

@@ -37,7 +37,7 @@ class TrainConfig:
                            choices=BATCH_NORM)
     dropout: float = _opt(-1.0, "dropout rate before the last layer (-1 keeps the model's own)", minimum=-1.0, maximum=0.9)
     augment: bool = _opt(True, "random affine, elastic and stroke-thickness augmentation")
-    low_resolution: float = _opt(0.15, "with augment: share of images also seen at 6-16 px, as a scan gives them",
+    low_resolution: float = _opt(0.25, "with augment: share of images also seen at 6-16 px, as a scan gives them",
                                  minimum=0.0, maximum=1.0)
     train_subset: int = _opt(0, "train on this many training images, drawn at random (0: all)", minimum=0,
                              maximum=10_000_000)

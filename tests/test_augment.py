@@ -41,13 +41,14 @@ def test_augmentation_is_reproducible_in_range_and_changes_the_images(small_mnis
 
 def test_no_augmentation_spec_keeps_the_images():
     x = torch.rand(8, 1, 28, 28)
-    still = AugmentSpec(rotate_deg=0, shear=0, zoom=(1, 1), aspect=0, shift_px=0, elastic_px=0, thickness=0)
+    still = AugmentSpec(rotate_deg=0, shear=0, zoom=(1, 1), aspect=0, shift_px=0, elastic_px=0, thickness=0, lowres=0)
     torch.testing.assert_close(augment_batch(x, torch.Generator().manual_seed(0), still), x, atol=1e-5, rtol=0)
 
 
 def test_low_resolution_views_are_blurred_or_binarised_and_keep_most_ink(small_mnist):
-    """With every image picked, each comes back seen at low resolution: grey (smoothed, so fewer
-    pixels are full ink or none) or binarised (only 0 and 1), never cut down to under half its ink."""
+    """With every image picked, each comes back seen at low resolution: grey (smoothed, or zoomed by
+    repeating pixels so rows of ink repeat) or binarised (only 0 and 1), never cut down to under half
+    its ink."""
     x = small_mnist.train_images[:256].float().div(255).unsqueeze(1)
     still = dict(rotate_deg=0, shear=0, zoom=(1, 1), aspect=0, shift_px=0, elastic_px=0, thickness=0)
     for seed in range(6):  # one size per batch: several batches see several sizes
@@ -55,6 +56,10 @@ def test_low_resolution_views_are_blurred_or_binarised_and_keep_most_ink(small_m
         binary = ((y == 0) | (y == 1)).flatten(1).all(1)
         assert 0.2 < binary.float().mean() < 0.8
         assert not torch.equal(y[~binary], x[~binary])
+        grey = y[~binary, 0]
+        inked_rows = grey.amax(2) > 0
+        repeated_rows = ((grey[:, 1:] == grey[:, :-1]).all(2) & inked_rows[:, 1:]).sum(1)
+        assert 0.2 < (repeated_rows >= 2).float().mean() < 0.8  # blocks: a row of cells is 2–4 px high
         # Half the ink of the small picture, which has about the ink of the original (area averaging).
         assert (y.sum((1, 2, 3)) >= 0.4 * x.sum((1, 2, 3))).all()
         none = augment_batch(x, torch.Generator().manual_seed(seed), AugmentSpec(**still, lowres=0.0))

@@ -57,7 +57,9 @@ def _blend(mnist, i, j):
 
 def test_unsure_for_ambiguous_input_and_sure_for_clear_digits(predictor, mnist):
     labels = mnist.test_labels
-    pairs = [(i, j) for i, j in zip(range(0, 400, 2), range(1, 400, 2)) if labels[i] != labels[j]][:60]
+    # 300 pairs: the share flagged is ~38 % for the shipped models (1,810 pairs), and 60 pairs moved it
+    # by several points between two models that flag the same share overall.
+    pairs = [(i, j) for i, j in zip(range(0, 2000, 2), range(1, 2000, 2)) if labels[i] != labels[j]][:300]
     unsure = [predictor.predict(255 - _blend(mnist, i, j)) for i, j in pairs]
     assert sum(p.unsure for p in unsure) >= 0.3 * len(unsure)  # two digits on top of each other
     for p in unsure:
