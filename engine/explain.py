@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-# 32 midpoint steps: the attributions sum to the logit's change within ~8 % on average (64 steps: ~2 %)
-# for the shipped model, and a map takes ~7 ms on 2 CPU cores (bench/explain.py), within a frame.
+# 32 midpoint steps: the attributions sum to the logit's change within ~7-11 % on average (64 steps:
+# ~3-4 %) for the shipped model, and a map takes ~7 ms on 2 CPU cores (bench/explain.py), within a frame.
 STEPS = 32
 INK = 0.1  # an input pixel at least this bright counts as ink when erasing
 
