@@ -15,9 +15,13 @@ from engine.predict import Predictor
 def add_parser(sub) -> None:
     p = sub.add_parser("evaluate", help="score a model on a test set")
     add_model_argument(p)
-    p.add_argument("--dataset", choices=DATASET_NAMES,
-                   help=f"test set (default: the one the model was trained on; {PEN}: the held-out pen writers; "
-                        f"{MIXED}: MNIST's)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--dataset", choices=DATASET_NAMES,
+                       help=f"test set (default: the one the model was trained on; {PEN}: the held-out pen writers; "
+                            f"{MIXED}: MNIST's)")
+    which.add_argument("--files", type=Path, metavar="PATH",
+                       help="score on digits you bring instead: a folder with one subfolder of pictures per digit "
+                            "(0/ … 9/), read as the app opens a picture, or a UNIPEN file of pen trajectories")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--csv", type=Path, metavar="FILE",
@@ -36,10 +40,12 @@ def format_confusion(confusion, names) -> str:
 
 def run(args) -> int:
     predictor = Predictor.load(args.model, args.device)
-    data, result = evaluate_on(predictor, args.dataset, args.data_dir, ProgressBar().download)
+    data, result = evaluate_on(predictor, args.files or args.dataset, args.data_dir, ProgressBar().download)
     note = mismatch_note(predictor.metadata, data)
     if note:
         print(f"note: {note}", file=sys.stderr)
+    if data.skipped:
+        print(f"note: {len(data.skipped)} files left out:", *data.skipped, sep="\n  ", file=sys.stderr)
     if args.csv:
         text = result.to_csv(data.class_names)
         try:
@@ -53,9 +59,11 @@ def run(args) -> int:
             "accuracy": result.accuracy, "loss": result.loss,
             "per_class_accuracy": {n: float(a) for n, a in zip(data.class_names, result.per_class_accuracy)},
             "confusion": result.confusion.tolist(), **({"note": note} if note else {}),
+            **({"skipped": list(data.skipped)} if data.skipped else {}),
         }))
         return 0
-    print(f"{data.name} test set: {result.confusion.sum():,} images, accuracy {result.accuracy * 100:.2f} %, loss {result.loss:.4f}")
+    what, unit = (f"{data.name}:", "digits") if args.files else (f"{data.name} test set:", "images")
+    print(f"{what} {result.confusion.sum():,} {unit}, accuracy {result.accuracy * 100:.2f} %, loss {result.loss:.4f}")
     print("\nper-class accuracy:")
     for n, a in zip(data.class_names, result.per_class_accuracy):
         print(f"  {n:>12}: {a * 100:6.2f} %")

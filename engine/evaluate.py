@@ -3,12 +3,14 @@
 import csv
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from engine.datasets import MIXED, Dataset, load_dataset
+from engine.testsets import load_test_set
 
 
 def to_model_input(images_uint8: torch.Tensor) -> torch.Tensor:
@@ -89,10 +91,14 @@ def default_test_set(metadata: dict) -> str:
     return "mnist" if trained_on == MIXED else trained_on
 
 
-def evaluate_on(predictor, dataset: str | None = None, data_dir=None, progress=None) -> tuple[Dataset, EvalResult]:
-    """Load a test set (default: the model's own) and score a ``Predictor`` on it, with its temperature:
-    the one route for the Evaluate tab and the ``evaluate`` command."""
-    data = load_dataset(dataset or default_test_set(predictor.metadata), data_dir, progress=progress)
+def evaluate_on(predictor, dataset: str | Path | None = None, data_dir=None, progress=None) -> tuple[Dataset, EvalResult]:
+    """Load a test set (a dataset's name, default the model's own; or the path of digits the user
+    brings, see engine/testsets.py) and score a ``Predictor`` on it, with its temperature: the one
+    route for the Evaluate tab and the ``evaluate`` command."""
+    if isinstance(dataset, Path):
+        data = load_test_set(dataset, progress)
+    else:
+        data = load_dataset(dataset or default_test_set(predictor.metadata), data_dir, progress=progress)
     return data, evaluate(predictor.model, data.test_images, data.test_labels, len(data.class_names),
                           temperature=predictor.temperature)
 

@@ -233,6 +233,18 @@ class PenSplit:
     writers: np.ndarray  # int64 N
 
 
+def _drawn_split(digits: list[PenDigit], variants: int, seed: int, jitter: bool, progress, scans: int = 0) -> PenSplit:
+    images = render_digits(digits, variants, seed, jitter, progress, scans)
+    labels = np.repeat([d.label for d in digits], variants).astype(np.int64)
+    writers = np.repeat([d.writer for d in digits], variants).astype(np.int64)
+    return PenSplit(images, labels, writers)
+
+
+def draw_for_testing(digits: list[PenDigit], progress=None) -> PenSplit:
+    """Digits drawn once each, as the test writers are: seeded random pens, no jitter, no scans."""
+    return _drawn_split(digits, 1, 2, False, progress)
+
+
 def _file_digest(path: Path) -> str:
     return hashlib.md5(Path(path).read_bytes()).hexdigest()[:12]
 
@@ -252,12 +264,7 @@ def load_pen_splits(path: Path, cache_dir: Path, progress=None) -> tuple[PenSpli
     digits = parse_unipen(path)
     train = [d for d in digits if d.writer not in TEST_WRITERS]
     test = [d for d in digits if d.writer in TEST_WRITERS]
-    splits = []
-    for part, count, scans, seed, jitter in ((train, variants, SCAN_VARIANTS, 1, True), (test, 1, 0, 2, False)):
-        images = render_digits(part, count, seed, jitter, progress, scans)
-        labels = np.repeat([d.label for d in part], count).astype(np.int64)
-        writers = np.repeat([d.writer for d in part], count).astype(np.int64)
-        splits.append(PenSplit(images, labels, writers))
+    splits = [_drawn_split(train, variants, 1, True, progress, SCAN_VARIANTS), draw_for_testing(test, progress)]
     try:
         atomic_write(cache, lambda tmp: _save_npz(tmp, splits))
         for stale in cache.parent.glob(f"pendigits-{digest}-r*-v*.npz"):

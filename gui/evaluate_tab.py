@@ -4,11 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QSplitter, QVBoxLayout,
-    QWidget,
+    QComboBox, QFileDialog, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QSplitter,
+    QVBoxLayout, QWidget,
 )
 
 from engine.checkpoint import atomic_write_text
@@ -17,6 +17,7 @@ from engine.evaluate import EvalResult, default_test_set, evaluate_on, mismatch_
 from engine.predict import Predictor
 from gui.draw_tab import array_to_pixmap
 from gui.export import add_picture_menu, choose_save_path, save_or_explain
+from gui.settings import remember, remembered
 from gui.style import ACCENT, BAD, MUTED, section_label
 from gui.workers import FunctionWorker, start_in_thread
 
@@ -26,6 +27,11 @@ GALLERY_LIMIT = 300  # thumbnails shown at once; the caption says how many there
 # The test sets a user can score on: MNIST's, the pen writers no shipped model trained on, Fashion-MNIST.
 TEST_SETS = {"mnist": "MNIST test set (10,000)", PEN: "Pen digits: 6 held-out writers (1,499)",
              "fashion-mnist": "Fashion-MNIST test set (10,000)"}
+# Digits a user brings (engine/testsets.py), offered after the test sets; picking one asks where they are.
+YOUR_DIGITS = {"pictures": "Your pictures: a folder, one subfolder per digit…",
+               "pen file": "Your pen trajectories: a UNIPEN file…"}
+PEN_FILE_FILTER = "UNIPEN files (*.txt *.tra *.tes *.dat *.gz);;All files (*)"
+SKIPPED_SHOWN = 20  # files left out listed in the tooltip
 
 
 def test_set_for(predictor: Predictor) -> str:
@@ -139,11 +145,13 @@ class Gallery(QListWidget):
 class EvaluateTab(QWidget):
     activity = Signal(str)
 
-    def __init__(self, parent=None):
+    def __init__(self, settings: QSettings | None = None, parent=None):
         super().__init__(parent)
+        self.settings = settings or QSettings()
         self.predictor: Predictor | None = None
         self.result: EvalResult | None = None
         self._data = None
+        self._scored = None  # what the shown result was scored on: a test set's name, or the user's path
         self._stale = True
         self._worker = None
         self.run_button = QPushButton("Evaluate on the test set")
@@ -154,7 +162,11 @@ class EvaluateTab(QWidget):
         self.test_set.setToolTip("Which test images to read: none of them were seen in training")
         for name, title in TEST_SETS.items():
             self.test_set.addItem(title, name)
-        self.test_set.activated.connect(lambda _i: self.start())
+        self.test_set.insertSeparator(len(TEST_SETS))
+        for kind, title in YOUR_DIGITS.items():
+            self.test_set.addItem(title, kind)
+        self._picked = 0  # the chooser's entry being shown, to go back to when a file dialog is cancelled
+        self.test_set.activated.connect(self._test_set_picked)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setObjectName("exportEvaluation")
         self.export_button.setToolTip("The confusion matrix with each digit's count and accuracy, for a spreadsheet")
@@ -166,6 +178,11 @@ class EvaluateTab(QWidget):
         font.setPointSize(14)
         font.setBold(True)
         self.accuracy_label.setFont(font)
+        self.left_out = QLabel()  # the user's files that could not be read
+        self.left_out.setObjectName("evaluationLeftOut")
+        self.left_out.setStyleSheet(f"color: {MUTED}")
+        self.left_out.setWordWrap(True)
+        self.left_out.hide()
         self.per_class = pg.PlotWidget(background=None, title="Per-class accuracy")
         self.per_class.setMenuEnabled(False)
         self.per_class.setMouseEnabled(False, False)
@@ -205,11 +222,14 @@ class EvaluateTab(QWidget):
         splitter.setSizes([560, 640])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.left_out)
         layout.addWidget(splitter, 1)
 
     def set_model(self, predictor: Predictor) -> None:
         self.predictor = predictor
-        self.test_set.setCurrentIndex(max(0, self.test_set.findData(test_set_for(predictor))))
+        if not isinstance(self.test_set.currentData(), Path):  # the user's own digits stay chosen
+            self.test_set.setCurrentIndex(max(0, self.test_set.findData(test_set_for(predictor))))
+            self._picked = self.test_set.currentIndex()
         self._stale = True
         if self.isVisible():
             self.start()
@@ -218,6 +238,39 @@ class EvaluateTab(QWidget):
         super().showEvent(event)
         if self._stale and self.predictor is not None:
             self.start()
+
+    def _test_set_picked(self, index: int) -> None:
+        kind = self.test_set.itemData(index)
+        if kind in YOUR_DIGITS:
+            path = self.ask_for_digits(kind)
+            if path is None:
+                self.test_set.setCurrentIndex(self._picked)
+                return
+            self.use_digits(path)
+        self._picked = self.test_set.currentIndex()
+        self.start()
+
+    def ask_for_digits(self, kind: str) -> Path | None:
+        folder = remembered(self.settings, "last_test_set_dir") or str(Path.home())
+        if kind == "pictures":
+            path = QFileDialog.getExistingDirectory(self, "Score on your pictures: a folder with subfolders 0 to 9", folder)
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, "Score on your pen trajectories", folder, PEN_FILE_FILTER)
+        if not path:
+            return None
+        remember(self.settings, "last_test_set_dir", str(Path(path).parent))
+        return Path(path)
+
+    def use_digits(self, path: Path) -> None:
+        """Put the user's digits among the test sets (one entry, replaced by the next) and choose it."""
+        index = next((i for i in range(self.test_set.count()) if isinstance(self.test_set.itemData(i), Path)), None)
+        if index is None:
+            index = len(TEST_SETS)
+            self.test_set.insertItem(index, "", path)
+        self.test_set.setItemText(index, f"Your digits: {path.name}")
+        self.test_set.setItemData(index, path)
+        self.test_set.setItemData(index, str(path), Qt.ItemDataRole.ToolTipRole)
+        self.test_set.setCurrentIndex(index)
 
     @property
     def running(self) -> bool:
@@ -230,9 +283,11 @@ class EvaluateTab(QWidget):
         self.run_button.setEnabled(False)
         self.export_button.setEnabled(False)
         self.accuracy_label.setText("Evaluating on the test set…")
+        self.left_out.hide()
         self.accuracy_label.setStyleSheet(f"color: {MUTED}")
         self.activity.emit("Evaluating…")
-        self._worker = FunctionWorker(evaluate_on, self.predictor, self.test_set.currentData())
+        self._scored = self.test_set.currentData()
+        self._worker = FunctionWorker(evaluate_on, self.predictor, self._scored)
         self._worker.succeeded.connect(self._show_result)
         self._worker.failed.connect(self._show_error)
         self._worker.done.connect(self._done)
@@ -251,11 +306,15 @@ class EvaluateTab(QWidget):
         data, result = outcome
         self._data, self.result = data, result
         n, errors = int(result.confusion.sum()), len(result.misclassified())
-        what = "pen digits of held-out writers" if data.name == PEN else f"{data.name} test images"
+        if isinstance(self._scored, Path):
+            what = f"of your digits in {data.name}"
+        else:
+            what = "pen digits of held-out writers" if data.name == PEN else f"{data.name} test images"
         note = mismatch_note(self.predictor.metadata, data)
         self.accuracy_label.setStyleSheet(f"color: {BAD}" if note else "")
         self.accuracy_label.setText(f"Accuracy {result.accuracy:.2%} on {n:,} {what} · {errors} mistakes"
                                     + (f"\n{note}" if note else ""))
+        self._show_left_out(data.skipped)
         self.per_class_bars.setOpts(height=result.per_class_accuracy)
         low = float(np.nanmin(result.per_class_accuracy))
         self.per_class.setYRange(max(0.0, low - 0.02), 1.0)
@@ -269,6 +328,17 @@ class EvaluateTab(QWidget):
         self.show_cell(*map(int, worst))
         self.export_button.setEnabled(True)
         self.activity.emit(f"Evaluated: {result.accuracy:.2%}")
+
+    def _show_left_out(self, skipped: tuple[str, ...]) -> None:
+        """Name the user's files that could not be read, the first in full, the rest in a tooltip."""
+        self.left_out.setVisible(bool(skipped))
+        if not skipped:
+            return
+        count = "1 file left out" if len(skipped) == 1 else f"{len(skipped)} files left out (hover for all)"
+        self.left_out.setText(f"{count}: {skipped[0]}")
+        shown = skipped[:SKIPPED_SHOWN]
+        more = len(skipped) - len(shown)
+        self.left_out.setToolTip("\n".join(shown) + (f"\n… and {more} more" if more > 0 else ""))
 
     def choose_csv(self) -> None:
         if self.result is None:
@@ -290,6 +360,6 @@ class EvaluateTab(QWidget):
         indices = self.result.cell(true, predicted)
         names = self._data.class_names
         what = "correct" if true == predicted else "confused"
-        self.cell_title.setText(f"TRUE {names[true]}, PREDICTED {names[predicted]}: {len(indices)} images ({what})"
+        self.cell_title.setText(f"TRUE {names[true]}, PREDICTED {names[predicted]}: {len(indices)} image{'' if len(indices) == 1 else 's'} ({what})"
                                 + (f", first {GALLERY_LIMIT} shown" if len(indices) > GALLERY_LIMIT else ""))
         self.cell_gallery.show_samples(self._data.test_images, self.result, indices, names)

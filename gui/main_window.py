@@ -68,7 +68,7 @@ class MainWindow(QMainWindow):
         self.experiments_tab = ExperimentsTab(self.train_tab.form.config)
         self.kernels_tab = KernelsTab()
         self.layers_tab = LayersTab()
-        self.evaluate_tab = EvaluateTab()
+        self.evaluate_tab = EvaluateTab(self.settings)
         self.tabs.addTab(self.draw_tab, "Draw")
         self.tabs.addTab(self.train_tab, "Train")
         self.tabs.addTab(self.experiments_tab, "Experiments")

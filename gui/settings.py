@@ -19,6 +19,7 @@ class Remembered:
     last_image_dir: str = ""  # where Open image last looked
     recent_models: str = ""  # models loaded or saved, newest first, one path per line
     last_samples_dir: str = ""  # where the personal samples were last exported or imported
+    last_test_set_dir: str = ""  # where the Evaluate tab last looked for the user's own digits
 
 
 DEFAULTS = Remembered()

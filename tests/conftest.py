@@ -78,6 +78,28 @@ def tiny_mnist_dir(tmp_path_factory, mnist) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def your_pictures(tmp_path_factory) -> Path:
+    """A folder as a teacher sorts scanned digits: subfolders 0-9 of pictures (40 pen digits of a test
+    writer, drawn dark on white), with a file that is not a picture, a blank one, and stray files and
+    folders that are not digits."""
+    from PIL import Image
+
+    from engine.datasets import pen_file
+    from engine.pendigits import TEST_WRITERS, draw, parse_unipen
+
+    folder = tmp_path_factory.mktemp("your") / "class-3b"
+    digits = [d for d in parse_unipen(pen_file()) if d.writer == TEST_WRITERS[0]][:40]
+    for i, digit in enumerate(digits):
+        (folder / str(digit.label)).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(draw(digit, None, 18.0)).save(folder / str(digit.label) / f"{i}.png")
+    (folder / "3" / "broken.png").write_bytes(b"not a picture")
+    Image.new("L", (60, 60), 255).save(folder / "4" / "blank.png")
+    (folder / "notes").mkdir()
+    (folder / "readme.txt").write_text("sorted by digit")
+    return folder
+
+
 def mnist_digit_as_drawing(image_uint8: torch.Tensor, size: int = 280) -> np.ndarray:
     """An MNIST digit rendered like a canvas drawing: dark ink on white, size×size pixels."""
     from PIL import Image

@@ -386,6 +386,28 @@ def test_evaluate_tab_scores_the_held_out_pen_writers(window, qtbot, tiny_data):
     assert np.allclose(p.sum(1), 1, atol=1e-5)  # calibrated probabilities still sum to one
 
 
+def test_evaluate_tab_scores_a_folder_of_your_pictures(window, qtbot, tiny_data, your_pictures, monkeypatch):
+    tab = window.evaluate_tab
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: tab.result is not None and not tab.running, timeout=30_000)
+    chooser = tab.test_set
+    shown = chooser.currentIndex()
+    monkeypatch.setattr(tab, "ask_for_digits", lambda kind: None)  # the folder dialog, cancelled
+    chooser.setCurrentIndex(chooser.findData("pictures"))
+    chooser.activated.emit(chooser.currentIndex())
+    assert chooser.currentIndex() == shown and not tab.running
+    monkeypatch.setattr(tab, "ask_for_digits", lambda kind: your_pictures)
+    chooser.setCurrentIndex(chooser.findData("pictures"))
+    chooser.activated.emit(chooser.currentIndex())
+    qtbot.waitUntil(lambda: tab.result.confusion.sum() == 40 and not tab.running, timeout=60_000)
+    assert "of your digits in class-3b" in tab.accuracy_label.text()
+    assert tab.left_out.isVisible() and tab.left_out.text().startswith("2 files left out")
+    assert "broken.png" in tab.left_out.toolTip() and "blank.png" in tab.left_out.toolTip()
+    assert chooser.currentText() == "Your digits: class-3b" and chooser.findData(your_pictures) >= 0
+    tab.set_model(window.active.predictor)  # a new model is scored on the digits the user chose
+    assert chooser.currentData() == your_pictures
+
+
 def test_kernels_tab_shows_both_layers_and_what_each_filter_looks_for(window, qtbot):
     tab = window.kernels_tab
     window.tabs.setCurrentWidget(tab)

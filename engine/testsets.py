@@ -1,0 +1,67 @@
+"""Test sets the user brings: a folder of pictures with one subfolder per digit (``0/``, ``1/``, …, as a
+teacher sorts a class's scanned digits), or pen trajectories in a UNIPEN file (the format of the pen
+digits the model trained on, e.g. the writers of the UCI set's test part).
+
+Each is read as the app reads its kind of input, so a score here is what those digits would get in
+the app: pictures through ``read_image`` and ``prepare_image``, as Open and ``predict`` read a file;
+trajectories drawn as the held-out pen writers are. Every digit is a test digit, none is for training.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.datasets import DIGITS, Dataset
+from engine.idx import DatasetError
+from engine.pendigits import draw_for_testing, parse_unipen
+from engine.preprocess import IMAGE_SUFFIXES, prepare_image, read_image
+
+
+def load_test_set(path, progress=None) -> Dataset:
+    """The digits in a folder of pictures sorted by digit, or in a UNIPEN file, as a test set named
+    after it. Pictures that cannot be read or hold no ink are left out and listed in ``skipped``."""
+    path = Path(path)
+    if path.is_dir():
+        return _picture_folder(path, progress)
+    if not path.exists():
+        raise DatasetError(f"{path}: no such file or folder")
+    return _pen_file(path, progress)
+
+
+def _as_dataset(name: str, images: np.ndarray, labels: np.ndarray, skipped: tuple[str, ...] = ()) -> Dataset:
+    empty = torch.empty(0, 28, 28, dtype=torch.uint8)
+    return Dataset(name, DIGITS, empty, torch.empty(0, dtype=torch.int64), torch.from_numpy(images),
+                   torch.from_numpy(labels), skipped=skipped)
+
+
+def _picture_folder(folder: Path, progress) -> Dataset:
+    files = [(f, int(sub.name)) for sub in sorted(folder.iterdir()) if sub.is_dir() and sub.name in DIGITS
+             for f in sorted(sub.iterdir()) if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]
+    if not files:
+        raise DatasetError(f"{folder}: no pictures in subfolders named 0 to 9 (one subfolder per digit, "
+                           f"files ending in {', '.join(IMAGE_SUFFIXES)})")
+    images, labels, skipped = [], [], []
+    for i, (file, label) in enumerate(files):
+        try:
+            prepared = prepare_image(read_image(file))
+        except ValueError as exc:  # read_image names the file and says what is wrong with it
+            skipped.append(str(exc))
+        else:
+            if prepared.empty:
+                skipped.append(f"{file}: {prepared.message}")
+            else:
+                images.append(np.round(prepared.pixels * 255).astype(np.uint8))
+                labels.append(label)
+        if progress and (i % 50 == 49 or i == len(files) - 1):
+            progress(f"reading the pictures in {folder.name}", i + 1, len(files), "files")
+    if not images:
+        raise DatasetError(f"{folder}: none of its {len(files)} pictures could be read ({skipped[0]})")
+    return _as_dataset(folder.name, np.stack(images), np.array(labels, np.int64), tuple(skipped))
+
+
+def _pen_file(path: Path, progress) -> Dataset:
+    digits = parse_unipen(path)  # never empty: a file without digits is an error there
+    drawn = draw_for_testing(digits, progress and (lambda _what, done, total, unit:
+                                                   progress(f"drawing the pen digits of {path.name}", done, total, unit)))
+    return _as_dataset(path.name, drawn.images, drawn.labels)

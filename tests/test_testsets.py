@@ -1,0 +1,81 @@
+"""Digits the user brings to Evaluate: a folder of pictures sorted by digit, or a UNIPEN pen file, read
+as the app reads its kind of input."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import tiny_pen_file
+from engine.datasets import DatasetError
+from engine.evaluate import evaluate_on
+from engine.pendigits import draw_for_testing, parse_unipen
+from engine.predict import Predictor
+from engine.preprocess import prepare_image, read_image
+from engine.testsets import load_test_set
+from test_cli import main
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    return Predictor.load()
+
+
+def test_a_folder_of_pictures_is_read_as_open_reads_a_file(your_pictures):
+    data = load_test_set(your_pictures)
+    files = sorted(your_pictures.glob("[0-9]/[0-9]*.png"), key=lambda f: (f.parent.name, f.name))
+    assert data.name == "class-3b" and len(data.test_labels) == len(files) == 40 and len(data.train_labels) == 0
+    assert data.test_labels.tolist() == [int(f.parent.name) for f in files]
+    first = np.round(prepare_image(read_image(files[0])).pixels * 255).astype(np.uint8)
+    np.testing.assert_array_equal(data.test_images[0].numpy(), first)  # the one route from a file
+    # The file that is not a picture and the blank one are left out, each named with why; the stray
+    # text file and the folder that is not a digit are not test digits.
+    assert len(data.skipped) == 2
+    assert any("broken.png" in s and "not a readable image" in s for s in data.skipped)
+    assert any("blank.png" in s and "no ink" in s for s in data.skipped)
+
+
+def test_a_pen_file_of_other_writers_is_drawn_as_the_held_out_writers_are(tmp_path):
+    path = tiny_pen_file(tmp_path / "more-writers.txt.gz", per_writer=5)
+    data = load_test_set(path)
+    digits = parse_unipen(path)
+    assert len(data.test_labels) == len(digits) == 25  # every writer in it, training writers too
+    assert data.test_labels.tolist() == [d.label for d in digits]
+    np.testing.assert_array_equal(data.test_images.numpy(), draw_for_testing(digits).images)
+
+
+def test_the_shipped_model_reads_a_writers_pictures_as_it_reads_their_pen_digits(predictor, your_pictures):
+    data, result = evaluate_on(predictor, Path(your_pictures))
+    assert result.confusion.sum() == 40 and result.accuracy >= 0.95
+
+
+def _put(path: Path, content: bytes = b"") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda tmp: tmp / "nowhere", "no such file or folder"),
+    (lambda tmp: _put(tmp / "unsorted" / "a.png").parent, "subfolders named 0 to 9"),
+    (lambda tmp: _put(tmp / "bad" / "7" / "a.png", b"x").parent.parent, "none of its 1 pictures could be read"),
+    (lambda tmp: _put(tmp / "empty.txt", b".INCLUDE dene.doc\n"), "no digits found"),
+    (lambda tmp: _put(tmp / "photo.png", b"\x89PNG"), "not a readable UNIPEN"),
+])
+def test_what_cannot_be_a_test_set_is_one_clear_message(tmp_path, make, words):
+    with pytest.raises(DatasetError, match=words):
+        load_test_set(make(tmp_path))
+
+
+def test_evaluate_files_from_the_command_line(your_pictures):
+    out = main("evaluate", "--files", your_pictures, "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["dataset"] == "class-3b" and report["samples"] == 40 and len(report["skipped"]) == 2
+    out = main("evaluate", "--files", your_pictures)
+    assert out.returncode == 0 and out.stdout.startswith("class-3b: 40 digits, accuracy")
+    assert "2 files left out" in out.stderr and "broken.png" in out.stderr
+    out = main("evaluate", "--files", your_pictures / "notes")
+    assert out.returncode == 1 and out.stderr.count("\n") == 1 and "subfolders named 0 to 9" in out.stderr
+    assert main("evaluate", "--files", your_pictures, "--dataset", "pen").returncode == 2  # one or the other
