@@ -287,7 +287,12 @@ class EvaluateTab(QWidget):
         self.accuracy_label.setStyleSheet(f"color: {MUTED}")
         self.activity.emit("Evaluating…")
         self._scored = self.test_set.currentData()
-        self._worker = FunctionWorker(evaluate_on, self.predictor, self._scored)
+
+        def report(label, done, total=None, _unit=None):  # a download, drawing the pen digits, reading files
+            worker.progress.emit(f"{label[:1].upper()}{label[1:]}… " + (f"{done / total:.0%}" if total else ""))
+
+        worker = self._worker = FunctionWorker(evaluate_on, self.predictor, self._scored, None, report)
+        worker.progress.connect(self.accuracy_label.setText)
         self._worker.succeeded.connect(self._show_result)
         self._worker.failed.connect(self._show_error)
         self._worker.done.connect(self._done)

@@ -397,9 +397,13 @@ def test_evaluate_tab_scores_a_folder_of_your_pictures(window, qtbot, tiny_data,
     chooser.activated.emit(chooser.currentIndex())
     assert chooser.currentIndex() == shown and not tab.running
     monkeypatch.setattr(tab, "ask_for_digits", lambda kind: your_pictures)
+    shown_texts = []
+    set_text = tab.accuracy_label.setText
+    monkeypatch.setattr(tab.accuracy_label, "setText", lambda text: shown_texts.append(text) or set_text(text))
     chooser.setCurrentIndex(chooser.findData("pictures"))
     chooser.activated.emit(chooser.currentIndex())
     qtbot.waitUntil(lambda: tab.result.confusion.sum() == 40 and not tab.running, timeout=60_000)
+    assert "Reading the pictures in class-3b… 100%" in shown_texts  # progress while the files are read
     assert "of your digits in class-3b" in tab.accuracy_label.text()
     assert tab.left_out.isVisible() and tab.left_out.text().startswith("2 files left out")
     assert "broken.png" in tab.left_out.toolTip() and "blank.png" in tab.left_out.toolTip()
