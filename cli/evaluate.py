@@ -38,6 +38,13 @@ def format_confusion(confusion, names) -> str:
     return "\n".join(lines)
 
 
+def misread(data, result) -> list[dict]:
+    """The user's digits read wrong, each with where it came from."""
+    names = data.class_names
+    return [{"source": data.test_sources[i], "true": names[result.labels[i]], "predicted": names[result.predictions[i]],
+             "confidence": round(float(result.probabilities[i].max()), 6)} for i in result.misclassified()]
+
+
 def run(args) -> int:
     predictor = Predictor.load(args.model, args.device)
     data, result = evaluate_on(predictor, args.files or args.dataset, args.data_dir, ProgressBar().download)
@@ -60,6 +67,7 @@ def run(args) -> int:
             "per_class_accuracy": {n: float(a) for n, a in zip(data.class_names, result.per_class_accuracy)},
             "confusion": result.confusion.tolist(), **({"note": note} if note else {}),
             **({"skipped": list(data.skipped)} if data.skipped else {}),
+            **({"mistakes": misread(data, result)} if data.test_sources else {}),
         }))
         return 0
     what, unit = (f"{data.name}:", "digits") if args.files else (f"{data.name} test set:", "images")
@@ -69,4 +77,8 @@ def run(args) -> int:
         print(f"  {n:>12}: {a * 100:6.2f} %")
     print("\nconfusion matrix:")
     print(format_confusion(result.confusion, data.class_names))
+    if data.test_sources and len(result.misclassified()):
+        print("\nread wrong:")
+        for m in misread(data, result):
+            print(f"  {m['source']}: {m['true']} read as {m['predicted']} ({m['confidence'] * 100:.0f} %)")
     return 0

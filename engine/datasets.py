@@ -93,7 +93,9 @@ class Dataset:
     test_labels: torch.Tensor
     # Writer of each training sample (-1: no writer known, e.g. MNIST); None when there are none.
     train_groups: torch.Tensor | None = None
-    # Files of a test set the user brought that were left out, each with why (engine/testsets.py).
+    # A test set the user brought (engine/testsets.py): where each test sample came from, and the
+    # files that were left out, each with why.
+    test_sources: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
 
     def split(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -29,10 +29,11 @@ def load_test_set(path, progress=None) -> Dataset:
     return _pen_file(path, progress)
 
 
-def _as_dataset(name: str, images: np.ndarray, labels: np.ndarray, skipped: tuple[str, ...] = ()) -> Dataset:
+def _as_dataset(name: str, images: np.ndarray, labels: np.ndarray, sources: list[str],
+                skipped: tuple[str, ...] = ()) -> Dataset:
     empty = torch.empty(0, 28, 28, dtype=torch.uint8)
     return Dataset(name, DIGITS, empty, torch.empty(0, dtype=torch.int64), torch.from_numpy(images),
-                   torch.from_numpy(labels), skipped=skipped)
+                   torch.from_numpy(labels), test_sources=tuple(sources), skipped=skipped)
 
 
 def _picture_folder(folder: Path, progress) -> Dataset:
@@ -41,7 +42,7 @@ def _picture_folder(folder: Path, progress) -> Dataset:
     if not files:
         raise DatasetError(f"{folder}: no pictures in subfolders named 0 to 9 (one subfolder per digit, "
                            f"files ending in {', '.join(IMAGE_SUFFIXES)})")
-    images, labels, skipped = [], [], []
+    images, labels, sources, skipped = [], [], [], []
     for i, (file, label) in enumerate(files):
         try:
             prepared = prepare_image(read_image(file))
@@ -53,15 +54,17 @@ def _picture_folder(folder: Path, progress) -> Dataset:
             else:
                 images.append(np.round(prepared.pixels * 255).astype(np.uint8))
                 labels.append(label)
+                sources.append(str(file))
         if progress and (i % 50 == 49 or i == len(files) - 1):
             progress(f"reading the pictures in {folder.name}", i + 1, len(files), "files")
     if not images:
         raise DatasetError(f"{folder}: none of its {len(files)} pictures could be read ({skipped[0]})")
-    return _as_dataset(folder.name, np.stack(images), np.array(labels, np.int64), tuple(skipped))
+    return _as_dataset(folder.name, np.stack(images), np.array(labels, np.int64), sources, tuple(skipped))
 
 
 def _pen_file(path: Path, progress) -> Dataset:
     digits = parse_unipen(path)  # never empty: a file without digits is an error there
     drawn = draw_for_testing(digits, progress and (lambda _what, done, total, unit:
                                                    progress(f"drawing the pen digits of {path.name}", done, total, unit)))
-    return _as_dataset(path.name, drawn.images, drawn.labels)
+    sources = [f"{path.name}, writer {d.writer}, digit {i + 1}" for i, d in enumerate(digits)]
+    return _as_dataset(path.name, drawn.images, drawn.labels, sources)

@@ -127,7 +127,8 @@ class Gallery(QListWidget):
         self.setUniformItemSizes(True)
         self.setWordWrap(True)
 
-    def show_samples(self, images, result: EvalResult, indices: np.ndarray, names) -> None:
+    def show_samples(self, images, result: EvalResult, indices: np.ndarray, names, sources=()) -> None:
+        """``sources``: where each test image came from (the user's files), else they are numbered."""
         self.clear()
         for i in indices[:GALLERY_LIMIT]:
             pixels = images[i].numpy().astype(np.float32) / 255
@@ -135,7 +136,7 @@ class Gallery(QListWidget):
             p = result.probabilities[i]
             item = QListWidgetItem(QIcon(array_to_pixmap(pixels, 2)), f"{names[predicted]} {p[predicted]:.0%}\ntrue {names[true]}")
             second = int(np.argsort(-p)[1])
-            item.setToolTip(f"test image #{i}: true {names[true]}, predicted {names[predicted]} ({p[predicted]:.1%}), "
+            item.setToolTip(f"{sources[i] if sources else f'test image #{i}'}: true {names[true]}, predicted {names[predicted]} ({p[predicted]:.1%}), "
                             f"runner-up {names[second]} ({p[second]:.1%})")
             if predicted != true:
                 item.setForeground(pg.mkColor(BAD))
@@ -327,7 +328,7 @@ class EvaluateTab(QWidget):
         # Most confident mistakes first: those are the most instructive.
         order = result.misclassified()[np.argsort(-result.probabilities[result.misclassified()].max(1))]
         self.errors_title.setText(f"MISCLASSIFIED TEST IMAGES ({errors}, most confident first)")
-        self.errors_gallery.show_samples(data.test_images, result, order, data.class_names)
+        self.errors_gallery.show_samples(data.test_images, result, order, data.class_names, data.test_sources)
         worst = np.unravel_index(np.argmax(result.confusion - np.diag(np.diag(result.confusion))), result.confusion.shape)
         self.confusion.select(*map(int, worst))
         self.show_cell(*map(int, worst))
@@ -367,4 +368,4 @@ class EvaluateTab(QWidget):
         what = "correct" if true == predicted else "confused"
         self.cell_title.setText(f"TRUE {names[true]}, PREDICTED {names[predicted]}: {len(indices)} image{'' if len(indices) == 1 else 's'} ({what})"
                                 + (f", first {GALLERY_LIMIT} shown" if len(indices) > GALLERY_LIMIT else ""))
-        self.cell_gallery.show_samples(self._data.test_images, self.result, indices, names)
+        self.cell_gallery.show_samples(self._data.test_images, self.result, indices, names, self._data.test_sources)

@@ -81,8 +81,8 @@ def tiny_mnist_dir(tmp_path_factory, mnist) -> Path:
 @pytest.fixture(scope="session")
 def your_pictures(tmp_path_factory) -> Path:
     """A folder as a teacher sorts scanned digits: subfolders 0-9 of pictures (40 pen digits of a test
-    writer, drawn dark on white), with a file that is not a picture, a blank one, and stray files and
-    folders that are not digits."""
+    writer, drawn dark on white, and a 7 filed under 2), with a file that is not a picture, a blank one,
+    and stray files and folders that are not digits."""
     from PIL import Image
 
     from engine.datasets import pen_file
@@ -93,6 +93,8 @@ def your_pictures(tmp_path_factory) -> Path:
     for i, digit in enumerate(digits):
         (folder / str(digit.label)).mkdir(parents=True, exist_ok=True)
         Image.fromarray(draw(digit, None, 18.0)).save(folder / str(digit.label) / f"{i}.png")
+    seven = next(d for d in digits if d.label == 7)
+    Image.fromarray(draw(seven, None, 18.0)).save(folder / "2" / "misfiled-7.png")  # read as 7: a mistake, surely
     (folder / "3" / "broken.png").write_bytes(b"not a picture")
     Image.new("L", (60, 60), 255).save(folder / "4" / "blank.png")
     (folder / "notes").mkdir()

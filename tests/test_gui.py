@@ -402,11 +402,13 @@ def test_evaluate_tab_scores_a_folder_of_your_pictures(window, qtbot, tiny_data,
     monkeypatch.setattr(tab.accuracy_label, "setText", lambda text: shown_texts.append(text) or set_text(text))
     chooser.setCurrentIndex(chooser.findData("pictures"))
     chooser.activated.emit(chooser.currentIndex())
-    qtbot.waitUntil(lambda: tab.result.confusion.sum() == 40 and not tab.running, timeout=60_000)
+    qtbot.waitUntil(lambda: tab.result.confusion.sum() == 41 and not tab.running, timeout=60_000)
     assert "Reading the pictures in class-3b… 100%" in shown_texts  # progress while the files are read
     assert "of your digits in class-3b" in tab.accuracy_label.text()
     assert tab.left_out.isVisible() and tab.left_out.text().startswith("2 files left out")
     assert "broken.png" in tab.left_out.toolTip() and "blank.png" in tab.left_out.toolTip()
+    tab.show_cell(7, 7)  # a gallery's thumbnail names the user's file it shows
+    assert tab.cell_gallery.item(0).toolTip().startswith(str(your_pictures / "7"))
     assert chooser.currentText() == "Your digits: class-3b" and chooser.findData(your_pictures) >= 0
     tab.set_model(window.active.predictor)  # a new model is scored on the digits the user chose
     assert chooser.currentData() == your_pictures

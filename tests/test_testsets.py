@@ -24,9 +24,10 @@ def predictor():
 
 def test_a_folder_of_pictures_is_read_as_open_reads_a_file(your_pictures):
     data = load_test_set(your_pictures)
-    files = sorted(your_pictures.glob("[0-9]/[0-9]*.png"), key=lambda f: (f.parent.name, f.name))
-    assert data.name == "class-3b" and len(data.test_labels) == len(files) == 40 and len(data.train_labels) == 0
+    files = sorted(your_pictures.glob("[0-9]/[0-9m]*.png"), key=lambda f: (f.parent.name, f.name))
+    assert data.name == "class-3b" and len(data.test_labels) == len(files) == 41 and len(data.train_labels) == 0
     assert data.test_labels.tolist() == [int(f.parent.name) for f in files]
+    assert data.test_sources == tuple(map(str, files))  # each digit says which file it is
     first = np.round(prepare_image(read_image(files[0])).pixels * 255).astype(np.uint8)
     np.testing.assert_array_equal(data.test_images[0].numpy(), first)  # the one route from a file
     # The file that is not a picture and the blank one are left out, each named with why; the stray
@@ -42,12 +43,13 @@ def test_a_pen_file_of_other_writers_is_drawn_as_the_held_out_writers_are(tmp_pa
     digits = parse_unipen(path)
     assert len(data.test_labels) == len(digits) == 25  # every writer in it, training writers too
     assert data.test_labels.tolist() == [d.label for d in digits]
+    assert data.test_sources[0] == f"more-writers.txt.gz, writer {digits[0].writer}, digit 1"
     np.testing.assert_array_equal(data.test_images.numpy(), draw_for_testing(digits).images)
 
 
 def test_the_shipped_model_reads_a_writers_pictures_as_it_reads_their_pen_digits(predictor, your_pictures):
     data, result = evaluate_on(predictor, Path(your_pictures))
-    assert result.confusion.sum() == 40 and result.accuracy >= 0.95
+    assert result.confusion.sum() == 41 and result.accuracy >= 0.95
 
 
 def _put(path: Path, content: bytes = b"") -> Path:
@@ -72,9 +74,13 @@ def test_evaluate_files_from_the_command_line(your_pictures):
     out = main("evaluate", "--files", your_pictures, "--json")
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
-    assert report["dataset"] == "class-3b" and report["samples"] == 40 and len(report["skipped"]) == 2
+    assert report["dataset"] == "class-3b" and report["samples"] == 41 and len(report["skipped"]) == 2
+    wrong = 41 - sum(report["confusion"][d][d] for d in range(10))
+    assert wrong >= 1 and len(report["mistakes"]) == wrong  # the 7 filed under 2 at least
+    for mistake in report["mistakes"]:  # each names its file, whose folder is its true digit
+        assert Path(mistake["source"]).parent.name == mistake["true"] != mistake["predicted"]
     out = main("evaluate", "--files", your_pictures)
-    assert out.returncode == 0 and out.stdout.startswith("class-3b: 40 digits, accuracy")
+    assert out.returncode == 0 and out.stdout.startswith("class-3b: 41 digits, accuracy")
     assert "2 files left out" in out.stderr and "broken.png" in out.stderr
     out = main("evaluate", "--files", your_pictures / "notes")
     assert out.returncode == 1 and out.stderr.count("\n") == 1 and "subfolders named 0 to 9" in out.stderr
