@@ -136,7 +136,8 @@ class Gallery(QListWidget):
             p = result.probabilities[i]
             item = QListWidgetItem(QIcon(array_to_pixmap(pixels, 2)), f"{names[predicted]} {p[predicted]:.0%}\ntrue {names[true]}")
             second = int(np.argsort(-p)[1])
-            item.setToolTip(f"{sources[i] if sources else f'test image #{i}'}: true {names[true]}, predicted {names[predicted]} ({p[predicted]:.1%}), "
+            source = sources[i] if sources else f"test image #{i}"
+            item.setToolTip(f"{source}: true {names[true]}, predicted {names[predicted]} ({p[predicted]:.1%}), "
                             f"runner-up {names[second]} ({p[second]:.1%})")
             if predicted != true:
                 item.setForeground(pg.mkColor(BAD))
