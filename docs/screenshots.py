@@ -19,6 +19,26 @@ from gui.app import create_application  # noqa: E402
 from gui.automation import STROKES, draw_strokes, wait  # noqa: E402
 
 
+def write_class_folder(folder: Path) -> Path:
+    """Two held-out writers' pen digits saved as pictures in subfolders 0-9, as a teacher might sort a
+    class's scans: pens of 8-30 px, every third picture a small 64 px scan, and one file that is torn."""
+    import numpy as np
+    from PIL import Image
+
+    from engine.datasets import pen_file
+    from engine.pendigits import TEST_WRITERS, draw, parse_unipen
+
+    rng = np.random.default_rng(0)
+    for i, digit in enumerate(d for d in parse_unipen(pen_file()) if d.writer in TEST_WRITERS[1:3]):
+        picture = Image.fromarray(draw(digit, None, float(rng.uniform(8, 30))))
+        if i % 3 == 0:
+            picture = picture.resize((64, 64), Image.Resampling.BOX)
+        (folder / str(digit.label)).mkdir(parents=True, exist_ok=True)
+        picture.save(folder / str(digit.label) / f"student-{i:03d}.png")
+    (folder / "3" / "torn-scan.png").write_bytes(b"half a file")
+    return folder
+
+
 def main(out_dir: Path) -> int:
     app = create_application()  # kept referenced: a collected QApplication takes the widgets down with it
     from gui.main_window import MainWindow
@@ -57,6 +77,11 @@ def main(out_dir: Path) -> int:
     while window.evaluate_tab.running:
         wait(100)
     shoot("evaluate-pen")
+    window.evaluate_tab.use_digits(write_class_folder(Path(tempfile.mkdtemp()) / "class-3b"))
+    window.evaluate_tab.start()
+    while window.evaluate_tab.running:
+        wait(100)
+    shoot("evaluate-yours")
     window.tabs.setCurrentWidget(window.train_tab)
     tab = window.train_tab
     tab.form.set_value("epochs", 3)
