@@ -1,6 +1,7 @@
 """`personalise`: fine-tune a model on the personal samples, as the app's Personalise button does."""
 
 import json
+import sys
 from pathlib import Path
 
 from cli.options import add_data_dir_argument, add_model_argument
@@ -18,6 +19,8 @@ def add_parser(sub) -> None:
     p.add_argument("--samples", metavar="DIR",
                    help="folder of personal samples (default: the app's, in the user data folder)")
     p.add_argument("--import-csv", metavar="CSV", help="first add the samples of a CSV (label,pixel0..pixel783)")
+    p.add_argument("--import-digits", metavar="PATH", help="first add the digits of a folder with one subfolder of "
+                                                           "pictures per digit (0/ … 9/), or of a UNIPEN pen file")
     p.add_argument("--out", metavar="PATH", help="where to save the personalised model "
                                                  "(default: the user data folder's models/, where the app lists it)")
     p.add_argument("--steps", type=int, default=150, help="fine-tuning steps (default: 150)")
@@ -32,9 +35,15 @@ def run(args) -> int:
         added = store.import_csv(args.import_csv)
         if not args.json:
             print(f"imported {added} samples from {args.import_csv}")
+    if args.import_digits:
+        added, skipped = store.import_digits(args.import_digits)
+        if skipped:
+            print(f"note: {len(skipped)} files left out:", *skipped, sep="\n  ", file=sys.stderr)
+        if not args.json:
+            print(f"imported {added} samples from {args.import_digits}")
     if len(store) == 0:
         raise PersonalDataError(f"there are no personal samples in {store.folder}: label a few drawings in the app "
-                                "or pass --import-csv")
+                                "or pass --import-csv or --import-digits")
     base = Predictor.load(args.model, "cpu")
     bar = ProgressBar()
     rehearsal = rehearsal_dataset(base.metadata, args.data_dir, bar.download)

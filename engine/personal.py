@@ -28,6 +28,7 @@ from engine.datasets import MIXED, Dataset, load_dataset
 from engine.device import configure_cpu
 from engine.evaluate import predict_logits, to_model_input
 from engine.preprocess import prepare_image
+from engine.testsets import load_test_set
 
 INDEX = "samples.csv"
 # Every HELD_OUT_EVERY-th sample of a digit is held out to measure Personalise. Counted per digit, so
@@ -181,16 +182,27 @@ class PersonalSamples:
                     rows.append(values)
         except (OSError, UnicodeDecodeError) as exc:
             raise PersonalDataError(f"{Path(path).name}: cannot be read ({exc})") from None
+        return self._store_many([(values[1:].reshape(28, 28).astype(np.uint8), int(values[0])) for values in rows], progress)
+
+    def import_digits(self, path, progress: Callable[[int, int], None] | None = None) -> tuple[int, tuple[str, ...]]:
+        """Add the digits of a folder with one subfolder of pictures per digit, or of a UNIPEN pen file,
+        read as Evaluate reads them (engine/testsets.py), each kept as its 28×28 network input. Returns
+        how many were added and the files left out, each with why."""
+        data = load_test_set(path, progress and (lambda _what, done, total, _unit=None: progress(done, total)))
+        images = zip(data.test_images.numpy(), data.test_labels.tolist())
+        return self._store_many(list(images), progress), data.skipped
+
+    def _store_many(self, drawings: list[tuple[np.ndarray, int]], progress) -> int:
         added = 0
         try:
-            for number, values in enumerate(rows, start=1):
+            for number, (drawing, label) in enumerate(drawings, start=1):
                 try:
-                    self._store_drawing(values[1:].reshape(28, 28).astype(np.uint8), int(values[0]))
+                    self._store_drawing(drawing, label)
                     added += 1
                 except PersonalDataError:
                     pass  # an all-black row: nothing to learn from
                 if progress and number % PROGRESS_EVERY == 0:
-                    progress(number, len(rows))
+                    progress(number, len(drawings))
         finally:  # the index once, not once per row (a 3,000-row import took 8 s), and also after a failure
             self._write_index()
         return added

@@ -239,6 +239,7 @@ class SamplesDialog(QDialog):
         self.settings = settings or QSettings()
         self._worker = None
         self.summary = QLabel()
+        self.summary.setWordWrap(True)  # a note can name a long path
         self.thumbnails = SampleThumbnails(store, self)
         self.grid = QListView()
         self.grid.setModel(self.thumbnails)
@@ -253,7 +254,8 @@ class SamplesDialog(QDialog):
         buttons = QGridLayout()
         self.buttons = []
         for col, (text, slot) in enumerate((("Relabel…", self.relabel), ("Delete", self.delete), ("Clear all…", self.clear),
-                                            ("Export CSV…", self.export), ("Import CSV…", self.import_csv))):
+                                            ("Export CSV…", self.export), ("Import CSV…", self.import_csv),
+                                            ("Import pictures…", self.choose_pictures))):
             b = QPushButton(text)
             b.clicked.connect(slot)
             buttons.addWidget(b, 0, col)
@@ -325,6 +327,24 @@ class SamplesDialog(QDialog):
             remember(self.settings, "last_samples_dir", str(Path(path).parent))
             self._run("Importing", "rows", lambda progress: self.store.import_csv(path, progress),
                       lambda n: self.refresh(f"Imported {n} samples."), "Import failed")
+
+    def choose_pictures(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Import pictures: a folder with subfolders 0 to 9",
+                                                  remembered(self.settings, "last_samples_dir"))
+        if folder:
+            remember(self.settings, "last_samples_dir", str(Path(folder).parent))
+            self.import_pictures(Path(folder))
+
+    def import_pictures(self, folder: Path) -> None:
+        """Add every picture of a folder sorted by digit (0/ … 9/), each labelled by its subfolder."""
+        def imported(outcome) -> None:
+            added, skipped = outcome
+            files = "1 file" if len(skipped) == 1 else f"{len(skipped)} files"
+            left_out = f" {files} left out, the first: {skipped[0]}" if skipped else ""
+            self.refresh(f"Imported {added} samples from {folder.name}.{left_out}")
+
+        self._run("Importing", "pictures", lambda progress: self.store.import_digits(folder, progress),
+                  imported, "Import failed")
 
     def _run(self, doing: str, unit: str, work, succeeded, failure_title: str) -> None:
         """``work(progress)`` in a worker, behind a progress dialog; the samples dialog waits for it."""

@@ -184,6 +184,15 @@ def test_personalise_fine_tunes_on_the_samples_and_saves_a_model(tiny_mnist_dir,
     assert "held-out personal samples" in plain.stdout
 
 
+def test_personalise_imports_a_folder_of_pictures_first(tiny_mnist_dir, tmp_path, monkeypatch, your_pictures):
+    monkeypatch.setenv("DIGIT_STUDIO_DATA", str(tiny_mnist_dir))
+    out = tmp_path / "mine.pt"
+    result = main("personalise", "--samples", tmp_path / "samples", "--import-digits", your_pictures,
+                  "--out", out, "--steps", 3)
+    assert result.returncode == 0, result.stderr
+    assert "imported 41 samples" in result.stdout and "2 files left out" in result.stderr and out.is_file()
+
+
 def test_personalise_without_samples_says_so_and_writes_nothing(tmp_path):
     result = main("personalise", "--samples", tmp_path / "none", "--out", tmp_path / "mine.pt")
     assert result.returncode == 1 and "no personal samples" in result.stderr

@@ -771,7 +771,8 @@ def test_closing_the_window_mid_comparison_stops_it_and_keeps_the_finished_runs(
     assert "finished" in statuses and "running" not in statuses
 
 
-def test_samples_dialog_imports_exports_and_reports_a_bad_csv_in_a_worker(qtbot, tmp_path, monkeypatch, mnist, settings):
+def test_samples_dialog_imports_exports_and_reports_a_bad_csv_in_a_worker(qtbot, tmp_path, monkeypatch, mnist, settings,
+                                                                            your_pictures):
     from PySide6.QtWidgets import QFileDialog
 
     from engine.personal import PersonalSamples
@@ -805,6 +806,11 @@ def test_samples_dialog_imports_exports_and_reports_a_bad_csv_in_a_worker(qtbot,
     dialog.export()  # the next export starts where the last one went
     qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
     assert saved_to[1] == str(out.parent / "my-digits.csv")
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_args: str(your_pictures))
+    dialog.choose_pictures()  # a folder of pictures sorted by digit
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
+    assert len(dialog.store) == 161 and "Imported 41 samples from class-3b. 2 files left out, the first:" in dialog.summary.text()
 
     dialog.grid.selectAll()
     dialog.delete()

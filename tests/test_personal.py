@@ -84,6 +84,19 @@ def test_export_then_import_round_trip(store, tmp_path):
     assert np.abs(original[0].float().numpy() - imported[0].float().numpy()).mean() < 8  # re-preprocessed 28×28
 
 
+def test_a_folder_of_pictures_sorted_by_digit_becomes_samples(store, your_pictures):
+    from engine.testsets import load_test_set
+
+    added, skipped = store.import_digits(your_pictures)
+    expected = load_test_set(your_pictures)  # read as Evaluate reads the folder
+    assert added == len(store) == 41 and len(skipped) == 2 and any("broken.png" in s for s in skipped)
+    assert store.counts().tolist() == np.bincount(expected.test_labels.numpy(), minlength=10).tolist()
+    images, labels = store.tensors()
+    assert labels.tolist() == expected.test_labels.tolist()
+    assert np.abs(images.float().numpy() - expected.test_images.float().numpy()).mean() < 8  # re-preprocessed 28×28
+    assert len(PersonalSamples(store.folder)) == 41  # the index on disk holds them
+
+
 def test_malformed_csv_adds_nothing_and_names_the_row(store, tmp_path):
     (tmp_path / "bad.csv").write_text("label," + ",".join(f"pixel{i}" for i in range(784)) + "\n" + "3," + ",".join(["0"] * 700) + "\n")
     with pytest.raises(PersonalDataError, match="bad.csv, row 2: expected a label and 784 pixels"):
