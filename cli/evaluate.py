@@ -4,7 +4,7 @@ import json
 import sys
 from pathlib import Path
 
-from cli.options import add_data_dir_argument, add_model_argument
+from cli.options import add_data_dir_argument, add_model_argument, print_left_out
 from cli.progress import ProgressBar
 from engine.checkpoint import SaveError, atomic_write_text
 from engine.datasets import DATASET_NAMES, MIXED, PEN
@@ -51,8 +51,8 @@ def run(args) -> int:
     note = mismatch_note(predictor.metadata, data)
     if note:
         print(f"note: {note}", file=sys.stderr)
-    if data.skipped:
-        print(f"note: {len(data.skipped)} files left out:", *data.skipped, sep="\n  ", file=sys.stderr)
+    print_left_out(data.skipped)
+    mistakes = misread(data, result) if data.test_sources else []
     if args.csv:
         text = result.to_csv(data.class_names)
         try:
@@ -67,7 +67,7 @@ def run(args) -> int:
             "per_class_accuracy": {n: float(a) for n, a in zip(data.class_names, result.per_class_accuracy)},
             "confusion": result.confusion.tolist(), **({"note": note} if note else {}),
             **({"skipped": list(data.skipped)} if data.skipped else {}),
-            **({"mistakes": misread(data, result)} if data.test_sources else {}),
+            **({"mistakes": mistakes} if data.test_sources else {}),
         }))
         return 0
     what, unit = (f"{data.name}:", "digits") if args.files else (f"{data.name} test set:", "images")
@@ -77,8 +77,8 @@ def run(args) -> int:
         print(f"  {n:>12}: {a * 100:6.2f} %")
     print("\nconfusion matrix:")
     print(format_confusion(result.confusion, data.class_names))
-    if data.test_sources and len(result.misclassified()):
+    if mistakes:
         print("\nread wrong:")
-        for m in misread(data, result):
+        for m in mistakes:
             print(f"  {m['source']}: {m['true']} read as {m['predicted']} ({m['confidence'] * 100:.0f} %)")
     return 0

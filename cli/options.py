@@ -1,10 +1,12 @@
 """Command-line flags shared by several commands, derived from ``TrainConfig`` so they never drift."""
 
 import argparse
+import sys
 from dataclasses import fields, replace
 
 from engine.config import TrainConfig
 from engine.paths import DATA_ENV
+from engine.testsets import files_left_out
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +27,12 @@ def config_from_args(args, base: TrainConfig | None = None) -> TrainConfig:
     """The config with every flag the user gave applied on top of ``base`` (default: the defaults)."""
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
     return replace(base or TrainConfig(), **given).validate()
+
+
+def print_left_out(skipped) -> None:
+    """On stderr, the user's files that could not be read, each with why."""
+    if skipped:
+        print(f"note: {files_left_out(skipped)}:", *skipped, sep="\n  ", file=sys.stderr)
 
 
 def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:

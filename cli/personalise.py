@@ -1,10 +1,9 @@
 """`personalise`: fine-tune a model on the personal samples, as the app's Personalise button does."""
 
 import json
-import sys
 from pathlib import Path
 
-from cli.options import add_data_dir_argument, add_model_argument
+from cli.options import add_data_dir_argument, add_model_argument, print_left_out
 from cli.progress import ProgressBar
 from engine.checkpoint import save_checkpoint
 from engine.personal import (
@@ -37,8 +36,7 @@ def run(args) -> int:
             print(f"imported {added} samples from {args.import_csv}")
     if args.import_digits:
         added, skipped = store.import_digits(args.import_digits)
-        if skipped:
-            print(f"note: {len(skipped)} files left out:", *skipped, sep="\n  ", file=sys.stderr)
+        print_left_out(skipped)
         if not args.json:
             print(f"imported {added} samples from {args.import_digits}")
     if len(store) == 0:

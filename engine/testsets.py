@@ -29,6 +29,11 @@ def load_test_set(path, progress=None) -> Dataset:
     return _pen_file(path, progress)
 
 
+def files_left_out(skipped) -> str:
+    """'1 file left out' / 'N files left out', for the messages about a set's unreadable files."""
+    return "1 file left out" if len(skipped) == 1 else f"{len(skipped)} files left out"
+
+
 def _as_dataset(name: str, images: np.ndarray, labels: np.ndarray, sources: list[str],
                 skipped: tuple[str, ...] = ()) -> Dataset:
     empty = torch.empty(0, 28, 28, dtype=torch.uint8)

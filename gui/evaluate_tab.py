@@ -15,6 +15,7 @@ from engine.checkpoint import atomic_write_text
 from engine.datasets import PEN
 from engine.evaluate import EvalResult, default_test_set, evaluate_on, mismatch_note
 from engine.predict import Predictor
+from engine.testsets import files_left_out
 from gui.draw_tab import array_to_pixmap
 from gui.export import add_picture_menu, choose_save_path, save_or_explain
 from gui.settings import remember, remembered
@@ -153,7 +154,6 @@ class EvaluateTab(QWidget):
         self.predictor: Predictor | None = None
         self.result: EvalResult | None = None
         self._data = None
-        self._scored = None  # what the shown result was scored on: a test set's name, or the user's path
         self._stale = True
         self._worker = None
         self.run_button = QPushButton("Evaluate on the test set")
@@ -288,12 +288,11 @@ class EvaluateTab(QWidget):
         self.left_out.hide()
         self.accuracy_label.setStyleSheet(f"color: {MUTED}")
         self.activity.emit("Evaluating…")
-        self._scored = self.test_set.currentData()
 
         def report(label, done, total=None, _unit=None):  # a download, drawing the pen digits, reading files
             worker.progress.emit(f"{label[:1].upper()}{label[1:]}… " + (f"{done / total:.0%}" if total else ""))
 
-        worker = self._worker = FunctionWorker(evaluate_on, self.predictor, self._scored, None, report)
+        worker = self._worker = FunctionWorker(evaluate_on, self.predictor, self.test_set.currentData(), None, report)
         worker.progress.connect(self.accuracy_label.setText)
         self._worker.succeeded.connect(self._show_result)
         self._worker.failed.connect(self._show_error)
@@ -313,7 +312,7 @@ class EvaluateTab(QWidget):
         data, result = outcome
         self._data, self.result = data, result
         n, errors = int(result.confusion.sum()), len(result.misclassified())
-        if isinstance(self._scored, Path):
+        if data.test_sources:  # the user's own digits
             what = f"of your digits in {data.name}"
         else:
             what = "pen digits of held-out writers" if data.name == PEN else f"{data.name} test images"
@@ -341,7 +340,7 @@ class EvaluateTab(QWidget):
         self.left_out.setVisible(bool(skipped))
         if not skipped:
             return
-        count = "1 file left out" if len(skipped) == 1 else f"{len(skipped)} files left out (hover for all)"
+        count = files_left_out(skipped) + (" (hover for all)" if len(skipped) > 1 else "")
         self.left_out.setText(f"{count}: {skipped[0]}")
         shown = skipped[:SKIPPED_SHOWN]
         more = len(skipped) - len(shown)

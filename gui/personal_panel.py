@@ -17,6 +17,7 @@ from engine.personal import (
     PersonalDataError, PersonalSamples, personalise, personalised_metadata, personalised_path, rehearsal_dataset,
 )
 from engine.predict import Predictor
+from engine.testsets import files_left_out
 from gui.active_model import ActiveModel
 from gui.draw_tab import DrawTab, array_to_pixmap
 from gui.export import choose_save_path
@@ -339,8 +340,7 @@ class SamplesDialog(QDialog):
         """Add every picture of a folder sorted by digit (0/ … 9/), each labelled by its subfolder."""
         def imported(outcome) -> None:
             added, skipped = outcome
-            files = "1 file" if len(skipped) == 1 else f"{len(skipped)} files"
-            left_out = f" {files} left out, the first: {skipped[0]}" if skipped else ""
+            left_out = f" {files_left_out(skipped)}, the first: {skipped[0]}" if skipped else ""
             self.refresh(f"Imported {added} samples from {folder.name}.{left_out}")
 
         self._run("Importing", "pictures", lambda progress: self.store.import_digits(folder, progress),
