@@ -10,7 +10,7 @@ from engine.checkpoint import load_checkpoint
 from engine.device import resolve_device
 from engine.explain import Explanation, integrated_gradients, one_hot
 from engine.paths import default_model_path
-from engine.preprocess import prepare_image
+from engine.preprocess import PreparedImage, prepare_image
 
 # The model is "unsure" when its top (calibrated) probability is low or the runner-up is close behind.
 # On the pen digits of the six test writers (bench/calibration.py) these flag 59 % of the shipped
@@ -112,8 +112,9 @@ class Predictor:
         return [b.conv.weight.detach().float().cpu().numpy() for b in self.model.conv_blocks()]
 
     def predict(self, image) -> Prediction:
-        """Read the digit in a picture (PIL image or array of any size and polarity)."""
-        prepared = prepare_image(image)
+        """Read the digit in a picture (PIL image or array of any size and polarity), or in an input
+        already prepared (a test set's 28×28 image, read exactly as evaluation read it)."""
+        prepared = image if isinstance(image, PreparedImage) else prepare_image(image)
         if prepared.empty:
             return Prediction(None, 0.0, np.zeros(len(self.class_names), np.float32), None, prepared.message)
         probs = self.probabilities(prepared.pixels)

@@ -12,7 +12,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from engine.preprocess import find_paper
+from engine.preprocess import PreparedImage, find_paper
 from engine.strokes import Stroke
 
 RENDER_SIZE = 280  # the drawing handed to the network, like a 10× MNIST canvas
@@ -28,6 +28,7 @@ class _State:
     image: np.ndarray | None
     paper: QColor
     ink: QColor
+    prepared: PreparedImage | None = None  # the network's input for the image, when it is known already
 
 
 class DrawingCanvas(QWidget):
@@ -50,6 +51,7 @@ class DrawingCanvas(QWidget):
         self._current: list[QPointF] | None = None
         self._background: QImage | None = None  # an opened image, shown behind the strokes
         self._image: np.ndarray | None = None  # the same image as read from its file
+        self._prepared: PreparedImage | None = None
         self._paper = QColor("white")
         self._ink = QColor("black")
         self._cache: QPixmap | None = None  # finished strokes, at the screen's resolution
@@ -101,7 +103,7 @@ class DrawingCanvas(QWidget):
             self._restore(self._redo.pop())
 
     def _state(self) -> _State:
-        return _State(tuple(self._strokes), self._background, self._image, self._paper, self._ink)
+        return _State(tuple(self._strokes), self._background, self._image, self._paper, self._ink, self._prepared)
 
     def _record(self) -> None:
         """Remember the canvas as it is before a change; a new change forgets what was undone."""
@@ -111,15 +113,17 @@ class DrawingCanvas(QWidget):
     def _restore(self, state: _State) -> None:
         self._strokes = list(state.strokes)
         self._background, self._image, self._paper, self._ink = state.background, state.image, state.paper, state.ink
+        self._prepared = state.prepared
         self._invalidate()
         if self.is_empty():
             self.cleared.emit()
         else:
             self.strokeFinished.emit()
 
-    def set_image(self, gray: np.ndarray) -> None:
+    def set_image(self, gray: np.ndarray, prepared: PreparedImage | None = None) -> None:
         """Show a picture (H×W grey in [0, 1], as ``read_image`` gives it) in place of the drawing,
-        on its own paper colour; until something is drawn over it, the network reads it unchanged."""
+        on its own paper colour; until something is drawn over it, the network reads it unchanged,
+        or reads ``prepared`` (a test image's own input, so it reads as it did in evaluation)."""
         paper = find_paper(gray)
         self._record()
         pixels = np.ascontiguousarray(np.round(gray * 255), dtype=np.uint8)
@@ -127,13 +131,14 @@ class DrawingCanvas(QWidget):
                             QImage.Format.Format_Grayscale8).copy()
         level = round(paper.level * 255)
         ink = QColor("black") if paper.dark_ink else QColor("white")
-        self._restore(_State((), background, gray, QColor(level, level, level), ink))
+        self._restore(_State((), background, gray, QColor(level, level, level), ink, prepared))
 
-    def picture(self) -> np.ndarray:
+    def picture(self) -> np.ndarray | PreparedImage:
         """What the network reads: an opened picture exactly as read from its file while nothing is
-        drawn over it (the same input `predict` gets), otherwise the canvas as drawn."""
+        drawn over it (the same input `predict` gets), or the input it was given with; otherwise the
+        canvas as drawn."""
         if self._image is not None and not self._strokes and self._current is None:
-            return self._image
+            return self._image if self._prepared is None else self._prepared
         return self.render_array()
 
     # --- rendering -----------------------------------------------------------------------------

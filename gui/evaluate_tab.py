@@ -33,6 +33,7 @@ YOUR_DIGITS = {"pictures": "Your pictures: a folder, one subfolder per digit…"
                "pen file": "Your pen trajectories: a UNIPEN file…"}
 PEN_FILE_FILTER = "UNIPEN files (*.txt *.tra *.tes *.dat *.gz);;All files (*)"
 SKIPPED_SHOWN = 20  # files left out listed in the tooltip
+SET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", PEN: "held-out pen"}  # as a sentence names them
 
 
 def test_set_for(predictor: Predictor) -> str:
@@ -115,8 +116,16 @@ class ConfusionMatrix(pg.PlotWidget):
             self.cellClicked.emit(row, col)
 
 
+def sample_source(data, index: int) -> str:
+    """Where a test image came from: the user's file or trajectory, else its place in the test set."""
+    return data.test_sources[index] if data.test_sources else f"{SET_NAMES.get(data.name, data.name)} test image #{index}"
+
+
 class Gallery(QListWidget):
-    """Thumbnails of test images with their label, prediction and probability."""
+    """Thumbnails of test images with their label, prediction and probability; a double-click (or Enter)
+    asks for one to be opened in the Draw tab."""
+
+    opened = Signal(int)  # the test image's index in its set
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -127,19 +136,20 @@ class Gallery(QListWidget):
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)
         self.setWordWrap(True)
+        self.itemActivated.connect(lambda item: self.opened.emit(item.data(Qt.ItemDataRole.UserRole)))
 
-    def show_samples(self, images, result: EvalResult, indices: np.ndarray, names, sources=()) -> None:
-        """``sources``: where each test image came from (the user's files), else they are numbered."""
+    def show_samples(self, data, result: EvalResult, indices: np.ndarray) -> None:
         self.clear()
+        names = data.class_names
         for i in indices[:GALLERY_LIMIT]:
-            pixels = images[i].numpy().astype(np.float32) / 255
+            pixels = data.test_images[i].numpy().astype(np.float32) / 255
             predicted, true = int(result.predictions[i]), int(result.labels[i])
             p = result.probabilities[i]
             item = QListWidgetItem(QIcon(array_to_pixmap(pixels, 2)), f"{names[predicted]} {p[predicted]:.0%}\ntrue {names[true]}")
+            item.setData(Qt.ItemDataRole.UserRole, int(i))
             second = int(np.argsort(-p)[1])
-            source = sources[i] if sources else f"test image #{i}"
-            item.setToolTip(f"{source}: true {names[true]}, predicted {names[predicted]} ({p[predicted]:.1%}), "
-                            f"runner-up {names[second]} ({p[second]:.1%})")
+            item.setToolTip(f"{sample_source(data, i)}: true {names[true]}, predicted {names[predicted]} ({p[predicted]:.1%}), "
+                            f"runner-up {names[second]} ({p[second]:.1%})\nDouble-click to open it in the Draw tab and see why")
             if predicted != true:
                 item.setForeground(pg.mkColor(BAD))
             self.addItem(item)
@@ -147,13 +157,15 @@ class Gallery(QListWidget):
 
 class EvaluateTab(QWidget):
     activity = Signal(str)
+    # A thumbnail double-clicked: where it came from and the 28×28 image the network read (ink 1).
+    sampleOpened = Signal(str, object)
 
     def __init__(self, settings: QSettings | None = None, parent=None):
         super().__init__(parent)
         self.settings = settings or QSettings()
         self.predictor: Predictor | None = None
         self.result: EvalResult | None = None
-        self._data = None
+        self.data = None  # the test set last scored
         self._stale = True
         self._worker = None
         self.run_button = QPushButton("Evaluate on the test set")
@@ -201,6 +213,8 @@ class EvaluateTab(QWidget):
         self.errors_title = section_label("Misclassified test images")
         self.errors_gallery = Gallery()
         self.errors_gallery.setObjectName("errorsGallery")
+        for gallery in (self.cell_gallery, self.errors_gallery):
+            gallery.opened.connect(self._open_sample)
 
         top = QHBoxLayout()
         top.addWidget(self.run_button)
@@ -279,7 +293,10 @@ class EvaluateTab(QWidget):
         return self._worker is not None
 
     def start(self) -> None:
-        if self.running or self.predictor is None:
+        if self.running:  # a set picked or a model made active meanwhile: scored when this run ends
+            self._stale = True
+            return
+        if self.predictor is None:
             return
         self._stale = False
         self.run_button.setEnabled(False)
@@ -302,6 +319,8 @@ class EvaluateTab(QWidget):
     def _done(self) -> None:
         self._worker = None
         self.run_button.setEnabled(True)
+        if self._stale and self.isVisible():
+            self.start()
 
     def _show_error(self, exc: Exception) -> None:
         self.accuracy_label.setText(f"Evaluation failed: {exc or type(exc).__name__}")
@@ -310,12 +329,12 @@ class EvaluateTab(QWidget):
 
     def _show_result(self, outcome) -> None:
         data, result = outcome
-        self._data, self.result = data, result
+        self.data, self.result = data, result
         n, errors = int(result.confusion.sum()), len(result.misclassified())
         if data.test_sources:  # the user's own digits
             what = f"of your digits in {data.name}"
         else:
-            what = "pen digits of held-out writers" if data.name == PEN else f"{data.name} test images"
+            what = "pen digits of held-out writers" if data.name == PEN else f"{SET_NAMES.get(data.name, data.name)} test images"
         note = mismatch_note(self.predictor.metadata, data)
         self.accuracy_label.setStyleSheet(f"color: {BAD}" if note else "")
         self.accuracy_label.setText(f"Accuracy {result.accuracy:.2%} on {n:,} {what} · {errors} mistakes"
@@ -328,7 +347,7 @@ class EvaluateTab(QWidget):
         # Most confident mistakes first: those are the most instructive.
         order = result.misclassified()[np.argsort(-result.probabilities[result.misclassified()].max(1))]
         self.errors_title.setText(f"MISCLASSIFIED TEST IMAGES ({errors}, most confident first)")
-        self.errors_gallery.show_samples(data.test_images, result, order, data.class_names, data.test_sources)
+        self.errors_gallery.show_samples(data, result, order)
         worst = np.unravel_index(np.argmax(result.confusion - np.diag(np.diag(result.confusion))), result.confusion.shape)
         self.confusion.select(*map(int, worst))
         self.show_cell(*map(int, worst))
@@ -349,23 +368,27 @@ class EvaluateTab(QWidget):
     def choose_csv(self) -> None:
         if self.result is None:
             return
-        path = choose_save_path(self, "Export the evaluation", Path.home() / f"evaluation-{self._data.name}.csv", "CSV (*.csv)")
+        path = choose_save_path(self, "Export the evaluation", Path.home() / f"evaluation-{self.data.name}.csv", "CSV (*.csv)")
         if path:
             self.export_csv(path)
 
     def export_csv(self, path: Path) -> bool:
-        text = self.result.to_csv(self._data.class_names)
+        text = self.result.to_csv(self.data.class_names)
         if not save_or_explain(self, "the evaluation", lambda: atomic_write_text(path, text)):
             return False
         self.activity.emit(f"Exported the evaluation to {path}")
         return True
 
+    def _open_sample(self, index: int) -> None:
+        pixels = self.data.test_images[index].numpy().astype(np.float32) / 255
+        self.sampleOpened.emit(sample_source(self.data, index), pixels)
+
     def show_cell(self, true: int, predicted: int) -> None:
         if self.result is None:
             return
         indices = self.result.cell(true, predicted)
-        names = self._data.class_names
+        names = self.data.class_names
         what = "correct" if true == predicted else "confused"
         self.cell_title.setText(f"TRUE {names[true]}, PREDICTED {names[predicted]}: {len(indices)} image{'' if len(indices) == 1 else 's'} ({what})"
                                 + (f", first {GALLERY_LIMIT} shown" if len(indices) > GALLERY_LIMIT else ""))
-        self.cell_gallery.show_samples(self._data.test_images, self.result, indices, names, self._data.test_sources)
+        self.cell_gallery.show_samples(self.data, self.result, indices)

@@ -13,7 +13,7 @@ from engine import __version__
 from engine.checkpoint import CheckpointError, SaveError
 from engine.paths import APP_NAME, default_model_path
 from engine.predict import Predictor
-from engine.preprocess import IMAGE_SUFFIXES, read_image
+from engine.preprocess import IMAGE_SUFFIXES, PreparedImage, read_image
 from gui.active_model import ActiveModel
 from gui.draw_tab import DrawTab
 from gui.evaluate_tab import EvaluateTab
@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self.train_tab.kernels.connect(self.kernels_tab.show_training_snapshot)
         self.train_tab.activity.connect(self.activity_status.setText)
         self.evaluate_tab.activity.connect(self.activity_status.setText)
+        self.evaluate_tab.sampleOpened.connect(self.open_test_image)
         self.experiments_tab.activity.connect(self.activity_status.setText)
         self.experiments_tab.make_active.connect(self.load_model)
 
@@ -262,9 +263,21 @@ class MainWindow(QMainWindow):
         except ValueError as exc:
             show_error(self, "Could not open the image", str(exc))
             return
+        self.show_picture(gray, f"Opened {Path(path).name}")
+
+    def open_test_image(self, source: str, pixels) -> None:
+        """A test image double-clicked in Evaluate, on the canvas to be read live and explained: the
+        user's own file as it is (the picture, not the network's input), else the 28×28 image, dark on
+        light, read as evaluation read it."""
+        if Path(source).is_file():
+            self.open_image(source)
+        else:
+            self.show_picture(1.0 - pixels, f"Opened {source} from Evaluate", PreparedImage(pixels, frame=(0.0, 0.0, 28.0, 28.0)))
+
+    def show_picture(self, gray, status: str, prepared: PreparedImage | None = None) -> None:
         self.tabs.setCurrentWidget(self.draw_tab)
-        self.draw_tab.canvas.set_image(gray)
-        self.activity_status.setText(f"Opened {Path(path).name}")
+        self.draw_tab.canvas.set_image(gray, prepared)
+        self.activity_status.setText(status)
 
     def open_file(self, path: str) -> None:
         """A file dropped on the window: a model is loaded, anything else is opened as an image."""

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressBar, Q
 
 from engine.config import TrainConfig
 from engine.events import Finished
+from engine.preprocess import read_image
 from gui.automation import STROKES, canvas_point, draw_strokes, press_and_move
 from gui.canvas import DrawingCanvas
 from gui.main_window import MainWindow
@@ -178,7 +179,6 @@ def test_canvas_renders_the_same_drawing_at_any_size(qtbot):
 
 def test_open_image_and_drop_read_the_file_as_predict_does(window, tmp_path, mnist, monkeypatch):
     from conftest import mnist_digit_as_drawing
-    from engine.preprocess import read_image
 
     # Black ink on a transparent background: Qt's grey conversion drops alpha and sees nothing.
     ink = 255 - mnist_digit_as_drawing(mnist.test_images[0], 200)
@@ -373,6 +373,33 @@ def test_evaluate_tab_fills_and_cells_open_galleries(window, qtbot, tiny_data, t
     assert len(lines) == 12 and lines[8].split(",")[1:11] == [str(v) for v in result.confusion[7]]
 
 
+def double_click(qtbot, gallery, row: int) -> None:
+    centre = gallery.visualItemRect(gallery.item(row)).center()
+    qtbot.mouseClick(gallery.viewport(), Qt.MouseButton.LeftButton, pos=centre)  # a double-click's first press
+    qtbot.mouseDClick(gallery.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+
+
+def test_a_mistake_double_clicked_in_evaluate_is_read_and_explained_on_the_draw_tab(window, qtbot, tiny_data):
+    tab = window.evaluate_tab
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: tab.result is not None and not tab.running, timeout=30_000)
+    result = tab.result
+    assert len(result.misclassified()) > 0
+    index = tab.errors_gallery.item(0).data(Qt.ItemDataRole.UserRole)
+    double_click(qtbot, tab.errors_gallery, 0)
+    draw = window.draw_tab
+    assert window.tabs.currentWidget() is draw and "test image #" in window.activity_status.text()
+    read = draw.last_prediction  # exactly as evaluation read it, mistake and all
+    assert read.digit == result.predictions[index] != result.labels[index]
+    assert np.allclose(read.probabilities, result.probabilities[index], atol=1e-5)
+    assert np.array_equal(read.pixels, tab.data.test_images[index].numpy() / np.float32(255))
+    qtbot.waitUntil(lambda: draw.explanation is not None, timeout=5000)  # and why, not the runner-up
+    draw_strokes(draw.canvas, [[(0.1, 0.1), (0.2, 0.2)]])  # drawn over, it is the canvas that is read
+    assert not np.array_equal(draw.last_prediction.pixels, read.pixels)
+    draw.canvas.undo()
+    assert np.array_equal(draw.last_prediction.pixels, read.pixels)
+
+
 def test_evaluate_tab_scores_the_held_out_pen_writers(window, qtbot, tiny_data):
     tab = window.evaluate_tab
     window.tabs.setCurrentWidget(tab)
@@ -384,6 +411,17 @@ def test_evaluate_tab_scores_the_held_out_pen_writers(window, qtbot, tiny_data):
     assert "pen digits of held-out writers" in tab.accuracy_label.text()
     p = tab.result.probabilities
     assert np.allclose(p.sum(1), 1, atol=1e-5)  # calibrated probabilities still sum to one
+
+
+def test_a_test_set_picked_during_an_evaluation_is_scored_after_it(window, qtbot, tiny_data):
+    tab = window.evaluate_tab
+    window.tabs.setCurrentWidget(tab)
+    assert tab.running  # showing the tab scored MNIST's test set
+    chooser = tab.test_set
+    chooser.setCurrentIndex(chooser.findData("pen"))
+    chooser.activated.emit(chooser.currentIndex())
+    qtbot.waitUntil(lambda: tab.result is not None and tab.result.confusion.sum() == 12 and not tab.running, timeout=60_000)
+    assert "pen digits of held-out writers" in tab.accuracy_label.text()
 
 
 def test_evaluate_tab_scores_a_folder_of_your_pictures(window, qtbot, tiny_data, your_pictures, monkeypatch):
@@ -409,6 +447,11 @@ def test_evaluate_tab_scores_a_folder_of_your_pictures(window, qtbot, tiny_data,
     assert "broken.png" in tab.left_out.toolTip() and "blank.png" in tab.left_out.toolTip()
     tab.show_cell(7, 7)  # a gallery's thumbnail names the user's file it shows
     assert tab.cell_gallery.item(0).toolTip().startswith(str(your_pictures / "7"))
+    double_click(qtbot, tab.cell_gallery, 0)  # opens the user's own picture, not the network's input
+    assert window.tabs.currentWidget() is window.draw_tab
+    file = tab.cell_gallery.item(0).toolTip().split(":")[0]
+    assert np.array_equal(window.draw_tab.canvas.picture(), read_image(file))
+    window.tabs.setCurrentWidget(tab)
     assert chooser.currentText() == "Your digits: class-3b" and chooser.findData(your_pictures) >= 0
     tab.set_model(window.active.predictor)  # a new model is scored on the digits the user chose
     assert chooser.currentData() == your_pictures
