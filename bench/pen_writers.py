@@ -6,6 +6,7 @@
     python -m bench.pen_writers reread --cv CV.json                      # the fold models, every view known now
     python -m bench.pen_writers sweep --cv CV.json                       # binarised views over pens and cuts
     python -m bench.pen_writers ceiling --view "8×8 binary"              # how much a view leaves to read
+    python -m bench.pen_writers averaged --cv CV.json                    # answers averaged over copies of the input
 
 ``cv`` trains one model per fold of the 24 training writers (MNIST's own validation split stays
 fixed) and reads each fold's held-out writers: accuracy, every class, and the same digits reduced
@@ -15,7 +16,9 @@ and the synthetic drawn digits (``bench/drawn_digits.py``). ``sweep`` reads a ``
 again with other pens and other cuts of the binarised scans. ``ceiling`` asks how much of a digit a
 low-resolution view leaves: a specialist trained on nothing but that view of the training writers
 (drawn many times with the benchmark's pen, jittered), read on each fold's unseen writers, beside the
-nearest neighbours of the raw small pictures. Nothing here looks at any other data.
+nearest neighbours of the raw small pictures. ``averaged`` asks what test-time averaging would give:
+the fold models' answers averaged over the input and a few transformed copies of it (shifted a pixel,
+blurred, its strokes thickened). Nothing here looks at any other data.
 """
 
 import argparse
@@ -26,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from bench.common import config_overrides
@@ -183,6 +187,65 @@ def summarise(results: list[dict]) -> None:
     print(f"  per writer: median {np.median(writers) * 100:.2f} %, lowest {min(writers) * 100:.2f} %")
 
 
+def _shifted(dx: int, dy: int):
+    return lambda x: F.pad(x, (1, 1, 1, 1))[:, :, 1 - dy:29 - dy, 1 - dx:29 - dx]
+
+
+def _blurred(x: torch.Tensor) -> torch.Tensor:
+    k = torch.tensor([0.25, 0.5, 0.25])
+    return F.conv2d(x, (k[:, None] * k[None]).reshape(1, 1, 3, 3), padding=1)
+
+
+def _thickened(x: torch.Tensor) -> torch.Tensor:
+    return 0.5 * x + 0.5 * F.max_pool2d(x, 3, 1, 1)
+
+
+# Copies of the network's input whose answers are averaged with the input's own (test-time averaging).
+SHIFTS = [_shifted(1, 0), _shifted(-1, 0), _shifted(0, 1), _shifted(0, -1)]
+AVERAGED = {"the input alone": [], "±1 px shifts": SHIFTS, "blurred, thickened": [_blurred, _thickened],
+            "shifts, blurred, thickened": [*SHIFTS, _blurred, _thickened]}
+
+
+class Averaged:
+    """Reads as ``predictor`` does, with each answer the mean of the probabilities over the input and
+    ``copies`` of it (N×1×28×28 → N×1×28×28 functions)."""
+
+    def __init__(self, predictor: Predictor, copies):
+        self.predictor, self.copies = predictor, copies
+
+    def probabilities(self, pixels: np.ndarray, batch: int = 1000) -> np.ndarray:
+        out = []
+        for i in range(0, len(pixels), batch):
+            x = torch.as_tensor(pixels[i:i + batch], dtype=torch.float32).reshape(-1, 1, 28, 28)
+            views = [x, *(copy(x) for copy in self.copies)]
+            out.append(np.mean([self.predictor.probabilities(v.reshape(-1, 28, 28).numpy()) for v in views], 0))
+        return np.concatenate(out)
+
+
+def run_averaged(args) -> None:
+    folds = json.loads(Path(args.cv).read_text())["folds"]
+    mnist = load_dataset("mnist")
+    results = {name: [] for name in AVERAGED}
+    right_by_class = {name: np.zeros(10) for name in AVERAGED}
+    counts = np.zeros(10)
+    for fold in folds:
+        predictor = Predictor.load(fold["checkpoint"])
+        data = writer_set(fold["writers"])
+        counts += np.bincount(data["labels"], minlength=10)
+        for name, copies in AVERAGED.items():
+            reader = Averaged(predictor, copies)
+            r = read(reader, data)
+            r["mnist"] = float((reader.probabilities(mnist.test_images.numpy() / 255.0).argmax(1) == mnist.test_labels.numpy()).mean())
+            right_by_class[name] += np.array(r["per_class"]) * np.bincount(data["labels"], minlength=10)
+            results[name].append(r)
+        print(f"fold {fold['fold']} read", flush=True)
+    for name, fold_results in results.items():
+        print(f"\n== {name}{'' if not AVERAGED[name] else f' and the input: {len(AVERAGED[name]) + 1} answers averaged'}")
+        summarise(fold_results)
+        per_class = right_by_class[name] / counts
+        print(f"  every class over the {len(folds)} folds' writers: " + " ".join(f"{d}:{a * 100:.1f}" for d, a in enumerate(per_class)))
+
+
 def _prepared(picture: np.ndarray) -> np.ndarray:
     """The network's input for a picture; a scan whose ink all fell under the threshold is blank."""
     pixels = prepare_image(picture).pixels
@@ -319,9 +382,12 @@ def main() -> None:
     ceiling.add_argument("--epochs", type=int, default=12)
     ceiling.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a TrainConfig field")
     ceiling.add_argument("--out", default="/tmp/pen-ceiling", help="where the fold runs are written")
+    averaged = sub.add_parser("averaged", help="a cv run's fold models with answers averaged over copies of the input")
+    averaged.add_argument("--cv", required=True, help="the --json file of a cv run")
     args = parser.parse_args()
     configure_cpu()
-    {"cv": run_cv, "reread": run_reread, "score": run_score, "sweep": run_sweep, "ceiling": run_ceiling}[args.command](args)
+    {"cv": run_cv, "reread": run_reread, "score": run_score, "sweep": run_sweep, "ceiling": run_ceiling,
+     "averaged": run_averaged}[args.command](args)
 
 
 if __name__ == "__main__":

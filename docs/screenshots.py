@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtWidgets import QTableWidgetSelectionRange  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
@@ -77,6 +77,15 @@ def main(out_dir: Path) -> int:
     while window.evaluate_tab.running:
         wait(100)
     shoot("evaluate-pen")
+    gallery = window.evaluate_tab.errors_gallery  # the most confident mistake, opened in the Draw tab
+    centre = gallery.visualItemRect(gallery.item(0)).center()
+    before = window.draw_tab.explanation
+    QTest.mouseClick(gallery.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    QTest.mouseDClick(gallery.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    while window.draw_tab.explanation is before:
+        wait(100)
+    shoot("evaluate-opened")
+    window.tabs.setCurrentWidget(window.evaluate_tab)
     window.evaluate_tab.use_digits(write_class_folder(Path(tempfile.mkdtemp()) / "class-3b"))
     window.evaluate_tab.start()
     while window.evaluate_tab.running:
