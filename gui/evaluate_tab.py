@@ -157,8 +157,8 @@ class Gallery(QListWidget):
 
 class EvaluateTab(QWidget):
     activity = Signal(str)
-    # A thumbnail double-clicked: where it came from and the 28×28 image the network read (ink 1).
-    sampleOpened = Signal(str, object)
+    # A thumbnail double-clicked: where it came from, its label and the 28×28 image the network read (ink 1).
+    sampleOpened = Signal(str, str, object)
 
     def __init__(self, settings: QSettings | None = None, parent=None):
         super().__init__(parent)
@@ -381,7 +381,8 @@ class EvaluateTab(QWidget):
 
     def _open_sample(self, index: int) -> None:
         pixels = self.data.test_images[index].numpy().astype(np.float32) / 255
-        self.sampleOpened.emit(sample_source(self.data, index), pixels)
+        label = self.data.class_names[int(self.data.test_labels[index])]
+        self.sampleOpened.emit(sample_source(self.data, index), label, pixels)
 
     def show_cell(self, true: int, predicted: int) -> None:
         if self.result is None:

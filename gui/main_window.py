@@ -256,23 +256,24 @@ class MainWindow(QMainWindow):
             remember(self.settings, "last_image_dir", str(Path(path).parent))
             self.open_image(path)
 
-    def open_image(self, path: str) -> None:
+    def open_image(self, path: str, how: str = "") -> None:
         """Show an image file on the canvas; it is read exactly as `predict` reads it."""
         try:
             gray = read_image(path)
         except ValueError as exc:
             show_error(self, "Could not open the image", str(exc))
             return
-        self.show_picture(gray, f"Opened {Path(path).name}")
+        self.show_picture(gray, f"Opened {Path(path).name}{how}")
 
-    def open_test_image(self, source: str, pixels) -> None:
+    def open_test_image(self, source: str, label: str, pixels) -> None:
         """A test image double-clicked in Evaluate, on the canvas to be read live and explained: the
         user's own file as it is (the picture, not the network's input), else the 28×28 image, dark on
         light, read as evaluation read it."""
         if Path(source).is_file():
-            self.open_image(source)
+            self.open_image(source, f" from Evaluate, labelled {label}")
         else:
-            self.show_picture(1.0 - pixels, f"Opened {source} from Evaluate", PreparedImage(pixels, frame=(0.0, 0.0, 28.0, 28.0)))
+            self.show_picture(1.0 - pixels, f"Opened {source} from Evaluate, labelled {label}",
+                              PreparedImage(pixels, frame=(0.0, 0.0, 28.0, 28.0)))
 
     def show_picture(self, gray, status: str, prepared: PreparedImage | None = None) -> None:
         self.tabs.setCurrentWidget(self.draw_tab)

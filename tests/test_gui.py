@@ -389,6 +389,7 @@ def test_a_mistake_double_clicked_in_evaluate_is_read_and_explained_on_the_draw_
     double_click(qtbot, tab.errors_gallery, 0)
     draw = window.draw_tab
     assert window.tabs.currentWidget() is draw and "test image #" in window.activity_status.text()
+    assert window.activity_status.text().endswith(f"labelled {result.labels[index]}")
     read = draw.last_prediction  # exactly as evaluation read it, mistake and all
     assert read.digit == result.predictions[index] != result.labels[index]
     assert np.allclose(read.probabilities, result.probabilities[index], atol=1e-5)
