@@ -1,12 +1,18 @@
 """`explain`: which pixels made the network read each image as it did (engine/explain.py)."""
 
 import json
+import re
 from pathlib import Path
 
 from cli.options import add_model_argument
+from engine.datasets import MIXED, DATASET_NAMES, load_dataset
 from engine.explain import overlay_picture
+from engine.idx import DatasetError
 from engine.predict import Predictor
-from engine.preprocess import read_image
+from engine.preprocess import PreparedImage, read_image
+
+# A test set's image by its number, as the Evaluate tab numbers them: pen#285, mnist#2035.
+TEST_IMAGE = re.compile(rf"^({'|'.join(re.escape(n) for n in DATASET_NAMES if n != MIXED)})#(\d+)$")
 
 
 def add_parser(sub) -> None:
@@ -15,7 +21,9 @@ def add_parser(sub) -> None:
                                    "network's 28×28 input (integrated gradients from a blank input): positive "
                                    "pixels push toward the answer, negative ones away from it. The exit status "
                                    "is non-zero if any file failed.")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("images", nargs="+", metavar="IMAGE",
+                   help="a picture file, or a test set's image by its number as the Evaluate tab gives it "
+                        "(pen#285, mnist#2035, fashion-mnist#7), read exactly as the evaluation read it")
     p.add_argument("--out", metavar="DIR", help="write NAME-why.png per image: the input, red toward the answer, blue against")
     add_model_argument(p)
     p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
@@ -25,16 +33,33 @@ def add_parser(sub) -> None:
     p.set_defaults(handler=run)
 
 
+def read_input(path: str) -> tuple[object, int | None]:
+    """The picture in a file, or a test image's own 28×28 input and its label; ValueError if neither."""
+    test_image = TEST_IMAGE.match(path)
+    if test_image is None or Path(path).exists():
+        return read_image(path), None
+    name, index = test_image[1], int(test_image[2])
+    try:
+        data = load_dataset(name)
+    except DatasetError as exc:
+        raise ValueError(str(exc)) from exc
+    if index >= len(data.test_labels):
+        raise ValueError(f"{path}: the {name} test set has {len(data.test_labels):,} images, numbered from 0")
+    pixels = data.test_images[index].numpy() / 255.0
+    return PreparedImage(pixels.astype("float32"), frame=(0.0, 0.0, 28.0, 28.0)), int(data.test_labels[index])
+
+
 def explain_one(predictor: Predictor, path: str, out: Path | None) -> dict:
     try:
-        prediction = predictor.predict(read_image(path))
+        picture, label = read_input(path)
+        prediction = predictor.predict(picture)
     except ValueError as exc:
         return {"path": path, "error": str(exc)}
     if prediction.digit is None:
         return {"path": path, "digit": None, "error": prediction.error}
     explanation = predictor.explain(prediction)
     record = {"path": path, "digit": prediction.digit, "confidence": round(prediction.confidence, 6),
-              "runner_up": prediction.runner_up,
+              "runner_up": prediction.runner_up, **({} if label is None else {"label": label}),
               "pixels": prediction.pixels.round(4).tolist(), "saliency": explanation.saliency.round(5).tolist()}
     if out is not None:
         picture = out / f"{Path(path).stem}-why.png"
@@ -56,7 +81,8 @@ def run(args) -> int:
             print(json.dumps(record), flush=True)
         elif record.get("digit") is not None:
             where = f"  → {record['overlay']}" if "overlay" in record else ""
-            print(f"{path}: {record['digit']}  ({record['confidence'] * 100:.1f} %){where}")
+            labelled = f", labelled {record['label']}" if "label" in record else ""
+            print(f"{path}: {record['digit']}  ({record['confidence'] * 100:.1f} %){labelled}{where}")
         else:
             print(f"{path}: {record['error']}")
     return 1 if failures else 0

@@ -145,6 +145,22 @@ def test_explain_json_contract_and_overlays(images, mnist, tmp_path):
     assert sorted(p.name for p in (tmp_path / "why").iterdir()) == ["digit0-why.png"]
 
 
+def test_explain_reads_a_test_image_by_its_number_as_evaluation_does(mnist):
+    from engine.evaluate import evaluate
+    from engine.predict import Predictor
+
+    predictor = Predictor.load()
+    result = evaluate(predictor.model, mnist.test_images, mnist.test_labels, temperature=predictor.temperature)
+    index = int(result.misclassified()[0])  # a mistake: re-preparing the picture could read it otherwise
+    out = main("explain", f"mnist#{index}", "mnist#10000", "--json")
+    assert out.returncode == 1  # past the end of the test set
+    found, missing = [json.loads(line) for line in out.stdout.splitlines()]
+    assert found["digit"] == result.predictions[index] and found["label"] == mnist.test_labels[index]
+    assert abs(found["confidence"] - result.probabilities[index].max()) < 1e-5
+    assert np.allclose(found["pixels"], mnist.test_images[index].numpy() / 255, atol=1e-4)
+    assert "has 10,000 images" in missing["error"]
+
+
 def test_compare_and_runs_json_contracts(tiny_mnist_dir):
     out = main("compare", "--vary", "optimizer=sgd,adam", "--model", "seed003", "--dataset", "mnist", "--epochs", "1",
                "--train-subset", "300", "--batch-size", "32", "--no-augment", "--json", "--data-dir", tiny_mnist_dir)
