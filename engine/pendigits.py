@@ -245,6 +245,35 @@ def draw_for_testing(digits: list[PenDigit], progress=None) -> PenSplit:
     return _drawn_split(digits, 1, 2, False, progress)
 
 
+def draw_file_for_testing(path: Path, cache_dir: Path, progress=None) -> tuple[list[PenDigit], PenSplit]:
+    """A UNIPEN file's digits, and their drawings as ``draw_for_testing`` makes them, kept on disk by the
+    file's content: a user's file of thousands of digits is drawn once, not at every evaluation."""
+    digits = parse_unipen(path)
+    digest = _file_digest(path)
+    cache = Path(cache_dir) / f"pentest-{digest}-r{RENDER_VERSION}.npz"
+    if cache.is_file():
+        try:
+            with np.load(cache) as z:
+                drawn = PenSplit(z["images"], z["labels"], z["writers"])
+            if len(drawn.labels) == len(digits):
+                return digits, drawn
+        except (OSError, ValueError, KeyError, EOFError):
+            pass  # a damaged cache is simply drawn again
+    drawn = draw_for_testing(digits, progress)
+
+    def save(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, images=drawn.images, labels=drawn.labels, writers=drawn.writers)
+    try:
+        atomic_write(cache, save)
+        for stale in cache.parent.glob(f"pentest-{digest}-r*.npz"):
+            if stale != cache:  # drawn by an earlier renderer
+                stale.unlink()
+    except OSError:
+        pass  # an unwritable cache costs time at the next evaluation, nothing else
+    return digits, drawn
+
+
 def _file_digest(path: Path) -> str:
     return hashlib.md5(Path(path).read_bytes()).hexdigest()[:12]
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engine import paths
 from engine.datasets import DIGITS, Dataset
 from engine.idx import DatasetError
-from engine.pendigits import draw_for_testing, parse_unipen
+from engine.pendigits import draw_file_for_testing
 from engine.preprocess import IMAGE_SUFFIXES, prepare_image, read_image
 
 
@@ -68,8 +69,8 @@ def _picture_folder(folder: Path, progress) -> Dataset:
 
 
 def _pen_file(path: Path, progress) -> Dataset:
-    digits = parse_unipen(path)  # never empty: a file without digits is an error there
-    drawn = draw_for_testing(digits, progress and (lambda _what, done, total, unit:
-                                                   progress(f"drawing the pen digits of {path.name}", done, total, unit)))
+    # Never empty: a file without digits is an error of the parser's.
+    digits, drawn = draw_file_for_testing(path, paths.cache_dir(), progress and (
+        lambda _what, done, total, unit: progress(f"drawing the pen digits of {path.name}", done, total, unit)))
     sources = [f"{path.name}, writer {d.writer}, digit {i + 1}" for i, d in enumerate(digits)]
     return _as_dataset(path.name, drawn.images, drawn.labels, sources)

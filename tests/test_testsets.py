@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import tiny_pen_file
+from engine import paths, pendigits
 from engine.datasets import DatasetError
 from engine.evaluate import evaluate_on
 from engine.pendigits import draw_for_testing, parse_unipen
@@ -45,6 +46,21 @@ def test_a_pen_file_of_other_writers_is_drawn_as_the_held_out_writers_are(tmp_pa
     assert data.test_labels.tolist() == [d.label for d in digits]
     assert data.test_sources[0] == f"more-writers.txt.gz, writer {digits[0].writer}, digit 1"
     np.testing.assert_array_equal(data.test_images.numpy(), draw_for_testing(digits).images)
+
+
+def test_a_pen_file_is_drawn_once_then_read_from_the_cache(tmp_path, monkeypatch):
+    path = tiny_pen_file(tmp_path / "more-writers.txt", per_writer=3)
+    first = load_test_set(path).test_images.numpy()
+    (cached,) = (paths.cache_dir()).glob("pentest-*.npz")
+    with monkeypatch.context() as patch:
+        patch.setattr(pendigits, "draw_for_testing", lambda *a, **k: pytest.fail("drawn again"))
+        np.testing.assert_array_equal(load_test_set(path).test_images.numpy(), first)
+    cached.write_bytes(b"damaged")  # drawn again, and the cache mended
+    np.testing.assert_array_equal(load_test_set(path).test_images.numpy(), first)
+    assert np.load(cached)["images"].shape == first.shape
+    assert len(list(paths.cache_dir().glob("pentest-*.npz"))) == 1
+    load_test_set(tiny_pen_file(tmp_path / "other-writers.txt", per_writer=2))  # a file of other content
+    assert len(list(paths.cache_dir().glob("pentest-*.npz"))) == 2
 
 
 def test_the_shipped_model_reads_a_writers_pictures_as_it_reads_their_pen_digits(predictor, your_pictures):
