@@ -4,7 +4,7 @@ import json
 import re
 from pathlib import Path
 
-from cli.options import add_model_argument
+from cli.options import add_model_argument, failure_line
 from engine.datasets import MIXED, DATASET_NAMES, load_dataset
 from engine.explain import overlay_picture
 from engine.idx import DatasetError
@@ -84,5 +84,5 @@ def run(args) -> int:
             labelled = f", labelled {record['label']}" if "label" in record else ""
             print(f"{path}: {record['digit']}  ({record['confidence'] * 100:.1f} %){labelled}{where}")
         else:
-            print(f"{path}: {record['error']}")
+            print(failure_line(path, record['error']))
     return 1 if failures else 0

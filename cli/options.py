@@ -35,6 +35,11 @@ def print_left_out(skipped) -> None:
         print(f"note: {files_left_out(skipped)}:", *skipped, sep="\n  ", file=sys.stderr)
 
 
+def failure_line(path: str, error: str) -> str:
+    """One line for a file that could not be read: its name once (a reader's message may begin with it)."""
+    return error if error.startswith(str(path)) else f"{path}: {error}"
+
+
 def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", metavar="DIR",
                         help=f"folder holding the dataset's IDX files (also ${DATA_ENV}); otherwise the user "

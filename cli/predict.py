@@ -2,7 +2,7 @@
 
 import json
 
-from cli.options import add_model_argument
+from cli.options import add_model_argument, failure_line
 from engine.predict import Predictor
 from engine.preprocess import read_image
 
@@ -46,5 +46,5 @@ def run(args) -> int:
             hint = f"  (unsure: maybe {record['runner_up']})" if record.get("unsure") else ""
             print(f"{path}: {record['digit']}  ({record['confidence'] * 100:.1f} %){hint}")
         else:
-            print(f"{path}: {record['error']}")
+            print(failure_line(path, record['error']))
     return 1 if failures else 0

@@ -71,6 +71,14 @@ def test_predict_plain_output_and_success_status(images, mnist):
     assert out.stdout.startswith(f"{images['digit2']}: {int(mnist.test_labels[2])}")
 
 
+def test_a_file_that_cannot_be_read_is_named_once(images, tmp_path):
+    missing = tmp_path / "missing.png"
+    for command in ("predict", "explain"):
+        out = main(command, missing, images["blank"])
+        assert out.returncode == 1
+        assert out.stdout.splitlines() == [f"{missing}: file not found", f"{images['blank']}: Nothing drawn: the image has no ink."]
+
+
 def test_predict_with_a_corrupt_model_fails_clearly(images, tmp_path):
     (tmp_path / "bad.pt").write_bytes(b"garbage")
     out = main("predict", images["digit0"], "--model", tmp_path / "bad.pt")
