@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 from cli.options import add_model_argument, failure_line
+from cli.progress import ProgressBar
 from engine.datasets import MIXED, DATASET_NAMES, load_dataset
 from engine.explain import overlay_picture
 from engine.idx import DatasetError
@@ -40,7 +41,7 @@ def read_input(path: str) -> tuple[object, int | None]:
         return read_image(path), None
     name, index = test_image[1], int(test_image[2])
     try:
-        data = load_dataset(name)
+        data = load_dataset(name, progress=ProgressBar().download)  # the pen digits are drawn on first use
     except DatasetError as exc:
         raise ValueError(str(exc)) from exc
     if index >= len(data.test_labels):
