@@ -10,7 +10,7 @@ from engine.datasets import MIXED, DATASET_NAMES, load_dataset
 from engine.explain import overlay_picture
 from engine.idx import DatasetError
 from engine.predict import Predictor
-from engine.preprocess import PreparedImage, read_image
+from engine.preprocess import read_image
 
 # A test set's image by its number, as the Evaluate tab numbers them: pen#285, mnist#2035.
 TEST_IMAGE = re.compile(rf"^({'|'.join(re.escape(n) for n in DATASET_NAMES if n != MIXED)})#(\d+)$")
@@ -46,8 +46,7 @@ def read_input(path: str) -> tuple[object, int | None]:
         raise ValueError(str(exc)) from exc
     if index >= len(data.test_labels):
         raise ValueError(f"{path}: the {name} test set has {len(data.test_labels):,} images, numbered from 0")
-    pixels = data.test_images[index].numpy() / 255.0
-    return PreparedImage(pixels.astype("float32"), frame=(0.0, 0.0, 28.0, 28.0)), int(data.test_labels[index])
+    return data.test_input(index), int(data.test_labels[index])
 
 
 def explain_one(predictor: Predictor, path: str, out: Path | None) -> dict:

@@ -19,6 +19,7 @@ from engine import paths
 from engine.download import Progress, download_verified
 from engine.idx import DatasetError, read_image_label_pair
 from engine import pendigits
+from engine.preprocess import PreparedImage
 
 SPLITS = ("train", "test")
 _FILES = {
@@ -104,6 +105,11 @@ class Dataset:
         if split == "test":
             return self.test_images, self.test_labels
         raise ValueError(f"unknown split {split!r}; choose from {SPLITS}")
+
+    def test_input(self, index: int) -> PreparedImage:
+        """Test image ``index`` as the network reads it in evaluation (28×28, ink 1), framed on itself."""
+        pixels = self.test_images[index].numpy().astype(np.float32) / 255
+        return PreparedImage(pixels, frame=(0.0, 0.0, 28.0, 28.0))
 
 
 def get_spec(name: str) -> DatasetSpec:

@@ -250,27 +250,14 @@ def draw_file_for_testing(path: Path, cache_dir: Path, progress=None) -> tuple[l
     file's content: a user's file of thousands of digits is drawn once, not at every evaluation."""
     digits = parse_unipen(path)
     digest = _file_digest(path)
-    cache = Path(cache_dir) / f"pentest-{digest}-r{RENDER_VERSION}.npz"
-    if cache.is_file():
-        try:
-            with np.load(cache) as z:
-                drawn = PenSplit(z["images"], z["labels"], z["writers"])
-            if len(drawn.labels) == len(digits):
-                return digits, drawn
-        except (OSError, ValueError, KeyError, EOFError):
-            pass  # a damaged cache is simply drawn again
-    drawn = draw_for_testing(digits, progress)
 
-    def save(tmp: str) -> None:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, images=drawn.images, labels=drawn.labels, writers=drawn.writers)
-    try:
-        atomic_write(cache, save)
-        for stale in cache.parent.glob(f"pentest-{digest}-r*.npz"):
-            if stale != cache:  # drawn by an earlier renderer
-                stale.unlink()
-    except OSError:
-        pass  # an unwritable cache costs time at the next evaluation, nothing else
+    def read(z) -> PenSplit:
+        drawn = _split_from(z, "")
+        if len(drawn.labels) != len(digits):
+            raise ValueError("a cache of other digits")
+        return drawn
+    drawn = _cached(Path(cache_dir) / f"pentest-{digest}-r{RENDER_VERSION}.npz", f"pentest-{digest}-r*.npz",
+                    lambda: draw_for_testing(digits, progress), lambda split: _arrays_of(split, ""), read)
     return digits, drawn
 
 
@@ -282,30 +269,47 @@ def load_pen_splits(path: Path, cache_dir: Path, progress=None) -> tuple[PenSpli
     """(train, test) splits drawn from the trajectories, cached on disk after the first time."""
     variants = TRAIN_VARIANTS + SCAN_VARIANTS
     digest = _file_digest(path)
-    cache = Path(cache_dir) / f"pendigits-{digest}-r{RENDER_VERSION}-v{variants}.npz"
+
+    def draw_splits() -> tuple[PenSplit, PenSplit]:
+        digits = parse_unipen(path)
+        train = [d for d in digits if d.writer not in TEST_WRITERS]
+        test = [d for d in digits if d.writer in TEST_WRITERS]
+        return _drawn_split(train, variants, 1, True, progress, SCAN_VARIANTS), draw_for_testing(test, progress)
+    # An earlier version's drawings (8 MB each) are removed: nothing reads them any more.
+    return _cached(Path(cache_dir) / f"pendigits-{digest}-r{RENDER_VERSION}-v{variants}.npz",
+                   f"pendigits-{digest}-r*-v*.npz", draw_splits,
+                   lambda splits: _arrays_of(splits[0], "train_") | _arrays_of(splits[1], "test_"),
+                   lambda z: (_split_from(z, "train_"), _split_from(z, "test_")))
+
+
+def _cached(cache: Path, earlier: str, make, to_arrays, from_arrays):
+    """What ``make()`` makes, kept in the .npz file ``cache`` and read back from it next time. A damaged
+    cache is made again; files matching ``earlier`` beside it are removed; an unwritable cache costs
+    time next time, nothing else."""
     if cache.is_file():
         try:
             with np.load(cache) as z:
-                return (PenSplit(z["train_images"], z["train_labels"], z["train_writers"]),
-                        PenSplit(z["test_images"], z["test_labels"], z["test_writers"]))
+                return from_arrays(z)
         except (OSError, ValueError, KeyError, EOFError):
-            pass  # a damaged cache is simply drawn again
-    digits = parse_unipen(path)
-    train = [d for d in digits if d.writer not in TEST_WRITERS]
-    test = [d for d in digits if d.writer in TEST_WRITERS]
-    splits = [_drawn_split(train, variants, 1, True, progress, SCAN_VARIANTS), draw_for_testing(test, progress)]
+            pass  # made again
+    made = make()
+
+    def save(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **to_arrays(made))
     try:
-        atomic_write(cache, lambda tmp: _save_npz(tmp, splits))
-        for stale in cache.parent.glob(f"pendigits-{digest}-r*-v*.npz"):
-            if stale != cache:  # an earlier version's drawings (8 MB each) that nothing reads any more
+        atomic_write(cache, save)
+        for stale in cache.parent.glob(earlier):
+            if stale != cache:
                 stale.unlink()
     except OSError:
-        pass  # an unwritable cache costs time next start, nothing else
-    return splits[0], splits[1]
+        pass
+    return made
 
 
-def _save_npz(tmp: str, splits: list[PenSplit]) -> None:
-    train, test = splits
-    with open(tmp, "wb") as f:
-        np.savez_compressed(f, train_images=train.images, train_labels=train.labels, train_writers=train.writers,
-                            test_images=test.images, test_labels=test.labels, test_writers=test.writers)
+def _arrays_of(split: PenSplit, prefix: str) -> dict:
+    return {f"{prefix}images": split.images, f"{prefix}labels": split.labels, f"{prefix}writers": split.writers}
+
+
+def _split_from(z, prefix: str) -> PenSplit:
+    return PenSplit(z[f"{prefix}images"], z[f"{prefix}labels"], z[f"{prefix}writers"])

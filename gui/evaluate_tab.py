@@ -116,9 +116,13 @@ class ConfusionMatrix(pg.PlotWidget):
             self.cellClicked.emit(row, col)
 
 
+def set_name(data) -> str:
+    return SET_NAMES.get(data.name, data.name)
+
+
 def sample_source(data, index: int) -> str:
     """Where a test image came from: the user's file or trajectory, else its place in the test set."""
-    return data.test_sources[index] if data.test_sources else f"{SET_NAMES.get(data.name, data.name)} test image #{index}"
+    return data.test_sources[index] if data.test_sources else f"{set_name(data)} test image #{index}"
 
 
 class Gallery(QListWidget):
@@ -142,7 +146,7 @@ class Gallery(QListWidget):
         self.clear()
         names = data.class_names
         for i in indices[:GALLERY_LIMIT]:
-            pixels = data.test_images[i].numpy().astype(np.float32) / 255
+            pixels = data.test_input(i).pixels
             predicted, true = int(result.predictions[i]), int(result.labels[i])
             p = result.probabilities[i]
             item = QListWidgetItem(QIcon(array_to_pixmap(pixels, 2)), f"{names[predicted]} {p[predicted]:.0%}\ntrue {names[true]}")
@@ -157,7 +161,7 @@ class Gallery(QListWidget):
 
 class EvaluateTab(QWidget):
     activity = Signal(str)
-    # A thumbnail double-clicked: where it came from, its label and the 28×28 image the network read (ink 1).
+    # A thumbnail double-clicked: where it came from, its label and the input the network read (PreparedImage).
     sampleOpened = Signal(str, str, object)
 
     def __init__(self, settings: QSettings | None = None, parent=None):
@@ -334,7 +338,7 @@ class EvaluateTab(QWidget):
         if data.test_sources:  # the user's own digits
             what = f"of your digits in {data.name}"
         else:
-            what = "pen digits of held-out writers" if data.name == PEN else f"{SET_NAMES.get(data.name, data.name)} test images"
+            what = "pen digits of held-out writers" if data.name == PEN else f"{set_name(data)} test images"
         note = mismatch_note(self.predictor.metadata, data)
         self.accuracy_label.setStyleSheet(f"color: {BAD}" if note else "")
         self.accuracy_label.setText(f"Accuracy {result.accuracy:.2%} on {n:,} {what} · {errors} mistakes"
@@ -380,9 +384,8 @@ class EvaluateTab(QWidget):
         return True
 
     def _open_sample(self, index: int) -> None:
-        pixels = self.data.test_images[index].numpy().astype(np.float32) / 255
         label = self.data.class_names[int(self.data.test_labels[index])]
-        self.sampleOpened.emit(sample_source(self.data, index), label, pixels)
+        self.sampleOpened.emit(sample_source(self.data, index), label, self.data.test_input(index))
 
     def show_cell(self, true: int, predicted: int) -> None:
         if self.result is None:

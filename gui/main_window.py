@@ -265,15 +265,14 @@ class MainWindow(QMainWindow):
             return
         self.show_picture(gray, f"Opened {Path(path).name}{how}")
 
-    def open_test_image(self, source: str, label: str, pixels) -> None:
+    def open_test_image(self, source: str, label: str, prepared: PreparedImage) -> None:
         """A test image double-clicked in Evaluate, on the canvas to be read live and explained: the
         user's own file as it is (the picture, not the network's input), else the 28×28 image, dark on
         light, read as evaluation read it."""
         if Path(source).is_file():
             self.open_image(source, f" from Evaluate, labelled {label}")
         else:
-            self.show_picture(1.0 - pixels, f"Opened {source} from Evaluate, labelled {label}",
-                              PreparedImage(pixels, frame=(0.0, 0.0, 28.0, 28.0)))
+            self.show_picture(1.0 - prepared.pixels, f"Opened {source} from Evaluate, labelled {label}", prepared)
 
     def show_picture(self, gray, status: str, prepared: PreparedImage | None = None) -> None:
         self.tabs.setCurrentWidget(self.draw_tab)
