@@ -41,7 +41,7 @@ def read_input(path: str) -> tuple[object, int | None]:
         return read_image(path), None
     name, index = test_image[1], int(test_image[2])
     try:
-        data = load_dataset(name, progress=ProgressBar().download)  # the pen digits are drawn on first use
+        data = load_dataset(name, progress=ProgressBar().download, test_only=True)  # pen test writers: drawn on first use
     except DatasetError as exc:
         raise ValueError(str(exc)) from exc
     if index >= len(data.test_labels):

@@ -193,18 +193,20 @@ def pen_file(data_dir=None) -> Path:
     raise DatasetError(f"the pen digits ({pendigits.FILE_NAME}) were not found in {paths.assets_dir() / 'pendigits'}")
 
 
-_pen_loaded: dict[tuple[Path, Path], Dataset] = {}
+_pen_loaded: dict[tuple[Path, str, Path], pendigits.PenSplit] = {}
 
 
-def _load_pen(path: Path, cache_dir: Path, progress: Progress | None) -> Dataset:
-    key = (path, cache_dir)
+def _pen_split(path: Path, part: str, cache_dir: Path, progress: Progress | None) -> pendigits.PenSplit:
+    key = (path, part, cache_dir)
     if key not in _pen_loaded:
-        train, test = pendigits.load_pen_splits(path, cache_dir, progress)
-        _pen_loaded[key] = _pen_dataset(train, test)
+        _pen_loaded[key] = pendigits.load_pen_split(path, part, cache_dir, progress)
     return _pen_loaded[key]
 
 
-def _pen_dataset(train, test) -> Dataset:
+def _load_pen(path: Path, cache_dir: Path, progress: Progress | None, test_only: bool) -> Dataset:
+    test = _pen_split(path, "test", cache_dir, progress)
+    empty = pendigits.PenSplit(np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    train = empty if test_only else _pen_split(path, "train", cache_dir, progress)
     as_tensor = torch.from_numpy
     return Dataset(PEN, DIGITS, as_tensor(train.images), as_tensor(train.labels), as_tensor(test.images),
                    as_tensor(test.labels), train_groups=as_tensor(train.writers))
@@ -217,11 +219,14 @@ def _mix(mnist: Dataset, pen: Dataset) -> Dataset:
                    torch.cat([mnist.train_labels, pen.train_labels]), mnist.test_images, mnist.test_labels, groups)
 
 
-def load_dataset(name_or_spec, data_dir=None, download: bool = True, progress: Progress | None = None) -> Dataset:
-    """Find (or download) a dataset and load it into memory once per process."""
+def load_dataset(name_or_spec, data_dir=None, download: bool = True, progress: Progress | None = None,
+                 test_only: bool = False) -> Dataset:
+    """Find (or download) a dataset and load it into memory once per process. ``test_only``: the caller
+    reads only the test split, so the pen digits' training writers are not drawn for it (their first
+    drawing takes a minute or two); their training split is then empty."""
     if name_or_spec in (PEN, MIXED):
         mnist = load_dataset("mnist", data_dir, download, progress) if name_or_spec == MIXED else None  # fails fast
-        pen = _load_pen(pen_file(data_dir).resolve(), paths.cache_dir(), progress)
+        pen = _load_pen(pen_file(data_dir).resolve(), paths.cache_dir(), progress, test_only and mnist is None)
         return pen if mnist is None else _mix(mnist, pen)
     spec = name_or_spec if isinstance(name_or_spec, DatasetSpec) else get_spec(name_or_spec)
     if data_dir:  # the user named a folder: use it or say why not, never fall back in silence

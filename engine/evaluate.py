@@ -98,7 +98,8 @@ def evaluate_on(predictor, dataset: str | Path | None = None, data_dir=None, pro
     if isinstance(dataset, Path):
         data = load_test_set(dataset, progress)
     else:
-        data = load_dataset(dataset or default_test_set(predictor.metadata), data_dir, progress=progress)
+        data = load_dataset(dataset or default_test_set(predictor.metadata), data_dir, progress=progress,
+                            test_only=True)
     return data, evaluate(predictor.model, data.test_images, data.test_labels, len(data.class_names),
                           temperature=predictor.temperature)
 

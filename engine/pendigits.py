@@ -265,21 +265,27 @@ def _file_digest(path: Path) -> str:
     return hashlib.md5(Path(path).read_bytes()).hexdigest()[:12]
 
 
-def load_pen_splits(path: Path, cache_dir: Path, progress=None) -> tuple[PenSplit, PenSplit]:
-    """(train, test) splits drawn from the trajectories, cached on disk after the first time."""
-    variants = TRAIN_VARIANTS + SCAN_VARIANTS
+def load_pen_split(path: Path, part: str, cache_dir: Path, progress=None) -> PenSplit:
+    """The ``"train"`` or ``"test"`` split drawn from the trajectories, each cached on disk after the
+    first time on its own: the test writers (drawn once each, seconds) are ready without the training
+    writers' many drawings (a minute or two)."""
     digest = _file_digest(path)
 
-    def draw_splits() -> tuple[PenSplit, PenSplit]:
-        digits = parse_unipen(path)
-        train = [d for d in digits if d.writer not in TEST_WRITERS]
-        test = [d for d in digits if d.writer in TEST_WRITERS]
-        return _drawn_split(train, variants, 1, True, progress, SCAN_VARIANTS), draw_for_testing(test, progress)
-    # An earlier version's drawings (8 MB each) are removed: nothing reads them any more.
-    return _cached(Path(cache_dir) / f"pendigits-{digest}-r{RENDER_VERSION}-v{variants}.npz",
-                   f"pendigits-{digest}-r*-v*.npz", draw_splits,
-                   lambda splits: _arrays_of(splits[0], "train_") | _arrays_of(splits[1], "test_"),
-                   lambda z: (_split_from(z, "train_"), _split_from(z, "test_")))
+    def draw_split() -> PenSplit:
+        digits = [d for d in parse_unipen(path) if (d.writer in TEST_WRITERS) == (part == "test")]
+        if part == "test":
+            return draw_for_testing(digits, progress)
+        return _drawn_split(digits, TRAIN_VARIANTS + SCAN_VARIANTS, 1, True, progress, SCAN_VARIANTS)
+    if part not in ("train", "test"):
+        raise ValueError(f"unknown split {part!r}")
+    # An earlier version's drawings (up to 8 MB each) are removed: nothing reads them any more.
+    if part == "test":
+        name, earlier = f"pendigits-{digest}-r{RENDER_VERSION}-test.npz", f"pendigits-{digest}-r*-test.npz"
+    else:
+        name = f"pendigits-{digest}-r{RENDER_VERSION}-train-v{TRAIN_VARIANTS + SCAN_VARIANTS}.npz"
+        earlier = f"pendigits-{digest}-r*-v*.npz"  # also the splits an earlier version kept in one file
+    return _cached(Path(cache_dir) / name, earlier, draw_split, lambda split: _arrays_of(split, ""),
+                   lambda z: _split_from(z, ""))
 
 
 def _cached(cache: Path, earlier: str, make, to_arrays, from_arrays):

@@ -11,7 +11,7 @@ import torch
 
 from conftest import ROOT
 from engine.datasets import MIXED, PEN, Dataset, DatasetError, grouped_kfold, grouped_split, load_dataset, pen_file
-from engine.pendigits import (SCAN_SIDES, SCAN_VARIANTS, TRAIN_VARIANTS, WARP, PenFormatError, _as_scan, _binarised,
+from engine.pendigits import (SCAN_SIDES, SCAN_VARIANTS, TEST_WRITERS, TRAIN_VARIANTS, WARP, PenFormatError, _as_scan, _binarised,
                               _warped, draw, parse_unipen, render_digits)
 
 GOOD = """.INCLUDE dene.doc
@@ -203,33 +203,54 @@ def test_each_epoch_mixes_in_the_asked_share_of_pen_digits(small_mnist):
 
 def test_drawing_the_pen_digits_again_replaces_an_earlier_versions_cache(tmp_path):
     from conftest import tiny_pen_file
-    from engine.pendigits import load_pen_splits
+    from engine.pendigits import load_pen_split
 
     source = tiny_pen_file(tmp_path / "pen.gz", per_writer=3)
-    load_pen_splits(source, tmp_path / "cache")
+    load_pen_split(source, "train", tmp_path / "cache")
     (current,) = (tmp_path / "cache").glob("*.npz")
     digest = current.name.split("-")[1]
-    earlier = tmp_path / "cache" / f"pendigits-{digest}-r0-v6.npz"
+    earlier = tmp_path / "cache" / f"pendigits-{digest}-r0-v6.npz"  # both splits, as an earlier version kept them
     other_source = tmp_path / "cache" / "pendigits-0123456789ab-r0-v6.npz"
     current.rename(earlier)  # as left by a version that drew the digits differently
     other_source.write_bytes(b"another pen file's drawings")
-    load_pen_splits(source, tmp_path / "cache")
+    load_pen_split(source, "train", tmp_path / "cache")
     assert current.is_file() and not earlier.exists()
     assert other_source.is_file()  # another file's drawings are not this one's to delete
+    test = load_pen_split(source, "test", tmp_path / "cache")
+    assert current.is_file() and len(list((tmp_path / "cache").glob("*.npz"))) == 3  # a cache of its own
+    assert set(test.writers.tolist()) == {TEST_WRITERS[0]}
 
 
 def test_a_damaged_or_unwritable_cache_costs_a_redraw_and_nothing_else(tmp_path):
     from conftest import tiny_pen_file
-    from engine.pendigits import load_pen_splits
+    from engine.pendigits import load_pen_split
 
     source = tiny_pen_file(tmp_path / "pen.gz", per_writer=3)
-    train, test = load_pen_splits(source, tmp_path / "cache")
+    train = load_pen_split(source, "train", tmp_path / "cache")
     (cache,) = (tmp_path / "cache").glob("*.npz")
     cache.write_bytes(b"not a numpy archive")
-    again, _ = load_pen_splits(source, tmp_path / "cache")
+    again = load_pen_split(source, "train", tmp_path / "cache")
     np.testing.assert_array_equal(again.images, train.images)
-    assert np.load(cache)["train_images"].shape == train.images.shape  # rewritten whole
+    assert np.load(cache)["images"].shape == train.images.shape  # rewritten whole
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the cache folder should be")
-    unwritable, _ = load_pen_splits(source, blocked)
+    unwritable = load_pen_split(source, "train", blocked)
     np.testing.assert_array_equal(unwritable.images, train.images)
+
+
+def test_reading_only_the_test_writers_draws_no_training_writer(tmp_path, monkeypatch):
+    from conftest import tiny_pen_file
+    from engine import datasets, pendigits
+
+    folder = tmp_path / "data" / "pendigits"
+    tiny_pen_file(folder / pendigits.FILE_NAME, per_writer=3)
+    drawn = []
+    real = pendigits.render_digits
+    monkeypatch.setattr(pendigits, "render_digits", lambda digits, *a, **k: drawn.extend(digits) or real(digits, *a, **k))
+    monkeypatch.setattr(datasets, "_pen_loaded", {})
+    test_only = load_dataset(PEN, tmp_path / "data", test_only=True)
+    assert {d.writer for d in drawn} == {TEST_WRITERS[0]} and len(test_only.train_labels) == 0
+    whole = load_dataset(PEN, tmp_path / "data")
+    assert {d.writer for d in drawn} == {1, 2, 3, 4, TEST_WRITERS[0]}
+    assert len(drawn) == 5 * 3  # the test writer's drawings were kept, not drawn again
+    assert whole.test_images.data_ptr() == test_only.test_images.data_ptr()
