@@ -19,7 +19,7 @@ from gui.run_curves import CurveChart, run_colour
 from gui.runs_panel import RunsPanel
 from gui.search_panel import SearchPanel
 from gui.style import BAD, MUTED, side_by_side
-from gui.workers import JobWorker, start_in_thread
+from gui.workers import JobWorker, StopsAndWaits, start_in_thread
 
 log = logging.getLogger(__name__)
 REDRAW_MS = 250
@@ -82,7 +82,7 @@ class RunsTable(QTableWidget):
             self.visibility.emit(item.row(), item.checkState() == Qt.CheckState.Checked)
 
 
-class ComparePanel(QWidget):
+class ComparePanel(QWidget, StopsAndWaits):
     """Presets and custom comparisons, with live curves and the runs table."""
 
     make_active = Signal(str)  # a run's model file
@@ -246,12 +246,6 @@ class ComparePanel(QWidget):
         if self._worker:
             self._worker.stop()
             self.status.setText("Stopping after the current batch; finished runs are kept…")
-
-    def stop_and_wait(self) -> None:
-        if self.running:
-            thread = self._thread
-            self.stop()
-            thread.wait(60_000)
 
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)

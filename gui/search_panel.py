@@ -17,14 +17,14 @@ from PySide6.QtWidgets import (
 from engine.config import SEARCH_SPACE
 from gui.export import add_picture_menu
 from gui.style import BAD, MUTED, set_log_ticks, side_by_side
-from gui.workers import JobWorker, start_in_thread
+from gui.workers import JobWorker, StopsAndWaits, start_in_thread
 
 QUICK = dict(dataset="mnist", augment=False, epochs=2, train_subset=8000, val_fraction=0.05)
 TRIAL = -1  # the index JobWorker's events carry for a finished trial
 COLUMNS = ("trial", "state", "learning rate", "weight decay", "val. accuracy", "seconds")
 
 
-class SearchPanel(QWidget):
+class SearchPanel(QWidget, StopsAndWaits):
     make_active = Signal(str)
     activity = Signal(str)
 
@@ -180,12 +180,6 @@ class SearchPanel(QWidget):
     def stop(self) -> None:
         if self._worker:
             self._worker.stop()
-
-    def stop_and_wait(self) -> None:
-        if self.running:
-            thread = self._thread
-            self.stop()
-            thread.wait(60_000)
 
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)

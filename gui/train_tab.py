@@ -24,7 +24,7 @@ from gui.settings import remember, remembered
 from gui.config_form import ConfigForm
 from gui.layer_stats_view import LayerStatsView
 from gui.style import BAD, MUTED, PEN_COLOUR, TRAIN_COLOUR, VAL_COLOUR
-from gui.workers import TrainingWorker, start_in_thread
+from gui.workers import StopsAndWaits, TrainingWorker, start_in_thread
 
 REDRAW_MS = 250  # curves and progress are redrawn from a timer (4 Hz), never per event: repainting
                  # plots on every batch would take the CPU the training needs
@@ -145,7 +145,7 @@ class TrainingCurves(QWidget):
         self.pen_acc.setData(*((self.epochs, self.pen_accuracy) if has_pen else ([], [])), connect="finite")
 
 
-class TrainTab(QWidget):
+class TrainTab(QWidget, StopsAndWaits):
     """Emits ``trained(predictor, checkpoint_path or None)`` when a run completes (the model in memory),
     ``kernels(snapshot)`` while training, and ``activity(text)`` for the status bar."""
 
@@ -305,13 +305,6 @@ class TrainTab(QWidget):
         if self.trainer:
             self.trainer.stop()
             self.progress.setFormat("stopping…")
-
-    def stop_and_wait(self, timeout_ms: int = 60_000) -> None:
-        """Stop a run and wait for it to save its model (used when the window closes)."""
-        if self.running:
-            thread = self._thread
-            self.stop()
-            thread.wait(timeout_ms)
 
     def _set_running(self, running: bool) -> None:
         self.train_button.setEnabled(not running)

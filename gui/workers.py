@@ -96,6 +96,17 @@ class JobWorker(Worker):
             self.finish()
 
 
+class StopsAndWaits:
+    """For a panel that runs one worker at a time on ``self._thread`` (``running``, ``stop()``): stop it
+    and wait for it to save what it made, as the window does before it closes."""
+
+    def stop_and_wait(self, timeout_ms: int = 60_000) -> None:
+        if self.running:
+            thread = self._thread
+            self.stop()
+            thread.wait(timeout_ms)
+
+
 def start_in_thread(worker: QObject, parent: QObject, name: str) -> QThread:
     """Move ``worker`` to a new thread, run it, and dispose of both when it is done."""
     thread = QThread(parent)
