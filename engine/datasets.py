@@ -226,6 +226,7 @@ def load_dataset(name_or_spec, data_dir=None, download: bool = True, progress: P
     drawing takes a minute or two); their training split is then empty."""
     if name_or_spec in (PEN, MIXED):
         mnist = load_dataset("mnist", data_dir, download, progress) if name_or_spec == MIXED else None  # fails fast
+        # mnist+pen's test set is MNIST's: its pen part is all training data, wanted even for test_only
         pen = _load_pen(pen_file(data_dir).resolve(), paths.cache_dir(), progress, test_only and mnist is None)
         return pen if mnist is None else _mix(mnist, pen)
     spec = name_or_spec if isinstance(name_or_spec, DatasetSpec) else get_spec(name_or_spec)

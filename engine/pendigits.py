@@ -269,21 +269,20 @@ def load_pen_split(path: Path, part: str, cache_dir: Path, progress=None) -> Pen
     """The ``"train"`` or ``"test"`` split drawn from the trajectories, each cached on disk after the
     first time on its own: the test writers (drawn once each, seconds) are ready without the training
     writers' many drawings (a minute or two)."""
-    digest = _file_digest(path)
+    digest, variants = _file_digest(path), TRAIN_VARIANTS + SCAN_VARIANTS
+    if part == "test":
+        name, earlier = f"pendigits-{digest}-r{RENDER_VERSION}-test.npz", f"pendigits-{digest}-r*-test.npz"
+    elif part == "train":  # the earlier pattern also takes the splits an earlier version kept in one file
+        name, earlier = f"pendigits-{digest}-r{RENDER_VERSION}-train-v{variants}.npz", f"pendigits-{digest}-r*-v*.npz"
+    else:
+        raise ValueError(f"unknown split {part!r}")
 
     def draw_split() -> PenSplit:
         digits = [d for d in parse_unipen(path) if (d.writer in TEST_WRITERS) == (part == "test")]
         if part == "test":
             return draw_for_testing(digits, progress)
-        return _drawn_split(digits, TRAIN_VARIANTS + SCAN_VARIANTS, 1, True, progress, SCAN_VARIANTS)
-    if part not in ("train", "test"):
-        raise ValueError(f"unknown split {part!r}")
+        return _drawn_split(digits, variants, 1, True, progress, SCAN_VARIANTS)
     # An earlier version's drawings (up to 8 MB each) are removed: nothing reads them any more.
-    if part == "test":
-        name, earlier = f"pendigits-{digest}-r{RENDER_VERSION}-test.npz", f"pendigits-{digest}-r*-test.npz"
-    else:
-        name = f"pendigits-{digest}-r{RENDER_VERSION}-train-v{TRAIN_VARIANTS + SCAN_VARIANTS}.npz"
-        earlier = f"pendigits-{digest}-r*-v*.npz"  # also the splits an earlier version kept in one file
     return _cached(Path(cache_dir) / name, earlier, draw_split, lambda split: _arrays_of(split, ""),
                    lambda z: _split_from(z, ""))
 
