@@ -16,6 +16,7 @@ from engine.preprocess import PreparedImage, find_paper
 from engine.strokes import Stroke
 
 RENDER_SIZE = 280  # the drawing handed to the network, like a 10× MNIST canvas
+PIXELATED_ZOOM = 4  # on screen, a picture enlarged this much shows its pixels as blocks, as image viewers do
 HISTORY_LIMIT = 200  # undo steps kept; a state is a few references, so this costs next to nothing
 
 
@@ -29,6 +30,7 @@ class _State:
     paper: QColor
     ink: QColor
     prepared: PreparedImage | None = None  # the network's input for the image, when it is known already
+    from_test_set: bool = False  # the image is a test set's digit, opened from Evaluate
 
 
 class DrawingCanvas(QWidget):
@@ -52,6 +54,7 @@ class DrawingCanvas(QWidget):
         self._background: QImage | None = None  # an opened image, shown behind the strokes
         self._image: np.ndarray | None = None  # the same image as read from its file
         self._prepared: PreparedImage | None = None
+        self._from_test_set = False
         self._paper = QColor("white")
         self._ink = QColor("black")
         self._cache: QPixmap | None = None  # finished strokes, at the screen's resolution
@@ -68,6 +71,10 @@ class DrawingCanvas(QWidget):
     def is_drawing(self) -> bool:
         """True while a stroke is under way (the mouse button is down)."""
         return self._current is not None
+
+    def shows_test_image(self) -> bool:
+        """True while a test set's digit opened from Evaluate is on the canvas, drawn over or not."""
+        return self._background is not None and self._from_test_set
 
     def stroke_count(self) -> int:
         return len(self._strokes)
@@ -103,7 +110,8 @@ class DrawingCanvas(QWidget):
             self._restore(self._redo.pop())
 
     def _state(self) -> _State:
-        return _State(tuple(self._strokes), self._background, self._image, self._paper, self._ink, self._prepared)
+        return _State(tuple(self._strokes), self._background, self._image, self._paper, self._ink, self._prepared,
+                      self._from_test_set)
 
     def _record(self) -> None:
         """Remember the canvas as it is before a change; a new change forgets what was undone."""
@@ -113,17 +121,18 @@ class DrawingCanvas(QWidget):
     def _restore(self, state: _State) -> None:
         self._strokes = list(state.strokes)
         self._background, self._image, self._paper, self._ink = state.background, state.image, state.paper, state.ink
-        self._prepared = state.prepared
+        self._prepared, self._from_test_set = state.prepared, state.from_test_set
         self._invalidate()
         if self.is_empty():
             self.cleared.emit()
         else:
             self.strokeFinished.emit()
 
-    def set_image(self, gray: np.ndarray, prepared: PreparedImage | None = None) -> None:
+    def set_image(self, gray: np.ndarray, prepared: PreparedImage | None = None, from_test_set: bool = False) -> None:
         """Show a picture (H×W grey in [0, 1], as ``read_image`` gives it) in place of the drawing,
         on its own paper colour; until something is drawn over it, the network reads it unchanged,
-        or reads ``prepared`` (a test image's own input, so it reads as it did in evaluation)."""
+        or reads ``prepared`` (a test image's own input, so it reads as it did in evaluation).
+        ``from_test_set`` marks a test set's digit, opened from Evaluate."""
         paper = find_paper(gray)
         self._record()
         pixels = np.ascontiguousarray(np.round(gray * 255), dtype=np.uint8)
@@ -131,7 +140,7 @@ class DrawingCanvas(QWidget):
                             QImage.Format.Format_Grayscale8).copy()
         level = round(paper.level * 255)
         ink = QColor("black") if paper.dark_ink else QColor("white")
-        self._restore(_State((), background, gray, QColor(level, level, level), ink, prepared))
+        self._restore(_State((), background, gray, QColor(level, level, level), ink, prepared, from_test_set))
 
     def picture(self) -> np.ndarray | PreparedImage:
         """What the network reads: an opened picture exactly as read from its file while nothing is
@@ -179,12 +188,16 @@ class DrawingCanvas(QWidget):
             return rect.topLeft(), rect.width() / self._image.shape[1]
         return QPointF(0, 0), side / RENDER_SIZE
 
-    def _paint_content(self, painter: QPainter, side: float, strokes) -> None:
+    def _paint_content(self, painter: QPainter, side: float, strokes, on_screen: bool = False) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         painter.fillRect(QRectF(0, 0, side, side), self._paper)
         if self._background is not None:
-            painter.drawImage(self._background_rect(side), self._background)
+            rect = self._background_rect(side)
+            # On screen a small picture (an 8×8 scan) shows the pixels it has; drawn over, the network
+            # is given it smoothly enlarged, as it has always read a drawing over a picture.
+            pixelated = on_screen and rect.width() >= PIXELATED_ZOOM * self._background.width()
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, not pixelated)
+            painter.drawImage(rect, self._background)
         for points, width in strokes:
             self._draw_stroke(painter, points, width, side)
 
@@ -223,7 +236,7 @@ class DrawingCanvas(QWidget):
             self._cache = QPixmap(round(side * ratio), round(side * ratio))
             self._cache.setDevicePixelRatio(ratio)
             cache_painter = QPainter(self._cache)
-            self._paint_content(cache_painter, side, self._strokes)
+            self._paint_content(cache_painter, side, self._strokes, on_screen=True)
             cache_painter.end()
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.palette().window())

@@ -256,27 +256,27 @@ class MainWindow(QMainWindow):
             remember(self.settings, "last_image_dir", str(Path(path).parent))
             self.open_image(path)
 
-    def open_image(self, path: str, how: str = "") -> None:
+    def open_image(self, path: str, how: str = "", from_test_set: bool = False) -> None:
         """Show an image file on the canvas; it is read exactly as `predict` reads it."""
         try:
             gray = read_image(path)
         except ValueError as exc:
             show_error(self, "Could not open the image", str(exc))
             return
-        self.show_picture(gray, f"Opened {Path(path).name}{how}")
+        self.show_picture(gray, f"Opened {Path(path).name}{how}", from_test_set=from_test_set)
 
     def open_test_image(self, source: str, label: str, prepared: PreparedImage) -> None:
         """A test image double-clicked in Evaluate, on the canvas to be read live and explained: the
         user's own file as it is (the picture, not the network's input), else the 28×28 image, dark on
         light, read as evaluation read it."""
         if Path(source).is_file():
-            self.open_image(source, f" from Evaluate, labelled {label}")
+            self.open_image(source, f" from Evaluate, labelled {label}", from_test_set=True)
         else:
-            self.show_picture(1.0 - prepared.pixels, f"Opened {source} from Evaluate, labelled {label}", prepared)
+            self.show_picture(1.0 - prepared.pixels, f"Opened {source} from Evaluate, labelled {label}", prepared, True)
 
-    def show_picture(self, gray, status: str, prepared: PreparedImage | None = None) -> None:
+    def show_picture(self, gray, status: str, prepared: PreparedImage | None = None, from_test_set: bool = False) -> None:
         self.tabs.setCurrentWidget(self.draw_tab)
-        self.draw_tab.canvas.set_image(gray, prepared)
+        self.draw_tab.canvas.set_image(gray, prepared, from_test_set)
         self.activity_status.setText(status)
 
     def open_file(self, path: str) -> None:

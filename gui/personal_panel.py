@@ -111,6 +111,7 @@ class PersonalPanel(QWidget):
         if self.draw_tab.last_prediction is None or self.draw_tab.canvas.is_empty():
             return
         corrected = label != self.draw_tab.last_prediction.digit
+        from_test_set = self.draw_tab.canvas.shows_test_image()
         try:
             self.store.add(self.draw_tab.canvas.render_array(), label)
         except (PersonalDataError, OSError) as exc:
@@ -118,8 +119,10 @@ class PersonalPanel(QWidget):
             self.status.setText(f"Not saved: {exc}")
             return
         self.draw_tab.canvas.clear()
-        self._show_count(f"Saved as {label} ({self.store.counts()[label]} of this digit) · ",
-                         f" · Personalise to teach it your {label}s" if corrected else "")
+        advice = f" · Personalise to teach it your {label}s" if corrected else ""
+        if from_test_set:  # teaching the model a test digit flatters that test set's score afterwards
+            advice += " · This digit is from a test set: after Personalise, that set's score counts a digit it was taught"
+        self._show_count(f"Saved as {label} ({self.store.counts()[label]} of this digit) · ", advice)
 
     def browse(self) -> None:
         SamplesDialog(self.store, self.settings, self).exec()

@@ -177,6 +177,24 @@ def test_canvas_renders_the_same_drawing_at_any_size(qtbot):
     assert before.min() == 0 and before.max() == 255
 
 
+def test_a_small_picture_shows_its_pixels_on_screen_and_reaches_the_network_smooth(qtbot):
+    canvas = DrawingCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(320, 320)
+    canvas.show()
+    scan = np.ones((8, 8), np.float32)
+    scan[1:7, 3:5] = 0.0  # an 8×8 binary scan of a 1: ink on paper, two levels
+    canvas.set_image(scan)
+    shown = canvas.grab().toImage()
+    levels = {shown.pixelColor(x, y).value() for x in range(20, 300, 3) for y in range(20, 300, 3)}
+    assert levels == {0, 255}  # blocks, as an image viewer zooms: no grey from smoothing
+    smooth = canvas.render_array()
+    assert len(np.unique(smooth)) > 10  # drawn over, the network is given it smoothly enlarged
+    canvas.set_image(np.asarray(Image.fromarray(scan).resize((160, 160), Image.Resampling.BILINEAR)))
+    shown = canvas.grab().toImage()  # enlarged under 4×, a picture is shown smoothly
+    assert len({shown.pixelColor(x, y).value() for x in range(20, 300, 3) for y in range(20, 300, 3)}) > 10
+
+
 def test_open_image_and_drop_read_the_file_as_predict_does(window, tmp_path, mnist, monkeypatch):
     from conftest import mnist_digit_as_drawing
 
@@ -399,6 +417,9 @@ def test_a_mistake_double_clicked_in_evaluate_is_read_and_explained_on_the_draw_
     assert not np.array_equal(draw.last_prediction.pixels, read.pixels)
     draw.canvas.undo()
     assert np.array_equal(draw.last_prediction.pixels, read.pixels)
+    assert "from a test set" not in window.personal.status.text()
+    qtbot.keyClick(draw.canvas, Qt.Key.Key_Return)  # kept as a personal sample: the user hears what that costs
+    assert "Saved as" in window.personal.status.text() and "from a test set" in window.personal.status.text()
 
 
 def test_evaluate_tab_scores_the_held_out_pen_writers(window, qtbot, tiny_data):
