@@ -283,22 +283,30 @@ def run_ceiling(args) -> None:
     prepared, raw = specialist_data(digits, args.variants, LOW_RES[args.view], seed=0)
     every = np.repeat(np.arange(len(digits)), args.variants)
     labels = labels[every]
+    if args.mnist:  # more writers than the pen digits have: MNIST's training digits through the same view
+        mnist = load_dataset("mnist")
+        extra = [_prepared(LOW_RES[args.view](255 - image)) for image in mnist.train_images[:args.mnist].numpy()]
+        prepared = np.concatenate([prepared, np.stack(extra)])
+        labels = np.concatenate([labels, mnist.train_labels[:args.mnist].numpy()])
+        every = np.concatenate([every, np.full(args.mnist, -1)])  # in no fold: always trained on
     data = Dataset(PEN, DIGITS, torch.from_numpy(np.round(prepared * 255).astype(np.uint8)), torch.from_numpy(labels),
                    torch.zeros(0, 28, 28, dtype=torch.uint8), torch.zeros(0, dtype=torch.int64))
     first = np.arange(len(prepared)) % args.variants == 0  # as the benchmark draws it
     folds = grouped_kfold(torch.from_numpy(writers), args.folds, args.fold_seed)
-    print(f"{args.view}: a specialist ({config.model}, {args.epochs} epochs, {args.variants} drawings per digit) "
+    print(f"{args.view}: a specialist ({config.model}, {args.epochs} epochs, {args.variants} drawings per digit"
+          f"{f', {args.mnist:,} MNIST digits' if args.mnist else ''}) "
           f"and 3 nearest neighbours, per fold of unseen writers")
     scores = {"specialist": [], "neighbours": []}
     for k, (train_digits, held_digits) in enumerate(folds, start=1):
-        train = np.isin(every, train_digits.numpy())
+        train = np.isin(every, train_digits.numpy()) | (every < 0)
         held = np.isin(every, held_digits.numpy()) & first
         split = (torch.from_numpy(np.flatnonzero(train)), torch.from_numpy(np.flatnonzero(held)))
         trainer = Trainer(config, dataset=data, split=split, run_dir=Path(args.out) / f"fold{k}", evaluate_test=False)
         trainer.run()
         predicted = Predictor(trainer.model.cpu(), "cpu").probabilities(prepared[held]).argmax(1)
         scores["specialist"].append(float((predicted == labels[held]).mean()))
-        neighbours = nearest_neighbours(raw[train], labels[train], raw[held])
+        pen_train = train[:len(raw)] & (every[:len(raw)] >= 0)
+        neighbours = nearest_neighbours(raw[pen_train], labels[:len(raw)][pen_train], raw[held[:len(raw)]])
         scores["neighbours"].append(float((neighbours == labels[held]).mean()))
         print(f"fold {k}: specialist {scores['specialist'][-1] * 100:.2f} %   "
               f"nearest neighbours {scores['neighbours'][-1] * 100:.2f} %", flush=True)
@@ -379,6 +387,7 @@ def main() -> None:
     ceiling.add_argument("--folds", type=int, default=4)
     ceiling.add_argument("--fold-seed", type=int, default=0)
     ceiling.add_argument("--variants", type=int, default=6, help="drawings of each training digit")
+    ceiling.add_argument("--mnist", type=int, default=0, help="also train on this many MNIST digits seen through the view")
     ceiling.add_argument("--epochs", type=int, default=12)
     ceiling.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a TrainConfig field")
     ceiling.add_argument("--out", default="/tmp/pen-ceiling", help="where the fold runs are written")
