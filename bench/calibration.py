@@ -7,6 +7,8 @@ Prints the expected calibration error (15 equal-width bins) of the raw softmax a
 calibrated probabilities (logits divided by the temperature stored in the checkpoint, fitted on the
 validation writers, never the test writers), draws a reliability diagram, and scores the "unsure"
 rule: which share of the mistakes it flags, and which share of the right answers it questions.
+Then the same digits as small scans (the views of ``bench.pen_writers``): whether the probabilities
+still mean what they say where the model reads worse, and how often it is right when it is sure.
 """
 
 import argparse
@@ -14,7 +16,7 @@ import argparse
 import numpy as np
 from PIL import Image, ImageDraw
 
-from bench.pen_writers import writer_set
+from bench.pen_writers import LOW_RES, writer_set
 from engine.calibrate import expected_calibration_error, reliability
 from engine.device import configure_cpu
 from engine.paths import default_model_path, project_root
@@ -64,6 +66,7 @@ def main() -> None:
     temperature = predictor.temperature
     predictor.temperature = 1.0
     raw = predictor.probabilities(data["drawn"])
+    predictor.temperature = temperature
     print(f"{args.model}: temperature {temperature:.3f}; {len(labels)} digits of test writers {list(TEST_WRITERS)}")
     panels = []
     for name, probs in (("raw softmax", raw), (f"calibrated (T = {temperature:.2f})", calibrated)):
@@ -80,6 +83,14 @@ def main() -> None:
         mark = "  ← in use" if (below, margin) == (UNSURE_BELOW, UNSURE_MARGIN) else ""
         print(f"    top < {below:.2f} or margin < {margin:.2f}: flags {flagged[wrong].mean() * 100:5.1f} % of mistakes, "
               f"questions {flagged[~wrong].mean() * 100:4.1f} % of right answers{mark}")
+    print("  the same digits drawn and as small scans, calibrated, with the rule in use:")
+    for name in ["drawn", *LOW_RES]:
+        probs = predictor.probabilities(data[name])
+        right = probs.argmax(1) == labels
+        flagged = unsure(probs, UNSURE_BELOW, UNSURE_MARGIN)
+        print(f"    {name:>26}: accuracy {right.mean() * 100:5.2f} %, ECE {expected_calibration_error(probs, labels) * 100:4.2f} %, "
+              f"flags {flagged[~right].mean() * 100:5.1f} % of {(~right).sum()} mistakes, questions "
+              f"{flagged[right].mean() * 100:4.1f} % of right answers; right {right[~flagged].mean() * 100:5.2f} % when sure")
 
 
 if __name__ == "__main__":
