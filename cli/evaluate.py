@@ -68,6 +68,7 @@ def run(args) -> int:
             "confusion": result.confusion.tolist(), **({"note": note} if note else {}),
             **({"skipped": list(data.skipped)} if data.skipped else {}),
             **({"mistakes": mistakes} if data.test_sources else {}),
+            **({"per_writer_accuracy": {str(w): a for w, _, a in result.per_writer()}} if result.writers is not None else {}),
         }))
         return 0
     what, unit = (f"{data.name}:", "digits") if args.files else (f"{data.name} test set:", "images")
@@ -75,6 +76,10 @@ def run(args) -> int:
     print("\nper-class accuracy:")
     for n, a in zip(data.class_names, result.per_class_accuracy):
         print(f"  {n:>12}: {a * 100:6.2f} %")
+    if result.writers is not None:  # writers are what a model meets: how far apart they are read
+        print("\nper-writer accuracy:")
+        for w, n, a in result.per_writer():
+            print(f"  writer {w:>4}: {a * 100:6.2f} % of {n}")
     print("\nconfusion matrix:")
     print(format_confusion(result.confusion, data.class_names))
     if mistakes:

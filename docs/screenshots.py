@@ -76,6 +76,8 @@ def main(out_dir: Path) -> int:
     window.evaluate_tab.start()
     while window.evaluate_tab.running:
         wait(100)
+    worst_writer = min(window.evaluate_tab.result.per_writer(), key=lambda row: row[2])[0]
+    window.evaluate_tab.show_writer(worst_writer)  # the writer read worst: their digits, misread first
     shoot("evaluate-pen")
     gallery = window.evaluate_tab.errors_gallery  # the most confident mistake, opened in the Draw tab
     centre = gallery.visualItemRect(gallery.item(0)).center()

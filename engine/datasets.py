@@ -94,6 +94,8 @@ class Dataset:
     test_labels: torch.Tensor
     # Writer of each training sample (-1: no writer known, e.g. MNIST); None when there are none.
     train_groups: torch.Tensor | None = None
+    # Writer of each test sample, when the test set knows its writers (pen digits); else None.
+    test_groups: torch.Tensor | None = None
     # A test set the user brought (engine/testsets.py): where each test sample came from, and the
     # files that were left out, each with why.
     test_sources: tuple[str, ...] = ()
@@ -209,7 +211,7 @@ def _load_pen(path: Path, cache_dir: Path, progress: Progress | None, test_only:
     train = empty if test_only else _pen_split(path, "train", cache_dir, progress)
     as_tensor = torch.from_numpy
     return Dataset(PEN, DIGITS, as_tensor(train.images), as_tensor(train.labels), as_tensor(test.images),
-                   as_tensor(test.labels), train_groups=as_tensor(train.writers))
+                   as_tensor(test.labels), train_groups=as_tensor(train.writers), test_groups=as_tensor(test.writers))
 
 
 def _mix(mnist: Dataset, pen: Dataset) -> Dataset:

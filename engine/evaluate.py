@@ -42,6 +42,15 @@ class EvalResult:
     predictions: np.ndarray  # (N,)
     probabilities: np.ndarray  # (N, classes)
     labels: np.ndarray  # (N,)
+    writers: np.ndarray | None = None  # (N,) the writer of each sample, when the test set knows them
+
+    def per_writer(self) -> list[tuple[int, int, float]]:
+        """(writer, samples, accuracy) for each writer, in the writers' order; empty without writers."""
+        if self.writers is None:
+            return []
+        right = self.predictions == self.labels
+        return [(int(w), int((self.writers == w).sum()), float(right[self.writers == w].mean()))
+                for w in np.unique(self.writers)]
 
     def misclassified(self) -> np.ndarray:
         return np.flatnonzero(self.predictions != self.labels)
@@ -58,12 +67,17 @@ class EvalResult:
         for name, row, accuracy in zip(class_names, self.confusion, self.per_class_accuracy):
             writer.writerow([name, *row.tolist(), int(row.sum()), "" if np.isnan(accuracy) else f"{accuracy:.6f}"])
         writer.writerow(["all", *self.confusion.sum(0).tolist(), int(self.confusion.sum()), f"{self.accuracy:.6f}"])
+        if self.writers is not None:
+            writer.writerow([])
+            writer.writerow(["writer", "samples", "accuracy"])
+            writer.writerows([w, n, f"{accuracy:.6f}"] for w, n, accuracy in self.per_writer())
         return buffer.getvalue()
 
 
 def evaluate(model, images_uint8: torch.Tensor, labels: torch.Tensor, num_classes: int = 10, device=None,
-             temperature: float = 1.0) -> EvalResult:
-    """Score a model; ``probabilities`` are divided by ``temperature`` (a calibrated model's own)."""
+             temperature: float = 1.0, writers: torch.Tensor | None = None) -> EvalResult:
+    """Score a model; ``probabilities`` are divided by ``temperature`` (a calibrated model's own);
+    ``writers`` (one per sample) adds the accuracy of each writer."""
     logits = predict_logits(model, images_uint8, device)
     labels = labels.cpu()
     loss = F.cross_entropy(logits, labels).item() if len(labels) else float("nan")
@@ -81,6 +95,7 @@ def evaluate(model, images_uint8: torch.Tensor, labels: torch.Tensor, num_classe
         predictions=predictions.numpy(),
         probabilities=(logits / temperature).softmax(1).numpy(),
         labels=labels.numpy(),
+        writers=None if writers is None else writers.cpu().numpy(),
     )
 
 
@@ -101,7 +116,7 @@ def evaluate_on(predictor, dataset: str | Path | None = None, data_dir=None, pro
         data = load_dataset(dataset or default_test_set(predictor.metadata), data_dir, progress=progress,
                             test_only=True)
     return data, evaluate(predictor.model, data.test_images, data.test_labels, len(data.class_names),
-                          temperature=predictor.temperature)
+                          temperature=predictor.temperature, writers=data.test_groups)
 
 
 def mismatch_note(metadata: dict, data) -> str | None:

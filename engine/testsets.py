@@ -36,10 +36,11 @@ def files_left_out(skipped) -> str:
 
 
 def _as_dataset(name: str, images: np.ndarray, labels: np.ndarray, sources: list[str],
-                skipped: tuple[str, ...] = ()) -> Dataset:
+                skipped: tuple[str, ...] = (), writers: np.ndarray | None = None) -> Dataset:
     empty = torch.empty(0, 28, 28, dtype=torch.uint8)
     return Dataset(name, DIGITS, empty, torch.empty(0, dtype=torch.int64), torch.from_numpy(images),
-                   torch.from_numpy(labels), test_sources=tuple(sources), skipped=skipped)
+                   torch.from_numpy(labels), test_sources=tuple(sources), skipped=skipped,
+                   test_groups=None if writers is None else torch.from_numpy(writers))
 
 
 def _picture_folder(folder: Path, progress) -> Dataset:
@@ -73,4 +74,4 @@ def _pen_file(path: Path, progress) -> Dataset:
     digits, drawn = draw_file_for_testing(path, paths.cache_dir(), progress and (
         lambda _what, done, total, unit: progress(f"drawing the pen digits of {path.name}", done, total, unit)))
     sources = [f"{path.name}, writer {d.writer}, digit {i + 1}" for i, d in enumerate(digits)]
-    return _as_dataset(path.name, drawn.images, drawn.labels, sources)
+    return _as_dataset(path.name, drawn.images, drawn.labels, sources, writers=drawn.writers)

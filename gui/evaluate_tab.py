@@ -1,4 +1,4 @@
-"""The Evaluate tab: test-set accuracy, per-class accuracy, a clickable confusion matrix, galleries."""
+"""The Evaluate tab: test-set accuracy, per-class (and per-writer) accuracy, a clickable confusion matrix, galleries."""
 
 from pathlib import Path
 
@@ -116,6 +116,51 @@ class ConfusionMatrix(pg.PlotWidget):
             self.cellClicked.emit(row, col)
 
 
+class WriterAccuracy(pg.PlotWidget):
+    """One bar per writer of the test set: how far apart the people it has never met are read.
+    A click on a bar picks that writer."""
+
+    writerClicked = Signal(int)  # the writer's id
+    MAX_LABELLED = 24  # more writers than this: every few bars get a label, so the labels do not overlap
+
+    def __init__(self, parent=None):
+        super().__init__(parent, background=None, title="Per-writer accuracy (click a bar)")
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=ACCENT)
+        self.addItem(self.bars)
+        self.selected = pg.BarGraphItem(x=[], height=[], width=0.7, brush=None, pen=pg.mkPen(BAD, width=2))
+        self.addItem(self.selected)
+        self.writers: list[int] = []
+        self.heights = np.zeros(0)
+        self.scene().sigMouseClicked.connect(self._clicked)
+
+    def set_writers(self, per_writer: list[tuple[int, int, float]]) -> None:
+        self.writers = [w for w, _, _ in per_writer]
+        self.heights = np.array([a for _, _, a in per_writer])
+        x = np.arange(len(self.writers))
+        self.bars.setOpts(x=x, height=self.heights)
+        self.selected.setOpts(x=[], height=[])
+        step = -(-len(x) // self.MAX_LABELLED)
+        self.getAxis("bottom").setTicks([[(i, str(w)) for i, w in enumerate(self.writers) if i % step == 0]])
+        self.setXRange(-0.5, len(x) - 0.5, padding=0.02)
+        self.setYRange(max(0.0, float(self.heights.min(initial=1.0)) - 0.02), 1.0)
+
+    def select(self, writer: int) -> None:
+        i = self.writers.index(writer)
+        self.selected.setOpts(x=[i], height=[self.heights[i]])
+
+    def clear_selection(self) -> None:
+        self.selected.setOpts(x=[], height=[])
+
+    def _clicked(self, event) -> None:
+        i = int(np.floor(self.getPlotItem().vb.mapSceneToView(event.scenePos()).x() + 0.5))
+        if 0 <= i < len(self.writers):
+            self.select(self.writers[i])
+            self.writerClicked.emit(self.writers[i])
+
+
 def set_name(data) -> str:
     return SET_NAMES.get(data.name, data.name)
 
@@ -207,9 +252,14 @@ class EvaluateTab(QWidget):
         self.per_class.getAxis("bottom").setTicks([[(d, str(d)) for d in range(10)]])
         self.per_class_bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=ACCENT)
         self.per_class.addItem(self.per_class_bars)
+        self.per_writer = WriterAccuracy()  # shown when the test set knows its writers (pen digits)
+        self.per_writer.setObjectName("perWriterAccuracy")
+        self.per_writer.hide()
+        self.per_writer.writerClicked.connect(self.show_writer)
         self.confusion = ConfusionMatrix()
         add_picture_menu(self.confusion, "confusion-matrix")
         add_picture_menu(self.per_class, "per-class-accuracy")
+        add_picture_menu(self.per_writer, "per-writer-accuracy")
         self.confusion.cellClicked.connect(self.show_cell)
         self.cell_title = section_label("Click a cell of the confusion matrix")
         self.cell_gallery = Gallery()
@@ -230,6 +280,7 @@ class EvaluateTab(QWidget):
         left_layout.addWidget(section_label("Confusion matrix (click a cell)"))
         left_layout.addWidget(self.confusion, 3)
         left_layout.addWidget(self.per_class, 1)
+        left_layout.addWidget(self.per_writer, 1)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.addWidget(self.cell_title)
@@ -347,6 +398,8 @@ class EvaluateTab(QWidget):
         self.per_class_bars.setOpts(height=result.per_class_accuracy)
         low = float(np.nanmin(result.per_class_accuracy))
         self.per_class.setYRange(max(0.0, low - 0.02), 1.0)
+        self.per_writer.setVisible(result.writers is not None)
+        self.per_writer.set_writers(result.per_writer())
         self.confusion.set_matrix(result.confusion)
         # Most confident mistakes first: those are the most instructive.
         order = result.misclassified()[np.argsort(-result.probabilities[result.misclassified()].max(1))]
@@ -395,4 +448,18 @@ class EvaluateTab(QWidget):
         what = "correct" if true == predicted else "confused"
         self.cell_title.setText(f"TRUE {names[true]}, PREDICTED {names[predicted]}: {len(indices)} image{'' if len(indices) == 1 else 's'} ({what})"
                                 + (f", first {GALLERY_LIMIT} shown" if len(indices) > GALLERY_LIMIT else ""))
+        self.per_writer.clear_selection()
         self.cell_gallery.show_samples(self.data, self.result, indices)
+
+    def show_writer(self, writer: int) -> None:
+        """All of one writer's digits, mistakes first, in the gallery a confusion cell fills."""
+        if self.result is None or self.result.writers is None:
+            return
+        theirs = np.flatnonzero(self.result.writers == writer)
+        wrong = self.result.predictions[theirs] != self.result.labels[theirs]
+        order = np.concatenate([theirs[wrong], theirs[~wrong]])
+        self.cell_title.setText(f"WRITER {writer}: {len(theirs)} digits, {int(wrong.sum())} misread (first)"
+                                + (f", first {GALLERY_LIMIT} shown" if len(theirs) > GALLERY_LIMIT else ""))
+        self.confusion.selected.hide()
+        self.per_writer.select(writer)
+        self.cell_gallery.show_samples(self.data, self.result, order)

@@ -91,6 +91,7 @@ def test_evaluate_json_and_csv(tiny_mnist_dir, tmp_path):
     report = json.loads(out.stdout)
     assert report["samples"] == 512 and report["accuracy"] > 0.95
     assert np.array(report["confusion"]).sum() == 512 and set(report["per_class_accuracy"]) == {str(d) for d in range(10)}
+    assert "per_writer_accuracy" not in report
     rows = list(csv.reader((tmp_path / "eval.csv").open()))
     assert rows[0] == ["true \\ predicted", *map(str, range(10)), "samples", "accuracy"] and len(rows) == 12
     assert [[int(v) for v in row[1:11]] for row in rows[1:11]] == report["confusion"]
@@ -104,6 +105,7 @@ def test_evaluate_json_and_csv(tiny_mnist_dir, tmp_path):
 def test_evaluate_tables(tiny_mnist_dir):
     out = main("evaluate", "--data-dir", tiny_mnist_dir)
     assert out.returncode == 0 and "per-class accuracy" in out.stdout and "confusion matrix" in out.stdout
+    assert "per-writer accuracy" not in out.stdout  # MNIST does not know its writers
 
 
 def test_train_then_predict_with_the_new_model(tiny_mnist_dir, tmp_path, images):

@@ -433,6 +433,23 @@ def test_evaluate_tab_scores_the_held_out_pen_writers(window, qtbot, tiny_data):
     assert "pen digits of held-out writers" in tab.accuracy_label.text()
     p = tab.result.probabilities
     assert np.allclose(p.sum(1), 1, atol=1e-5)  # calibrated probabilities still sum to one
+    # The writer's bar: their accuracy; a click shows all their digits, misread ones first.
+    (writer, count, accuracy), = tab.result.per_writer()
+    assert tab.per_writer.isVisible() and count == 12
+    assert np.isclose(tab.per_writer.heights[0], accuracy)
+    tab.result.predictions[7] = (tab.result.labels[7] + 1) % 10  # a misread digit, to be shown first
+    from PySide6.QtCore import QPointF
+    view = tab.per_writer
+    bar_foot = view.mapFromScene(view.getPlotItem().vb.mapViewToScene(QPointF(0.1, accuracy - 0.001)))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=bar_foot)
+    qtbot.waitUntil(lambda: f"WRITER {writer}: 12 digits, 1 misread" in tab.cell_title.text(), timeout=2000)
+    shown = [tab.cell_gallery.item(i).data(Qt.ItemDataRole.UserRole) for i in range(tab.cell_gallery.count())]
+    right = tab.result.predictions[shown] == tab.result.labels[shown]
+    assert sorted(shown) == list(range(12)) and shown[0] == 7 and right[1:].all()  # every digit, the misread first
+    tab.test_set.setCurrentIndex(tab.test_set.findData("mnist"))
+    tab.test_set.activated.emit(tab.test_set.currentIndex())
+    qtbot.waitUntil(lambda: tab.result.confusion.sum() == 512 and not tab.running, timeout=60_000)
+    assert not tab.per_writer.isVisible()  # MNIST does not know its writers
 
 
 def test_a_test_set_picked_during_an_evaluation_is_scored_after_it(window, qtbot, tiny_data):

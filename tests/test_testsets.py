@@ -101,3 +101,20 @@ def test_evaluate_files_from_the_command_line(your_pictures):
     out = main("evaluate", "--files", your_pictures / "notes")
     assert out.returncode == 1 and out.stderr.count("\n") == 1 and "subfolders named 0 to 9" in out.stderr
     assert main("evaluate", "--files", your_pictures, "--dataset", "pen").returncode == 2  # one or the other
+
+
+def test_a_pen_file_is_scored_writer_by_writer(predictor, tmp_path):
+    path = tiny_pen_file(tmp_path / "five-writers.txt", per_writer=5)
+    digits = parse_unipen(path)
+    data, result = evaluate_on(predictor, path)
+    assert data.test_groups.tolist() == [d.writer for d in digits]
+    rows = result.per_writer()
+    assert [w for w, _, _ in rows] == sorted({d.writer for d in digits}) and all(n == 5 for _, n, _ in rows)
+    assert np.isclose(sum(n * a for _, n, a in rows) / 25, result.accuracy)
+    lines = result.to_csv(data.class_names).splitlines()
+    assert lines[-6] == "writer,samples,accuracy" and lines[-5] == f"{rows[0][0]},5,{rows[0][2]:.6f}"
+    out = main("evaluate", "--files", path, "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["per_writer_accuracy"] == {str(w): a for w, _, a in rows}
+    out = main("evaluate", "--files", path)
+    assert f"writer {rows[-1][0]:>4}: {rows[-1][2] * 100:6.2f} % of 5" in out.stdout
