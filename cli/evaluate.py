@@ -25,7 +25,8 @@ def add_parser(sub) -> None:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--csv", type=Path, metavar="FILE",
-                   help="also write the confusion matrix with per-class counts and accuracy as CSV")
+                   help="also write the confusion matrix with per-class counts and accuracy as CSV "
+                        "(and, for pen digits, each writer's accuracy below it)")
     add_data_dir_argument(p)
     p.set_defaults(handler=run)
 

@@ -232,7 +232,7 @@ class EvaluateTab(QWidget):
         self.test_set.activated.connect(self._test_set_picked)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setObjectName("exportEvaluation")
-        self.export_button.setToolTip("The confusion matrix with each digit's count and accuracy, for a spreadsheet")
+        self.export_button.setToolTip("The confusion matrix with each digit's count and accuracy (and each writer's, for pen digits), for a spreadsheet")
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self.choose_csv)
         self.accuracy_label = QLabel("Evaluates the active model on a test set it never trained on.")
