@@ -133,11 +133,14 @@ class WriterAccuracy(pg.PlotWidget):
         self.selected = pg.BarGraphItem(x=[], height=[], width=0.7, brush=None, pen=pg.mkPen(BAD, width=2))
         self.addItem(self.selected)
         self.writers: list[int] = []
+        self.counts: list[int] = []
         self.heights = np.zeros(0)
         self.scene().sigMouseClicked.connect(self._clicked)
+        self.scene().sigMouseMoved.connect(self._hovered)
 
     def set_writers(self, per_writer: list[tuple[int, int, float]]) -> None:
         self.writers = [w for w, _, _ in per_writer]
+        self.counts = [n for _, n, _ in per_writer]
         self.heights = np.array([a for _, _, a in per_writer])
         x = np.arange(len(self.writers))
         self.bars.setOpts(x=x, height=self.heights)
@@ -154,11 +157,21 @@ class WriterAccuracy(pg.PlotWidget):
     def clear_selection(self) -> None:
         self.selected.setOpts(x=[], height=[])
 
+    def _bar_at(self, scene_pos) -> int | None:
+        i = int(np.floor(self.getPlotItem().vb.mapSceneToView(scene_pos).x() + 0.5))
+        return i if 0 <= i < len(self.writers) else None
+
     def _clicked(self, event) -> None:
-        i = int(np.floor(self.getPlotItem().vb.mapSceneToView(event.scenePos()).x() + 0.5))
-        if 0 <= i < len(self.writers):
+        i = self._bar_at(event.scenePos())
+        if i is not None:
             self.select(self.writers[i])
             self.writerClicked.emit(self.writers[i])
+
+    def _hovered(self, scene_pos) -> None:
+        i = self._bar_at(scene_pos)
+        self.setToolTip("" if i is None else
+                        f"Writer {self.writers[i]}: {round(self.heights[i] * self.counts[i])} of {self.counts[i]} "
+                        f"read right ({self.heights[i]:.1%}). Click to see their digits")
 
 
 def set_name(data) -> str:

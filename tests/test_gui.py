@@ -441,6 +441,8 @@ def test_evaluate_tab_scores_the_held_out_pen_writers(window, qtbot, tiny_data):
     from PySide6.QtCore import QPointF
     view = tab.per_writer
     bar_foot = view.mapFromScene(view.getPlotItem().vb.mapViewToScene(QPointF(0.1, accuracy - 0.001)))
+    qtbot.mouseMove(view.viewport(), pos=bar_foot)
+    qtbot.waitUntil(lambda: view.toolTip().startswith(f"Writer {writer}: {round(accuracy * 12)} of 12 read right"), timeout=2000)
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=bar_foot)
     qtbot.waitUntil(lambda: f"WRITER {writer}: 12 digits, 1 misread" in tab.cell_title.text(), timeout=2000)
     shown = [tab.cell_gallery.item(i).data(Qt.ItemDataRole.UserRole) for i in range(tab.cell_gallery.count())]
