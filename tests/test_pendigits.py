@@ -178,7 +178,8 @@ def test_train_on_mnist_plus_pen_from_the_command_line(tiny_mnist_dir, tmp_path)
          "--dataset", "pen", "--data-dir", str(tiny_mnist_dir), "--json"],
         capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert evaluated.returncode == 0, evaluated.stderr
-    assert json.loads(evaluated.stdout)["samples"] == 12
+    report = json.loads(evaluated.stdout)
+    assert report["samples"] == 12 and list(report["per_writer_accuracy"]) == [str(TEST_WRITERS[0])]
 
 
 def test_each_epoch_mixes_in_the_asked_share_of_pen_digits(small_mnist):
