@@ -144,7 +144,7 @@ class WriterAccuracy(pg.PlotWidget):
         self.heights = np.array([a for _, _, a in per_writer])
         x = np.arange(len(self.writers))
         self.bars.setOpts(x=x, height=self.heights)
-        self.selected.setOpts(x=[], height=[])
+        self.clear_selection()
         step = -(-len(x) // self.MAX_LABELLED)
         self.getAxis("bottom").setTicks([[(i, str(w)) for i, w in enumerate(self.writers) if i % step == 0]])
         self.setXRange(-0.5, len(x) - 0.5, padding=0.02)
