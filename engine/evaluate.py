@@ -48,9 +48,10 @@ class EvalResult:
         """(writer, samples, accuracy) for each writer, in the writers' order; empty without writers."""
         if self.writers is None:
             return []
-        right = self.predictions == self.labels
-        return [(int(w), int((self.writers == w).sum()), float(right[self.writers == w].mean()))
-                for w in np.unique(self.writers)]
+        writers, which = np.unique(self.writers, return_inverse=True)
+        samples = np.bincount(which)
+        right = np.bincount(which, weights=self.predictions == self.labels)
+        return [(int(w), int(n), float(r / n)) for w, n, r in zip(writers, samples, right)]
 
     def misclassified(self) -> np.ndarray:
         return np.flatnonzero(self.predictions != self.labels)
