@@ -149,6 +149,8 @@ class WriterAccuracy(pg.PlotWidget):
         self.getAxis("bottom").setTicks([[(i, str(w)) for i, w in enumerate(self.writers) if i % step == 0]])
         self.setXRange(-0.5, len(x) - 0.5, padding=0.02)
         self.setYRange(max(0.0, float(self.heights.min(initial=1.0)) - 0.02), 1.0)
+        spread = f": {self.heights.min():.1%} to {self.heights.max():.1%}" if len(x) > 1 else ""
+        self.setTitle(f"Per-writer accuracy{spread} (click a bar)")
 
     def select(self, writer: int) -> None:
         i = self.writers.index(writer)

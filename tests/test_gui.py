@@ -452,6 +452,8 @@ def test_evaluate_tab_scores_the_held_out_pen_writers(window, qtbot, tiny_data):
     tab.test_set.activated.emit(tab.test_set.currentIndex())
     qtbot.waitUntil(lambda: tab.result.confusion.sum() == 512 and not tab.running, timeout=60_000)
     assert not tab.per_writer.isVisible()  # MNIST does not know its writers
+    tab.per_writer.set_writers([(3, 10, 0.9), (7, 20, 1.0)])  # a file of two writers: the title gives the spread
+    assert tab.per_writer.getPlotItem().titleLabel.text == "Per-writer accuracy: 90.0% to 100.0% (click a bar)"
 
 
 def test_a_test_set_picked_during_an_evaluation_is_scored_after_it(window, qtbot, tiny_data):
