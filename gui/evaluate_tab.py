@@ -256,6 +256,7 @@ class EvaluateTab(QWidget):
         font.setPointSize(14)
         font.setBold(True)
         self.accuracy_label.setFont(font)
+        self.accuracy_label.setWordWrap(True)  # a long file name wraps rather than widening the window
         self.left_out = QLabel()  # the user's files that could not be read
         self.left_out.setObjectName("evaluationLeftOut")
         self.left_out.setStyleSheet(f"color: {MUTED}")

@@ -486,6 +486,8 @@ def test_evaluate_tab_scores_a_folder_of_your_pictures(window, qtbot, tiny_data,
     qtbot.waitUntil(lambda: tab.result.confusion.sum() == 41 and not tab.running, timeout=60_000)
     assert "Reading the pictures in class-3b… 100%" in shown_texts  # progress while the files are read
     assert "of your digits in class-3b" in tab.accuracy_label.text()
+    tab.accuracy_label.setText(tab.accuracy_label.text().replace("class-3b", "a-long-folder-name-" * 6))
+    assert tab.accuracy_label.minimumSizeHint().width() < 400  # it wraps: a long name does not widen the window
     assert tab.left_out.isVisible() and tab.left_out.text().startswith("2 files left out")
     assert "broken.png" in tab.left_out.toolTip() and "blank.png" in tab.left_out.toolTip()
     tab.show_cell(7, 7)  # a gallery's thumbnail names the user's file it shows
