@@ -108,6 +108,9 @@ class ConfusionMatrix(pg.PlotWidget):
         self.selected.setRect(predicted, true, 1, 1)
         self.selected.show()
 
+    def clear_selection(self) -> None:
+        self.selected.hide()
+
     def _clicked(self, event) -> None:
         pos = self.getPlotItem().vb.mapSceneToView(event.scenePos())
         col, row = int(np.floor(pos.x())), int(np.floor(pos.y()))
@@ -476,6 +479,6 @@ class EvaluateTab(QWidget):
         order = np.concatenate([theirs[wrong], theirs[~wrong]])
         self.cell_title.setText(f"WRITER {writer}: {len(theirs)} digits, {int(wrong.sum())} misread (first)"
                                 + (f", first {GALLERY_LIMIT} shown" if len(theirs) > GALLERY_LIMIT else ""))
-        self.confusion.selected.hide()
+        self.confusion.clear_selection()
         self.per_writer.select(writer)
         self.cell_gallery.show_samples(self.data, self.result, order)
