@@ -34,7 +34,7 @@ TRAIN_VARIANTS = 4  # drawings of each training digit
 SCAN_VARIANTS = 2
 SCAN_SIDES = (6, 16)
 SCAN_THRESHOLDS = (0.3, 0.6)  # of full ink, where a binarising scan cuts
-RENDER_VERSION = 6  # bump when the drawing below changes, so cached renderings are redrawn
+RENDER_VERSION = 5  # bump when the drawing below changes, so cached renderings are redrawn
 PEN_RANGE_PX = (5.0, 34.0)  # pen widths drawn from, in pixels of the 280 px canvas (the slider: 2–40)
 CITATION = ("Pen-Based Recognition of Handwritten Digits by E. Alpaydin and F. Alimoglu (Boğaziçi University, "
             "1998), UCI Machine Learning Repository, CC BY 4.0")
@@ -178,43 +178,6 @@ def _warped(strokes: list[np.ndarray], low: np.ndarray, high: np.ndarray, rng: n
     return out
 
 
-# A 1 drawn with a new flag: many people (writers 12, 21 and 28 here among them) start their 1s with a
-# long up-stroke that a reader trained on American 1s takes for a 7's bar. Each training drawing of a 1
-# gets one, in place of any flag it had, with this probability: FLAG_LENGTH of the digit's height long,
-# at FLAG_TURN from its stem. A flag that would end up nearer level than FLAG_DROP is not drawn: on a
-# 1 leaning hard to the right it would be a 7's bar.
-FLAG_SHARE = 0.5
-FLAG_TURN = (20.0, 50.0)  # degrees between the stem, going down from the top, and the flag
-FLAG_DROP = 35.0  # degrees below the horizontal, at least
-FLAG_LENGTH = (0.15, 0.5)
-
-
-def flagged(digit: PenDigit, rng: np.random.Generator) -> PenDigit:
-    """A 1 with its flag drawn anew (the stroke holding its top point now starts, or ends, at the flag's
-    tip); any other digit, or a 1 whose stem leans too far for a flag, as it is."""
-    if digit.label != 1:
-        return digit
-    k = int(np.argmax([s[:, 1].max() for s in digit.strokes]))  # tablet y points up
-    stroke = digit.strokes[k]
-    j = int(np.argmax(stroke[:, 1]))
-    upwards = j == len(stroke) - 1 and j > 0  # the stem drawn from its foot: the flag follows it
-    stem = stroke[:j + 1] if upwards else stroke[j:]
-    height = max(float(np.ptp(np.concatenate(digit.strokes)[:, 1])), 1.0)
-    # The stem's way down, from the top to the point 60 % of the height below it (not to the lowest,
-    # which may be the far end of a base).
-    down = stem[int(np.argmin(np.abs(stem[:, 1] - (stroke[j, 1] - 0.6 * height))))] - stroke[j]
-    if np.hypot(*down) < 0.3 * height:
-        return digit  # no stem to speak of
-    turn = np.radians(rng.uniform(*FLAG_TURN))  # clockwise, y up: from pointing down toward the left
-    c, s = np.cos(turn), np.sin(turn)
-    way = np.array([down[0] * c + down[1] * s, -down[0] * s + down[1] * c]) / np.hypot(*down)
-    if way[0] >= 0 or np.degrees(np.arctan2(-way[1], -way[0])) < FLAG_DROP:
-        return digit
-    tip = stroke[j] + rng.uniform(*FLAG_LENGTH) * height * way
-    new = np.concatenate([stroke[:j + 1], tip[None]]) if upwards else np.concatenate([tip[None], stroke[j:]])
-    return PenDigit(digit.label, digit.writer, digit.strokes[:k] + (new,) + digit.strokes[k + 1:])
-
-
 def draw(digit: PenDigit, rng: np.random.Generator | None, pen_px: float) -> np.ndarray:
     """The digit as the canvas would hand it over: 280×280 uint8, dark on white."""
     return render_strokes(to_canvas(digit, rng, pen_px))
@@ -249,12 +212,10 @@ def render_digits(digits: list[PenDigit], variants: int, seed: int, jitter: bool
     """Each digit drawn ``variants`` times, the last ``scans`` of them seen as small scans, and prepared
     like a canvas drawing: (N·variants)×28×28 uint8, all variants of a digit next to each other."""
     rng = np.random.default_rng(seed)
-    styles = np.random.default_rng([seed, 1])  # which 1s get a new flag, and what flag
     out = np.zeros((len(digits) * variants, 28, 28), np.uint8)
     for i, digit in enumerate(digits):
         for v in range(variants):
-            shape = flagged(digit, styles) if jitter and digit.label == 1 and styles.random() < FLAG_SHARE else digit
-            drawing = draw(shape, rng if jitter else None, _pen_width(rng))
+            drawing = draw(digit, rng if jitter else None, _pen_width(rng))
             pixels = prepare_image(_as_scan(drawing, rng)).pixels if v >= variants - scans else None
             if pixels is None:  # not a scan, or a scan that kept only a speck: train on the drawing itself
                 pixels = prepare_image(drawing).pixels

@@ -11,9 +11,8 @@ import torch
 
 from conftest import ROOT
 from engine.datasets import MIXED, PEN, Dataset, DatasetError, grouped_kfold, grouped_split, load_dataset, pen_file
-from engine import pendigits
-from engine.pendigits import (FLAG_DROP, FLAG_LENGTH, SCAN_SIDES, SCAN_VARIANTS, TEST_WRITERS, TRAIN_VARIANTS, WARP, PenDigit,
-                              PenFormatError, _as_scan, _binarised, _warped, draw, flagged, parse_unipen, render_digits)
+from engine.pendigits import (SCAN_SIDES, SCAN_VARIANTS, TEST_WRITERS, TRAIN_VARIANTS, WARP, PenFormatError, _as_scan, _binarised,
+                              _warped, draw, parse_unipen, render_digits)
 
 GOOD = """.INCLUDE dene.doc
 .LEXICON "0" "1"
@@ -101,38 +100,6 @@ def test_the_warp_reshapes_a_digit_smoothly_and_a_little():
     assert np.abs(np.diff(shifts, axis=1)).max() < 0.01 * 100  # neighbours move alike: still one continuous line
     ends = shifts[:, [0, -1]]
     assert np.abs(ends[:, 0] - ends[:, 1]).mean() > 0.5 * WARP * 100  # far parts move apart: the shape changes
-
-
-def test_a_flag_is_drawn_down_and_left_from_the_top_of_a_1():
-    def one(*points):
-        return PenDigit(1, 3, (np.array(points, dtype=float),))
-    rng = np.random.default_rng(0)
-    for stem in (one([100, 400], [100, 100]), one([100, 100], [100, 400]), one([60, 360], [100, 400], [100, 100])):
-        for _ in range(20):
-            new = flagged(stem, rng).strokes[0]
-            upwards = stem.strokes[0][0, 1] < stem.strokes[0][-1, 1]
-            tip, top = (new[-1], new[-2]) if upwards else (new[0], new[1])
-            np.testing.assert_array_equal(top, [100, 400])  # the stem itself is kept, any old flag replaced
-            np.testing.assert_array_equal(new[:-1] if upwards else new[1:], [[100, 100], [100, 400]][::1 if upwards else -1])
-            way = tip - top
-            drop = np.degrees(np.arctan2(-way[1], -way[0]))
-            assert way[0] < 0 and FLAG_DROP <= drop < 75  # down and to the left, never a level bar
-            assert FLAG_LENGTH[0] * 300 <= np.hypot(*way) <= FLAG_LENGTH[1] * 300
-    leaning = one([400, 400], [100, 100])  # a 1 leaning so far that any flag would be a 7's bar
-    seven = PenDigit(7, 3, (np.array([[50, 400], [250, 400], [120, 100]], dtype=float),))
-    for digit in (leaning, seven):
-        assert all(flagged(digit, rng) is digit for _ in range(20))
-
-
-def test_only_the_training_drawings_of_1s_get_flags(tmp_path, monkeypatch):
-    digits = parse_unipen(write(tmp_path / "pen.txt", GOOD))  # a 1 and a 7
-    restyled = []
-    monkeypatch.setattr(pendigits, "flagged", lambda digit, rng: restyled.append(digit.label) or flagged(digit, rng))
-    render_digits(digits, variants=40, seed=0, jitter=True)
-    assert set(restyled) == {1} and 10 < len(restyled) < 30  # about FLAG_SHARE of the 1s' 40 drawings
-    restyled.clear()
-    render_digits(digits, variants=3, seed=0, jitter=False)
-    assert not restyled  # test digits are read as their writers wrote them
 
 
 def test_scan_variants_are_small_scans_half_binarised_never_blank(tmp_path):
