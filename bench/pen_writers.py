@@ -57,6 +57,12 @@ def _reduced(pixels: np.ndarray, side: int, blocks: bool = False) -> np.ndarray:
     return resize(np.asarray(small), 28, 28)
 
 
+def _block_counts(drawing: np.ndarray) -> np.ndarray:
+    """As the UCI optdigits set is made: a 32×32 binary bitmap of the digit, its on-pixels counted in
+    4×4 blocks, an 8×8 picture of 17 grey levels."""
+    return small_scan(drawing, 32, 0.5).reshape(8, 4, 8, 4).mean((1, 3))
+
+
 # How a scanner, a small photo or a downsizing step may have reduced a digit: each view takes a
 # drawing (280×280, dark on white) to the picture handed to ``prepare_image``. The first four are
 # the issue's goals (a scan cropped to the ink and fitted into N×N, binarised at half ink or grey);
@@ -70,6 +76,8 @@ LOW_RES = {
     "8×8 enlarged, then binary": lambda d: (resize(small_scan(d, 8), 32, 32) > 0.5).astype(np.float32),
     "input at 8×8": lambda d: _reduced(prepare_image(d).pixels, 8),
     "16×16 binary, stretched": lambda d: small_scan(d, 16, 0.5, stretch=True),
+    "16×16 grey, stretched": lambda d: small_scan(d, 16, stretch=True),
+    "8×8 counts of a 32×32 bitmap": _block_counts,
 }
 
 # The issue's views made another way: the network's own 28×28 input reduced to N×N and scaled back up,
