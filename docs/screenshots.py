@@ -39,6 +39,32 @@ def write_class_folder(folder: Path) -> Path:
     return folder
 
 
+def teach_each_digit(window, shoot) -> None:
+    """The guided round at its second digit: a 0 kept, a 1 with a flag drawn (into a scratch store, not
+    the user's samples); then the 4 drawn again for the other shots."""
+    from engine.personal import PersonalSamples
+
+    panel, canvas = window.personal, window.draw_tab.canvas
+    users = panel.store
+    panel.store = PersonalSamples(Path(tempfile.mkdtemp()))
+    panel.teach_button.click()
+    draw_strokes(canvas, [[(0.5, 0.15), (0.32, 0.3), (0.3, 0.65), (0.5, 0.85), (0.68, 0.65), (0.68, 0.3), (0.5, 0.15)]])
+    panel.confirm()
+    before = window.draw_tab.explanation
+    draw_strokes(canvas, STROKES[1])
+    while window.draw_tab.explanation is before:
+        wait(100)
+    shoot("draw-teach")
+    panel.store = users
+    panel.teach_button.click()
+    panel.show_count()  # the status line as the other shots show it
+    before = window.draw_tab.explanation
+    canvas.clear()
+    draw_strokes(canvas, STROKES[4])
+    while window.draw_tab.explanation is before:
+        wait(100)
+
+
 def main(out_dir: Path) -> int:
     app = create_application()  # kept referenced: a collected QApplication takes the widgets down with it
     from gui.main_window import MainWindow
@@ -61,6 +87,7 @@ def main(out_dir: Path) -> int:
     while window.draw_tab.explanation is None:
         wait(100)
     shoot("draw")
+    teach_each_digit(window, shoot)
     window.tabs.setCurrentWidget(window.layers_tab)
     window.layers_tab.select(1, 3)  # conv2's fourth map: its kernel and the channels it read
     shoot("layers")

@@ -33,6 +33,9 @@ class _State:
     from_test_set: bool = False  # the image is a test set's digit, opened from Evaluate
 
 
+DEFAULT_HINT = "Draw a digit here"
+
+
 class DrawingCanvas(QWidget):
     """Emits ``drawingChanged`` while a stroke grows, ``strokeFinished`` when a stroke ends or an
     undo, redo or image leaves something to read, and ``cleared`` when emptied."""
@@ -63,6 +66,7 @@ class DrawingCanvas(QWidget):
         self._overlay_frame: QRectF | None = None
         self._undo: list[_State] = []
         self._redo: list[_State] = []
+        self.hint = DEFAULT_HINT
 
     # --- state ---------------------------------------------------------------------------------
     def is_empty(self) -> bool:
@@ -82,6 +86,11 @@ class DrawingCanvas(QWidget):
     def strokes(self) -> list[Stroke]:
         """The finished strokes, as the engine's renderer takes them."""
         return [Stroke(np.array([(p.x(), p.y()) for p in points]), width) for points, width in self._strokes]
+
+    def set_hint(self, text: str = DEFAULT_HINT) -> None:
+        """What the empty canvas asks for."""
+        self.hint = text
+        self.update()
 
     def set_pen_width(self, fraction: float) -> None:
         self.pen_width = fraction
@@ -258,7 +267,7 @@ class DrawingCanvas(QWidget):
             font = painter.font()
             font.setPointSizeF(max(10.0, side / 28))
             painter.setFont(font)
-            painter.drawText(QRectF(0, 0, side, side), Qt.AlignmentFlag.AlignCenter, "Draw a digit here")
+            painter.drawText(QRectF(0, 0, side, side), Qt.AlignmentFlag.AlignCenter, self.hint)
         painter.setPen(QPen(self.palette().mid().color(), 1))
         painter.drawRect(QRectF(0, 0, side - 1, side - 1))
         painter.end()

@@ -27,6 +27,7 @@ from gui.workers import FunctionWorker, start_in_thread
 
 log = logging.getLogger(__name__)
 THUMBNAIL = 64  # side of a sample's picture in My samples, in pixels
+TEACH = "Teach each digit"
 
 
 class PersonalPanel(QWidget):
@@ -61,6 +62,12 @@ class PersonalPanel(QWidget):
         self.personalise_button.setObjectName("personaliseButton")
         self.personalise_button.setToolTip("Fine-tune the active model on MNIST plus your samples (a few seconds)")
         self.personalise_button.clicked.connect(self.start_personalise)
+        self.teach_button = QPushButton(TEACH)
+        self.teach_button.setObjectName("teachButton")
+        self.teach_button.setToolTip("Draw each digit once as you write it, then Personalise: about a minute that "
+                                     "teaches the model your style (Enter keeps each drawing)")
+        self.teach_button.clicked.connect(self.toggle_teaching)
+        self._asked: int | None = None  # the digit the guided round asks for next
         self.browse_button = QPushButton("My samples…")
         self.browse_button.clicked.connect(self.browse)
         self.status = QLabel("")
@@ -70,6 +77,7 @@ class PersonalPanel(QWidget):
         actions = QHBoxLayout()
         actions.addWidget(self.confirm_button)
         actions.addStretch(1)
+        actions.addWidget(self.teach_button)
         actions.addWidget(self.personalise_button)
         actions.addWidget(self.browse_button)
         corrections = QHBoxLayout()
@@ -84,16 +92,18 @@ class PersonalPanel(QWidget):
         layout.addWidget(self.status)
         draw_tab.predicted.connect(self._prediction_changed)
         self._prediction_changed(None)
-        self._show_count()
+        self.show_count()
 
     def _prediction_changed(self, prediction) -> None:
         has_drawing = prediction is not None and prediction.digit is not None
         self.confirm_button.setEnabled(has_drawing)
-        self.confirm_button.setText(f"✓ It is a {prediction.digit}" if has_drawing else "✓ Correct")
+        kept_as = self._asked if self._asked is not None else prediction.digit if has_drawing else None
+        self.confirm_button.setText(f"✓ It is a {kept_as}" if has_drawing else "✓ Correct")
         for b in self.label_buttons:
             b.setEnabled(has_drawing)
 
-    def _show_count(self, prefix: str = "", suffix: str = "") -> None:
+    def show_count(self, prefix: str = "", suffix: str = "") -> None:
+        """The status line: how many personal samples there are, between ``prefix`` and ``suffix``."""
         n = len(self.store)
         text = f"{n} personal sample{'s' if n != 1 else ''}" if n else "No personal samples yet: confirm or correct a few predictions."
         self.status.setStyleSheet(f"color: {MUTED}" if not prefix else "")
@@ -102,9 +112,10 @@ class PersonalPanel(QWidget):
 
     # --- samples -------------------------------------------------------------------------------
     def confirm(self) -> None:
+        """Keep the drawing as the digit asked for, in a guided round, or else as the digit read."""
         prediction = self.draw_tab.last_prediction
         if prediction is not None and prediction.digit is not None:
-            self.save_as(prediction.digit)
+            self.save_as(self._asked if self._asked is not None else prediction.digit)
 
     def save_as(self, label: int) -> None:
         """Keep the drawing on the canvas with this label, then clear it for the next one."""
@@ -119,14 +130,46 @@ class PersonalPanel(QWidget):
             self.status.setText(f"Not saved: {exc}")
             return
         self.draw_tab.canvas.clear()
+        if self._asked is not None:  # the digit asked for comes next; another digit's key asks again
+            self._ask(self._asked + 1 if label == self._asked else self._asked, f"Kept as {label} · ")
+            return
         advice = f" · Personalise to teach it your {label}s" if corrected else ""
         if from_test_set:  # teaching the model a test digit flatters that test set's score afterwards
             advice += " · This digit is from a test set: after Personalise, that set's score counts a digit it was taught"
-        self._show_count(f"Saved as {label} ({self.store.counts()[label]} of this digit) · ", advice)
+        self.show_count(f"Saved as {label} ({self.store.counts()[label]} of this digit) · ", advice)
+
+    # --- a guided round: each digit once, then Personalise ---------------------------------------
+    def toggle_teaching(self) -> None:
+        if self._asked is None:
+            self.draw_tab.canvas.clear()
+            self.teach_button.setText("Stop teaching")
+            self._ask(0)
+        else:
+            self._end_teaching()
+            self.show_count("Teaching stopped; the digits drawn are kept · ")
+
+    def _ask(self, digit: int, prefix: str = "") -> None:
+        if digit == 10:
+            self._end_teaching()
+            self.start_personalise()
+            return
+        self._asked = digit
+        self.personalise_button.setEnabled(False)  # the round ends with it
+        self.draw_tab.canvas.set_hint(f"Draw a {digit}")
+        self.status.setStyleSheet("")
+        self.status.setText(f"{prefix}Draw a {digit} the way you usually write it, then press Enter ({digit + 1} of 10; "
+                            "Personalise starts after the 9).")
+        self._prediction_changed(self.draw_tab.last_prediction)
+
+    def _end_teaching(self) -> None:
+        self._asked = None
+        self.draw_tab.canvas.set_hint()
+        self.teach_button.setText(TEACH)
+        self._prediction_changed(self.draw_tab.last_prediction)
 
     def browse(self) -> None:
         SamplesDialog(self.store, self.settings, self).exec()
-        self._show_count()
+        self.show_count()
 
     # --- fine-tuning ----------------------------------------------------------------------------
     @property
@@ -141,6 +184,7 @@ class PersonalPanel(QWidget):
         running = f"Personalising on {len(store)} samples plus its training digits"
         self.status.setText(running + "…")
         self.personalise_button.setEnabled(False)
+        self.teach_button.setEnabled(False)
 
         def work():  # reading and preparing every sample's drawing is slow work too: off the GUI thread
             def loading(*report):  # the first use may download MNIST or draw the pen digits
@@ -161,6 +205,7 @@ class PersonalPanel(QWidget):
     def _done(self) -> None:
         self._worker = None
         self.personalise_button.setEnabled(len(self.store) > 0)
+        self.teach_button.setEnabled(True)
 
     def _failed(self, exc: Exception) -> None:
         self.status.setStyleSheet(f"color: {BAD}")

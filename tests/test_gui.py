@@ -644,6 +644,42 @@ def test_personalise_button_activates_a_personalised_model(window, qtbot, tiny_d
     assert window.recent_models() == [str(window.active.path.resolve())]  # to come back to later
 
 
+def test_teach_each_digit_asks_for_0_to_9_then_personalises(window, qtbot, tiny_data):
+    panel, canvas = window.personal, window.draw_tab.canvas
+    qtbot.mouseClick(find(window, QPushButton, "teachButton"), Qt.MouseButton.LeftButton)
+    assert canvas.hint == "Draw a 0" and "Draw a 0" in panel.status.text()
+    draw_strokes(canvas, STROKES[7])
+    qtbot.keyClick(canvas, Qt.Key.Key_3)  # another digit's key keeps the drawing as that digit and asks again
+    assert [s.label for s in panel.store.samples()] == [3] and canvas.hint == "Draw a 0"
+    assert panel.status.text().startswith("Kept as 3 · Draw a 0")
+    before = window.active.predictor
+    with qtbot.waitSignal(window.active.changed, timeout=120_000):
+        for digit in range(10):
+            assert canvas.hint == f"Draw a {digit}" and f"({digit + 1} of 10" in panel.status.text()
+            draw_strokes(canvas, STROKES[(1, 4, 7)[digit % 3]])  # read as 1, 4 or 7, kept as the digit asked for
+            assert panel.confirm_button.text() == f"✓ It is a {digit}"
+            qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert sorted(s.label for s in panel.store.samples()) == [0, 1, 2, 3, 3, 4, 5, 6, 7, 8, 9]
+    assert window.active.predictor is not before and "Personalised in" in panel.status.text()
+    assert canvas.hint == "Draw a digit here" and panel.teach_button.text() == "Teach each digit"
+    draw_strokes(canvas, STROKES[1])
+    read = window.draw_tab.last_prediction.digit
+    assert panel.confirm_button.text() == f"✓ It is a {read}"  # back to keeping what the network reads
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert [s.label for s in panel.store.samples()].count(read) == 2 + (read == 3) and canvas.hint == "Draw a digit here"
+
+
+def test_teaching_stopped_halfway_keeps_what_was_drawn(window, qtbot):
+    panel, canvas = window.personal, window.draw_tab.canvas
+    panel.teach_button.click()
+    for _ in range(2):
+        draw_strokes(canvas, STROKES[1])
+        qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    panel.teach_button.click()
+    assert [s.label for s in panel.store.samples()] == [0, 1] and panel._worker is None  # no Personalise
+    assert canvas.hint == "Draw a digit here" and "Teaching stopped" in panel.status.text()
+
+
 def test_ambiguous_drawing_shows_the_top_two(window, tmp_path, mnist):
     labels = mnist.test_labels
     pairs = [(i, j) for i, j in zip(range(0, 200, 2), range(1, 200, 2)) if labels[i] != labels[j]]
