@@ -31,7 +31,8 @@ MODEL_SUFFIX = ".pt"
 RECENT_MODELS = 8
 # Keys that act without a menu entry, for the shortcuts list.
 OTHER_SHORTCUTS = (("0 – 9", "Draw tab: keep the drawing as a personal sample of that digit"),
-                   ("Enter", "Draw tab: keep the drawing as the digit the network read"))
+                   ("Enter", "Draw tab: keep the drawing as the digit the network read "
+                             "(in Teach each digit, as the digit asked for)"))
 
 
 log = logging.getLogger(__name__)
