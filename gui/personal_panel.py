@@ -97,8 +97,10 @@ class PersonalPanel(QWidget):
     def _prediction_changed(self, prediction) -> None:
         has_drawing = prediction is not None and prediction.digit is not None
         self.confirm_button.setEnabled(has_drawing)
-        kept_as = self._asked if self._asked is not None else prediction.digit if has_drawing else None
-        self.confirm_button.setText(f"✓ It is a {kept_as}" if has_drawing else "✓ Correct")
+        if has_drawing:
+            self.confirm_button.setText(f"✓ It is a {self._asked if self._asked is not None else prediction.digit}")
+        else:
+            self.confirm_button.setText("✓ Correct")
         for b in self.label_buttons:
             b.setEnabled(has_drawing)
 
@@ -142,7 +144,6 @@ class PersonalPanel(QWidget):
     def toggle_teaching(self) -> None:
         if self._asked is None:
             self.draw_tab.canvas.clear()
-            self.teach_button.setText("Stop teaching")
             self._ask(0)
         else:
             self._end_teaching()
@@ -154,6 +155,7 @@ class PersonalPanel(QWidget):
             self.start_personalise()
             return
         self._asked = digit
+        self.teach_button.setText("Stop teaching")
         self.personalise_button.setEnabled(False)  # the round ends with it
         self.draw_tab.canvas.set_hint(f"Draw a {digit}")
         self.status.setStyleSheet("")

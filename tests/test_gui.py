@@ -680,6 +680,19 @@ def test_teaching_stopped_halfway_keeps_what_was_drawn(window, qtbot):
     assert canvas.hint == "Draw a digit here" and "Teaching stopped" in panel.status.text()
 
 
+def test_a_drawing_that_cannot_be_kept_in_the_round_stays_and_is_asked_for_again(window, qtbot, monkeypatch):
+    panel, canvas = window.personal, window.draw_tab.canvas
+    panel.teach_button.click()
+
+    def full_disk(*_args):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(panel.store, "add", full_disk)
+    draw_strokes(canvas, STROKES[1])
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert "Not saved" in panel.status.text() and "No space left" in panel.status.text()
+    assert not canvas.is_empty() and canvas.hint == "Draw a 0" and len(panel.store) == 0  # the drawing is still there
+
+
 def test_ambiguous_drawing_shows_the_top_two(window, tmp_path, mnist):
     labels = mnist.test_labels
     pairs = [(i, j) for i, j in zip(range(0, 200, 2), range(1, 200, 2)) if labels[i] != labels[j]]
