@@ -4,6 +4,7 @@ Run under a virtual X screen:  xvfb-run -s "-screen 0 1400x900x24" python docs/s
 (the Evaluate tab is captured after its evaluation finishes; training runs briefly on a subset).
 """
 
+import os
 import sys
 import tempfile
 import time
@@ -17,6 +18,18 @@ from PySide6.QtTest import QTest  # noqa: E402
 
 from gui.app import create_application  # noqa: E402
 from gui.automation import STROKES, draw_strokes, wait  # noqa: E402
+
+
+def use_scratch_home() -> None:
+    """Take the shots in a scratch data folder, as a fresh install: the demo runs and samples stay out of
+    the user's own. The cache (drawn pen digits, datasets) is shared so that nothing is drawn again."""
+    from engine.paths import HOME_ENV, cache_dir
+
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    home = Path(tempfile.mkdtemp(prefix="digit-studio-shots-"))
+    (home / "cache").symlink_to(cache, target_is_directory=True)
+    os.environ[HOME_ENV] = str(home)
 
 
 def write_class_folder(folder: Path) -> Path:
@@ -66,6 +79,7 @@ def teach_each_digit(window, shoot) -> None:
 
 
 def main(out_dir: Path) -> int:
+    use_scratch_home()
     app = create_application()  # kept referenced: a collected QApplication takes the widgets down with it
     from gui.main_window import MainWindow
 

@@ -183,7 +183,7 @@ def draw(digit: PenDigit, rng: np.random.Generator | None, pen_px: float) -> np.
     return render_strokes(to_canvas(digit, rng, pen_px))
 
 
-def _pen_width(rng: np.random.Generator) -> float:
+def random_pen_width(rng: np.random.Generator) -> float:
     low, high = np.log(PEN_RANGE_PX[0]), np.log(PEN_RANGE_PX[1])
     return float(np.exp(rng.uniform(low, high)))
 
@@ -215,7 +215,7 @@ def render_digits(digits: list[PenDigit], variants: int, seed: int, jitter: bool
     out = np.zeros((len(digits) * variants, 28, 28), np.uint8)
     for i, digit in enumerate(digits):
         for v in range(variants):
-            drawing = draw(digit, rng if jitter else None, _pen_width(rng))
+            drawing = draw(digit, rng if jitter else None, random_pen_width(rng))
             pixels = prepare_image(_as_scan(drawing, rng)).pixels if v >= variants - scans else None
             if pixels is None:  # not a scan, or a scan that kept only a speck: train on the drawing itself
                 pixels = prepare_image(drawing).pixels
