@@ -38,13 +38,12 @@ from bench.handwriting import prepare_all
 from engine.config import TrainConfig
 from engine.datasets import DIGITS, MIXED, PEN, Dataset, grouped_kfold, load_dataset, pen_file, split_indices
 from engine.device import configure_cpu
-from engine.augment import augment_batch
-from engine.evaluate import evaluate, to_model_input
-from engine.pendigits import TEST_WRITERS, draw, parse_unipen, random_pen_width, to_canvas
+from engine.evaluate import evaluate
+from engine.pendigits import TEST_WRITERS, draw, parse_unipen, to_canvas
 from engine.predict import Predictor
-from engine.preprocess import KEPT_INK, prepare_image, resize, small_scan
+from engine.preprocess import prepare_image, resize, small_scan
 from engine.strokes import Stroke, render_strokes
-from engine.train import Trainer
+from engine.train import SCAN_STAGE_LR, Trainer
 
 DEFAULT_PEN_PX = 18.0  # the canvas slider's default
 
@@ -355,26 +354,6 @@ def run_ceiling(args) -> None:
         print(f"  {name:>10}: {np.mean(values) * 100:.2f} % ({min(values) * 100:.2f}–{max(values) * 100:.2f})")
 
 
-def small_binary_scans(digits, variants: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
-    """Each digit drawn ``variants`` times with a random pen (5–34 px, jittered) and seen as a small binarised
-    scan: fitted into 6–12 px, cut at 30–60 % of full ink, half of them enlarged 4× smoothly before the
-    cut; a cut that kept less than half the grey ink is left out. (prepared N×1×28×28, labels, writers)."""
-    rng = np.random.default_rng(seed)
-    pictures, labels, writers = [], [], []
-    for digit in digits:
-        for _ in range(variants):
-            side = int(rng.integers(6, 13))
-            grey = small_scan(draw(digit, rng, random_pen_width(rng)), side)
-            if rng.random() < 0.5:
-                grey = resize(grey, 4 * side, 4 * side)
-            binary = (grey > rng.uniform(0.3, 0.6)).astype(np.float32)
-            if binary.sum() >= KEPT_INK * grey.sum():
-                pictures.append(_prepared(binary))
-                labels.append(digit.label)
-                writers.append(digit.writer)
-    return torch.from_numpy(np.stack(pictures)).unsqueeze(1), torch.tensor(labels), np.array(writers)
-
-
 # Binarised views of the unseen writers beyond the issue's one (pen 18, cut at half ink): other pens, cuts, sides.
 BINARY_VIEWS = {
     "8×8 binary": lambda digit: small_scan(draw(digit, None, DEFAULT_PEN_PX), 8, 0.5),
@@ -389,60 +368,51 @@ BINARY_VIEWS = {
 
 
 def run_finetune(args) -> None:
-    """A cv run's fold models fine-tuned on small binarised scans of their own training writers (a share
-    ``--mix`` of each batch is the fold's MNIST and pen training images, augmented as in training), then
-    reading their unseen writers' binarised views, drawn digits and MNIST's test set, before and after."""
-    folds = json.loads(Path(args.cv).read_text())["folds"]
-    digits = [d for d in parse_unipen(pen_file()) if d.writer not in TEST_WRITERS]
-    writers = np.array([d.writer for d in digits])
-    labels = np.array([d.label for d in digits])
-    views = {name: np.stack([_prepared(view(d)) for d in digits]) for name, view in BINARY_VIEWS.items()}
-    scans, scan_labels, scan_writers = small_binary_scans(digits, args.variants, seed=0)
+    """A cv run's fold models given the last stage of a mnist+pen run (``Trainer._finish_on_scans``: half of
+    each batch small binarised scans of the fold's training writers) as if they had just finished their
+    epochs, then reading their unseen writers' binarised views, drawn digits and MNIST's test set, before
+    and after: the stage measured without training the folds again."""
+    cv = json.loads(Path(args.cv).read_text())
+    config = replace(TrainConfig.from_dict(cv["config"]), **config_overrides(args.set)).validate()
     data = load_dataset(MIXED)
-    print(f"{len(scan_labels):,} training scans; fine-tuning {args.epochs} epochs at lr {args.lr:g}, "
-          f"{args.mix:.0%} of each batch the fold's own training images")
-    table = {name: ([], []) for name in [*BINARY_VIEWS, "MNIST test"]}
-    for fold in folds:
-        model = Predictor.load(fold["checkpoint"]).model
+    groups = data.train_groups
+    mnist_n = int((groups < 0).sum())
+    mnist_train, mnist_val = split_indices(mnist_n, config.val_fraction, config.seed)
+    folds = grouped_kfold(groups[mnist_n:], len(cv["folds"]), args.fold_seed)
+    digits = [d for d in parse_unipen(pen_file()) if d.writer not in TEST_WRITERS]
+    writers, labels = np.array([d.writer for d in digits]), np.array([d.label for d in digits])
+    views = {name: np.stack([_prepared(view(d)) for d in digits]) for name, view in BINARY_VIEWS.items()}
+    synthetic, synthetic_labels = drawn_digit_set(200, 2026)
+    synthetic = prepare_all(synthetic)
+    print(f"the last stage: {config.scan_epochs:g} passes over the scans, peak learning rate {config.lr * SCAN_STAGE_LR:g}")
+    table = {name: ([], []) for name in [*BINARY_VIEWS, "MNIST test", "synthetic drawn"]}
+    for fold, (pen_train, pen_val) in zip(cv["folds"], folds):
         held = np.isin(writers, fold["writers"])
+        assert set(groups[mnist_n + pen_val].tolist()) == set(fold["writers"]), "folds drawn otherwise than the cv run's"
+        split = (torch.cat([mnist_train, mnist_n + pen_train]), torch.cat([mnist_val, mnist_n + pen_val]))
+        trainer = Trainer(config, dataset=data, split=split, run_dir=Path(args.out) / f"fold{fold['fold']}")
+        trainer._setup()
+        trained = Predictor.load(fold["checkpoint"]).model.state_dict()
+        trainer._net.load_state_dict(trained)
+        trainer._average.model.load_state_dict(trained)
+        trainer._average.updates = config.epochs * trainer.batches_per_epoch  # as a finished run's average
 
-        def scores() -> dict:
-            reader = Predictor(model, "cpu")
+        def scores(model) -> dict:
+            reader = Predictor(model.cpu(), "cpu")
             out = {name: float((reader.probabilities(v[held]).argmax(1) == labels[held]).mean()) for name, v in views.items()}
-            return out | {"MNIST test": evaluate(model, data.test_images, data.test_labels).accuracy}
-        before = scores()
-        own = torch.from_numpy(np.flatnonzero(~np.isin(data.train_groups.numpy(), fold["writers"])))
-        fine_tune_on_scans(model, (scans, scan_labels), torch.from_numpy(~np.isin(scan_writers, fold["writers"])),
-                           (data.train_images[own], data.train_labels[own]), args)
-        after = scores()
+            return out | {"MNIST test": evaluate(model, data.test_images, data.test_labels).accuracy,
+                          "synthetic drawn": float((reader.probabilities(synthetic).argmax(1) == synthetic_labels).mean())}
+        before = scores(trainer.model)
+        trainer._finish_on_scans()
+        after = scores(trainer.model)
         for name in table:
             table[name][0].append(before[name])
             table[name][1].append(after[name])
         print(f"fold {fold['fold']}: " + "  ".join(f"{n} {before[n] * 100:.2f} → {after[n] * 100:.2f}" for n in table), flush=True)
-    print("\nunseen writers, mean over folds (fine-tuned: each fold)")
+    print("\nunseen writers, mean over folds (after the stage: each fold)")
     for name, (before, after) in table.items():
         print(f"{name:>26}: {np.mean(before) * 100:.2f} → {np.mean(after) * 100:.2f} %   "
               + " / ".join(f"{a * 100:.2f}" for a in after))
-
-
-def fine_tune_on_scans(model, scans, usable, own, args) -> None:
-    gen = torch.Generator().manual_seed(0)
-    picks = torch.from_numpy(np.flatnonzero(usable.numpy()))
-    n_own = round(args.batch * args.mix)
-    steps = int(args.epochs * len(picks) / (args.batch - n_own))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.lr, total_steps=steps)
-    model.train()
-    for _ in range(steps):
-        scan = picks[torch.randint(len(picks), (args.batch - n_own,), generator=gen)]
-        mine = torch.randint(len(own[1]), (n_own,), generator=gen)
-        x = torch.cat([scans[0][scan], augment_batch(to_model_input(own[0][mine]), gen)])
-        loss = F.cross_entropy(model(x), torch.cat([scans[1][scan], own[1][mine]]))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-    model.eval()
 
 
 def run_sweep(args) -> None:
@@ -522,13 +492,11 @@ def main() -> None:
     ceiling.add_argument("--epochs", type=int, default=12)
     ceiling.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a TrainConfig field")
     ceiling.add_argument("--out", default="/tmp/pen-ceiling", help="where the fold runs are written")
-    finetune = sub.add_parser("finetune", help="a cv run's fold models fine-tuned on small binarised scans")
+    finetune = sub.add_parser("finetune", help="a cv run's fold models given the last stage on small scans")
     finetune.add_argument("--cv", required=True, help="the --json file of a cv run")
-    finetune.add_argument("--variants", type=int, default=6, help="scans drawn of each training digit")
-    finetune.add_argument("--epochs", type=float, default=3, help="passes over the scans")
-    finetune.add_argument("--lr", type=float, default=1e-3)
-    finetune.add_argument("--batch", type=int, default=128)
-    finetune.add_argument("--mix", type=float, default=0.5, help="share of each batch from the fold's own training images")
+    finetune.add_argument("--fold-seed", type=int, default=0)
+    finetune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a TrainConfig field")
+    finetune.add_argument("--out", default="/tmp/pen-finetune", help="where the fold runs are written")
     averaged = sub.add_parser("averaged", help="a cv run's fold models with answers averaged over copies of the input")
     averaged.add_argument("--cv", required=True, help="the --json file of a cv run")
     args = parser.parse_args()

@@ -11,7 +11,7 @@ from cli.progress import ProgressBar
 from engine.checkpoint import SaveError, atomic_write, ensure_writable, load_checkpoint
 from engine.config import TrainConfig
 from engine.datasets import load_dataset
-from engine.events import BatchEnd, EpochEnd, Failed, Notice, Started, format_duration
+from engine.events import BatchEnd, EpochEnd, Failed, Finishing, Notice, Started, format_duration
 from engine.models import build_model, format_summary
 from engine.train import Trainer
 
@@ -48,6 +48,9 @@ class TrainPrinter:
             self.bar.update(f"epoch {event.epoch}", event.batch, event.batches_per_epoch,
                             f"loss {event.loss:.4f} acc {event.accuracy:6.2%} {event.images_per_sec:,.0f} img/s "
                             f"ETA {format_duration(event.seconds_left)}")
+        elif isinstance(event, Finishing):
+            self.bar.update("small scans", event.step, event.steps,
+                            f"loss {event.loss:.4f} ETA {format_duration(event.seconds_left)}")
         elif isinstance(event, EpochEnd):
             val = f"val loss {event.val_loss:.4f} acc {_percent(event.val_accuracy)}" if event.val_loss is not None else "no validation"
             if event.val_pen_accuracy is not None:

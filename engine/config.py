@@ -26,6 +26,8 @@ class TrainConfig:
     dataset: str = _opt("mnist+pen", "dataset to train on: mnist+pen adds real writers' pen digits", choices=DATASET_NAMES)
     pen_share: float = _opt(0.4, "share of each epoch's images that are pen digits (mnist+pen)", minimum=0.05, maximum=0.9)
     pen_warmup_epochs: int = _opt(1, "epochs of MNIST alone before the pen digits join (mnist+pen)", minimum=0, maximum=1000)
+    scan_epochs: float = _opt(3.0, "passes over small binarised scans of the pen writers after the last epoch, half of "
+                              "each batch (mnist+pen): tiny binarised pictures read better", minimum=0.0, maximum=100.0)
     optimizer: str = _opt("adamw", "optimiser", choices=OPTIMIZERS)
     lr: float = _opt(3e-3, "peak learning rate", minimum=1e-6, maximum=10.0)
     schedule: str = _opt("onecycle", "learning-rate schedule", choices=SCHEDULES)

@@ -214,6 +214,11 @@ def _load_pen(path: Path, cache_dir: Path, progress: Progress | None, test_only:
                    as_tensor(test.labels), train_groups=as_tensor(train.writers), test_groups=as_tensor(test.writers))
 
 
+def load_small_scans(data_dir=None, progress: Progress | None = None) -> pendigits.PenSplit:
+    """The pen training writers' digits as small binarised scans, what a mnist+pen run finishes on."""
+    return _pen_split(pen_file(data_dir).resolve(), "scans", paths.cache_dir(), progress)
+
+
 def _mix(mnist: Dataset, pen: Dataset) -> Dataset:
     """MNIST's training set plus the pen training writers; MNIST's test set stays the test set."""
     groups = torch.cat([torch.full((len(mnist.train_labels),), -1, dtype=torch.int64), pen.train_groups])

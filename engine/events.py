@@ -96,6 +96,15 @@ class EpochEnd:
 
 
 @dataclass(frozen=True)
+class Finishing:
+    """The last stage of a mnist+pen run, after its epochs: fine-tuning on small binarised scans."""
+    step: int  # 1-based
+    steps: int
+    loss: float  # mean loss over the steps since the last report
+    seconds_left: float
+
+
+@dataclass(frozen=True)
 class Finished:
     checkpoint: str | None
     test_accuracy: float | None

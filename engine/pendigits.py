@@ -34,6 +34,10 @@ TRAIN_VARIANTS = 4  # drawings of each training digit
 SCAN_VARIANTS = 2
 SCAN_SIDES = (6, 16)
 SCAN_THRESHOLDS = (0.3, 0.6)  # of full ink, where a binarising scan cuts
+# The small binarised scans a mnist+pen run finishes on (``train.Trainer``): each training digit drawn
+# this many times, fitted into 6–12 px and cut, the view a general scan drawing reaches least often.
+FINISH_SCAN_VARIANTS = 6
+FINISH_SCAN_SIDES = (6, 12)
 RENDER_VERSION = 5  # bump when the drawing below changes, so cached renderings are redrawn
 PEN_RANGE_PX = (5.0, 34.0)  # pen widths drawn from, in pixels of the 280 px canvas (the slider: 2–40)
 CITATION = ("Pen-Based Recognition of Handwritten Digits by E. Alpaydin and F. Alimoglu (Boğaziçi University, "
@@ -226,6 +230,30 @@ def render_digits(digits: list[PenDigit], variants: int, seed: int, jitter: bool
     return out
 
 
+def draw_small_scans(digits: list[PenDigit], variants: int, seed: int, progress=None) -> "PenSplit":
+    """Each digit drawn ``variants`` times (jittered, random pen) and seen as a small binarised scan: fitted
+    into 6–12 px, cut at 30–60 % of full ink, half of them enlarged 4× smoothly before the cut. A cut that
+    kept less than half the grey ink (a thin pen's strokes gone to specks) is left out."""
+    rng = np.random.default_rng(seed)
+    images, labels, writers = [], [], []
+    for i, digit in enumerate(digits):
+        for _ in range(variants):
+            side = int(rng.integers(FINISH_SCAN_SIDES[0], FINISH_SCAN_SIDES[1] + 1))
+            grey = small_scan(draw(digit, rng, random_pen_width(rng)), side)
+            if rng.random() < 0.5:
+                grey = resize(grey, 4 * side, 4 * side)
+            binary = (grey > rng.uniform(*SCAN_THRESHOLDS)).astype(np.float32)
+            pixels = prepare_image(binary).pixels if binary.sum() >= KEPT_INK * grey.sum() else None
+            if pixels is not None:
+                images.append(np.round(pixels * 255).astype(np.uint8))
+                labels.append(digit.label)
+                writers.append(digit.writer)
+        if progress and (i % 250 == 249 or i == len(digits) - 1):
+            progress("drawing small scans of the pen digits (first use only)", i + 1, len(digits), "digits")
+    return PenSplit(np.stack(images) if images else np.zeros((0, 28, 28), np.uint8),
+                    np.array(labels, np.int64), np.array(writers, np.int64))
+
+
 @dataclass(frozen=True)
 class PenSplit:
     images: np.ndarray  # uint8 N×28×28
@@ -266,14 +294,18 @@ def _file_digest(path: Path) -> str:
 
 
 def load_pen_split(path: Path, part: str, cache_dir: Path, progress=None) -> PenSplit:
-    """The ``"train"`` or ``"test"`` split drawn from the trajectories, each cached on disk after the
-    first time on its own: the test writers (drawn once each, seconds) are ready without the training
-    writers' many drawings (a minute or two)."""
+    """The ``"train"`` or ``"test"`` split drawn from the trajectories, or the training writers'
+    ``"scans"`` to finish a run on, each cached on disk after the first time on its own: the test
+    writers (drawn once each, seconds) are ready without the training writers' many drawings (a minute
+    or two each)."""
     digest, variants = _file_digest(path), TRAIN_VARIANTS + SCAN_VARIANTS
     if part == "test":
         name, earlier = f"pendigits-{digest}-r{RENDER_VERSION}-test.npz", f"pendigits-{digest}-r*-test.npz"
     elif part == "train":  # the earlier pattern also takes the splits an earlier version kept in one file
         name, earlier = f"pendigits-{digest}-r{RENDER_VERSION}-train-v{variants}.npz", f"pendigits-{digest}-r*-v*.npz"
+    elif part == "scans":
+        name = f"pendigits-{digest}-r{RENDER_VERSION}-scans-{FINISH_SCAN_VARIANTS}.npz"
+        earlier = f"pendigits-{digest}-r*-scans-*.npz"
     else:
         raise ValueError(f"unknown split {part!r}")
 
@@ -281,6 +313,8 @@ def load_pen_split(path: Path, part: str, cache_dir: Path, progress=None) -> Pen
         digits = [d for d in parse_unipen(path) if (d.writer in TEST_WRITERS) == (part == "test")]
         if part == "test":
             return draw_for_testing(digits, progress)
+        if part == "scans":
+            return draw_small_scans(digits, FINISH_SCAN_VARIANTS, 3, progress)
         return _drawn_split(digits, variants, 1, True, progress, SCAN_VARIANTS)
     # An earlier version's drawings (up to 8 MB each) are removed: nothing reads them any more.
     return _cached(Path(cache_dir) / name, earlier, draw_split, lambda split: _arrays_of(split, ""),

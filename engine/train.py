@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -24,11 +25,12 @@ from engine.augment import AugmentSpec, augment_batch
 from engine.checkpoint import (CheckpointError, SaveError, ensure_writable, load_checkpoint, make_metadata,
                                save_checkpoint)
 from engine.config import TrainConfig
-from engine.datasets import MIXED, PEN, Dataset, DatasetError, grouped_split, load_dataset, split_indices
+from engine.datasets import (MIXED, PEN, Dataset, DatasetError, grouped_split, load_dataset, load_small_scans,
+                             split_indices)
 from engine.device import DeviceError, configure_cpu, device_name, is_out_of_memory, resolve_device
 from engine.calibrate import calibration_record
 from engine.evaluate import evaluate, predict_logits, to_model_input
-from engine.events import (BatchEnd, Downloading, EpochEnd, Evaluation, Failed, Finished, KernelSnapshot, Notice,
+from engine.events import (BatchEnd, Downloading, EpochEnd, Evaluation, Failed, Finished, Finishing, KernelSnapshot, Notice,
                            Started)
 from engine.layer_stats import LayerProbe
 from engine.models import build_model
@@ -39,6 +41,9 @@ log = logging.getLogger(__name__)
 
 # Suggested peak learning rates per optimiser (the GUI fills them in when the optimiser changes).
 SUGGESTED_LR = {"sgd": 0.05, "momentum": 0.02, "adagrad": 0.02, "adam": 3e-3, "adamw": 3e-3}
+# The peak learning rate of a mnist+pen run's last stage, on small scans, as a share of the run's own
+# (`python -m bench.pen_writers finetune`, bench/README.md).
+SCAN_STAGE_LR = 1 / 3
 
 
 class Diverged(RuntimeError):
@@ -165,6 +170,7 @@ class Trainer:
         self._last_checkpoint: Path | None = None
         self._recorder = KernelRecorder()  # the kernels over the run, replayed in the Kernels tab
         self._calibration: dict | None = None
+        self._finished_on_scans = False  # a run resumed after its last stage does not repeat it
         self.final_metadata: dict | None = None  # the finished model's metadata, also when it could not be saved
 
     # --- control, safe from any thread -------------------------------------------------------
@@ -317,7 +323,64 @@ class Trainer:
             completed = self._train_epoch(epoch)
             if not completed:
                 return self._finish(epoch - 1, stopped=True, trained=self._step > start_epoch * batches)
-        return self._finish(cfg.epochs, stopped=False, trained=True)
+        completed = self._finish_on_scans()
+        return self._finish(cfg.epochs, stopped=not completed, trained=True)
+
+    def _finish_on_scans(self) -> bool:
+        """The last stage of a mnist+pen run: from the finished (averaged) weights, half of each batch small
+        binarised scans of the training writers, half the usual images, augmented, at a third of the peak
+        learning rate. A model that reads every view reads an 8×8 binarised scan 3–4 points under one that
+        reads nothing else; this stage recovers most of that and costs nothing elsewhere (bench/README.md).
+        False when stopped part-way."""
+        cfg, device, net = self.config, self.device, self._net
+        if not cfg.scan_epochs or self._pen_pool is None or self._finished_on_scans:
+            return True
+        scans = load_small_scans(self.data_dir, progress=lambda *report: self._emit(Downloading(*report)))
+        train_writers = self._dataset.train_groups[self._pen_pool.cpu()].unique().numpy()
+        keep = np.flatnonzero(np.isin(scans.writers, train_writers))  # the validation writers stay unseen
+        if not len(keep):
+            return True
+        images, labels = torch.from_numpy(scans.images[keep]).to(device), torch.from_numpy(scans.labels[keep]).to(device)
+        half = cfg.batch_size // 2
+        steps = max(1, round(cfg.scan_epochs * len(keep) / half))
+        lr = cfg.lr * SCAN_STAGE_LR
+        if self._average:  # go on from the deliverable weights; the average goes on from them too
+            net.load_state_dict(self._average.model.state_dict())
+        optimizer = make_optimizer(cfg.optimizer, net.parameters(), lr, cfg.weight_decay)
+        scheduler = make_scheduler("onecycle", optimizer, lr, steps, warmup_steps=steps // 4)
+        gen = torch.Generator(device=device).manual_seed(cfg.seed * 100_057)
+        net.train()
+        loss_sum, pending, start = torch.zeros((), device=device), 0, time.perf_counter()
+        report_every = self.sync_every or (10 if device.type == "cpu" else 50)
+        for step in range(1, steps + 1):
+            start += self._wait_if_paused()
+            if self._stop.is_set():
+                break
+            scan = torch.randint(len(labels), (half,), generator=gen, device=device)
+            own = self._train_idx[torch.randint(len(self._train_idx), (cfg.batch_size - half,), generator=gen, device=device)]
+            x = torch.cat([to_model_input(images[scan]), augment_batch(to_model_input(self._images[own]), gen, self._augment_spec)])
+            with self._autocast():
+                loss = F.cross_entropy(self._forward(x).float(), torch.cat([labels[scan], self._labels[own]]))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            if self._average:
+                self._average.update(net)
+            loss_sum += loss.detach()
+            pending += 1
+            if step % report_every == 0 or step == steps:
+                total = loss_sum.item()
+                if not _finite(total):
+                    raise Diverged(f"Training diverged while finishing on small scans, at step {step}: the loss "
+                                   f"became {total}. Try a lower learning rate (now {cfg.lr:g}) or --scan-epochs 0.")
+                loss_sum.zero_()
+                elapsed = time.perf_counter() - start
+                self._emit(Finishing(step, steps, total / pending, elapsed / step * (steps - step)))
+                pending = 0
+        self._elapsed += time.perf_counter() - start
+        self._finished_on_scans = not self._stop.is_set()
+        return self._finished_on_scans
 
     def _train_epoch(self, epoch: int) -> bool:
         """Train one epoch and report it; False when stopped part-way."""
@@ -470,7 +533,8 @@ class Trainer:
         state = {"epoch": epoch, "elapsed": self._elapsed, "optimizer": self._optimizer.state_dict(),
                  "scheduler": self._scheduler.state_dict(),
                  "raw_weights": {k: v.detach().cpu() for k, v in self._net.state_dict().items()},
-                 "average_updates": self._average.updates if self._average else 0}
+                 "average_updates": self._average.updates if self._average else 0,
+                 "finished_on_scans": self._finished_on_scans}
         self._last_checkpoint = self._save("last.pt", self._metadata(metrics), state)
         self._save_replay()
         return self._last_checkpoint
@@ -495,6 +559,7 @@ class Trainer:
         self._optimizer.load_state_dict(state["optimizer"])
         self._scheduler.load_state_dict(state["scheduler"])
         self.history = list(checkpoint.metadata.get("history", []))
+        self._finished_on_scans = bool(state.get("finished_on_scans", False))
         self._last_checkpoint = Path(self.resume_from)
         self._recorder.resume(Path(self.resume_from).parent / REPLAY_FILE, int(state["epoch"]) * self.batches_per_epoch)
         return int(state["epoch"]), float(state["elapsed"])

@@ -15,7 +15,8 @@ from engine.config import TrainConfig
 from engine.datasets import MIXED
 from engine.device import cuda_available
 from engine.events import (
-    BatchEnd, Downloading, EpochEnd, Failed, Finished, KernelSnapshot, LayerStats, Notice, Started, format_duration,
+    BatchEnd, Downloading, EpochEnd, Failed, Finished, Finishing, KernelSnapshot, LayerStats, Notice, Started,
+    format_duration,
 )
 from engine.models import build_model, summarize
 from engine.predict import Predictor
@@ -249,7 +250,7 @@ class TrainTab(QWidget, StopsAndWaits):
             self._enable_pen_share()
 
     def _enable_pen_share(self) -> None:
-        for name in ("pen_share", "pen_warmup_epochs"):
+        for name in ("pen_share", "pen_warmup_epochs", "scan_epochs"):
             self.form.editors[name].setEnabled(self.form.config().dataset == MIXED)
 
     def restore_state(self, store: QSettings) -> None:
@@ -341,6 +342,11 @@ class TrainTab(QWidget, StopsAndWaits):
         if isinstance(event, BatchEnd):
             self.curves.add_batch(event.step, event.loss)
             self._latest_batch = event
+        elif isinstance(event, Finishing):
+            self.progress.setMaximum(event.steps)
+            self.progress.setValue(event.step)
+            self.progress.setFormat(f"finishing on small scans · step {event.step}/{event.steps}")
+            self.rate_label.setText(f"loss {event.loss:.4f} · ETA {format_duration(event.seconds_left)}")
         elif isinstance(event, KernelSnapshot):
             self.kernels.emit(event)
         elif isinstance(event, LayerStats):

@@ -9,7 +9,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressBar, QPushButton, QTabWidget
 
 from engine.config import TrainConfig
-from engine.events import Finished
+from engine.events import Finished, Finishing
 from engine.preprocess import read_image
 from gui.automation import STROKES, canvas_point, draw_strokes, press_and_move
 from gui.canvas import DrawingCanvas
@@ -291,6 +291,17 @@ def test_train_button_runs_to_completion_and_activates_the_model(window, qtbot, 
     assert progress.value() == progress.maximum() and "test accuracy" in progress.format()
     assert not np.allclose(window.kernels_tab.conv1.image.image, kernels_before, equal_nan=True)
     assert find(window, QPushButton, "trainButton").isEnabled()
+
+
+def test_the_last_stage_on_small_scans_shows_its_own_progress(window):
+    tab = window.train_tab
+    assert tab.form.editors["scan_epochs"].isEnabled()  # the default dataset is mnist+pen
+    tab._on_event(Finishing(step=30, steps=120, loss=0.1234, seconds_left=75))
+    progress = find(window, QProgressBar, "trainProgress")
+    assert (progress.value(), progress.maximum()) == (30, 120) and "finishing on small scans" in progress.format()
+    assert "loss 0.1234" in tab.rate_label.text() and "ETA 1:15" in tab.rate_label.text()
+    tab.form.set_value("dataset", "mnist")
+    assert not tab.form.editors["scan_epochs"].isEnabled()
 
 
 def test_layer_statistics_fill_while_training(window, qtbot, tiny_data):

@@ -255,3 +255,76 @@ def test_reading_only_the_test_writers_draws_no_training_writer(tmp_path, monkey
     assert {d.writer for d in drawn} == {1, 2, 3, 4, TEST_WRITERS[0]}
     assert len(drawn) == 5 * 3  # the test writer's drawings were kept, not drawn again
     assert whole.test_images.data_ptr() == test_only.test_images.data_ptr()
+
+
+def test_small_scans_to_finish_on_are_the_training_writers_drawn_small_and_cached(tmp_path, monkeypatch):
+    from conftest import tiny_pen_file
+    from engine import pendigits
+
+    source = tiny_pen_file(tmp_path / "pen.gz", per_writer=3)
+    scans = pendigits.load_pen_split(source, "scans", tmp_path / "cache")
+    digits = [d for d in parse_unipen(source) if d.writer not in TEST_WRITERS]
+    assert len(digits) * pendigits.FINISH_SCAN_VARIANTS / 2 < len(scans.labels) <= len(digits) * pendigits.FINISH_SCAN_VARIANTS
+    assert set(scans.writers.tolist()) == {d.writer for d in digits}  # no test writer
+    assert {(d.writer, d.label) for d in digits} >= set(zip(scans.writers.tolist(), scans.labels.tolist()))
+    assert (scans.images.max((1, 2)) > 50).all()
+    # Seen small and cut, a digit keeps a few blocks: its prepared picture is blockier than the drawing's.
+    drawn = pendigits.render_digits(digits, 1, seed=0, jitter=False)
+    levels = lambda images: np.mean([len(np.unique(i)) for i in images])  # noqa: E731
+    assert levels(scans.images) < levels(drawn)
+    monkeypatch.setattr(pendigits, "draw_small_scans", lambda *a, **k: pytest.fail("drawn again"))
+    again = pendigits.load_pen_split(source, "scans", tmp_path / "cache")
+    assert np.array_equal(again.images, scans.images) and len(list((tmp_path / "cache").glob("*scans*"))) == 1
+
+
+def _mixed_run(small_mnist, tmp_path, monkeypatch, scans, **config):
+    """A one-epoch mnist+pen run on 300 pen digits of writers 0–9, writers 8 and 9 held out for validation,
+    finishing on the given scans; its events."""
+    from engine.config import TrainConfig
+    from engine.train import Trainer
+
+    monkeypatch.setattr("engine.train.load_small_scans", lambda data_dir=None, progress=None: scans)
+    writers = torch.arange(300) // 30
+    data = Dataset(MIXED, small_mnist.class_names, torch.cat([small_mnist.train_images, small_mnist.train_images[:300]]),
+                   torch.cat([small_mnist.train_labels, small_mnist.train_labels[:300]]), small_mnist.test_images,
+                   small_mnist.test_labels, train_groups=torch.cat([torch.full((4000,), -1), writers]))
+    held = 4000 + torch.nonzero(writers >= 8).flatten()
+    split = (torch.cat([torch.arange(3600), 4000 + torch.nonzero(writers < 8).flatten()]), torch.cat([torch.arange(3600, 4000), held]))
+    events = []
+    config = dict(dataset=MIXED, epochs=1, batch_size=32, pen_share=0.2, scan_epochs=1.0) | config
+    trainer = Trainer(TrainConfig(**config), events.append, dataset=data, split=split, run_dir=tmp_path / "run",
+                      evaluate_test=False)
+    trainer.run()
+    return trainer, events
+
+
+def test_a_mixed_run_finishes_on_scans_of_its_training_writers_alone(small_mnist, tmp_path, monkeypatch):
+    from engine.events import Finished, Finishing
+    from engine.pendigits import PenSplit
+    from engine.train import Trainer
+
+    # 40 scans of training writers, 1,000 of the two validation writers: a half batch is 16 scans.
+    writers = np.concatenate([np.arange(40) % 8, 8 + np.arange(1000) % 2])
+    scans = PenSplit(small_mnist.train_images[:1040].numpy(), small_mnist.train_labels[:1040].numpy(), writers)
+    trainer, events = _mixed_run(small_mnist, tmp_path, monkeypatch, scans)
+    finishing = [e for e in events if isinstance(e, Finishing)]
+    assert finishing and finishing[-1].step == finishing[-1].steps == round(40 / 16)  # the validation writers' left out
+    assert isinstance(events[-1], Finished) and not events[-1].stopped
+    assert trainer.final_metadata["config"]["scan_epochs"] == 1.0
+    # Resumed after it ended, a run does not finish on the scans again.
+    resumed = []
+    Trainer(trainer.config, resumed.append, dataset=trainer.dataset, split=trainer.split, run_dir=tmp_path / "run",
+            resume_from=tmp_path / "run" / "last.pt", evaluate_test=False).run()
+    assert isinstance(resumed[-1], Finished) and not any(isinstance(e, Finishing) for e in resumed)
+
+
+@pytest.mark.parametrize("case", ["only validation writers", "scan_epochs 0"])
+def test_no_last_stage_without_scans_of_training_writers_or_when_asked(small_mnist, tmp_path, monkeypatch, case):
+    from engine.events import Finished, Finishing
+    from engine.pendigits import PenSplit
+
+    writers = 8 + np.arange(100) % 2
+    scans = PenSplit(small_mnist.train_images[:100].numpy(), small_mnist.train_labels[:100].numpy(),
+                     writers if case == "only validation writers" else writers - 8)
+    _, events = _mixed_run(small_mnist, tmp_path, monkeypatch, scans, scan_epochs=1.0 if case != "scan_epochs 0" else 0.0)
+    assert isinstance(events[-1], Finished) and not any(isinstance(e, Finishing) for e in events)
