@@ -373,7 +373,7 @@ class Trainer:
                 total = loss_sum.item()
                 if not _finite(total):
                     raise Diverged(f"Training diverged while finishing on small scans, at step {step}: the loss "
-                                   f"became {total}. Try a lower learning rate (now {cfg.lr:g}) or --scan-epochs 0.")
+                                   f"became {total}. Try a lower learning rate (now {cfg.lr:g}) or no last stage (scan epochs 0).")
                 loss_sum.zero_()
                 elapsed = time.perf_counter() - start
                 self._emit(Finishing(step, steps, total / pending, elapsed / step * (steps - step)))

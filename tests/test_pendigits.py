@@ -277,9 +277,9 @@ def test_small_scans_to_finish_on_are_the_training_writers_drawn_small_and_cache
     assert np.array_equal(again.images, scans.images) and len(list((tmp_path / "cache").glob("*scans*"))) == 1
 
 
-def _mixed_run(small_mnist, tmp_path, monkeypatch, scans, **config):
+def _mixed_run(small_mnist, tmp_path, monkeypatch, scans, stop_at=None, **config):
     """A one-epoch mnist+pen run on 300 pen digits of writers 0–9, writers 8 and 9 held out for validation,
-    finishing on the given scans; its events."""
+    finishing on the given scans (stopped at the first event of type ``stop_at``); its events."""
     from engine.config import TrainConfig
     from engine.train import Trainer
 
@@ -291,8 +291,13 @@ def _mixed_run(small_mnist, tmp_path, monkeypatch, scans, **config):
     held = 4000 + torch.nonzero(writers >= 8).flatten()
     split = (torch.cat([torch.arange(3600), 4000 + torch.nonzero(writers < 8).flatten()]), torch.cat([torch.arange(3600, 4000), held]))
     events = []
+
+    def hear(event):
+        events.append(event)
+        if stop_at and isinstance(event, stop_at):
+            trainer.stop()
     config = dict(dataset=MIXED, epochs=1, batch_size=32, pen_share=0.2, scan_epochs=1.0) | config
-    trainer = Trainer(TrainConfig(**config), events.append, dataset=data, split=split, run_dir=tmp_path / "run",
+    trainer = Trainer(TrainConfig(**config), hear, dataset=data, split=split, run_dir=tmp_path / "run",
                       evaluate_test=False)
     trainer.run()
     return trainer, events
@@ -328,3 +333,16 @@ def test_no_last_stage_without_scans_of_training_writers_or_when_asked(small_mni
                      writers if case == "only validation writers" else writers - 8)
     _, events = _mixed_run(small_mnist, tmp_path, monkeypatch, scans, scan_epochs=1.0 if case != "scan_epochs 0" else 0.0)
     assert isinstance(events[-1], Finished) and not any(isinstance(e, Finishing) for e in events)
+
+
+def test_stopped_in_its_last_stage_a_run_still_saves_its_model(small_mnist, tmp_path, monkeypatch):
+    from engine.checkpoint import load_checkpoint
+    from engine.events import Finished, Finishing
+    from engine.pendigits import PenSplit
+
+    scans = PenSplit(small_mnist.train_images[:800].numpy(), small_mnist.train_labels[:800].numpy(), np.arange(800) % 8)
+    _, events = _mixed_run(small_mnist, tmp_path, monkeypatch, scans, stop_at=Finishing, scan_epochs=2.0)
+    finishing = [e for e in events if isinstance(e, Finishing)]
+    assert finishing[-1].step < finishing[-1].steps == 100  # stopped a few steps in
+    assert isinstance(events[-1], Finished) and events[-1].stopped and events[-1].checkpoint
+    assert load_checkpoint(events[-1].checkpoint).metadata["metrics"]["stopped"] is True
