@@ -46,6 +46,10 @@ SUGGESTED_LR = {"sgd": 0.05, "momentum": 0.02, "adagrad": 0.02, "adam": 3e-3, "a
 SCAN_STAGE_LR = 1 / 3
 
 
+class _StoppedDrawing(Exception):
+    """Stop was asked for while the last stage's scans were being drawn."""
+
+
 class Diverged(RuntimeError):
     pass
 
@@ -335,7 +339,14 @@ class Trainer:
         cfg, device, net = self.config, self.device, self._net
         if not cfg.scan_epochs or self._pen_pool is None or self._finished_on_scans:
             return True
-        scans = load_small_scans(self.data_dir, progress=lambda *report: self._emit(Downloading(*report)))
+        def drawing(*report) -> None:
+            if self._stop.is_set():  # drawing the scans the first time takes a minute: Stop need not wait
+                raise _StoppedDrawing
+            self._emit(Downloading(*report))
+        try:
+            scans = load_small_scans(self.data_dir, progress=drawing)
+        except _StoppedDrawing:
+            return False
         train_writers = self._dataset.train_groups[self._pen_pool.cpu()].unique().numpy()
         keep = np.flatnonzero(np.isin(scans.writers, train_writers))  # the validation writers stay unseen
         if not len(keep):

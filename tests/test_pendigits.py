@@ -279,11 +279,13 @@ def test_small_scans_to_finish_on_are_the_training_writers_drawn_small_and_cache
 
 def _mixed_run(small_mnist, tmp_path, monkeypatch, scans, stop_at=None, **config):
     """A one-epoch mnist+pen run on 300 pen digits of writers 0–9, writers 8 and 9 held out for validation,
-    finishing on the given scans (stopped at the first event of type ``stop_at``); its events."""
+    finishing on the given scans (or what the given loader returns), stopped at the first event of type
+    ``stop_at``; the trainer and its events."""
     from engine.config import TrainConfig
     from engine.train import Trainer
 
-    monkeypatch.setattr("engine.train.load_small_scans", lambda data_dir=None, progress=None: scans)
+    loader = scans if callable(scans) else lambda data_dir=None, progress=None: scans
+    monkeypatch.setattr("engine.train.load_small_scans", loader)
     writers = torch.arange(300) // 30
     data = Dataset(MIXED, small_mnist.class_names, torch.cat([small_mnist.train_images, small_mnist.train_images[:300]]),
                    torch.cat([small_mnist.train_labels, small_mnist.train_labels[:300]]), small_mnist.test_images,
@@ -346,3 +348,15 @@ def test_stopped_in_its_last_stage_a_run_still_saves_its_model(small_mnist, tmp_
     assert finishing[-1].step < finishing[-1].steps == 100  # stopped a few steps in
     assert isinstance(events[-1], Finished) and events[-1].stopped and events[-1].checkpoint
     assert load_checkpoint(events[-1].checkpoint).metadata["metrics"]["stopped"] is True
+
+
+def test_stop_while_the_scans_are_drawn_the_first_time_ends_the_run_at_once(small_mnist, tmp_path, monkeypatch):
+    from engine.events import Downloading, Finished, Finishing
+
+    def drawing_slowly(data_dir=None, progress=None):
+        for done in range(1, 30):  # each report comes after a few seconds of drawing
+            progress("drawing small scans of the pen digits (first use only)", done, 30, "digits")
+        pytest.fail("the scans were still drawn after Stop")
+    _, events = _mixed_run(small_mnist, tmp_path, monkeypatch, drawing_slowly, stop_at=Downloading)
+    assert sum(isinstance(e, Downloading) for e in events) == 1 and not any(isinstance(e, Finishing) for e in events)
+    assert isinstance(events[-1], Finished) and events[-1].stopped and events[-1].checkpoint
