@@ -353,7 +353,8 @@ class Trainer:
             return True
         images, labels = torch.from_numpy(scans.images[keep]).to(device), torch.from_numpy(scans.labels[keep]).to(device)
         half = cfg.batch_size // 2
-        steps = max(1, round(cfg.scan_epochs * len(keep) / half))
+        # Never longer than the run's epochs: a quick run on a subset is not held up by a minute of scans.
+        steps = max(1, min(round(cfg.scan_epochs * len(keep) / half), cfg.epochs * self.batches_per_epoch))
         lr = cfg.lr * SCAN_STAGE_LR
         if self._average:  # go on from the deliverable weights; the average goes on from them too
             net.load_state_dict(self._average.model.state_dict())

@@ -325,6 +325,16 @@ def test_a_mixed_run_finishes_on_scans_of_its_training_writers_alone(small_mnist
     assert isinstance(resumed[-1], Finished) and not any(isinstance(e, Finishing) for e in resumed)
 
 
+def test_the_last_stage_is_never_longer_than_the_run_before_it(small_mnist, tmp_path, monkeypatch):
+    from engine.events import Finishing
+    from engine.pendigits import PenSplit
+
+    scans = PenSplit(small_mnist.train_images[:4000].numpy(), small_mnist.train_labels[:4000].numpy(), np.arange(4000) % 8)
+    trainer, events = _mixed_run(small_mnist, tmp_path, monkeypatch, scans, scan_epochs=3.0, train_subset=600)
+    finishing = [e for e in events if isinstance(e, Finishing)]
+    assert finishing[-1].step == finishing[-1].steps == trainer.batches_per_epoch < 3 * 4000 / 16
+
+
 @pytest.mark.parametrize("case", ["only validation writers", "scan_epochs 0"])
 def test_no_last_stage_without_scans_of_training_writers_or_when_asked(small_mnist, tmp_path, monkeypatch, case):
     from engine.events import Finished, Finishing
