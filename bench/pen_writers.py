@@ -41,7 +41,7 @@ from engine.device import configure_cpu
 from engine.evaluate import evaluate
 from engine.pendigits import TEST_WRITERS, draw, parse_unipen, to_canvas
 from engine.predict import Predictor
-from engine.preprocess import prepare_image, resize, small_scan
+from engine.preprocess import centre_of_mass_field, crop_to_ink, prepare_image, resize, small_scan
 from engine.strokes import Stroke, render_strokes
 from engine.train import SCAN_STAGE_LR, Trainer
 
@@ -115,10 +115,8 @@ def _mnist_style(digit) -> np.ndarray:
     low, high = every.min(0), every.max(0)
     scale = 20 / 28 / (high - low).max()
     small = [Stroke((s.points - (low + high) / 2) * scale + 0.5, 2 / 28) for s in strokes]
-    ink = 1 - render_strokes(small, 28) / 255.0
-    rows, cols = np.indices(ink.shape)
-    centre = np.array([(ink * rows).sum(), (ink * cols).sum()]) / ink.sum()
-    return np.roll(ink, tuple(np.round(14 - centre).astype(int)), (0, 1)).astype(np.float32)
+    field, _, _ = centre_of_mass_field(crop_to_ink(1 - render_strokes(small, 28) / 255.0))
+    return field
 
 
 # The test writers' digits drawn by other programs than the canvas's renderer: what a model learnt

@@ -53,8 +53,8 @@ def write_class_folder(folder: Path) -> Path:
 
 
 def teach_each_digit(window, shoot) -> None:
-    """The guided round at its second digit: a 0 kept, a 1 with a flag drawn (into a scratch store, not
-    the user's samples); then the 4 drawn again for the other shots."""
+    """The guided round at its second digit: a 0 kept, a 1 with a flag drawn (into a store of its own, so
+    that the other shots show no samples); then the 4 drawn again for the other shots."""
     from engine.personal import PersonalSamples
 
     panel, canvas = window.personal, window.draw_tab.canvas

@@ -242,8 +242,8 @@ def draw_small_scans(digits: list[PenDigit], variants: int, seed: int, progress=
             grey = small_scan(draw(digit, rng, random_pen_width(rng)), side)
             if rng.random() < 0.5:
                 grey = resize(grey, 4 * side, 4 * side)
-            binary = (grey > rng.uniform(*SCAN_THRESHOLDS)).astype(np.float32)
-            pixels = prepare_image(binary).pixels if binary.sum() >= KEPT_INK * grey.sum() else None
+            binary = _binarised(grey, rng.uniform(*SCAN_THRESHOLDS))
+            pixels = prepare_image(binary).pixels if binary is not grey else None
             if pixels is not None:
                 images.append(np.round(pixels * 255).astype(np.uint8))
                 labels.append(digit.label)

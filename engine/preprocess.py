@@ -462,7 +462,7 @@ def _fit_box(ink: np.ndarray) -> tuple[np.ndarray | None, tuple[float, float, fl
     return resize(work, new_w, new_h), extent
 
 
-def _centre(box: np.ndarray) -> tuple[np.ndarray, int, int]:
+def centre_of_mass_field(box: np.ndarray) -> tuple[np.ndarray, int, int]:
     """Place the box in a 28×28 field with its centre of mass at pixel (14, 14), clipping overhang;
     also gives where the box's top-left corner landed."""
     total = float(box.sum())
@@ -541,7 +541,7 @@ def prepare_image(image) -> PreparedImage:
     box, (x, y, width, height) = _fit_box(ink)
     if box is None:
         return PreparedImage(None, ONLY_A_DOT)
-    pixels, top, left = _centre(box)
+    pixels, top, left = centre_of_mass_field(box)
     scale_x, scale_y = width / box.shape[1], height / box.shape[0]  # grid cells per input pixel
     frame = ((x - left * scale_x) * cell_w, (y - top * scale_y) * cell_h, SIZE * scale_x * cell_w, SIZE * scale_y * cell_h)
     return PreparedImage(np.clip(pixels, 0.0, 1.0), frame=frame)

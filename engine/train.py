@@ -371,14 +371,7 @@ class Trainer:
             scan = torch.randint(len(labels), (half,), generator=gen, device=device)
             own = self._train_idx[torch.randint(len(self._train_idx), (cfg.batch_size - half,), generator=gen, device=device)]
             x = torch.cat([to_model_input(images[scan]), augment_batch(to_model_input(self._images[own]), gen, self._augment_spec)])
-            with self._autocast():
-                loss = F.cross_entropy(self._forward(x).float(), torch.cat([labels[scan], self._labels[own]]))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            if self._average:
-                self._average.update(net)
+            _, loss = self._learn(x, torch.cat([labels[scan], self._labels[own]]), optimizer, scheduler)
             loss_sum += loss.detach()
             pending += 1
             if step % report_every == 0 or step == steps:
@@ -422,17 +415,7 @@ class Trainer:
                 self._probe.arm()
             if cfg.augment:
                 x = augment_batch(x, aug_gen, self._augment_spec)
-            with self._autocast():
-                logits = self._forward(x)
-                loss = F.cross_entropy(logits.float(), y)
-            self._optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if self._probe and self._probe.armed:
-                self._emit(self._probe.collect(self._step + 1))
-            self._optimizer.step()
-            self._scheduler.step()
-            if self._average:
-                self._average.update(net)
+            logits, loss = self._learn(x, y, self._optimizer, self._scheduler)
             self._step += 1
             loss_sum += loss.detach()
             correct += (logits.detach().argmax(1) == y).sum()
@@ -481,6 +464,21 @@ class Trainer:
             saved = self._save_resumable(epoch, self._metrics())
         self._emit(EpochEnd(epochs=cfg.epochs, checkpoint=str(saved) if saved else None, **record))
         return True
+
+    def _learn(self, x: torch.Tensor, y: torch.Tensor, optimizer, scheduler) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimiser step on a batch, the weight average following: the batch's logits and loss."""
+        with self._autocast():
+            logits = self._forward(x)
+            loss = F.cross_entropy(logits.float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self._probe and self._probe.armed:  # armed by the epoch loop when layer statistics are due
+            self._emit(self._probe.collect(self._step + 1))
+        optimizer.step()
+        scheduler.step()
+        if self._average:
+            self._average.update(self._net)
+        return logits, loss
 
     def _report_evaluation(self, epoch: float, since_eval: list, val, elapsed: float) -> None:
         if val is None:
