@@ -46,8 +46,8 @@ SUGGESTED_LR = {"sgd": 0.05, "momentum": 0.02, "adagrad": 0.02, "adam": 3e-3, "a
 SCAN_STAGE_LR = 1 / 3
 
 
-class _StoppedDrawing(Exception):
-    """Stop was asked for while the last stage's scans were being drawn."""
+class _StoppedLoading(Exception):
+    """Stop was asked for while the data were downloaded or drawn the first time (minutes)."""
 
 
 class Diverged(RuntimeError):
@@ -270,8 +270,7 @@ class Trainer:
         self.device = device = resolve_device(cfg.device)
         if device.type == "cpu":
             configure_cpu()
-        self._dataset = self.dataset or load_dataset(
-            cfg.dataset, self.data_dir, progress=lambda *report: self._emit(Downloading(*report)))
+        self._dataset = self.dataset or load_dataset(cfg.dataset, self.data_dir, progress=self._report_loading)
         self._images = self._dataset.train_images.to(device)
         self._labels = self._dataset.train_labels.to(device)
         groups = self._dataset.train_groups
@@ -309,19 +308,47 @@ class Trainer:
         self._forward = torch.compile(net) if cfg.compile else net
         bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
         self._autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
+        self._step = 0
         start_epoch, self._elapsed = (self._restore() if self.resume_from else (0, 0.0))
         self.model = self._average.model if self._average else net
         self._probe = LayerProbe(net, self.stats_every) if self.stats_every else None  # after the average copied the net
         self._run_log = RunLog(self.run_dir, cfg.to_dict(), cfg.model_kwargs, sum(p.numel() for p in net.parameters()),
                                self.label)
+        self._load_last_stage()
         return start_epoch
+
+    def _report_loading(self, *report) -> None:
+        """Progress of a first-use download or drawing; Stop need not wait for its end."""
+        if self._stop.is_set():
+            raise _StoppedLoading
+        self._emit(Downloading(*report))
+
+    def _load_last_stage(self) -> None:
+        """The small scans a mnist+pen run finishes on (``_finish_on_scans``), loaded before the epochs so
+        that the ETA counts the stage from the start and its first drawing (a minute) is not a surprise
+        at the end."""
+        cfg = self.config
+        self._scans, self._scan_steps = None, 0
+        if not cfg.scan_epochs or self._pen_pool is None or self._finished_on_scans:
+            return
+        scans = load_small_scans(self.data_dir, progress=self._report_loading)
+        train_writers = self._dataset.train_groups[self._pen_pool.cpu()].unique().numpy()
+        keep = np.flatnonzero(np.isin(scans.writers, train_writers))  # the validation writers stay unseen
+        if not len(keep):
+            return
+        self._scans = (torch.from_numpy(scans.images[keep]).to(self.device), torch.from_numpy(scans.labels[keep]).to(self.device))
+        # Never longer than the run's epochs: a quick run on a subset is not held up by a minute of scans.
+        self._scan_steps = max(1, min(round(cfg.scan_epochs * len(keep) / (cfg.batch_size // 2)),
+                                      cfg.epochs * self.batches_per_epoch))
 
     def _run(self):
         cfg = self.config
-        start_epoch = self._setup()
+        try:
+            start_epoch = self._setup()
+        except _StoppedLoading:
+            return Finished(None, None, True, 0, 0.0)
         batches = self.batches_per_epoch
         self._emit(Started(device_name(self.device), len(self._train_idx), len(self._val_idx), batches, cfg.epochs, start_epoch))
-        self._step = start_epoch * batches
         self._recorder.record(self._step, float(start_epoch), self.kernels())
         for epoch in range(start_epoch + 1, cfg.epochs + 1):
             completed = self._train_epoch(epoch)
@@ -336,25 +363,11 @@ class Trainer:
         learning rate. A model that reads every view reads an 8×8 binarised scan 3–4 points under one that
         reads nothing else; this stage recovers most of that and costs nothing elsewhere (bench/README.md).
         False when stopped part-way."""
-        cfg, device, net = self.config, self.device, self._net
-        if not cfg.scan_epochs or self._pen_pool is None or self._finished_on_scans:
+        if self._scans is None:
             return True
-        def drawing(*report) -> None:
-            if self._stop.is_set():  # drawing the scans the first time takes a minute: Stop need not wait
-                raise _StoppedDrawing
-            self._emit(Downloading(*report))
-        try:
-            scans = load_small_scans(self.data_dir, progress=drawing)
-        except _StoppedDrawing:
-            return False
-        train_writers = self._dataset.train_groups[self._pen_pool.cpu()].unique().numpy()
-        keep = np.flatnonzero(np.isin(scans.writers, train_writers))  # the validation writers stay unseen
-        if not len(keep):
-            return True
-        images, labels = torch.from_numpy(scans.images[keep]).to(device), torch.from_numpy(scans.labels[keep]).to(device)
+        cfg, device, net, steps = self.config, self.device, self._net, self._scan_steps
+        images, labels = self._scans
         half = cfg.batch_size // 2
-        # Never longer than the run's epochs: a quick run on a subset is not held up by a minute of scans.
-        steps = max(1, min(round(cfg.scan_epochs * len(keep) / half), cfg.epochs * self.batches_per_epoch))
         lr = cfg.lr * SCAN_STAGE_LR
         if self._average:  # go on from the deliverable weights; the average goes on from them too
             net.load_state_dict(self._average.model.state_dict())
@@ -364,6 +377,7 @@ class Trainer:
         net.train()
         loss_sum, pending, start = torch.zeros((), device=device), 0, time.perf_counter()
         report_every = self.sync_every or (10 if device.type == "cpu" else 50)
+        begun = self._step
         for step in range(1, steps + 1):
             start += self._wait_if_paused()
             if self._stop.is_set():
@@ -372,6 +386,7 @@ class Trainer:
             own = self._train_idx[torch.randint(len(self._train_idx), (cfg.batch_size - half,), generator=gen, device=device)]
             x = torch.cat([to_model_input(images[scan]), augment_batch(to_model_input(self._images[own]), gen, self._augment_spec)])
             _, loss = self._learn(x, torch.cat([labels[scan], self._labels[own]]), optimizer, scheduler)
+            self._step += 1
             loss_sum += loss.detach()
             pending += 1
             if step % report_every == 0 or step == steps:
@@ -383,9 +398,18 @@ class Trainer:
                 elapsed = time.perf_counter() - start
                 self._emit(Finishing(step, steps, total / pending, elapsed / step * (steps - step)))
                 pending = 0
+            self._after_step(cfg.epochs + step / self.batches_per_epoch)
         self._elapsed += time.perf_counter() - start
+        self._recorder.record(self._step, cfg.epochs + (self._step - begun) / self.batches_per_epoch, self.kernels())
         self._finished_on_scans = not self._stop.is_set()
         return self._finished_on_scans
+
+    def _after_step(self, epoch: float) -> None:
+        """The kernels shown live and recorded for the replay, when due; ``epoch`` is fractional."""
+        if self.kernel_every and self._step % self.kernel_every == 0:
+            self._emit(KernelSnapshot(self._step, self.kernels()))
+        if self._recorder.due(self._step):
+            self._recorder.record(self._step, epoch, self.kernels())
 
     def _train_epoch(self, epoch: int) -> bool:
         """Train one epoch and report it; False when stopped part-way."""
@@ -431,14 +455,11 @@ class Trainer:
                 since_eval[1] += pending
                 loss_sum.zero_()
                 rate = seen / max(1e-9, time.perf_counter() - start)
-                left = (cfg.epochs * batches - self._step) * cfg.batch_size / max(rate, 1e-9)
+                left = (cfg.epochs * batches - self._step + self._scan_steps) * cfg.batch_size / max(rate, 1e-9)
                 self._emit(BatchEnd(epoch, batch, self.batches_per_epoch, self._step, total / pending,
                                        correct.item() / seen, rate, left))
                 pending = 0
-            if self.kernel_every and self._step % self.kernel_every == 0:
-                self._emit(KernelSnapshot(self._step, self.kernels()))
-            if self._recorder.due(self._step):
-                self._recorder.record(self._step, epoch - 1 + batch / batches, self.kernels())
+            self._after_step(epoch - 1 + batch / batches)
             if batch in evaluate_after:
                 began = time.perf_counter()
                 val, _ = self._validate()
@@ -544,7 +565,7 @@ class Trainer:
                  "scheduler": self._scheduler.state_dict(),
                  "raw_weights": {k: v.detach().cpu() for k, v in self._net.state_dict().items()},
                  "average_updates": self._average.updates if self._average else 0,
-                 "finished_on_scans": self._finished_on_scans}
+                 "finished_on_scans": self._finished_on_scans, "step": self._step}
         self._last_checkpoint = self._save("last.pt", self._metadata(metrics), state)
         self._save_replay()
         return self._last_checkpoint
@@ -570,8 +591,9 @@ class Trainer:
         self._scheduler.load_state_dict(state["scheduler"])
         self.history = list(checkpoint.metadata.get("history", []))
         self._finished_on_scans = bool(state.get("finished_on_scans", False))
+        self._step = int(state.get("step", int(state["epoch"]) * self.batches_per_epoch))  # past a last stage, if any
         self._last_checkpoint = Path(self.resume_from)
-        self._recorder.resume(Path(self.resume_from).parent / REPLAY_FILE, int(state["epoch"]) * self.batches_per_epoch)
+        self._recorder.resume(Path(self.resume_from).parent / REPLAY_FILE, self._step)
         return int(state["epoch"]), float(state["elapsed"])
 
     def _finish(self, epochs_done: int, stopped: bool, trained: bool) -> Finished:

@@ -361,12 +361,32 @@ def test_stopped_in_its_last_stage_a_run_still_saves_its_model(small_mnist, tmp_
 
 
 def test_stop_while_the_scans_are_drawn_the_first_time_ends_the_run_at_once(small_mnist, tmp_path, monkeypatch):
-    from engine.events import Downloading, Finished, Finishing
+    from engine.events import BatchEnd, Downloading, Finished
 
     def drawing_slowly(data_dir=None, progress=None):
         for done in range(1, 30):  # each report comes after a few seconds of drawing
             progress("drawing small scans of the pen digits (first use only)", done, 30, "digits")
         pytest.fail("the scans were still drawn after Stop")
     _, events = _mixed_run(small_mnist, tmp_path, monkeypatch, drawing_slowly, stop_at=Downloading)
-    assert sum(isinstance(e, Downloading) for e in events) == 1 and not any(isinstance(e, Finishing) for e in events)
-    assert isinstance(events[-1], Finished) and events[-1].stopped and events[-1].checkpoint
+    # The scans are drawn before the first epoch, so nothing was trained and nothing is saved.
+    assert sum(isinstance(e, Downloading) for e in events) == 1 and not any(isinstance(e, BatchEnd) for e in events)
+    assert isinstance(events[-1], Finished) and events[-1].stopped and events[-1].checkpoint is None
+    assert not (tmp_path / "run" / "model.pt").exists()
+
+
+def test_the_eta_counts_the_last_stage_and_the_replay_ends_after_it(small_mnist, tmp_path, monkeypatch):
+    from engine.events import BatchEnd, Finishing
+    from engine.pendigits import PenSplit
+    from engine.replay import load_replay
+
+    scans = PenSplit(small_mnist.train_images[:800].numpy(), small_mnist.train_labels[:800].numpy(), np.arange(800) % 8)
+    trainer, events = _mixed_run(small_mnist, tmp_path, monkeypatch, scans, scan_epochs=1.0)
+    stage = [e for e in events if isinstance(e, Finishing)][-1].steps
+    assert stage == 800 / 16
+    for event in [e for e in events if isinstance(e, BatchEnd)]:
+        # seconds left × images per second = the images of the steps left, the stage's included
+        steps_left = event.seconds_left * event.images_per_sec / 32
+        assert steps_left == pytest.approx(trainer.batches_per_epoch - event.step + stage, abs=1e-6)
+    replay = load_replay(tmp_path / "run" / "kernels.npz")
+    assert replay.steps[-1] == trainer.batches_per_epoch + stage and replay.epochs[-1] == pytest.approx(1 + stage / trainer.batches_per_epoch)
+    assert np.allclose(replay.layers[-1][0], trainer.kernels()[0], atol=1e-3)  # the kernels as the stage left them
