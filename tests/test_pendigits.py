@@ -308,6 +308,7 @@ def _mixed_run(small_mnist, tmp_path, monkeypatch, scans, stop_at=None, **config
 def test_a_mixed_run_finishes_on_scans_of_its_training_writers_alone(small_mnist, tmp_path, monkeypatch):
     from engine.events import Finished, Finishing
     from engine.pendigits import PenSplit
+    from engine.replay import load_replay
     from engine.train import Trainer
 
     # 40 scans of training writers, 1,000 of the two validation writers: a half batch is 16 scans.
@@ -323,6 +324,8 @@ def test_a_mixed_run_finishes_on_scans_of_its_training_writers_alone(small_mnist
     Trainer(trainer.config, resumed.append, dataset=trainer.dataset, split=trainer.split, run_dir=tmp_path / "run",
             resume_from=tmp_path / "run" / "last.pt", evaluate_test=False).run()
     assert isinstance(resumed[-1], Finished) and not any(isinstance(e, Finishing) for e in resumed)
+    # …and its kernel replay still ends where the stage left the kernels.
+    assert load_replay(tmp_path / "run" / "kernels.npz").steps[-1] == trainer.batches_per_epoch + finishing[-1].steps
 
 
 def test_the_last_stage_is_never_longer_than_the_run_before_it(small_mnist, tmp_path, monkeypatch):
