@@ -25,9 +25,13 @@ class Replay:
     steps: list[int]
     epochs: list[float]  # fractional epoch of each snapshot
     layers: list[list[np.ndarray]]  # per snapshot: conv1 (out×in×k×k), conv2 (…)
+    last_stage_from: int | None = None  # snapshots after this step are of the run's last stage, past its epochs
 
     def __len__(self) -> int:
         return len(self.steps)
+
+    def in_last_stage(self, i: int) -> bool:
+        return self.last_stage_from is not None and self.steps[i] > self.last_stage_from
 
 
 class KernelRecorder:
@@ -37,6 +41,10 @@ class KernelRecorder:
 
     def due(self, step: int) -> bool:
         return step % self.every == 0
+
+    def begin_last_stage(self, step: int) -> None:
+        """The snapshots after ``step`` are of the last stage (a mnist+pen run's small scans)."""
+        self.replay.last_stage_from = step
 
     def record(self, step: int, epoch: float, kernels) -> None:
         replay = self.replay
@@ -60,8 +68,9 @@ class KernelRecorder:
         except ValueError:
             return
         keep = [i for i, s in enumerate(replay.steps) if s <= upto_step]
+        stage = replay.last_stage_from if replay.last_stage_from is not None and replay.last_stage_from < upto_step else None
         self.replay = Replay([replay.steps[i] for i in keep], [replay.epochs[i] for i in keep],
-                             [replay.layers[i] for i in keep])
+                             [replay.layers[i] for i in keep], stage)
         while len(self.replay) > 1 and self.replay.steps[1] - self.replay.steps[0] > self.every:
             self.every *= 2  # the record was thinned before
 
@@ -70,6 +79,8 @@ class KernelRecorder:
             return
         replay = self.replay
         arrays = {"steps": np.array(replay.steps, np.int64), "epochs": np.array(replay.epochs, np.float32)}
+        if replay.last_stage_from is not None:
+            arrays["last_stage_from"] = np.array(replay.last_stage_from, np.int64)
         for i in range(len(replay.layers[0])):
             arrays[f"conv{i + 1}"] = np.stack([snapshot[i] for snapshot in replay.layers])
         atomic_write(Path(path), lambda tmp: _savez(tmp, arrays))
@@ -85,6 +96,7 @@ def load_replay(path: Path) -> Replay:
     try:
         with np.load(path, allow_pickle=False) as saved:
             steps, epochs = saved["steps"].tolist(), saved["epochs"].tolist()
+            stage = int(saved["last_stage_from"]) if "last_stage_from" in saved.files else None
             names = sorted((n for n in saved.files if n.startswith("conv")), key=lambda n: int(n[4:]))
             stacks = [saved[n].astype(np.float32) for n in names]
     except FileNotFoundError:
@@ -93,7 +105,7 @@ def load_replay(path: Path) -> Replay:
         raise ValueError(f"{path}: damaged kernel replay ({exc.__class__.__name__})") from None
     if not stacks or any(len(s) != len(steps) for s in stacks) or len(epochs) != len(steps):
         raise ValueError(f"{path}: damaged kernel replay (its parts disagree in length)")
-    return Replay(steps, epochs, [[s[i] for s in stacks] for i in range(len(steps))])
+    return Replay(steps, epochs, [[s[i] for s in stacks] for i in range(len(steps))], stage)
 
 
 def find_replay(metadata: dict, checkpoint: Path | None) -> Path | None:

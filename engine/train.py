@@ -377,7 +377,7 @@ class Trainer:
         net.train()
         loss_sum, pending, start = torch.zeros((), device=device), 0, time.perf_counter()
         report_every = self.sync_every or (10 if device.type == "cpu" else 50)
-        begun = self._step
+        self._recorder.begin_last_stage(self._step)
         for step in range(1, steps + 1):
             start += self._wait_if_paused()
             if self._stop.is_set():
@@ -398,9 +398,9 @@ class Trainer:
                 elapsed = time.perf_counter() - start
                 self._emit(Finishing(step, steps, total / pending, elapsed / step * (steps - step)))
                 pending = 0
-            self._after_step(cfg.epochs + step / self.batches_per_epoch)
+            self._after_step(float(cfg.epochs))  # the epochs are done
         self._elapsed += time.perf_counter() - start
-        self._recorder.record(self._step, cfg.epochs + (self._step - begun) / self.batches_per_epoch, self.kernels())
+        self._recorder.record(self._step, float(cfg.epochs), self.kernels())
         self._finished_on_scans = not self._stop.is_set()
         return self._finished_on_scans
 

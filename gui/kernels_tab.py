@@ -193,7 +193,8 @@ class KernelsTab(QWidget):
         self.replay_label.setText(self._replay_position(len(replay) - 1))
 
     def _replay_position(self, i: int) -> str:
-        return f"step {self.replay.steps[i]:,} · epoch {self.replay.epochs[i]:.2f} · {i + 1}/{len(self.replay)}"
+        when = "last stage, on small scans" if self.replay.in_last_stage(i) else f"epoch {self.replay.epochs[i]:.2f}"
+        return f"step {self.replay.steps[i]:,} · {when} · {i + 1}/{len(self.replay)}"
 
     def _show_snapshot(self, i: int) -> None:
         if self.replay is None:

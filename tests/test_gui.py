@@ -526,8 +526,12 @@ def test_kernels_tab_shows_both_layers_and_what_each_filter_looks_for(window, qt
     qtbot.waitUntil(lambda: not tab.finding_patches, timeout=30000)
     assert tab.patches1.tiles.shape == (conv1.out_channels, 3 * 3 + 2, 3 * 3 + 2)  # nine 3×3 patches, 1 px gaps
     assert tab.patches2.tiles.shape == (32, 3 * 8 + 2, 3 * 8 + 2)
-    # The shipped model's replay ships beside it: its whole run, from the initial kernels to the last step.
+    # The shipped model's replay ships beside it: its whole run, from the initial kernels to the last step
+    # of its last stage, which the label names.
     assert tab.play_button.isEnabled() and tab.replay.steps[0] == 0 and tab.replay.epochs[-1] == 12
+    assert tab.replay.in_last_stage(len(tab.replay) - 1) and "last stage" in tab.replay_label.text()
+    tab.replay_slider.setValue(0)
+    assert "epoch 0.00" in tab.replay_label.text()
 
 
 def test_a_trained_model_replays_its_kernels_and_exports_a_gif(window, qtbot, tiny_data, tmp_path):

@@ -391,5 +391,6 @@ def test_the_eta_counts_the_last_stage_and_the_replay_ends_after_it(small_mnist,
         steps_left = event.seconds_left * event.images_per_sec / 32
         assert steps_left == pytest.approx(trainer.batches_per_epoch - event.step + stage, abs=1e-6)
     replay = load_replay(tmp_path / "run" / "kernels.npz")
-    assert replay.steps[-1] == trainer.batches_per_epoch + stage and replay.epochs[-1] == pytest.approx(1 + stage / trainer.batches_per_epoch)
+    assert replay.steps[-1] == trainer.batches_per_epoch + stage and replay.epochs[-1] == 1
+    assert replay.last_stage_from == trainer.batches_per_epoch and replay.in_last_stage(len(replay) - 1)
     assert np.allclose(replay.layers[-1][0], trainer.kernels()[0], atol=1e-3)  # the kernels as the stage left them

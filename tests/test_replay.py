@@ -33,6 +33,22 @@ def test_an_epoch_end_on_a_regular_snapshot_is_kept_once():
     assert recorder.replay.steps == [5] and recorder.replay.layers[0][0].max() == 6
 
 
+def test_the_last_stage_is_marked_kept_in_the_file_and_dropped_when_resumed_before_it(tmp_path):
+    recorder = KernelRecorder(every=10)
+    for step in (0, 10, 20):
+        recorder.record(step, step / 20, kernels(step))
+    recorder.begin_last_stage(20)
+    recorder.record(30, 1.0, kernels(30))
+    recorder.save(tmp_path / "kernels.npz")
+    replay = load_replay(tmp_path / "kernels.npz")
+    assert replay.last_stage_from == 20 and [replay.in_last_stage(i) for i in range(4)] == [False, False, False, True]
+    resumed = KernelRecorder(every=10)
+    resumed.resume(tmp_path / "kernels.npz", 30)  # a finished run resumed: its stage stays marked
+    assert resumed.replay.last_stage_from == 20
+    resumed.resume(tmp_path / "kernels.npz", 10)  # resumed at an earlier epoch: the stage is to come again
+    assert resumed.replay.last_stage_from is None and resumed.replay.steps == [0, 10]
+
+
 def test_missing_and_damaged_replays_say_so(tmp_path):
     with pytest.raises(ValueError, match="no kernel replay"):
         load_replay(tmp_path / "kernels.npz")
