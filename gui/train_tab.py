@@ -400,6 +400,7 @@ class TrainTab(QWidget, StopsAndWaits):
 
     def _finished(self, event: Finished) -> None:
         self._redraw()
+        self.rate_label.setText("")  # the last report's ETA would say 0:00 next to the result
         if event.checkpoint is None:
             self.progress.setFormat("stopped")
             self.message.setText("Stopped before the first batch finished; nothing was saved.")

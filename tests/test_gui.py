@@ -289,6 +289,7 @@ def test_train_button_runs_to_completion_and_activates_the_model(window, qtbot, 
     assert list(curves.train_acc.getData()[0]) == [1, 2]
     progress = find(window, QProgressBar, "trainProgress")
     assert progress.value() == progress.maximum() and "test accuracy" in progress.format()
+    assert "ETA" not in tab.rate_label.text()
     assert not np.allclose(window.kernels_tab.conv1.image.image, kernels_before, equal_nan=True)
     assert find(window, QPushButton, "trainButton").isEnabled()
 
