@@ -352,15 +352,20 @@ def run_ceiling(args) -> None:
         print(f"  {name:>10}: {np.mean(values) * 100:.2f} % ({min(values) * 100:.2f}–{max(values) * 100:.2f})")
 
 
+def _binary_scan(side: int, cut: float = 0.5, pen_px: float = DEFAULT_PEN_PX):
+    """A pen digit drawn with a pen of ``pen_px``, fitted into side×side and cut at ``cut`` of full ink."""
+    return lambda digit: small_scan(draw(digit, None, pen_px), side, cut)
+
+
 # Binarised views of the unseen writers beyond the issue's one (pen 18, cut at half ink): other pens, cuts, sides.
 BINARY_VIEWS = {
-    "8×8 binary": lambda digit: small_scan(draw(digit, None, DEFAULT_PEN_PX), 8, 0.5),
+    "8×8 binary": _binary_scan(8),
     "8×8 enlarged, then binary": lambda digit: LOW_RES["8×8 enlarged, then binary"](draw(digit, None, DEFAULT_PEN_PX)),
-    "8×8 binary, pen 30": lambda digit: small_scan(draw(digit, None, 30.0), 8, 0.5),
-    "8×8 cut at 0.3, pen 10": lambda digit: small_scan(draw(digit, None, 10.0), 8, 0.3),
-    "6×6 binary": lambda digit: small_scan(draw(digit, None, DEFAULT_PEN_PX), 6, 0.5),
-    "12×12 binary": lambda digit: small_scan(draw(digit, None, DEFAULT_PEN_PX), 12, 0.5),
-    "16×16 binary": lambda digit: small_scan(draw(digit, None, DEFAULT_PEN_PX), 16, 0.5),
+    "8×8 binary, pen 30": _binary_scan(8, pen_px=30.0),
+    "8×8 cut at 0.3, pen 10": _binary_scan(8, 0.3, 10.0),
+    "6×6 binary": _binary_scan(6),
+    "12×12 binary": _binary_scan(12),
+    "16×16 binary": _binary_scan(16),
     "drawn": lambda digit: draw(digit, None, DEFAULT_PEN_PX),
 }
 
