@@ -79,8 +79,11 @@ def run_interruptibly(trainer: Trainer):
         try:
             done.wait(0.2)
         except KeyboardInterrupt:
-            print("\nstopping after this batch and saving the model..." if not stopping else
-                  "\nstill saving the model; one moment...", file=sys.stderr)
+            if not trainer.started:  # still downloading or drawing its data: nothing to save
+                print("\nstopping before training begins; nothing will be saved...", file=sys.stderr)
+            else:
+                print("\nstopping after this batch and saving the model..." if not stopping else
+                      "\nstill saving the model; one moment...", file=sys.stderr)
             stopping = True
             trainer.stop()
     return result["final"]

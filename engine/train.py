@@ -175,6 +175,7 @@ class Trainer:
         self._recorder = KernelRecorder()  # the kernels over the run, replayed in the Kernels tab
         self._calibration: dict | None = None
         self._finished_on_scans = False  # a run resumed after its last stage does not repeat it
+        self.started = False  # the first epoch has begun: before it, Stop ends the run with nothing to save
         self.final_metadata: dict | None = None  # the finished model's metadata, also when it could not be saved
 
     # --- control, safe from any thread -------------------------------------------------------
@@ -348,6 +349,7 @@ class Trainer:
         except _StoppedLoading:
             return Finished(None, None, True, 0, 0.0)
         batches = self.batches_per_epoch
+        self.started = True
         self._emit(Started(device_name(self.device), len(self._train_idx), len(self._val_idx), batches, cfg.epochs, start_epoch))
         self._recorder.record(self._step, float(start_epoch), self.kernels())
         for epoch in range(start_epoch + 1, cfg.epochs + 1):

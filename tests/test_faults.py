@@ -6,6 +6,7 @@ import os
 import signal
 import struct
 import sys
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -318,6 +319,37 @@ def test_ctrl_c_during_training_saves_the_model_and_exits_130(tiny_mnist_dir, tm
     assert "Traceback" not in stderr and "stopping after this batch" in stderr
     saved = Path(stdout.split("model saved to: ")[1].split()[0])
     assert load_checkpoint(saved).metadata["metrics"]["stopped"] is True
+
+
+class _RunAwaitingStop:
+    """A run that ends only when stopped, as one still drawing its data or mid-epoch does."""
+
+    def __init__(self, started: bool):
+        self.started = started
+        self._stop = threading.Event()
+
+    def run(self):
+        self._stop.wait(30)
+        return Finished(None, None, True, 0, 0.0)
+
+    def stop(self):
+        self._stop.set()
+
+
+@pytest.mark.parametrize("started", [False, True])
+def test_ctrl_c_promises_a_saved_model_only_once_training_has_begun(started, capsys):
+    from cli.train import run_interruptibly
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # a background runner ignores it
+    try:
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+        final = run_interruptibly(_RunAwaitingStop(started))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    stderr = capsys.readouterr().err
+    assert final.stopped
+    assert ("saving the model" in stderr) == started
+    assert ("nothing will be saved" in stderr) == (not started)
 
 
 def test_no_display_says_so_and_names_the_commands():

@@ -356,7 +356,8 @@ def test_stopped_in_its_last_stage_a_run_still_saves_its_model(small_mnist, tmp_
     from engine.pendigits import PenSplit
 
     scans = PenSplit(small_mnist.train_images[:800].numpy(), small_mnist.train_labels[:800].numpy(), np.arange(800) % 8)
-    _, events = _mixed_run(small_mnist, tmp_path, monkeypatch, scans, stop_at=Finishing, scan_epochs=2.0)
+    trainer, events = _mixed_run(small_mnist, tmp_path, monkeypatch, scans, stop_at=Finishing, scan_epochs=2.0)
+    assert trainer.started
     finishing = [e for e in events if isinstance(e, Finishing)]
     assert finishing[-1].step < finishing[-1].steps == 100  # stopped a few steps in
     assert isinstance(events[-1], Finished) and events[-1].stopped and events[-1].checkpoint
@@ -370,8 +371,9 @@ def test_stop_while_the_scans_are_drawn_the_first_time_ends_the_run_at_once(smal
         for done in range(1, 30):  # each report comes after a few seconds of drawing
             progress("drawing small scans of the pen digits (first use only)", done, 30, "digits")
         pytest.fail("the scans were still drawn after Stop")
-    _, events = _mixed_run(small_mnist, tmp_path, monkeypatch, drawing_slowly, stop_at=Downloading)
+    trainer, events = _mixed_run(small_mnist, tmp_path, monkeypatch, drawing_slowly, stop_at=Downloading)
     # The scans are drawn before the first epoch, so nothing was trained and nothing is saved.
+    assert not trainer.started  # what the CLI's Ctrl+C message goes by
     assert sum(isinstance(e, Downloading) for e in events) == 1 and not any(isinstance(e, BatchEnd) for e in events)
     assert isinstance(events[-1], Finished) and events[-1].stopped and events[-1].checkpoint is None
     assert not (tmp_path / "run" / "model.pt").exists()
