@@ -27,7 +27,10 @@ def use_scratch_home() -> None:
 
     cache = cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    home = Path(tempfile.mkdtemp(prefix="digit-studio-shots-"))
+    # A scratch home folder too, so that the paths the app shows read as a fresh install's (~/.local/…).
+    os.environ["HOME"] = tempfile.mkdtemp(prefix="digit-studio-shots-")
+    home = Path.home() / ".local" / "share" / "digit-studio"
+    home.mkdir(parents=True)
     (home / "cache").symlink_to(cache, target_is_directory=True)
     os.environ[HOME_ENV] = str(home)
 

@@ -28,6 +28,16 @@ def default_model_path() -> Path:
     return assets_dir() / "default_model.pt"
 
 
+def shown(path) -> str:
+    """A path as a person reads it: one under their home folder begins with ~ (the full path is what
+    the CLI prints, for scripts to use)."""
+    path = Path(path)
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
+
+
 def _home_override() -> Path | None:
     override = os.environ.get(HOME_ENV)
     return Path(override) if override else None

@@ -158,6 +158,23 @@ def final_validation(rows: list[dict]) -> float | None:
     return scores[-1] if scores else None
 
 
+def set_status(folder: Path, status: str) -> None:
+    """Name how a finished run ended when its trainer could not know (a search trial its pruner stopped)."""
+    summary = read_summary(folder)
+    if summary.readable:
+        atomic_write_text(Path(folder) / RECORD, json.dumps(summary.record | {"status": status}, indent=1))
+
+
+def discard_if_empty(folder: Path) -> None:
+    """Remove a folder in the runs folder whose run recorded no step (it ended while its data loaded):
+    the Runs list would show a run with nothing in it."""
+    folder = Path(folder)
+    if not folder.is_dir() or folder.resolve().parent != paths.runs_dir().resolve():
+        return
+    if {p.name for p in folder.iterdir()} <= {RECORD, METRICS} and not read_metrics(folder):
+        shutil.rmtree(folder)
+
+
 def delete_run(folder: Path) -> None:
     """Remove a run folder (only one inside the runs folder that looks like a run)."""
     folder = Path(folder)

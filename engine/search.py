@@ -20,6 +20,7 @@ from engine import paths
 from engine.config import SEARCH_SAMPLERS, SEARCH_SPACE, TrainConfig
 from engine.datasets import load_dataset
 from engine.events import Evaluation, Failed
+from engine.runs import set_status
 from engine.train import Trainer, default_run_dir
 
 log = logging.getLogger(__name__)
@@ -127,11 +128,12 @@ class Search:
             self.on_event(trial.number, event)
 
         trainer = Trainer(config, hear, dataset=self.dataset, run_dir=folder, evaluate_test=False,
-                          evals_per_epoch=self.evals_per_epoch, label=f"trial {trial.number}")
+                          evals_per_epoch=self.evals_per_epoch, label=f"trial {trial.number}: " + ", ".join(f"{k}={v:.2g}" for k, v in params.items()))
         self._trainer = trainer
         outcome = trainer.run()
         self._trainer = None
         if pruned.is_set():
+            set_status(folder, "pruned")  # not "stopped", as a user's Stop would leave it
             raise optuna.TrialPruned()
         if isinstance(outcome, Failed) or self._stop.is_set() or not reported:
             raise RuntimeError(outcome.message if isinstance(outcome, Failed) else "stopped before it was scored")

@@ -35,7 +35,7 @@ from engine.events import (BatchEnd, Downloading, EpochEnd, Evaluation, Failed, 
 from engine.layer_stats import LayerProbe
 from engine.models import build_model
 from engine.replay import FILE_NAME as REPLAY_FILE, KernelRecorder
-from engine.runs import RunLog
+from engine.runs import RunLog, discard_if_empty
 
 log = logging.getLogger(__name__)
 
@@ -230,6 +230,8 @@ class Trainer:
         if isinstance(result, Failed) and result.kind != "error":
             log.warning("training ended: %s: %s", result.kind, result.message)
         self._emit(result)
+        if not self.resume_from:
+            discard_if_empty(self.run_dir)
         return result
 
     def _emit(self, event) -> None:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 
 from engine.checkpoint import SaveError, save_checkpoint
 from engine.events import Downloading
+from engine.paths import shown
 from engine.personal import (
     PersonalDataError, PersonalSamples, personalise, personalised_metadata, personalised_path, rehearsal_dataset,
 )
@@ -327,7 +328,7 @@ class SamplesDialog(QDialog):
     def _show_summary(self, note: str = "") -> None:
         counts = self.store.counts()
         self.summary.setText(f"{len(self.store)} samples · per digit: " + "  ".join(f"{d}:{n}" for d, n in enumerate(counts))
-                             + f"\nStored in {self.store.folder}" + (f"\n{note}" if note else ""))
+                             + f"\nStored in {shown(self.store.folder)}" + (f"\n{note}" if note else ""))
 
     def _selected_ids(self) -> list[str]:
         return [index.data(Qt.ItemDataRole.UserRole) for index in self.grid.selectionModel().selectedIndexes()]

@@ -84,7 +84,7 @@ class RunsPanel(QWidget):
 
     def refresh(self) -> None:
         self.runs = list_runs()
-        self.where.setText(f"{len(self.runs)} runs in {paths.runs_dir()} · select several to compare their curves; "
+        self.where.setText(f"{len(self.runs)} runs in {paths.shown(paths.runs_dir())} · select several to compare their curves; "
                            "right-click a chart to save it")
         self.table.setRowCount(len(self.runs))
         for i, run in enumerate(self.runs):

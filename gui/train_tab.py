@@ -19,6 +19,7 @@ from engine.events import (
     format_duration,
 )
 from engine.models import build_model, summarize
+from engine.paths import shown
 from engine.predict import Predictor
 from engine.train import SUGGESTED_LR, Trainer
 from gui.settings import remember, remembered
@@ -389,7 +390,7 @@ class TrainTab(QWidget, StopsAndWaits):
         if event.kind == "diverged":
             lines.append(self.layer_stats.blow_up())
         if event.checkpoint:
-            lines.append(f"The last good checkpoint is {event.checkpoint}.")
+            lines.append(f"The last good checkpoint is {shown(event.checkpoint)}.")
         lines.append("The active model was not changed.")
         self.message.setText("\n".join(line for line in lines if line))
 
@@ -410,7 +411,7 @@ class TrainTab(QWidget, StopsAndWaits):
         if event.stopped:
             self.progress.setFormat(f"stopped after {event.epochs_done} epoch(s)")
             self.message.setText(f"{self._note}Stopped. Test accuracy of the model so far: {accuracy}. It is saved in "
-                                 f"{event.checkpoint} (File → Load model to use it).")
+                                 f"{shown(event.checkpoint)} (File → Load model to use it).")
             self.activity.emit("Training stopped")
             return
         self.progress.setValue(self.progress.maximum())

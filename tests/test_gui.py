@@ -1,5 +1,7 @@
 """The desktop app, driven through its widgets with real mouse and keyboard events (offscreen)."""
 
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -878,7 +880,10 @@ def test_experiments_compare_a_preset_live_and_keep_every_run(window, qtbot, tin
     assert {r.record.get("label") for r in runs.runs} >= {r.run for r in results}
     (paths.runs_dir() / "20000101-000000-broken").mkdir()
     (paths.runs_dir() / "20000101-000000-broken" / "run.json").write_text("{half")
-    runs.refresh()
+    with pytest.MonkeyPatch.context() as home:  # the folder named as a person reads it
+        home.setenv("HOME", str(paths.runs_dir().parent))
+        runs.refresh()
+        assert f"runs in {os.path.join('~', 'runs')} ·" in runs.where.text()
     broken = next(i for i, r in enumerate(runs.runs) if r.name.endswith("broken"))
     assert runs.table.item(broken, 0).text().startswith("unreadable: damaged run.json")
     runs.table.selectRow(0)

@@ -32,6 +32,16 @@ def test_a_tiny_study_is_kept_and_continued(small_mnist, tmp_path, isolated_home
     assert again.best()["trials_in_study"] == 4
 
 
+def test_a_pruned_trial_is_listed_as_pruned_with_what_it_tried(small_mnist, tmp_path, monkeypatch):
+    from engine.runs import read_summary
+
+    monkeypatch.setattr(optuna.trial.Trial, "should_prune", lambda _trial: True)  # at its first report
+    (result,) = Search(BASE, 1, "random", f"sqlite:///{tmp_path / 'study.db'}", dataset=small_mnist).run()
+    record = read_summary(result.folder).record
+    assert result.state == "pruned" and record["status"] == "pruned"
+    assert record["label"] == f"trial 0: lr={result.params['lr']:.2g}, weight_decay={result.params['weight_decay']:.2g}"
+
+
 def test_two_processes_share_one_sqlite_study(tiny_mnist_dir, tmp_path):
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
     command = [sys.executable, str(ROOT / "main.py"), "search", "--trials", "2", "--storage", storage, "--study", "shared",

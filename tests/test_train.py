@@ -65,6 +65,17 @@ def test_same_seed_same_result(small_mnist, tmp_path):
         assert torch.equal(p, q)
 
 
+def test_a_run_stopped_before_its_first_step_leaves_no_folder_in_the_runs_list(small_mnist):
+    from engine.runs import list_runs
+
+    untrained = Trainer(TrainConfig(**FAST), dataset=small_mnist)  # in the runs folder, as the app starts one
+    untrained.stop()  # as a Stop while its data is still loading
+    final = untrained.run()
+    assert final.checkpoint is None and not untrained.run_dir.exists()
+    trained = Trainer(TrainConfig(**FAST, train_subset=200), dataset=small_mnist)
+    assert trained.run().checkpoint and [run.folder for run in list_runs()] == [trained.run_dir]
+
+
 def test_stop_then_resume_matches_an_uninterrupted_run(small_mnist, tmp_path):
     config = TrainConfig(**{**FAST, "epochs": 3, "augment": False})
     straight, _, _ = run(config, small_mnist, tmp_path / "straight")
