@@ -127,8 +127,9 @@ class Search:
                     trainer.stop()
             self.on_event(trial.number, event)
 
+        tried = ", ".join(f"{name}={value:.2g}" for name, value in params.items())
         trainer = Trainer(config, hear, dataset=self.dataset, run_dir=folder, evaluate_test=False,
-                          evals_per_epoch=self.evals_per_epoch, label=f"trial {trial.number}: " + ", ".join(f"{k}={v:.2g}" for k, v in params.items()))
+                          evals_per_epoch=self.evals_per_epoch, label=f"trial {trial.number}: {tried}")
         self._trainer = trainer
         outcome = trainer.run()
         self._trainer = None
