@@ -7,6 +7,8 @@
     python -m bench.pen_writers sweep --cv CV.json                       # binarised views over pens and cuts
     python -m bench.pen_writers ceiling --view "8×8 binary"              # how much a view leaves to read
     python -m bench.pen_writers averaged --cv CV.json                    # answers averaged over copies of the input
+    python -m bench.pen_writers finetune --cv CV.json                    # the fold models given the last stage
+    python -m bench.pen_writers reader --cv CV.json                      # a second network for binarised pictures
 
 ``cv`` trains one model per fold of the 24 training writers (MNIST's own validation split stays
 fixed) and reads each fold's held-out writers: accuracy, every class, and the same digits reduced
@@ -18,7 +20,9 @@ low-resolution view leaves: a specialist trained on nothing but that view of the
 (drawn many times with the benchmark's pen, jittered), read on each fold's unseen writers, beside the
 nearest neighbours of the raw small pictures. ``averaged`` asks what test-time averaging would give:
 the fold models' answers averaged over the input and a few transformed copies of it (shifted a pixel,
-blurred, its strokes thickened). Nothing here looks at any other data.
+blurred, its strokes thickened). ``finetune`` gives a ``cv`` run's fold models the last stage on small
+scans and keeps them; ``reader`` trains a second network on binarised scans alone for each fold and
+blends its answers with theirs. Nothing here looks at any other data.
 """
 
 import argparse
@@ -39,7 +43,7 @@ from engine.config import TrainConfig
 from engine.datasets import DIGITS, MIXED, PEN, Dataset, grouped_kfold, load_dataset, pen_file, split_indices
 from engine.device import configure_cpu
 from engine.evaluate import evaluate
-from engine.pendigits import TEST_WRITERS, draw, parse_unipen, to_canvas
+from engine.pendigits import TEST_WRITERS, draw, draw_small_scans, parse_unipen, to_canvas
 from engine.predict import Predictor
 from engine.preprocess import centre_of_mass_field, crop_to_ink, prepare_image, resize, small_scan
 from engine.strokes import Stroke, render_strokes
@@ -407,6 +411,7 @@ def run_finetune(args) -> None:
                           "synthetic drawn": float((reader.probabilities(synthetic).argmax(1) == synthetic_labels).mean())}
         before = scores(trainer.model)
         trainer._finish_on_scans()
+        trainer._save("model.pt", trainer._metadata({}))  # for `reader`
         after = scores(trainer.model)
         for name in table:
             table[name][0].append(before[name])
@@ -416,6 +421,49 @@ def run_finetune(args) -> None:
     for name, (before, after) in table.items():
         print(f"{name:>26}: {np.mean(before) * 100:.2f} → {np.mean(after) * 100:.2f} %   "
               + " / ".join(f"{a * 100:.2f}" for a in after))
+
+
+def run_reader(args) -> None:
+    """A second network for binarised pictures: trained on nothing but small binarised scans of each
+    fold's training writers (``engine.pendigits.draw_small_scans``: random pens, jitter, 6–12 px, cut at
+    30–60 % of full ink, half enlarged before the cut; ``--variants`` drawings a digit), then read alone and
+    with its probabilities blended into those of the fold's general model (``finetune``'s, which keeps
+    them in its run folders) on the fold's unseen writers' binarised views and drawings."""
+    cv = json.loads(Path(args.cv).read_text())
+    config = replace(TrainConfig(dataset=PEN, epochs=args.epochs, augment=True), **config_overrides(args.set)).validate()
+    digits = [d for d in parse_unipen(pen_file()) if d.writer not in TEST_WRITERS]
+    writers, labels = np.array([d.writer for d in digits]), np.array([d.label for d in digits])
+    cache = Path(args.out) / f"scans-{args.variants}.npz"
+    if not cache.exists():  # 24 drawings of every digit take ten minutes on one core
+        scans = draw_small_scans(digits, args.variants, seed=0)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, images=scans.images, labels=scans.labels, writers=scans.writers)
+    scans = np.load(cache)
+    data = Dataset(PEN, DIGITS, torch.from_numpy(scans["images"]), torch.from_numpy(scans["labels"]).long(),
+                   torch.zeros(0, 28, 28, dtype=torch.uint8), torch.zeros(0, dtype=torch.int64))
+    views = {name: np.stack([_prepared(view(d)) for d in digits]) for name, view in BINARY_VIEWS.items()}
+    views["drawn"] = np.stack([_prepared(draw(d, None, DEFAULT_PEN_PX)) for d in digits])
+    blends = {"general": 0.0, "reader": 1.0, "half each": 0.5, "reader 0.7": 0.7}
+    table = {}
+    for fold in cv["folds"]:
+        held = np.isin(writers, fold["writers"])
+        held_scans = np.isin(scans["writers"], fold["writers"])
+        split = (torch.from_numpy(np.flatnonzero(~held_scans)), torch.from_numpy(np.flatnonzero(held_scans)))
+        trainer = Trainer(config, dataset=data, split=split, run_dir=Path(args.out) / f"reader{fold['fold']}",
+                          evaluate_test=False)
+        trainer.run()
+        reader = Predictor(trainer.model.cpu(), "cpu")
+        general = Predictor.load(Path(args.general) / f"fold{fold['fold']}" / "model.pt")
+        for name, v in views.items():
+            g, r = general.probabilities(v[held]), reader.probabilities(v[held])
+            for blend, w in blends.items():
+                right = ((w * r + (1 - w) * g).argmax(1) == labels[held]).mean()
+                table.setdefault((name, blend), []).append(float(right))
+        print(f"fold {fold['fold']}: 8×8 binary " + "  ".join(f"{b} {table[('8×8 binary', b)][-1] * 100:.2f}" for b in blends),
+              flush=True)
+    print(f"\nunseen writers, mean over folds (each fold); the reader: {args.variants} scans a digit, {args.epochs} epochs")
+    for (name, blend), values in table.items():
+        print(f"{name:>26} {blend:>10}: {np.mean(values) * 100:.2f} %   " + " / ".join(f"{v * 100:.2f}" for v in values))
 
 
 def run_sweep(args) -> None:
@@ -500,12 +548,19 @@ def main() -> None:
     finetune.add_argument("--fold-seed", type=int, default=0)
     finetune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a TrainConfig field")
     finetune.add_argument("--out", default="/tmp/pen-finetune", help="where the fold runs are written")
+    reader = sub.add_parser("reader", help="a second network for binarised pictures, alone and blended with a finetune run's")
+    reader.add_argument("--cv", required=True, help="the --json file of a cv run")
+    reader.add_argument("--general", default="/tmp/pen-finetune", help="a finetune run's --out (its fold models)")
+    reader.add_argument("--variants", type=int, default=24, help="scans drawn of each training digit")
+    reader.add_argument("--epochs", type=int, default=12)
+    reader.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a TrainConfig field")
+    reader.add_argument("--out", default="/tmp/pen-reader", help="where the scans and the fold runs are written")
     averaged = sub.add_parser("averaged", help="a cv run's fold models with answers averaged over copies of the input")
     averaged.add_argument("--cv", required=True, help="the --json file of a cv run")
     args = parser.parse_args()
     configure_cpu()
     {"cv": run_cv, "reread": run_reread, "score": run_score, "sweep": run_sweep, "ceiling": run_ceiling,
-     "finetune": run_finetune, "averaged": run_averaged}[args.command](args)
+     "finetune": run_finetune, "reader": run_reader, "averaged": run_averaged}[args.command](args)
 
 
 if __name__ == "__main__":
