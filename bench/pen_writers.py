@@ -374,6 +374,11 @@ BINARY_VIEWS = {
 }
 
 
+def binary_views(digits) -> dict:
+    """Each of ``BINARY_VIEWS`` of the digits, as the network's inputs."""
+    return {name: np.stack([_prepared(view(d)) for d in digits]) for name, view in BINARY_VIEWS.items()}
+
+
 def run_finetune(args) -> None:
     """A cv run's fold models given the last stage of a mnist+pen run (``Trainer._finish_on_scans``: half of
     each batch small binarised scans of the fold's training writers) as if they had just finished their
@@ -388,7 +393,7 @@ def run_finetune(args) -> None:
     folds = grouped_kfold(groups[mnist_n:], len(cv["folds"]), args.fold_seed)
     digits = [d for d in parse_unipen(pen_file()) if d.writer not in TEST_WRITERS]
     writers, labels = np.array([d.writer for d in digits]), np.array([d.label for d in digits])
-    views = {name: np.stack([_prepared(view(d)) for d in digits]) for name, view in BINARY_VIEWS.items()}
+    views = binary_views(digits)
     synthetic, synthetic_labels = drawn_digit_set(200, 2026)
     synthetic = prepare_all(synthetic)
     print(f"the last stage: {config.scan_epochs:g} passes over the scans, peak learning rate {config.lr * SCAN_STAGE_LR:g}")
@@ -441,8 +446,7 @@ def run_reader(args) -> None:
     scans = np.load(cache)
     data = Dataset(PEN, DIGITS, torch.from_numpy(scans["images"]), torch.from_numpy(scans["labels"]).long(),
                    torch.zeros(0, 28, 28, dtype=torch.uint8), torch.zeros(0, dtype=torch.int64))
-    views = {name: np.stack([_prepared(view(d)) for d in digits]) for name, view in BINARY_VIEWS.items()}
-    views["drawn"] = np.stack([_prepared(draw(d, None, DEFAULT_PEN_PX)) for d in digits])
+    views = binary_views(digits)  # and the drawings
     blends = {"general": 0.0, "reader": 1.0, "half each": 0.5, "reader 0.7": 0.7}
     table = {}
     for fold in cv["folds"]:
