@@ -43,7 +43,7 @@ from engine.config import TrainConfig
 from engine.datasets import DIGITS, MIXED, PEN, Dataset, grouped_kfold, load_dataset, pen_file, split_indices
 from engine.device import configure_cpu
 from engine.evaluate import evaluate
-from engine.pendigits import TEST_WRITERS, draw, draw_small_scans, parse_unipen, to_canvas
+from engine.pendigits import TEST_WRITERS, PenSplit, draw, draw_small_scans, parse_unipen, to_canvas
 from engine.predict import Predictor
 from engine.preprocess import centre_of_mass_field, crop_to_ink, prepare_image, resize, small_scan
 from engine.strokes import Stroke, render_strokes
@@ -439,19 +439,21 @@ def run_reader(args) -> None:
     digits = [d for d in parse_unipen(pen_file()) if d.writer not in TEST_WRITERS]
     writers, labels = np.array([d.writer for d in digits]), np.array([d.label for d in digits])
     cache = Path(args.out) / f"scans-{args.variants}.npz"
-    if not cache.exists():  # 24 drawings of every digit take ten minutes on one core
+    if cache.exists():
+        with np.load(cache) as saved:
+            scans = PenSplit(saved["images"], saved["labels"], saved["writers"])
+    else:  # 24 drawings of every digit take ten minutes on one core
         scans = draw_small_scans(digits, args.variants, seed=0)
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, images=scans.images, labels=scans.labels, writers=scans.writers)
-    scans = np.load(cache)
-    data = Dataset(PEN, DIGITS, torch.from_numpy(scans["images"]), torch.from_numpy(scans["labels"]).long(),
+    data = Dataset(PEN, DIGITS, torch.from_numpy(scans.images), torch.from_numpy(scans.labels).long(),
                    torch.zeros(0, 28, 28, dtype=torch.uint8), torch.zeros(0, dtype=torch.int64))
     views = binary_views(digits)  # and the drawings
     blends = {"general": 0.0, "reader": 1.0, "half each": 0.5, "reader 0.7": 0.7}
     table = {}
     for fold in cv["folds"]:
         held = np.isin(writers, fold["writers"])
-        held_scans = np.isin(scans["writers"], fold["writers"])
+        held_scans = np.isin(scans.writers, fold["writers"])
         split = (torch.from_numpy(np.flatnonzero(~held_scans)), torch.from_numpy(np.flatnonzero(held_scans)))
         trainer = Trainer(config, dataset=data, split=split, run_dir=Path(args.out) / f"reader{fold['fold']}",
                           evaluate_test=False)
