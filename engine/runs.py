@@ -31,17 +31,22 @@ def _clean(value):
 class RunLog:
     """Writes a run's record and metrics as its events arrive (the trainer feeds it every event)."""
 
-    def __init__(self, folder: Path, config: dict, model_kwargs: dict, parameters: int, label: str = ""):
+    def __init__(self, folder: Path, config: dict, model_kwargs: dict, parameters: int, label: str = "",
+                 resumed: bool = False):
         self.folder = Path(folder)
         self.record = {"started": _now(), "status": "running", "label": label, "config": config,
                        "model_kwargs": model_kwargs, "parameters": parameters}
-        self._write_record()
-        self._metrics = open(self.folder / METRICS, "a", encoding="utf-8")
+        self._resumed = resumed
+        self._metrics = None
 
     def _write_record(self) -> None:
         atomic_write_text(self.folder / RECORD, json.dumps(self.record, indent=1))
 
     def _line(self, **values) -> None:
+        if self._metrics is None:  # the first step: a run that records none leaves its folder as it found it
+            self._write_record()
+            # A resumed run carries on its curves; a new one in a folder that held a run starts them afresh.
+            self._metrics = open(self.folder / METRICS, "a" if self._resumed else "w", encoding="utf-8")
         self._metrics.write(json.dumps({k: _clean(v) for k, v in values.items()}) + "\n")
 
     def __call__(self, event) -> None:
@@ -66,6 +71,8 @@ class RunLog:
             self._finish(event)
 
     def _finish(self, event) -> None:
+        if self._metrics is None:
+            return
         self._metrics.close()
         self.record["finished"] = _now()
         if isinstance(event, Finished):
@@ -166,13 +173,11 @@ def set_status(folder: Path, status: str) -> None:
 
 
 def discard_if_empty(folder: Path) -> None:
-    """Remove a folder in the runs folder whose run recorded no step (it ended while its data loaded):
-    the Runs list would show a run with nothing in it."""
+    """Remove a folder in the runs folder that its run left empty (it ended before its first step, e.g.
+    while its data loaded): the Runs list would show a run with nothing in it."""
     folder = Path(folder)
-    if not folder.is_dir() or folder.resolve().parent != paths.runs_dir().resolve():
-        return
-    if {p.name for p in folder.iterdir()} <= {RECORD, METRICS} and not read_metrics(folder):
-        shutil.rmtree(folder)
+    if folder.is_dir() and folder.resolve().parent == paths.runs_dir().resolve() and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def delete_run(folder: Path) -> None:

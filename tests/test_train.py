@@ -13,6 +13,7 @@ from engine.config import TrainConfig
 from engine.evaluate import evaluate
 from engine.events import BatchEnd, EpochEnd, Failed, Finished, KernelSnapshot, LayerStats, Started
 from engine.replay import load_replay
+from engine.runs import read_metrics
 from engine.train import Trainer
 
 FAST = dict(model="digitnet", epochs=2, batch_size=64, val_fraction=0.1, device="cpu")
@@ -76,6 +77,22 @@ def test_a_run_stopped_before_its_first_step_leaves_no_folder_in_the_runs_list(s
     assert trained.run().checkpoint and [run.folder for run in list_runs()] == [trained.run_dir]
 
 
+def test_a_new_run_in_a_folder_that_held_one_keeps_only_its_own_record(small_mnist, tmp_path):
+    config = TrainConfig(**{**FAST, "epochs": 1, "train_subset": 200})
+    first = Trainer(config, dataset=small_mnist, run_dir=tmp_path / "run")
+    first.run()
+    before = {name: (tmp_path / "run" / name).read_bytes() for name in ("run.json", "metrics.jsonl", "model.pt")}
+    stopped = Trainer(TrainConfig(**{**FAST, "epochs": 3}), dataset=small_mnist, run_dir=tmp_path / "run")
+    stopped.stop()  # as Ctrl+C while its data still loads
+    stopped.run()
+    assert {name: (tmp_path / "run" / name).read_bytes() for name in before} == before  # the first run's, untouched
+    Trainer(config, dataset=small_mnist, run_dir=tmp_path / "run").run()
+    rows = read_metrics(tmp_path / "run")
+    assert [r["epoch"] for r in rows if r["kind"] == "epoch"] == [1]  # not the first run's curves and then its own
+    steps = [r["step"] for r in rows if r["kind"] == "batch"]
+    assert steps == sorted(set(steps))
+
+
 def test_stop_then_resume_matches_an_uninterrupted_run(small_mnist, tmp_path):
     config = TrainConfig(**{**FAST, "epochs": 3, "augment": False})
     straight, _, _ = run(config, small_mnist, tmp_path / "straight")
@@ -98,6 +115,7 @@ def test_stop_then_resume_matches_an_uninterrupted_run(small_mnist, tmp_path):
     final = resumed.run()
     assert isinstance(final, Finished) and final.epochs_done == 3 and not final.stopped
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    assert [r["epoch"] for r in read_metrics(tmp_path / "split") if r["kind"] == "epoch"] == [1, 2, 3]  # one curve
     for p, q in zip(straight.model.parameters(), resumed.model.parameters()):
         assert torch.allclose(p, q, atol=1e-5)
     # The kernel replay carries on across the resume as if the run had never stopped.
