@@ -579,8 +579,11 @@ def read_image(path) -> np.ndarray:
         raise ValueError(f"{path}: file not found") from None
     except Image.DecompressionBombError:  # Pillow's own limit, hit while opening
         raise ValueError(_too_large(path)) from None
-    except (Image.UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ValueError(f"{path}: not a readable image ({exc.__class__.__name__})") from None
+    except Image.UnidentifiedImageError:
+        raise ValueError(f"{path}: not a readable image: not a picture in a format the app reads "
+                         "(PNG, JPEG, BMP, GIF, TIFF, WebP…)") from None
+    except (OSError, SyntaxError) as exc:
+        raise ValueError(f"{path}: not a readable image: damaged or cut short ({exc or exc.__class__.__name__})") from None
 
 
 def _too_large(path, width: int | None = None, height: int | None = None) -> str:

@@ -1,3 +1,5 @@
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -330,7 +332,12 @@ def test_unsupported_arrays_and_unreadable_files(tmp_path):
     with pytest.raises(ValueError, match="grayscale, RGB or RGBA"):
         prepare_image(np.zeros((10, 10, 2)))
     (tmp_path / "notes.png").write_text("not an image")
-    with pytest.raises(ValueError, match="notes.png: not a readable image"):
+    with pytest.raises(ValueError, match=r"notes.png: not a readable image: not a picture in a format the app reads \(PNG"):
         read_image(tmp_path / "notes.png")
+    whole = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(whole, "PNG")
+    (tmp_path / "cut.png").write_bytes(whole.getvalue()[:-40])  # a download or a copy that stopped short
+    with pytest.raises(ValueError, match="cut.png: not a readable image: damaged or cut short"):
+        read_image(tmp_path / "cut.png")
     with pytest.raises(ValueError, match="file not found"):
         read_image(tmp_path / "missing.png")
