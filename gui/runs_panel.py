@@ -18,7 +18,9 @@ from gui.export import choose_save_path, save_or_explain
 from gui.run_curves import CurveChart
 from gui.style import MUTED, side_by_side
 
-COLUMNS = ("what", "started", "model", "dataset", "test accuracy", "val. accuracy", "seconds", "status", "folder")
+WHAT_WIDTH = 300  # px at most for the first column: wider would push the figures out of sight
+# The figures next to what each run tried, where they stay in sight beside a long label.
+COLUMNS = ("what", "val. accuracy", "test accuracy", "started", "model", "dataset", "seconds", "status", "folder")
 
 
 def curve_points(rows: list[dict]) -> tuple[list, list]:
@@ -58,7 +60,6 @@ class RunsPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        self.table.setColumnWidth(0, 210)  # a long "unreadable: …" would push the figures out of sight
         self.table.setWordWrap(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -90,8 +91,8 @@ class RunsPanel(QWidget):
         for i, run in enumerate(self.runs):
             row = run.row()
             if run.readable:
-                values = (row["label"] or "training run", (row["started"] or "")[:16].replace("T", " "), row["model"],
-                          row["dataset"], _percent(row["test_accuracy"]), _percent(row["val_accuracy"]),
+                values = (row["label"] or "training run", _percent(row["val_accuracy"]), _percent(row["test_accuracy"]),
+                          (row["started"] or "")[:16].replace("T", " "), row["model"], row["dataset"],
                           f"{row['seconds']:.0f}" if row["seconds"] is not None else "—", row["status"], row["run"])
             else:
                 values = ("unreadable: " + row["problem"],) + ("",) * (len(COLUMNS) - 2) + (row["run"],)
@@ -102,6 +103,8 @@ class RunsPanel(QWidget):
                     item.setForeground(Qt.GlobalColor.gray)
                     item.setToolTip(row["problem"])
                 self.table.setItem(i, j, item)
+        self.table.resizeColumnToContents(0)  # what each run tried, shown whole (a search trial's settings)…
+        self.table.setColumnWidth(0, min(self.table.columnWidth(0), WHAT_WIDTH))  # …but not a long "unreadable: …"
 
     def selected(self) -> list[RunSummary]:
         rows = sorted({index.row() for index in self.table.selectedIndexes()})

@@ -912,6 +912,11 @@ def test_experiments_search_shows_trials_as_they_finish(window, qtbot, tiny_data
     qtbot.waitUntil(lambda: not search.running, timeout=180_000)
     assert search.table.rowCount() == 4 and [r.trial for r in search.results] == [0, 1, 2, 3]
     assert search.best.text().endswith("(4 trials in the study)")
+    runs = window.experiments_tab.runs
+    runs.refresh()  # each trial listed with what it tried, not cut short
+    labels = [runs.table.item(i, 0).text() for i in range(runs.table.rowCount())]
+    assert sum(label.startswith("trial ") for label in labels) == 4
+    assert runs.table.columnWidth(0) > max(runs.table.fontMetrics().horizontalAdvance(label) for label in labels)
 
 
 def test_closing_the_window_mid_comparison_stops_it_and_keeps_the_finished_runs(qtbot, settings, tiny_data):
