@@ -81,11 +81,12 @@ def test_a_new_run_in_a_folder_that_held_one_keeps_only_its_own_record(small_mni
     config = TrainConfig(**{**FAST, "epochs": 1, "train_subset": 200})
     first = Trainer(config, dataset=small_mnist, run_dir=tmp_path / "run")
     first.run()
-    before = {name: (tmp_path / "run" / name).read_bytes() for name in ("run.json", "metrics.jsonl", "model.pt")}
+    before = {path.name: path.read_bytes() for path in (tmp_path / "run").iterdir()}
+    assert {"run.json", "metrics.jsonl", "model.pt", "last.pt", "kernels.npz"} <= set(before)
     stopped = Trainer(TrainConfig(**{**FAST, "epochs": 3}), dataset=small_mnist, run_dir=tmp_path / "run")
-    stopped.stop()  # as Ctrl+C while its data still loads
+    stopped.stop()  # as Ctrl+C before its first step
     stopped.run()
-    assert {name: (tmp_path / "run" / name).read_bytes() for name in before} == before  # the first run's, untouched
+    assert {path.name: path.read_bytes() for path in (tmp_path / "run").iterdir()} == before  # the first run's, untouched
     Trainer(config, dataset=small_mnist, run_dir=tmp_path / "run").run()
     rows = read_metrics(tmp_path / "run")
     assert [r["epoch"] for r in rows if r["kind"] == "epoch"] == [1]  # not the first run's curves and then its own
