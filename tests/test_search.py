@@ -42,6 +42,20 @@ def test_a_pruned_trial_is_listed_as_pruned_with_what_it_tried(small_mnist, tmp_
     assert record["label"] == f"trial 0: lr={result.params['lr']:.2g}, weight_decay={result.params['weight_decay']:.2g}"
 
 
+def test_trials_are_judged_from_the_end_of_their_first_epoch(small_mnist, tmp_path):
+    study = Search(BASE, 0, "random", f"sqlite:///{tmp_path / 'study.db'}", dataset=small_mnist, evals_per_epoch=2).study
+    for _ in range(3):
+        trial = study.ask()
+        trial.report(0.9, 1)
+        trial.report(0.97, 2)
+        study.tell(trial, 0.97)
+    slow_starter = study.ask()
+    slow_starter.report(0.3, 1)  # half an epoch in: a learning rate still warming up
+    assert not slow_starter.should_prune()
+    slow_starter.report(0.5, 2)  # a whole epoch in and far behind
+    assert slow_starter.should_prune()
+
+
 def test_two_processes_share_one_sqlite_study(tiny_mnist_dir, tmp_path):
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
     command = [sys.executable, str(ROOT / "main.py"), "search", "--trials", "2", "--storage", storage, "--study", "shared",
