@@ -580,10 +580,21 @@ def read_image(path) -> np.ndarray:
     except Image.DecompressionBombError:  # Pillow's own limit, hit while opening
         raise ValueError(_too_large(path)) from None
     except Image.UnidentifiedImageError:
+        if _starts_like_a_picture(path):  # cut short before Pillow could even read its size
+            raise ValueError(f"{path}: not a readable image: damaged or cut short") from None
         raise ValueError(f"{path}: not a readable image: not a picture in a format the app reads "
                          "(PNG, JPEG, BMP, GIF, TIFF, WebP…)") from None
     except (OSError, SyntaxError) as exc:
         raise ValueError(f"{path}: not a readable image: damaged or cut short ({exc or exc.__class__.__name__})") from None
+
+
+# How the common picture formats begin: a file that begins so but cannot be read was damaged or cut short.
+PICTURE_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*", b"RIFF")
+
+
+def _starts_like_a_picture(path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4).startswith(PICTURE_SIGNATURES)
 
 
 def _too_large(path, width: int | None = None, height: int | None = None) -> str:
