@@ -577,6 +577,10 @@ def read_image(path) -> np.ndarray:
             return erase_neighbours(erase_ruling(crop_to_sheet(to_grayscale(img))))
     except FileNotFoundError:
         raise ValueError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path}: a folder, not a picture (give the pictures in it)") from None
+    except PermissionError:
+        raise ValueError(f"{path}: no permission to read this file") from None
     except Image.DecompressionBombError:  # Pillow's own limit, hit while opening
         raise ValueError(_too_large(path)) from None
     except Image.UnidentifiedImageError:

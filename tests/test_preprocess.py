@@ -328,7 +328,7 @@ def test_mnist_digits_pass_through_almost_unchanged(mnist):
     assert np.percentile(correlations, 5) > 0.9
 
 
-def test_unsupported_arrays_and_unreadable_files(tmp_path):
+def test_unsupported_arrays_and_unreadable_files(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="grayscale, RGB or RGBA"):
         prepare_image(np.zeros((10, 10, 2)))
     (tmp_path / "notes.png").write_text("not an image")
@@ -342,3 +342,14 @@ def test_unsupported_arrays_and_unreadable_files(tmp_path):
             read_image(tmp_path / "cut.png")
     with pytest.raises(ValueError, match="file not found"):
         read_image(tmp_path / "missing.png")
+    with pytest.raises(ValueError, match="a folder, not a picture"):
+        read_image(tmp_path)
+    locked = tmp_path / "locked.png"
+    Image.new("L", (8, 8)).save(locked)
+
+    def open_locked(*_args, **_kwargs):  # as a file another user owns (tests may run as root, whom no mode stops)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Image, "open", open_locked)
+    with pytest.raises(ValueError, match="locked.png: no permission to read this file"):
+        read_image(locked)
