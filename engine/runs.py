@@ -6,7 +6,9 @@ never raised.
 
 import json
 import math
+import os
 import shutil
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +37,8 @@ class RunLog:
                  resumed: bool = False):
         self.folder = Path(folder)
         self.record = {"started": _now(), "status": "running", "label": label, "config": config,
-                       "model_kwargs": model_kwargs, "parameters": parameters}
+                       "model_kwargs": model_kwargs, "parameters": parameters,
+                       "process": {"pid": os.getpid(), "host": socket.gethostname()}}  # to tell a run killed
         self._resumed = resumed
         self._metrics = None
 
@@ -106,10 +109,27 @@ class RunSummary:
         # Finished runs keep their last validation score in the record; a run still going (or one
         # killed) has it only in its metrics.
         val_accuracy = r["val_accuracy"] if "val_accuracy" in r else final_validation(read_metrics(self.folder))
+        status = r.get("status")
+        if status == "running" and _ended(r.get("process")):
+            status = "interrupted"  # its process was killed or crashed: last.pt resumes it from its last epoch
         return {"run": self.name, "folder": str(self.folder), "readable": True, "label": r.get("label", ""),
-                "started": r.get("started"), "status": r.get("status"), "model": self.config.get("model"),
+                "started": r.get("started"), "status": status, "model": self.config.get("model"),
                 "dataset": self.config.get("dataset"), "test_accuracy": r.get("test_accuracy"),
                 "val_accuracy": val_accuracy, "seconds": r.get("seconds")}
+
+
+def _ended(process) -> bool:
+    """Whether the process that wrote a "running" record is gone. Only known for a process of this
+    machine, and only on POSIX (elsewhere a run killed stays "running")."""
+    if not isinstance(process, dict) or process.get("host") != socket.gethostname() or os.name != "posix":
+        return False
+    try:
+        os.kill(int(process["pid"]), 0)  # signal 0: asks whether it exists, sends nothing
+    except ProcessLookupError:
+        return True
+    except (OSError, KeyError, TypeError, ValueError):  # another user's process, or a damaged record
+        return False
+    return False
 
 
 def read_summary(folder: Path) -> RunSummary:
@@ -130,7 +150,8 @@ def list_runs(root: Path | None = None) -> list[RunSummary]:
     root = Path(root or paths.runs_dir())
     if not root.is_dir():
         return []
-    folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True)
+    # An empty folder is a run still loading its data (its record begins at its first step): nothing to list.
+    folders = sorted((p for p in root.iterdir() if p.is_dir() and any(p.iterdir())), key=lambda p: p.name, reverse=True)
     return [read_summary(folder) for folder in folders]
 
 

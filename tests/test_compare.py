@@ -1,6 +1,10 @@
 """Comparisons and the run store: runs that differ in one option, kept and read back."""
 
 import json
+import os
+import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -77,7 +81,10 @@ def test_damaged_run_folders_are_listed_as_unreadable(tmp_path):
     (half / "run.json").write_text('{"config": {"mod')
     old = tmp_path / "20260101-000002-c"
     old.mkdir()
+    (old / "notes.txt").write_text("not a run")
+    (tmp_path / "20260101-000003-loading").mkdir()  # a run still loading its data has nothing to list yet
     runs = {s.name: s for s in list_runs(tmp_path)}
+    assert set(runs) == {good.name, half.name, old.name}
     assert runs[good.name].readable and runs[good.name].row()["val_accuracy"] == 0.5
     assert not runs[half.name].readable and "damaged run.json" in runs[half.name].problem
     assert not runs[old.name].readable and "no run.json" in runs[old.name].problem
@@ -85,3 +92,13 @@ def test_damaged_run_folders_are_listed_as_unreadable(tmp_path):
         delete_run(old)
     delete_run(good)
     assert not good.exists()
+
+
+def test_a_run_whose_process_is_gone_is_listed_as_interrupted(tmp_path):
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    for name, pid in (("20260101-000000-killed", int(ended.stdout)), ("20260101-000001-going", os.getpid())):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "run.json").write_text(json.dumps({"config": {"model": "digitnet"}, "status": "running",
+                                                              "process": {"pid": pid, "host": socket.gethostname()}}))
+    statuses = {s.name: s.row()["status"] for s in list_runs(tmp_path)}
+    assert statuses == {"20260101-000000-killed": "interrupted", "20260101-000001-going": "running"}
