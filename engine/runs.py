@@ -128,7 +128,7 @@ def _ended(process) -> bool:
     except ProcessLookupError:
         return True
     except (OSError, KeyError, TypeError, ValueError):  # another user's process, or a damaged record
-        return False
+        pass
     return False
 
 
@@ -151,8 +151,8 @@ def list_runs(root: Path | None = None) -> list[RunSummary]:
     if not root.is_dir():
         return []
     # An empty folder is a run still loading its data (its record begins at its first step): nothing to list.
-    folders = sorted((p for p in root.iterdir() if p.is_dir() and any(p.iterdir())), key=lambda p: p.name, reverse=True)
-    return [read_summary(folder) for folder in folders]
+    folders = [p for p in root.iterdir() if p.is_dir() and any(p.iterdir())]
+    return [read_summary(folder) for folder in sorted(folders, key=lambda p: p.name, reverse=True)]
 
 
 def read_metrics(folder: Path) -> list[dict]:
