@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from engine import paths
-from engine.download import Progress, download_verified
+from engine.download import DownloadError, Progress, download_verified
 from engine.idx import DatasetError, read_image_label_pair
 from engine import pendigits
 from engine.preprocess import PreparedImage
@@ -39,6 +39,7 @@ class DatasetSpec:
     system_dirs: tuple[Path, ...] = ()
     bundled: bool = False  # a copy ships in assets/<name>/
     citation: str = ""
+    system_package: str = ""  # the Debian/Ubuntu package that installs it in system_dirs, if any
 
     @property
     def file_stems(self) -> tuple[str, ...]:
@@ -75,6 +76,7 @@ REGISTRY: dict[str, DatasetSpec] = {
         },
         system_dirs=(Path("/usr/share/datasets/fashion-mnist"),),
         citation="Fashion-MNIST by Zalando Research (Xiao, Rasul, Vollgraf 2017), MIT licence",
+        system_package="dataset-fashion-mnist",
     ),
 }
 
@@ -161,8 +163,19 @@ def fetch(spec: DatasetSpec, dest: Path | None = None, progress: Progress | None
     dest = dest or paths.datasets_dir() / spec.name
     for stem in spec.file_stems:
         if not _file_in(dest, stem):
-            download_verified(f"{stem}.gz", spec.mirrors, spec.checksums[stem], dest, progress)
+            try:
+                download_verified(f"{stem}.gz", spec.mirrors, spec.checksums[stem], dest, progress)
+            except DownloadError as exc:
+                raise DownloadError(f"{exc}\n{_offline_hint(spec, dest)}") from None
     return dest
+
+
+def _offline_hint(spec: DatasetSpec, dest: Path) -> str:
+    files = ", ".join(f"{stem}.gz" for stem in spec.file_stems)
+    hint = f"Without a network, copy its four files ({files}) into {dest}"
+    if spec.system_package:
+        hint += f", or install the package {spec.system_package} (Debian, Ubuntu), which puts them in {spec.system_dirs[0]}"
+    return hint + "; the command line also takes --data-dir FOLDER."
 
 
 @functools.lru_cache(maxsize=4)

@@ -77,8 +77,14 @@ def download_verified(
                 raise DownloadError(f"{url}: checksum mismatch (got MD5 {digests[0]}, expected one of {', '.join(checksums)})")
             os.replace(tmp, target)
             return target
-        except (urllib.error.URLError, OSError, DownloadError) as exc:
+        except DownloadError as exc:  # names its URL already
             problems.append(str(exc))
+        except urllib.error.HTTPError as exc:
+            problems.append(f"{url}: {exc}")
+        except urllib.error.URLError as exc:  # no network, the host not found, the connection refused
+            problems.append(f"{url}: {exc.reason}")
+        except OSError as exc:
+            problems.append(f"{url}: {exc}")
         finally:
             tmp.unlink(missing_ok=True)
     raise DownloadError(f"could not download {filename}:\n  " + "\n  ".join(problems))

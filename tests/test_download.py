@@ -4,6 +4,7 @@ import hashlib
 import http.server
 import threading
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -81,6 +82,19 @@ def test_all_mirrors_failing_reports_each(served, tmp_path):
                           checksums["t10k-labels-idx1-ubyte"], tmp_path)
     message = str(info.value)
     assert "checksum mismatch" in message and "404" in message
+
+
+def test_no_network_names_the_address_and_how_to_do_without(served, isolated_home):
+    _, checksums = served
+    spec = replace(_spec(["http://127.0.0.1:9/"], checksums), system_package="dataset-test-digits",
+                   system_dirs=(Path("/usr/share/datasets/test-digits"),))  # port 9: nobody listens
+    with pytest.raises(DownloadError) as info:
+        load_dataset(spec)
+    message = str(info.value)
+    assert "http://127.0.0.1:9/train-images-idx3-ubyte.gz: [Errno 111] Connection refused" in message
+    assert "copy its four files (train-images-idx3-ubyte.gz, " in message
+    assert str(isolated_home / "cache" / "datasets" / "test-digits") in message
+    assert "install the package dataset-test-digits" in message and "--data-dir" in message
 
 
 def test_accepts_a_recompressed_file_by_content_checksum(served, tmp_path):
