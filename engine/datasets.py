@@ -172,7 +172,7 @@ def fetch(spec: DatasetSpec, dest: Path | None = None, progress: Progress | None
 
 def _offline_hint(spec: DatasetSpec, dest: Path) -> str:
     files = ", ".join(f"{stem}.gz" for stem in spec.file_stems)
-    hint = f"Without a network, copy its four files ({files}) into {dest}"
+    hint = f"Without a network, copy its {len(spec.file_stems)} files ({files}) into {dest}"
     if spec.system_package:
         hint += f", or install the package {spec.system_package} (Debian, Ubuntu), which puts them in {spec.system_dirs[0]}"
     return hint + "; the command line also takes --data-dir FOLDER."

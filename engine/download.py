@@ -79,12 +79,9 @@ def download_verified(
             return target
         except DownloadError as exc:  # names its URL already
             problems.append(str(exc))
-        except urllib.error.HTTPError as exc:
-            problems.append(f"{url}: {exc}")
-        except urllib.error.URLError as exc:  # no network, the host not found, the connection refused
-            problems.append(f"{url}: {exc.reason}")
-        except OSError as exc:
-            problems.append(f"{url}: {exc}")
+        except OSError as exc:  # urllib's errors too
+            # A bare URLError (no network, the host not found) says "<urlopen error …>" around its reason.
+            problems.append(f"{url}: {exc.reason if type(exc) is urllib.error.URLError else exc}")
         finally:
             tmp.unlink(missing_ok=True)
     raise DownloadError(f"could not download {filename}:\n  " + "\n  ".join(problems))

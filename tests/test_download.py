@@ -92,7 +92,7 @@ def test_no_network_names_the_address_and_how_to_do_without(served, isolated_hom
         load_dataset(spec)
     message = str(info.value)
     assert "http://127.0.0.1:9/train-images-idx3-ubyte.gz: [Errno 111] Connection refused" in message
-    assert "copy its four files (train-images-idx3-ubyte.gz, " in message
+    assert "copy its 4 files (train-images-idx3-ubyte.gz, " in message
     assert str(isolated_home / "cache" / "datasets" / "test-digits") in message
     assert "install the package dataset-test-digits" in message and "--data-dir" in message
 
