@@ -43,7 +43,8 @@ from engine.config import TrainConfig
 from engine.datasets import DIGITS, MIXED, PEN, Dataset, grouped_kfold, load_dataset, pen_file, split_indices
 from engine.device import configure_cpu
 from engine.evaluate import evaluate
-from engine.pendigits import TEST_WRITERS, PenSplit, draw, draw_small_scans, parse_unipen, to_canvas
+from engine.pendigits import (TEST_WRITERS, _arrays_of, _cached, _split_from, draw, draw_small_scans, parse_unipen,
+                              to_canvas)
 from engine.predict import Predictor
 from engine.preprocess import centre_of_mass_field, crop_to_ink, prepare_image, resize, small_scan
 from engine.strokes import Stroke, render_strokes
@@ -439,13 +440,10 @@ def run_reader(args) -> None:
     digits = [d for d in parse_unipen(pen_file()) if d.writer not in TEST_WRITERS]
     writers, labels = np.array([d.writer for d in digits]), np.array([d.label for d in digits])
     cache = Path(args.out) / f"scans-{args.variants}.npz"
-    if cache.exists():
-        with np.load(cache) as saved:
-            scans = PenSplit(saved["images"], saved["labels"], saved["writers"])
-    else:  # 24 drawings of every digit take ten minutes on one core
-        scans = draw_small_scans(digits, args.variants, seed=0)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, images=scans.images, labels=scans.labels, writers=scans.writers)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    # 24 drawings of every digit take ten minutes on one core: kept as the engine keeps its pen drawings.
+    scans = _cached(cache, cache.name, lambda: draw_small_scans(digits, args.variants, seed=0),
+                    lambda split: _arrays_of(split, ""), lambda z: _split_from(z, ""))
     data = Dataset(PEN, DIGITS, torch.from_numpy(scans.images), torch.from_numpy(scans.labels).long(),
                    torch.zeros(0, 28, 28, dtype=torch.uint8), torch.zeros(0, dtype=torch.int64))
     views = binary_views(digits)  # and the drawings
