@@ -28,6 +28,8 @@ def run(args) -> int:
             label = f" [{row['label']}]" if row["label"] else ""
             print(f"{row['run']}{label}: {row['model']} on {row['dataset']}, {row['status']}, {test}, "
                   f"{row['seconds'] or 0:.0f} s")
+            if summary.resumable:
+                print(f"  continue it with: train --resume {summary.folder / 'last.pt'}")
     if not runs and not args.json:
         print(f"no runs yet in {paths.runs_dir()}")
     return 0

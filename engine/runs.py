@@ -34,12 +34,12 @@ class RunLog:
     """Writes a run's record and metrics as its events arrive (the trainer feeds it every event)."""
 
     def __init__(self, folder: Path, config: dict, model_kwargs: dict, parameters: int, label: str = "",
-                 resumed: bool = False):
+                 resumed_at: int | None = None):
         self.folder = Path(folder)
         self.record = {"started": _now(), "status": "running", "label": label, "config": config,
                        "model_kwargs": model_kwargs, "parameters": parameters,
                        "process": {"pid": os.getpid(), "host": socket.gethostname()}}  # to tell a run killed
-        self._resumed = resumed
+        self._resumed_at = resumed_at  # the epoch a resumed run carries on from
         self._metrics = None
 
     def _write_record(self) -> None:
@@ -47,9 +47,17 @@ class RunLog:
 
     def _line(self, **values) -> None:
         if self._metrics is None:  # the first step: a run that records none leaves its folder as it found it
+            # A resumed run carries on its curves from its checkpoint's epoch (the batches after it are run
+            # again); a new one in a folder that held a run starts them afresh.
+            kept = []
+            if self._resumed_at is not None:
+                kept = metrics_until(self.folder, self._resumed_at)
+                before = read_summary(self.folder).record  # the run as it began: when, and what it tried
+                self.record.update(started=before.get("started", self.record["started"]),
+                                   label=self.record["label"] or before.get("label", ""))
+            atomic_write_text(self.folder / METRICS, "".join(json.dumps(row) + "\n" for row in kept))
             self._write_record()
-            # A resumed run carries on its curves; a new one in a folder that held a run starts them afresh.
-            self._metrics = open(self.folder / METRICS, "a" if self._resumed else "w", encoding="utf-8")
+            self._metrics = open(self.folder / METRICS, "a", encoding="utf-8")
         self._metrics.write(json.dumps({k: _clean(v) for k, v in values.items()}) + "\n")
 
     def __call__(self, event) -> None:
@@ -66,7 +74,7 @@ class RunLog:
                 self.record["val_accuracy"] = _clean(event.val_accuracy)
             self._line(kind="epoch", epoch=event.epoch, train_loss=event.train_loss,
                        train_accuracy=event.train_accuracy, val_loss=event.val_loss, val_accuracy=event.val_accuracy,
-                       images_per_sec=event.images_per_sec, elapsed=event.elapsed)
+                       val_pen_accuracy=event.val_pen_accuracy, images_per_sec=event.images_per_sec, elapsed=event.elapsed)
             self._metrics.flush()
         elif isinstance(event, Started):
             self.record.update(device=event.device_name, train_size=event.train_size, val_size=event.val_size)
@@ -101,6 +109,18 @@ class RunSummary:
     def config(self) -> dict:
         return self.record.get("config", {})
 
+    @property
+    def status(self) -> str | None:
+        status = self.record.get("status")
+        if status == "running" and _ended(self.record.get("process")):
+            return "interrupted"  # its process was killed or crashed: last.pt resumes it from its last epoch
+        return status
+
+    @property
+    def resumable(self) -> bool:
+        """Stopped or interrupted before its end, with a checkpoint of a finished epoch to carry on from."""
+        return self.readable and self.status in ("stopped", "interrupted") and (self.folder / "last.pt").is_file()
+
     def row(self) -> dict:
         """What the Runs list and `runs --json` show."""
         if not self.readable:
@@ -109,11 +129,8 @@ class RunSummary:
         # Finished runs keep their last validation score in the record; a run still going (or one
         # killed) has it only in its metrics.
         val_accuracy = r["val_accuracy"] if "val_accuracy" in r else final_validation(read_metrics(self.folder))
-        status = r.get("status")
-        if status == "running" and _ended(r.get("process")):
-            status = "interrupted"  # its process was killed or crashed: last.pt resumes it from its last epoch
         return {"run": self.name, "folder": str(self.folder), "readable": True, "label": r.get("label", ""),
-                "started": r.get("started"), "status": status, "model": self.config.get("model"),
+                "started": r.get("started"), "status": self.status, "model": self.config.get("model"),
                 "dataset": self.config.get("dataset"), "test_accuracy": r.get("test_accuracy"),
                 "val_accuracy": val_accuracy, "seconds": r.get("seconds")}
 
@@ -170,6 +187,11 @@ def read_metrics(folder: Path) -> list[dict]:
     except (OSError, UnicodeDecodeError):
         return []
     return rows
+
+
+def metrics_until(folder: Path, epoch: int) -> list[dict]:
+    """The run's metrics up to the end of an epoch: what a run resumed from that epoch keeps."""
+    return [row for row in read_metrics(folder) if isinstance(row.get("epoch"), (int, float)) and row["epoch"] <= epoch]
 
 
 def history(rows: list[dict]) -> list[dict]:

@@ -316,7 +316,7 @@ class Trainer:
         self.model = self._average.model if self._average else net
         self._probe = LayerProbe(net, self.stats_every) if self.stats_every else None  # after the average copied the net
         self._run_log = RunLog(self.run_dir, cfg.to_dict(), cfg.model_kwargs, sum(p.numel() for p in net.parameters()),
-                               self.label, resumed=bool(self.resume_from))
+                               self.label, resumed_at=start_epoch if self.resume_from else None)
         self._load_last_stage()
         return start_epoch
 

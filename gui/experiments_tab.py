@@ -267,6 +267,7 @@ class ExperimentsTab(QWidget):
     """Compare, Search and Runs, as three pages."""
 
     make_active = Signal(str)
+    continue_run = Signal(object)  # from the Runs page
     activity = Signal(str)
 
     def __init__(self, base_config, parent=None):
@@ -283,6 +284,7 @@ class ExperimentsTab(QWidget):
         for panel in (self.compare, self.search, self.runs):
             panel.make_active.connect(self.make_active)
             panel.activity.connect(self.activity)
+        self.runs.continue_run.connect(self.continue_run)
         layout = QVBoxLayout(self)
         layout.addWidget(self.pages)
 

@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self.evaluate_tab.sampleOpened.connect(self.open_test_image)
         self.experiments_tab.activity.connect(self.activity_status.setText)
         self.experiments_tab.make_active.connect(self.load_model)
+        self.experiments_tab.continue_run.connect(self.continue_run)
 
         self.setAcceptDrops(True)  # an image or a model dropped anywhere on the window
         self._build_menus()
@@ -150,6 +151,15 @@ class MainWindow(QMainWindow):
     def start_training(self) -> None:
         self.tabs.setCurrentWidget(self.train_tab)
         self.train_tab.start()
+
+    def continue_run(self, run) -> None:
+        """Carry a stopped or interrupted run (the Runs page's RunSummary) on in the Train tab."""
+        if self.train_tab.running:
+            QMessageBox.information(self, "Training under way", "Wait for the run in the Train tab to end, or stop it, "
+                                    "before continuing another.")
+            return
+        self.tabs.setCurrentWidget(self.train_tab)
+        self.train_tab.continue_run(run)
 
     def start_evaluation(self) -> None:
         self.tabs.setCurrentWidget(self.evaluate_tab)

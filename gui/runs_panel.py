@@ -48,6 +48,7 @@ def metrics_csv(runs: list[RunSummary]) -> str:
 
 class RunsPanel(QWidget):
     make_active = Signal(str)
+    continue_run = Signal(object)  # a resumable RunSummary, carried on by the Train tab
     activity = Signal(str)
 
     def __init__(self, parent=None):
@@ -66,6 +67,12 @@ class RunsPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.itemSelectionChanged.connect(self._show_selected)
         buttons = QHBoxLayout()
+        self.continue_button = QPushButton("Continue")
+        self.continue_button.setToolTip("Carry the selected stopped or interrupted run on from its last full epoch, "
+                                        "in the Train tab")
+        self.continue_button.setEnabled(False)
+        self.continue_button.clicked.connect(self._continue)
+        buttons.addWidget(self.continue_button)
         for text, slot, tip in (("Refresh", self.refresh, "Read the runs folder again"),
                                 ("Make active", self._make_active, "Use the selected run's model"),
                                 ("Export CSV…", self._export, "Save the selected runs' metrics as one CSV table"),
@@ -105,14 +112,17 @@ class RunsPanel(QWidget):
                 self.table.setItem(i, j, item)
         self.table.resizeColumnToContents(0)  # what each run tried, shown whole (a search trial's settings)…
         self.table.setColumnWidth(0, min(self.table.columnWidth(0), WHAT_WIDTH))  # …but not a long "unreadable: …"
+        self._show_selected()  # the rows kept selected may hold other runs, or the same runs further on
 
     def selected(self) -> list[RunSummary]:
         rows = sorted({index.row() for index in self.table.selectedIndexes()})
         return [self.runs[r] for r in rows if r < len(self.runs)]
 
     def _show_selected(self) -> None:
+        chosen = self.selected()
+        self.continue_button.setEnabled(len(chosen) == 1 and chosen[0].resumable)
         self.chart.clear()
-        for run in self.selected():
+        for run in chosen:
             if not run.readable:
                 continue
             index = self.chart.add_run(run.record.get("label") or run.name)
@@ -122,6 +132,11 @@ class RunsPanel(QWidget):
             for epoch, accuracy in scores:
                 self.chart.add_accuracy(index, epoch, accuracy)
         self.chart.redraw()
+
+    def _continue(self) -> None:
+        chosen = self.selected()
+        if len(chosen) == 1 and chosen[0].resumable:
+            self.continue_run.emit(chosen[0])
 
     def _make_active(self) -> None:
         chosen = [r for r in self.selected() if (r.folder / "model.pt").exists()]

@@ -21,6 +21,7 @@ from engine.events import (
 from engine.models import build_model, summarize
 from engine.paths import shown
 from engine.predict import Predictor
+from engine.runs import RunSummary, metrics_until
 from engine.train import SUGGESTED_LR, Trainer
 from gui.settings import remember, remembered
 from gui.config_form import ConfigForm
@@ -291,6 +292,18 @@ class TrainTab(QWidget, StopsAndWaits):
         self._set_running(True)
         self.activity.emit(f"Training {config.model} on {config.dataset}…")
 
+    def continue_run(self, run: RunSummary) -> None:
+        """Carry a stopped or interrupted run on from its last full epoch, with its own options (shown in
+        the form while it trains) and its curves so far."""
+        try:
+            config = TrainConfig.from_dict(run.config)
+        except (ValueError, TypeError) as exc:  # a record from another version
+            self.message.setStyleSheet(f"color: {BAD}")
+            self.message.setText(f"Cannot continue {run.name}: its options are not ones this version reads ({exc}).")
+            return
+        self.form.set_config(config)
+        self.start(config, run_dir=run.folder, resume_from=run.folder / "last.pt", label=run.record.get("label", ""))
+
     def _toggle_pause(self, paused: bool) -> None:
         if not self.trainer:
             return
@@ -362,7 +375,9 @@ class TrainTab(QWidget, StopsAndWaits):
             self._epochs = event.epochs
             self.curves.reset(event.epochs * event.batches_per_epoch, event.epochs)
             self.activity.emit(f"Training on {event.device_name}")
-            self.progress.setFormat("epoch 1…")
+            self.progress.setFormat(f"epoch {event.start_epoch + 1}…")
+            if event.start_epoch:
+                self._show_earlier_epochs(event.start_epoch)
         elif isinstance(event, Downloading):
             self.progress.setMaximum(event.total or 0)
             self.progress.setValue(event.done)
@@ -375,6 +390,17 @@ class TrainTab(QWidget, StopsAndWaits):
             self.message.setText(self._note)
         elif isinstance(event, Failed):
             self._failed(event)
+
+    def _show_earlier_epochs(self, start_epoch: int) -> None:
+        """A continued run's curves before this session, from its metrics."""
+        for row in metrics_until(self.trainer.run_dir, start_epoch):
+            if row.get("kind") == "batch" and row.get("loss") is not None:
+                self.curves.add_batch(row["step"], row["loss"])
+            elif row.get("kind") == "epoch" and row.get("train_accuracy") is not None:
+                self.curves.add_epoch(row["epoch"], row["train_accuracy"], row.get("val_accuracy"),
+                                      row.get("val_pen_accuracy"))
+        self._note += f"Continued from the end of epoch {start_epoch} ({self.trainer.run_dir.name}).\n"
+        self.message.setText(self._note)
 
     def _failed(self, event: Failed) -> None:
         self.progress.setFormat("failed")
@@ -410,8 +436,10 @@ class TrainTab(QWidget, StopsAndWaits):
         accuracy = f"{event.test_accuracy:.2%}" if event.test_accuracy is not None else "not measured"
         if event.stopped:
             self.progress.setFormat(f"stopped after {event.epochs_done} epoch(s)")
+            later = (" Experiments → Runs → Continue carries the run on from the end of epoch "
+                     f"{event.epochs_done}." if event.epochs_done else "")
             self.message.setText(f"{self._note}Stopped. Test accuracy of the model so far: {accuracy}. It is saved in "
-                                 f"{shown(event.checkpoint)} (File → Load model to use it).")
+                                 f"{shown(event.checkpoint)} (File → Load model to use it).{later}")
             self.activity.emit("Training stopped")
             return
         self.progress.setValue(self.progress.maximum())

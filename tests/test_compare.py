@@ -11,7 +11,7 @@ import pytest
 from engine.compare import PRESETS, Comparison, parse_vary, plan, preset_base
 from engine.config import TrainConfig
 from engine.events import Finished
-from engine.runs import delete_run, history, list_runs, read_metrics
+from engine.runs import delete_run, history, list_runs, read_metrics, read_summary
 
 BASE = TrainConfig(model="seed003", dataset="mnist", epochs=1, batch_size=32, augment=False, ema=False,
                    schedule="constant", val_fraction=0.1, device="cpu")
@@ -100,5 +100,11 @@ def test_a_run_whose_process_is_gone_is_listed_as_interrupted(tmp_path):
         (tmp_path / name).mkdir()
         (tmp_path / name / "run.json").write_text(json.dumps({"config": {"model": "digitnet"}, "status": "running",
                                                               "process": {"pid": pid, "host": socket.gethostname()}}))
+        (tmp_path / name / "last.pt").write_bytes(b"")  # its checkpoint of a finished epoch
     statuses = {s.name: s.row()["status"] for s in list_runs(tmp_path)}
     assert statuses == {"20260101-000000-killed": "interrupted", "20260101-000001-going": "running"}
+    # The interrupted run can be carried on (Runs → Continue, `runs` names the command); one still going cannot.
+    assert {s.name: s.resumable for s in list_runs(tmp_path)} == {"20260101-000000-killed": True,
+                                                                  "20260101-000001-going": False}
+    (tmp_path / "20260101-000000-killed" / "last.pt").unlink()
+    assert not read_summary(tmp_path / "20260101-000000-killed").resumable

@@ -335,6 +335,33 @@ def test_stop_mid_run_keeps_the_active_model(window, qtbot, tiny_data):
     assert len(tab.curves.steps) < 50 * ((1024 - 85) // 32)
 
 
+def test_a_stopped_run_continues_from_the_runs_page_with_its_curves(window, qtbot, tiny_data):
+    tab, runs = window.train_tab, window.experiments_tab.runs
+    for name, value in (("epochs", 3), ("batch_size", 64), ("dataset", "mnist"), ("lr", 0.002)):
+        tab.form.set_value(name, value)
+    tab.start()
+    qtbot.waitUntil(lambda: len(tab.curves.epochs) == 1 and len(tab.curves.steps) > 16, timeout=60_000)
+    tab.stop()
+    qtbot.waitUntil(lambda: not tab.running, timeout=30_000)
+    assert "Runs → Continue" in tab.message.text()
+    tab.form.set_value("lr", 0.05)  # the form moved on; the run carries on with its own options
+
+    window.tabs.setCurrentWidget(window.experiments_tab)
+    window.experiments_tab.pages.setCurrentWidget(runs)
+    assert [run.status for run in runs.runs] == ["stopped"]
+    runs.table.selectRow(0)
+    qtbot.mouseClick(runs.continue_button, Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is tab and tab.running and tab.form.config().lr == 0.002
+    qtbot.waitUntil(lambda: not tab.running, timeout=60_000)
+    assert "Continued from the end of epoch 1" in tab.message.text() and "Done" in tab.message.text()
+    assert tab.curves.epochs == [1, 2, 3]  # the first epoch's curves with this session's
+    assert tab.curves.steps == list(range(1, 3 * ((1024 - 85) // 64) + 1))
+    runs.refresh()
+    assert [run.status for run in runs.runs] == ["finished"]
+    runs.table.selectRow(0)
+    assert not runs.continue_button.isEnabled()
+
+
 def test_pause_and_resume_from_the_buttons(window, qtbot, tiny_data):
     tab = window.train_tab
     tab.form.set_value("epochs", 50)

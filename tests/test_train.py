@@ -13,7 +13,7 @@ from engine.config import TrainConfig
 from engine.evaluate import evaluate
 from engine.events import BatchEnd, EpochEnd, Failed, Finished, KernelSnapshot, LayerStats, Started
 from engine.replay import load_replay
-from engine.runs import read_metrics
+from engine.runs import read_metrics, read_summary
 from engine.train import Trainer
 
 FAST = dict(model="digitnet", epochs=2, batch_size=64, val_fraction=0.1, device="cpu")
@@ -112,11 +112,17 @@ def test_stop_then_resume_matches_an_uninterrupted_run(small_mnist, tmp_path):
     last = tmp_path / "split" / "last.pt"
     assert load_checkpoint(last).training_state["epoch"] == 1
 
+    started = read_summary(tmp_path / "split").record["started"]
+    assert read_summary(tmp_path / "split").resumable
     resumed = Trainer(config, dataset=small_mnist, run_dir=tmp_path / "split", resume_from=last)
     final = resumed.run()
+    assert read_summary(tmp_path / "split").record["started"] == started  # one run, begun once
     assert isinstance(final, Finished) and final.epochs_done == 3 and not final.stopped
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
-    assert [r["epoch"] for r in read_metrics(tmp_path / "split") if r["kind"] == "epoch"] == [1, 2, 3]  # one curve
+    rows = read_metrics(tmp_path / "split")
+    assert [r["epoch"] for r in rows if r["kind"] == "epoch"] == [1, 2, 3]  # one curve…
+    steps = [r["step"] for r in rows if r["kind"] == "batch"]
+    assert steps == list(range(1, 3 * 56 + 1))  # …whose batches after the checkpoint are not there twice
     for p, q in zip(straight.model.parameters(), resumed.model.parameters()):
         assert torch.allclose(p, q, atol=1e-5)
     # The kernel replay carries on across the resume as if the run had never stopped.
