@@ -5,7 +5,8 @@ import csv
 import io
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton,
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
@@ -75,6 +76,8 @@ class RunsPanel(QWidget):
         buttons.addWidget(self.continue_button)
         for text, slot, tip in (("Refresh", self.refresh, "Read the runs folder again"),
                                 ("Make active", self._make_active, "Use the selected run's model"),
+                                ("Open folder", self._open_folder, "Show the selected run's files (record, metrics, "
+                                 "checkpoints, kernel replay) in the file manager"),
                                 ("Export CSV…", self._export, "Save the selected runs' metrics as one CSV table"),
                                 ("Delete…", self._delete, "Delete the selected runs' folders")):
             button = QPushButton(text)
@@ -144,6 +147,13 @@ class RunsPanel(QWidget):
             self.make_active.emit(str(chosen[0].folder / "model.pt"))
         else:
             QMessageBox.information(self, "No model", "Select a run that saved a model.")
+
+    def _open_folder(self) -> None:
+        chosen = self.selected()
+        if chosen:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(chosen[0].folder)))
+        else:
+            QMessageBox.information(self, "Nothing selected", "Select a run to show its folder.")
 
     def _export(self) -> None:
         chosen = [r for r in self.selected() if r.readable]

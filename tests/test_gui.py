@@ -5,8 +5,8 @@ import os
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QMimeData, QObject, QPointF, QSettings, Qt, QUrl, Slot
+from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressBar, QPushButton, QTabWidget
 
@@ -360,6 +360,24 @@ def test_a_stopped_run_continues_from_the_runs_page_with_its_curves(window, qtbo
     assert [run.status for run in runs.runs] == ["finished"]
     runs.table.selectRow(0)
     assert not runs.continue_button.isEnabled()
+
+    class FileManager(QObject):  # stands in for the desktop's, as Qt lets an app route a URL scheme
+        def __init__(self):
+            super().__init__()
+            self.shown = []
+
+        @Slot(QUrl)
+        def show(self, url):
+            self.shown.append(url.toLocalFile())
+
+    file_manager = FileManager()
+    QDesktopServices.setUrlHandler("file", file_manager, "show")
+    try:
+        open_folder = next(b for b in runs.findChildren(QPushButton) if b.text() == "Open folder")
+        qtbot.mouseClick(open_folder, Qt.MouseButton.LeftButton)
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    assert file_manager.shown == [str(runs.runs[0].folder)]
 
 
 def test_pause_and_resume_from_the_buttons(window, qtbot, tiny_data):
