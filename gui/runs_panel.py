@@ -25,14 +25,14 @@ COLUMNS = ("what", "val. accuracy", "test accuracy", "started", "model", "datase
 
 
 def curve_points(rows: list[dict]) -> tuple[list, list]:
-    """(epoch, loss) per reported batch and (epoch, validation accuracy) per evaluation, or per epoch
-    for runs that were scored only at epoch ends."""
+    """(epoch, loss) per reported batch and (epoch, validation accuracy) per evaluation, then per epoch
+    past the last evaluation: runs scored only at epoch ends, and a comparison's run (scored four
+    times an epoch) continued in the Train tab (scored at epoch ends)."""
     losses = [(r["epoch"], r["loss"]) for r in rows if r.get("kind") == "batch" and r.get("loss") is not None]
-    scores = [(r["epoch"], r["val_accuracy"]) for r in rows if r.get("kind") == "evaluation"
-              and r.get("val_accuracy") is not None]
-    if not scores:
-        scores = [(r["epoch"], r["val_accuracy"]) for r in rows if r.get("kind") == "epoch"
-                  and r.get("val_accuracy") is not None]
+    scored = [r for r in rows if r.get("val_accuracy") is not None]
+    scores = [(r["epoch"], r["val_accuracy"]) for r in scored if r.get("kind") == "evaluation"]
+    last = scores[-1][0] if scores else 0
+    scores += [(r["epoch"], r["val_accuracy"]) for r in scored if r.get("kind") == "epoch" and r["epoch"] > last]
     return losses, scores
 
 

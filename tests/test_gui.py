@@ -380,6 +380,16 @@ def test_a_stopped_run_continues_from_the_runs_page_with_its_curves(window, qtbo
     assert file_manager.shown == [str(runs.runs[0].folder)]
 
 
+def test_a_comparison_run_continued_at_epoch_ends_keeps_its_whole_validation_curve():
+    from gui.runs_panel import curve_points
+
+    compared = [{"kind": "evaluation", "epoch": e / 4, "val_accuracy": 0.9 + e / 100} for e in range(1, 5)]
+    compared.append({"kind": "epoch", "epoch": 1, "val_accuracy": 0.94})  # the same score as the evaluation at 1.0
+    continued = [{"kind": "epoch", "epoch": e, "val_accuracy": 0.95 + e / 100} for e in (2, 3)]
+    assert [epoch for epoch, _ in curve_points(compared + continued)[1]] == [0.25, 0.5, 0.75, 1, 2, 3]
+    assert [epoch for epoch, _ in curve_points(continued)[1]] == [2, 3]
+
+
 def test_pause_and_resume_from_the_buttons(window, qtbot, tiny_data):
     tab = window.train_tab
     tab.form.set_value("epochs", 50)
