@@ -10,8 +10,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("runs", help="list the kept training runs",
                        description=f"List the runs kept in the runs folder ({paths.runs_dir()}), newest first; "
                                    "damaged or half-written ones are listed as unreadable.")
-    p.add_argument("--json", action="store_true", help='one JSON object per run: {"run", "folder", "readable", '
-                   '"started", "status", "model", "dataset", "test_accuracy", "val_accuracy", "seconds"}')
+    p.add_argument("--json", action="store_true", help='one JSON object per run: {"run", "folder", "readable", "label", '
+                   '"what" (the label, or the options that differ from the defaults), "started", "status", "model", '
+                   '"dataset", "test_accuracy", "val_accuracy", "seconds"}')
     p.set_defaults(handler=run)
 
 
@@ -25,8 +26,7 @@ def run(args) -> int:
             print(f"{row['run']}: unreadable: {row['problem']}")
         else:
             test = f"test {row['test_accuracy']:.2%}" if row["test_accuracy"] is not None else "no test score"
-            label = f" [{row['label']}]" if row["label"] else ""
-            print(f"{row['run']}{label}: {row['model']} on {row['dataset']}, {row['status']}, {test}, "
+            print(f"{row['run']} [{row['what']}]: {row['model']} on {row['dataset']}, {row['status']}, {test}, "
                   f"{row['seconds'] or 0:.0f} s")
             if summary.resumable:
                 print(f"  continue it with: train --resume {summary.folder / 'last.pt'}")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from engine import paths
 from engine.checkpoint import atomic_write_text
+from engine.config import TrainConfig
 from engine.events import BatchEnd, EpochEnd, Evaluation, Failed, Finished, Started
 
 RECORD = "run.json"
@@ -130,9 +131,20 @@ class RunSummary:
         # killed) has it only in its metrics.
         val_accuracy = r["val_accuracy"] if "val_accuracy" in r else final_validation(read_metrics(self.folder))
         return {"run": self.name, "folder": str(self.folder), "readable": True, "label": r.get("label", ""),
+                "what": r.get("label") or changed_options(self.config),
                 "started": r.get("started"), "status": self.status, "model": self.config.get("model"),
                 "dataset": self.config.get("dataset"), "test_accuracy": r.get("test_accuracy"),
                 "val_accuracy": val_accuracy, "seconds": r.get("seconds")}
+
+
+def changed_options(config: dict) -> str:
+    """What a run without a label tried: its options that differ from the defaults, as a comparison names
+    its runs ("lr=0.01, epochs=4"); model and dataset have columns of their own."""
+    defaults = TrainConfig().to_dict()
+    changed = [f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}"
+               for name, value in config.items()
+               if name in defaults and name not in ("model", "dataset") and value != defaults[name]]
+    return ", ".join(changed) or "default options"
 
 
 def _ended(process) -> bool:

@@ -101,7 +101,7 @@ class RunsPanel(QWidget):
         for i, run in enumerate(self.runs):
             row = run.row()
             if run.readable:
-                values = (row["label"] or "training run", _percent(row["val_accuracy"]), _percent(row["test_accuracy"]),
+                values = (row["what"], _percent(row["val_accuracy"]), _percent(row["test_accuracy"]),
                           (row["started"] or "")[:16].replace("T", " "), row["model"], row["dataset"],
                           f"{row['seconds']:.0f}" if row["seconds"] is not None else "—", row["status"], row["run"])
             else:

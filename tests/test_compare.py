@@ -11,7 +11,7 @@ import pytest
 from engine.compare import PRESETS, Comparison, parse_vary, plan, preset_base
 from engine.config import TrainConfig
 from engine.events import Finished
-from engine.runs import delete_run, history, list_runs, read_metrics, read_summary
+from engine.runs import changed_options, delete_run, history, list_runs, read_metrics, read_summary
 
 BASE = TrainConfig(model="seed003", dataset="mnist", epochs=1, batch_size=32, augment=False, ema=False,
                    schedule="constant", val_fraction=0.1, device="cpu")
@@ -108,3 +108,10 @@ def test_a_run_whose_process_is_gone_is_listed_as_interrupted(tmp_path):
                                                                   "20260101-000001-going": False}
     (tmp_path / "20260101-000000-killed" / "last.pt").unlink()
     assert not read_summary(tmp_path / "20260101-000000-killed").resumable
+
+
+def test_a_run_without_a_label_is_named_by_the_options_it_changed():
+    config = TrainConfig(model="seed003", dataset="mnist", lr=0.01, epochs=4, augment=False).to_dict()
+    assert changed_options(config) == "lr=0.01, epochs=4, augment=False"  # model and dataset have their own columns
+    assert changed_options(TrainConfig().to_dict()) == "default options"
+    assert changed_options({"lr": 0.003, "an_option_of_another_version": 1}) == "default options"

@@ -349,6 +349,7 @@ def test_a_stopped_run_continues_from_the_runs_page_with_its_curves(window, qtbo
     window.tabs.setCurrentWidget(window.experiments_tab)
     window.experiments_tab.pages.setCurrentWidget(runs)
     assert [run.status for run in runs.runs] == ["stopped"]
+    assert runs.table.item(0, 0).text() == "lr=0.002, batch_size=64, epochs=3"  # what it tried, not "training run"
     runs.table.selectRow(0)
     qtbot.mouseClick(runs.continue_button, Qt.MouseButton.LeftButton)
     assert window.tabs.currentWidget() is tab and tab.running and tab.form.config().lr == 0.002
