@@ -41,9 +41,10 @@ class DatasetSpec:
     citation: str = ""
     system_package: str = ""  # the Debian/Ubuntu package that installs it in system_dirs, if any
 
-    @property
-    def file_stems(self) -> tuple[str, ...]:
-        return tuple(stem for split in SPLITS for stem in _FILES[split])
+
+def stems_of(splits: tuple[str, ...]) -> tuple[str, ...]:
+    """The files that hold these splits (images, then labels, for each)."""
+    return tuple(stem for split in splits for stem in _FILES[split])
 
 
 DIGITS = tuple(str(d) for d in range(10))
@@ -130,8 +131,8 @@ def _file_in(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def _complete(folder: Path, spec: DatasetSpec) -> bool:
-    return all(_file_in(folder, stem) for stem in spec.file_stems)
+def _complete(folder: Path, splits: tuple[str, ...]) -> bool:
+    return all(_file_in(folder, stem) for stem in stems_of(splits))
 
 
 def _user_folders(data_dir, name: str) -> list[Path]:
@@ -154,34 +155,38 @@ def search_dirs(spec: DatasetSpec, data_dir=None) -> list[Path]:
     return candidates
 
 
-def locate(spec: DatasetSpec, data_dir=None) -> Path | None:
-    return next((d for d in search_dirs(spec, data_dir) if _complete(d, spec)), None)
+def locate(spec: DatasetSpec, data_dir=None, splits: tuple[str, ...] = SPLITS) -> Path | None:
+    return next((d for d in search_dirs(spec, data_dir) if _complete(d, splits)), None)
 
 
-def fetch(spec: DatasetSpec, dest: Path | None = None, progress: Progress | None = None) -> Path:
-    """Download the dataset's files (verified) into ``dest`` (default: the datasets cache)."""
+def fetch(spec: DatasetSpec, dest: Path | None = None, progress: Progress | None = None,
+          splits: tuple[str, ...] = SPLITS) -> Path:
+    """Download the files of the dataset's ``splits`` (verified) into ``dest`` (default: the datasets cache)."""
     dest = dest or paths.datasets_dir() / spec.name
-    for stem in spec.file_stems:
+    for stem in stems_of(splits):
         if not _file_in(dest, stem):
             try:
                 download_verified(f"{stem}.gz", spec.mirrors, spec.checksums[stem], dest, progress)
             except DownloadError as exc:
-                raise DownloadError(f"{exc}\n{_offline_hint(spec, dest)}") from None
+                raise DownloadError(f"{exc}\n{_offline_hint(spec, dest, splits)}") from None
     return dest
 
 
-def _offline_hint(spec: DatasetSpec, dest: Path) -> str:
-    files = ", ".join(f"{stem}.gz" for stem in spec.file_stems)
-    hint = f"Without a network, copy its {len(spec.file_stems)} files ({files}) into {dest}"
+def _offline_hint(spec: DatasetSpec, dest: Path, splits: tuple[str, ...]) -> str:
+    stems = stems_of(splits)
+    files = ", ".join(f"{stem}.gz" for stem in stems)
+    hint = f"Without a network, copy its {len(stems)} files ({files}) into {dest}"
     if spec.system_package:
         hint += f", or install the package {spec.system_package} (Debian, Ubuntu), which puts them in {spec.system_dirs[0]}"
     return hint + "; the command line also takes --data-dir FOLDER."
 
 
 @functools.lru_cache(maxsize=4)
-def _load_folder(folder: Path, name: str, class_names: tuple[str, ...]) -> Dataset:
-    arrays = {}
-    for split in SPLITS:
+def _load_folder(folder: Path, name: str, class_names: tuple[str, ...], splits: tuple[str, ...] = SPLITS) -> Dataset:
+    """The dataset's ``splits`` from the folder; a split not asked for is empty."""
+    arrays = {split: (torch.zeros((0, 28, 28), dtype=torch.uint8), torch.zeros(0, dtype=torch.int64))
+              for split in SPLITS}
+    for split in splits:
         images_stem, labels_stem = _FILES[split]
         images, labels = read_image_label_pair(_file_in(folder, images_stem), _file_in(folder, labels_stem))
         if labels.size and (labels.min() < 0 or labels.max() >= len(class_names)):
@@ -190,13 +195,13 @@ def _load_folder(folder: Path, name: str, class_names: tuple[str, ...]) -> Datas
     return Dataset(name, class_names, *arrays["train"], *arrays["test"])
 
 
-def _chosen_folder(spec: DatasetSpec, data_dir: Path) -> Path:
+def _chosen_folder(spec: DatasetSpec, data_dir: Path, splits: tuple[str, ...]) -> Path:
     if not data_dir.is_dir():
         raise DatasetError(f"the data folder {data_dir} does not exist")
     for folder in (data_dir, data_dir / spec.name):
-        if _complete(folder, spec):
+        if _complete(folder, splits):
             return folder
-    missing = [f"{stem}(.gz)" for stem in spec.file_stems if not _file_in(data_dir, stem)]
+    missing = [f"{stem}(.gz)" for stem in stems_of(splits) if not _file_in(data_dir, stem)]
     raise DatasetError(f"{spec.title} is not complete in {data_dir}: missing {', '.join(missing)}")
 
 
@@ -242,23 +247,24 @@ def _mix(mnist: Dataset, pen: Dataset) -> Dataset:
 def load_dataset(name_or_spec, data_dir=None, download: bool = True, progress: Progress | None = None,
                  test_only: bool = False) -> Dataset:
     """Find (or download) a dataset and load it into memory once per process. ``test_only``: the caller
-    reads only the test split, so the pen digits' training writers are not drawn for it (their first
-    drawing takes a minute or two); their training split is then empty."""
+    reads only the test split, so the training split is neither downloaded nor read, nor are the pen
+    digits' training writers drawn for it (their first drawing takes a minute or two); it is then empty."""
     if name_or_spec in (PEN, MIXED):
         mnist = load_dataset("mnist", data_dir, download, progress) if name_or_spec == MIXED else None  # fails fast
         # mnist+pen's test set is MNIST's: its pen part is all training data, wanted even for test_only
         pen = _load_pen(pen_file(data_dir).resolve(), paths.cache_dir(), progress, test_only and mnist is None)
         return pen if mnist is None else _mix(mnist, pen)
     spec = name_or_spec if isinstance(name_or_spec, DatasetSpec) else get_spec(name_or_spec)
+    splits = ("test",) if test_only else SPLITS
     if data_dir:  # the user named a folder: use it or say why not, never fall back in silence
-        return _load_folder(_chosen_folder(spec, Path(data_dir)).resolve(), spec.name, spec.class_names)
-    folder = locate(spec, data_dir)
+        return _load_folder(_chosen_folder(spec, Path(data_dir), splits).resolve(), spec.name, spec.class_names, splits)
+    folder = locate(spec, data_dir, splits)
     if folder is None:
         if not download:
             looked = "\n  ".join(str(d) for d in search_dirs(spec, data_dir))
             raise DatasetError(f"{spec.title} was not found. Looked in:\n  {looked}")
-        folder = fetch(spec, progress=progress)
-    return _load_folder(folder.resolve(), spec.name, spec.class_names)
+        folder = fetch(spec, progress=progress, splits=splits)
+    return _load_folder(folder.resolve(), spec.name, spec.class_names, splits)
 
 
 def split_indices(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

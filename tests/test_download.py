@@ -60,6 +60,18 @@ def test_download_verifies_and_installs_into_user_data_folder(served, isolated_h
     assert labels == set(installed) and all(c[2] is not None and 0 < c[1] <= c[2] for c in calls)
 
 
+def test_a_test_set_alone_downloads_only_its_own_files(served, isolated_home):
+    """Evaluating on a dataset not yet on disk fetches its test files (a seventh of it), not the training set."""
+    base, checksums = served
+    spec = _spec([f"{base}/good/"], checksums)
+    data = load_dataset(spec, test_only=True)
+    assert data.test_images.shape == (100, 28, 28) and len(data.train_labels) == 0
+    folder = isolated_home / "cache" / "datasets" / "test-digits"
+    assert sorted(p.name for p in folder.iterdir()) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    assert load_dataset(spec).train_images.shape == (200, 28, 28)  # training fetches the rest
+    assert len(list(folder.iterdir())) == 4
+
+
 def test_corrupted_download_is_rejected_and_leaves_nothing(served, tmp_path):
     base, checksums = served
     stem = "train-images-idx3-ubyte"
