@@ -7,7 +7,7 @@ worker; their curves overlay live, one colour per run, and a table lists how eac
 import logging
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton,
     QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
@@ -18,6 +18,7 @@ from engine.events import BatchEnd, EpochEnd, Evaluation, Failed, Finished
 from gui.run_curves import CurveChart, run_colour
 from gui.runs_panel import RunsPanel
 from gui.search_panel import SearchPanel
+from gui.settings import remember, remembered
 from gui.style import BAD, MUTED, side_by_side
 from gui.workers import JobWorker, StopsAndWaits, start_in_thread
 
@@ -149,6 +150,16 @@ class ComparePanel(QWidget, StopsAndWaits):
     @property
     def running(self) -> bool:
         return self._worker is not None
+
+    def restore_state(self, store: QSettings) -> None:
+        self.preset.setCurrentIndex(max(0, self.preset.findData(remembered(store, "compare_preset"))))
+        self.quick.setChecked(remembered(store, "compare_quick"))
+        self.vary.setText(remembered(store, "compare_vary"))
+
+    def save_state(self, store: QSettings) -> None:
+        remember(store, "compare_preset", self.preset.currentData())
+        remember(store, "compare_quick", self.quick.isChecked())
+        remember(store, "compare_vary", self.vary.text())
 
     @property
     def results(self) -> list[RunResult]:
@@ -291,6 +302,16 @@ class ExperimentsTab(QWidget):
     @property
     def running(self) -> bool:
         return self.compare.running or self.search.running
+
+    def restore_state(self, store: QSettings) -> None:
+        self.pages.setCurrentIndex(remembered(store, "experiments_page"))
+        self.compare.restore_state(store)
+        self.search.restore_state(store)
+
+    def save_state(self, store: QSettings) -> None:
+        remember(store, "experiments_page", self.pages.currentIndex())
+        self.compare.save_state(store)
+        self.search.save_state(store)
 
     def stop_and_wait(self) -> None:
         self.compare.stop_and_wait()

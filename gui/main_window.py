@@ -335,12 +335,14 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(remembered(self.settings, "tab"))
         self.draw_tab.restore_state(self.settings)
         self.train_tab.restore_state(self.settings)
+        self.experiments_tab.restore_state(self.settings)
 
     def _save_settings(self) -> None:
         remember_geometry(self.settings, self.saveGeometry())
         remember(self.settings, "tab", self.tabs.currentIndex())
         self.draw_tab.save_state(self.settings)
         self.train_tab.save_state(self.settings)
+        self.experiments_tab.save_state(self.settings)
 
     def closeEvent(self, event) -> None:
         if not self.active.saved:

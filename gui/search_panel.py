@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from engine.config import SEARCH_SPACE
 from gui.export import add_picture_menu
+from gui.settings import remember, remembered
 from gui.style import BAD, MUTED, set_log_ticks, side_by_side
 from gui.workers import JobWorker, StopsAndWaits, start_in_thread
 
@@ -99,6 +100,16 @@ class SearchPanel(QWidget, StopsAndWaits):
     @property
     def running(self) -> bool:
         return self._worker is not None
+
+    def restore_state(self, store: QSettings) -> None:
+        self.trials.setValue(remembered(store, "search_trials"))
+        self.sampler.setCurrentIndex(max(0, self.sampler.findData(remembered(store, "search_sampler"))))
+        self.quick.setChecked(remembered(store, "search_quick"))
+
+    def save_state(self, store: QSettings) -> None:
+        remember(store, "search_trials", self.trials.value())
+        remember(store, "search_sampler", self.sampler.currentData())
+        remember(store, "search_quick", self.quick.isChecked())
 
     def base(self):
         config = self._base_config()

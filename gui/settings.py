@@ -20,6 +20,13 @@ class Remembered:
     recent_models: str = ""  # models loaded or saved, newest first, one path per line
     last_samples_dir: str = ""  # where the personal samples were last exported or imported
     last_test_set_dir: str = ""  # where the Evaluate tab last looked for the user's own digits
+    experiments_page: int = 0  # Compare, Search or Runs
+    compare_preset: str = "optimizers"  # the comparison chosen (a preset's name, or custom)
+    compare_quick: bool = True
+    compare_vary: str = ""  # a custom comparison's options and values
+    search_trials: int = 12
+    search_sampler: str = "tpe"
+    search_quick: bool = True
 
 
 DEFAULTS = Remembered()

@@ -644,12 +644,25 @@ def test_choices_persist_between_sessions(qtbot, settings):
     first.draw_tab.pen_slider.setValue(30)
     first.train_tab.form.set_value("optimizer", "momentum")
     first.tabs.setCurrentIndex(2)
+    experiments = first.experiments_tab
+    experiments.pages.setCurrentWidget(experiments.search)
+    experiments.compare.preset.setCurrentIndex(experiments.compare.preset.findData("custom"))
+    experiments.compare.vary.setText("lr=0.01,0.1")
+    experiments.compare.quick.setChecked(False)
+    experiments.search.trials.setValue(5)
+    experiments.search.sampler.setCurrentIndex(experiments.search.sampler.findData("random"))
     first.close()
     second = MainWindow(settings=settings)
     qtbot.addWidget(second)
     assert second.draw_tab.pen_slider.value() == 30
     assert second.train_tab.form.config().optimizer == "momentum"
     assert second.tabs.currentIndex() == 2
+    experiments = second.experiments_tab
+    assert experiments.pages.currentWidget() is experiments.search
+    compare, search = experiments.compare, experiments.search
+    assert (compare.preset.currentData(), compare.vary.text(), compare.quick.isChecked()) == ("custom", "lr=0.01,0.1", False)
+    assert compare.estimate.text().startswith("2 runs")  # described as chosen, not as the default preset
+    assert (search.trials.value(), search.sampler.currentData()) == (5, "random")
 
 
 def test_train_options_reset_to_the_default_recipe(window, qtbot):
