@@ -29,6 +29,7 @@ class CheckpointError(ValueError):
 
     def __init__(self, path, reason: str):
         self.path = Path(path)
+        self.reason = reason
         super().__init__(f"{self.path.name}: {reason}")
 
 

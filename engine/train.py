@@ -582,7 +582,13 @@ class Trainer:
             self._emit(Notice(f"The kernel replay could not be saved: {exc}"))
 
     def _restore(self) -> tuple[int, float]:
-        checkpoint = load_checkpoint(self.resume_from)
+        try:
+            checkpoint = load_checkpoint(self.resume_from)
+        except CheckpointError as exc:
+            folder = Path(self.resume_from).parent
+            kept = "; the weights it stopped with are kept apart, in its model.pt" if (folder / "model.pt").is_file() else ""
+            raise CheckpointError(self.resume_from, f"{exc.reason}: the run in {folder} cannot be continued from "
+                                  f"it{kept}") from None
         state = checkpoint.training_state
         if checkpoint.model_name != self.config.model or not state:
             raise CheckpointError(self.resume_from, f"cannot resume a {self.config.model} run: it holds "

@@ -1,6 +1,7 @@
 """Real (short) training runs on MNIST subsets."""
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -240,3 +241,9 @@ def test_resuming_from_a_checkpoint_without_training_state_fails_clearly(small_m
     _, first, _ = run(TrainConfig(**{**FAST, "epochs": 1}), small_mnist, tmp_path / "a")
     _, final, _ = run(TrainConfig(**{**FAST, "epochs": 2}), small_mnist, tmp_path / "b", resume_from=first.checkpoint)
     assert isinstance(final, Failed) and final.kind == "checkpoint" and "without training state" in final.message
+    last = Path(first.checkpoint).parent / "last.pt"
+    last.write_bytes(last.read_bytes()[:5000])  # cut short, as a full disk or a killed copy leaves it
+    _, final, _ = run(TrainConfig(**{**FAST, "epochs": 2}), small_mnist, tmp_path / "c", resume_from=last)
+    assert isinstance(final, Failed) and final.kind == "checkpoint"
+    assert final.message.startswith("last.pt: corrupt") and f"the run in {last.parent} cannot be continued" in final.message
+    assert "in its model.pt" in final.message
