@@ -118,6 +118,13 @@ class RunSummary:
         return status
 
     @property
+    def epochs_done(self) -> int:
+        """Full epochs run: the record's once the run has ended, else its metrics' last."""
+        if "epochs_done" in self.record:
+            return int(self.record["epochs_done"])
+        return max((int(r["epoch"]) for r in read_metrics(self.folder) if r.get("kind") == "epoch"), default=0)
+
+    @property
     def resumable(self) -> bool:
         """Stopped or interrupted before its end, with a checkpoint of a finished epoch to carry on from."""
         return self.readable and self.status in ("stopped", "interrupted") and (self.folder / "last.pt").is_file()
@@ -182,6 +189,18 @@ def list_runs(root: Path | None = None) -> list[RunSummary]:
     # An empty folder is a run still loading its data (its record begins at its first step): nothing to list.
     folders = [p for p in root.iterdir() if p.is_dir() and any(p.iterdir())]
     return [read_summary(folder) for folder in sorted(folders, key=lambda p: p.name, reverse=True)]
+
+
+def interrupted_run(root: Path | None = None) -> RunSummary | None:
+    """The newest run, if its process ended before it did (the app or the computer stopped mid-run) and it
+    can be continued: what the app offers to carry on when it starts."""
+    root = Path(root or paths.runs_dir())
+    if not root.is_dir():
+        return None
+    for folder in sorted((p for p in root.iterdir() if (p / RECORD).is_file()), key=lambda p: p.name, reverse=True):
+        newest = read_summary(folder)
+        return newest if newest.status == "interrupted" and newest.resumable else None
+    return None
 
 
 def read_metrics(folder: Path) -> list[dict]:

@@ -14,6 +14,7 @@ from engine.checkpoint import CheckpointError, SaveError
 from engine.paths import APP_NAME, default_model_path
 from engine.predict import Predictor
 from engine.preprocess import IMAGE_SUFFIXES, PreparedImage, read_image
+from engine.runs import interrupted_run
 from gui.active_model import ActiveModel
 from gui.draw_tab import DrawTab
 from gui.evaluate_tab import EvaluateTab
@@ -98,11 +99,16 @@ class MainWindow(QMainWindow):
         self.experiments_tab.activity.connect(self.activity_status.setText)
         self.experiments_tab.make_active.connect(self.load_model)
         self.experiments_tab.continue_run.connect(self.continue_run)
+        self.train_tab.continue_requested.connect(self.continue_run)
 
         self.setAcceptDrops(True)  # an image or a model dropped anywhere on the window
         self._build_menus()
         self._model_changed(self.active.predictor)
         self._restore_settings()
+        interrupted = interrupted_run()
+        if interrupted:
+            self.train_tab.offer_to_continue(interrupted)
+            self.activity_status.setText("Your last run was interrupted: the Train tab can continue it")
         QTimer.singleShot(0, self.active.predictor.warm_up)  # once the window is up, before the first stroke
 
     # --- menus and shortcuts ---------------------------------------------------------------------

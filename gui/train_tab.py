@@ -1,6 +1,7 @@
 """The Train tab: every training option, Train/Pause/Stop, and live curves of the run."""
 
 import copy
+import html
 import json
 
 import numpy as np
@@ -155,6 +156,7 @@ class TrainTab(QWidget, StopsAndWaits):
     trained = Signal(object, object)
     kernels = Signal(object)
     activity = Signal(str)
+    continue_requested = Signal(object)  # an interrupted RunSummary, from the link offered at start-up
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -210,7 +212,10 @@ class TrainTab(QWidget, StopsAndWaits):
         self.rate_label.setStyleSheet(f"color: {MUTED}")
         self.message = QLabel("")
         self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                             | Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self._interrupted: RunSummary | None = None  # offered to be continued until another run starts
+        self.message.linkActivated.connect(self._continue_interrupted)
         self.curves = TrainingCurves()
         self.layer_stats = LayerStatsView()
         self.charts = QTabWidget()
@@ -283,6 +288,7 @@ class TrainTab(QWidget, StopsAndWaits):
         self.message.setText("")
         self.message.setStyleSheet("")
         self._note = ""
+        self._interrupted = None
         self.trainer = Trainer(config, kernel_every=KERNEL_EVERY, stats_every=STATS_EVERY, **trainer_options)
         self._worker = TrainingWorker(self.trainer)
         self._worker.event.connect(self._on_event)
@@ -291,6 +297,19 @@ class TrainTab(QWidget, StopsAndWaits):
         self._timer.start()
         self._set_running(True)
         self.activity.emit(f"Training {config.model} on {config.dataset}…")
+
+    def offer_to_continue(self, run: RunSummary) -> None:
+        """Say that a run was interrupted (the app or the computer stopped mid-run), with a link that continues it."""
+        self._interrupted = run
+        epochs = run.config.get("epochs", "?")
+        self.message.setText(f"Your last run ({html.escape(run.row()['what'])}, {run.config.get('dataset')}) was "
+                             f"interrupted after epoch {run.epochs_done} of {epochs}: the app or the computer stopped "
+                             "before it ended. <a href='continue'>Continue it</a> from there, or find it in "
+                             "Experiments → Runs.")
+
+    def _continue_interrupted(self, _link: str) -> None:
+        if self._interrupted:
+            self.continue_requested.emit(self._interrupted)
 
     def continue_run(self, run: RunSummary) -> None:
         """Carry a stopped or interrupted run on from its last full epoch, with its own options (shown in

@@ -381,6 +381,39 @@ def test_a_stopped_run_continues_from_the_runs_page_with_its_curves(window, qtbo
     assert file_manager.shown == [str(runs.runs[0].folder)]
 
 
+def test_a_run_the_app_never_finished_is_offered_to_be_continued_at_start(qtbot, settings, tiny_data):
+    import json
+    import subprocess
+    import sys
+
+    from engine.events import BatchEnd
+    from engine.runs import RECORD
+    from engine.train import Trainer
+
+    def stop_in_epoch_two(event):
+        if isinstance(event, BatchEnd) and event.epoch == 2:
+            trainer.stop()
+
+    trainer = Trainer(TrainConfig(dataset="mnist", epochs=3, batch_size=64, lr=0.002), stop_in_epoch_two)
+    trainer.run()
+    # As a killed app leaves it: still "running", its process gone.
+    ended = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout)
+    record = json.loads((trainer.run_dir / RECORD).read_text())
+    record.update(status="running", process={**record["process"], "pid": ended})
+    (trainer.run_dir / RECORD).write_text(json.dumps(record))
+
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window)
+    tab = window.train_tab
+    assert "Your last run (lr=0.002, batch_size=64, epochs=3, mnist) was interrupted after epoch 1 of 3" in tab.message.text()
+    assert "interrupted" in window.activity_status.text()
+    tab.message.linkActivated.emit("continue")  # the "Continue it" link
+    assert tab.running and tab.form.config().epochs == 3
+    qtbot.waitUntil(lambda: not tab.running, timeout=60_000)
+    assert "Continued from the end of epoch 1" in tab.message.text() and tab.curves.epochs == [1, 2, 3]
+    assert MainWindow(settings=settings).train_tab.message.text() == ""  # finished: nothing more to offer
+
+
 def test_a_comparison_run_continued_at_epoch_ends_keeps_its_whole_validation_curve():
     from gui.runs_panel import curve_points
 
