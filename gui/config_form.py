@@ -12,7 +12,7 @@ LABELS = {"lr": "Learning rate", "val_fraction": "Validation fraction", "ema": "
 AT_MINIMUM = {"dropout": "the model's own"}  # what a field's lowest value means, shown instead of the number
 
 
-def _label(name: str) -> str:
+def option_label(name: str) -> str:
     return LABELS.get(name, name.replace("_", " ").capitalize())
 
 
@@ -50,7 +50,7 @@ class ConfigForm(QWidget):
             editor.setObjectName(f"config_{f.name}")
             editor.setToolTip(meta["help"])
             self.editors[f.name] = editor
-            layout.addRow(_label(f.name), editor)
+            layout.addRow(option_label(f.name), editor)
         self.set_config(TrainConfig())
 
     def set_value(self, name: str, value) -> None:

@@ -279,6 +279,7 @@ class ExperimentsTab(QWidget):
 
     make_active = Signal(str)
     continue_run = Signal(object)  # from the Runs page
+    use_settings = Signal(dict, str)  # a search trial's options, for the Train tab
     activity = Signal(str)
 
     def __init__(self, base_config, parent=None):
@@ -296,6 +297,7 @@ class ExperimentsTab(QWidget):
             panel.make_active.connect(self.make_active)
             panel.activity.connect(self.activity)
         self.runs.continue_run.connect(self.continue_run)
+        self.search.use_settings.connect(self.use_settings)
         layout = QVBoxLayout(self)
         layout.addWidget(self.pages)
 

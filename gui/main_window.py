@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.experiments_tab.make_active.connect(self.load_model)
         self.experiments_tab.continue_run.connect(self.continue_run)
         self.train_tab.continue_requested.connect(self.continue_run)
+        self.experiments_tab.use_settings.connect(self.use_settings)
 
         self.setAcceptDrops(True)  # an image or a model dropped anywhere on the window
         self._build_menus()
@@ -166,6 +167,14 @@ class MainWindow(QMainWindow):
             return
         self.tabs.setCurrentWidget(self.train_tab)
         self.train_tab.continue_run(run)
+
+    def use_settings(self, options: dict, source: str) -> None:
+        """Options found elsewhere (a search trial's) set in the Train tab, shown there."""
+        if self.train_tab.running:
+            QMessageBox.information(self, "Training under way", "The Train tab's options cannot change while it trains.")
+            return
+        self.tabs.setCurrentWidget(self.train_tab)
+        self.train_tab.use_options(options, source)
 
     def start_evaluation(self) -> None:
         self.tabs.setCurrentWidget(self.evaluate_tab)

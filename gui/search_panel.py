@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox,
+    QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton, QSpinBox,
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
@@ -27,6 +27,7 @@ COLUMNS = ("trial", "state", "learning rate", "weight decay", "val. accuracy", "
 
 class SearchPanel(QWidget, StopsAndWaits):
     make_active = Signal(str)
+    use_settings = Signal(dict, str)  # a trial's options for the Train tab, and which trial they are from
     activity = Signal(str)
 
     def __init__(self, base_config, parent=None):
@@ -59,6 +60,11 @@ class SearchPanel(QWidget, StopsAndWaits):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.active_button = QPushButton("Make active")
         self.active_button.clicked.connect(self._make_active)
+        self.use_button = QPushButton("Use in the Train tab")
+        self.use_button.setObjectName("useSearchSettings")
+        self.use_button.setToolTip("Set the Train tab's learning rate and weight decay to the selected trial's "
+                                   "(the best trial's when none is selected)")
+        self.use_button.clicked.connect(self._use_settings)
         self.plot = pg.PlotWidget(background=None, title="Validation accuracy of each trial")
         self.plot.setLogMode(x=True, y=True)
         self.plot.setLabel("bottom", "learning rate")
@@ -91,7 +97,11 @@ class SearchPanel(QWidget, StopsAndWaits):
         left.addWidget(self.note)
         left.addWidget(self.best)
         left.addWidget(self.table, 1)
-        left.addWidget(self.active_button)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.active_button)
+        buttons.addWidget(self.use_button)
+        buttons.addStretch(1)
+        left.addLayout(buttons)
         side_by_side(self, left, self.plot, (620, 620))
         self.results = []
         self._worker: JobWorker | None = None
@@ -195,6 +205,15 @@ class SearchPanel(QWidget, StopsAndWaits):
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
+
+    def _use_settings(self) -> None:
+        row = self.table.currentRow()
+        scored = [r for r in self.results if r.state == "complete" and r.val_accuracy is not None]
+        chosen = self.results[row] if 0 <= row < len(self.results) else max(scored, key=lambda r: r.val_accuracy, default=None)
+        if chosen is None or not chosen.params:
+            QMessageBox.information(self, "No trial yet", "Run a search, or select one of its trials.")
+            return
+        self.use_settings.emit(dict(chosen.params), f"trial {chosen.trial}")
 
     def _make_active(self) -> None:
         row = self.table.currentRow()

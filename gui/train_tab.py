@@ -25,7 +25,7 @@ from engine.predict import Predictor
 from engine.runs import RunSummary, metrics_until
 from engine.train import SUGGESTED_LR, Trainer
 from gui.settings import remember, remembered
-from gui.config_form import ConfigForm
+from gui.config_form import ConfigForm, option_label
 from gui.layer_stats_view import LayerStatsView
 from gui.style import BAD, MUTED, PEN_COLOUR, TRAIN_COLOUR, VAL_COLOUR
 from gui.workers import StopsAndWaits, TrainingWorker, start_in_thread
@@ -297,6 +297,15 @@ class TrainTab(QWidget, StopsAndWaits):
         self._timer.start()
         self._set_running(True)
         self.activity.emit(f"Training {config.model} on {config.dataset}…")
+
+    def use_options(self, options: dict, source: str) -> None:
+        """Set some options (a search trial's learning rate and weight decay) and say where they came from."""
+        for name, value in options.items():
+            self.form.set_value(name, value)
+        shown = " and ".join(f"{option_label(name).lower()} {value:.2g}" if isinstance(value, float) else
+                             f"{option_label(name).lower()} {value}" for name, value in options.items())
+        self.message.setStyleSheet("")
+        self.message.setText(f"From {source}: {shown}, set here. Train uses them with the other options as they are.")
 
     def offer_to_continue(self, run: RunSummary) -> None:
         """Say that a run was interrupted (the app or the computer stopped mid-run), with a link that continues it."""

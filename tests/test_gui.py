@@ -1014,6 +1014,13 @@ def test_experiments_search_shows_trials_as_they_finish(window, qtbot, tiny_data
     qtbot.waitUntil(lambda: not search.running, timeout=180_000)
     assert search.table.rowCount() == 4 and [r.trial for r in search.results] == [0, 1, 2, 3]
     assert search.best.text().endswith("(4 trials in the study)")
+    # The best trial's learning rate and weight decay go to the Train tab, to train with.
+    best = max((r for r in search.results if r.state == "complete"), key=lambda r: r.val_accuracy)
+    qtbot.mouseClick(find(window, QPushButton, "useSearchSettings"), Qt.MouseButton.LeftButton)
+    config = window.train_tab.form.config()
+    assert window.tabs.currentWidget() is window.train_tab
+    assert (config.lr, config.weight_decay) == (best.params["lr"], best.params["weight_decay"])
+    assert f"From trial {best.trial}: learning rate" in window.train_tab.message.text()
     runs = window.experiments_tab.runs
     runs.refresh()  # each trial listed with what it tried, not cut short
     labels = [runs.table.item(i, 0).text() for i in range(runs.table.rowCount())]
