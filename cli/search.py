@@ -54,4 +54,5 @@ def run(args) -> int:
         print(f"best so far (of {best['trials_in_study']} trials in the study): trial {best['trial']}, "
               f"lr {best['params']['lr']:.2e}, weight decay {best['params']['weight_decay']:.2e}: "
               f"validation {best['val_accuracy']:.2%}")
+        print(f"train with them: train --lr {best['params']['lr']:.3g} --weight-decay {best['params']['weight_decay']:.3g}")
     return 0 if best else 1

@@ -229,3 +229,16 @@ def test_durations_read_as_minutes_then_hours():
     from engine.events import format_duration
 
     assert [format_duration(s) for s in (0, 65, 3599, 3725, -3)] == ["0:00", "1:05", "59:59", "1:02:05", "0:00"]
+
+
+def test_search_ends_with_the_train_command_for_its_best_trial(tiny_mnist_dir, tmp_path):
+    out = main("search", "--trials", "2", "--model", "seed003", "--dataset", "mnist", "--epochs", "1", "--no-augment",
+               "--sampler", "random", "--study", "hint", "--storage", f"sqlite:///{tmp_path / 's.db'}",
+               "--data-dir", tiny_mnist_dir)
+    assert out.returncode == 0, out.stderr
+    best = out.stdout.splitlines()[-2]
+    command = out.stdout.splitlines()[-1].removeprefix("train with them: ").split()
+    assert command[0] == "train"
+    flags = dict(zip(command[1::2], map(float, command[2::2])))
+    lr, decay = (float(best.split(name)[1].split()[0].rstrip(":,")) for name in (" lr ", "weight decay "))
+    assert flags == pytest.approx({"--lr": lr, "--weight-decay": decay}, rel=1e-2)
