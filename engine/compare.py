@@ -103,6 +103,13 @@ def plan(base: TrainConfig, variations: list[dict], folds: int = 0) -> list[RunP
     return [RunPlan(describe(v), replace(base, **v).validate()) for v in variations]
 
 
+def varied_options(plans: list[RunPlan], index: int) -> dict:
+    """The options that differ between a comparison's runs, as its ``index``-th run has them (what the app
+    takes to train with that run's choice)."""
+    configs = [p.config.to_dict() for p in plans]
+    return {name: value for name, value in configs[index].items() if len({c[name] for c in configs}) > 1}
+
+
 def fold_split(dataset, config: TrainConfig, fold: tuple[int, int]) -> tuple:
     """The (train, validation) indices of a k-fold run: whole writers per fold when there are writers."""
     k, folds = fold

@@ -13,7 +13,9 @@ from PySide6.QtWidgets import (
     QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from engine.compare import PRESETS, Comparison, RunResult, estimate_seconds, parse_vary, plan, preset_base
+from engine.compare import (
+    PRESETS, Comparison, RunResult, estimate_seconds, parse_vary, plan, preset_base, varied_options,
+)
 from engine.events import BatchEnd, EpochEnd, Evaluation, Failed, Finished
 from gui.run_curves import CurveChart, run_colour
 from gui.runs_panel import RunsPanel
@@ -87,6 +89,7 @@ class ComparePanel(QWidget, StopsAndWaits):
     """Presets and custom comparisons, with live curves and the runs table."""
 
     make_active = Signal(str)  # a run's model file
+    use_settings = Signal(dict, str)  # a run's choice of the options compared, for the Train tab
     activity = Signal(str)
 
     def __init__(self, base_config, parent=None):
@@ -118,6 +121,10 @@ class ComparePanel(QWidget, StopsAndWaits):
         self.active_button = QPushButton("Make active")
         self.active_button.setToolTip("Use the selected run's model on the Draw, Kernels and Layers tabs")
         self.active_button.clicked.connect(self._make_active)
+        self.use_button = QPushButton("Use in the Train tab")
+        self.use_button.setObjectName("useCompareSettings")
+        self.use_button.setToolTip("Set the options this comparison varies to the selected run's, in the Train tab")
+        self.use_button.clicked.connect(self._use_settings)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.chart = CurveChart()
@@ -137,7 +144,11 @@ class ComparePanel(QWidget, StopsAndWaits):
         controls.addWidget(self.estimate)
         controls.addWidget(self.status)
         controls.addWidget(self.table, 1)
-        controls.addWidget(self.active_button)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.active_button)
+        buttons.addWidget(self.use_button)
+        buttons.addStretch(1)
+        controls.addLayout(buttons)
         side_by_side(self, controls, self.chart)
 
         self._worker: JobWorker | None = None
@@ -266,6 +277,16 @@ class ComparePanel(QWidget, StopsAndWaits):
         if not running:
             self.pause_button.setChecked(False)
 
+    def _use_settings(self) -> None:
+        job = self._worker.job if self._worker else self._finished_job
+        row = self.table.currentRow()
+        options = varied_options(job.plans, row) if job and 0 <= row < len(job.plans) else {}
+        if not options:
+            QMessageBox.information(self, "Nothing to use", "Select a run of a comparison whose runs differ in "
+                                    "their options (the folds of a cross-validation share theirs).")
+            return
+        self.use_settings.emit(options, f"the compared run “{job.plans[row].label}”")
+
     def _make_active(self) -> None:
         row = self.table.currentRow()
         if 0 <= row < len(self.results) and self.results[row].folder and (self.results[row].folder / "model.pt").exists():
@@ -279,7 +300,7 @@ class ExperimentsTab(QWidget):
 
     make_active = Signal(str)
     continue_run = Signal(object)  # from the Runs page
-    use_settings = Signal(dict, str)  # a search trial's options, for the Train tab
+    use_settings = Signal(dict, str)  # a compared run's or a search trial's options, for the Train tab
     activity = Signal(str)
 
     def __init__(self, base_config, parent=None):
@@ -297,7 +318,8 @@ class ExperimentsTab(QWidget):
             panel.make_active.connect(self.make_active)
             panel.activity.connect(self.activity)
         self.runs.continue_run.connect(self.continue_run)
-        self.search.use_settings.connect(self.use_settings)
+        for panel in (self.compare, self.search):
+            panel.use_settings.connect(self.use_settings)
         layout = QVBoxLayout(self)
         layout.addWidget(self.pages)
 

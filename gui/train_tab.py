@@ -3,6 +3,7 @@
 import copy
 import html
 import json
+from dataclasses import fields, replace
 
 import numpy as np
 import pyqtgraph as pg
@@ -300,8 +301,9 @@ class TrainTab(QWidget, StopsAndWaits):
 
     def use_options(self, options: dict, source: str) -> None:
         """Set some options (a search trial's learning rate and weight decay) and say where they came from."""
-        for name, value in options.items():
-            self.form.set_value(name, value)
+        # As one whole configuration: setting the optimizer alone would put its suggested learning rate over the one given.
+        self.form.set_config(replace(self.form.config(), **options))
+        options = {f.name: options[f.name] for f in fields(TrainConfig) if f.name in options}  # in the form's order
         shown = " and ".join(f"{option_label(name).lower()} {value:.2g}" if isinstance(value, float) else
                              f"{option_label(name).lower()} {value}" for name, value in options.items())
         self.message.setStyleSheet("")

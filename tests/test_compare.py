@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from engine.compare import PRESETS, Comparison, parse_vary, plan, preset_base
+from engine.compare import PRESETS, Comparison, parse_vary, plan, preset_base, varied_options
 from engine.config import TrainConfig
 from engine.events import Finished
 from engine.runs import changed_options, delete_run, history, list_runs, read_metrics, read_summary
@@ -115,3 +115,10 @@ def test_a_run_without_a_label_is_named_by_the_options_it_changed():
     assert changed_options(config) == "lr=0.01, epochs=4, augment=False"  # model and dataset have their own columns
     assert changed_options(TrainConfig().to_dict()) == "default options"
     assert changed_options({"lr": 0.003, "an_option_of_another_version": 1}) == "default options"
+
+
+def test_the_options_a_comparison_varies_are_those_of_the_run_chosen():
+    optimizers = plan(preset_base("optimizers", quick=True), PRESETS["optimizers"].variations)
+    assert varied_options(optimizers, 3) == {"optimizer": "adam", "lr": 0.001}  # not the quick subset they share
+    folds = plan(preset_base("kfold"), [], folds=PRESETS["kfold"].folds)
+    assert varied_options(folds, 0) == {}  # the folds of a cross-validation share their options

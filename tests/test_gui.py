@@ -976,6 +976,12 @@ def test_experiments_compare_a_preset_live_and_keep_every_run(window, qtbot, tin
     compare.table.selectRow(3)
     compare.active_button.click()
     assert window.active.path == results[3].folder / "model.pt"
+    # Adam's choice (the options this comparison varies, not its quick subset) goes to the Train tab.
+    qtbot.mouseClick(find(window, QPushButton, "useCompareSettings"), Qt.MouseButton.LeftButton)
+    config = window.train_tab.form.config()
+    assert (config.optimizer, config.lr) == ("adam", results[3].config.lr) and config.train_subset == 0
+    assert "From the compared run “optimizer=adam" in window.train_tab.message.text()
+    window.tabs.setCurrentWidget(tab)
     # Every run is kept, and the Runs page lists them and reopens their curves.
     tab.pages.setCurrentWidget(tab.runs)
     runs = tab.runs
