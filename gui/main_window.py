@@ -169,7 +169,7 @@ class MainWindow(QMainWindow):
         self.train_tab.continue_run(run)
 
     def use_settings(self, options: dict, source: str) -> None:
-        """Options found elsewhere (a search trial's) set in the Train tab, shown there."""
+        """Options found elsewhere (a compared run's, a search trial's) set in the Train tab, shown there."""
         if self.train_tab.running:
             QMessageBox.information(self, "Training under way", "The Train tab's options cannot change while it trains.")
             return
