@@ -44,8 +44,8 @@ class SearchPanel(QWidget, StopsAndWaits):
         self.stop_button = QPushButton("Stop")
         self.stop_button.clicked.connect(self.stop)
         self.note = QLabel("Each trial trains the Train tab's model with a learning rate and weight decay Optuna picks, "
-                           "scored on the validation split (never the test set); a trial behind most others after "
-                           "its first epoch is stopped there (pruned). The study is kept (in the user data folder) "
+                           "scored on the validation split (never the test set); a trial behind nearly all finished "
+                           "ones after its first epoch is stopped there (pruned). The study is kept (in the user data folder) "
                            "and continued by the next search with the same settings.")
         self.note.setWordWrap(True)
         self.note.setStyleSheet(f"color: {MUTED}")

@@ -56,6 +56,19 @@ def test_trials_are_judged_from_the_end_of_their_first_epoch(small_mnist, tmp_pa
     assert slow_starter.should_prune()
 
 
+def test_only_a_trial_behind_nearly_all_finished_ones_is_pruned(small_mnist, tmp_path):
+    """After one epoch of two, a trial a point behind the median may still end best (bench/README.md)."""
+    study = Search(BASE, 0, "random", f"sqlite:///{tmp_path / 'study.db'}", dataset=small_mnist, evals_per_epoch=2).study
+    for accuracy in (0.960, 0.970, 0.975, 0.980):
+        trial = study.ask()
+        trial.report(accuracy, 2)
+        study.tell(trial, accuracy + 0.01)
+    under_the_median, far_behind = study.ask(), study.ask()
+    under_the_median.report(0.965, 2)
+    far_behind.report(0.950, 2)
+    assert not under_the_median.should_prune() and far_behind.should_prune()
+
+
 def test_two_processes_share_one_sqlite_study(tiny_mnist_dir, tmp_path):
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
     command = [sys.executable, str(ROOT / "main.py"), "search", "--trials", "2", "--storage", storage, "--study", "shared",
