@@ -4,6 +4,7 @@ import copy
 import html
 import json
 from dataclasses import fields, replace
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -300,7 +301,8 @@ class TrainTab(QWidget, StopsAndWaits):
         self.activity.emit(f"Training {config.model} on {config.dataset}…")
 
     def use_options(self, options: dict, source: str) -> None:
-        """Set some options (a search trial's learning rate and weight decay) and say where they came from."""
+        """Set some options (a compared run's choice, a search trial's learning rate and weight decay) and say
+        where they came from."""
         # As one whole configuration: setting the optimizer alone would put its suggested learning rate over the one given.
         self.form.set_config(replace(self.form.config(), **options))
         options = {f.name: options[f.name] for f in fields(TrainConfig) if f.name in options}  # in the form's order
@@ -315,8 +317,8 @@ class TrainTab(QWidget, StopsAndWaits):
         epochs = run.config.get("epochs", "?")
         self.message.setText(f"Your last run ({html.escape(run.row()['what'])}, {run.config.get('dataset')}) was "
                              f"interrupted after epoch {run.epochs_done} of {epochs}: the app or the computer stopped "
-                             "before it ended. <a href='continue'>Continue it</a> from there, or find it in "
-                             "Experiments → Runs.")
+                             "before it ended. <a href='continue'>Continue it</a> from its last checkpoint, or find "
+                             "it in Experiments → Runs.")
 
     def _continue_interrupted(self, _link: str) -> None:
         if self._interrupted:
@@ -466,8 +468,8 @@ class TrainTab(QWidget, StopsAndWaits):
         accuracy = f"{event.test_accuracy:.2%}" if event.test_accuracy is not None else "not measured"
         if event.stopped:
             self.progress.setFormat(f"stopped after {event.epochs_done} epoch(s)")
-            later = (" Experiments → Runs → Continue carries the run on from the end of epoch "
-                     f"{event.epochs_done}." if event.epochs_done else "")
+            resumable = (Path(event.checkpoint).parent / "last.pt").is_file()  # an epoch's end was saved
+            later = " Experiments → Runs → Continue carries the run on from its last checkpoint." if resumable else ""
             self.message.setText(f"{self._note}Stopped. Test accuracy of the model so far: {accuracy}. It is saved in "
                                  f"{shown(event.checkpoint)} (File → Load model to use it).{later}")
             self.activity.emit("Training stopped")

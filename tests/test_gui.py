@@ -332,6 +332,8 @@ def test_stop_mid_run_keeps_the_active_model(window, qtbot, tiny_data):
     qtbot.mouseClick(find(window, QPushButton, "stopButton"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not tab.running, timeout=30_000)
     assert "Stopped" in tab.message.text() and window.active.predictor is before
+    # Continue is offered only when an epoch's end was saved to carry on from (not in a first epoch stopped).
+    assert ("Continue" in tab.message.text()) == (tab.trainer.run_dir / "last.pt").is_file()
     assert len(tab.curves.steps) < 50 * ((1024 - 85) // 32)
 
 
