@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
                    help=f"the study database (default: sqlite:///{user_data_dir() / 'search.db'})")
     p.add_argument("--study", default="digit-studio", help="the study's name in that database (default: digit-studio)")
     p.add_argument("--json", action="store_true", help='one JSON object per finished trial {"trial", "state", '
-                   '"params", "val_accuracy", "seconds", "folder"}, then {"best": …}')
+                   '"params", "val_accuracy", "epochs", "seconds", "folder"}, then {"best": …}')
     add_config_arguments(p)
     add_data_dir_argument(p)
     p.set_defaults(handler=run)
@@ -37,7 +37,7 @@ def run(args) -> int:
             print(json.dumps(result.to_json()), flush=True)
             return
         score = f"{result.val_accuracy:.2%}" if result.val_accuracy is not None else "—"
-        print(f"trial {result.trial}: {result.state}, lr {result.params.get('lr', 0):.2e}, weight decay "
+        print(f"trial {result.trial}: {result.outcome}, lr {result.params.get('lr', 0):.2e}, weight decay "
               f"{result.params.get('weight_decay', 0):.2e}: validation {score} ({result.seconds:.1f} s)", flush=True)
 
     search = Search(config_from_args(args), args.trials, args.sampler, args.storage, args.study, on_trial=show,

@@ -62,10 +62,18 @@ class TrialResult:
     val_accuracy: float | None
     seconds: float
     folder: str
+    epochs: float | None = None  # how far it trained before its last score (a pruned trial: where it stopped)
+
+    @property
+    def outcome(self) -> str:
+        """The state in words, with where a pruned trial was stopped: its score is from there, not from the end."""
+        if self.state == "pruned" and self.epochs is not None:
+            return f"pruned at epoch {self.epochs:g}"
+        return self.state
 
     def to_json(self) -> dict:
         return {"trial": self.trial, "state": self.state, "params": self.params, "val_accuracy": self.val_accuracy,
-                "seconds": round(self.seconds, 2), "folder": self.folder}
+                "epochs": self.epochs, "seconds": round(self.seconds, 2), "folder": self.folder}
 
 
 def make_pruner(evals_per_epoch: int) -> "optuna.pruners.BasePruner":
@@ -125,6 +133,7 @@ class Search:
         folder = default_run_dir(config)
         trial.set_user_attr("folder", str(folder))
         trial.set_user_attr("started", time.time())
+        trial.set_user_attr("evals_per_epoch", self.evals_per_epoch)
         reported, pruned = [], threading.Event()
 
         def hear(event) -> None:
@@ -168,5 +177,7 @@ def _result(trial: optuna.trial.FrozenTrial) -> TrialResult:
     ended = trial.datetime_complete.timestamp() if trial.datetime_complete else time.time()
     score = trial.value if trial.state == optuna.trial.TrialState.COMPLETE else \
         (list(trial.intermediate_values.values())[-1] if trial.intermediate_values else None)
+    evals_per_epoch = trial.user_attrs.get("evals_per_epoch")  # not known for trials of older versions
+    epochs = max(trial.intermediate_values) / evals_per_epoch if trial.intermediate_values and evals_per_epoch else None
     return TrialResult(trial.number, _STATE_NAMES.get(trial.state, "failed"), trial.params, score, ended - started,
-                       trial.user_attrs.get("folder", ""))
+                       trial.user_attrs.get("folder", ""), epochs)

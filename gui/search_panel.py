@@ -160,7 +160,7 @@ class SearchPanel(QWidget, StopsAndWaits):
         self.results.append(event)
         row = self.table.rowCount()
         self.table.insertRow(row)
-        values = (str(event.trial), event.state, f"{event.params.get('lr', math.nan):.2e}",
+        values = (str(event.trial), event.outcome, f"{event.params.get('lr', math.nan):.2e}",
                   f"{event.params.get('weight_decay', math.nan):.2e}",
                   f"{event.val_accuracy:.2%}" if event.val_accuracy is not None else "—", f"{event.seconds:.1f}")
         for column, text in enumerate(values):

@@ -24,6 +24,7 @@ def test_a_tiny_study_is_kept_and_continued(small_mnist, tmp_path, isolated_home
     for result in seen:
         assert 1e-4 <= result.params["lr"] <= 1e-1 and 1e-6 <= result.params["weight_decay"] <= 1e-1
         assert result.state in ("complete", "pruned") and os.path.isdir(result.folder)
+        assert result.epochs == BASE.epochs or result.state == "pruned"  # a finished trial's score is from its end
     best = first.best()
     assert best["val_accuracy"] == max(r.val_accuracy for r in seen if r.state == "complete")
     # The study lives in the database: a second search continues it.
@@ -39,6 +40,8 @@ def test_a_pruned_trial_is_listed_as_pruned_with_what_it_tried(small_mnist, tmp_
     (result,) = Search(BASE, 1, "random", f"sqlite:///{tmp_path / 'study.db'}", dataset=small_mnist).run()
     record = read_summary(result.folder).record
     assert result.state == "pruned" and record["status"] == "pruned"
+    # Its score is from where it stopped, half an epoch in, and the table and the command line say so.
+    assert result.epochs == 0.5 and result.outcome == "pruned at epoch 0.5" and result.to_json()["epochs"] == 0.5
     assert record["label"] == f"trial 0: lr={result.params['lr']:.2g}, weight_decay={result.params['weight_decay']:.2g}"
 
 
