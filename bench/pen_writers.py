@@ -43,8 +43,7 @@ from engine.config import TrainConfig
 from engine.datasets import DIGITS, MIXED, PEN, Dataset, grouped_kfold, load_dataset, pen_file, split_indices
 from engine.device import configure_cpu
 from engine.evaluate import evaluate
-from engine.pendigits import (TEST_WRITERS, _arrays_of, _cached, _split_from, draw, draw_small_scans, parse_unipen,
-                              to_canvas)
+from engine.pendigits import TEST_WRITERS, cached_split, draw, draw_small_scans, parse_unipen, to_canvas
 from engine.predict import Predictor
 from engine.preprocess import centre_of_mass_field, crop_to_ink, prepare_image, resize, small_scan
 from engine.strokes import Stroke, render_strokes
@@ -442,8 +441,7 @@ def run_reader(args) -> None:
     cache = Path(args.out) / f"scans-{args.variants}.npz"
     cache.parent.mkdir(parents=True, exist_ok=True)
     # 24 drawings of every digit take ten minutes on one core: kept as the engine keeps its pen drawings.
-    scans = _cached(cache, cache.name, lambda: draw_small_scans(digits, args.variants, seed=0),
-                    lambda split: _arrays_of(split, ""), lambda z: _split_from(z, ""))
+    scans = cached_split(cache, lambda: draw_small_scans(digits, args.variants, seed=0))
     data = Dataset(PEN, DIGITS, torch.from_numpy(scans.images), torch.from_numpy(scans.labels).long(),
                    torch.zeros(0, 28, 28, dtype=torch.uint8), torch.zeros(0, dtype=torch.int64))
     views = binary_views(digits)  # and the drawings

@@ -15,6 +15,7 @@ writing speed), and some of those drawings are seen as a small scan of paper wou
 
 import gzip
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -279,13 +280,9 @@ def draw_file_for_testing(path: Path, cache_dir: Path, progress=None) -> tuple[l
     digits = parse_unipen(path)
     digest = _file_digest(path)
 
-    def read(z) -> PenSplit:
-        drawn = _split_from(z, "")
-        if len(drawn.labels) != len(digits):
-            raise ValueError("a cache of other digits")
-        return drawn
-    drawn = _cached(Path(cache_dir) / f"pentest-{digest}-r{RENDER_VERSION}.npz", f"pentest-{digest}-r*.npz",
-                    lambda: draw_for_testing(digits, progress), lambda split: _arrays_of(split, ""), read)
+    drawn = cached_split(Path(cache_dir) / f"pentest-{digest}-r{RENDER_VERSION}.npz",
+                         lambda: draw_for_testing(digits, progress), f"pentest-{digest}-r*.npz",
+                         accept=lambda split: len(split.labels) == len(digits))  # not a cache of other digits
     return digits, drawn
 
 
@@ -317,38 +314,32 @@ def load_pen_split(path: Path, part: str, cache_dir: Path, progress=None) -> Pen
             return draw_small_scans(digits, FINISH_SCAN_VARIANTS, 3, progress)
         return _drawn_split(digits, variants, 1, True, progress, SCAN_VARIANTS)
     # An earlier version's drawings (up to 8 MB each) are removed: nothing reads them any more.
-    return _cached(Path(cache_dir) / name, earlier, draw_split, lambda split: _arrays_of(split, ""),
-                   lambda z: _split_from(z, ""))
+    return cached_split(Path(cache_dir) / name, draw_split, earlier)
 
 
-def _cached(cache: Path, earlier: str, make, to_arrays, from_arrays):
-    """What ``make()`` makes, kept in the .npz file ``cache`` and read back from it next time. A damaged
-    cache is made again; files matching ``earlier`` beside it are removed; an unwritable cache costs
-    time next time, nothing else."""
+def cached_split(cache: Path, make: Callable[[], PenSplit], earlier: str = "",
+                 accept: Callable[[PenSplit], bool] = lambda _split: True) -> PenSplit:
+    """What ``make()`` draws, kept in the .npz file ``cache`` and read back from it next time. A damaged
+    cache, or one ``accept`` refuses, is drawn again; files matching ``earlier`` beside it are removed; an
+    unwritable cache costs time next time, nothing else."""
     if cache.is_file():
         try:
             with np.load(cache) as z:
-                return from_arrays(z)
+                kept = PenSplit(z["images"], z["labels"], z["writers"])
+            if accept(kept):
+                return kept
         except (OSError, ValueError, KeyError, EOFError):
-            pass  # made again
+            pass  # drawn again
     made = make()
 
     def save(tmp: str) -> None:
         with open(tmp, "wb") as f:
-            np.savez_compressed(f, **to_arrays(made))
+            np.savez_compressed(f, images=made.images, labels=made.labels, writers=made.writers)
     try:
         atomic_write(cache, save)
-        for stale in cache.parent.glob(earlier):
+        for stale in cache.parent.glob(earlier) if earlier else ():
             if stale != cache:
                 stale.unlink()
     except OSError:
         pass
     return made
-
-
-def _arrays_of(split: PenSplit, prefix: str) -> dict:
-    return {f"{prefix}images": split.images, f"{prefix}labels": split.labels, f"{prefix}writers": split.writers}
-
-
-def _split_from(z, prefix: str) -> PenSplit:
-    return PenSplit(z[f"{prefix}images"], z[f"{prefix}labels"], z[f"{prefix}writers"])

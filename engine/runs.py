@@ -111,6 +111,11 @@ class RunSummary:
         return self.record.get("config", {})
 
     @property
+    def what(self) -> str:
+        """What the run tried: its label, or the options it changed."""
+        return self.record.get("label") or changed_options(self.config)
+
+    @property
     def status(self) -> str | None:
         status = self.record.get("status")
         if status == "running" and _ended(self.record.get("process")):
@@ -138,7 +143,7 @@ class RunSummary:
         # killed) has it only in its metrics.
         val_accuracy = r["val_accuracy"] if "val_accuracy" in r else final_validation(read_metrics(self.folder))
         return {"run": self.name, "folder": str(self.folder), "readable": True, "label": r.get("label", ""),
-                "what": r.get("label") or changed_options(self.config),
+                "what": self.what,
                 "started": r.get("started"), "status": self.status, "model": self.config.get("model"),
                 "dataset": self.config.get("dataset"), "test_accuracy": r.get("test_accuracy"),
                 "val_accuracy": val_accuracy, "seconds": r.get("seconds")}
@@ -183,24 +188,24 @@ def read_summary(folder: Path) -> RunSummary:
 
 def list_runs(root: Path | None = None) -> list[RunSummary]:
     """Every folder in the runs folder, newest first."""
-    root = Path(root or paths.runs_dir())
-    if not root.is_dir():
-        return []
     # An empty folder is a run still loading its data (its record begins at its first step): nothing to list.
-    folders = [p for p in root.iterdir() if p.is_dir() and any(p.iterdir())]
-    return [read_summary(folder) for folder in sorted(folders, key=lambda p: p.name, reverse=True)]
+    return [read_summary(folder) for folder in _folders_newest_first(root) if any(folder.iterdir())]
 
 
 def interrupted_run(root: Path | None = None) -> RunSummary | None:
     """The newest run, if its process ended before it did (the app or the computer stopped mid-run) and it
     can be continued: what the app offers to carry on when it starts."""
+    newest = next((folder for folder in _folders_newest_first(root) if (folder / RECORD).is_file()), None)
+    summary = read_summary(newest) if newest else None
+    return summary if summary and summary.status == "interrupted" and summary.resumable else None
+
+
+def _folders_newest_first(root: Path | None) -> list[Path]:
+    """The folders in the runs folder (or ``root``), newest first: their names begin with when they began."""
     root = Path(root or paths.runs_dir())
     if not root.is_dir():
-        return None
-    for folder in sorted((p for p in root.iterdir() if (p / RECORD).is_file()), key=lambda p: p.name, reverse=True):
-        newest = read_summary(folder)
-        return newest if newest.status == "interrupted" and newest.resumable else None
-    return None
+        return []
+    return sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True)
 
 
 def read_metrics(folder: Path) -> list[dict]:

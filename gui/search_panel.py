@@ -106,6 +106,7 @@ class SearchPanel(QWidget, StopsAndWaits):
         left.addLayout(buttons)
         side_by_side(self, left, self.plot, (620, 620))
         self.results = []
+        self._best: dict | None = None  # the study's best trial, as the search reports it
         self._worker: JobWorker | None = None
         self._set_running(False)
 
@@ -137,7 +138,7 @@ class SearchPanel(QWidget, StopsAndWaits):
 
         base, trials, sampler = self.base(), self.trials.value(), self.sampler.currentData()
         study = self.study_name(base)
-        self.results = []
+        self.results, self._best = [], None
         self.table.setRowCount(0)
         self.best.setText(f"Searching: study “{study}”…")
         self.best.setStyleSheet("font-weight: bold")
@@ -171,7 +172,7 @@ class SearchPanel(QWidget, StopsAndWaits):
             self.table.setItem(row, column, item)
         self._plot()
         job = self._worker.job if self._worker else None
-        best = job.best() if job else None
+        best = self._best = job.best() if job else None
         if best:
             self.best.setText(f"Best so far: trial {best['trial']}, learning rate {best['params']['lr']:.2e}, weight "
                               f"decay {best['params']['weight_decay']:.2e}: validation {best['val_accuracy']:.2%} "
@@ -210,12 +211,12 @@ class SearchPanel(QWidget, StopsAndWaits):
 
     def _use_settings(self) -> None:
         row = self.table.currentRow()
-        scored = [r for r in self.results if r.state == "complete" and r.val_accuracy is not None]
-        chosen = self.results[row] if 0 <= row < len(self.results) else max(scored, key=lambda r: r.val_accuracy, default=None)
-        if chosen is None or not chosen.params:
+        if 0 <= row < len(self.results) and self.results[row].params:
+            self.use_settings.emit(dict(self.results[row].params), f"trial {self.results[row].trial}")
+        elif self._best:
+            self.use_settings.emit(dict(self._best["params"]), f"trial {self._best['trial']}")
+        else:
             QMessageBox.information(self, "No trial yet", "Run a search, or select one of its trials.")
-            return
-        self.use_settings.emit(dict(chosen.params), f"trial {chosen.trial}")
 
     def _make_active(self) -> None:
         row = self.table.currentRow()

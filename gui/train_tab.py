@@ -315,7 +315,7 @@ class TrainTab(QWidget, StopsAndWaits):
         """Say that a run was interrupted (the app or the computer stopped mid-run), with a link that continues it."""
         self._interrupted = run
         epochs = run.config.get("epochs", "?")
-        self.message.setText(f"Your last run ({html.escape(run.row()['what'])}, {run.config.get('dataset')}) was "
+        self.message.setText(f"Your last run ({html.escape(run.what)}, {run.config.get('dataset')}) was "
                              f"interrupted after epoch {run.epochs_done} of {epochs}: the app or the computer stopped "
                              "before it ended. <a href='continue'>Continue it</a> from its last checkpoint, or find "
                              "it in Experiments → Runs.")
