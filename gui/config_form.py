@@ -16,6 +16,15 @@ def option_label(name: str) -> str:
     return LABELS.get(name, name.replace("_", " ").capitalize())
 
 
+class TrimmedSpinBox(QDoubleSpinBox):
+    """Shows 0.4 and 3 rather than 0.4000 and 3.0000; the decimals stay for typing finer values."""
+
+    def textFromValue(self, value: float) -> str:
+        text = self.locale().toString(value, "f", self.decimals())
+        point = self.locale().decimalPoint()
+        return text.rstrip("0").rstrip(point) if point in text else text
+
+
 class ConfigForm(QWidget):
     changed = Signal(str)  # the field that changed
 
@@ -43,7 +52,7 @@ class ConfigForm(QWidget):
                 editor = QSpinBox(minimum=meta["min"], maximum=meta["max"])
                 editor.valueChanged.connect(lambda _v, n=f.name: self.changed.emit(n))
             else:
-                editor = QDoubleSpinBox(minimum=meta["min"], maximum=meta["max"], decimals=6 if f.name == "lr" else 4)
+                editor = TrimmedSpinBox(minimum=meta["min"], maximum=meta["max"], decimals=6 if f.name == "lr" else 4)
                 editor.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
                 editor.setSpecialValueText(AT_MINIMUM.get(f.name, ""))
                 editor.valueChanged.connect(lambda _v, n=f.name: self.changed.emit(n))

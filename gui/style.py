@@ -44,6 +44,14 @@ def set_log_ticks(axis: pg.AxisItem, values) -> None:
     axis.setTicks([[(np.log10(m * 10.0 ** k), f"{m * 10.0 ** k:g}") for k in range(low, high + 1) for m in steps], []])
 
 
+class WholeNumberAxis(pg.AxisItem):
+    """An axis of counted things (epochs): ticks on whole numbers only, never at 1.5."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):
+        levels = [(spacing, offset) for spacing, offset in super().tickSpacing(minVal, maxVal, size) if spacing >= 1]
+        return levels or [(1.0, 0.0)]
+
+
 def side_by_side(owner: QWidget, left, right: QWidget, sizes=(640, 600)) -> None:
     """Fill ``owner`` with ``left`` (a widget or a layout) and ``right``, split by a movable bar."""
     if not isinstance(left, QWidget):

@@ -29,7 +29,7 @@ from engine.train import SUGGESTED_LR, Trainer
 from gui.settings import remember, remembered
 from gui.config_form import ConfigForm, option_label
 from gui.layer_stats_view import LayerStatsView
-from gui.style import BAD, MUTED, PEN_COLOUR, TRAIN_COLOUR, VAL_COLOUR
+from gui.style import BAD, MUTED, PEN_COLOUR, TRAIN_COLOUR, VAL_COLOUR, WholeNumberAxis
 from gui.workers import StopsAndWaits, TrainingWorker, start_in_thread
 
 REDRAW_MS = 250  # curves and progress are redrawn from a timer (4 Hz), never per event: repainting
@@ -68,6 +68,9 @@ class ModelSummary(QTableWidget):
         self.total.setText(f"{total:,} parameters ({total * 4 / 1024:,.0f} KiB as float32)")
 
 
+PEN_CURVE = "validation: unseen pen writers"
+
+
 class TrainingCurves(QWidget):
     """Loss per batch (raw and smoothed) and accuracy per epoch; plot items are made once and
     updated with setData from a timer."""
@@ -83,17 +86,18 @@ class TrainingCurves(QWidget):
         self.loss_plot.setClipToView(True)
         self.raw_loss = self.loss_plot.plot([], [], pen=pg.mkPen("#9ca3af", width=1), name="batch")
         self.smooth_loss = self.loss_plot.plot([], [], pen=pg.mkPen(TRAIN_COLOUR, width=2), name="smoothed")
-        self.acc_plot = pg.PlotWidget(background=None, title="Accuracy per epoch")
+        self.acc_plot = pg.PlotWidget(background=None, title="Accuracy per epoch",
+                                      axisItems={"bottom": WholeNumberAxis("bottom")})
         self.acc_plot.setLabel("bottom", "epoch")
         self.acc_plot.showGrid(x=True, y=True, alpha=0.15)
         self.acc_plot.addLegend(offset=(-10, -10))
         self.train_acc = self.acc_plot.plot([], [], pen=pg.mkPen(TRAIN_COLOUR, width=2), symbol="o", symbolSize=6,
-                                            symbolBrush=TRAIN_COLOUR, name="train")
+                                            symbolBrush=TRAIN_COLOUR, name="train (augmented batches)")
         self.val_acc = self.acc_plot.plot([], [], pen=pg.mkPen(VAL_COLOUR, width=2), symbol="s", symbolSize=6,
                                           symbolBrush=VAL_COLOUR, name="validation")
         # Only runs with pen digits have it: how well the model reads writers it never trained on.
         self.pen_acc = self.acc_plot.plot([], [], pen=pg.mkPen(PEN_COLOUR, width=2), symbol="t", symbolSize=7,
-                                          symbolBrush=PEN_COLOUR, name="validation: unseen pen writers")
+                                          symbolBrush=PEN_COLOUR, name=PEN_CURVE)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.loss_plot, 3)
@@ -149,6 +153,11 @@ class TrainingCurves(QWidget):
         self.val_acc.setData(self.epochs, self.val_accuracy, connect="finite")
         has_pen = np.isfinite(self.pen_accuracy).any() if self.pen_accuracy else False
         self.pen_acc.setData(*((self.epochs, self.pen_accuracy) if has_pen else ([], [])), connect="finite")
+        legend = self.acc_plot.plotItem.legend
+        if has_pen and legend.getLabel(self.pen_acc) is None:
+            legend.addItem(self.pen_acc, PEN_CURVE)
+        elif not has_pen and legend.getLabel(self.pen_acc) is not None:
+            legend.removeItem(self.pen_acc)  # an MNIST-only run has no such curve to name
 
 
 class TrainTab(QWidget, StopsAndWaits):

@@ -711,6 +711,34 @@ def test_train_options_reset_to_the_default_recipe(window, qtbot):
     assert tab.form.config().val_fraction == 0.1
 
 
+def test_options_read_without_trailing_zeros_and_epochs_are_ticked_whole(window, qtbot):
+    form = window.train_tab.form
+    for name, value in (("pen_share", 0.4), ("lr", 0.003), ("scan_epochs", 3.0), ("weight_decay", 0.0)):
+        form.set_value(name, value)
+    assert [form.editors[n].text() for n in ("pen_share", "lr", "scan_epochs", "weight_decay")] == ["0.4", "0.003", "3", "0"]
+    editor = form.editors["lr"]
+    editor.lineEdit().selectAll()
+    qtbot.keyClicks(editor.lineEdit(), "0.00025")  # finer than the value shown before it
+    editor.interpretText()
+    assert form.config().lr == 0.00025 and editor.text() == "0.00025"
+    axis = window.train_tab.curves.acc_plot.getAxis("bottom")
+    ticks = [v for _, values in axis.tickValues(0.5, 3.5, 600) for v in values]
+    assert ticks and all(v == int(v) for v in ticks)  # no epoch 1.5
+
+
+def test_the_unseen_writers_curve_is_named_only_when_a_run_has_it(window):
+    curves = window.train_tab.curves
+    legend = curves.acc_plot.plotItem.legend
+    curves.reset(100, 2)
+    curves.add_epoch(1, 0.9, 0.95)  # an MNIST-only run
+    curves.redraw()
+    assert legend.getLabel(curves.pen_acc) is None and legend.getLabel(curves.val_acc) is not None
+    curves.reset(100, 2)
+    curves.add_epoch(1, 0.9, 0.95, 0.97)  # a run with pen digits
+    curves.redraw()
+    assert legend.getLabel(curves.pen_acc) is not None
+
+
 def test_settings_of_the_wrong_type_fall_back_to_their_defaults(qtbot, tmp_path):
     from gui.settings import DEFAULTS
 
