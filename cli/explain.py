@@ -4,13 +4,12 @@ import json
 import re
 from pathlib import Path
 
-from cli.options import add_model_argument, failure_line
+from cli.options import STDIN, add_model_argument, failure_line, input_name, read_image_argument
 from cli.progress import ProgressBar
 from engine.datasets import MIXED, DATASET_NAMES, load_dataset
 from engine.explain import overlay_picture
 from engine.idx import DatasetError
 from engine.predict import Predictor
-from engine.preprocess import read_image
 
 # A test set's image by its number, as the Evaluate tab numbers them: pen#285, mnist#2035.
 TEST_IMAGE = re.compile(rf"^({'|'.join(re.escape(n) for n in DATASET_NAMES if n != MIXED)})#(\d+)$")
@@ -23,8 +22,9 @@ def add_parser(sub) -> None:
                                    "pixels push toward the answer, negative ones away from it. The exit status "
                                    "is non-zero if any file failed.")
     p.add_argument("images", nargs="+", metavar="IMAGE",
-                   help="a picture file, or a test set's image by its number as the Evaluate tab gives it "
-                        "(pen#285, mnist#2035, fashion-mnist#7), read exactly as the evaluation read it")
+                   help="a picture file, - for one piped in on standard input, or a test set's image by its number as "
+                        "the Evaluate tab gives it (pen#285, mnist#2035, fashion-mnist#7), read exactly as the "
+                        "evaluation read it")
     p.add_argument("--out", metavar="DIR", help="write NAME-why.png per image: the input, red toward the answer, blue against")
     add_model_argument(p)
     p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
@@ -38,7 +38,7 @@ def read_input(path: str) -> tuple[object, int | None]:
     """The picture in a file, or a test image's own 28×28 input and its label; ValueError if neither."""
     test_image = TEST_IMAGE.match(path)
     if test_image is None or Path(path).exists():
-        return read_image(path), None
+        return read_image_argument(path), None
     name, index = test_image[1], int(test_image[2])
     try:
         data = load_dataset(name, progress=ProgressBar().download, test_only=True)  # pen test writers: drawn on first use
@@ -62,7 +62,7 @@ def explain_one(predictor: Predictor, path: str, out: Path | None) -> dict:
               "runner_up": prediction.runner_up, **({} if label is None else {"label": label}),
               "pixels": prediction.pixels.round(4).tolist(), "saliency": explanation.saliency.round(5).tolist()}
     if out is not None:
-        picture = out / f"{Path(path).stem}-why.png"
+        picture = out / f"{'stdin' if path == STDIN else Path(path).stem}-why.png"
         overlay_picture(prediction.pixels, explanation.saliency).save(picture)
         record["overlay"] = str(picture)
     return record
@@ -82,7 +82,7 @@ def run(args) -> int:
         elif record.get("digit") is not None:
             where = f"  → {record['overlay']}" if "overlay" in record else ""
             labelled = f", labelled {record['label']}" if "label" in record else ""
-            print(f"{path}: {record['digit']}  ({record['confidence'] * 100:.1f} %){labelled}{where}")
+            print(f"{input_name(path)}: {record['digit']}  ({record['confidence'] * 100:.1f} %){labelled}{where}")
         else:
             print(failure_line(path, record['error']))
     return 1 if failures else 0

@@ -1,11 +1,13 @@
 """Command-line flags shared by several commands, derived from ``TrainConfig`` so they never drift."""
 
 import argparse
+import io
 import sys
 from dataclasses import fields, replace
 
 from engine.config import TrainConfig
 from engine.paths import DATA_ENV
+from engine.preprocess import read_image
 from engine.testsets import files_left_out
 
 
@@ -35,9 +37,29 @@ def print_left_out(skipped) -> None:
         print(f"note: {files_left_out(skipped)}:", *skipped, sep="\n  ", file=sys.stderr)
 
 
+STDIN = "-"  # an IMAGE argument: the picture piped in, as `xclip -o -t image/png | … predict -`
+
+
+def input_name(path: str) -> str:
+    return "standard input" if path == STDIN else path
+
+
+def read_image_argument(path: str):
+    """An IMAGE argument's picture, read as the app reads a file it opens, or a pasted picture."""
+    if path != STDIN:
+        return read_image(path)
+    if sys.stdin.isatty():
+        raise ValueError(f"{input_name(path)}: a terminal, not a picture (pipe one in, e.g. `< digit.png`)")
+    data = sys.stdin.buffer.read()
+    if not data:
+        raise ValueError(f"{input_name(path)}: nothing was piped in (give a picture, e.g. `< digit.png`)")
+    return read_image(io.BytesIO(data), name=input_name(path))
+
+
 def failure_line(path: str, error: str) -> str:
     """One line for a file that could not be read: its name once (a reader's message may begin with it)."""
-    return error if error.startswith(str(path)) else f"{path}: {error}"
+    name = input_name(path)
+    return error if error.startswith(name) else f"{name}: {error}"
 
 
 def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:

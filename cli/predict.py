@@ -2,16 +2,15 @@
 
 import json
 
-from cli.options import add_model_argument, failure_line
+from cli.options import add_model_argument, failure_line, input_name, read_image_argument
 from engine.predict import Predictor
-from engine.preprocess import read_image
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("predict", help="read digits in image files",
                        description="Read the digit in each image (any size; dark ink on light or light on dark). "
                                    "The exit status is non-zero if any file failed.")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="a picture file, or - for one piped in on standard input")
     add_model_argument(p)
     p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
     p.add_argument("--json", action="store_true", help='one JSON object per line: {"path", "digit", "confidence", "probabilities"}')
@@ -20,7 +19,7 @@ def add_parser(sub) -> None:
 
 def predict_one(predictor: Predictor, path: str) -> dict:
     try:
-        prediction = predictor.predict(read_image(path))
+        prediction = predictor.predict(read_image_argument(path))
     except ValueError as exc:
         return {"path": path, "error": str(exc)}
     if prediction.digit is None:
@@ -44,7 +43,7 @@ def run(args) -> int:
             print(json.dumps(record), flush=True)
         elif record.get("digit") is not None:
             hint = f"  (unsure: maybe {record['runner_up']})" if record.get("unsure") else ""
-            print(f"{path}: {record['digit']}  ({record['confidence'] * 100:.1f} %){hint}")
+            print(f"{input_name(path)}: {record['digit']}  ({record['confidence'] * 100:.1f} %){hint}")
         else:
             print(failure_line(path, record['error']))
     return 1 if failures else 0

@@ -555,41 +555,47 @@ WORK_SIDE = 1024
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm")  # what Open offers
 
 
-def read_image(path) -> np.ndarray:
-    """An image file → H×W float32 grey in [0, 1], transparency laid on paper, turned upright by its
-    EXIF orientation, cropped to the sheet of paper if it lies on a desk, the lines of ruled paper
-    and pieces of neighbouring digits at its edges painted over: the one route from a file to the
-    network, for `predict`, Open and drag-and-drop.
-    Every failure is a ValueError with a readable message; images over MAX_PIXELS are refused before
-    they are decoded (JPEGs are decoded at a reduced size instead)."""
+def read_image(path, name: str | None = None) -> np.ndarray:
+    """An image file (a path, or an open binary file called ``name`` in messages) → the picture as
+    ``read_picture`` gives it: the one route from a file to the network, for `predict`, Open and
+    drag-and-drop. Every failure is a ValueError with a readable message; images over MAX_PIXELS are
+    refused before they are decoded (JPEGs are decoded at a reduced size instead)."""
+    shown = name or path
     try:
         with Image.open(path) as img:
             width, height = img.size
             if width * height > MAX_PIXELS and img.format == "JPEG":
                 img.draft("L", (width // 8, height // 8))  # the decoder itself scales down, 1/8 at most
             elif width * height > MAX_PIXELS:
-                raise ValueError(_too_large(path, width, height))
+                raise ValueError(_too_large(shown, width, height))
             img.load()
-            img = ImageOps.exif_transpose(img)  # a phone stores its photos sideways, with a tag saying so
-            factor = max(img.size) // WORK_SIDE
-            if factor > 1:
-                img = img.reduce(factor)
-            return erase_neighbours(erase_ruling(crop_to_sheet(to_grayscale(img))))
+            return read_picture(img)
     except FileNotFoundError:
-        raise ValueError(f"{path}: file not found") from None
+        raise ValueError(f"{shown}: file not found") from None
     except IsADirectoryError:
-        raise ValueError(f"{path}: a folder, not a picture (give the pictures in it)") from None
+        raise ValueError(f"{shown}: a folder, not a picture (give the pictures in it)") from None
     except PermissionError:
-        raise ValueError(f"{path}: no permission to read this file") from None
+        raise ValueError(f"{shown}: no permission to read this file") from None
     except Image.DecompressionBombError:  # Pillow's own limit, hit while opening
-        raise ValueError(_too_large(path)) from None
+        raise ValueError(_too_large(shown)) from None
     except Image.UnidentifiedImageError:
         if _starts_like_a_picture(path):  # cut short before Pillow could even read its size
-            raise ValueError(f"{path}: not a readable image: damaged or cut short") from None
-        raise ValueError(f"{path}: not a readable image: not a picture in a format the app reads "
+            raise ValueError(f"{shown}: not a readable image: damaged or cut short") from None
+        raise ValueError(f"{shown}: not a readable image: not a picture in a format the app reads "
                          "(PNG, JPEG, BMP, GIF, TIFF, WebP…)") from None
     except (OSError, SyntaxError) as exc:
-        raise ValueError(f"{path}: not a readable image: damaged or cut short ({exc or exc.__class__.__name__})") from None
+        raise ValueError(f"{shown}: not a readable image: damaged or cut short ({exc or exc.__class__.__name__})") from None
+
+
+def read_picture(img: Image.Image) -> np.ndarray:
+    """A decoded picture (a file's, or one pasted in the app) → H×W float32 grey in [0, 1], turned
+    upright by its EXIF orientation, transparency laid on paper, cropped to the sheet of paper if it
+    lies on a desk, the lines of ruled paper and pieces of neighbouring digits at its edges painted over."""
+    img = ImageOps.exif_transpose(img)  # a phone stores its photos sideways, with a tag saying so
+    factor = max(img.size) // WORK_SIDE
+    if factor > 1:
+        img = img.reduce(factor)
+    return erase_neighbours(erase_ruling(crop_to_sheet(to_grayscale(img))))
 
 
 # How the common picture formats begin: a file that begins so but cannot be read was damaged or cut short.
@@ -597,8 +603,11 @@ PICTURE_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b
 
 
 def _starts_like_a_picture(path) -> bool:
+    if hasattr(path, "read"):  # an open file
+        path.seek(0)
+        return path.read(4).startswith(PICTURE_SIGNATURES)
     with open(path, "rb") as f:
-        return f.read(4).startswith(PICTURE_SIGNATURES)
+        return _starts_like_a_picture(f)
 
 
 def _too_large(path, width: int | None = None, height: int | None = None) -> str:

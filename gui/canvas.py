@@ -34,6 +34,7 @@ class _State:
 
 
 DEFAULT_HINT = "Draw a digit here"
+PICTURE_HINT = "or open, drop or paste a picture of one (Ctrl+O, Ctrl+V)"
 
 
 class DrawingCanvas(QWidget):
@@ -226,7 +227,7 @@ class DrawingCanvas(QWidget):
         painter = QPainter(image)
         self._paint_content(painter, float(size), self._all_strokes())
         painter.end()
-        return _to_array(image)
+        return image_array(image)
 
     def _all_strokes(self):
         if self._current is None:
@@ -268,6 +269,12 @@ class DrawingCanvas(QWidget):
             font.setPointSizeF(max(10.0, side / 28))
             painter.setFont(font)
             painter.drawText(QRectF(0, 0, side, side), Qt.AlignmentFlag.AlignCenter, self.hint)
+            if self.hint == DEFAULT_HINT:
+                font.setPointSizeF(max(8.0, side / 48))
+                painter.setFont(font)
+                painter.drawText(QRectF(side * 0.05, side * 0.55, side * 0.9, side * 0.2),
+                                 Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
+                                 PICTURE_HINT)
         painter.setPen(QPen(self.palette().mid().color(), 1))
         painter.drawRect(QRectF(0, 0, side - 1, side - 1))
         painter.end()
@@ -304,8 +311,12 @@ class DrawingCanvas(QWidget):
             self.strokeFinished.emit()
 
 
-def _to_array(gray: QImage) -> np.ndarray:
-    """A Grayscale8 QImage → H×W uint8 array (copied, honouring the row padding)."""
-    width, height = gray.width(), gray.height()
-    buffer = np.frombuffer(gray.constBits(), np.uint8, count=gray.bytesPerLine() * height)
-    return buffer.reshape(height, gray.bytesPerLine())[:, :width].copy()
+def image_array(image: QImage) -> np.ndarray:
+    """A QImage → H×W uint8 array if it is grey, else H×W×4 RGBA (copied, honouring the row padding)."""
+    if image.format() != QImage.Format.Format_Grayscale8:
+        image = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    channels = 1 if image.format() == QImage.Format.Format_Grayscale8 else 4
+    width, height = image.width(), image.height()
+    rows = np.frombuffer(image.constBits(), np.uint8, count=image.bytesPerLine() * height).reshape(height, -1)
+    pixels = rows[:, : width * channels]
+    return (pixels if channels == 1 else pixels.reshape(height, width, 4)).copy()

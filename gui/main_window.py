@@ -4,7 +4,8 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PIL import Image
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QDialog, QDialogButtonBox, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QVBoxLayout,
 )
@@ -13,9 +14,10 @@ from engine import __version__
 from engine.checkpoint import CheckpointError, SaveError
 from engine.paths import APP_NAME, default_model_path
 from engine.predict import Predictor
-from engine.preprocess import IMAGE_SUFFIXES, PreparedImage, read_image
+from engine.preprocess import IMAGE_SUFFIXES, PreparedImage, read_image, read_picture
 from engine.runs import interrupted_run
 from gui.active_model import ActiveModel
+from gui.canvas import image_array
 from gui.draw_tab import DrawTab
 from gui.evaluate_tab import EvaluateTab
 from gui.experiments_tab import ExperimentsTab
@@ -128,6 +130,7 @@ class MainWindow(QMainWindow):
         edit_menu = self.menuBar().addMenu("&Edit")
         self.undo_action = self._action(edit_menu, "&Undo", QKeySequence.StandardKey.Undo, canvas.undo)
         self.redo_action = self._action(edit_menu, "&Redo", [QKeySequence.StandardKey.Redo, "Ctrl+Y"], canvas.redo)
+        self.paste_action = self._action(edit_menu, "&Paste image", QKeySequence.StandardKey.Paste, self.paste_image)
         self._action(edit_menu, "&Clear canvas", ["Esc", "Delete"], canvas.clear)
         edit_menu.addSeparator()
         self._action(edit_menu, "&Thinner pen", "[", lambda: self.draw_tab.change_pen_width(-2))
@@ -290,6 +293,21 @@ class MainWindow(QMainWindow):
             show_error(self, "Could not open the image", str(exc))
             return
         self.show_picture(gray, f"Opened {Path(path).name}{how}", from_test_set=from_test_set)
+
+    def paste_image(self) -> None:
+        """A picture on the clipboard (copied from a web page, a screenshot tool or a document), read
+        as an opened file is read; a file copied in a file manager is opened."""
+        clipboard = QGuiApplication.clipboard()
+        urls = [url for url in clipboard.mimeData().urls() if url.isLocalFile()]
+        if urls:
+            self.open_file(urls[0].toLocalFile())
+            return
+        image = clipboard.image()
+        if image.isNull():
+            self.activity_status.setText("Nothing to paste: the clipboard holds no picture (copy a picture or a picture file)")
+            return
+        gray = read_picture(Image.fromarray(image_array(image)))
+        self.show_picture(gray, f"Pasted a picture of {image.width()}×{image.height()} pixels")
 
     def open_test_image(self, source: str, label: str, prepared: PreparedImage) -> None:
         """A test image double-clicked in Evaluate, on the canvas to be read live and explained: the

@@ -79,6 +79,22 @@ def test_a_file_that_cannot_be_read_is_named_once(images, tmp_path):
         assert out.stdout.splitlines() == [f"{missing}: file not found", f"{images['blank']}: Nothing drawn: the image has no ink."]
 
 
+def test_a_picture_piped_in_is_read_as_its_file_is(images):
+    file_ = json.loads(main("predict", "--json", images["digit1"]).stdout)
+    for command in ("predict", "explain"):
+        with open(images["digit1"], "rb") as picture:
+            piped = main_process(command, "--json", "-", stdin=picture)
+        assert piped.returncode == 0, piped.stderr
+        record = json.loads(piped.stdout)
+        assert record["path"] == "-"
+        assert (record["digit"], record["confidence"]) == (file_["digit"], file_["confidence"])
+    with open(images["text"], "rb") as text:
+        not_a_picture = main_process("predict", "-", stdin=text)
+    nothing = main_process("predict", "-", stdin=subprocess.DEVNULL)
+    assert not_a_picture.returncode == 1 and not_a_picture.stdout.startswith("standard input: not a readable image")
+    assert nothing.returncode == 1 and nothing.stdout.startswith("standard input: nothing was piped in")
+
+
 def test_predict_with_a_corrupt_model_fails_clearly(images, tmp_path):
     (tmp_path / "bad.pt").write_bytes(b"garbage")
     out = main("predict", images["digit0"], "--model", tmp_path / "bad.pt")

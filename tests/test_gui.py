@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QObject, QPointF, QSettings, Qt, QUrl, Slot
-from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressBar, QPushButton, QTabWidget
 
@@ -224,6 +224,40 @@ def test_open_image_and_drop_read_the_file_as_predict_does(window, tmp_path, mni
     window.open_image(str(tmp_path / "bad.png"))
     assert errors and "not a readable image" in errors[0]
     assert window.findChild(QLabel, "predictedDigit").text() == str(expected.digit)
+
+
+def test_a_pasted_picture_is_read_as_its_file_is(window, qtbot, tmp_path, mnist):
+    from conftest import mnist_digit_as_drawing
+
+    # A light digit on a dark, transparent-edged picture: the pasted pixels take the file's route.
+    rgba = np.zeros((120, 160, 4), np.uint8)
+    rgba[..., :3] = 40
+    rgba[10:-10, 30:-30, :3] = np.maximum(40, mnist_digit_as_drawing(mnist.test_images[1], 100))[..., None]
+    rgba[..., 3] = 255
+    rgba[:, :6, 3] = 0
+    path = tmp_path / "copied.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    expected = window.active.predictor.predict(read_image(path))
+    assert expected.digit == int(mnist.test_labels[1])
+    clipboard = QApplication.clipboard()
+    clipboard.setImage(QImage(str(path)))
+    window.tabs.setCurrentWidget(window.train_tab)
+    window.paste_action.trigger()
+    assert window.tabs.currentWidget() is window.draw_tab
+    np.testing.assert_allclose(window.draw_tab.last_prediction.probabilities, expected.probabilities, atol=1e-6)
+    assert "Pasted a picture of 160×120" in window.activity_status.text()
+
+    window.draw_tab.canvas.clear()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])  # a file copied in a file manager
+    clipboard.setMimeData(mime)
+    window.paste_action.trigger()
+    np.testing.assert_array_equal(window.draw_tab.last_prediction.probabilities, expected.probabilities)
+
+    window.draw_tab.canvas.clear()
+    clipboard.setText("not a picture")
+    window.paste_action.trigger()
+    assert window.draw_tab.canvas.is_empty() and "Nothing to paste" in window.activity_status.text()
 
 
 def drop(widget, path) -> bool:
