@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from engine.events import LayerStats
 from gui.export import add_picture_menu
-from gui.style import MUTED, set_log_ticks
+from gui.style import MUTED, legend_brush, set_log_ticks
 
 
 def layer_colours(n: int) -> list:
@@ -22,7 +22,7 @@ class LayerStatsView(QWidget):
         self.norm_plot.setLabel("bottom", "batch")
         self.norm_plot.setLogMode(y=True)
         self.norm_plot.showGrid(x=True, y=True, alpha=0.15)
-        self.legend = self.norm_plot.addLegend(offset=(-10, 5), colCount=4, brush=pg.mkBrush(255, 255, 255, 210))
+        self.legend = self.norm_plot.addLegend(offset=(-10, 5), colCount=4, brush=legend_brush())
         self.histograms = pg.GraphicsLayoutWidget()
         self.histograms.setBackground(None)
         self.caption = QLabel("Histograms of the latest watched batch. Top: each layer's outputs after its "

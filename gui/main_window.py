@@ -26,6 +26,7 @@ from gui.kernels_tab import KernelsTab
 from gui.layers_tab import LayersTab
 from gui.personal_panel import PersonalPanel
 from gui.settings import remember, remember_geometry, remembered, remembered_geometry
+from gui.style import follow_palette
 from gui.train_tab import TrainTab
 
 IMAGE_FILTER = f"Images ({' '.join('*' + s for s in IMAGE_SUFFIXES)});;All files (*)"
@@ -58,6 +59,7 @@ def ask_to_save(parent) -> QMessageBox.StandardButton:
 class MainWindow(QMainWindow):
     def __init__(self, predictor: Predictor | None = None, settings: QSettings | None = None):
         super().__init__()
+        follow_palette(self.palette())
         self.setWindowTitle(APP_NAME)
         self.settings = settings or QSettings()
         self.active = ActiveModel(predictor or Predictor.load(), None if predictor else default_model_path(), self)

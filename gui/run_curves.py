@@ -5,7 +5,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from gui.export import add_picture_menu
-from gui.style import RUN_COLOURS, set_log_ticks
+from gui.style import RUN_COLOURS, legend_brush, set_log_ticks
 
 SMOOTHING = 0.05
 
@@ -26,7 +26,7 @@ class CurveChart(QWidget):
         self.accuracy = pg.PlotWidget(background=None, title="Validation accuracy")
         self.accuracy.setLabel("bottom", "epoch")
         self.accuracy.showGrid(x=True, y=True, alpha=0.15)
-        self.legend = self.accuracy.addLegend(offset=(-10, -10), brush=pg.mkBrush(255, 255, 255, 210))
+        self.legend = self.accuracy.addLegend(offset=(-10, -10), brush=legend_brush())
         for plot, name in ((self.loss, "loss"), (self.accuracy, "validation-accuracy")):
             add_picture_menu(plot, name)
         layout = QVBoxLayout(self)

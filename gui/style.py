@@ -2,6 +2,7 @@
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 ACCENT = "#1f77b4"
@@ -15,7 +16,28 @@ PEN_COLOUR = "#2ca02c"
 DIVERGING = "CET-D1"  # blue-white-red: negative, zero and positive weights
 SEQUENTIAL = "viridis"
 
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=True, foreground="#374151")
+LIGHT_FOREGROUND = "#374151"  # axes and titles on a light window: softer than black
+
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=True, foreground=LIGHT_FOREGROUND)
+
+
+_legend_background = (255, 255, 255, 210)
+
+
+def follow_palette(palette: QPalette) -> None:
+    """Plots are drawn on the window's own background: on a dark desktop (macOS and Windows dark mode)
+    their axes, titles and legends take the window's light text colour, or they would be dark on dark.
+    Call it before any plot is made; pyqtgraph reads the colour as each item is created."""
+    global _legend_background
+    window, text = palette.color(QPalette.ColorRole.Window), palette.color(QPalette.ColorRole.WindowText)
+    dark = window.lightness() < 128
+    pg.setConfigOptions(foreground=text.name() if dark else LIGHT_FOREGROUND)
+    _legend_background = (*window.getRgb()[:3], 210) if dark else (255, 255, 255, 210)
+
+
+def legend_brush():
+    """A legend's box over the curves: the window's colour, nearly opaque, under the legend's text."""
+    return pg.mkBrush(*_legend_background)
 
 
 def bar_brushes(highlight: int | None, n: int = 10) -> list:

@@ -773,6 +773,28 @@ def test_the_unseen_writers_curve_is_named_only_when_a_run_has_it(window):
     assert legend.getLabel(curves.pen_acc) is not None
 
 
+def test_on_a_dark_desktop_plots_are_labelled_in_the_windows_light_text(qtbot, settings):
+    from PySide6.QtGui import QColor, QPalette
+
+    app = QApplication.instance()
+    light = app.palette()
+    dark = QPalette(light)
+    dark.setColor(QPalette.ColorRole.Window, QColor("#2b2b2b"))
+    dark.setColor(QPalette.ColorRole.WindowText, QColor("#e6e6e6"))
+    app.setPalette(dark)
+    try:
+        window = MainWindow(settings=settings)
+        qtbot.addWidget(window)
+        axis = window.evaluate_tab.per_class.getPlotItem().getAxis("left")
+        legend = window.experiments_tab.compare.chart.legend
+        assert axis.textPen().color().lightness() > 200 and legend.brush().color().lightness() < 80
+    finally:
+        app.setPalette(light)
+    window = MainWindow(settings=settings)  # back on a light desktop: dark labels again
+    qtbot.addWidget(window)
+    assert window.evaluate_tab.per_class.getPlotItem().getAxis("left").textPen().color().lightness() < 100
+
+
 def test_settings_of_the_wrong_type_fall_back_to_their_defaults(qtbot, tmp_path):
     from gui.settings import DEFAULTS
 
