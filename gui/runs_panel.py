@@ -62,6 +62,9 @@ class RunsPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self._what_width_chosen = False  # set once the user drags the first column's edge: kept from then on
+        self._fitting = False
+        self.table.horizontalHeader().sectionResized.connect(self._column_resized)
         self.table.setWordWrap(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -113,9 +116,16 @@ class RunsPanel(QWidget):
                     item.setForeground(Qt.GlobalColor.gray)
                     item.setToolTip(row["problem"])
                 self.table.setItem(i, j, item)
-        self.table.resizeColumnToContents(0)  # what each run tried, shown whole (a search trial's settings)…
-        self.table.setColumnWidth(0, min(self.table.columnWidth(0), WHAT_WIDTH))  # …but not a long "unreadable: …"
+        if not self._what_width_chosen:
+            self._fitting = True
+            self.table.resizeColumnToContents(0)  # what each run tried, shown whole (a search trial's settings)…
+            self.table.setColumnWidth(0, min(self.table.columnWidth(0), WHAT_WIDTH))  # …but not a long "unreadable: …"
+            self._fitting = False
         self._show_selected()  # the rows kept selected may hold other runs, or the same runs further on
+
+    def _column_resized(self, column: int, _old: int, _new: int) -> None:
+        if column == 0 and not self._fitting:
+            self._what_width_chosen = True
 
     def selected(self) -> list[RunSummary]:
         rows = sorted({index.row() for index in self.table.selectedIndexes()})

@@ -1118,6 +1118,9 @@ def test_experiments_search_shows_trials_as_they_finish(window, qtbot, tiny_data
     labels = [runs.table.item(i, 0).text() for i in range(runs.table.rowCount())]
     assert sum(label.startswith("trial ") for label in labels) == 4
     assert runs.table.columnWidth(0) > max(runs.table.fontMetrics().horizontalAdvance(label) for label in labels)
+    runs.table.horizontalHeader().resizeSection(0, 90)  # the user narrows it by hand: kept on refresh
+    runs.refresh()
+    assert runs.table.columnWidth(0) == 90
 
 
 def test_closing_the_window_mid_comparison_stops_it_and_keeps_the_finished_runs(qtbot, settings, tiny_data):
