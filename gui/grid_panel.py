@@ -2,12 +2,13 @@
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QVBoxLayout, QWidget
 
 from gui.export import add_picture_menu
 from gui.mosaic import Mosaic
-from gui.style import MUTED, section_label
+from gui.style import MUTED, UNSURE, section_label
 
 
 class HoverImage(pg.ImageItem):
@@ -29,9 +30,10 @@ class HoverImage(pg.ImageItem):
 
 class GridPanel(QWidget):
     """A titled grid of tiles drawn as one image, with hover read-outs of the tile and value under the
-    mouse; ``on_click(index)`` (if given) hears which tile was clicked."""
+    mouse; ``on_click(index)`` (if given) hears which tile was clicked, ``on_hover((index, y, x) or
+    None)`` which pixel the mouse is over. ``mark`` outlines boxes on tiles."""
 
-    def __init__(self, title: str, colormap: str, describe_cell, info: QLabel, parent=None, on_click=None):
+    def __init__(self, title: str, colormap: str, describe_cell, info: QLabel, parent=None, on_click=None, on_hover=None):
         super().__init__(parent)
         self.title = section_label(title)
         self.axes = QLabel("")
@@ -43,9 +45,14 @@ class GridPanel(QWidget):
         self.image = HoverImage(self._hover, self._click if on_click else None)
         self.image.setColorMap(pg.colormap.get(colormap))
         self.box.addItem(self.image)
+        self.marks = QGraphicsPathItem()
+        pen = QPen(QColor(UNSURE), 2)
+        pen.setCosmetic(True)  # two screen pixels wide however far the view is zoomed
+        self.marks.setPen(pen)
+        self.box.addItem(self.marks)
         self.mosaic: Mosaic | None = None
         self.tiles: np.ndarray | None = None  # the values behind each tile, (rows*cols, h, w)
-        self._describe_cell, self._info, self._on_click = describe_cell, info, on_click
+        self._describe_cell, self._info, self._on_click, self._on_hover = describe_cell, info, on_click, on_hover
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
@@ -66,8 +73,18 @@ class GridPanel(QWidget):
         index = spot[0] * self.mosaic.cols + spot[1]
         return (index, *spot) if index < len(self.tiles) else None
 
+    def mark(self, boxes) -> None:
+        """Outline each (tile index, top, left, bottom, right) box, in the tile's pixels; none clears."""
+        path = QPainterPath()
+        for index, top, left, bottom, right in boxes:
+            y, x = self.mosaic.origin(index)
+            path.addRect(QRectF(x + left, y + top, right - left, bottom - top))
+        self.marks.setPath(path)
+
     def _hover(self, pos) -> None:
         spot = self._tile_at(pos)
+        if self._on_hover is not None:
+            self._on_hover(None if spot is None else (spot[0], spot[3], spot[4]))
         if spot is None:
             self.view.setToolTip("")
             return

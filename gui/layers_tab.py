@@ -5,6 +5,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from engine.predict import LayerView, Predictor
+from engine.unit import unit_work
 from gui.export import add_picture_menu
 from gui.grid_panel import GridPanel, symmetric_levels
 from gui.mosaic import tile
@@ -69,7 +70,8 @@ class LayersTab(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(column_widget)
 
-        self.selected = GridPanel("Selected feature map", SEQUENTIAL, lambda r, c: self._selected_name, self.info)
+        self.selected = GridPanel("Selected feature map", SEQUENTIAL, lambda r, c: self._selected_name, self.info,
+                                  on_hover=self._show_unit)
         self.kernel = GridPanel("Its kernel: one slice per input channel", DIVERGING,
                                 lambda r, c: f"kernel slice for input channel {r * self.kernel.mosaic.cols + c + 1}", self.info)
         self.read = GridPanel("The input channels it read", SEQUENTIAL,
@@ -100,6 +102,7 @@ class LayersTab(QWidget):
         self.layers: list[LayerView] = []
         self._selection: tuple[int, int] | None = None  # (conv layer index, map)
         self._selected_name = ""
+        self._how_made = ""
 
     # --- inputs ------------------------------------------------------------------------------------
     def set_model(self, predictor: Predictor) -> None:
@@ -189,6 +192,34 @@ class LayersTab(QWidget):
                           "in the same places as their kernel slices")
         block = self._predictor.model.conv_blocks()[conv_index]
         combine = "batch-normalised" if hasattr(block, "bn") else "plus a bias"
-        self.formula.setText(f"How it is made: each kernel slice slides over its input channel, the "
-                             f"{count(len(weights), 'result')} {'are' if len(weights) > 1 else 'is'} added up, "
-                             f"{combine}, and passed through {type(block.act).__name__}.")
+        self._how_made = (f"How it is made: each kernel slice slides over its input channel, the "
+                          f"{count(len(weights), 'result')} {'are' if len(weights) > 1 else 'is'} added up, "
+                          f"{combine}, and passed through {type(block.act).__name__}. Hover over the selected "
+                          "map to see the sum at one place.")
+        self._show_unit(None)
+
+    def _show_unit(self, spot) -> None:
+        """The arithmetic behind one value of the selected map, under the mouse: the window each kernel
+        slice meets is outlined on its input channel, and the sum is written out."""
+        if spot is None or self._selection is None:
+            self.selected.mark([])
+            self.read.mark([])
+            self.formula.setText(self._how_made)
+            return
+        conv_index, channel = self._selection
+        _, row, col = spot
+        layer = [v for v in self.layers if v.is_conv][conv_index]
+        work = unit_work(self._predictor.model.conv_blocks()[conv_index], layer.inputs, channel, row, col)
+        self.selected.mark([(0, row, col, row + 1, col + 1)])
+        self.read.mark([(i, *work.window) for i in range(len(layer.inputs))])
+        kh, kw = self._kernels[conv_index].shape[2:]
+        channels = len(layer.inputs)
+        most = " and ".join(f"channel {c + 1} ({v:+.2f})" for c, v in work.strongest(2 if channels > 1 else 1))
+        steps = [f"At row {row + 1}, column {col + 1}: {'each' if channels > 1 else 'the'} kernel slice times the "
+                 f"{kh}×{kw} window it meets (outlined), {'all ' if channels > 1 else ''}added up"
+                 + ("" if work.normalised is not None else " with the bias") + f": {work.summed:+.2f}"
+                 + (f", most from {most}" if channels > 1 else "")]
+        if work.normalised is not None:
+            steps.append(f"batch-normalised: {work.normalised:+.2f}")
+        steps.append(f"through {work.activation}: {work.value:.2f}, the map's value there.")
+        self.formula.setText("; ".join(steps))

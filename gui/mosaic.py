@@ -13,6 +13,11 @@ class Mosaic:
     cell: tuple[int, int]  # height, width of one tile
     gap: int
 
+    def origin(self, index: int) -> tuple[int, int]:
+        """Image coordinates (y, x) of tile ``index``'s top-left pixel."""
+        row, col = divmod(index, self.cols)
+        return row * (self.cell[0] + self.gap), col * (self.cell[1] + self.gap)
+
     def cell_at(self, y: float, x: float) -> tuple[int, int] | None:
         """(row, col) of the tile under image coordinates (y, x), or None in a gap or outside."""
         spot = self.locate(y, x)

@@ -703,6 +703,16 @@ def test_layers_tab_follows_the_drawing_through_every_layer(window, qtbot):
     conv3._hover((3.0, 15 + 4.0))
     value = conv3.tiles[1][3, 4]
     assert f"conv3 map 2: {value:+.3f} at row 4, column 5" in tab.info.text()
+    # Over the selected map, the sum at that place is written out and its windows outlined on the 32 maps read.
+    tab.selected._hover((3.0, 4.0))
+    assert tab.formula.text().startswith("At row 4, column 5: each kernel slice times the 3×3 window")
+    assert f"through ReLU: {value:.2f}, the map's value there" in tab.formula.text()
+    outlined = tab.read.marks.path().boundingRect()
+    last_y, last_x = tab.read.mosaic.origin(31)
+    assert (outlined.left(), outlined.top()) == (3.0, 2.0)  # columns 4–6, rows 3–5 of the first map…
+    assert (outlined.right(), outlined.bottom()) == (last_x + 6.0, last_y + 5.0)  # …to the same place on the last
+    tab.selected._hover(None)
+    assert tab.formula.text().startswith("How it is made") and tab.read.marks.path().isEmpty()
     window.draw_tab.canvas.clear()
     assert tab._rows["input"].tiles.max() == 0
 

@@ -1,0 +1,57 @@
+"""One unit of a feature map worked out by hand: the arithmetic a convolution does at one place.
+
+A conv block's map at (row, col) is every kernel slice times the window of its input channel it
+meets there, summed over the channels, plus a bias (or batch-normalised), through the activation.
+The Layers tab shows these numbers under the mouse; they are computed from the block's own weights
+and the maps it read, and agree with the network's forward pass (tests/test_unit.py).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from engine.models import ConvBlock
+
+
+@dataclass(frozen=True)
+class UnitWork:
+    row: int
+    col: int
+    window: tuple[int, int, int, int]  # the input rows and columns the kernel meets: top, left, bottom, right (exclusive), within the maps
+    contributions: np.ndarray  # (C_in,) what each input channel's kernel slice adds
+    bias: float  # the conv's own bias (0 when batch norm follows it)
+    summed: float  # the conv's output: the contributions and the bias
+    normalised: float | None  # after batch norm, if the block has it
+    value: float  # after the activation: the map's value there
+    activation: str  # "ReLU", "Sigmoid"…
+
+    def strongest(self, n: int = 2) -> list[tuple[int, float]]:
+        """The ``n`` input channels that add most to the sum, either way: (channel, contribution)."""
+        order = np.argsort(-np.abs(self.contributions))[:n]
+        return [(int(c), float(self.contributions[c])) for c in order]
+
+
+@torch.no_grad()
+def unit_work(block: ConvBlock, inputs: np.ndarray, channel: int, row: int, col: int) -> UnitWork:
+    """How ``block`` made map ``channel`` at (row, col) from ``inputs`` (C_in×H×W, the maps it read)."""
+    conv = block.conv
+    if conv.stride != (1, 1) or conv.dilation != (1, 1) or conv.groups != 1:
+        raise ValueError("only plain stride-1 convolutions are worked out by hand")
+    (kh, kw), (ph, pw) = conv.kernel_size, conv.padding
+    padded = np.pad(inputs, ((0, 0), (ph, ph), (pw, pw)))  # zero padding, as the conv pads
+    window = padded[:, row: row + kh, col: col + kw]
+    weights = conv.weight[channel].float().cpu().numpy()
+    contributions = (weights * window).sum((1, 2))
+    bias = float(conv.bias[channel]) if conv.bias is not None else 0.0
+    summed = float(contributions.sum()) + bias
+    normalised = None
+    if hasattr(block, "bn"):  # in evaluation, batch norm is a fixed scale and shift per map
+        bn = block.bn
+        scale = float(bn.weight[channel]) / float(torch.sqrt(bn.running_var[channel] + bn.eps))
+        normalised = (summed - float(bn.running_mean[channel])) * scale + float(bn.bias[channel])
+    value = float(block.act(torch.tensor(summed if normalised is None else normalised)))
+    height, width = inputs.shape[1:]
+    top, left = row - ph, col - pw
+    box = (max(top, 0), max(left, 0), min(top + kh, height), min(left + kw, width))
+    return UnitWork(row, col, box, contributions, bias, summed, normalised, value, type(block.act).__name__)

@@ -1,0 +1,45 @@
+"""A feature map's unit worked out by hand agrees with the network's own forward pass."""
+
+import numpy as np
+import pytest
+import torch
+
+from engine.models import build_model
+from engine.predict import Predictor
+from engine.unit import unit_work
+
+
+@pytest.mark.parametrize("model", ["digitnet", "seed003", "lenet5"])  # batch norm, 5×5 padded, sigmoid
+def test_every_unit_worked_out_by_hand_is_the_maps_value(model, mnist):
+    torch.manual_seed(0)
+    net = build_model(model, batch_norm=True if model == "seed003" else None)
+    for m in net.modules():  # batch norm that is not the identity, as after training
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    predictor = Predictor(net)
+    pixels = mnist.test_images[0].numpy().astype(np.float32) / 255.0
+    rng = np.random.default_rng(0)
+    for index, (block, layer) in enumerate(zip(net.conv_blocks(), [v for v in predictor.layers(pixels) if v.is_conv])):
+        channels, height, width = layer.values.shape
+        # Corners and edges, where the window hangs over the zero padding, and places inside.
+        places = [(0, 0), (height - 1, width - 1), (0, width // 2)] + [tuple(rng.integers(0, (height, width))) for _ in range(5)]
+        for row, col in places:
+            channel = int(rng.integers(channels))
+            work = unit_work(block, layer.inputs, channel, row, col)
+            assert work.value == pytest.approx(float(layer.values[channel, row, col]), abs=1e-4), (model, index, row, col)
+            assert work.summed == pytest.approx(float(work.contributions.sum()) + work.bias, abs=1e-5)
+            assert (work.normalised is not None) == hasattr(block, "bn")
+            top, left, bottom, right = work.window
+            kernel = block.conv.kernel_size[0]
+            assert 0 <= top < bottom <= layer.inputs.shape[1] and 0 <= left < right <= layer.inputs.shape[2]
+            assert bottom - top <= kernel and right - left <= kernel
+
+
+def test_the_strongest_channels_are_those_that_add_most_either_way():
+    from engine.unit import UnitWork
+
+    work = UnitWork(0, 0, (0, 0, 3, 3), np.array([0.1, -0.9, 0.4, 0.0]), 0.0, -0.4, None, 0.0, "ReLU")
+    assert work.strongest(2) == [(1, pytest.approx(-0.9)), (2, pytest.approx(0.4))]
