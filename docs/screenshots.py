@@ -106,7 +106,8 @@ def main(out_dir: Path) -> int:
     shoot("draw")
     teach_each_digit(window, shoot)
     window.tabs.setCurrentWidget(window.layers_tab)
-    window.layers_tab.select(1, 3)  # conv2's fourth map: its kernel and the channels it read
+    window.layers_tab.select(1, 3)  # conv2's fourth map: its kernel and the channels it read…
+    window.layers_tab.selected._hover((6.5, 8.5))  # …and the sum worked out at one place, as under the mouse
     shoot("layers")
     window.tabs.setCurrentWidget(window.kernels_tab)
     while window.kernels_tab.finding_patches:

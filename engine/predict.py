@@ -84,6 +84,13 @@ class Predictor:
         return x.reshape(-1, 1, 28, 28).to(self.device)
 
     @torch.inference_mode()
+    def logits(self, pixels: np.ndarray) -> np.ndarray:
+        """The network's raw class scores for one 28×28 input (or N): ``probabilities`` is the softmax
+        of these divided by the temperature."""
+        scores = self.model(self._input(pixels)).float().cpu().numpy()
+        return scores[0] if np.ndim(pixels) == 2 else scores
+
+    @torch.inference_mode()
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities for one 28×28 input (or N×28×28 inputs)."""
         probs = (self.model(self._input(pixels)).float() / self.temperature).softmax(1).cpu().numpy()

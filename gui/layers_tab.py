@@ -20,9 +20,10 @@ def count(n: int, noun: str) -> str:
 
 
 class BarsPanel(QWidget):
-    """A titled bar chart (a dense layer's units, or the output probabilities)."""
+    """A titled bar chart (a dense layer's units, or the output probabilities); ``describe(unit)``, if
+    given, says what the bar under the mouse is."""
 
-    def __init__(self, title: str, info: QLabel, parent=None):
+    def __init__(self, title: str, info: QLabel, parent=None, describe=None):
         super().__init__(parent)
         self.title = section_label(title)
         self.plot = pg.PlotWidget(background=None)
@@ -33,7 +34,7 @@ class BarsPanel(QWidget):
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=ACCENT)
         self.plot.addItem(self.bars)
         self.values = np.zeros(0)
-        self._info, self._what = info, title
+        self._info, self._what, self._describe = info, title, describe
         self.plot.scene().sigMouseMoved.connect(self._hover)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -52,7 +53,7 @@ class BarsPanel(QWidget):
     def _hover(self, scene_pos) -> None:
         unit = int(round(self.plot.getPlotItem().vb.mapSceneToView(scene_pos).x()))
         if 0 <= unit < len(self.values):
-            self._info.setText(f"{self._what}: unit {unit + 1} = {self.values[unit]:+.3f}")
+            self._info.setText(self._describe(unit) if self._describe else f"{self._what}: unit {unit + 1} = {self.values[unit]:+.3f}")
 
 
 class LayersTab(QWidget):
@@ -103,6 +104,7 @@ class LayersTab(QWidget):
         self._selection: tuple[int, int] | None = None  # (conv layer index, map)
         self._selected_name = ""
         self._how_made = ""
+        self._logits = np.zeros(0)
 
     # --- inputs ------------------------------------------------------------------------------------
     def set_model(self, predictor: Predictor) -> None:
@@ -145,7 +147,7 @@ class LayersTab(QWidget):
                 conv_index += 1
             else:
                 self._rows[layer.name] = BarsPanel(f"{layer.name}: {len(layer.values)} units, after its activation", self.info)
-        self._rows["output"] = BarsPanel("Output: probability of each class", self.info)
+        self._rows["output"] = BarsPanel("Output: probability of each class", self.info, describe=self._softmax_step)
         for row in self._rows.values():
             row.setMinimumHeight(ROW_HEIGHT)
             row.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -167,10 +169,21 @@ class LayersTab(QWidget):
                 row.display(tile(layer.values, MAP_COLUMNS), layer.values, (0.0, top))
             else:
                 row.show_values(layer.values)
+        self._logits = self._predictor.logits(pixels)
         probabilities = self._predictor.probabilities(pixels) if self._pixels is not None else np.zeros(10)
         answer = int(probabilities.argmax()) if self._pixels is not None else None
         self._rows["output"].show_values(probabilities, answer, list(self._predictor.class_names))
         self.select(*(self._selection or (0, 0)))
+
+    def _softmax_step(self, unit: int) -> str:
+        """How the last layer's score for a class becomes its probability."""
+        name, t = self._predictor.class_names[unit], self._predictor.temperature
+        if self._pixels is None:
+            return f"Output, class {name}: draw something on the Draw tab"
+        scaled = self._logits / t
+        return (f"Output, class {name}: the last layer's score (logit) {self._logits[unit]:+.2f}, divided by the "
+                f"temperature {t:.2f} (calibration) = {scaled[unit]:+.2f}; softmax: e^{scaled[unit]:.2f} ÷ the sum over "
+                f"all {len(scaled)} classes of e^(score ÷ {t:.2f}) = {self._rows['output'].values[unit] * 100:.1f} %")
 
     def select(self, conv_index: int, channel: int) -> None:
         """Show how one feature map was made: its kernel and the input channels it read."""

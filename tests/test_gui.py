@@ -713,6 +713,10 @@ def test_layers_tab_follows_the_drawing_through_every_layer(window, qtbot):
     assert (outlined.right(), outlined.bottom()) == (last_x + 6.0, last_y + 5.0)  # …to the same place on the last
     tab.selected._hover(None)
     assert tab.formula.text().startswith("How it is made") and tab.read.marks.path().isEmpty()
+    output = tab._rows["output"]  # and how the answer's score becomes its probability
+    output._hover(output.plot.getPlotItem().vb.mapViewToScene(QPointF(7, 0.3)))
+    assert tab.info.text().startswith("Output, class 7: the last layer's score (logit) ")
+    assert tab.info.text().endswith(f"all 10 classes of e^(score ÷ {window.active.predictor.temperature:.2f}) = {output.values[7] * 100:.1f} %")
     window.draw_tab.canvas.clear()
     assert tab._rows["input"].tiles.max() == 0
 

@@ -51,6 +51,14 @@ def test_batch_probabilities_match_single(predictor, mnist):
     assert np.allclose(batch[2], predictor.probabilities(pixels[2]), atol=1e-5)
 
 
+def test_probabilities_are_the_softmax_of_the_logits_over_the_temperature(predictor, mnist):
+    pixels = mnist.test_images[:3].numpy().astype(np.float32) / 255
+    scaled = predictor.logits(pixels) / predictor.temperature
+    softmax = np.exp(scaled - scaled.max(1, keepdims=True))
+    np.testing.assert_allclose(softmax / softmax.sum(1, keepdims=True), predictor.probabilities(pixels), atol=1e-6)
+    assert predictor.logits(pixels[0]).shape == (10,)
+
+
 def _blend(mnist, i, j):
     return (mnist.test_images[i].float() + mnist.test_images[j].float()).clamp(max=255).numpy().astype(np.uint8)
 
