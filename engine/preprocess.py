@@ -567,7 +567,7 @@ def read_image(path, name: str | None = None) -> np.ndarray:
             if width * height > MAX_PIXELS and img.format == "JPEG":
                 img.draft("L", (width // 8, height // 8))  # the decoder itself scales down, 1/8 at most
             elif width * height > MAX_PIXELS:
-                raise ValueError(_too_large(shown, width, height))
+                raise ValueError(too_large(shown, width, height))
             img.load()
             return read_picture(img)
     except FileNotFoundError:
@@ -577,7 +577,7 @@ def read_image(path, name: str | None = None) -> np.ndarray:
     except PermissionError:
         raise ValueError(f"{shown}: no permission to read this file") from None
     except Image.DecompressionBombError:  # Pillow's own limit, hit while opening
-        raise ValueError(_too_large(shown)) from None
+        raise ValueError(too_large(shown)) from None
     except Image.UnidentifiedImageError:
         if _starts_like_a_picture(path):  # cut short before Pillow could even read its size
             raise ValueError(f"{shown}: not a readable image: damaged or cut short") from None
@@ -610,6 +610,6 @@ def _starts_like_a_picture(path) -> bool:
         return _starts_like_a_picture(f)
 
 
-def _too_large(path, width: int | None = None, height: int | None = None) -> str:
+def too_large(path, width: int | None = None, height: int | None = None) -> str:
     size = f" ({width}×{height}, {width * height / 1e6:.0f} megapixels)" if width else ""
     return f"{path}: image too large{size}; up to {MAX_PIXELS / 1e6:.0f} megapixels are read. Scale it down first."

@@ -14,7 +14,7 @@ from engine import __version__
 from engine.checkpoint import CheckpointError, SaveError
 from engine.paths import APP_NAME, default_model_path
 from engine.predict import Predictor
-from engine.preprocess import IMAGE_SUFFIXES, PreparedImage, read_image, read_picture
+from engine.preprocess import IMAGE_SUFFIXES, MAX_PIXELS, PreparedImage, read_image, read_picture, too_large
 from engine.runs import interrupted_run
 from gui.active_model import ActiveModel
 from gui.canvas import image_array
@@ -307,6 +307,9 @@ class MainWindow(QMainWindow):
         image = clipboard.image()
         if image.isNull():
             self.activity_status.setText("Nothing to paste: the clipboard holds no picture (copy a picture or a picture file)")
+            return
+        if image.width() * image.height() > MAX_PIXELS:
+            show_error(self, "Could not paste the picture", too_large("The pasted picture", image.width(), image.height()))
             return
         gray = read_picture(Image.fromarray(image_array(image)))
         self.show_picture(gray, f"Pasted a picture of {image.width()}×{image.height()} pixels")

@@ -226,7 +226,7 @@ def test_open_image_and_drop_read_the_file_as_predict_does(window, tmp_path, mni
     assert window.findChild(QLabel, "predictedDigit").text() == str(expected.digit)
 
 
-def test_a_pasted_picture_is_read_as_its_file_is(window, qtbot, tmp_path, mnist):
+def test_a_pasted_picture_is_read_as_its_file_is(window, qtbot, tmp_path, mnist, monkeypatch):
     from conftest import mnist_digit_as_drawing
 
     # A light digit on a dark, transparent-edged picture: the pasted pixels take the file's route.
@@ -258,6 +258,13 @@ def test_a_pasted_picture_is_read_as_its_file_is(window, qtbot, tmp_path, mnist)
     clipboard.setText("not a picture")
     window.paste_action.trigger()
     assert window.draw_tab.canvas.is_empty() and "Nothing to paste" in window.activity_status.text()
+
+    errors = []
+    monkeypatch.setattr("gui.main_window.show_error", lambda _parent, title, message: errors.append(message))
+    monkeypatch.setattr("gui.main_window.MAX_PIXELS", 160 * 120 - 1)  # as a picture too large to read would be
+    clipboard.setImage(QImage(str(path)))
+    window.paste_action.trigger()
+    assert window.draw_tab.canvas.is_empty() and errors[0].startswith("The pasted picture: image too large (160×120")
 
 
 def drop(widget, path) -> bool:
