@@ -161,16 +161,41 @@ def changed_options(config: dict) -> str:
 
 def _ended(process) -> bool:
     """Whether the process that wrote a "running" record is gone. Only known for a process of this
-    machine, and only on POSIX (elsewhere a run killed stays "running")."""
-    if not isinstance(process, dict) or process.get("host") != socket.gethostname() or os.name != "posix":
+    machine (a record on a shared drive may be another computer's run)."""
+    if not isinstance(process, dict) or process.get("host") != socket.gethostname():
         return False
     try:
-        os.kill(int(process["pid"]), 0)  # signal 0: asks whether it exists, sends nothing
+        pid = int(process["pid"])
+    except (KeyError, TypeError, ValueError):  # a damaged record: say nothing
+        return False
+    return not process_exists(pid)
+
+
+# Windows: OpenProcess's right to ask a process's exit code; the code a process has while it runs.
+PROCESS_QUERY_LIMITED_INFORMATION, STILL_ACTIVE, ERROR_ACCESS_DENIED = 0x1000, 259, 5
+
+
+def process_exists(pid: int) -> bool:
+    """Whether a process of this machine has the id ``pid`` (another user's counts)."""
+    if os.name == "nt":  # there os.kill(pid, 0) would end the process: ask the kernel instead
+        import ctypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        handle = kernel32.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+        if not handle:
+            return ctypes.get_last_error() == ERROR_ACCESS_DENIED
+        try:
+            code = ctypes.c_ulong()
+            return not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)) or code.value == STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)  # signal 0: asks whether it exists, sends nothing
     except ProcessLookupError:
+        return False
+    except OSError:  # not ours to signal: it exists
         return True
-    except (OSError, KeyError, TypeError, ValueError):  # another user's process, or a damaged record
-        pass
-    return False
+    return True
 
 
 def read_summary(folder: Path) -> RunSummary:

@@ -110,6 +110,38 @@ def test_a_run_whose_process_is_gone_is_listed_as_interrupted(tmp_path):
     assert not read_summary(tmp_path / "20260101-000000-killed").resumable
 
 
+def test_on_windows_a_runs_process_is_asked_of_the_kernel_not_signalled(monkeypatch):
+    import ctypes
+
+    from engine import runs
+
+    processes = {10: runs.STILL_ACTIVE, 11: 0, 12: "another user's"}  # running, ended with status 0, not ours
+    last_error, closed = [0], []
+
+    class Kernel32:
+        def OpenProcess(self, access, inherit, pid):
+            assert access == runs.PROCESS_QUERY_LIMITED_INFORMATION
+            state = processes.get(pid)
+            if state is None or isinstance(state, str):
+                last_error[0] = 87 if state is None else runs.ERROR_ACCESS_DENIED
+                return 0
+            return pid
+
+        def GetExitCodeProcess(self, handle, code):
+            code._obj.value = processes[handle]
+            return 1
+
+        def CloseHandle(self, handle):
+            closed.append(handle)
+
+    monkeypatch.setattr(runs.os, "name", "nt")
+    monkeypatch.setattr(runs.os, "kill", lambda *_: pytest.fail("os.kill ends a process on Windows"))
+    monkeypatch.setattr(ctypes, "WinDLL", lambda name, use_last_error: Kernel32(), raising=False)
+    monkeypatch.setattr(ctypes, "get_last_error", lambda: last_error[0], raising=False)
+    assert [runs.process_exists(pid) for pid in (10, 11, 12, 13)] == [True, False, True, False]
+    assert closed == [10, 11]
+
+
 def test_a_run_without_a_label_is_named_by_the_options_it_changed():
     config = TrainConfig(model="seed003", dataset="mnist", lr=0.01, epochs=4, augment=False).to_dict()
     assert changed_options(config) == "lr=0.01, epochs=4, augment=False"  # model and dataset have their own columns
