@@ -2,8 +2,10 @@
 
 import numpy as np
 import pyqtgraph as pg
+from torch import nn
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
+from engine.models import ConvBlock
 from engine.predict import LayerView, Predictor
 from engine.unit import unit_work
 from gui.export import add_picture_menu
@@ -17,6 +19,22 @@ MAP_COLUMNS = 16
 
 def count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def what_each_reads(model) -> dict[str, str]:
+    """What each dense layer reads, and each conv block that reads through a pooling layer (pooling has
+    no row of its own): "conv1's maps, max-pooled 2×2", "fc1's units"."""
+    reads, above, above_layer, pools = {}, "", None, []
+    for name, layer in [*model.features.named_children(), *model.classifier.named_children()]:
+        if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
+            size = layer.kernel_size if isinstance(layer.kernel_size, int) else layer.kernel_size[0]
+            pools.append(f"{'max' if isinstance(layer, nn.MaxPool2d) else 'average'}-pooled {size}×{size}")
+        elif isinstance(layer, (ConvBlock, nn.Linear)):
+            source = f"{above}'s maps" if isinstance(above_layer, ConvBlock) else f"{above}'s units" if above else "the input"
+            if pools or isinstance(layer, nn.Linear):
+                reads[name] = ", ".join([source, *pools])
+            above, above_layer, pools = name, layer, []
+    return reads
 
 
 class BarsPanel(QWidget):
@@ -104,6 +122,7 @@ class LayersTab(QWidget):
         self._selection: tuple[int, int] | None = None  # (conv layer index, map)
         self._selected_name = ""
         self._how_made = ""
+        self._reads: dict[str, str] = {}
         self._logits = np.zeros(0)
 
     # --- inputs ------------------------------------------------------------------------------------
@@ -136,6 +155,7 @@ class LayersTab(QWidget):
                 item.widget().deleteLater()
         self._rows = {"input": GridPanel("Input: 28×28 pixels", SEQUENTIAL, lambda r, c: "input", self.info)}
         probe = self._predictor.layers(np.zeros((28, 28), np.float32))
+        self._reads = what_each_reads(self._predictor.model)
         conv_index = 0
         for layer in probe:
             if layer.is_conv:
@@ -146,7 +166,12 @@ class LayersTab(QWidget):
                     self.info, on_click=lambda i, k=conv_index: self.select(k, i))
                 conv_index += 1
             else:
-                self._rows[layer.name] = BarsPanel(f"{layer.name}: {len(layer.values)} units, after its activation", self.info)
+                source = dict(self._predictor.model.classifier.named_children())[layer.name]
+                self._rows[layer.name] = BarsPanel(
+                    f"{layer.name}: {len(layer.values)} units, after its activation", self.info,
+                    describe=lambda unit, name=layer.name, n=source.in_features: (
+                        f"{name} unit {unit + 1} = {self._rows[name].values[unit]:+.3f}: a weighted sum of all {n:,} "
+                        f"values of {self._reads[name]}, through the activation"))
         self._rows["output"] = BarsPanel("Output: probability of each class", self.info, describe=self._softmax_step)
         for row in self._rows.values():
             row.setMinimumHeight(ROW_HEIGHT)
@@ -203,6 +228,8 @@ class LayersTab(QWidget):
         self.read.display(tile(layer.inputs, cols), layer.inputs, (0.0, top),
                           f"{count(len(layer.inputs), 'map')} of {layer.inputs.shape[1]}×{layer.inputs.shape[2]}, "
                           "in the same places as their kernel slices")
+        reads = self._reads.get(layer.name)
+        self.read.title.setText(f"The input channels it read{': ' + reads if reads else ''}")
         block = self._predictor.model.conv_blocks()[conv_index]
         combine = "batch-normalised" if hasattr(block, "bn") else "plus a bias"
         self._how_made = (f"How it is made: each kernel slice slides over its input channel, the "

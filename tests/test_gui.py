@@ -720,12 +720,29 @@ def test_layers_tab_follows_the_drawing_through_every_layer(window, qtbot):
     assert (outlined.right(), outlined.bottom()) == (last_x + 6.0, last_y + 5.0)  # …to the same place on the last
     tab.selected._hover(None)
     assert tab.formula.text().startswith("How it is made") and tab.read.marks.path().isEmpty()
+    assert tab.read.title.text() == "The input channels it read"  # conv2's maps as they are, no pooling between
+    tab.select(1, 0)
+    assert tab.read.title.text() == "The input channels it read: conv1's maps, max-pooled 2×2"
+    fc1 = tab._rows["fc1"]  # what a dense unit weighs
+    fc1._hover(fc1.plot.getPlotItem().vb.mapViewToScene(QPointF(4, 0.1)))
+    assert tab.info.text() == (f"fc1 unit 5 = {fc1.values[4]:+.3f}: a weighted sum of all 576 values of conv5's maps, "
+                               "max-pooled 2×2, through the activation")
     output = tab._rows["output"]  # and how the answer's score becomes its probability
     output._hover(output.plot.getPlotItem().vb.mapViewToScene(QPointF(7, 0.3)))
     assert tab.info.text().startswith("Output, class 7: the last layer's score (logit) ")
     assert tab.info.text().endswith(f"all 10 classes of e^(score ÷ {window.active.predictor.temperature:.2f}) = {output.values[7] * 100:.1f} %")
     window.draw_tab.canvas.clear()
     assert tab._rows["input"].tiles.max() == 0
+
+
+def test_what_each_layer_reads_names_the_pooling_between_rows():
+    from engine.models import build_model
+    from gui.layers_tab import what_each_reads
+
+    assert what_each_reads(build_model("lenet5")) == {
+        "conv2": "conv1's maps, average-pooled 2×2", "fc1": "conv2's maps, average-pooled 2×2",
+        "fc2": "fc1's units", "fc3": "fc2's units"}
+    assert what_each_reads(build_model("seed001"))["fc1"] == "conv3's maps"  # flattened as they are
 
 
 def test_choices_persist_between_sessions(qtbot, settings):

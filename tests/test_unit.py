@@ -43,3 +43,4 @@ def test_the_strongest_channels_are_those_that_add_most_either_way():
 
     work = UnitWork(0, 0, (0, 0, 3, 3), np.array([0.1, -0.9, 0.4, 0.0]), 0.0, -0.4, None, 0.0, "ReLU")
     assert work.strongest(2) == [(1, pytest.approx(-0.9)), (2, pytest.approx(0.4))]
+
