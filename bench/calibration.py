@@ -21,12 +21,7 @@ from engine.calibrate import expected_calibration_error, reliability
 from engine.device import configure_cpu
 from engine.paths import default_model_path, project_root
 from engine.pendigits import TEST_WRITERS
-from engine.predict import UNSURE_BELOW, UNSURE_MARGIN, Predictor
-
-
-def unsure(probabilities: np.ndarray, below: float, margin: float) -> np.ndarray:
-    ordered = np.sort(probabilities, 1)[:, ::-1]
-    return (ordered[:, 0] < below) | (ordered[:, 0] - ordered[:, 1] < margin)
+from engine.predict import UNSURE_BELOW, UNSURE_MARGIN, Predictor, questioned
 
 
 def draw_diagram(panels: list[tuple[str, list]], path) -> None:
@@ -79,7 +74,7 @@ def main() -> None:
     wrong = calibrated.argmax(1) != labels
     print(f"  'unsure' rule on calibrated probabilities ({wrong.sum()} mistakes, {(~wrong).sum()} right):")
     for below, margin in sorted({(UNSURE_BELOW, UNSURE_MARGIN), (0.8, 0.5), (0.9, 0.5), (0.7, 0.4), (0.95, 0.6)}):
-        flagged = unsure(calibrated, below, margin)
+        flagged = questioned(calibrated, below, margin)
         mark = "  ← in use" if (below, margin) == (UNSURE_BELOW, UNSURE_MARGIN) else ""
         print(f"    top < {below:.2f} or margin < {margin:.2f}: flags {flagged[wrong].mean() * 100:5.1f} % of mistakes, "
               f"questions {flagged[~wrong].mean() * 100:4.1f} % of right answers{mark}")
@@ -87,7 +82,7 @@ def main() -> None:
     for name in ["drawn", *LOW_RES]:
         probs = predictor.probabilities(data[name])
         right = probs.argmax(1) == labels
-        flagged = unsure(probs, UNSURE_BELOW, UNSURE_MARGIN)
+        flagged = questioned(probs)
         print(f"    {name:>26}: accuracy {right.mean() * 100:5.2f} %, ECE {expected_calibration_error(probs, labels) * 100:4.2f} %, "
               f"flags {flagged[~right].mean() * 100:5.1f} % of {(~right).sum()} mistakes, questions "
               f"{flagged[right].mean() * 100:4.1f} % of right answers; right {right[~flagged].mean() * 100:5.2f} % when sure")

@@ -19,6 +19,12 @@ UNSURE_BELOW = 0.9
 UNSURE_MARGIN = 0.5
 
 
+def questioned(probabilities: np.ndarray, below: float = UNSURE_BELOW, margin: float = UNSURE_MARGIN) -> np.ndarray:
+    """Which answers the app calls "Not sure" (one answer's probabilities, or N rows of them)."""
+    ordered = -np.sort(-np.asarray(probabilities), axis=-1)
+    return (ordered[..., 0] < below) | (ordered[..., 0] - ordered[..., 1] < margin)
+
+
 @dataclass(frozen=True)
 class Prediction:
     digit: int | None  # None when nothing was drawn
@@ -40,8 +46,7 @@ class Prediction:
     def unsure(self) -> bool:
         if self.digit is None:
             return False
-        top, second = np.sort(self.probabilities)[::-1][:2]
-        return bool(top < UNSURE_BELOW or top - second < UNSURE_MARGIN)
+        return bool(questioned(self.probabilities))
 
 
 @dataclass(frozen=True)

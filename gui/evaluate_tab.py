@@ -8,13 +8,14 @@ from PySide6.QtCore import QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QSplitter,
-    QVBoxLayout, QWidget,
+    QSizePolicy, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from engine.checkpoint import atomic_write_text
 from engine.datasets import PEN
 from engine.evaluate import EvalResult, default_test_set, evaluate_on, mismatch_note
-from engine.predict import Predictor
+from engine.calibrate import expected_calibration_error, reliability
+from engine.predict import UNSURE_BELOW, UNSURE_MARGIN, Predictor, questioned
 from engine.testsets import files_left_out
 from gui.draw_tab import array_to_pixmap
 from gui.export import add_picture_menu, choose_save_path, save_or_explain
@@ -117,6 +118,61 @@ class ConfusionMatrix(pg.PlotWidget):
         if 0 <= row < self.n and 0 <= col < self.n:
             self.select(row, col)
             self.cellClicked.emit(row, col)
+
+
+CONFIDENCE_BINS = 15  # as bench.calibration and the checkpoint's calibration record count them
+
+
+class ConfidencePlot(pg.PlotWidget):
+    """A reliability diagram: the test answers grouped by how sure the model was, and how often each
+    group was right. Honest probabilities sit on the diagonal (90 % sure, right 90 % of the time)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent, background=None, title="How sure vs how often right")
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+        self.addItem(pg.PlotDataItem([0, 1], [0, 1], pen=pg.mkPen(MUTED, style=Qt.PenStyle.DashLine)))
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8 / CONFIDENCE_BINS, brush=ACCENT)
+        self.addItem(self.bars)
+        self.counts = [pg.TextItem("", color=MUTED, anchor=(0.5, 1.0)) for _ in range(CONFIDENCE_BINS)]
+        for label in self.counts:  # how many answers each bar holds: a bar of two is not a bar of thousands
+            self.addItem(label)
+        self.setLabel("bottom", "how sure: the top probability")
+        self.setLabel("left", "how often right")
+        self.setXRange(-0.02, 1.06, padding=0)  # room for the count over the last bar
+        self.setYRange(0.0, 1.08, padding=0.02)  # room for the counts over full bars
+        self.table: list[tuple[float, float, int]] = []
+        self.scene().sigMouseMoved.connect(self._hovered)
+
+    def show_result(self, result: EvalResult) -> None:
+        self.table = reliability(result.probabilities, result.labels, CONFIDENCE_BINS)
+        self.bars.setOpts(x=[c for c, _, _ in self.table], height=[a for _, a, _ in self.table])
+        for label, row in zip(self.counts, self.table + [None] * CONFIDENCE_BINS):
+            label.setVisible(row is not None)
+            if row is not None:
+                label.setText(f"{row[2]:,}")
+                label.setPos(row[0], row[1])
+        ece = expected_calibration_error(result.probabilities, result.labels, CONFIDENCE_BINS)
+        self.setTitle(f"How sure vs how often right: ECE {ece:.2%}")
+
+    def _hovered(self, scene_pos) -> None:
+        x = self.getPlotItem().vb.mapSceneToView(scene_pos).x()
+        near = [row for row in self.table if abs(row[0] - x) < 0.5 / CONFIDENCE_BINS]
+        self.setToolTip("" if not near else f"{near[0][2]:,} answers, {near[0][0]:.1%} sure on average: "
+                                            f"{near[0][1]:.1%} of them right")
+
+
+def questioning(result: EvalResult) -> str:
+    """How well "Not sure" tells the mistakes: of them, how many it flags; of right answers, how many it questions."""
+    flagged, wrong = questioned(result.probabilities), result.predictions != result.labels
+    mistakes = f"flags {flagged[wrong].sum()} of {wrong.sum()} mistakes" if wrong.any() else "has no mistakes to flag"
+    right = f"questions {flagged[~wrong].mean():.1%} of right answers" if (~wrong).any() else "no right answers"
+    return f"\"Not sure\" {mistakes}, {right}"
+
+
+UNSURE_RULE = (f"The app says \"Not sure\" when the top probability is under {UNSURE_BELOW:.0%} or the runner-up "
+               f"is within {UNSURE_MARGIN:.0%} of it")
 
 
 class WriterAccuracy(pg.PlotWidget):
@@ -271,6 +327,11 @@ class EvaluateTab(QWidget):
         self.per_class.getAxis("bottom").setTicks([[(d, str(d)) for d in range(10)]])
         self.per_class_bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=ACCENT)
         self.per_class.addItem(self.per_class_bars)
+        self.confidence = ConfidencePlot()
+        self.confidence.setObjectName("confidencePlot")
+        self.questioning = QLabel("")
+        self.questioning.setStyleSheet(f"color: {MUTED}")
+        self.questioning.setToolTip(UNSURE_RULE)
         self.per_writer = WriterAccuracy()  # shown when the test set knows its writers (pen digits)
         self.per_writer.setObjectName("perWriterAccuracy")
         self.per_writer.hide()
@@ -278,6 +339,7 @@ class EvaluateTab(QWidget):
         self.confusion = ConfusionMatrix()
         add_picture_menu(self.confusion, "confusion-matrix")
         add_picture_menu(self.per_class, "per-class-accuracy")
+        add_picture_menu(self.confidence, "confidence")
         add_picture_menu(self.per_writer, "per-writer-accuracy")
         self.confusion.cellClicked.connect(self.show_cell)
         self.cell_title = section_label("Click a cell of the confusion matrix")
@@ -296,8 +358,18 @@ class EvaluateTab(QWidget):
         top.addWidget(self.export_button)
         left = QWidget()
         left_layout = QVBoxLayout(left)
-        left_layout.addWidget(section_label("Confusion matrix (click a cell)"))
-        left_layout.addWidget(self.confusion, 3)
+        confidence_page = QWidget()
+        confidence_layout = QVBoxLayout(confidence_page)
+        confidence_layout.setContentsMargins(0, 0, 0, 0)
+        confidence_layout.addWidget(self.confidence, 1)
+        confidence_layout.addWidget(self.questioning)
+        self.views = QTabWidget()  # the two pictures of the whole test set, each given the room it needs
+        self.views.setDocumentMode(True)
+        self.views.addTab(self.confusion, "Confusion matrix (click a cell)")
+        self.views.addTab(confidence_page, "How sure vs how often right")
+        self.views.setTabToolTip(1, "Are its probabilities honest? The answers grouped by how sure the model was, "
+                                    "and how often each group was right")
+        left_layout.addWidget(self.views, 3)
         left_layout.addWidget(self.per_class, 1)
         left_layout.addWidget(self.per_writer, 1)
         right = QWidget()
@@ -417,6 +489,8 @@ class EvaluateTab(QWidget):
         self.per_class_bars.setOpts(height=result.per_class_accuracy)
         low = float(np.nanmin(result.per_class_accuracy))
         self.per_class.setYRange(max(0.0, low - 0.02), 1.0)
+        self.confidence.show_result(result)
+        self.questioning.setText(questioning(result))
         self.per_writer.setVisible(result.writers is not None)
         self.per_writer.set_writers(result.per_writer())
         self.confusion.set_matrix(result.confusion)

@@ -535,6 +535,15 @@ def test_evaluate_tab_fills_and_cells_open_galleries(window, qtbot, tiny_data, t
     assert tab.export_button.isEnabled() and tab.export_csv(tmp_path / "evaluation.csv")
     lines = (tmp_path / "evaluation.csv").read_text().splitlines()
     assert len(lines) == 12 and lines[8].split(",")[1:11] == [str(v) for v in result.confusion[7]]
+    # How sure vs how often right: every answer in one bar, each bar its answers' accuracy, "Not sure" counted.
+    from engine.predict import questioned
+
+    table = tab.confidence.table
+    assert sum(n for _, _, n in table) == 512 and all(0 <= acc <= 1 for _, acc, _ in table)
+    assert tab.confidence.getPlotItem().titleLabel.text.startswith("How sure vs how often right: ECE ")
+    wrong = result.predictions != result.labels
+    flagged = questioned(result.probabilities)
+    assert tab.questioning.text().startswith(f"\"Not sure\" flags {flagged[wrong].sum()} of {wrong.sum()} mistakes")
 
 
 def double_click(qtbot, gallery, row: int) -> None:
