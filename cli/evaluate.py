@@ -70,10 +70,13 @@ def run(args) -> int:
             **({"skipped": list(data.skipped)} if data.skipped else {}),
             **({"mistakes": mistakes} if data.test_sources else {}),
             **({"per_writer_accuracy": {str(w): a for w, _, a in result.per_writer()}} if result.writers is not None else {}),
+            "calibration_error": result.calibration_error(),
+            "not_sure": dict(zip(("mistakes_flagged", "mistakes", "right_questioned"), result.not_sure())),
         }))
         return 0
     what, unit = (f"{data.name}:", "digits") if args.files else (f"{data.name} test set:", "images")
     print(f"{what} {result.confusion.sum():,} {unit}, accuracy {result.accuracy * 100:.2f} %, loss {result.loss:.4f}")
+    print(f"how sure vs how often right: {result.confidence_line()}")
     print("\nper-class accuracy:")
     for n, a in zip(data.class_names, result.per_class_accuracy):
         print(f"  {n:>12}: {a * 100:6.2f} %")

@@ -9,7 +9,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engine.calibrate import expected_calibration_error
 from engine.datasets import MIXED, Dataset, load_dataset
+from engine.predict import UNSURE_BELOW, UNSURE_MARGIN, questioned
 from engine.testsets import load_test_set
 
 
@@ -33,6 +35,11 @@ def predict_logits(model, images_uint8: torch.Tensor, device=None, batch_size: i
     return torch.cat(out) if out else torch.empty(0, 10)
 
 
+CONFIDENCE_BINS = 15
+NOT_SURE_RULE = (f"The app says \"Not sure\" when the top probability is under {UNSURE_BELOW:.0%} or the runner-up "
+                 f"is within {UNSURE_MARGIN:.0%} of it")
+
+
 @dataclass(frozen=True)
 class EvalResult:
     accuracy: float
@@ -52,6 +59,23 @@ class EvalResult:
         samples = np.bincount(which)
         right = np.bincount(which, weights=self.predictions == self.labels)
         return [(int(w), int(n), float(r / n)) for w, n, r in zip(writers, samples, right)]
+
+    def calibration_error(self) -> float:
+        """How far its confidence is from its accuracy (ECE over 15 bins, as the checkpoint records it)."""
+        return expected_calibration_error(self.probabilities, self.labels, CONFIDENCE_BINS)
+
+    def not_sure(self) -> tuple[int, int, float]:
+        """How well the app's "Not sure" tells the mistakes: (mistakes it flags, mistakes, share of the
+        right answers it questions)."""
+        flagged, wrong = questioned(self.probabilities), self.predictions != self.labels
+        return int(flagged[wrong].sum()), int(wrong.sum()), float(flagged[~wrong].mean()) if (~wrong).any() else 0.0
+
+    def confidence_line(self) -> str:
+        """The calibration error and "Not sure"'s record, in one line for the Evaluate tab and `evaluate`."""
+        flagged, mistakes, questioned_right = self.not_sure()
+        caught = f"flags {flagged} of {mistakes} mistakes" if mistakes else "has no mistakes to flag"
+        return (f"calibration error (ECE) {self.calibration_error():.2%}; \"Not sure\" {caught}, "
+                f"questions {questioned_right:.1%} of right answers")
 
     def misclassified(self) -> np.ndarray:
         return np.flatnonzero(self.predictions != self.labels)

@@ -13,9 +13,9 @@ from PySide6.QtWidgets import (
 
 from engine.checkpoint import atomic_write_text
 from engine.datasets import PEN
-from engine.evaluate import EvalResult, default_test_set, evaluate_on, mismatch_note
-from engine.calibrate import expected_calibration_error, reliability
-from engine.predict import UNSURE_BELOW, UNSURE_MARGIN, Predictor, questioned
+from engine.evaluate import CONFIDENCE_BINS, NOT_SURE_RULE, EvalResult, default_test_set, evaluate_on, mismatch_note
+from engine.calibrate import reliability
+from engine.predict import Predictor
 from engine.testsets import files_left_out
 from gui.draw_tab import array_to_pixmap
 from gui.export import add_picture_menu, choose_save_path, save_or_explain
@@ -120,9 +120,6 @@ class ConfusionMatrix(pg.PlotWidget):
             self.cellClicked.emit(row, col)
 
 
-CONFIDENCE_BINS = 15  # as bench.calibration and the checkpoint's calibration record count them
-
-
 class ConfidencePlot(pg.PlotWidget):
     """A reliability diagram: the test answers grouped by how sure the model was, and how often each
     group was right. Honest probabilities sit on the diagonal (90 % sure, right 90 % of the time)."""
@@ -153,26 +150,13 @@ class ConfidencePlot(pg.PlotWidget):
             if row is not None:
                 label.setText(f"{row[2]:,}")
                 label.setPos(row[0], row[1])
-        ece = expected_calibration_error(result.probabilities, result.labels, CONFIDENCE_BINS)
-        self.setTitle(f"How sure vs how often right: ECE {ece:.2%}")
+        self.setTitle(f"How sure vs how often right: ECE {result.calibration_error():.2%}")
 
     def _hovered(self, scene_pos) -> None:
         x = self.getPlotItem().vb.mapSceneToView(scene_pos).x()
         near = [row for row in self.table if abs(row[0] - x) < 0.5 / CONFIDENCE_BINS]
         self.setToolTip("" if not near else f"{near[0][2]:,} answers, {near[0][0]:.1%} sure on average: "
                                             f"{near[0][1]:.1%} of them right")
-
-
-def questioning(result: EvalResult) -> str:
-    """How well "Not sure" tells the mistakes: of them, how many it flags; of right answers, how many it questions."""
-    flagged, wrong = questioned(result.probabilities), result.predictions != result.labels
-    mistakes = f"flags {flagged[wrong].sum()} of {wrong.sum()} mistakes" if wrong.any() else "has no mistakes to flag"
-    right = f"questions {flagged[~wrong].mean():.1%} of right answers" if (~wrong).any() else "no right answers"
-    return f"\"Not sure\" {mistakes}, {right}"
-
-
-UNSURE_RULE = (f"The app says \"Not sure\" when the top probability is under {UNSURE_BELOW:.0%} or the runner-up "
-               f"is within {UNSURE_MARGIN:.0%} of it")
 
 
 class WriterAccuracy(pg.PlotWidget):
@@ -331,7 +315,7 @@ class EvaluateTab(QWidget):
         self.confidence.setObjectName("confidencePlot")
         self.questioning = QLabel("")
         self.questioning.setStyleSheet(f"color: {MUTED}")
-        self.questioning.setToolTip(UNSURE_RULE)
+        self.questioning.setToolTip(NOT_SURE_RULE)
         self.per_writer = WriterAccuracy()  # shown when the test set knows its writers (pen digits)
         self.per_writer.setObjectName("perWriterAccuracy")
         self.per_writer.hide()
@@ -490,7 +474,7 @@ class EvaluateTab(QWidget):
         low = float(np.nanmin(result.per_class_accuracy))
         self.per_class.setYRange(max(0.0, low - 0.02), 1.0)
         self.confidence.show_result(result)
-        self.questioning.setText(questioning(result))
+        self.questioning.setText(result.confidence_line())
         self.per_writer.setVisible(result.writers is not None)
         self.per_writer.set_writers(result.per_writer())
         self.confusion.set_matrix(result.confusion)

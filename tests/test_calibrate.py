@@ -1,6 +1,7 @@
 """Temperature scaling: it finds the temperature that generated the data, and the app uses it."""
 
 import numpy as np
+import pytest
 import torch
 
 from engine.calibrate import expected_calibration_error, fit_temperature, temperature_of
@@ -43,3 +44,14 @@ def test_a_checkpoints_temperature_reaches_the_predictions(tmp_path):
     assert p_plain.argmax() == p_hot.argmax() and p_hot.max() < p_plain.max()  # same answer, less sure
     for broken in ({"calibration": {"temperature": "x"}}, {"calibration": {"temperature": -1}}, {"calibration": 5}, {}):
         assert temperature_of(broken) == 1.0, broken
+
+
+def test_not_sure_is_scored_on_the_mistakes_it_flags_and_the_right_answers_it_questions():
+    from engine.evaluate import EvalResult
+
+    probabilities = np.array([[0.97, 0.03], [0.60, 0.40], [0.95, 0.05], [0.30, 0.70], [0.92, 0.08]])
+    labels = np.array([0, 0, 1, 0, 0])  # right, right but unsure, wrong and sure, wrong and unsure, right
+    predictions = probabilities.argmax(1)
+    result = EvalResult(0.6, 0.0, np.array([2 / 3, 0.0]), np.zeros((2, 2), int), predictions, probabilities, labels)
+    assert result.not_sure() == (1, 2, pytest.approx(1 / 3))
+    assert result.confidence_line().endswith('"Not sure" flags 1 of 2 mistakes, questions 33.3% of right answers')

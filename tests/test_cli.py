@@ -108,6 +108,9 @@ def test_evaluate_json_and_csv(tiny_mnist_dir, tmp_path):
     assert report["samples"] == 512 and report["accuracy"] > 0.95
     assert np.array(report["confusion"]).sum() == 512 and set(report["per_class_accuracy"]) == {str(d) for d in range(10)}
     assert "per_writer_accuracy" not in report
+    mistakes = round(512 * (1 - report["accuracy"]))
+    assert report["not_sure"]["mistakes"] == mistakes and 0 <= report["not_sure"]["mistakes_flagged"] <= mistakes
+    assert 0 <= report["not_sure"]["right_questioned"] < 0.1 and 0 <= report["calibration_error"] < 0.05
     rows = list(csv.reader((tmp_path / "eval.csv").open()))
     assert rows[0] == ["true \\ predicted", *map(str, range(10)), "samples", "accuracy"] and len(rows) == 12
     assert [[int(v) for v in row[1:11]] for row in rows[1:11]] == report["confusion"]
