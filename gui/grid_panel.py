@@ -45,11 +45,7 @@ class GridPanel(QWidget):
         self.image = HoverImage(self._hover, self._click if on_click else None)
         self.image.setColorMap(pg.colormap.get(colormap))
         self.box.addItem(self.image)
-        self.marks = QGraphicsPathItem()
-        pen = QPen(QColor(UNSURE), 2)
-        pen.setCosmetic(True)  # two screen pixels wide however far the view is zoomed
-        self.marks.setPen(pen)
-        self.box.addItem(self.marks)
+        self.marks: dict[str, QGraphicsPathItem] = {}  # one outline item per colour, made when first used
         self.mosaic: Mosaic | None = None
         self.tiles: np.ndarray | None = None  # the values behind each tile, (rows*cols, h, w)
         self._describe_cell, self._info, self._on_click, self._on_hover = describe_cell, info, on_click, on_hover
@@ -73,13 +69,27 @@ class GridPanel(QWidget):
         index = spot[0] * self.mosaic.cols + spot[1]
         return (index, *spot) if index < len(self.tiles) else None
 
-    def mark(self, boxes) -> None:
-        """Outline each (tile index, top, left, bottom, right) box, in the tile's pixels; none clears."""
+    def mark(self, boxes, colour: str = UNSURE) -> None:
+        """Outline each (tile index, top, left, bottom, right) box in ``colour``, in the tile's pixels;
+        no boxes clears that colour's outlines."""
+        if colour not in self.marks:
+            pen = QPen(QColor(colour), 2)
+            pen.setCosmetic(True)  # two screen pixels wide however far the view is zoomed
+            self.marks[colour] = QGraphicsPathItem()
+            self.marks[colour].setPen(pen)
+            self.box.addItem(self.marks[colour])
         path = QPainterPath()
         for index, top, left, bottom, right in boxes:
             y, x = self.mosaic.origin(index)
             path.addRect(QRectF(x + left, y + top, right - left, bottom - top))
-        self.marks.setPath(path)
+        self.marks[colour].setPath(path)
+
+    def outlined(self) -> QRectF:
+        """The bounding box of every outline drawn, in image coordinates (empty when none)."""
+        rect = QRectF()
+        for item in self.marks.values():
+            rect = rect.united(item.path().boundingRect()) if not item.path().isEmpty() else rect
+        return rect
 
     def _hover(self, pos) -> None:
         spot = self._tile_at(pos)

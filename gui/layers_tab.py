@@ -17,6 +17,11 @@ ROW_HEIGHT = 170  # pixels per layer in the column
 MAP_COLUMNS = 16
 
 
+# Outlines of what a kernel slice adds to a unit (red) or takes away (blue), as the kernels are coloured;
+# light enough to stand out on viridis's dark purple.
+ADDS, TAKES_AWAY = "#f43f5e", "#38bdf8"
+
+
 def count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -243,7 +248,8 @@ class LayersTab(QWidget):
         slice meets is outlined on its input channel, and the sum is written out."""
         if spot is None or self._selection is None:
             self.selected.mark([])
-            self.read.mark([])
+            for colour in (ADDS, TAKES_AWAY):
+                self.read.mark([], colour)
             self.formula.setText(self._how_made)
             return
         conv_index, channel = self._selection
@@ -251,12 +257,14 @@ class LayersTab(QWidget):
         layer = [v for v in self.layers if v.is_conv][conv_index]
         work = unit_work(self._predictor.model.conv_blocks()[conv_index], layer.inputs, channel, row, col)
         self.selected.mark([(0, row, col, row + 1, col + 1)])
-        self.read.mark([(i, *work.window) for i in range(len(layer.inputs))])
+        # Red where a channel's slice pushes the sum up, blue where it pulls it down, as the kernels are coloured.
+        for colour, side in ((ADDS, work.contributions >= 0), (TAKES_AWAY, work.contributions < 0)):
+            self.read.mark([(i, *work.window) for i in np.flatnonzero(side)], colour)
         kh, kw = self._kernels[conv_index].shape[2:]
         channels = len(layer.inputs)
         most = " and ".join(f"channel {c + 1} ({v:+.2f})" for c, v in work.strongest(2 if channels > 1 else 1))
         steps = [f"At row {row + 1}, column {col + 1}: {'each' if channels > 1 else 'the'} kernel slice times the "
-                 f"{kh}×{kw} window it meets (outlined), {'all ' if channels > 1 else ''}added up"
+                 f"{kh}×{kw} window it meets (outlined: red adds, blue takes away), {'all ' if channels > 1 else ''}added up"
                  + ("" if work.normalised is not None else " with the bias") + f": {work.summed:+.2f}"
                  + (f", most from {most}" if channels > 1 else "")]
         if work.normalised is not None:

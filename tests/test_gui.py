@@ -723,12 +723,18 @@ def test_layers_tab_follows_the_drawing_through_every_layer(window, qtbot):
     tab.selected._hover((3.0, 4.0))
     assert tab.formula.text().startswith("At row 4, column 5: each kernel slice times the 3×3 window")
     assert f"through ReLU: {value:.2f}, the map's value there" in tab.formula.text()
-    outlined = tab.read.marks.path().boundingRect()
+    outlined = tab.read.outlined()
     last_y, last_x = tab.read.mosaic.origin(31)
     assert (outlined.left(), outlined.top()) == (3.0, 2.0)  # columns 4–6, rows 3–5 of the first map…
     assert (outlined.right(), outlined.bottom()) == (last_x + 6.0, last_y + 5.0)  # …to the same place on the last
+    from engine.unit import unit_work
+    from gui.layers_tab import ADDS, TAKES_AWAY
+
+    work = unit_work(window.active.predictor.model.conv_blocks()[2], tab.layers[2].inputs, 1, 3, 4)
+    boxes = {colour: tab.read.marks[colour].path().elementCount() // 5 for colour in (ADDS, TAKES_AWAY)}
+    assert boxes == {ADDS: (work.contributions >= 0).sum(), TAKES_AWAY: (work.contributions < 0).sum()}
     tab.selected._hover(None)
-    assert tab.formula.text().startswith("How it is made") and tab.read.marks.path().isEmpty()
+    assert tab.formula.text().startswith("How it is made") and tab.read.outlined().isEmpty()
     assert tab.read.title.text() == "The input channels it read"  # conv2's maps as they are, no pooling between
     tab.select(1, 0)
     assert tab.read.title.text() == "The input channels it read: conv1's maps, max-pooled 2×2"
