@@ -5,7 +5,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer
 from PIL import Image
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QDialog, QDialogButtonBox, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QVBoxLayout,
 )
@@ -303,16 +303,20 @@ class MainWindow(QMainWindow):
         urls = [url for url in clipboard.mimeData().urls() if url.isLocalFile()]
         if urls:
             self.open_file(urls[0].toLocalFile())
-            return
-        image = clipboard.image()
-        if image.isNull():
+        elif clipboard.image().isNull():
             self.activity_status.setText("Nothing to paste: the clipboard holds no picture (copy a picture or a picture file)")
-            return
+        else:
+            self.read_picture_data(clipboard.image(), "Pasted")
+
+    def read_picture_data(self, image: QImage, how: str) -> None:
+        """Picture data handed over without a file (pasted, or dragged from a web page), read as the
+        same picture's file would be; ``how`` begins the status line."""
         if image.width() * image.height() > MAX_PIXELS:
-            show_error(self, "Could not paste the picture", too_large("The pasted picture", image.width(), image.height()))
+            show_error(self, f"Could not read the {how.lower()} picture",
+                       too_large(f"The {how.lower()} picture", image.width(), image.height()))
             return
         gray = read_picture(Image.fromarray(image_array(image)))
-        self.show_picture(gray, f"Pasted a picture of {image.width()}×{image.height()} pixels")
+        self.show_picture(gray, f"{how} a picture of {image.width()}×{image.height()} pixels")
 
     def open_test_image(self, source: str, label: str, prepared: PreparedImage) -> None:
         """A test image double-clicked in Evaluate, on the canvas to be read live and explained: the
@@ -345,7 +349,7 @@ class MainWindow(QMainWindow):
         return None
 
     def dragEnterEvent(self, event) -> None:
-        if self._dropped_file(event):  # anything else is refused: the cursor says so
+        if self._dropped_file(event) or event.mimeData().hasImage():  # anything else is refused: the cursor says so
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
@@ -353,6 +357,10 @@ class MainWindow(QMainWindow):
         if path:
             event.acceptProposedAction()
             self.open_file(path)
+        elif event.mimeData().hasImage():  # a picture dragged from a web page or another app, without a file
+            event.acceptProposedAction()
+            data = event.mimeData().imageData()
+            self.read_picture_data(data if isinstance(data, QImage) else data.toImage(), "Dropped")
 
     # --- misc -----------------------------------------------------------------------------------------
     def about(self) -> None:

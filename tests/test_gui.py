@@ -266,11 +266,19 @@ def test_a_pasted_picture_is_read_as_its_file_is(window, qtbot, tmp_path, mnist,
     window.paste_action.trigger()
     assert window.draw_tab.canvas.is_empty() and errors[0].startswith("The pasted picture: image too large (160×120")
 
-
-def drop(widget, path) -> bool:
-    """Drag ``path`` over ``widget`` and drop it there; whether the window took it."""
+    monkeypatch.undo()
     mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    mime.setImageData(QImage(str(path)))  # the same picture dragged out of a web page: data, no file
+    assert drop(window.draw_tab.canvas, mime=mime)
+    np.testing.assert_allclose(window.draw_tab.last_prediction.probabilities, expected.probabilities, atol=1e-6)
+    assert "Dropped a picture of 160×120" in window.activity_status.text()
+
+
+def drop(widget, path=None, mime=None) -> bool:
+    """Drag ``path`` (or ``mime`` data) over ``widget`` and drop it there; whether the window took it."""
+    if mime is None:
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(path))])
     pos = QPointF(widget.width() / 2, widget.height() / 2)
     enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(widget, enter)
