@@ -107,6 +107,7 @@ class SearchPanel(QWidget, StopsAndWaits):
         side_by_side(self, left, self.plot, (620, 620))
         self.results = []
         self._best: dict | None = None  # the study's best trial, as the search reports it
+        self._quick_search = False  # whether the trials shown were scored on quick runs
         self._worker: JobWorker | None = None
         self._set_running(False)
 
@@ -138,6 +139,7 @@ class SearchPanel(QWidget, StopsAndWaits):
 
         base, trials, sampler = self.base(), self.trials.value(), self.sampler.currentData()
         study = self.study_name(base)
+        self._quick_search = self.quick.isChecked()
         self.results, self._best = [], None
         self.table.setRowCount(0)
         self.best.setText(f"Searching: study “{study}”…")
@@ -211,10 +213,13 @@ class SearchPanel(QWidget, StopsAndWaits):
 
     def _use_settings(self) -> None:
         row = self.table.currentRow()
+        # A quick search scores each trial on a small, plain run: say so, since a full run may prefer other values.
+        of = (f" of a quick search ({QUICK['train_subset']:,} MNIST digits, {QUICK['epochs']} epochs, no augmentation: "
+              "a full run may do best with somewhat different values)") if self._quick_search else ""
         if 0 <= row < len(self.results) and self.results[row].params:
-            self.use_settings.emit(dict(self.results[row].params), f"trial {self.results[row].trial}")
+            self.use_settings.emit(dict(self.results[row].params), f"trial {self.results[row].trial}{of}")
         elif self._best:
-            self.use_settings.emit(dict(self._best["params"]), f"trial {self._best['trial']}")
+            self.use_settings.emit(dict(self._best["params"]), f"trial {self._best['trial']}{of}")
         else:
             QMessageBox.information(self, "No trial yet", "Run a search, or select one of its trials.")
 

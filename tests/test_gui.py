@@ -1173,7 +1173,8 @@ def test_experiments_search_shows_trials_as_they_finish(window, qtbot, tiny_data
     config = window.train_tab.form.config()
     assert window.tabs.currentWidget() is window.train_tab
     assert (config.lr, config.weight_decay) == (best.params["lr"], best.params["weight_decay"])
-    assert f"From trial {best.trial}: learning rate" in window.train_tab.message.text()
+    assert f"From trial {best.trial} of a quick search (8,000 MNIST digits, 2 epochs" in window.train_tab.message.text()
+    assert "): learning rate" in window.train_tab.message.text()
     runs = window.experiments_tab.runs
     runs.refresh()  # each trial listed with what it tried, not cut short
     labels = [runs.table.item(i, 0).text() for i in range(runs.table.rowCount())]
