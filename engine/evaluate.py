@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from engine.calibrate import expected_calibration_error
 from engine.datasets import MIXED, Dataset, load_dataset
-from engine.predict import UNSURE_BELOW, UNSURE_MARGIN, questioned
+from engine.predict import questioned
 from engine.testsets import load_test_set
 
 
@@ -36,8 +36,6 @@ def predict_logits(model, images_uint8: torch.Tensor, device=None, batch_size: i
 
 
 CONFIDENCE_BINS = 15
-NOT_SURE_RULE = (f"The app says \"Not sure\" when the top probability is under {UNSURE_BELOW:.0%} or the runner-up "
-                 f"is within {UNSURE_MARGIN:.0%} of it")
 
 
 @dataclass(frozen=True)

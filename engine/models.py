@@ -40,6 +40,21 @@ class ZooNet(nn.Module):
         """The convolutional blocks in order (conv1, conv2, ...), for visualisation."""
         return [m for m in self.features if isinstance(m, ConvBlock)]
 
+    def what_each_reads(self) -> dict[str, str]:
+        """What each dense layer reads, and each conv block that reads through a pooling layer (which the
+        Layers tab shows no row for): "conv1's maps, max-pooled 2×2", "fc1's units"."""
+        reads, above, above_layer, pools = {}, "", None, []
+        for name, layer in [*self.features.named_children(), *self.classifier.named_children()]:
+            if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
+                size = layer.kernel_size if isinstance(layer.kernel_size, int) else layer.kernel_size[0]
+                pools.append(f"{'max' if isinstance(layer, nn.MaxPool2d) else 'average'}-pooled {size}×{size}")
+            elif isinstance(layer, (ConvBlock, nn.Linear)):
+                source = f"{above}'s maps" if isinstance(above_layer, ConvBlock) else f"{above}'s units" if above else "the input"
+                if pools or isinstance(layer, nn.Linear):
+                    reads[name] = ", ".join([source, *pools])
+                above, above_layer, pools = name, layer, []
+        return reads
+
     def trace(self, x) -> tuple[torch.Tensor, list["Traced"]]:
         """Logits and, in order, what every conv block read and made and what every hidden dense
         layer made (after its activation), in one pass."""

@@ -17,6 +17,8 @@ from engine.preprocess import PreparedImage, prepare_image
 # model's mistakes and question 0.3 % of its right answers.
 UNSURE_BELOW = 0.9
 UNSURE_MARGIN = 0.5
+UNSURE_RULE = (f"The app says \"Not sure\" when the top probability is under {UNSURE_BELOW:.0%} or the runner-up "
+               f"is within {UNSURE_MARGIN:.0%} of it")
 
 
 def questioned(probabilities: np.ndarray, below: float = UNSURE_BELOW, margin: float = UNSURE_MARGIN) -> np.ndarray:

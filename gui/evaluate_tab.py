@@ -13,9 +13,9 @@ from PySide6.QtWidgets import (
 
 from engine.checkpoint import atomic_write_text
 from engine.datasets import PEN
-from engine.evaluate import CONFIDENCE_BINS, NOT_SURE_RULE, EvalResult, default_test_set, evaluate_on, mismatch_note
+from engine.evaluate import CONFIDENCE_BINS, EvalResult, default_test_set, evaluate_on, mismatch_note
 from engine.calibrate import reliability
-from engine.predict import Predictor
+from engine.predict import UNSURE_RULE, Predictor
 from engine.testsets import files_left_out
 from gui.draw_tab import array_to_pixmap
 from gui.export import add_picture_menu, choose_save_path, save_or_explain
@@ -315,7 +315,7 @@ class EvaluateTab(QWidget):
         self.confidence.setObjectName("confidencePlot")
         self.questioning = QLabel("")
         self.questioning.setStyleSheet(f"color: {MUTED}")
-        self.questioning.setToolTip(NOT_SURE_RULE)
+        self.questioning.setToolTip(UNSURE_RULE)
         self.per_writer = WriterAccuracy()  # shown when the test set knows its writers (pen digits)
         self.per_writer.setObjectName("perWriterAccuracy")
         self.per_writer.hide()

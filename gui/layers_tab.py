@@ -2,10 +2,8 @@
 
 import numpy as np
 import pyqtgraph as pg
-from torch import nn
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
-from engine.models import ConvBlock
 from engine.predict import LayerView, Predictor
 from engine.unit import unit_work
 from gui.export import add_picture_menu
@@ -24,22 +22,6 @@ ADDS, TAKES_AWAY = "#f43f5e", "#38bdf8"
 
 def count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def what_each_reads(model) -> dict[str, str]:
-    """What each dense layer reads, and each conv block that reads through a pooling layer (pooling has
-    no row of its own): "conv1's maps, max-pooled 2×2", "fc1's units"."""
-    reads, above, above_layer, pools = {}, "", None, []
-    for name, layer in [*model.features.named_children(), *model.classifier.named_children()]:
-        if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
-            size = layer.kernel_size if isinstance(layer.kernel_size, int) else layer.kernel_size[0]
-            pools.append(f"{'max' if isinstance(layer, nn.MaxPool2d) else 'average'}-pooled {size}×{size}")
-        elif isinstance(layer, (ConvBlock, nn.Linear)):
-            source = f"{above}'s maps" if isinstance(above_layer, ConvBlock) else f"{above}'s units" if above else "the input"
-            if pools or isinstance(layer, nn.Linear):
-                reads[name] = ", ".join([source, *pools])
-            above, above_layer, pools = name, layer, []
-    return reads
 
 
 class BarsPanel(QWidget):
@@ -160,7 +142,7 @@ class LayersTab(QWidget):
                 item.widget().deleteLater()
         self._rows = {"input": GridPanel("Input: 28×28 pixels", SEQUENTIAL, lambda r, c: "input", self.info)}
         probe = self._predictor.layers(np.zeros((28, 28), np.float32))
-        self._reads = what_each_reads(self._predictor.model)
+        self._reads = self._predictor.model.what_each_reads()
         conv_index = 0
         for layer in probe:
             if layer.is_conv:

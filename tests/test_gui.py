@@ -758,16 +758,6 @@ def test_layers_tab_follows_the_drawing_through_every_layer(window, qtbot):
     assert tab._rows["input"].tiles.max() == 0
 
 
-def test_what_each_layer_reads_names_the_pooling_between_rows():
-    from engine.models import build_model
-    from gui.layers_tab import what_each_reads
-
-    assert what_each_reads(build_model("lenet5")) == {
-        "conv2": "conv1's maps, average-pooled 2×2", "fc1": "conv2's maps, average-pooled 2×2",
-        "fc2": "fc1's units", "fc3": "fc2's units"}
-    assert what_each_reads(build_model("seed001"))["fc1"] == "conv3's maps"  # flattened as they are
-
-
 def test_choices_persist_between_sessions(qtbot, settings):
     first = MainWindow(settings=settings)
     qtbot.addWidget(first)

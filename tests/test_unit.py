@@ -44,3 +44,9 @@ def test_the_strongest_channels_are_those_that_add_most_either_way():
     work = UnitWork(0, 0, (0, 0, 3, 3), np.array([0.1, -0.9, 0.4, 0.0]), 0.0, -0.4, None, 0.0, "ReLU")
     assert work.strongest(2) == [(1, pytest.approx(-0.9)), (2, pytest.approx(0.4))]
 
+
+def test_what_each_layer_reads_names_the_pooling_between_rows():
+    assert build_model("lenet5").what_each_reads() == {
+        "conv2": "conv1's maps, average-pooled 2×2", "fc1": "conv2's maps, average-pooled 2×2",
+        "fc2": "fc1's units", "fc3": "fc2's units"}
+    assert build_model("seed001").what_each_reads()["fc1"] == "conv3's maps"  # flattened as they are
