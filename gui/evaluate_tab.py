@@ -371,6 +371,12 @@ class EvaluateTab(QWidget):
         layout.addWidget(self.left_out)
         layout.addWidget(splitter, 1)
 
+    def restore_state(self, store: QSettings) -> None:
+        self.views.setCurrentIndex(remembered(store, "evaluate_view"))
+
+    def save_state(self, store: QSettings) -> None:
+        remember(store, "evaluate_view", self.views.currentIndex())
+
     def set_model(self, predictor: Predictor) -> None:
         self.predictor = predictor
         if not isinstance(self.test_set.currentData(), Path):  # the user's own digits stay chosen

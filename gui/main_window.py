@@ -382,6 +382,7 @@ class MainWindow(QMainWindow):
         self.draw_tab.restore_state(self.settings)
         self.train_tab.restore_state(self.settings)
         self.experiments_tab.restore_state(self.settings)
+        self.evaluate_tab.restore_state(self.settings)
 
     def _save_settings(self) -> None:
         remember_geometry(self.settings, self.saveGeometry())
@@ -389,6 +390,7 @@ class MainWindow(QMainWindow):
         self.draw_tab.save_state(self.settings)
         self.train_tab.save_state(self.settings)
         self.experiments_tab.save_state(self.settings)
+        self.evaluate_tab.save_state(self.settings)
 
     def closeEvent(self, event) -> None:
         if not self.active.saved:

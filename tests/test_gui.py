@@ -771,6 +771,7 @@ def test_choices_persist_between_sessions(qtbot, settings):
     experiments.compare.quick.setChecked(False)
     experiments.search.trials.setValue(5)
     experiments.search.sampler.setCurrentIndex(experiments.search.sampler.findData("random"))
+    first.evaluate_tab.views.setCurrentIndex(1)  # how sure vs how often right
     first.close()
     second = MainWindow(settings=settings)
     qtbot.addWidget(second)
@@ -783,6 +784,7 @@ def test_choices_persist_between_sessions(qtbot, settings):
     assert (compare.preset.currentData(), compare.vary.text(), compare.quick.isChecked()) == ("custom", "lr=0.01,0.1", False)
     assert compare.estimate.text().startswith("2 runs")  # described as chosen, not as the default preset
     assert (search.trials.value(), search.sampler.currentData()) == (5, "random")
+    assert second.evaluate_tab.views.currentIndex() == 1
 
 
 def test_train_options_reset_to_the_default_recipe(window, qtbot):
