@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 from engine.events import KernelSnapshot
 from engine.filters import TOP, patches_for
 from engine.predict import Predictor
+from engine.prototypes import class_prototypes
 from engine.replay import Replay, find_replay, load_replay, save_gif
 from gui.export import choose_save_path, save_or_explain
 from gui.grid_panel import GridPanel, symmetric_levels
@@ -22,6 +23,11 @@ from gui.workers import FunctionWorker, start_in_thread
 
 log = logging.getLogger(__name__)
 PLAY_EVERY_MS = 90
+
+
+def learned_pictures(model, dataset) -> tuple[list[np.ndarray], np.ndarray]:
+    """What each filter looks for (its strongest test patches) and what the network takes each class to be."""
+    return patches_for(model, dataset), class_prototypes(model)
 
 
 def patch_sheets(patches: np.ndarray) -> np.ndarray:
@@ -46,13 +52,17 @@ class KernelsTab(QWidget):
                                   lambda r, c: f"conv1 filter {r * self.patches1.mosaic.cols + c + 1}, strongest first", self.info)
         self.patches2 = GridPanel(f"What each layer 2 filter looks for: its {TOP} strongest MNIST test patches", SEQUENTIAL,
                                   lambda r, c: f"conv2 filter {r * self.patches2.mosaic.cols + c + 1}, strongest first", self.info)
+        self.prototypes = GridPanel("What it takes each digit to be: an input made to maximise each score", SEQUENTIAL,
+                                    self._describe_prototype, self.info)
         grid = QGridLayout()
         grid.addWidget(self.conv1, 0, 0)
         grid.addWidget(self.conv2, 0, 1)
         grid.addWidget(self.patches1, 1, 0)
         grid.addWidget(self.patches2, 1, 1)
-        grid.setRowStretch(0, 1)
-        grid.setRowStretch(1, 1)
+        grid.addWidget(self.prototypes, 2, 0, 1, 2)
+        grid.setRowStretch(0, 3)
+        grid.setRowStretch(1, 3)
+        grid.setRowStretch(2, 2)
 
         self.play_button = QPushButton("▶ Replay")
         self.play_button.setObjectName("replayButton")
@@ -85,8 +95,9 @@ class KernelsTab(QWidget):
         layout.addLayout(replay_bar)
         legend = QLabel("Kernels: blue negative, white zero, red positive weights (each layer on its own symmetric "
                         "scale). Patches: the part of an MNIST test digit that one unit of the filter sees (its "
-                        "receptive field), from the nine digits that excite the filter most. Your drawing, layer by "
-                        "layer, is on the Layers tab.")
+                        "receptive field), from the nine digits that excite the filter most. Each digit: an input grown "
+                        "from a blank one to raise that class's score as high as it goes (activation maximisation). "
+                        "Your drawing, layer by layer, is on the Layers tab.")
         legend.setWordWrap(True)
         legend.setStyleSheet(f"color: {MUTED}")
         layout.addWidget(legend)
@@ -99,6 +110,12 @@ class KernelsTab(QWidget):
         self._patches_for: Predictor | None = None  # the model whose patches are wanted
         self._searching_for: Predictor | None = None  # the model whose patches are being found
         self._patches_shown: Predictor | None = None
+        self._prototype_reads = np.zeros((0, 0))  # how the network reads each class's input
+
+    def _describe_prototype(self, _row: int, col: int) -> str:
+        name = self._predictor.class_names[col]
+        return (f"the input grown to raise {name}'s score, read as {name} at "
+                f"{self._prototype_reads[col, col]:.1%}")
 
     def _describe_conv2(self, row: int, col: int) -> str:
         if self.mean_channels.isChecked():
@@ -113,6 +130,8 @@ class KernelsTab(QWidget):
         self.source.setText(f"Active model: {meta.get('model', {}).get('name', '?')}"
                             + (f" ({accuracy:.2%} test accuracy)" if accuracy is not None else ""))
         self._show_kernels(predictor.kernels()[:2])
+        what = "digit" if all(name.isdigit() for name in predictor.class_names) else "class"
+        self.prototypes.title.setText(f"What it takes each {what} to be: an input made to maximise each score")
         if self.isVisible():
             self._find_patches(predictor)
         path = find_replay(meta, checkpoint)
@@ -141,9 +160,10 @@ class KernelsTab(QWidget):
             return  # the search under way starts again for this model when it ends
         self._searching_for = predictor
         empty = np.full((1, 1, 1), np.nan, np.float32)
-        for panel in (self.patches1, self.patches2):  # the last model's patches would mislead meanwhile
+        for panel in (self.patches1, self.patches2, self.prototypes):  # the last model's would mislead meanwhile
             panel.display(tile(empty, 1), empty, (0.0, 1.0), "Finding the strongest patches among 10,000 test digits…")
-        self._patch_worker = FunctionWorker(patches_for, predictor.model, predictor.metadata.get("dataset"))
+        self.prototypes.axes.setText("Growing an input for each class…")
+        self._patch_worker = FunctionWorker(learned_pictures, predictor.model, predictor.metadata.get("dataset"))
         self._patch_worker.succeeded.connect(lambda patches, wanted=predictor: self._show_patches(patches, wanted))
         self._patch_worker.failed.connect(self._patches_failed)
         self._patch_worker.done.connect(self._patches_done)
@@ -154,17 +174,25 @@ class KernelsTab(QWidget):
         if self._patches_for is not self._searching_for:  # the model changed during the search
             self._find_patches(self._patches_for)
 
-    def _show_patches(self, patches: list[np.ndarray], wanted: Predictor) -> None:
+    def _show_patches(self, pictures: tuple[list[np.ndarray], np.ndarray], wanted: Predictor) -> None:
         if wanted is not self._predictor:
             return  # another model arrived meanwhile
         self._patches_shown = wanted
+        patches, prototypes = pictures
+        read = wanted.probabilities(prototypes)
+        self._prototype_reads = read
+        own = read[np.arange(len(read)), np.arange(len(read))]
+        each_bright = prototypes / np.maximum(prototypes.max((1, 2), keepdims=True), 1e-6)  # each on its own scale
+        self.prototypes.display(tile(each_bright, cols=len(prototypes), gap=2), prototypes, (0.0, 1.0),
+                                f"Each is read as its own class (the least sure at {own.min():.1%}): the strokes the "
+                                "network looks for, not a digit anyone drew")
         for panel, block in zip((self.patches1, self.patches2), patches):
             sheets = patch_sheets(block)
             panel.display(tile(sheets, cols=8, gap=3), sheets, (0.0, 1.0),
                           f"{len(block)} filters · each: its {block.shape[1]} strongest {block.shape[2]}×{block.shape[3]} patches")
 
     def _patches_failed(self, exc: Exception) -> None:
-        for panel in (self.patches1, self.patches2):
+        for panel in (self.patches1, self.patches2, self.prototypes):
             panel.axes.setText(f"Could not find the patches: {exc or type(exc).__name__}")
 
     # --- replay --------------------------------------------------------------------------------------

@@ -678,6 +678,12 @@ def test_kernels_tab_shows_both_layers_and_what_each_filter_looks_for(window, qt
     qtbot.waitUntil(lambda: not tab.finding_patches, timeout=30000)
     assert tab.patches1.tiles.shape == (conv1.out_channels, 3 * 3 + 2, 3 * 3 + 2)  # nine 3×3 patches, 1 px gaps
     assert tab.patches2.tiles.shape == (32, 3 * 8 + 2, 3 * 8 + 2)
+    # What it takes each digit to be: one input per class, each read as its class.
+    assert tab.prototypes.tiles.shape == (10, 28, 28)
+    probabilities = window.active.predictor.probabilities(tab.prototypes.tiles)
+    assert (probabilities.argmax(1) == np.arange(10)).all()
+    tab.prototypes._hover((14.0, 7 * 30 + 14.0))  # the eighth tile: 28 px and a 2 px gap each
+    assert tab.info.text().startswith("the input grown to raise 7's score, read as 7 at ")
     # The shipped model's replay ships beside it: its whole run, from the initial kernels to the last step
     # of its last stage, which the label names.
     assert tab.play_button.isEnabled() and tab.replay.steps[0] == 0 and tab.replay.epochs[-1] == 12
