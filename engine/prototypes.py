@@ -27,14 +27,13 @@ def class_prototypes(model: torch.nn.Module, classes: int = 10, steps: int = STE
     blur = (_BINOMIAL[:, None] * _BINOMIAL[None, :] / _BINOMIAL.sum() ** 2)[None, None].to(device)
     x = torch.zeros(classes, 1, 28, 28, device=device, requires_grad=True)
     optimizer = torch.optim.Adam([x], lr=0.05)
-    wanted = torch.arange(classes, device=device)
     try:
         for step in range(steps):
             if stop():
                 break
             dy, dx = (int(v) for v in rng.integers(-2, 3, 2))
             shifted = torch.roll(x.clamp(0, 1), shifts=(dy, dx), dims=(2, 3))
-            scores = model(shifted)[torch.arange(classes), wanted]
+            scores = model(shifted).diagonal()  # input i's score for class i
             jumps = (shifted[:, :, 1:] - shifted[:, :, :-1]).abs().sum() + (shifted[..., 1:] - shifted[..., :-1]).abs().sum()
             loss = -scores.sum() + INK_COST * shifted.sum() + EDGE_COST * jumps
             # The gradient of the input alone: the model's own .grad stay untouched (the app reads with it meanwhile).
