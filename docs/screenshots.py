@@ -124,7 +124,8 @@ def main(out_dir: Path) -> int:
     worst_writer = min(window.evaluate_tab.result.per_writer(), key=lambda row: row[2])[0]
     window.evaluate_tab.show_writer(worst_writer)  # the writer read worst: their digits, misread first
     shoot("evaluate-pen")
-    window.evaluate_tab.views.setCurrentIndex(1)  # how sure vs how often right, on the same writers
+    window.evaluate_tab.views.setCurrentIndex(1)  # how sure vs how often right, on the same writers…
+    window.evaluate_tab.show_as_sure_as(min(window.evaluate_tab.confidence.table)[0])  # …and its least sure answers
     shoot("evaluate-confidence")
     window.evaluate_tab.views.setCurrentIndex(0)
     gallery = window.evaluate_tab.errors_gallery  # the most confident mistake, opened in the Draw tab

@@ -36,12 +36,17 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return float(math.exp((low + high) / 2))
 
 
+def confidence_bins(probabilities: np.ndarray, bins: int = 15) -> np.ndarray:
+    """Each answer's bin of equal-width confidence (its top probability): 0 … bins − 1."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    return np.clip(np.digitize(probabilities.max(1), edges[1:-1], right=True), 0, bins - 1)
+
+
 def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> list[tuple[float, float, int]]:
     """Per confidence bin: (mean confidence, accuracy, count); bins with no samples are left out."""
     confidence = probabilities.max(1)
     right = probabilities.argmax(1) == labels
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    which = confidence_bins(probabilities, bins)
     return [(float(confidence[which == b].mean()), float(right[which == b].mean()), int((which == b).sum()))
             for b in range(bins) if (which == b).any()]
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.calibrate import expected_calibration_error
+from engine.calibrate import confidence_bins, expected_calibration_error
 from engine.datasets import MIXED, Dataset, load_dataset
 from engine.predict import questioned
 from engine.testsets import load_test_set
@@ -61,6 +61,13 @@ class EvalResult:
     def calibration_error(self) -> float:
         """How far its confidence is from its accuracy (ECE over 15 bins, as the checkpoint records it)."""
         return expected_calibration_error(self.probabilities, self.labels, CONFIDENCE_BINS)
+
+    def as_sure_as(self, confidence: float) -> np.ndarray:
+        """The answers in the same confidence bin as ``confidence``, least sure first."""
+        which = confidence_bins(self.probabilities, CONFIDENCE_BINS)
+        wanted = confidence_bins(np.array([[confidence]]), CONFIDENCE_BINS)[0]
+        indices = np.flatnonzero(which == wanted)
+        return indices[np.argsort(self.probabilities[indices].max(1), kind="stable")]
 
     def not_sure(self) -> tuple[int, int, float]:
         """How well the app's "Not sure" tells the mistakes: (mistakes it flags, mistakes, share of the

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 from engine.checkpoint import atomic_write_text
 from engine.datasets import PEN
 from engine.evaluate import CONFIDENCE_BINS, EvalResult, default_test_set, evaluate_on, mismatch_note
-from engine.calibrate import reliability
+from engine.calibrate import confidence_bins, reliability
 from engine.predict import UNSURE_RULE, Predictor
 from engine.testsets import files_left_out
 from gui.draw_tab import array_to_pixmap
@@ -122,7 +122,10 @@ class ConfusionMatrix(pg.PlotWidget):
 
 class ConfidencePlot(pg.PlotWidget):
     """A reliability diagram: the test answers grouped by how sure the model was, and how often each
-    group was right. Honest probabilities sit on the diagonal (90 % sure, right 90 % of the time)."""
+    group was right. Honest probabilities sit on the diagonal (90 % sure, right 90 % of the time).
+    A click on a bar gives that group's mean confidence."""
+
+    barClicked = Signal(float)
 
     def __init__(self, parent=None):
         super().__init__(parent, background=None, title="How sure vs how often right")
@@ -141,6 +144,7 @@ class ConfidencePlot(pg.PlotWidget):
         self.setYRange(0.0, 1.08, padding=0.02)  # room for the counts over full bars
         self.table: list[tuple[float, float, int]] = []
         self.scene().sigMouseMoved.connect(self._hovered)
+        self.scene().sigMouseClicked.connect(self._clicked)
 
     def show_result(self, result: EvalResult) -> None:
         self.table = reliability(result.probabilities, result.labels, CONFIDENCE_BINS)
@@ -152,11 +156,20 @@ class ConfidencePlot(pg.PlotWidget):
                 label.setPos(row[0], row[1])
         self.setTitle(f"How sure vs how often right: ECE {result.calibration_error():.2%}")
 
-    def _hovered(self, scene_pos) -> None:
+    def _bar_at(self, scene_pos) -> tuple[float, float, int] | None:
         x = self.getPlotItem().vb.mapSceneToView(scene_pos).x()
         near = [row for row in self.table if abs(row[0] - x) < 0.5 / CONFIDENCE_BINS]
-        self.setToolTip("" if not near else f"{near[0][2]:,} answers, {near[0][0]:.1%} sure on average: "
-                                            f"{near[0][1]:.1%} of them right")
+        return near[0] if near else None
+
+    def _hovered(self, scene_pos) -> None:
+        bar = self._bar_at(scene_pos)
+        self.setToolTip("" if bar is None else f"{bar[2]:,} answers, {bar[0]:.1%} sure on average: {bar[1]:.1%} of "
+                                               "them right (click to see them)")
+
+    def _clicked(self, event) -> None:
+        bar = self._bar_at(event.scenePos())
+        if bar is not None:
+            self.barClicked.emit(bar[0])
 
 
 class WriterAccuracy(pg.PlotWidget):
@@ -313,6 +326,7 @@ class EvaluateTab(QWidget):
         self.per_class.addItem(self.per_class_bars)
         self.confidence = ConfidencePlot()
         self.confidence.setObjectName("confidencePlot")
+        self.confidence.barClicked.connect(self.show_as_sure_as)
         self.questioning = QLabel("")
         self.questioning.setStyleSheet(f"color: {MUTED}")
         self.questioning.setToolTip(UNSURE_RULE)
@@ -350,7 +364,7 @@ class EvaluateTab(QWidget):
         self.views = QTabWidget()  # the two pictures of the whole test set, each given the room it needs
         self.views.setDocumentMode(True)
         self.views.addTab(self.confusion, "Confusion matrix (click a cell)")
-        self.views.addTab(confidence_page, "How sure vs how often right")
+        self.views.addTab(confidence_page, "How sure vs how often right (click a bar)")
         self.views.setTabToolTip(1, "Are its probabilities honest? The answers grouped by how sure the model was, "
                                     "and how often each group was right")
         left_layout.addWidget(self.views, 3)
@@ -531,6 +545,20 @@ class EvaluateTab(QWidget):
         what = "correct" if true == predicted else "confused"
         self.cell_title.setText(f"TRUE {names[true]}, PREDICTED {names[predicted]}: {len(indices)} image{'' if len(indices) == 1 else 's'} ({what})"
                                 + (f", first {GALLERY_LIMIT} shown" if len(indices) > GALLERY_LIMIT else ""))
+        self.per_writer.clear_selection()
+        self.cell_gallery.show_samples(self.data, self.result, indices)
+
+    def show_as_sure_as(self, confidence: float) -> None:
+        """The answers about as sure as ``confidence`` (one bar of how sure vs how often right), least sure first."""
+        if self.result is None:
+            return
+        indices = self.result.as_sure_as(confidence)
+        bin_ = int(confidence_bins(np.array([[confidence]]), CONFIDENCE_BINS)[0])
+        low, high = bin_ / CONFIDENCE_BINS, (bin_ + 1) / CONFIDENCE_BINS
+        right = int((self.result.predictions[indices] == self.result.labels[indices]).sum())
+        self.cell_title.setText(f"ANSWERS {low:.0%} TO {high:.0%} SURE: {len(indices)}, {right} RIGHT (least sure first)"
+                                + (f", first {GALLERY_LIMIT} shown" if len(indices) > GALLERY_LIMIT else ""))
+        self.confusion.clear_selection()
         self.per_writer.clear_selection()
         self.cell_gallery.show_samples(self.data, self.result, indices)
 

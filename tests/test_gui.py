@@ -552,6 +552,18 @@ def test_evaluate_tab_fills_and_cells_open_galleries(window, qtbot, tiny_data, t
     wrong = result.predictions != result.labels
     flagged = questioned(result.probabilities)
     assert f"\"Not sure\" flags {flagged[wrong].sum()} of {wrong.sum()} mistakes" in tab.questioning.text()
+    # A click on a bar shows its answers, least sure first.
+    from gui.evaluate_tab import GALLERY_LIMIT
+
+    tab.views.setCurrentIndex(1)
+    mean, _, count = min(table)  # the least sure group
+    plot = tab.confidence
+    scene_pos = plot.getPlotItem().vb.mapViewToScene(QPointF(mean, 0.05))
+    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=plot.mapFromScene(scene_pos))
+    qtbot.waitUntil(lambda: tab.cell_title.text().startswith("ANSWERS "), timeout=2000)
+    assert tab.cell_gallery.count() == min(count, GALLERY_LIMIT)
+    shown = result.as_sure_as(mean)
+    assert len(shown) == count and (np.diff(result.probabilities[shown].max(1)) >= 0).all()
 
 
 def double_click(qtbot, gallery, row: int) -> None:
