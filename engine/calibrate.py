@@ -42,6 +42,11 @@ def confidence_bins(probabilities: np.ndarray, bins: int = 15) -> np.ndarray:
     return np.clip(np.digitize(probabilities.max(1), edges[1:-1], right=True), 0, bins - 1)
 
 
+def confidence_bin(confidence: float, bins: int = 15) -> int:
+    """The bin of ``confidence_bins`` that one confidence falls in."""
+    return int(confidence_bins(np.array([[confidence]]), bins)[0])
+
+
 def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> list[tuple[float, float, int]]:
     """Per confidence bin: (mean confidence, accuracy, count); bins with no samples are left out."""
     confidence = probabilities.max(1)

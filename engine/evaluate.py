@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.calibrate import confidence_bins, expected_calibration_error
+from engine.calibrate import confidence_bin, confidence_bins, expected_calibration_error
 from engine.datasets import MIXED, Dataset, load_dataset
 from engine.predict import questioned
 from engine.testsets import load_test_set
@@ -65,8 +65,7 @@ class EvalResult:
     def as_sure_as(self, confidence: float) -> np.ndarray:
         """The answers in the same confidence bin as ``confidence``, least sure first."""
         which = confidence_bins(self.probabilities, CONFIDENCE_BINS)
-        wanted = confidence_bins(np.array([[confidence]]), CONFIDENCE_BINS)[0]
-        indices = np.flatnonzero(which == wanted)
+        indices = np.flatnonzero(which == confidence_bin(confidence, CONFIDENCE_BINS))
         return indices[np.argsort(self.probabilities[indices].max(1), kind="stable")]
 
     def not_sure(self) -> tuple[int, int, float]:

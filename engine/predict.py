@@ -97,11 +97,13 @@ class Predictor:
         scores = self.model(self._input(pixels)).float().cpu().numpy()
         return scores[0] if np.ndim(pixels) == 2 else scores
 
-    @torch.inference_mode()
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities for one 28×28 input (or N×28×28 inputs)."""
-        probs = (self.model(self._input(pixels)).float() / self.temperature).softmax(1).cpu().numpy()
-        return probs[0] if np.ndim(pixels) == 2 else probs
+        return self.calibrated(self.logits(pixels))
+
+    def calibrated(self, logits: np.ndarray) -> np.ndarray:
+        """The probabilities of the network's scores: their softmax once divided by the temperature."""
+        return torch.from_numpy(logits / np.float32(self.temperature)).softmax(-1).numpy()
 
     @torch.inference_mode()
     def layers(self, pixels: np.ndarray) -> list[LayerView]:

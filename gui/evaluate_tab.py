@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 from engine.checkpoint import atomic_write_text
 from engine.datasets import PEN
 from engine.evaluate import CONFIDENCE_BINS, EvalResult, default_test_set, evaluate_on, mismatch_note
-from engine.calibrate import confidence_bins, reliability
+from engine.calibrate import confidence_bin, reliability
 from engine.predict import UNSURE_RULE, Predictor
 from engine.testsets import files_left_out
 from gui.draw_tab import array_to_pixmap
@@ -553,7 +553,7 @@ class EvaluateTab(QWidget):
         if self.result is None:
             return
         indices = self.result.as_sure_as(confidence)
-        bin_ = int(confidence_bins(np.array([[confidence]]), CONFIDENCE_BINS)[0])
+        bin_ = confidence_bin(confidence, CONFIDENCE_BINS)
         low, high = bin_ / CONFIDENCE_BINS, (bin_ + 1) / CONFIDENCE_BINS
         right = int((self.result.predictions[indices] == self.result.labels[indices]).sum())
         self.cell_title.setText(f"ANSWERS {low:.0%} TO {high:.0%} SURE: {len(indices)}, {right} RIGHT (least sure first)"

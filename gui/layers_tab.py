@@ -182,7 +182,7 @@ class LayersTab(QWidget):
             else:
                 row.show_values(layer.values)
         self._logits = self._predictor.logits(pixels)
-        probabilities = self._predictor.probabilities(pixels) if self._pixels is not None else np.zeros(10)
+        probabilities = self._predictor.calibrated(self._logits) if self._pixels is not None else np.zeros(10)
         answer = int(probabilities.argmax()) if self._pixels is not None else None
         self._rows["output"].show_values(probabilities, answer, list(self._predictor.class_names))
         self.select(*(self._selection or (0, 0)))

@@ -303,10 +303,12 @@ class MainWindow(QMainWindow):
         urls = [url for url in clipboard.mimeData().urls() if url.isLocalFile()]
         if urls:
             self.open_file(urls[0].toLocalFile())
-        elif clipboard.image().isNull():
+            return
+        image = clipboard.image()  # decoded from what the other program offers, so asked for once
+        if image.isNull():
             self.activity_status.setText("Nothing to paste: the clipboard holds no picture (copy a picture or a picture file)")
         else:
-            self.read_picture_data(clipboard.image(), "Pasted")
+            self.read_picture_data(image, "Pasted")
 
     def read_picture_data(self, image: QImage, how: str) -> None:
         """Picture data handed over without a file (pasted, or dragged from a web page), read as the
