@@ -8,6 +8,7 @@ from cli.options import add_data_dir_argument, add_model_argument, print_left_ou
 from cli.progress import ProgressBar
 from engine.checkpoint import SaveError, atomic_write_text
 from engine.datasets import DATASET_NAMES, MIXED, PEN
+from engine.digit_map import ITERATIONS, MAP_LIMIT, digit_map, map_sample
 from engine.evaluate import evaluate_on, mismatch_note
 from engine.predict import Predictor
 
@@ -27,6 +28,9 @@ def add_parser(sub) -> None:
     p.add_argument("--csv", type=Path, metavar="FILE",
                    help="also write the confusion matrix with per-class counts and accuracy as CSV "
                         "(and, for pen digits, each writer's accuracy below it)")
+    p.add_argument("--map", type=Path, metavar="FILE",
+                   help=f"also lay out up to {MAP_LIMIT:,} of the test digits where the network's last hidden layer "
+                        "puts them (t-SNE, as the Evaluate tab's map) and write each one's place, label and answer as CSV")
     add_data_dir_argument(p)
     p.set_defaults(handler=run)
 
@@ -54,10 +58,17 @@ def run(args) -> int:
         print(f"note: {note}", file=sys.stderr)
     print_left_out(data.skipped)
     mistakes = misread(data, result) if data.test_sources else []
+    writes = []
     if args.csv:
-        text = result.to_csv(data.class_names)
+        writes.append((args.csv, lambda: result.to_csv(data.class_names)))
+    if args.map:
+        bar = ProgressBar()
+        digits = digit_map(predictor.model, data.test_images, map_sample(result),
+                           frame=lambda step, _points: bar.download("placing the digits on the map", step, ITERATIONS, "steps"))
+        writes.append((args.map, lambda: digits.to_csv(result, data.class_names, data.test_sources)))
+    for path, text in writes:
         try:
-            atomic_write_text(args.csv, text)
+            atomic_write_text(path, text())
         except SaveError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1

@@ -127,7 +127,15 @@ def main(out_dir: Path) -> int:
     window.evaluate_tab.views.setCurrentIndex(1)  # how sure vs how often right, on the same writers…
     window.evaluate_tab.show_as_sure_as(min(window.evaluate_tab.confidence.table)[0])  # …and its least sure answers
     shoot("evaluate-confidence")
-    window.evaluate_tab.views.setCurrentIndex(0)
+    tab = window.evaluate_tab
+    tab.views.setCurrentWidget(tab.map_page)  # the map of the same writers' digits, the drawing among them…
+    while tab.digit_map is None:
+        wait(100)
+    result, placed = tab.result, list(tab.digit_map.indices)
+    one_as_seven = [i for i in result.misclassified() if (result.labels[i], result.predictions[i]) == (1, 7)]
+    tab.show_most_alike(placed.index((one_as_seven or list(result.misclassified()))[0]))  # …and a 1 read as 7's likes
+    shoot("evaluate-map")
+    tab.views.setCurrentIndex(0)
     gallery = window.evaluate_tab.errors_gallery  # the most confident mistake, opened in the Draw tab
     centre = gallery.visualItemRect(gallery.item(0)).center()
     before = window.draw_tab.explanation

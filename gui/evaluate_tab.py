@@ -1,5 +1,6 @@
 """The Evaluate tab: test-set accuracy, per-class (and per-writer) accuracy, a clickable confusion matrix, galleries."""
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,10 @@ from engine.checkpoint import atomic_write_text
 from engine.datasets import PEN
 from engine.evaluate import CONFIDENCE_BINS, EvalResult, default_test_set, evaluate_on, mismatch_note
 from engine.calibrate import confidence_bin, reliability
+from engine.digit_map import ITERATIONS, MAP_LIMIT, DigitMap, digit_map, map_sample
 from engine.predict import UNSURE_RULE, Predictor
 from engine.testsets import files_left_out
+from gui.digit_map_view import DigitMapPlot
 from gui.draw_tab import array_to_pixmap
 from gui.export import add_picture_menu, choose_save_path, save_or_explain
 from gui.settings import remember, remembered
@@ -24,6 +27,7 @@ from gui.style import ACCENT, BAD, MUTED, section_label
 from gui.workers import FunctionWorker, start_in_thread
 
 GALLERY_LIMIT = 300  # thumbnails shown at once; the caption says how many there are
+MOST_ALIKE = 30  # the digits shown as those the network finds most like one picked on the map
 
 
 # The test sets a user can score on: MNIST's, the pen writers no shipped model trained on, Fashion-MNIST.
@@ -275,6 +279,19 @@ class Gallery(QListWidget):
             self.addItem(item)
 
 
+class Caption(QLabel):
+    """Three wrapped lines under a picture. A wrapped label's height for its width would become the height of
+    the page it is on, and squash the plots under the views; this one keeps to its three lines."""
+
+    def __init__(self):
+        super().__init__("")
+        self.setWordWrap(True)
+        self.setMinimumHeight(3 * self.fontMetrics().lineSpacing())
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+
 class EvaluateTab(QWidget):
     activity = Signal(str)
     # A thumbnail double-clicked: where it came from, its label and the input the network read (PreparedImage).
@@ -288,6 +305,10 @@ class EvaluateTab(QWidget):
         self.data = None  # the test set last scored
         self._stale = True
         self._worker = None
+        self.digit_map: DigitMap | None = None  # the map of the result shown, once laid out
+        self._map_worker = None
+        self._map_stop = threading.Event()
+        self._drawing: np.ndarray | None = None  # the Draw tab's input, to be put on the map
         self.run_button = QPushButton("Evaluate on the test set")
         self.run_button.setObjectName("evaluateButton")
         self.run_button.clicked.connect(self.start)
@@ -363,10 +384,27 @@ class EvaluateTab(QWidget):
         confidence_layout.addWidget(self.questioning)
         self.views = QTabWidget()  # the two pictures of the whole test set, each given the room it needs
         self.views.setDocumentMode(True)
-        self.views.addTab(self.confusion, "Confusion matrix (click a cell)")
-        self.views.addTab(confidence_page, "How sure vs how often right (click a bar)")
+        self.views.addTab(self.confusion, "Confusion matrix")
+        self.views.addTab(confidence_page, "How sure vs how often right")
+        self.views.setTabToolTip(0, "Which digit was read as which: click a cell to see its digits")
         self.views.setTabToolTip(1, "Are its probabilities honest? The answers grouped by how sure the model was, "
-                                    "and how often each group was right")
+                                    "and how often each group was right: click a bar to see its answers")
+        self.map_plot = DigitMapPlot()
+        self.map_plot.setObjectName("digitMap")
+        self.map_plot.dotClicked.connect(self.show_most_alike)
+        add_picture_menu(self.map_plot, "digit-map")
+        self.map_caption = Caption()
+        self.map_caption.setStyleSheet(f"color: {MUTED}")
+        self.map_page = QWidget()
+        map_layout = QVBoxLayout(self.map_page)
+        map_layout.setContentsMargins(0, 0, 0, 0)
+        map_layout.addWidget(self.map_plot, 1)
+        map_layout.addWidget(self.map_caption)
+        self.views.addTab(self.map_page, "Map of the digits")
+        self.views.setTabToolTip(2, "How the network sorts the digits: each test digit placed near those its last hidden "
+                                    "layer makes alike (t-SNE), your drawing among them: click a dot to see the digits "
+                                    "most like it")
+        self.views.currentChanged.connect(lambda _index: self._map_wanted())
         left_layout.addWidget(self.views, 3)
         left_layout.addWidget(self.per_class, 1)
         left_layout.addWidget(self.per_writer, 1)
@@ -393,6 +431,7 @@ class EvaluateTab(QWidget):
 
     def set_model(self, predictor: Predictor) -> None:
         self.predictor = predictor
+        self._forget_map()
         if not isinstance(self.test_set.currentData(), Path):  # the user's own digits stay chosen
             self.test_set.setCurrentIndex(max(0, self.test_set.findData(test_set_for(predictor))))
             self._picked = self.test_set.currentIndex()
@@ -404,6 +443,9 @@ class EvaluateTab(QWidget):
         super().showEvent(event)
         if self._stale and self.predictor is not None:
             self.start()
+        else:
+            self._map_wanted()
+            self._place_drawing()  # drawn while the tab was hidden
 
     def _test_set_picked(self, index: int) -> None:
         kind = self.test_set.itemData(index)
@@ -471,6 +513,8 @@ class EvaluateTab(QWidget):
         self.run_button.setEnabled(True)
         if self._stale and self.isVisible():
             self.start()
+        else:
+            self._map_wanted()
 
     def _show_error(self, exc: Exception) -> None:
         self.accuracy_label.setText(f"Evaluation failed: {exc or type(exc).__name__}")
@@ -507,6 +551,7 @@ class EvaluateTab(QWidget):
         self.show_cell(*map(int, worst))
         self.export_button.setEnabled(True)
         self.activity.emit(f"Evaluated: {result.accuracy:.2%}")
+        self._forget_map()
 
     def _show_left_out(self, skipped: tuple[str, ...]) -> None:
         """Name the user's files that could not be read, the first in full, the rest in a tooltip."""
@@ -574,3 +619,131 @@ class EvaluateTab(QWidget):
         self.confusion.clear_selection()
         self.per_writer.select(writer)
         self.cell_gallery.show_samples(self.data, self.result, order)
+
+    # The map: laid out when it is first looked at (seconds of work), again for each new result.
+
+    def _forget_map(self) -> None:
+        self._map_stop.set()  # a map being laid out belongs to the result before
+        self._map_worker = None
+        self.digit_map = None
+        self.map_plot.set_digits(np.zeros(0, int), np.zeros(0, int), (), [])
+        self.map_caption.setText("")
+
+    def _map_wanted(self) -> None:
+        if (self.views.currentWidget() is self.map_page and self.isVisible() and self.result is not None
+                and self.digit_map is None and self._map_worker is None and not self.running):
+            self.start_map()
+
+    def start_map(self) -> None:
+        indices = map_sample(self.result, MAP_LIMIT)
+        self._set_map_digits(indices)
+        self._map_stop = stop = threading.Event()
+        worker = self._map_worker = FunctionWorker(
+            digit_map, self.predictor.model, self.data.test_images, indices,
+            lambda step, points: (worker.partial.emit(points), worker.progress.emit(f"step {step} of {ITERATIONS}")),
+            stop.is_set)
+        self.map_caption.setText(self._placing())
+        # Bound methods, so that each arrives queued on the GUI thread, in the order it was sent.
+        worker.progress.connect(self._map_progress)
+        worker.partial.connect(self._map_forming)
+        worker.succeeded.connect(self._show_map)
+        worker.failed.connect(self._map_failed)
+        worker.done.connect(self._map_done)
+        start_in_thread(worker, self, "digit-map")
+
+    def stop_map(self) -> None:
+        """End a map being laid out (the window closing)."""
+        self._map_stop.set()
+
+    def _from_map_worker(self) -> bool:
+        """Whether the signal being handled comes from the map being laid out now, not from one forgotten."""
+        return self._map_worker is not None and self.sender() is self._map_worker
+
+    def _placing(self) -> str:
+        return f"Placing {len(self.map_plot.labels):,} digits by what the network makes of them…"
+
+    def _map_progress(self, steps: str) -> None:
+        if self._from_map_worker():
+            self.map_caption.setText(f"{self._placing()} {steps}")
+
+    def _map_forming(self, points: np.ndarray) -> None:
+        if self._from_map_worker():
+            self.map_plot.show_points(points)
+
+    def _map_done(self) -> None:
+        if self._from_map_worker():
+            self._map_worker = None
+
+    def _map_failed(self, exc: Exception) -> None:
+        if self._from_map_worker():
+            self.map_caption.setText(f"The map could not be made: {exc or type(exc).__name__}")
+            self.activity.emit("The map could not be made")
+
+    def _set_map_digits(self, indices: np.ndarray) -> None:
+        result, names = self.result, self.data.class_names
+        tips = []
+        for i in indices:
+            true, predicted = int(result.labels[i]), int(result.predictions[i])
+            answer = f"read as {names[predicted]}" if predicted != true else "read right"
+            tips.append(f"{sample_source(self.data, i)}: {names[true]}, {answer} ({result.probabilities[i].max():.0%})")
+        self.map_plot.set_digits(result.labels[indices], result.predictions[indices], names, tips)
+
+    def _show_map(self, made: DigitMap) -> None:
+        if not self._from_map_worker():
+            return
+        self.digit_map = made
+        self.map_plot.show_points(made.points)
+        self._place_drawing()
+
+    def _map_text(self) -> str:
+        made, result = self.digit_map, self.result
+        sample = (f"{len(made.indices):,} test digits" if len(made.indices) == len(result.labels) else
+                  f"{len(made.indices):,} of {len(result.labels):,} test digits (all read wrong, the rest at random)")
+        return (f"{sample}, each placed near those the network's last hidden layer ({made.layer}) makes alike "
+                "(t-SNE). Colour: the true digit; red ring: read wrong. Click a dot to see the digits most like it.")
+
+    def set_drawing(self, pixels: np.ndarray | None) -> None:
+        """The Draw tab's input (None: nothing drawn), shown on the map as a star."""
+        self._drawing = pixels
+        if self.isVisible():
+            self._place_drawing()
+
+    def _drawing_features(self) -> np.ndarray:
+        return self.predictor.layers(self._drawing)[-1].values.reshape(-1)
+
+    def _place_drawing(self) -> None:
+        if self.digit_map is None:
+            return
+        if self._drawing is None:
+            self.map_plot.show_drawing(None)
+            self.map_caption.setText(self._map_text())
+            return
+        at, near = self.digit_map.place(self._drawing_features())
+        self.map_plot.show_drawing(at)
+        names = self.data.class_names
+        labels = self.result.labels[self.digit_map.indices[near]]
+        counts = np.bincount(labels, minlength=len(names))
+        among = ", ".join(f"{counts[k]} × {names[k]}" for k in np.argsort(-counts, kind="stable") if counts[k])
+        self.map_caption.setText(self._map_text() + f"\nThe star is your drawing, among {among} (click it to see them).")
+
+    def show_most_alike(self, position: int) -> None:
+        """A digit picked on the map (or the drawing) and the test digits the network finds most like it, in the gallery."""
+        made, names = self.digit_map, self.data.class_names if self.data else ()
+        if made is None:
+            return
+        if position == DigitMapPlot.DRAWING:
+            if self._drawing is None:
+                return
+            near = made.nearest(self._drawing_features(), MOST_ALIKE)
+            title = f"THE {len(near)} DIGITS THE NETWORK FINDS MOST LIKE YOUR DRAWING"
+        else:
+            near = made.nearest(made.features[position], MOST_ALIKE + 1)  # the digit itself first
+            index = int(made.indices[position])
+            true, predicted = int(self.result.labels[index]), int(self.result.predictions[index])
+            what = f"A {names[true]} READ AS {names[predicted]}" if true != predicted else f"A {names[true]}"
+            title = f"{what} (FIRST) AND THE {len(near) - 1} DIGITS THE NETWORK FINDS MOST LIKE IT"
+        self.map_plot.choose(near)
+        self.cell_title.setText(title)
+        self.confusion.clear_selection()
+        self.per_writer.clear_selection()
+        self.cell_gallery.show_samples(self.data, self.result, made.indices[near])

@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         for signal in (self.active.changed, self.active.saved_changed):  # loaded, saved, or personalised and kept
             signal.connect(self._remember_active_model)
         self.draw_tab.predicted.connect(lambda p: self.layers_tab.set_input(p.pixels if p else None))
+        self.draw_tab.predicted.connect(lambda p: self.evaluate_tab.set_drawing(p.pixels if p else None))
         self.train_tab.trained.connect(self._use_trained_model)
         self.train_tab.kernels.connect(self.kernels_tab.show_training_snapshot)
         self.train_tab.activity.connect(self.activity_status.setText)
@@ -412,6 +413,7 @@ class MainWindow(QMainWindow):
                 self.experiments_tab.stop_and_wait()
             finally:
                 QApplication.restoreOverrideCursor()
+        self.evaluate_tab.stop_map()  # seconds of work, of no use once the window is gone
         for thread in self.findChildren(QThread):  # an evaluation or Personalise still at work
             thread.wait()
         self._save_settings()

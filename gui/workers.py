@@ -25,11 +25,12 @@ class Worker(QObject):
 class FunctionWorker(Worker):
     """Runs one function in its thread; emits ``succeeded(result)`` or ``failed(exception)`` (the
     exception object itself, as napari's workers do), then ``done``. The function may report how far
-    it got through ``progress(text)``."""
+    it got through ``progress(text)``, and show what it has so far through ``partial(object)``."""
 
     succeeded = Signal(object)
     failed = Signal(object)
     progress = Signal(str)
+    partial = Signal(object)
 
     def __init__(self, function, *args):
         super().__init__()

@@ -121,6 +121,19 @@ def test_evaluate_json_and_csv(tiny_mnist_dir, tmp_path):
     assert out.returncode == 1 and out.stderr.count("\n") == 1 and "eval.csv" in out.stderr
 
 
+def test_evaluate_lays_out_the_map_of_the_digits(tiny_mnist_dir, tmp_path):
+    out = main("evaluate", "--json", "--data-dir", tiny_mnist_dir, "--map", tmp_path / "map.csv")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    rows = list(csv.reader((tmp_path / "map.csv").open()))
+    assert rows[0] == ["test image", "x", "y", "true", "predicted", "confidence"] and len(rows) == 1 + 512
+    assert sorted(int(row[0]) for row in rows[1:]) == list(range(512))
+    right = sum(row[3] == row[4] for row in rows[1:])
+    assert right / 512 == pytest.approx(report["accuracy"])
+    assert np.ptp([float(row[1]) for row in rows[1:]]) > 1  # laid out, not all in one place
+    assert "placing the digits on the map" in out.stderr
+
+
 def test_evaluate_tables(tiny_mnist_dir):
     out = main("evaluate", "--data-dir", tiny_mnist_dir)
     assert out.returncode == 0 and "per-class accuracy" in out.stdout and "confusion matrix" in out.stdout

@@ -566,6 +566,55 @@ def test_evaluate_tab_fills_and_cells_open_galleries(window, qtbot, tiny_data, t
     assert len(shown) == count and (np.diff(result.probabilities[shown].max(1)) >= 0).all()
 
 
+def click_on_plot(qtbot, plot, x: float, y: float) -> None:
+    scene_pos = plot.getPlotItem().vb.mapViewToScene(QPointF(x, y))
+    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=plot.mapFromScene(scene_pos))
+
+
+def test_the_map_of_the_digits_is_laid_out_when_looked_at_and_puts_your_drawing_among_its_likes(window, qtbot, tiny_data):
+    tab = window.evaluate_tab
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: tab.result is not None and not tab.running, timeout=30_000)
+    assert tab.digit_map is None  # seconds of work: not done until the map is looked at
+    tab.views.setCurrentWidget(tab.map_page)
+    qtbot.waitUntil(lambda: tab.digit_map is not None, timeout=30_000)
+    made, result, plot = tab.digit_map, tab.result, tab.map_plot
+    labels = result.labels[made.indices]
+    assert len(made.indices) == 512 and len(plot.dots.data) == 512 and np.array_equal(plot.points, made.points)
+    assert len(plot.rings.data) == len(result.misclassified())  # each digit read wrong ringed
+    for k, name in enumerate(plot.names):  # each class named where most of its digits lie
+        assert name.isVisible() and np.allclose([name.pos().x(), name.pos().y()], np.median(made.points[labels == k], 0))
+    assert "512 test digits" in tab.map_caption.text() and "(fc1)" in tab.map_caption.text()
+    # A click on a digit read wrong: it first, then the digits the network finds most like it, circled on the map.
+    wrong = int(result.misclassified()[0])
+    position = int(np.flatnonzero(made.indices == wrong)[0])
+    click_on_plot(qtbot, plot, *made.points[position])
+    qtbot.waitUntil(lambda: "DIGITS THE NETWORK FINDS MOST LIKE IT" in tab.cell_title.text(), timeout=2000)
+    names = result.labels[wrong], result.predictions[wrong]
+    assert tab.cell_title.text().startswith(f"A {names[0]} READ AS {names[1]} (FIRST) AND THE 30 ")
+    shown = [tab.cell_gallery.item(i).data(Qt.ItemDataRole.UserRole) for i in range(tab.cell_gallery.count())]
+    assert shown[0] == wrong and len(shown) == 31 and list(made.indices[plot.chosen_at]) == shown
+    # Your drawing: a star among the digits most like it, gone when the canvas is cleared.
+    window.tabs.setCurrentWidget(window.draw_tab)
+    draw_strokes(window.draw_tab.canvas, STROKES[7])
+    qtbot.waitUntil(lambda: window.draw_tab.last_prediction is not None, timeout=5000)
+    window.tabs.setCurrentWidget(tab)
+    assert plot.drawing_at is not None and "The star is your drawing, among " in tab.map_caption.text()
+    feature = window.active.predictor.layers(window.draw_tab.last_prediction.pixels)[-1].values
+    near = made.nearest(feature)
+    assert np.allclose(plot.drawing_at, made.place(feature)[0])
+    assert f"{(labels[near] == 7).sum()} × 7" in tab.map_caption.text()
+    click_on_plot(qtbot, plot, *plot.drawing_at)
+    qtbot.waitUntil(lambda: "MOST LIKE YOUR DRAWING" in tab.cell_title.text(), timeout=2000)
+    assert tab.cell_gallery.count() == 30
+    window.draw_tab.canvas.clear()
+    qtbot.waitUntil(lambda: plot.drawing_at is None, timeout=2000)
+    # Another model: the map is laid out again for it.
+    tab.set_model(window.active.predictor)
+    assert tab.digit_map is None and len(plot.dots.data) == 0
+    qtbot.waitUntil(lambda: tab.digit_map is not None, timeout=30_000)
+
+
 def double_click(qtbot, gallery, row: int) -> None:
     centre = gallery.visualItemRect(gallery.item(row)).center()
     qtbot.mouseClick(gallery.viewport(), Qt.MouseButton.LeftButton, pos=centre)  # a double-click's first press
