@@ -32,6 +32,7 @@ class DigitMapPlot(pg.PlotWidget):
         self.star = pg.ScatterPlotItem(symbol="star", size=28, pen=pg.mkPen("#111827", width=2), brush=pg.mkBrush("#ffffff"))
         for item in (self.dots, self.rings, self.chosen, self.star):
             self.addItem(item)
+        self.star.setZValue(20)  # over the islands' names too
         self.names: list[pg.TextItem] = []
         self.points = np.zeros((0, 2), np.float32)
         self.labels = np.zeros(0, int)
@@ -53,8 +54,8 @@ class DigitMapPlot(pg.PlotWidget):
         font.setPointSize(12)
         self.names = []
         for k, class_name in enumerate(class_names):
-            # In the island's colour on a box of the window's: over dots of its own colour it would vanish.
-            name = pg.TextItem(class_name, color=RUN_COLOURS[k % len(RUN_COLOURS)], anchor=(0.5, 0.5), fill=legend_brush())
+            # In the island's colour, on a box of the window's colour over any dots of another island.
+            name = pg.TextItem(class_name, color=RUN_COLOURS[k % len(RUN_COLOURS)], anchor=(0.5, 1.0), fill=legend_brush())
             name.setFont(font)
             name.setZValue(10)
             self.addItem(name)
@@ -67,7 +68,7 @@ class DigitMapPlot(pg.PlotWidget):
         self.show_drawing(None)
 
     def show_points(self, points: np.ndarray) -> None:
-        """The dots at ``points`` (the map forming, or formed), each class named where most of it lies."""
+        """The dots at ``points`` (the map forming, or formed), each class named over where most of it lies."""
         self.points = points
         self.dots.setData(pos=points, brush=self._brushes)
         self.rings.setData(pos=points[self.wrong])
@@ -75,8 +76,8 @@ class DigitMapPlot(pg.PlotWidget):
         for k, name in enumerate(self.names):
             mine = points[self.labels == k]
             name.setVisible(len(mine) > 0)
-            if len(mine):
-                name.setPos(*np.median(mine, axis=0))
+            if len(mine):  # above the island's middle, not over its dots
+                name.setPos(np.median(mine[:, 0]), np.percentile(mine[:, 1], 90))
         self.getPlotItem().vb.autoRange(padding=0.04)
 
     def choose(self, positions: np.ndarray) -> None:

@@ -382,7 +382,7 @@ class EvaluateTab(QWidget):
         confidence_layout.setContentsMargins(0, 0, 0, 0)
         confidence_layout.addWidget(self.confidence, 1)
         confidence_layout.addWidget(self.questioning)
-        self.views = QTabWidget()  # the two pictures of the whole test set, each given the room it needs
+        self.views = QTabWidget()  # the three pictures of the whole test set, each given the room it needs
         self.views.setDocumentMode(True)
         self.views.addTab(self.confusion, "Confusion matrix")
         self.views.addTab(confidence_page, "How sure vs how often right")
@@ -712,7 +712,7 @@ class EvaluateTab(QWidget):
         return self.predictor.layers(self._drawing)[-1].values.reshape(-1)
 
     def _place_drawing(self) -> None:
-        if self.digit_map is None:
+        if self.digit_map is None or not len(self.digit_map.indices):
             return
         if self._drawing is None:
             self.map_plot.show_drawing(None)
