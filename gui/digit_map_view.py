@@ -2,18 +2,30 @@
 coloured by what it is, those read wrong ringed in red, the user's drawing a star among the digits
 most like it."""
 
+import base64
+import html
+from collections.abc import Callable
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QBuffer, QIODevice, Signal
+from PySide6.QtGui import QFont, QPixmap
 
 from gui.style import BAD, RUN_COLOURS, legend_brush
 
 HOVER_PIXELS = 8  # how near the mouse must be to a dot to name it
 
 
+def inline_image(pixmap: QPixmap) -> str:
+    """The picture as an <img> of rich text, which reads data: URLs: a tooltip that shows the digit."""
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    pixmap.save(buffer, "PNG")
+    return f'<img src="data:image/png;base64,{base64.b64encode(bytes(buffer.data())).decode()}">'
+
+
 class DigitMapPlot(pg.PlotWidget):
-    """Hover names a dot; a click picks one: ``dotClicked(position on the map)``, or ``DRAWING`` for the star.
+    """Hover shows a dot's digit (``picture(position)``, when given) and names it; a click picks one: ``dotClicked(position on the map)``, or ``DRAWING`` for the star.
     The wheel zooms and a drag moves, as on any map; the "A" button in the corner shows it all again."""
 
     dotClicked = Signal(int)
@@ -40,12 +52,15 @@ class DigitMapPlot(pg.PlotWidget):
         self.tips: list[str] = []
         self.chosen_at = np.zeros(0, int)
         self.drawing_at: np.ndarray | None = None
+        self.picture: Callable[[int], QPixmap] | None = None
+        self._hovering: int | None = None
         self.scene().sigMouseMoved.connect(self._hovered)
         self.scene().sigMouseClicked.connect(self._clicked)
 
     def set_digits(self, labels: np.ndarray, predictions: np.ndarray, class_names, tips: list[str]) -> None:
         """What the dots are, before any place is known: their classes, which were read wrong, what hover says."""
         self.labels, self.wrong, self.tips = labels, predictions != labels, tips
+        self._hovering = None
         self._brushes = [pg.mkBrush(RUN_COLOURS[label % len(RUN_COLOURS)]) for label in labels]
         for name in self.names:
             self.removeItem(name)
@@ -105,12 +120,16 @@ class DigitMapPlot(pg.PlotWidget):
 
     def _hovered(self, scene_pos) -> None:
         near = self._near(scene_pos)
+        if near == self._hovering:  # the mouse moved within one dot: its tooltip stands
+            return
+        self._hovering = near
         if near is None:
             self.setToolTip("")
         elif near == self.DRAWING:
             self.setToolTip("Your drawing, among the digits the network finds most like it (click to see them)")
         else:
-            self.setToolTip(self.tips[near] + "\nClick to see the digits the network finds most like it")
+            shown = f"{inline_image(self.picture(near))}<br>" if self.picture else ""
+            self.setToolTip(f"{shown}{html.escape(self.tips[near])}<br>Click to see the digits the network finds most like it")
 
     def _clicked(self, event) -> None:
         near = self._near(event.scenePos())

@@ -687,6 +687,7 @@ class EvaluateTab(QWidget):
             answer = f"read as {names[predicted]}" if predicted != true else "read right"
             tips.append(f"{sample_source(self.data, i)}: {names[true]}, {answer} ({result.probabilities[i].max():.0%})")
         self.map_plot.set_digits(result.labels[indices], result.predictions[indices], names, tips)
+        self.map_plot.picture = lambda position, data=self.data: array_to_pixmap(data.test_input(int(indices[position])).pixels, 2)
 
     def _show_map(self, made: DigitMap) -> None:
         if not self._from_map_worker():

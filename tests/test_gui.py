@@ -587,9 +587,13 @@ def test_the_map_of_the_digits_is_laid_out_when_looked_at_and_puts_your_drawing_
         assert name.isVisible() and name.pos().x() == pytest.approx(np.median(mine[:, 0]))
         assert np.median(mine[:, 1]) < name.pos().y() <= mine[:, 1].max()
     assert "512 test digits" in tab.map_caption.text() and "(fc1)" in tab.map_caption.text()
-    # A click on a digit read wrong: it first, then the digits the network finds most like it, circled on the map.
+    # Hover over a digit read wrong: its picture and what it was read as. A click: it first, then the digits
+    # the network finds most like it, circled on the map.
     wrong = int(result.misclassified()[0])
     position = int(np.flatnonzero(made.indices == wrong)[0])
+    plot._hovered(plot.getPlotItem().vb.mapViewToScene(QPointF(*made.points[position])))
+    assert plot.toolTip().startswith('<img src="data:image/png;base64,')
+    assert f"#{wrong}: {result.labels[wrong]}, read as {result.predictions[wrong]} (" in plot.toolTip()
     click_on_plot(qtbot, plot, *made.points[position])
     qtbot.waitUntil(lambda: "DIGITS THE NETWORK FINDS MOST LIKE IT" in tab.cell_title.text(), timeout=2000)
     names = result.labels[wrong], result.predictions[wrong]
@@ -615,6 +619,27 @@ def test_the_map_of_the_digits_is_laid_out_when_looked_at_and_puts_your_drawing_
     tab.set_model(window.active.predictor)
     assert tab.digit_map is None and len(plot.dots.data) == 0
     qtbot.waitUntil(lambda: tab.digit_map is not None, timeout=30_000)
+
+
+def test_closing_the_window_while_the_map_is_laid_out_stops_it_at_once(qtbot, settings, tiny_data, monkeypatch):
+    import functools
+    import time
+
+    import engine.digit_map
+    from PySide6.QtCore import QThread
+
+    monkeypatch.setattr(engine.digit_map, "tsne", functools.partial(engine.digit_map.tsne, iterations=10**6))  # hours
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    tab = win.evaluate_tab
+    tab.views.setCurrentWidget(tab.map_page)
+    win.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: len(tab.map_plot.points) > 0, timeout=30_000)  # the map forming
+    threads = [thread for thread in win.findChildren(QThread) if thread.isRunning()]
+    start = time.monotonic()
+    win.close()
+    assert time.monotonic() - start < 5 and threads and all(thread.isFinished() for thread in threads)
 
 
 def double_click(qtbot, gallery, row: int) -> None:
