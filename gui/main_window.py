@@ -1,5 +1,6 @@
 """The main window: the four tabs, menus and shortcuts, the status bar, and saved preferences."""
 
+import io
 import logging
 from pathlib import Path
 
@@ -306,10 +307,21 @@ class MainWindow(QMainWindow):
             self.open_file(urls[0].toLocalFile())
             return
         image = clipboard.image()  # decoded from what the other program offers, so asked for once
-        if image.isNull():
-            self.activity_status.setText("Nothing to paste: the clipboard holds no picture (copy a picture or a picture file)")
-        else:
+        if not image.isNull():
             self.read_picture_data(image, "Pasted")
+            return
+        mime = clipboard.mimeData()
+        encoded = next((kind for kind in mime.formats() if kind.startswith("image/")), None)
+        if encoded is None:
+            self.activity_status.setText("Nothing to paste: the clipboard holds no picture (copy a picture or a picture file)")
+            return
+        # A format Qt does not decode here (AVIF, or WebP without Qt's plugin): its bytes are read as a file of them is.
+        try:
+            gray = read_image(io.BytesIO(bytes(mime.data(encoded))), name=f"The pasted picture ({encoded})")
+        except ValueError as exc:
+            show_error(self, "Could not read the pasted picture", str(exc))
+            return
+        self.show_picture(gray, f"Pasted a picture ({encoded})")
 
     def read_picture_data(self, image: QImage, how: str) -> None:
         """Picture data handed over without a file (pasted, or dragged from a web page), read as the

@@ -259,12 +259,30 @@ def test_a_pasted_picture_is_read_as_its_file_is(window, qtbot, tmp_path, mnist,
     window.paste_action.trigger()
     assert window.draw_tab.canvas.is_empty() and "Nothing to paste" in window.activity_status.text()
 
+    window.draw_tab.canvas.clear()
+    import io
+
+    encoded = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(encoded, "WEBP", lossless=True)
+    mime = QMimeData()
+    mime.setData("image/webp", encoded.getvalue())  # offered only encoded, in a format Qt may not decode
+    clipboard.setMimeData(mime)
+    window.paste_action.trigger()
+    np.testing.assert_allclose(window.draw_tab.last_prediction.probabilities, expected.probabilities, atol=1e-6)
+    assert "Pasted a picture (image/webp)" in window.activity_status.text()
+
+    window.draw_tab.canvas.clear()
     errors = []
     monkeypatch.setattr("gui.main_window.show_error", lambda _parent, title, message: errors.append(message))
     monkeypatch.setattr("gui.main_window.MAX_PIXELS", 160 * 120 - 1)  # as a picture too large to read would be
     clipboard.setImage(QImage(str(path)))
     window.paste_action.trigger()
     assert window.draw_tab.canvas.is_empty() and errors[0].startswith("The pasted picture: image too large (160×120")
+    mime = QMimeData()
+    mime.setData("image/avif", b"\x00\x00\x00\x1cftypavif but cut short")
+    clipboard.setMimeData(mime)
+    window.paste_action.trigger()
+    assert window.draw_tab.canvas.is_empty() and errors[1].startswith("The pasted picture (image/avif): not a readable image")
 
     monkeypatch.undo()
     mime = QMimeData()
