@@ -90,7 +90,6 @@ class TrainingCurves(QWidget):
                                       axisItems={"bottom": WholeNumberAxis("bottom")})
         self.acc_plot.setLabel("bottom", "epoch")
         self.acc_plot.showGrid(x=True, y=True, alpha=0.15)
-        self.acc_plot.addLegend(offset=(-10, -10))
         self.train_acc = self.acc_plot.plot([], [], pen=pg.mkPen(TRAIN_COLOUR, width=2), symbol="o", symbolSize=6,
                                             symbolBrush=TRAIN_COLOUR, name="train (augmented batches)")
         self.val_acc = self.acc_plot.plot([], [], pen=pg.mkPen(VAL_COLOUR, width=2), symbol="s", symbolSize=6,
@@ -98,6 +97,11 @@ class TrainingCurves(QWidget):
         # Only runs with pen digits have it: how well the model reads writers it never trained on.
         self.pen_acc = self.acc_plot.plot([], [], pen=pg.mkPen(PEN_COLOUR, width=2), symbol="t", symbolSize=7,
                                           symbolBrush=PEN_COLOUR, name=PEN_CURVE)
+        # A row under the chart rather than a box over it, which the train curve's last points ran into.
+        self.acc_legend = pg.LegendItem(colCount=3)
+        self.acc_plot.plotItem.layout.addItem(self.acc_legend, 4, 1)
+        for curve in (self.train_acc, self.val_acc):
+            self.acc_legend.addItem(curve, curve.name())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.loss_plot, 3)
@@ -153,7 +157,7 @@ class TrainingCurves(QWidget):
         self.val_acc.setData(self.epochs, self.val_accuracy, connect="finite")
         has_pen = np.isfinite(self.pen_accuracy).any() if self.pen_accuracy else False
         self.pen_acc.setData(*((self.epochs, self.pen_accuracy) if has_pen else ([], [])), connect="finite")
-        legend = self.acc_plot.plotItem.legend
+        legend = self.acc_legend
         if has_pen and legend.getLabel(self.pen_acc) is None:
             legend.addItem(self.pen_acc, PEN_CURVE)
         elif not has_pen and legend.getLabel(self.pen_acc) is not None:

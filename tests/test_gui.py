@@ -927,7 +927,9 @@ def test_options_read_without_trailing_zeros_and_epochs_are_ticked_whole(window,
 
 def test_the_unseen_writers_curve_is_named_only_when_a_run_has_it(window):
     curves = window.train_tab.curves
-    legend = curves.acc_plot.plotItem.legend
+    legend = curves.acc_legend
+    # Under the chart, not over the curves: no point can sit behind it.
+    assert not curves.acc_plot.plotItem.vb.sceneBoundingRect().intersects(legend.sceneBoundingRect())
     curves.reset(100, 2)
     curves.add_epoch(1, 0.9, 0.95)  # an MNIST-only run
     curves.redraw()
