@@ -1,5 +1,6 @@
 """The Draw tab: draw a digit and watch the network read it as you draw."""
 
+import html
 import logging
 import time
 
@@ -78,6 +79,7 @@ class DrawTab(QWidget):
 
     predicted = Signal(object)
     explained = Signal(object)
+    likes_requested = Signal()  # "the digits most like it": the drawing on the Evaluate tab's map
 
     def __init__(self, active: ActiveModel, parent=None):
         super().__init__(parent)
@@ -152,6 +154,8 @@ class DrawTab(QWidget):
                                  "score rather than the runner-up's, from a blank input to your drawing")
         self.why_legend = QLabel("")
         self.why_legend.setWordWrap(True)
+        self.why_legend.setTextFormat(Qt.TextFormat.RichText)
+        self.why_legend.linkActivated.connect(lambda _link: self.likes_requested.emit())
         self.why_legend.setStyleSheet(f"color: {MUTED}")
         for widget, name in ((self.canvas, "drawing"), (self.preview, "network-input"), (self.why, "why"),
                              (self.chart, "probabilities")):
@@ -244,14 +248,15 @@ class DrawTab(QWidget):
             explanation = self.active.predictor.explain(prediction, versus=prediction.runner_up)
         except RuntimeError as exc:  # e.g. out of memory on the device: the prediction still stands
             log.exception("explaining the drawing failed")
-            self.why_legend.setText(f"Could not compute why: {exc}")
+            self.why_legend.setText(html.escape(f"Could not compute why: {exc}"))
             self.why_legend.setStyleSheet(f"color: {BAD}")
             return
         self.explain_ms.append((time.perf_counter() - start) * 1000)
         self.explanation = explanation
         digit, other = explanation.digit, explanation.versus
         self.why_title.setText(f"Why {digit}, not {other}")
-        self.why_legend.setText(f"Red: strokes that make it a {digit}. Blue: strokes that pull it toward {other}.")
+        self.why_legend.setText(f"Red: strokes that make it a {digit}. Blue: strokes that pull it toward {other}. "
+                                f'<a href="likes">The test digits most like it</a>')
         self.why_legend.setStyleSheet(f"color: {MUTED}")
         self._overlay_rgba = overlay_rgba(explanation.saliency)
         self.why.setPixmap(array_to_pixmap(prediction.pixels, PREVIEW_SCALE, self._overlay_rgba))

@@ -309,6 +309,7 @@ class EvaluateTab(QWidget):
         self._map_worker = None
         self._map_stop = threading.Event()
         self._drawing: np.ndarray | None = None  # the Draw tab's input, to be put on the map
+        self._likes_wanted = False  # the digits most like the drawing asked for before the map was laid out
         self.run_button = QPushButton("Evaluate on the test set")
         self.run_button.setObjectName("evaluateButton")
         self.run_button.clicked.connect(self.start)
@@ -695,6 +696,9 @@ class EvaluateTab(QWidget):
         self.digit_map = made
         self.map_plot.show_points(made.points)
         self._place_drawing()
+        if self._likes_wanted:
+            self._likes_wanted = False
+            self.show_most_alike(DigitMapPlot.DRAWING)
 
     def _map_text(self) -> str:
         made, result = self.digit_map, self.result
@@ -726,6 +730,14 @@ class EvaluateTab(QWidget):
         counts = np.bincount(labels, minlength=len(names))
         among = ", ".join(f"{counts[k]} × {names[k]}" for k in np.argsort(-counts, kind="stable") if counts[k])
         self.map_caption.setText(self._map_text() + f"\nThe star is your drawing, among {among} (click it to see them).")
+
+    def show_drawing_likes(self) -> None:
+        """The map, the drawing on it and the test digits most like it (at once, or once the map is laid out)."""
+        self.views.setCurrentWidget(self.map_page)
+        if self.digit_map is None:
+            self._likes_wanted = True
+        else:
+            self.show_most_alike(DigitMapPlot.DRAWING)
 
     def show_most_alike(self, position: int) -> None:
         """A digit picked on the map (or the drawing) and the test digits the network finds most like it, in the gallery."""

@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
             signal.connect(self._remember_active_model)
         self.draw_tab.predicted.connect(lambda p: self.layers_tab.set_input(p.pixels if p else None))
         self.draw_tab.predicted.connect(lambda p: self.evaluate_tab.set_drawing(p.pixels if p else None))
+        self.draw_tab.likes_requested.connect(self.show_drawing_likes)
         self.train_tab.trained.connect(self._use_trained_model)
         self.train_tab.kernels.connect(self.kernels_tab.show_training_snapshot)
         self.train_tab.activity.connect(self.activity_status.setText)
@@ -332,6 +333,11 @@ class MainWindow(QMainWindow):
             return
         gray = read_picture(Image.fromarray(image_array(image)))
         self.show_picture(gray, f"{how} a picture of {image.width()}×{image.height()} pixels")
+
+    def show_drawing_likes(self) -> None:
+        """The drawing on the Evaluate tab's map, with the test digits the network finds most like it."""
+        self.tabs.setCurrentWidget(self.evaluate_tab)
+        self.evaluate_tab.show_drawing_likes()
 
     def open_test_image(self, source: str, label: str, prepared: PreparedImage) -> None:
         """A test image double-clicked in Evaluate, on the canvas to be read live and explained: the

@@ -631,6 +631,16 @@ def test_the_map_of_the_digits_is_laid_out_when_looked_at_and_puts_your_drawing_
     click_on_plot(qtbot, plot, *plot.drawing_at)
     qtbot.waitUntil(lambda: "MOST LIKE YOUR DRAWING" in tab.cell_title.text(), timeout=2000)
     assert tab.cell_gallery.count() == 30
+    # The same from the Draw tab's link under the map of why, before the map of another test set is laid out.
+    tab.show_cell(0, 0)
+    tab._forget_map()
+    window.tabs.setCurrentWidget(window.draw_tab)
+    tab.views.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: "most like it" in window.draw_tab.why_legend.text(), timeout=5000)
+    window.draw_tab.why_legend.linkActivated.emit("likes")
+    assert window.tabs.currentWidget() is tab and tab.views.currentWidget() is tab.map_page
+    qtbot.waitUntil(lambda: "MOST LIKE YOUR DRAWING" in tab.cell_title.text(), timeout=30_000)
+    made = tab.digit_map
     window.draw_tab.canvas.clear()
     qtbot.waitUntil(lambda: plot.drawing_at is None, timeout=2000)
     # Another model: the map is laid out again for it.
