@@ -2,17 +2,21 @@
 
 import json
 import re
+import sys
 from pathlib import Path
 
 from cli.options import STDIN, add_model_argument, failure_line, input_name, read_image_argument
 from cli.progress import ProgressBar
 from engine.datasets import MIXED, DATASET_NAMES, load_dataset
+from engine.digit_map import hidden_features, nearest
 from engine.explain import overlay_picture
 from engine.idx import DatasetError
 from engine.predict import Predictor
 
 # A test set's image by its number, as the Evaluate tab numbers them: pen#285, mnist#2035.
-TEST_IMAGE = re.compile(rf"^({'|'.join(re.escape(n) for n in DATASET_NAMES if n != MIXED)})#(\d+)$")
+TEST_SETS = tuple(n for n in DATASET_NAMES if n != MIXED)
+TEST_IMAGE = re.compile(rf"^({'|'.join(re.escape(n) for n in TEST_SETS)})#(\d+)$")
+ALIKE = 10  # test digits named as those most like an image
 
 
 def add_parser(sub) -> None:
@@ -26,6 +30,9 @@ def add_parser(sub) -> None:
                         "the Evaluate tab gives it (pen#285, mnist#2035, fashion-mnist#7), read exactly as the "
                         "evaluation read it")
     p.add_argument("--out", metavar="DIR", help="write NAME-why.png per image: the input, red toward the answer, blue against")
+    p.add_argument("--alike", choices=TEST_SETS, metavar="SET",
+                   help=f"also name the {ALIKE} images of this test set ({', '.join(TEST_SETS)}) that the network's last "
+                        "hidden layer makes most like each image, as the Evaluate tab's map shows them")
     add_model_argument(p)
     p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
     p.add_argument("--json", action="store_true",
@@ -49,7 +56,27 @@ def read_input(path: str) -> tuple[object, int | None]:
     return data.test_input(index), int(data.test_labels[index])
 
 
-def explain_one(predictor: Predictor, path: str, out: Path | None) -> dict:
+class Likeness:
+    """What the network's last hidden layer makes of every image of a test set, computed once for all the images explained."""
+
+    def __init__(self, predictor: Predictor, name: str):
+        try:
+            self.data = load_dataset(name, progress=ProgressBar().download, test_only=True)
+        except DatasetError as exc:
+            raise ValueError(str(exc)) from exc
+        self.name = name
+        _, self.features = hidden_features(predictor.model, self.data.test_images)
+
+    def most_alike(self, predictor: Predictor, pixels, path: str) -> list[dict]:
+        """The test images most like ``pixels`` (the input read from ``path``), the image itself left out."""
+        feature = predictor.layers(pixels)[-1].values
+        names = self.data.class_names
+        alike = [{"image": f"{self.name}#{i}", "label": names[int(self.data.test_labels[i])]}
+                 for i in nearest(self.features, feature, ALIKE + 1)]
+        return [a for a in alike if a["image"] != path][:ALIKE]
+
+
+def explain_one(predictor: Predictor, path: str, out: Path | None, likeness: Likeness | None = None) -> dict:
     try:
         picture, label = read_input(path)
         prediction = predictor.predict(picture)
@@ -61,6 +88,8 @@ def explain_one(predictor: Predictor, path: str, out: Path | None) -> dict:
     record = {"path": path, "digit": prediction.digit, "confidence": round(prediction.confidence, 6),
               "runner_up": prediction.runner_up, **({} if label is None else {"label": label}),
               "pixels": prediction.pixels.round(4).tolist(), "saliency": explanation.saliency.round(5).tolist()}
+    if likeness is not None:
+        record["alike"] = likeness.most_alike(predictor, prediction.pixels, path)
     if out is not None:
         picture = out / f"{'stdin' if path == STDIN else Path(path).stem}-why.png"
         overlay_picture(prediction.pixels, explanation.saliency).save(picture)
@@ -73,9 +102,14 @@ def run(args) -> int:
     out = Path(args.out) if args.out else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
+    try:
+        likeness = Likeness(predictor, args.alike) if args.alike else None
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     failures = 0
     for path in args.images:
-        record = explain_one(predictor, path, out)
+        record = explain_one(predictor, path, out, likeness)
         failures += "error" in record
         if args.json:
             print(json.dumps(record), flush=True)
@@ -83,6 +117,8 @@ def run(args) -> int:
             where = f"  → {record['overlay']}" if "overlay" in record else ""
             labelled = f", labelled {record['label']}" if "label" in record else ""
             print(f"{input_name(path)}: {record['digit']}  ({record['confidence'] * 100:.1f} %){labelled}{where}")
+            if "alike" in record:
+                print("  most like it: " + ", ".join(f"{a['image']} ({a['label']})" for a in record["alike"]))
         else:
             print(failure_line(path, record['error']))
     return 1 if failures else 0

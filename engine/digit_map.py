@@ -123,6 +123,13 @@ def tsne(features: torch.Tensor, perplexity: float = PERPLEXITY, iterations: int
     return y.numpy()
 
 
+def nearest(features: torch.Tensor, feature: torch.Tensor | np.ndarray, count: int = NEIGHBOURS) -> np.ndarray:
+    """The rows of ``features`` nearest to ``feature`` (what the same layer made of another input), nearest first."""
+    feature = torch.as_tensor(feature, dtype=features.dtype).reshape(1, -1)
+    distances = torch.cdist(feature, features)[0]
+    return distances.topk(min(count, len(distances)), largest=False).indices.numpy()
+
+
 @dataclass(frozen=True)
 class DigitMap:
     """Test digits on a plane: ``indices`` into their test set, ``points`` (N×2) where each lies, and
@@ -135,9 +142,7 @@ class DigitMap:
 
     def nearest(self, feature: torch.Tensor | np.ndarray, count: int = NEIGHBOURS) -> np.ndarray:
         """Positions on the map (not test indices) of the ``count`` digits whose features are nearest, nearest first."""
-        feature = torch.as_tensor(feature, dtype=self.features.dtype).reshape(1, -1)
-        distances = torch.cdist(feature, self.features)[0]
-        return distances.topk(min(count, len(distances)), largest=False).indices.numpy()
+        return nearest(self.features, feature, count)
 
     def place(self, feature: torch.Tensor | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where a new input goes and the digits it goes among: t-SNE has no place for a point it was not

@@ -203,6 +203,24 @@ def test_explain_reads_a_test_image_by_its_number_as_evaluation_does(mnist):
     assert "has 10,000 images" in missing["error"]
 
 
+def test_explain_names_the_test_images_most_like_each_one(mnist, images):
+    from engine.digit_map import hidden_features
+    from engine.predict import Predictor
+
+    predictor = Predictor.load()
+    _, features = hidden_features(predictor.model, mnist.test_images)
+    out = main("explain", "mnist#7", images["digit0"], "--alike", "mnist", "--json")
+    assert out.returncode == 0, out.stderr
+    itself, drawn = [json.loads(line) for line in out.stdout.splitlines()]
+    distances = (features - features[7]).norm(dim=1)
+    expected = [int(i) for i in distances.argsort()[:11] if i != 7][:10]  # the nearest, itself left out
+    assert [a["image"] for a in itself["alike"]] == [f"mnist#{i}" for i in expected]
+    assert [a["label"] for a in itself["alike"]] == [str(int(mnist.test_labels[i])) for i in expected]
+    assert len(drawn["alike"]) == 10 and sum(a["label"] == str(drawn["digit"]) for a in drawn["alike"]) >= 8
+    text = main("explain", images["digit0"], "--alike", "mnist")
+    assert text.returncode == 0 and "most like it: mnist#" in text.stdout
+
+
 def test_compare_and_runs_json_contracts(tiny_mnist_dir):
     out = main("compare", "--vary", "optimizer=sgd,adam", "--model", "seed003", "--dataset", "mnist", "--epochs", "1",
                "--train-subset", "300", "--batch-size", "32", "--no-augment", "--json", "--data-dir", tiny_mnist_dir)
