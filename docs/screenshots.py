@@ -18,6 +18,10 @@ from PySide6.QtTest import QTest  # noqa: E402
 
 from gui.app import create_application  # noqa: E402
 from gui.automation import STROKES, draw_strokes, wait  # noqa: E402
+from gui.digit_map_view import DIGIT  # noqa: E402
+
+
+ZERO = [(0.5, 0.15), (0.32, 0.3), (0.3, 0.65), (0.5, 0.85), (0.68, 0.65), (0.68, 0.3), (0.5, 0.15)]
 
 
 def use_scratch_home() -> None:
@@ -55,6 +59,22 @@ def write_class_folder(folder: Path) -> Path:
     return folder
 
 
+def drawn_samples(window):
+    """A store of four samples drawn on the canvas (a 0, a 1 with a flag, a 4 and a 7), the 4 left drawn."""
+    from engine.personal import PersonalSamples
+
+    store, canvas = PersonalSamples(Path(tempfile.mkdtemp())), window.draw_tab.canvas
+    shown = window.tabs.currentWidget()
+    window.tabs.setCurrentWidget(window.draw_tab)
+    for label, strokes in ((0, [ZERO]), (1, STROKES[1]), (7, STROKES[7]), (4, STROKES[4])):
+        canvas.clear()
+        draw_strokes(canvas, strokes)
+        store.add(canvas.render_array(), label)
+    wait(500)
+    window.tabs.setCurrentWidget(shown)
+    return store
+
+
 def teach_each_digit(window, shoot) -> None:
     """The guided round at its second digit: a 0 kept, a 1 with a flag drawn (into a store of its own, so
     that the other shots show no samples); then the 4 drawn again for the other shots."""
@@ -64,7 +84,7 @@ def teach_each_digit(window, shoot) -> None:
     users = panel.store
     panel.store = PersonalSamples(Path(tempfile.mkdtemp()))
     panel.teach_button.click()
-    draw_strokes(canvas, [[(0.5, 0.15), (0.32, 0.3), (0.3, 0.65), (0.5, 0.85), (0.68, 0.65), (0.68, 0.3), (0.5, 0.15)]])
+    draw_strokes(canvas, [ZERO])
     panel.confirm()
     before = window.draw_tab.explanation
     draw_strokes(canvas, STROKES[1])
@@ -128,13 +148,15 @@ def main(out_dir: Path) -> int:
     window.evaluate_tab.show_as_sure_as(min(window.evaluate_tab.confidence.table)[0])  # …and its least sure answers
     shoot("evaluate-confidence")
     tab = window.evaluate_tab
+    tab.personal = drawn_samples(window)  # four samples of the user's own, as diamonds
     tab.views.setCurrentWidget(tab.map_page)  # the map of the same writers' digits, the drawing among them…
-    while tab.digit_map is None:
+    while tab.digit_map is None or len(tab.map_plot.yours_labels) < 4:
         wait(100)
     result, placed = tab.result, list(tab.digit_map.indices)
     one_as_seven = [i for i in result.misclassified() if (result.labels[i], result.predictions[i]) == (1, 7)]
-    tab.show_most_alike(placed.index((one_as_seven or list(result.misclassified()))[0]))  # …and a 1 read as 7's likes
+    tab.show_most_alike(DIGIT, placed.index((one_as_seven or list(result.misclassified()))[0]))  # …and a 1 read as 7's likes
     shoot("evaluate-map")
+    tab.personal = window.personal.store
     tab.views.setCurrentIndex(0)
     gallery = window.evaluate_tab.errors_gallery  # the most confident mistake, opened in the Draw tab
     centre = gallery.visualItemRect(gallery.item(0)).center()

@@ -126,7 +126,7 @@ def tsne(features: torch.Tensor, perplexity: float = PERPLEXITY, iterations: int
 def nearest(features: torch.Tensor, feature: torch.Tensor | np.ndarray, count: int = NEIGHBOURS) -> np.ndarray:
     """The rows of ``features`` nearest to ``feature`` (what the same layer made of another input), nearest first."""
     feature = torch.as_tensor(feature, dtype=features.dtype).reshape(1, -1)
-    distances = torch.cdist(feature, features)[0]
+    distances = torch.cdist(feature, features, compute_mode="donot_use_mm_for_euclid_dist")[0]
     return distances.topk(min(count, len(distances)), largest=False).indices.numpy()
 
 
@@ -147,10 +147,17 @@ class DigitMap:
     def place(self, feature: torch.Tensor | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where a new input goes and the digits it goes among: t-SNE has no place for a point it was not
         given, so the mean of its ``NEIGHBOURS`` nearest digits' places, the nearer weighing more."""
-        near = self.nearest(feature)
-        distances = torch.cdist(torch.as_tensor(feature, dtype=self.features.dtype).reshape(1, -1), self.features[near])[0]
-        weights = (1 / (distances + 1e-6)).numpy()
-        return (self.points[near] * weights[:, None]).sum(0) / weights.sum(), near
+        at, near = self.place_all(torch.as_tensor(feature).reshape(1, -1))
+        return at[0], near[0]
+
+    def place_all(self, features: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """``place`` for each row of ``features`` (N×units): N×2 places and, for each, the positions it goes among."""
+        # Exact differences, not the faster matrix product, which puts a digit ~1e-3 away from itself.
+        distances = torch.cdist(features.to(self.features.dtype), self.features, compute_mode="donot_use_mm_for_euclid_dist")
+        near_distances, near = distances.topk(min(NEIGHBOURS, distances.shape[1]), largest=False)
+        weights = (1 / (near_distances + 1e-6)).numpy()
+        near = near.numpy()
+        return (self.points[near] * weights[..., None]).sum(1) / weights.sum(1, keepdims=True), near
 
     def to_csv(self, result: EvalResult, class_names, sources=None) -> str:
         """One row per digit on the map: which test image, where it lies, what it is and what it was read as."""
@@ -162,6 +169,15 @@ class DigitMap:
                    class_names[result.predictions[index]], f"{result.probabilities[index].max():.6f}"]
             writer.writerow(row + ([int(result.writers[index])] if result.writers is not None else []))
         return buffer.getvalue()
+
+
+def place_inputs(model: torch.nn.Module, made: DigitMap, images_uint8: torch.Tensor) -> tuple[np.ndarray, torch.Tensor]:
+    """Where other inputs (the user's own samples) go on a map, each placed as a drawing is (N×2), and
+    what the model's last hidden layer made of them."""
+    _, features = hidden_features(model, images_uint8)
+    if not len(images_uint8) or not len(made.indices):
+        return np.zeros((0, 2), np.float32), features
+    return made.place_all(features)[0], features
 
 
 def digit_map(model: torch.nn.Module, images_uint8: torch.Tensor, indices: np.ndarray,

@@ -24,12 +24,16 @@ def inline_image(pixmap: QPixmap) -> str:
     return f'<img src="data:image/png;base64,{base64.b64encode(bytes(buffer.data())).decode()}">'
 
 
-class DigitMapPlot(pg.PlotWidget):
-    """Hover shows a dot's digit (``picture(position)``, when given) and names it; a click picks one: ``dotClicked(position on the map)``, or ``DRAWING`` for the star.
-    The wheel zooms and a drag moves, as on any map; the "A" button in the corner shows it all again."""
+DIGIT, DRAWING, SAMPLE = "digit", "drawing", "sample"  # what can be picked on the map: a test digit, the star, a diamond
 
-    dotClicked = Signal(int)
-    DRAWING = -1
+
+class DigitMapPlot(pg.PlotWidget):
+    """Test digits as dots, the user's drawing as a star and their own samples as diamonds. Hover shows a
+    dot's digit (``picture(position)``, when given) and names it; a click picks one: ``picked(kind, index)``
+    (``DIGIT`` and its position on the map, ``DRAWING``, or ``SAMPLE`` and which). The wheel zooms and a
+    drag moves, as on any map; the "A" button in the corner shows it all again."""
+
+    picked = Signal(str, int)
 
     def __init__(self, parent=None):
         super().__init__(parent, background=None)
@@ -42,9 +46,12 @@ class DigitMapPlot(pg.PlotWidget):
         self.chosen = pg.ScatterPlotItem(size=15, pen=pg.mkPen(pg.getConfigOption("foreground"), width=2), brush=None)
         # White with a black edge: no island's colour, and seen on a light or a dark window.
         self.star = pg.ScatterPlotItem(symbol="star", size=28, pen=pg.mkPen("#111827", width=2), brush=pg.mkBrush("#ffffff"))
-        for item in (self.dots, self.rings, self.chosen, self.star):
+        # The user's own samples: in their digit's colour, with the star's black edge.
+        self.yours = pg.ScatterPlotItem(symbol="d", size=13, pen=pg.mkPen("#111827", width=1.5))
+        for item in (self.dots, self.rings, self.chosen, self.yours, self.star):
             self.addItem(item)
-        self.star.setZValue(20)  # over the islands' names too
+        self.yours.setZValue(15)  # over the islands' names, under the star
+        self.star.setZValue(20)
         self.names: list[pg.TextItem] = []
         self.points = np.zeros((0, 2), np.float32)
         self.labels = np.zeros(0, int)
@@ -52,6 +59,9 @@ class DigitMapPlot(pg.PlotWidget):
         self.tips: list[str] = []
         self.chosen_at = np.zeros(0, int)
         self.drawing_at: np.ndarray | None = None
+        self.yours_at = np.zeros((0, 2), np.float32)
+        self.yours_labels = np.zeros(0, int)
+        self.class_names: tuple[str, ...] = ()
         self.picture: Callable[[int], QPixmap] | None = None
         self._hovering: int | None = None
         self.scene().sigMouseMoved.connect(self._hovered)
@@ -60,6 +70,7 @@ class DigitMapPlot(pg.PlotWidget):
     def set_digits(self, labels: np.ndarray, predictions: np.ndarray, class_names, tips: list[str]) -> None:
         """What the dots are, before any place is known: their classes, which were read wrong, what hover says."""
         self.labels, self.wrong, self.tips = labels, predictions != labels, tips
+        self.class_names = tuple(class_names)
         self._hovering = None
         self._brushes = [pg.mkBrush(RUN_COLOURS[label % len(RUN_COLOURS)]) for label in labels]
         for name in self.names:
@@ -81,6 +92,7 @@ class DigitMapPlot(pg.PlotWidget):
             item.clear()
         self.chosen_at = np.zeros(0, int)
         self.show_drawing(None)
+        self.show_yours(np.zeros((0, 2), np.float32), np.zeros(0, int))
 
     def show_points(self, points: np.ndarray) -> None:
         """The dots at ``points`` (the map forming, or formed), each class named over where most of it lies."""
@@ -104,34 +116,49 @@ class DigitMapPlot(pg.PlotWidget):
         self.drawing_at = at
         self.star.setData(pos=np.zeros((0, 2)) if at is None else np.asarray(at, np.float32).reshape(1, 2))
 
-    def _near(self, scene_pos) -> int | None:
-        """The dot (or ``DRAWING``) under the mouse, if any is within a few pixels."""
+    def show_yours(self, at: np.ndarray, labels: np.ndarray) -> None:
+        """The user's own samples as diamonds at ``at``, each in the colour of its digit (``labels``)."""
+        self.yours_at, self.yours_labels = np.asarray(at, np.float32).reshape(-1, 2), np.asarray(labels, int)
+        self.yours.setData(pos=self.yours_at, brush=[pg.mkBrush(RUN_COLOURS[k % len(RUN_COLOURS)]) for k in self.yours_labels])
+
+    def _near(self, scene_pos) -> tuple[str, int] | None:
+        """What is under the mouse, if anything is within a few pixels: the star first, then a diamond, then a dot."""
         view = self.getPlotItem().vb
         if not len(self.points) or not self.sceneBoundingRect().contains(scene_pos):
             return None
         at = view.mapSceneToView(scene_pos)
         width, height = view.viewPixelSize()
-        if self.drawing_at is not None and np.hypot((self.drawing_at[0] - at.x()) / width,
-                                                    (self.drawing_at[1] - at.y()) / height) < 2 * HOVER_PIXELS:
-            return self.DRAWING
-        pixels = np.hypot((self.points[:, 0] - at.x()) / width, (self.points[:, 1] - at.y()) / height)
-        nearest = int(pixels.argmin())
-        return nearest if pixels[nearest] < HOVER_PIXELS else None
+
+        def pixels_to(points: np.ndarray) -> np.ndarray:
+            return np.hypot((points[:, 0] - at.x()) / width, (points[:, 1] - at.y()) / height)
+
+        if self.drawing_at is not None and pixels_to(np.reshape(self.drawing_at, (1, 2)))[0] < 2 * HOVER_PIXELS:
+            return DRAWING, 0
+        for kind, points, reach in ((SAMPLE, self.yours_at, 1.5 * HOVER_PIXELS), (DIGIT, self.points, HOVER_PIXELS)):
+            if len(points):
+                distances = pixels_to(points)
+                nearest = int(distances.argmin())
+                if distances[nearest] < reach:
+                    return kind, nearest
+        return None
 
     def _hovered(self, scene_pos) -> None:
         near = self._near(scene_pos)
         if near == self._hovering:  # the mouse moved within one dot: its tooltip stands
             return
         self._hovering = near
+        likes = "Click to see the digits the network finds most like it"
         if near is None:
             self.setToolTip("")
-        elif near == self.DRAWING:
-            self.setToolTip("Your drawing, among the digits the network finds most like it (click to see them)")
+        elif near[0] == DRAWING:
+            self.setToolTip(f"Your drawing. {likes}")
+        elif near[0] == SAMPLE:
+            self.setToolTip(f"Your own sample of a {self.class_names[self.yours_labels[near[1]]]} (My samples…). {likes}")
         else:
-            shown = f"{inline_image(self.picture(near))}<br>" if self.picture else ""
-            self.setToolTip(f"{shown}{html.escape(self.tips[near])}<br>Click to see the digits the network finds most like it")
+            shown = f"{inline_image(self.picture(near[1]))}<br>" if self.picture else ""
+            self.setToolTip(f"{shown}{html.escape(self.tips[near[1]])}<br>{likes}")
 
     def _clicked(self, event) -> None:
         near = self._near(event.scenePos())
         if near is not None:
-            self.dotClicked.emit(near)
+            self.picked.emit(*near)

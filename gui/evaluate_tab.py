@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
+import torch
 from PySide6.QtCore import QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import (
@@ -16,10 +17,11 @@ from engine.checkpoint import atomic_write_text
 from engine.datasets import PEN
 from engine.evaluate import CONFIDENCE_BINS, EvalResult, default_test_set, evaluate_on, mismatch_note
 from engine.calibrate import confidence_bin, reliability
-from engine.digit_map import ITERATIONS, MAP_LIMIT, DigitMap, digit_map, map_sample
+from engine.digit_map import ITERATIONS, MAP_LIMIT, DigitMap, digit_map, map_sample, place_inputs
+from engine.personal import PersonalSamples
 from engine.predict import UNSURE_RULE, Predictor
 from engine.testsets import files_left_out
-from gui.digit_map_view import DigitMapPlot
+from gui.digit_map_view import DRAWING, SAMPLE, DigitMapPlot
 from gui.draw_tab import array_to_pixmap
 from gui.export import add_picture_menu, choose_save_path, save_or_explain
 from gui.settings import remember, remembered
@@ -279,6 +281,13 @@ class Gallery(QListWidget):
             self.addItem(item)
 
 
+def samples_on_map(model, made: DigitMap, personal: PersonalSamples) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+    """Where the user's own samples go on the map, their labels, and what the network made of each."""
+    images, labels = personal.tensors()
+    at, features = place_inputs(model, made, images)
+    return at, labels.numpy(), features
+
+
 class Caption(QLabel):
     """Three wrapped lines under a picture. A wrapped label's height for its width would become the height of
     the page it is on, and squash the plots under the views; this one keeps to its three lines."""
@@ -310,6 +319,11 @@ class EvaluateTab(QWidget):
         self._map_stop = threading.Event()
         self._drawing: np.ndarray | None = None  # the Draw tab's input, to be put on the map
         self._likes_wanted = False  # the digits most like the drawing asked for before the map was laid out
+        self.personal: PersonalSamples | None = None  # the user's own samples, shown on the map as diamonds
+        self._yours_worker = None
+        self._yours_shown: tuple | None = None  # the samples (id, label) the diamonds show; None: none for this map
+        self._yours_placing: tuple | None = None
+        self._yours_features = torch.empty(0, 0)
         self.run_button = QPushButton("Evaluate on the test set")
         self.run_button.setObjectName("evaluateButton")
         self.run_button.clicked.connect(self.start)
@@ -392,7 +406,7 @@ class EvaluateTab(QWidget):
                                     "and how often each group was right: click a bar to see its answers")
         self.map_plot = DigitMapPlot()
         self.map_plot.setObjectName("digitMap")
-        self.map_plot.dotClicked.connect(self.show_most_alike)
+        self.map_plot.picked.connect(self.show_most_alike)
         add_picture_menu(self.map_plot, "digit-map")
         self.map_caption = Caption()
         self.map_caption.setStyleSheet(f"color: {MUTED}")
@@ -447,6 +461,7 @@ class EvaluateTab(QWidget):
         else:
             self._map_wanted()
             self._place_drawing()  # drawn while the tab was hidden
+            self._place_yours()  # samples added or removed meanwhile
 
     def _test_set_picked(self, index: int) -> None:
         kind = self.test_set.itemData(index)
@@ -626,6 +641,8 @@ class EvaluateTab(QWidget):
     def _forget_map(self) -> None:
         self._map_stop.set()  # a map being laid out belongs to the result before
         self._map_worker = None
+        self._yours_worker = None
+        self._yours_shown = None
         self.digit_map = None
         self.map_plot.set_digits(np.zeros(0, int), np.zeros(0, int), (), [])
         self.map_caption.setText("")
@@ -698,14 +715,18 @@ class EvaluateTab(QWidget):
         self._place_drawing()
         if self._likes_wanted:
             self._likes_wanted = False
-            self.show_most_alike(DigitMapPlot.DRAWING)
+            self.show_most_alike(DRAWING)
+        self._place_yours()
 
     def _map_text(self) -> str:
         made, result = self.digit_map, self.result
         sample = (f"{len(made.indices):,} test digits" if len(made.indices) == len(result.labels) else
                   f"{len(made.indices):,} of {len(result.labels):,} test digits (all read wrong, the rest at random)")
+        yours = len(self.map_plot.yours_labels)
         return (f"{sample}, each placed near those the network's last hidden layer ({made.layer}) makes alike "
-                "(t-SNE). Colour: the true digit; red ring: read wrong. Click a dot to see the digits most like it.")
+                "(t-SNE). Colour: the true digit; red ring: read wrong"
+                + (f"; diamonds: your {yours} own sample{'s' if yours != 1 else ''}" if yours else "")
+                + ". Click a dot to see the digits most like it.")
 
     def set_drawing(self, pixels: np.ndarray | None) -> None:
         """The Draw tab's input (None: nothing drawn), shown on the map as a star."""
@@ -731,24 +752,64 @@ class EvaluateTab(QWidget):
         among = ", ".join(f"{counts[k]} × {names[k]}" for k in np.argsort(-counts, kind="stable") if counts[k])
         self.map_caption.setText(self._map_text() + f"\nThe star is your drawing, among {among} (click it to see them).")
 
+    def _place_yours(self) -> None:
+        """Put the user's own samples on the map (in a worker: each is read from its file and prepared),
+        when there is a map and they were added, removed or relabelled since it last showed them."""
+        if self.personal is None or self.digit_map is None or self._yours_worker is not None:
+            return
+        samples = tuple((sample.id, sample.label) for sample in self.personal.samples())
+        if samples == self._yours_shown:
+            return
+        self._yours_placing = samples
+        worker = self._yours_worker = FunctionWorker(samples_on_map, self.predictor.model, self.digit_map, self.personal)
+        worker.succeeded.connect(self._show_yours)
+        worker.failed.connect(self._yours_failed)
+        worker.done.connect(self._yours_done)
+        start_in_thread(worker, self, "samples-on-map")
+
+    def _from_yours_worker(self) -> bool:
+        return self._yours_worker is not None and self.sender() is self._yours_worker
+
+    def _show_yours(self, placed) -> None:
+        if not self._from_yours_worker():
+            return
+        at, labels, self._yours_features = placed
+        self._yours_shown = self._yours_placing
+        self.map_plot.show_yours(at, labels)
+        self._place_drawing()  # the caption counts them
+
+    def _yours_failed(self, exc: Exception) -> None:
+        if self._from_yours_worker():
+            self.activity.emit(f"Your samples could not be put on the map: {exc or type(exc).__name__}")
+
+    def _yours_done(self) -> None:
+        if self._from_yours_worker():
+            self._yours_worker = None
+            self._place_yours()  # samples changed while these were placed
+
     def show_drawing_likes(self) -> None:
         """The map, the drawing on it and the test digits most like it (at once, or once the map is laid out)."""
         self.views.setCurrentWidget(self.map_page)
         if self.digit_map is None:
             self._likes_wanted = True
         else:
-            self.show_most_alike(DigitMapPlot.DRAWING)
+            self.show_most_alike(DRAWING)
 
-    def show_most_alike(self, position: int) -> None:
-        """A digit picked on the map (or the drawing) and the test digits the network finds most like it, in the gallery."""
+    def show_most_alike(self, kind: str, position: int = 0) -> None:
+        """What was picked on the map (a test digit, the drawing or one of the user's samples) and the test
+        digits the network finds most like it, in the gallery."""
         made, names = self.digit_map, self.data.class_names if self.data else ()
         if made is None:
             return
-        if position == DigitMapPlot.DRAWING:
+        if kind == DRAWING:
             if self._drawing is None:
                 return
             near = made.nearest(self._drawing_features(), MOST_ALIKE)
             title = f"THE {len(near)} DIGITS THE NETWORK FINDS MOST LIKE YOUR DRAWING"
+        elif kind == SAMPLE:
+            near = made.nearest(self._yours_features[position], MOST_ALIKE)
+            label = names[int(self.map_plot.yours_labels[position])]
+            title = f"THE {len(near)} DIGITS THE NETWORK FINDS MOST LIKE YOUR SAMPLE OF A {label}"
         else:
             near = made.nearest(made.features[position], MOST_ALIKE + 1)  # the digit itself first
             index = int(made.indices[position])

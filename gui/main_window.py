@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.draw_tab.predicted.connect(lambda p: self.layers_tab.set_input(p.pixels if p else None))
         self.draw_tab.predicted.connect(lambda p: self.evaluate_tab.set_drawing(p.pixels if p else None))
         self.draw_tab.likes_requested.connect(self.show_drawing_likes)
+        self.evaluate_tab.personal = self.personal.store
         self.train_tab.trained.connect(self._use_trained_model)
         self.train_tab.kernels.connect(self.kernels_tab.show_training_snapshot)
         self.train_tab.activity.connect(self.activity_status.setText)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine.digit_map import DigitMap, _affinities, _neighbourhoods, digit_map, hidden_features, map_sample, tsne
+from engine.digit_map import (DigitMap, _affinities, _neighbourhoods, digit_map, hidden_features, map_sample,
+                              place_inputs, tsne)
 from engine.evaluate import evaluate
 from engine.predict import Predictor
 
@@ -89,6 +90,11 @@ def test_the_map_reads_the_layer_the_layers_tab_shows_and_places_a_digit_where_i
     assert made.layer == "fc1" and made.points.shape == (300, 2)
     at, near = made.place(features[5])
     assert near[0] == 5 and np.allclose(at, made.points[5], atol=1e-3)
+    # Many inputs at once go where each alone would.
+    many, others = place_inputs(predictor.model, made, mnist.test_images[300:340])
+    assert torch.equal(others, hidden_features(predictor.model, mnist.test_images[300:340])[1])
+    assert many.shape == (40, 2) and np.allclose(many[17], made.place(others[17])[0], atol=1e-4)
+    assert place_inputs(predictor.model, made, mnist.test_images[:0])[0].shape == (0, 2)
     # Digits of a class mostly lie among their own on the map.
     distances = np.linalg.norm(made.points[:, None] - made.points[None], axis=-1)
     np.fill_diagonal(distances, np.inf)

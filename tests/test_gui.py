@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from PySide6.QtCore import QMimeData, QObject, QPointF, QSettings, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent, QImage
@@ -589,8 +590,15 @@ def click_on_plot(qtbot, plot, x: float, y: float) -> None:
     qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=plot.mapFromScene(scene_pos))
 
 
-def test_the_map_of_the_digits_is_laid_out_when_looked_at_and_puts_your_drawing_among_its_likes(window, qtbot, tiny_data):
+def test_the_map_of_the_digits_is_laid_out_when_looked_at_and_puts_your_drawing_among_its_likes(window, qtbot, tiny_data,
+                                                                                                 mnist):
+    from conftest import mnist_digit_as_drawing
+    from gui.digit_map_view import DRAWING, SAMPLE
+
     tab = window.evaluate_tab
+    store = window.personal.store
+    for i in (0, 1, 2):  # three of the user's own samples: a 7, a 2 and a 1
+        store.add(mnist_digit_as_drawing(mnist.test_images[i]), int(mnist.test_labels[i]))
     window.tabs.setCurrentWidget(tab)
     qtbot.waitUntil(lambda: tab.result is not None and not tab.running, timeout=30_000)
     assert tab.digit_map is None  # seconds of work: not done until the map is looked at
@@ -605,6 +613,16 @@ def test_the_map_of_the_digits_is_laid_out_when_looked_at_and_puts_your_drawing_
         assert name.isVisible() and name.pos().x() == pytest.approx(np.median(mine[:, 0]))
         assert np.median(mine[:, 1]) < name.pos().y() <= mine[:, 1].max()
     assert "512 test digits" in tab.map_caption.text() and "(fc1)" in tab.map_caption.text()
+    # The user's samples as diamonds, each where a drawing of it would go; a click shows the digits most like it.
+    qtbot.waitUntil(lambda: len(plot.yours_labels) == 3, timeout=10_000)
+    assert list(plot.yours_labels) == [int(mnist.test_labels[i]) for i in (0, 1, 2)]
+    images, _ = store.tensors()
+    features = torch.from_numpy(np.stack([window.active.predictor.layers(image.numpy() / 255)[-1].values for image in images]))
+    assert np.allclose(plot.yours_at, made.place_all(features)[0], atol=1e-3)
+    assert "diamonds: your 3 own samples" in tab.map_caption.text()
+    click_on_plot(qtbot, plot, *plot.yours_at[0])
+    qtbot.waitUntil(lambda: "MOST LIKE YOUR SAMPLE OF A 7" in tab.cell_title.text(), timeout=2000)
+    assert tab.cell_gallery.count() == 30 and list(made.indices[plot.chosen_at]) == list(made.indices[made.nearest(features[0], 30)])
     # Hover over a digit read wrong: its picture and what it was read as. A click: it first, then the digits
     # the network finds most like it, circled on the map.
     wrong = int(result.misclassified()[0])
@@ -628,9 +646,19 @@ def test_the_map_of_the_digits_is_laid_out_when_looked_at_and_puts_your_drawing_
     near = made.nearest(feature)
     assert np.allclose(plot.drawing_at, made.place(feature)[0])
     assert f"{(labels[near] == 7).sum()} × 7" in tab.map_caption.text()
-    click_on_plot(qtbot, plot, *plot.drawing_at)
-    qtbot.waitUntil(lambda: "MOST LIKE YOUR DRAWING" in tab.cell_title.text(), timeout=2000)
-    assert tab.cell_gallery.count() == 30
+    tab.show_most_alike(DRAWING)  # as a click on the star
+    assert "MOST LIKE YOUR DRAWING" in tab.cell_title.text() and tab.cell_gallery.count() == 30
+    assert plot._near(plot.getPlotItem().vb.mapViewToScene(QPointF(*plot.drawing_at))) == (DRAWING, 0)
+    assert plot._near(plot.getPlotItem().vb.mapViewToScene(QPointF(*plot.yours_at[1]))) in ((SAMPLE, 1), (DRAWING, 0))
+    # A sample added meanwhile joins the map when it is looked at again.
+    window.tabs.setCurrentWidget(window.draw_tab)
+    store.add(mnist_digit_as_drawing(mnist.test_images[3]), int(mnist.test_labels[3]))
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: len(plot.yours_labels) == 4, timeout=10_000)
+    window.tabs.setCurrentWidget(window.draw_tab)
+    store.relabel([store.samples()[0].id], 9)  # …and one relabelled in My samples
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: plot.yours_labels[0] == 9, timeout=10_000)
     # The same from the Draw tab's link under the map of why, before the map of another test set is laid out.
     tab.show_cell(0, 0)
     tab._forget_map()
