@@ -8,8 +8,8 @@ the digits the network finds most like it: an answer to "why this digit?" by exa
 Evaluate tab's map and ``evaluate --map``.
 
 t-SNE is written here in a few lines of PyTorch rather than taken from scikit-learn or openTSNE:
-either would add SciPy (~100 MB) to the bundle, and exact t-SNE on the ≤2,000 points of a map takes
-seconds with tensors (6 s for 1,499 digits on 2 cores).
+either would add SciPy (~100 MB) to the bundle, and exact t-SNE on the ≤1,500 points of a map takes
+seconds with tensors (7 s for 1,499 digits on 2 cores; bench/digit_map.py).
 """
 
 import csv

@@ -780,6 +780,7 @@ class EvaluateTab(QWidget):
 
     def _yours_failed(self, exc: Exception) -> None:
         if self._from_yours_worker():
+            self._yours_shown = self._yours_placing  # not tried again until the samples change
             self.activity.emit(f"Your samples could not be put on the map: {exc or type(exc).__name__}")
 
     def _yours_done(self) -> None:

@@ -659,6 +659,17 @@ def test_the_map_of_the_digits_is_laid_out_when_looked_at_and_puts_your_drawing_
     store.relabel([store.samples()[0].id], 9)  # …and one relabelled in My samples
     window.tabs.setCurrentWidget(tab)
     qtbot.waitUntil(lambda: plot.yours_labels[0] == 9, timeout=10_000)
+    # A sample whose file is damaged: said once in the status bar, the diamonds as they were.
+    window.tabs.setCurrentWidget(window.draw_tab)
+    store.add(mnist_digit_as_drawing(mnist.test_images[4]), int(mnist.test_labels[4]))
+    store.samples()[-1].path.write_bytes(b"not a picture any more")
+    messages = []
+    tab.activity.connect(messages.append)
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: any("Your samples could not be put on the map" in m for m in messages), timeout=10_000)
+    qtbot.wait(300)
+    assert tab._yours_worker is None and len(plot.yours_labels) == 4
+    assert sum("could not be put on the map" in m for m in messages) == 1
     # The same from the Draw tab's link under the map of why, before the map of another test set is laid out.
     tab.show_cell(0, 0)
     tab._forget_map()
