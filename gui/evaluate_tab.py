@@ -670,8 +670,9 @@ class EvaluateTab(QWidget):
         start_in_thread(worker, self, "digit-map")
 
     def stop_map(self) -> None:
-        """End a map being laid out (the window closing)."""
+        """End a map being laid out, and let nothing it sends after start more work (the window closing)."""
         self._map_stop.set()
+        self._map_worker = None
 
     def _from_map_worker(self) -> bool:
         """Whether the signal being handled comes from the map being laid out now, not from one forgotten."""
@@ -755,7 +756,8 @@ class EvaluateTab(QWidget):
     def _place_yours(self) -> None:
         """Put the user's own samples on the map (in a worker: each is read from its file and prepared),
         when there is a map and they were added, removed or relabelled since it last showed them."""
-        if self.personal is None or self.digit_map is None or self._yours_worker is not None:
+        # Only while the tab is shown (showEvent asks again): after the window closed, no thread may start.
+        if self.personal is None or self.digit_map is None or self._yours_worker is not None or not self.isVisible():
             return
         samples = tuple((sample.id, sample.label) for sample in self.personal.samples())
         if samples == self._yours_shown:

@@ -697,6 +697,7 @@ def test_closing_the_window_while_the_map_is_laid_out_stops_it_at_once(qtbot, se
 
     monkeypatch.setattr(engine.digit_map, "tsne", functools.partial(engine.digit_map.tsne, iterations=10**6))  # hours
     win = MainWindow(settings=settings)
+    win.personal.store.add(np.pad(np.full((60, 12), 0, np.uint8), 100, constant_values=255), 1)  # a sample to place
     qtbot.addWidget(win)
     win.show()
     tab = win.evaluate_tab
@@ -707,6 +708,10 @@ def test_closing_the_window_while_the_map_is_laid_out_stops_it_at_once(qtbot, se
     start = time.monotonic()
     win.close()
     assert time.monotonic() - start < 5 and threads and all(thread.isFinished() for thread in threads)
+    started = []  # what the stopped worker sent meanwhile arrives now: no thread may start from it
+    monkeypatch.setattr("gui.evaluate_tab.start_in_thread", lambda worker, parent, name: started.append(name))
+    qtbot.wait(300)
+    assert started == []
 
 
 def double_click(qtbot, gallery, row: int) -> None:
