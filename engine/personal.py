@@ -135,7 +135,12 @@ class PersonalSamples:
         self._write_index()
 
     def image(self, sample: Sample) -> np.ndarray:
-        return np.asarray(Image.open(sample.path).convert("L"))
+        try:
+            with Image.open(sample.path) as img:
+                return np.asarray(img.convert("L"))
+        except OSError as exc:  # gone, unreadable or damaged (Pillow's "cannot identify image file" is one)
+            raise PersonalDataError(f"your sample of a {sample.label} ({sample.path.name}) cannot be read: its file is "
+                                    "missing or damaged. Remove it in My samples… and try again") from exc
 
     def tensors(self, progress: Callable[[int, int], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Network inputs (N×28×28 uint8, white on black) and labels, through the usual preprocessing;

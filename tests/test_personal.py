@@ -157,3 +157,17 @@ def test_a_damaged_index_keeps_the_good_samples(store, tmp_path):
     assert [(s.id, s.label) for s in again.samples()] == [(kept.id, 7)]
     index.write_bytes(b"\x00\x01\x02 not a csv at all")
     assert len(PersonalSamples(tmp_path / "personal")) == 0 and kept.path.is_file()
+
+
+def test_a_sample_whose_file_is_damaged_is_named_with_what_to_do(store):
+    rng = np.random.default_rng(5)
+    store.add(plain_seven(rng), 7)
+    damaged = store.add(plain_seven(rng), 1)
+    damaged.path.write_bytes(b"not a picture any more")
+    with pytest.raises(PersonalDataError, match=rf"your sample of a 1 \({damaged.id}\.png\) cannot be read: .*My samples"):
+        store.tensors()
+    damaged.path.unlink()
+    with pytest.raises(PersonalDataError, match="missing or damaged"):
+        store.image(damaged)
+    store.remove([damaged.id])
+    assert len(store.tensors()[1]) == 1  # removed, the others are read as before
