@@ -69,7 +69,7 @@ class Likeness:
 
     def most_alike(self, predictor: Predictor, pixels, path: str) -> list[dict]:
         """The test images most like ``pixels`` (the input read from ``path``), the image itself left out."""
-        feature = predictor.layers(pixels)[-1].values
+        feature = predictor.last_hidden(pixels)
         names = self.data.class_names
         alike = [{"image": f"{self.name}#{i}", "label": names[int(self.data.test_labels[i])]}
                  for i in nearest(self.features, feature, ALIKE + 1)]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from engine.evaluate import EvalResult, to_model_input
+from engine.evaluate import EvalResult, in_batches
 
 MAP_LIMIT = 1500  # digits on a map: t-SNE's work grows with the square of their number
 PERPLEXITY = 30.0  # about how many neighbours each digit keeps near it
@@ -32,21 +32,14 @@ FRAME_EVERY = 25  # steps between the pictures of the map forming
 NEIGHBOURS = 10  # the digits a new drawing is placed among
 
 
-@torch.inference_mode()
 def hidden_features(model: torch.nn.Module, images_uint8: torch.Tensor, batch_size: int = 256) -> tuple[str, torch.Tensor]:
     """The name of the model's last hidden layer and what it makes of every image (N×units, float32, on the CPU)."""
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    name, parts = "", []
-    try:
-        for start in range(0, len(images_uint8), batch_size):
-            _, traced = model.trace(to_model_input(images_uint8[start:start + batch_size].to(device)))
-            name = traced[-1].name
-            parts.append(traced[-1].outputs.flatten(1).float().cpu())
-    finally:
-        model.train(was_training)
-    return name, torch.cat(parts) if parts else torch.empty(0, 0)
+    def last_hidden(inputs: torch.Tensor) -> tuple[str, torch.Tensor]:
+        _, traced = model.trace(inputs)
+        return traced[-1].name, traced[-1].outputs.flatten(1).float().cpu()
+
+    batches = in_batches(model, images_uint8, last_hidden, batch_size=batch_size)
+    return (batches[0][0], torch.cat([features for _, features in batches])) if batches else ("", torch.empty(0, 0))
 
 
 def map_sample(result: EvalResult, limit: int = MAP_LIMIT, seed: int = 0) -> np.ndarray:
@@ -123,11 +116,16 @@ def tsne(features: torch.Tensor, perplexity: float = PERPLEXITY, iterations: int
     return y.numpy()
 
 
+def _closest(features: torch.Tensor, queries: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each row of ``queries``, the distances to and rows of the ``count`` nearest rows of ``features``."""
+    # Exact differences, not the faster matrix product, which puts a digit ~1e-3 away from itself.
+    distances = torch.cdist(queries.to(features.dtype), features, compute_mode="donot_use_mm_for_euclid_dist")
+    return distances.topk(min(count, distances.shape[1]), largest=False)
+
+
 def nearest(features: torch.Tensor, feature: torch.Tensor | np.ndarray, count: int = NEIGHBOURS) -> np.ndarray:
     """The rows of ``features`` nearest to ``feature`` (what the same layer made of another input), nearest first."""
-    feature = torch.as_tensor(feature, dtype=features.dtype).reshape(1, -1)
-    distances = torch.cdist(feature, features, compute_mode="donot_use_mm_for_euclid_dist")[0]
-    return distances.topk(min(count, len(distances)), largest=False).indices.numpy()
+    return _closest(features, torch.as_tensor(feature).reshape(1, -1), count)[1][0].numpy()
 
 
 @dataclass(frozen=True)
@@ -152,9 +150,7 @@ class DigitMap:
 
     def place_all(self, features: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """``place`` for each row of ``features`` (N×units): N×2 places and, for each, the positions it goes among."""
-        # Exact differences, not the faster matrix product, which puts a digit ~1e-3 away from itself.
-        distances = torch.cdist(features.to(self.features.dtype), self.features, compute_mode="donot_use_mm_for_euclid_dist")
-        near_distances, near = distances.topk(min(NEIGHBOURS, distances.shape[1]), largest=False)
+        near_distances, near = _closest(self.features, features, NEIGHBOURS)
         weights = (1 / (near_distances + 1e-6)).numpy()
         near = near.numpy()
         return (self.points[near] * weights[..., None]).sum(1) / weights.sum(1, keepdims=True), near

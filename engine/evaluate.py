@@ -22,16 +22,21 @@ def to_model_input(images_uint8: torch.Tensor) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def predict_logits(model, images_uint8: torch.Tensor, device=None, batch_size: int = 256) -> torch.Tensor:
-    """Logits for every image, in eval mode, batched; returned on the CPU."""
+def in_batches(model, images_uint8: torch.Tensor, run, device=None, batch_size: int = 256) -> list:
+    """``run(inputs)`` on each batch of the images as the network reads them, on the model's device
+    (or ``device``), in eval mode; the list of what it returned."""
     device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
     try:
-        out = [model(to_model_input(images_uint8[i:i + batch_size].to(device))).float().cpu()
-               for i in range(0, len(images_uint8), batch_size)]
+        return [run(to_model_input(images_uint8[i:i + batch_size].to(device))) for i in range(0, len(images_uint8), batch_size)]
     finally:
         model.train(was_training)
+
+
+def predict_logits(model, images_uint8: torch.Tensor, device=None, batch_size: int = 256) -> torch.Tensor:
+    """Logits for every image, in eval mode, batched; returned on the CPU."""
+    out = in_batches(model, images_uint8, lambda inputs: model(inputs).float().cpu(), device, batch_size)
     return torch.cat(out) if out else torch.empty(0, 10)
 
 

@@ -113,6 +113,11 @@ class Predictor:
         return [LayerView(t.name, t.outputs[0].float().cpu().numpy(),
                           None if t.inputs is None else t.inputs[0].float().cpu().numpy()) for t in traced]
 
+    def last_hidden(self, pixels: np.ndarray) -> np.ndarray:
+        """What the network's last hidden layer makes of one 28×28 input: how engine/digit_map.py measures
+        which digits are alike."""
+        return self.layers(pixels)[-1].values.reshape(-1)
+
     def explain(self, prediction: Prediction, versus: int | None = None) -> Explanation:
         """Which pixels of the input made the network answer ``prediction.digit`` (engine/explain.py);
         with ``versus``, rather than that class (e.g. the runner-up)."""

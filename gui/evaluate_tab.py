@@ -10,7 +10,7 @@ from PySide6.QtCore import QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QSplitter,
-    QSizePolicy, QTabWidget, QVBoxLayout, QWidget,
+    QTabWidget, QVBoxLayout, QWidget,
 )
 
 from engine.checkpoint import atomic_write_text
@@ -735,9 +735,6 @@ class EvaluateTab(QWidget):
         if self.isVisible():
             self._place_drawing()
 
-    def _drawing_features(self) -> np.ndarray:
-        return self.predictor.layers(self._drawing)[-1].values.reshape(-1)
-
     def _place_drawing(self) -> None:
         if self.digit_map is None or not len(self.digit_map.indices):
             return
@@ -745,7 +742,7 @@ class EvaluateTab(QWidget):
             self.map_plot.show_drawing(None)
             self.map_caption.setText(self._map_text())
             return
-        at, near = self.digit_map.place(self._drawing_features())
+        at, near = self.digit_map.place(self.predictor.last_hidden(self._drawing))
         self.map_plot.show_drawing(at)
         names = self.data.class_names
         labels = self.result.labels[self.digit_map.indices[near]]
@@ -807,7 +804,7 @@ class EvaluateTab(QWidget):
         if kind == DRAWING:
             if self._drawing is None:
                 return
-            near = made.nearest(self._drawing_features(), MOST_ALIKE)
+            near = made.nearest(self.predictor.last_hidden(self._drawing), MOST_ALIKE)
             title = f"THE {len(near)} DIGITS THE NETWORK FINDS MOST LIKE YOUR DRAWING"
         elif kind == SAMPLE:
             near = made.nearest(self._yours_features[position], MOST_ALIKE)

@@ -4,7 +4,7 @@ import io
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QThread, QTimer
+from PySide6.QtCore import QMimeData, QSettings, Qt, QThread, QTimer
 from PIL import Image
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
@@ -308,32 +308,33 @@ class MainWindow(QMainWindow):
         if urls:
             self.open_file(urls[0].toLocalFile())
             return
-        image = clipboard.image()  # decoded from what the other program offers, so asked for once
+        if not self.read_picture_data(clipboard.mimeData(), "Pasted"):
+            self.activity_status.setText("Nothing to paste: the clipboard holds no picture (copy a picture or a picture file)")
+
+    def read_picture_data(self, mime: QMimeData, how: str) -> bool:
+        """A picture handed over without a file (pasted, or dragged from a web page), read as the same
+        picture's file would be; ``how`` begins the status line. Whether ``mime`` held a picture at all."""
+        data = mime.imageData() if mime.hasImage() else None  # decoded from what the other program offers, once
+        image = data if isinstance(data, QImage) else data.toImage() if data is not None else QImage()
         if not image.isNull():
-            self.read_picture_data(image, "Pasted")
-            return
-        mime = clipboard.mimeData()
+            if image.width() * image.height() > MAX_PIXELS:
+                show_error(self, f"Could not read the {how.lower()} picture",
+                           too_large(f"The {how.lower()} picture", image.width(), image.height()))
+                return True
+            gray = read_picture(Image.fromarray(image_array(image)))
+            self.show_picture(gray, f"{how} a picture of {image.width()}×{image.height()} pixels")
+            return True
         encoded = next((kind for kind in mime.formats() if kind.startswith("image/")), None)
         if encoded is None:
-            self.activity_status.setText("Nothing to paste: the clipboard holds no picture (copy a picture or a picture file)")
-            return
+            return False
         # A format Qt does not decode here (AVIF, or WebP without Qt's plugin): its bytes are read as a file of them is.
         try:
-            gray = read_image(io.BytesIO(bytes(mime.data(encoded))), name=f"The pasted picture ({encoded})")
+            gray = read_image(io.BytesIO(bytes(mime.data(encoded))), name=f"The {how.lower()} picture ({encoded})")
         except ValueError as exc:
-            show_error(self, "Could not read the pasted picture", str(exc))
-            return
-        self.show_picture(gray, f"Pasted a picture ({encoded})")
-
-    def read_picture_data(self, image: QImage, how: str) -> None:
-        """Picture data handed over without a file (pasted, or dragged from a web page), read as the
-        same picture's file would be; ``how`` begins the status line."""
-        if image.width() * image.height() > MAX_PIXELS:
-            show_error(self, f"Could not read the {how.lower()} picture",
-                       too_large(f"The {how.lower()} picture", image.width(), image.height()))
-            return
-        gray = read_picture(Image.fromarray(image_array(image)))
-        self.show_picture(gray, f"{how} a picture of {image.width()}×{image.height()} pixels")
+            show_error(self, f"Could not read the {how.lower()} picture", str(exc))
+            return True
+        self.show_picture(gray, f"{how} a picture ({encoded})")
+        return True
 
     def show_drawing_likes(self) -> None:
         """The drawing on the Evaluate tab's map, with the test digits the network finds most like it."""
@@ -371,7 +372,8 @@ class MainWindow(QMainWindow):
         return None
 
     def dragEnterEvent(self, event) -> None:
-        if self._dropped_file(event) or event.mimeData().hasImage():  # anything else is refused: the cursor says so
+        mime = event.mimeData()  # anything but a file or a picture is refused: the cursor says so
+        if self._dropped_file(event) or mime.hasImage() or any(kind.startswith("image/") for kind in mime.formats()):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
@@ -379,10 +381,8 @@ class MainWindow(QMainWindow):
         if path:
             event.acceptProposedAction()
             self.open_file(path)
-        elif event.mimeData().hasImage():  # a picture dragged from a web page or another app, without a file
+        elif self.read_picture_data(event.mimeData(), "Dropped"):  # a picture from a web page or another app, no file
             event.acceptProposedAction()
-            data = event.mimeData().imageData()
-            self.read_picture_data(data if isinstance(data, QImage) else data.toImage(), "Dropped")
 
     # --- misc -----------------------------------------------------------------------------------------
     def about(self) -> None:

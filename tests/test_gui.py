@@ -291,6 +291,12 @@ def test_a_pasted_picture_is_read_as_its_file_is(window, qtbot, tmp_path, mnist,
     assert drop(window.draw_tab.canvas, mime=mime)
     np.testing.assert_allclose(window.draw_tab.last_prediction.probabilities, expected.probabilities, atol=1e-6)
     assert "Dropped a picture of 160×120" in window.activity_status.text()
+    window.draw_tab.canvas.clear()
+    mime = QMimeData()
+    mime.setData("image/webp", encoded.getvalue())  # dropped as encoded bytes only, as pasted above
+    assert drop(window.draw_tab.canvas, mime=mime)
+    np.testing.assert_allclose(window.draw_tab.last_prediction.probabilities, expected.probabilities, atol=1e-6)
+    assert "Dropped a picture (image/webp)" in window.activity_status.text()
 
 
 def drop(widget, path=None, mime=None) -> bool:
