@@ -45,7 +45,9 @@ def run(args) -> int:
     base = Predictor.load(args.model, "cpu")
     bar = ProgressBar()
     rehearsal = rehearsal_dataset(base.metadata, args.data_dir, bar.download)
-    result = personalise(base.model, store.tensors(), rehearsal, steps=args.steps,
+    images, labels, skipped = store.tensors()
+    print_left_out(skipped)
+    result = personalise(base.model, (images, labels), rehearsal, steps=args.steps,
                          progress=lambda step, steps: bar.update("personalising", step, steps, f"step {step} of {steps}"))
     path = Path(args.out) if args.out else personalised_path()
     save_checkpoint(path, result.model, personalised_metadata(base.metadata, result))

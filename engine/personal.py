@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -48,6 +49,12 @@ class Sample:
     label: int
     created: str
     path: Path
+
+
+class SampleTensors(NamedTuple):
+    images: torch.Tensor  # N×28×28 uint8, white on black: the network's input
+    labels: torch.Tensor
+    skipped: tuple[str, ...]  # the samples whose file could not be read, each with what to do
 
 
 class PersonalSamples:
@@ -140,32 +147,41 @@ class PersonalSamples:
                 return np.asarray(img.convert("L"))
         except OSError as exc:  # gone, unreadable or damaged (Pillow's "cannot identify image file" is one)
             raise PersonalDataError(f"your sample of a {sample.label} ({sample.path.name}) cannot be read: its file is "
-                                    "missing or damaged. Remove it in My samples… and try again") from exc
+                                    "missing or damaged; remove it in My samples…") from exc
 
-    def tensors(self, progress: Callable[[int, int], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Network inputs (N×28×28 uint8, white on black) and labels, through the usual preprocessing;
-        ``progress(done, total)`` now and then."""
-        pixels, labels = [], []
+    def tensors(self, progress: Callable[[int, int], None] | None = None) -> SampleTensors:
+        """Network inputs and labels, through the usual preprocessing; ``progress(done, total)`` now and
+        then. A sample whose file is damaged is left out and named, so one bad file stops nothing; only
+        when no sample can be read is that an error."""
+        pixels, labels, skipped = [], [], []
         for number, s in enumerate(self._samples, start=1):
-            prepared = prepare_image(self.image(s))
+            try:
+                prepared = prepare_image(self.image(s))
+            except PersonalDataError as exc:
+                skipped.append(str(exc))
+                continue
             if not prepared.empty:
                 pixels.append(np.round(prepared.pixels * 255).astype(np.uint8))
                 labels.append(s.label)
             if progress and number % PROGRESS_EVERY == 0:
                 progress(number, len(self._samples))
+        if skipped and len(skipped) == len(self._samples):
+            raise PersonalDataError(f"none of your {len(skipped)} samples can be read, the first: {skipped[0]}")
         if not pixels:
-            return torch.zeros((0, 28, 28), dtype=torch.uint8), torch.zeros(0, dtype=torch.int64)
-        return torch.from_numpy(np.stack(pixels)), torch.tensor(labels, dtype=torch.int64)
+            return SampleTensors(torch.zeros((0, 28, 28), dtype=torch.uint8), torch.zeros(0, dtype=torch.int64),
+                                 tuple(skipped))
+        return SampleTensors(torch.from_numpy(np.stack(pixels)), torch.tensor(labels, dtype=torch.int64), tuple(skipped))
 
-    def export_csv(self, path, progress: Callable[[int, int], None] | None = None) -> int:
-        images, labels = self.tensors(progress)
+    def export_csv(self, path, progress: Callable[[int, int], None] | None = None) -> tuple[int, tuple[str, ...]]:
+        """Write the samples as MNIST-as-CSV rows; (rows written, the samples left out and why)."""
+        images, labels, skipped = self.tensors(progress)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["label", *(f"pixel{i}" for i in range(784))])
         for image, label in zip(images.numpy(), labels.tolist()):
             writer.writerow([label, *image.reshape(-1).tolist()])
         atomic_write_text(path, buffer.getvalue())
-        return len(labels)
+        return len(labels), skipped
 
     def import_csv(self, path, progress: Callable[[int, int], None] | None = None) -> int:
         """Add the samples of a CSV (label + 784 pixels per row, header optional). Nothing is added

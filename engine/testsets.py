@@ -35,6 +35,13 @@ def files_left_out(skipped) -> str:
     return "1 file left out" if len(skipped) == 1 else f"{len(skipped)} files left out"
 
 
+def left_out_note(skipped) -> str:
+    """One line for a status bar about the unreadable files, the first of them with why; "" when none."""
+    if not skipped:
+        return ""
+    return f"{files_left_out(skipped)}: {skipped[0]}" if len(skipped) == 1 else f"{files_left_out(skipped)}, the first: {skipped[0]}"
+
+
 def _as_dataset(name: str, images: np.ndarray, labels: np.ndarray, sources: list[str],
                 skipped: tuple[str, ...] = (), writers: np.ndarray | None = None) -> Dataset:
     empty = torch.empty(0, 28, 28, dtype=torch.uint8)

@@ -20,7 +20,7 @@ from engine.calibrate import confidence_bin, reliability
 from engine.digit_map import ITERATIONS, MAP_LIMIT, DigitMap, digit_map, map_sample, place_inputs
 from engine.personal import PersonalSamples
 from engine.predict import UNSURE_RULE, Predictor
-from engine.testsets import files_left_out
+from engine.testsets import files_left_out, left_out_note
 from gui.digit_map_view import DRAWING, SAMPLE, DigitMapPlot
 from gui.draw_tab import array_to_pixmap
 from gui.export import add_picture_menu, choose_save_path, save_or_explain
@@ -281,11 +281,12 @@ class Gallery(QListWidget):
             self.addItem(item)
 
 
-def samples_on_map(model, made: DigitMap, personal: PersonalSamples) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
-    """Where the user's own samples go on the map, their labels, and what the network made of each."""
-    images, labels = personal.tensors()
+def samples_on_map(model, made: DigitMap, personal: PersonalSamples):
+    """Where the user's own samples go on the map, their labels, what the network made of each, and the
+    samples left out because their file cannot be read."""
+    images, labels, skipped = personal.tensors()
     at, features = place_inputs(model, made, images)
-    return at, labels.numpy(), features
+    return at, labels.numpy(), features, skipped
 
 
 class Caption(QLabel):
@@ -772,9 +773,11 @@ class EvaluateTab(QWidget):
     def _show_yours(self, placed) -> None:
         if not self._from_yours_worker():
             return
-        at, labels, self._yours_features = placed
+        at, labels, self._yours_features, skipped = placed
         self._yours_shown = self._yours_placing
         self.map_plot.show_yours(at, labels)
+        if skipped:
+            self.activity.emit(f"Some of your samples are not on the map: {left_out_note(skipped)}")
         self._place_drawing()  # the caption counts them
 
     def _yours_failed(self, exc: Exception) -> None:

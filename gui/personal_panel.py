@@ -18,7 +18,7 @@ from engine.personal import (
     PersonalDataError, PersonalSamples, personalise, personalised_metadata, personalised_path, rehearsal_dataset,
 )
 from engine.predict import Predictor
-from engine.testsets import files_left_out
+from engine.testsets import left_out_note
 from gui.active_model import ActiveModel
 from gui.draw_tab import DrawTab, array_to_pixmap
 from gui.export import choose_save_path
@@ -195,12 +195,14 @@ class PersonalPanel(QWidget):
                 worker.progress.emit(f"{event.what}…" + (f" {event.done / event.total:.0%}" if event.total else ""))
 
             rehearsal = rehearsal_dataset(predictor.metadata, progress=loading)
-            return personalise(predictor.model, store.tensors(), rehearsal,
-                               progress=lambda step, steps: worker.progress.emit(f"{running}: {step / steps:.0%}"))
+            images, labels, skipped = store.tensors()
+            result = personalise(predictor.model, (images, labels), rehearsal,
+                                 progress=lambda step, steps: worker.progress.emit(f"{running}: {step / steps:.0%}"))
+            return result, skipped
 
         worker = self._worker = FunctionWorker(work)
         worker.progress.connect(self.status.setText)
-        worker.succeeded.connect(lambda result: self._finished(result, predictor))
+        worker.succeeded.connect(lambda outcome: self._finished(*outcome, predictor))
         worker.failed.connect(self._failed)
         worker.done.connect(self._done)
         start_in_thread(worker, self, "personalise")
@@ -214,7 +216,7 @@ class PersonalPanel(QWidget):
         self.status.setStyleSheet(f"color: {BAD}")
         self.status.setText(f"Personalising failed: {exc or type(exc).__name__}. The active model was not changed.")
 
-    def _finished(self, result, base: Predictor) -> None:
+    def _finished(self, result, skipped: tuple[str, ...], base: Predictor) -> None:
         metadata = personalised_metadata(base.metadata, result)
         path = personalised_path()
         try:
@@ -226,7 +228,7 @@ class PersonalPanel(QWidget):
         self.active.set(Predictor(result.model, "cpu", metadata), path, saved=path is not None)
         self.status.setStyleSheet(f"color: {GOOD}")
         self.status.setText(f"Personalised in {result.seconds:.0f} s: {result.summary()}. "
-                            f"It is now the active model ({where}).")
+                            f"It is now the active model ({where}). {left_out_note(skipped)}".strip())
 
 
 class SampleThumbnails(QAbstractListModel):
@@ -328,7 +330,7 @@ class SamplesDialog(QDialog):
     def _show_summary(self, note: str = "") -> None:
         counts = self.store.counts()
         self.summary.setText(f"{len(self.store)} samples · per digit: " + "  ".join(f"{d}:{n}" for d, n in enumerate(counts))
-                             + f"\nStored in {shown(self.store.folder)}" + (f"\n{note}" if note else ""))
+                             + f"\nStored in {shown(self.store.folder)}" + (f"\n{note.strip()}" if note.strip() else ""))
 
     def _selected_ids(self) -> list[str]:
         return [index.data(Qt.ItemDataRole.UserRole) for index in self.grid.selectionModel().selectedIndexes()]
@@ -370,7 +372,8 @@ class SamplesDialog(QDialog):
         if path:
             remember(self.settings, "last_samples_dir", str(Path(path).parent))
             self._run("Exporting", "samples", lambda progress: self.store.export_csv(path, progress),
-                      lambda n: self.refresh(f"Exported {n} samples to {path}"), "Export failed")
+                      lambda outcome: self.refresh(f"Exported {outcome[0]} samples to {path}. {left_out_note(outcome[1])}"),
+                      "Export failed")
 
     def import_csv(self) -> None:
         folder = remembered(self.settings, "last_samples_dir")
@@ -391,8 +394,7 @@ class SamplesDialog(QDialog):
         """Add every picture of a folder sorted by digit (0/ … 9/), each labelled by its subfolder."""
         def imported(outcome) -> None:
             added, skipped = outcome
-            left_out = f" {files_left_out(skipped)}, the first: {skipped[0]}" if skipped else ""
-            self.refresh(f"Imported {added} samples from {folder.name}.{left_out}")
+            self.refresh(f"Imported {added} samples from {folder.name}. {left_out_note(skipped)}")
 
         self._run("Importing", "pictures", lambda progress: self.store.import_digits(folder, progress),
                   imported, "Import failed")

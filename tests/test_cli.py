@@ -254,10 +254,12 @@ def test_personalise_fine_tunes_on_the_samples_and_saves_a_model(tiny_mnist_dir,
     assert metadata["personalised"]["samples"] == 5 and metadata["dataset"] == Predictor.load().metadata["dataset"]
     assert main("predict", "--model", out, "--json", store.samples()[0].path).returncode == 0
 
+    store.samples()[0].path.write_bytes(b"damaged")  # left out and named; the others still teach it
     plain = main("personalise", "--samples", store.folder, "--steps", 5)  # saved where the app lists models
     saved = list((isolated_home / "models").glob("personalised-*.pt"))
     assert plain.returncode == 0 and len(saved) == 1 and str(saved[0]) in plain.stdout
-    assert "held-out personal samples" in plain.stdout
+    assert "personalised on 4 samples" in plain.stdout and "held-out personal samples" in plain.stdout
+    assert "note: 1 file left out:" in plain.stderr and f"({store.samples()[0].id}.png) cannot be read" in plain.stderr
 
 
 def test_personalise_imports_a_folder_of_pictures_first(tiny_mnist_dir, tmp_path, monkeypatch, your_pictures):

@@ -622,7 +622,7 @@ def test_the_map_of_the_digits_is_laid_out_when_looked_at_and_puts_your_drawing_
     # The user's samples as diamonds, each where a drawing of it would go; a click shows the digits most like it.
     qtbot.waitUntil(lambda: len(plot.yours_labels) == 3, timeout=10_000)
     assert list(plot.yours_labels) == [int(mnist.test_labels[i]) for i in (0, 1, 2)]
-    images, _ = store.tensors()
+    images = store.tensors().images
     features = torch.from_numpy(np.stack([window.active.predictor.layers(image.numpy() / 255)[-1].values for image in images]))
     assert np.allclose(plot.yours_at, made.place_all(features)[0], atol=1e-3)
     assert "diamonds: your 3 own samples" in tab.map_caption.text()
@@ -665,17 +665,18 @@ def test_the_map_of_the_digits_is_laid_out_when_looked_at_and_puts_your_drawing_
     store.relabel([store.samples()[0].id], 9)  # …and one relabelled in My samples
     window.tabs.setCurrentWidget(tab)
     qtbot.waitUntil(lambda: plot.yours_labels[0] == 9, timeout=10_000)
-    # A sample whose file is damaged: said once in the status bar, the diamonds as they were.
+    # A sample whose file is damaged: left out and named once in the status bar, the others still on the map.
     window.tabs.setCurrentWidget(window.draw_tab)
     store.add(mnist_digit_as_drawing(mnist.test_images[4]), int(mnist.test_labels[4]))
-    store.samples()[-1].path.write_bytes(b"not a picture any more")
+    store.add(mnist_digit_as_drawing(mnist.test_images[5]), int(mnist.test_labels[5]))
+    store.samples()[-2].path.write_bytes(b"not a picture any more")
     messages = []
     tab.activity.connect(messages.append)
     window.tabs.setCurrentWidget(tab)
-    qtbot.waitUntil(lambda: any("Your samples could not be put on the map" in m for m in messages), timeout=10_000)
+    qtbot.waitUntil(lambda: any("not on the map: 1 file left out" in m for m in messages), timeout=10_000)
     qtbot.wait(300)
-    assert tab._yours_worker is None and len(plot.yours_labels) == 4
-    assert sum("could not be put on the map" in m for m in messages) == 1
+    assert tab._yours_worker is None and len(plot.yours_labels) == 5 and plot.yours_labels[-1] == mnist.test_labels[5]
+    assert sum("not on the map" in m for m in messages) == 1 and "cannot be read" in messages[-1]
     # The same from the Draw tab's link under the map of why, before the map of another test set is laid out.
     tab.show_cell(0, 0)
     tab._forget_map()
@@ -1061,9 +1062,10 @@ def test_digit_keys_do_not_leak_into_other_tabs(window, qtbot):
 
 def test_personalise_button_activates_a_personalised_model(window, qtbot, tiny_data):
     panel, canvas = window.personal, window.draw_tab.canvas
-    for _ in range(3):
+    for _ in range(4):
         draw_strokes(canvas, STROKES[7])
         qtbot.mouseClick(window.findChild(QPushButton, "label1"), Qt.MouseButton.LeftButton)
+    panel.store.samples()[0].path.write_bytes(b"")  # a damaged file is left out and named, not a failure
     before = window.active.predictor
     shown = []
     with qtbot.waitSignal(window.active.changed, timeout=120_000):
@@ -1074,6 +1076,7 @@ def test_personalise_button_activates_a_personalised_model(window, qtbot, tiny_d
     assert window.active.predictor is not before and meta["personalised"]["samples"] == 3
     assert window.active.path.is_file() and "personalised on 3 samples" in window.model_status.text()
     assert "Personalised in" in panel.status.text() and "no held-out score yet" in panel.status.text()  # all 3 learned
+    assert "1 file left out: your sample of a 1" in panel.status.text()
     assert window.recent_models() == [str(window.active.path.resolve())]  # to come back to later
 
 
@@ -1401,6 +1404,11 @@ def test_samples_dialog_imports_exports_and_reports_a_bad_csv_in_a_worker(qtbot,
     dialog.export()  # the next export starts where the last one went
     qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
     assert saved_to[1] == str(out.parent / "my-digits.csv")
+    dialog.store.samples()[0].path.write_bytes(b"")  # a damaged drawing is left out of an export and named
+    dialog.export()
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
+    assert len(out.read_text().splitlines()) == 120 and "Exported 119 samples" in dialog.summary.text()
+    assert "1 file left out: your sample of a" in dialog.summary.text() and not warnings[1:]
 
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_args: str(your_pictures))
     dialog.choose_pictures()  # a folder of pictures sorted by digit

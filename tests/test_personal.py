@@ -1,5 +1,7 @@
 """The personal dataset and fine-tuning on the user's own handwriting."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -40,7 +42,7 @@ def test_samples_are_saved_and_survive_a_restart(store, tmp_path):
     again = PersonalSamples(tmp_path / "personal")
     assert [(s.id, s.label) for s in again.samples()] == [(a.id, 1), (again.samples()[1].id, 7)]
     assert again.counts()[1] == 1 and again.counts()[7] == 1
-    images, labels = again.tensors()
+    images, labels, _ = again.tensors()
     assert images.shape == (2, 28, 28) and images.dtype == torch.uint8 and labels.tolist() == [1, 7]
     assert again.image(again.samples()[0]).shape == (280, 280)
 
@@ -74,7 +76,7 @@ def test_export_then_import_round_trip(store, tmp_path):
     rng = np.random.default_rng(2)
     for label in (1, 7, 1):
         store.add(long_flag_one(rng) if label == 1 else plain_seven(rng), label)
-    assert store.export_csv(tmp_path / "mine.csv") == 3
+    assert store.export_csv(tmp_path / "mine.csv") == (3, ())
     lines = (tmp_path / "mine.csv").read_text().splitlines()
     assert lines[0].startswith("label,pixel0,pixel1") and len(lines[1].split(",")) == 785
     other = PersonalSamples(tmp_path / "other")
@@ -91,8 +93,8 @@ def test_a_folder_of_pictures_sorted_by_digit_becomes_samples(store, your_pictur
     expected = load_test_set(your_pictures)  # read as Evaluate reads the folder
     assert added == len(store) == 41 and len(skipped) == 2 and any("broken.png" in s for s in skipped)
     assert store.counts().tolist() == np.bincount(expected.test_labels.numpy(), minlength=10).tolist()
-    images, labels = store.tensors()
-    assert labels.tolist() == expected.test_labels.tolist()
+    images, labels, skipped = store.tensors()
+    assert labels.tolist() == expected.test_labels.tolist() and skipped == ()
     assert np.abs(images.float().numpy() - expected.test_images.float().numpy()).mean() < 8  # re-preprocessed 28×28
     assert len(PersonalSamples(store.folder)) == 41  # the index on disk holds them
 
@@ -159,15 +161,21 @@ def test_a_damaged_index_keeps_the_good_samples(store, tmp_path):
     assert len(PersonalSamples(tmp_path / "personal")) == 0 and kept.path.is_file()
 
 
-def test_a_sample_whose_file_is_damaged_is_named_with_what_to_do(store):
+def test_a_sample_whose_file_is_damaged_is_left_out_and_named_with_what_to_do(store, tmp_path):
     rng = np.random.default_rng(5)
-    store.add(plain_seven(rng), 7)
+    kept = store.add(plain_seven(rng), 7)
     damaged = store.add(plain_seven(rng), 1)
     damaged.path.write_bytes(b"not a picture any more")
-    with pytest.raises(PersonalDataError, match=rf"your sample of a 1 \({damaged.id}\.png\) cannot be read: .*My samples"):
-        store.tensors()
+    images, labels, skipped = store.tensors()  # the others are read: one bad file stops nothing
+    assert labels.tolist() == [7] and len(images) == 1
+    assert len(skipped) == 1 and re.fullmatch(rf"your sample of a 1 \({damaged.id}\.png\) cannot be read: .*My samples…",
+                                               skipped[0])
+    assert store.export_csv(tmp_path / "mine.csv") == (1, skipped)
     damaged.path.unlink()
     with pytest.raises(PersonalDataError, match="missing or damaged"):
         store.image(damaged)
-    store.remove([damaged.id])
-    assert len(store.tensors()[1]) == 1  # removed, the others are read as before
+    kept.path.write_bytes(b"")
+    with pytest.raises(PersonalDataError, match=r"none of your 2 samples can be read, the first: your sample of a 7"):
+        store.tensors()
+    store.remove([damaged.id, kept.id])
+    assert len(store.tensors().labels) == 0 and store.tensors().skipped == ()
