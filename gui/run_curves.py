@@ -39,6 +39,7 @@ class CurveChart(QWidget):
         self.loss.clear()
         self.accuracy.clear()
         self.legend.clear()
+        self.legend.setVisible(False)  # an empty legend is a blank box in the chart's corner
         self._curves: list[tuple] = []
         self._data: list[dict] = []
 
@@ -49,6 +50,7 @@ class CurveChart(QWidget):
                              self.accuracy.plot([], [], pen=pen, symbol="o", symbolSize=4, symbolPen=None,
                                                 symbolBrush=run_colour(index), name=label)))
         self._data.append({"loss_x": [], "loss_y": [], "acc_x": [], "acc_y": [], "dirty": True})
+        self.legend.setVisible(True)
         return index
 
     def add_loss(self, index: int, epoch: float, loss: float) -> None:

@@ -1278,6 +1278,7 @@ def test_experiments_compare_a_preset_live_and_keep_every_run(window, qtbot, tin
     compare = tab.compare
     compare.preset.setCurrentIndex(compare.preset.findData("optimizers"))
     assert "4 runs" in compare.estimate.text() and "Adam" in compare.lesson.text()
+    assert not compare.chart.legend.isVisible()  # no blank legend box before there are runs to name
     qtbot.mouseClick(find(window, QPushButton, "compareButton"), Qt.MouseButton.LeftButton)
     assert compare.running and not compare.start_button.isEnabled()
     qtbot.waitUntil(lambda: not compare.running, timeout=180_000)
@@ -1285,6 +1286,7 @@ def test_experiments_compare_a_preset_live_and_keep_every_run(window, qtbot, tin
     assert [r.config.optimizer for r in results] == ["sgd", "momentum", "adagrad", "adam"]
     assert all(r.test_accuracy is not None and r.history for r in results)
     assert compare.table.rowCount() == 4 and compare.table.item(3, 3).text().endswith("%")
+    assert compare.chart.legend.isVisible() and len(compare.chart.legend.items) == 4
     _, accuracy = compare.chart._curves[3]
     assert len(accuracy.getData()[0]) == len(results[3].history)
     compare.table.item(0, 0).setCheckState(Qt.CheckState.Unchecked)  # hide the first run's curves
