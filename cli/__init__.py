@@ -5,6 +5,7 @@ to the log file (and to stderr with ``--verbose``)."""
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -54,6 +55,9 @@ def run(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # what reads the output stopped (`predict … | head -1`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # or Python's final flush fails again
+        return 1
     except Exception as exc:  # noqa: BLE001  one clear line; the traceback goes to the log
         log.error("%s failed", args.command, exc_info=True)
         message = str(exc) or type(exc).__name__

@@ -36,7 +36,7 @@ def add_parser(sub) -> None:
     add_model_argument(p)
     p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
     p.add_argument("--json", action="store_true",
-                   help='one JSON object per line: {"path", "digit", "confidence", "pixels", "saliency"} '
+                   help='one JSON object per line: {"path", "digit", "class", "confidence", "pixels", "saliency"} '
                         "(28×28 lists: the network input and the signed attribution for the digit)")
     p.set_defaults(handler=run)
 
@@ -85,7 +85,7 @@ def explain_one(predictor: Predictor, path: str, out: Path | None, likeness: Lik
     if prediction.digit is None:
         return {"path": path, "digit": None, "error": prediction.error}
     explanation = predictor.explain(prediction)
-    record = {"path": path, "digit": prediction.digit, "confidence": round(prediction.confidence, 6),
+    record = {"path": path, "digit": prediction.digit, "class": prediction.name, "confidence": round(prediction.confidence, 6),
               "runner_up": prediction.runner_up, **({} if label is None else {"label": label}),
               "pixels": prediction.pixels.round(4).tolist(), "saliency": explanation.saliency.round(5).tolist()}
     if likeness is not None:
@@ -116,7 +116,7 @@ def run(args) -> int:
         elif record.get("digit") is not None:
             where = f"  → {record['overlay']}" if "overlay" in record else ""
             labelled = f", labelled {record['label']}" if "label" in record else ""
-            print(f"{input_name(path)}: {record['digit']}  ({record['confidence'] * 100:.1f} %){labelled}{where}")
+            print(f"{input_name(path)}: {record['class']}  ({record['confidence'] * 100:.1f} %){labelled}{where}")
             if "alike" in record:
                 print("  most like it: " + ", ".join(f"{a['image']} ({a['label']})" for a in record["alike"]))
         else:

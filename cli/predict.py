@@ -13,7 +13,8 @@ def add_parser(sub) -> None:
     p.add_argument("images", nargs="+", metavar="IMAGE", help="a picture file, or - for one piped in on standard input")
     add_model_argument(p)
     p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--json", action="store_true", help='one JSON object per line: {"path", "digit", "confidence", "probabilities"}')
+    p.add_argument("--json", action="store_true", help='one JSON object per line: {"path", "digit", "class", "confidence", '
+                                                       '"probabilities"} ("digit": the class number, "class": its name)')
     p.set_defaults(handler=run)
 
 
@@ -25,11 +26,13 @@ def predict_one(predictor: Predictor, path: str) -> dict:
     if prediction.digit is None:
         return {"path": path, "digit": None, "confidence": 0.0,
                 "probabilities": [0.0] * len(prediction.probabilities), "error": prediction.error}
-    record = {"path": path, "digit": prediction.digit, "confidence": round(prediction.confidence, 6),
+    record = {"path": path, "digit": prediction.digit, "class": prediction.name,
+              "confidence": round(prediction.confidence, 6),
               "probabilities": [round(float(p), 6) for p in prediction.probabilities]}
     if prediction.unsure:
         record["unsure"] = True
         record["runner_up"] = prediction.runner_up
+        record["runner_up_class"] = prediction.class_names[prediction.runner_up]
     return record
 
 
@@ -42,8 +45,8 @@ def run(args) -> int:
         if args.json:
             print(json.dumps(record), flush=True)
         elif record.get("digit") is not None:
-            hint = f"  (unsure: maybe {record['runner_up']})" if record.get("unsure") else ""
-            print(f"{input_name(path)}: {record['digit']}  ({record['confidence'] * 100:.1f} %){hint}")
+            hint = f"  (unsure: maybe {record['runner_up_class']})" if record.get("unsure") else ""
+            print(f"{input_name(path)}: {record['class']}  ({record['confidence'] * 100:.1f} %){hint}")
         else:
             print(failure_line(path, record['error']))
     return 1 if failures else 0

@@ -7,6 +7,7 @@ import torch
 
 from engine.calibrate import temperature_of
 from engine.checkpoint import load_checkpoint
+from engine.datasets import DIGITS
 from engine.device import resolve_device
 from engine.explain import Explanation, integrated_gradients, one_hot
 from engine.paths import default_model_path
@@ -35,6 +36,12 @@ class Prediction:
     pixels: np.ndarray | None = field(repr=False)  # the 28×28 input the network saw
     error: str | None = None
     frame: tuple | None = field(default=None, repr=False)  # the input's place on the picture (PreparedImage)
+    class_names: tuple[str, ...] = field(default=DIGITS, repr=False)  # the model's: "7", or "Sneaker"
+
+    @property
+    def name(self) -> str | None:
+        """The answer as the model's classes name it."""
+        return None if self.digit is None else self.class_names[self.digit]
 
     @property
     def ranked(self) -> list[int]:
@@ -68,7 +75,7 @@ class Predictor:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.metadata = metadata or {}
-        self.class_names = tuple(self.metadata.get("class_names", [str(d) for d in range(10)]))
+        self.class_names = tuple(self.metadata.get("class_names", DIGITS))
         # Calibrated probabilities: logits divided by the temperature fitted on held-out writers.
         self.temperature = temperature_of(self.metadata)
 
@@ -137,7 +144,9 @@ class Predictor:
         already prepared (a test set's 28×28 image, read exactly as evaluation read it)."""
         prepared = image if isinstance(image, PreparedImage) else prepare_image(image)
         if prepared.empty:
-            return Prediction(None, 0.0, np.zeros(len(self.class_names), np.float32), None, prepared.message)
+            return Prediction(None, 0.0, np.zeros(len(self.class_names), np.float32), None, prepared.message,
+                              class_names=self.class_names)
         probs = self.probabilities(prepared.pixels)
         digit = int(probs.argmax())
-        return Prediction(digit, float(probs[digit]), probs, prepared.pixels, frame=prepared.frame)
+        return Prediction(digit, float(probs[digit]), probs, prepared.pixels, frame=prepared.frame,
+                          class_names=self.class_names)

@@ -12,13 +12,14 @@ from PySide6.QtWidgets import (
     QCheckBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget,
 )
 
+from engine.datasets import DIGITS
 from engine.explain import Explanation, overlay_rgba
 from engine.predict import Prediction
 from gui.settings import DEFAULTS, remember, remembered
 from gui.active_model import ActiveModel
 from gui.canvas import DrawingCanvas
 from gui.export import add_picture_menu
-from gui.style import ACCENT, BAD, MUTED, UNSURE, bar_brushes, section_label
+from gui.style import ACCENT, BAD, MUTED, UNSURE, bar_brushes, section_label, set_class_ticks
 
 log = logging.getLogger(__name__)
 PREDICT_EVERY_MS = 30  # while a stroke grows, predict at most this often
@@ -62,12 +63,15 @@ class ProbabilityChart(pg.PlotWidget):
         self.hideButtons()
         self.setYRange(0, 1.08, padding=0)
         self.setXRange(-0.6, 9.6, padding=0)
-        self.getAxis("bottom").setTicks([[(d, str(d)) for d in range(10)]])
+        self.set_class_names(DIGITS)
         self.getAxis("left").setTicks([[(v, f"{v:.0%}") for v in (0, 0.5, 1)]])
         self.showGrid(y=True, alpha=0.15)
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.72, brushes=bar_brushes(None))
         self.addItem(self.bars)
         self.setMinimumHeight(160)
+
+    def set_class_names(self, class_names) -> None:
+        set_class_ticks(self.getAxis("bottom"), class_names)
 
     def show_probabilities(self, probabilities: np.ndarray, highlight: int | None) -> None:
         self.bars.setOpts(height=probabilities, brushes=bar_brushes(highlight))
@@ -101,7 +105,7 @@ class DrawTab(QWidget):
         self.canvas.drawingChanged.connect(self._schedule)
         self.canvas.strokeFinished.connect(self.predict_now)
         self.canvas.cleared.connect(self.predict_now)
-        active.changed.connect(lambda _p: self.predict_now())
+        active.changed.connect(self._model_changed)
 
         self.pen_slider = QSlider(Qt.Orientation.Horizontal, minimum=2, maximum=40, value=DEFAULTS.pen_width)
         self.pen_slider.setToolTip("Pen width, in pixels of a 280-pixel canvas ([ thinner, ] thicker)")
@@ -140,6 +144,7 @@ class DrawTab(QWidget):
         font.setBold(True)
         self.digit_label.setFont(font)
         self.digit_label.setMinimumHeight(96)  # with the rest of the panel, the window fits a 1280×800 screen
+        self.digit_label.setWordWrap(True)
         self.confidence_label = QLabel(HINT)
         self.confidence_label.setObjectName("confidenceLabel")
         self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -189,7 +194,7 @@ class DrawTab(QWidget):
         layout = QHBoxLayout(self)
         layout.addLayout(left, 3)
         layout.addWidget(panel, 2)
-        self._show_empty()
+        self._model_changed(active.predictor)  # the model the app opened with, which may not read digits
 
     def change_pen_width(self, step: int) -> None:
         self.pen_slider.setValue(self.pen_slider.value() + step)  # the slider keeps it within its range
@@ -238,6 +243,15 @@ class DrawTab(QWidget):
                 self._explain_timer.start()
         self.predicted.emit(prediction)
 
+    def _model_changed(self, predictor) -> None:
+        """A model of other classes (Fashion-MNIST's) names its answers: the bars' axis and a smaller answer."""
+        names = predictor.class_names
+        self.chart.set_class_names(names)
+        font = self.digit_label.font()
+        font.setPointSize(64 if max(map(len, names)) <= 2 else 28)
+        self.digit_label.setFont(font)
+        self.predict_now()
+
     # --- why this digit ------------------------------------------------------------------------------
     def _explain(self) -> None:
         prediction = self.last_prediction
@@ -253,10 +267,12 @@ class DrawTab(QWidget):
             return
         self.explain_ms.append((time.perf_counter() - start) * 1000)
         self.explanation = explanation
-        digit, other = explanation.digit, explanation.versus
+        names = prediction.class_names
+        digit, other = names[explanation.digit], names[explanation.versus]
         self.why_title.setText(f"Why {digit}, not {other}")
+        items = "digits" if names == DIGITS else "images"
         self.why_legend.setText(f"Red: strokes that make it a {digit}. Blue: strokes that pull it toward {other}. "
-                                f'<a href="likes">The test digits most like it</a>')
+                                f'<a href="likes">The test {items} most like it</a>')
         self.why_legend.setStyleSheet(f"color: {MUTED}")
         self._overlay_rgba = overlay_rgba(explanation.saliency)
         self.why.setPixmap(array_to_pixmap(prediction.pixels, PREVIEW_SCALE, self._overlay_rgba))
@@ -284,11 +300,11 @@ class DrawTab(QWidget):
         self.latency_label.setText("")
 
     def _show(self, p: Prediction) -> None:
-        self.digit_label.setText(str(p.digit))
+        self.digit_label.setText(p.name)
         if p.unsure:
             second = p.runner_up
             self.digit_label.setStyleSheet(f"color: {UNSURE}")
-            self.confidence_label.setText(f"Not sure: {p.digit} ({p.confidence:.0%}) or {second} "
+            self.confidence_label.setText(f"Not sure: {p.name} ({p.confidence:.0%}) or {p.class_names[second]} "
                                           f"({p.probabilities[second]:.0%})?")
             self.confidence_label.setStyleSheet(f"color: {UNSURE}; font-weight: bold")
         else:

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import QSettings, QSize, Qt, Signal
+from PySide6.QtCore import QRect, QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QSplitter,
@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.checkpoint import atomic_write_text
-from engine.datasets import PEN
+from engine.datasets import DIGITS, PEN
 from engine.evaluate import CONFIDENCE_BINS, EvalResult, default_test_set, evaluate_on, mismatch_note
 from engine.calibrate import confidence_bin, reliability
 from engine.digit_map import ITERATIONS, MAP_LIMIT, DigitMap, digit_map, map_sample, place_inputs
@@ -25,7 +25,7 @@ from gui.digit_map_view import DRAWING, SAMPLE, DigitMapPlot
 from gui.draw_tab import array_to_pixmap
 from gui.export import add_picture_menu, choose_save_path, save_or_explain
 from gui.settings import remember, remembered
-from gui.style import ACCENT, BAD, MUTED, section_label
+from gui.style import ACCENT, BAD, MUTED, section_label, set_class_ticks
 from gui.workers import FunctionWorker, start_in_thread
 
 GALLERY_LIMIT = 300  # thumbnails shown at once; the caption says how many there are
@@ -88,8 +88,10 @@ class ConfusionMatrix(pg.PlotWidget):
         self._cell_font = QFont(self.font())
         self._cell_font.setPointSize(8)
 
-    def set_matrix(self, confusion: np.ndarray) -> None:
+    def set_matrix(self, confusion: np.ndarray, class_names: tuple[str, ...] = DIGITS) -> None:
         self.n = n = len(confusion)
+        noun = class_noun(class_names)
+        self.setLabel("left", f"true {noun}")
         colours, dark = confusion_colours(confusion)
         self.image.setImage(colours, levels=None)
         for text in self._texts:
@@ -105,9 +107,11 @@ class ConfusionMatrix(pg.PlotWidget):
                 item.setPos(p + 0.5, t + 0.5)
                 self.addItem(item)
                 self._texts.append(item)
-        ticks = [[(i + 0.5, str(i)) for i in range(n)]]
-        self.getAxis("left").setTicks(ticks)
-        self.getAxis("bottom").setTicks(ticks)
+        # Names too long for a column (Fashion-MNIST's) are on the left beside their number; below, the numbers.
+        digits = class_noun(class_names) == "digit"
+        self.getAxis("left").setTicks([[(i + 0.5, name if digits else f"{name}  {i}") for i, name in enumerate(class_names)]])
+        self.getAxis("bottom").setTicks([[(i + 0.5, str(i)) for i in range(n)]])
+        self.setLabel("bottom", f"predicted {noun}" if digits else f"predicted {noun} (numbered as on the left)")
         self.setXRange(0, n, padding=0)
         self.setYRange(0, n, padding=0)
 
@@ -238,6 +242,11 @@ class WriterAccuracy(pg.PlotWidget):
                         f"read right ({self.heights[i]:.1%}). Click to see their digits")
 
 
+def class_noun(class_names) -> str:
+    """What one class is called in captions: "digit", or "class" for sets of other things (Fashion-MNIST)."""
+    return "digit" if tuple(class_names) == DIGITS else "class"
+
+
 def set_name(data) -> str:
     return SET_NAMES.get(data.name, data.name)
 
@@ -245,6 +254,9 @@ def set_name(data) -> str:
 def sample_source(data, index: int) -> str:
     """Where a test image came from: the user's file or trajectory, else its place in the test set."""
     return data.test_sources[index] if data.test_sources else f"{set_name(data)} test image #{index}"
+
+
+GALLERY_ICON, GALLERY_CELL = 56, 92  # a thumbnail's side and a cell's width, in pixels
 
 
 class Gallery(QListWidget):
@@ -256,22 +268,23 @@ class Gallery(QListWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setViewMode(QListView.ViewMode.IconMode)
-        self.setIconSize(QSize(56, 56))
-        self.setGridSize(QSize(92, 96))
+        self.setIconSize(QSize(GALLERY_ICON, GALLERY_ICON))
+        self._fit_captions([])
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
-        self.setUniformItemSizes(True)
         self.setWordWrap(True)
         self.itemActivated.connect(lambda item: self.opened.emit(item.data(Qt.ItemDataRole.UserRole)))
 
     def show_samples(self, data, result: EvalResult, indices: np.ndarray) -> None:
         self.clear()
-        names = data.class_names
+        names, captions = data.class_names, []
         for i in indices[:GALLERY_LIMIT]:
             pixels = data.test_input(i).pixels
             predicted, true = int(result.predictions[i]), int(result.labels[i])
             p = result.probabilities[i]
-            item = QListWidgetItem(QIcon(array_to_pixmap(pixels, 2)), f"{names[predicted]} {p[predicted]:.0%}\ntrue {names[true]}")
+            caption = f"{names[predicted]} {p[predicted]:.0%}\ntrue {names[true]}"
+            captions.append(caption)
+            item = QListWidgetItem(QIcon(array_to_pixmap(pixels, 2)), caption)
             item.setData(Qt.ItemDataRole.UserRole, int(i))
             second = int(np.argsort(-p)[1])
             item.setToolTip(f"{sample_source(data, i)}: true {names[true]}, predicted {names[predicted]} ({p[predicted]:.1%}), "
@@ -279,6 +292,14 @@ class Gallery(QListWidget):
             if predicted != true:
                 item.setForeground(pg.mkColor(BAD))
             self.addItem(item)
+        self._fit_captions(captions)
+
+    def _fit_captions(self, captions: list[str]) -> None:
+        """Cells tall enough for every caption in full (two lines at least): class names such as
+        "Ankle boot" wrap onto more lines."""
+        wrap, metrics = QRect(0, 0, GALLERY_CELL - 8, 1000), self.fontMetrics()
+        text = max((metrics.boundingRect(wrap, Qt.TextFlag.TextWordWrap, c).height() for c in captions), default=0)
+        self.setGridSize(QSize(GALLERY_CELL, GALLERY_ICON + 8 + max(text, 2 * metrics.lineSpacing())))
 
 
 def samples_on_map(model, made: DigitMap, personal: PersonalSamples):
@@ -358,7 +379,6 @@ class EvaluateTab(QWidget):
         self.per_class = pg.PlotWidget(background=None, title="Per-class accuracy")
         self.per_class.setMenuEnabled(False)
         self.per_class.setMouseEnabled(False, False)
-        self.per_class.getAxis("bottom").setTicks([[(d, str(d)) for d in range(10)]])
         self.per_class_bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=ACCENT)
         self.per_class.addItem(self.per_class_bars)
         self.confidence = ConfidencePlot()
@@ -558,7 +578,8 @@ class EvaluateTab(QWidget):
         self.questioning.setText(result.confidence_line())
         self.per_writer.setVisible(result.writers is not None)
         self.per_writer.set_writers(result.per_writer())
-        self.confusion.set_matrix(result.confusion)
+        self.confusion.set_matrix(result.confusion, data.class_names)
+        set_class_ticks(self.per_class.getAxis("bottom"), data.class_names)
         # Most confident mistakes first: those are the most instructive.
         order = result.misclassified()[np.argsort(-result.probabilities[result.misclassified()].max(1))]
         self.errors_title.setText(f"MISCLASSIFIED TEST IMAGES ({errors}, most confident first)")
@@ -722,13 +743,15 @@ class EvaluateTab(QWidget):
 
     def _map_text(self) -> str:
         made, result = self.digit_map, self.result
-        sample = (f"{len(made.indices):,} test digits" if len(made.indices) == len(result.labels) else
-                  f"{len(made.indices):,} of {len(result.labels):,} test digits (all read wrong, the rest at random)")
+        noun = class_noun(self.data.class_names)
+        items = "digits" if noun == "digit" else "images"
+        sample = (f"{len(made.indices):,} test {items}" if len(made.indices) == len(result.labels) else
+                  f"{len(made.indices):,} of {len(result.labels):,} test {items} (all read wrong, the rest at random)")
         yours = len(self.map_plot.yours_labels)
         return (f"{sample}, each placed near those the network's last hidden layer ({made.layer}) makes alike "
-                "(t-SNE). Colour: the true digit; red ring: read wrong"
+                f"(t-SNE). Colour: the true {noun}; red ring: read wrong"
                 + (f"; diamonds: your {yours} own sample{'s' if yours != 1 else ''}" if yours else "")
-                + ". Click a dot to see the digits most like it.")
+                + f". Click a dot to see the {items} most like it.")
 
     def set_drawing(self, pixels: np.ndarray | None) -> None:
         """The Draw tab's input (None: nothing drawn), shown on the map as a star."""
@@ -755,7 +778,9 @@ class EvaluateTab(QWidget):
         """Put the user's own samples on the map (in a worker: each is read from its file and prepared),
         when there is a map and they were added, removed or relabelled since it last showed them."""
         # Only while the tab is shown (showEvent asks again): after the window closed, no thread may start.
-        if self.personal is None or self.digit_map is None or self._yours_worker is not None or not self.isVisible():
+        # Handwritten digits have no place on the map of a model of other classes (Fashion-MNIST's).
+        if (self.personal is None or self.digit_map is None or self._yours_worker is not None or not self.isVisible()
+                or self.predictor.class_names != DIGITS):
             return
         samples = tuple((sample.id, sample.label) for sample in self.personal.samples())
         if samples == self._yours_shown:
@@ -804,21 +829,22 @@ class EvaluateTab(QWidget):
         made, names = self.digit_map, self.data.class_names if self.data else ()
         if made is None:
             return
+        items = "DIGITS" if class_noun(names) == "digit" else "IMAGES"
         if kind == DRAWING:
             if self._drawing is None:
                 return
             near = made.nearest(self.predictor.last_hidden(self._drawing), MOST_ALIKE)
-            title = f"THE {len(near)} DIGITS THE NETWORK FINDS MOST LIKE YOUR DRAWING"
+            title = f"THE {len(near)} {items} THE NETWORK FINDS MOST LIKE YOUR DRAWING"
         elif kind == SAMPLE:
             near = made.nearest(self._yours_features[position], MOST_ALIKE)
             label = names[int(self.map_plot.yours_labels[position])]
-            title = f"THE {len(near)} DIGITS THE NETWORK FINDS MOST LIKE YOUR SAMPLE OF A {label}"
+            title = f"THE {len(near)} {items} THE NETWORK FINDS MOST LIKE YOUR SAMPLE OF A {label}"
         else:
             near = made.nearest(made.features[position], MOST_ALIKE + 1)  # the digit itself first
             index = int(made.indices[position])
             true, predicted = int(self.result.labels[index]), int(self.result.predictions[index])
             what = f"A {names[true]} READ AS {names[predicted]}" if true != predicted else f"A {names[true]}"
-            title = f"{what} (FIRST) AND THE {len(near) - 1} DIGITS THE NETWORK FINDS MOST LIKE IT"
+            title = f"{what} (FIRST) AND THE {len(near) - 1} {items} THE NETWORK FINDS MOST LIKE IT"
         self.map_plot.choose(near)
         self.cell_title.setText(title)
         self.confusion.clear_selection()

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.checkpoint import SaveError, save_checkpoint
+from engine.datasets import DIGITS
 from engine.events import Downloading
 from engine.paths import shown
 from engine.personal import (
@@ -92,11 +93,16 @@ class PersonalPanel(QWidget):
         layout.addLayout(corrections)
         layout.addWidget(self.status)
         draw_tab.predicted.connect(self._prediction_changed)
+        active.changed.connect(lambda _predictor: self.show_count())
         self._prediction_changed(None)
         self.show_count()
 
+    def _reads_digits(self) -> bool:
+        """Whether the active model reads digits: one of other classes (Fashion-MNIST's) has no handwriting to learn."""
+        return self.active.predictor.class_names == DIGITS
+
     def _prediction_changed(self, prediction) -> None:
-        has_drawing = prediction is not None and prediction.digit is not None
+        has_drawing = prediction is not None and prediction.digit is not None and self._reads_digits()
         self.confirm_button.setEnabled(has_drawing)
         if has_drawing:
             self.confirm_button.setText(f"✓ It is a {self._asked if self._asked is not None else prediction.digit}")
@@ -109,9 +115,13 @@ class PersonalPanel(QWidget):
         """The status line: how many personal samples there are, between ``prefix`` and ``suffix``."""
         n = len(self.store)
         text = f"{n} personal sample{'s' if n != 1 else ''}" if n else "No personal samples yet: confirm or correct a few predictions."
+        if not self._reads_digits():
+            text = (f"A model of {self.active.predictor.metadata.get('dataset', 'other classes')}: your handwriting "
+                    "teaches digit models only.")
         self.status.setStyleSheet(f"color: {MUTED}" if not prefix else "")
         self.status.setText(prefix + text + suffix)
-        self.personalise_button.setEnabled(n > 0 and self._worker is None)
+        self.personalise_button.setEnabled(n > 0 and self._worker is None and self._reads_digits())
+        self.teach_button.setEnabled((self._reads_digits() or self._asked is not None) and self._worker is None)
 
     # --- samples -------------------------------------------------------------------------------
     def confirm(self) -> None:

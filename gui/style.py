@@ -2,7 +2,7 @@
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 ACCENT = "#1f77b4"
@@ -64,6 +64,21 @@ def set_log_ticks(axis: pg.AxisItem, values) -> None:
     low, high = int(np.floor(np.log10(shown.min()))), int(np.ceil(np.log10(shown.max())))
     steps = (1, 2, 5) if high - low < 3 else (1,)  # over many decades, decades only
     axis.setTicks([[(np.log10(m * 10.0 ** k), f"{m * 10.0 ** k:g}") for k in range(low, high + 1) for m in steps], []])
+
+
+def set_class_ticks(axis: pg.AxisItem, class_names) -> None:
+    """One tick per class, at its number. Names that are words (Fashion-MNIST's) are a point smaller, so that
+    neighbours do not touch, and one of two words or with a slash goes on two lines ("Ankle\nboot"), the axis
+    made tall enough for them: pyqtgraph does not grow it for a second line."""
+    names = [name.replace("/", "/\n", 1) if "/" in name else name.replace(" ", "\n", 1) for name in class_names]
+    axis.setTicks([[(i, name) for i, name in enumerate(names)]])
+    font = None
+    if max(map(len, class_names), default=1) > 2:
+        font = QFont()
+        font.setPointSizeF(font.pointSizeF() - 1)
+    axis.setStyle(tickFont=font)
+    lines = max((name.count("\n") + 1 for name in names), default=1)
+    axis.setHeight(None if lines == 1 else lines * QFontMetrics(font or QFont()).lineSpacing() + 14)
 
 
 class WholeNumberAxis(pg.AxisItem):

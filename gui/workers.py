@@ -10,15 +10,23 @@ log = logging.getLogger(__name__)
 
 
 class Worker(QObject):
-    """Base of the workers: ``finish()`` ends ``run`` by handing the object back to the GUI thread
-    and emitting ``done``, so that it is deleted there. Deleted in its own thread, a Python QObject
-    asks Python about its overrides while Qt holds a connection lock, and deadlocks against a GUI
-    thread that holds Python's lock while connecting something (seen while taking screenshots)."""
+    """Base of the workers: ``finish()`` ends ``run`` by handing the object back to the GUI thread,
+    emitting its outcome, then ``done``, so that it is deleted there. Deleted in its own thread, a Python
+    QObject asks Python about its overrides while Qt holds a connection lock, and deadlocks against a GUI
+    thread that holds Python's lock while connecting something (seen while taking screenshots).
+
+    The outcome is emitted only once the worker belongs to the GUI thread: PySide6 calls a slot that is not
+    a QObject's method (a lambda, a function) in the thread of the object that emits, so emitted from the
+    worker's thread, a ``lambda result: …`` would have run there, off the GUI thread."""
 
     done = Signal()
 
-    def finish(self) -> None:
+    def finish(self, outcome: tuple | None = None) -> None:
+        """``outcome``: (signal, value) to emit first, e.g. (self.succeeded, result)."""
         self.moveToThread(QCoreApplication.instance().thread())
+        if outcome is not None:
+            signal, value = outcome
+            signal.emit(value)
         self.done.emit()
 
 
@@ -38,15 +46,14 @@ class FunctionWorker(Worker):
 
     @Slot()
     def run(self) -> None:
+        outcome = None
         try:
-            result = self._function(*self._args)
+            outcome = (self.succeeded, self._function(*self._args))
         except Exception as exc:  # reported to the user, never lost in a thread
             log.exception("%s failed", getattr(self._function, "__name__", "work"))
-            self.failed.emit(exc)
-        else:
-            self.succeeded.emit(result)
+            outcome = (self.failed, exc)
         finally:
-            self.finish()
+            self.finish(outcome)
 
 
 class TrainingWorker(Worker):
@@ -87,14 +94,15 @@ class JobWorker(Worker):
 
     @Slot()
     def run(self) -> None:
+        outcome = None
         try:
             self.job = self._make_job(self.event.emit)
             self.job.run()
         except Exception as exc:  # reported to the user, never lost in a thread
             log.exception("%s failed", type(self.job).__name__ if self.job else "job")
-            self.failed.emit(exc)
+            outcome = (self.failed, exc)
         finally:
-            self.finish()
+            self.finish(outcome)
 
 
 class StopsAndWaits:

@@ -71,6 +71,31 @@ def test_predict_plain_output_and_success_status(images, mnist):
     assert out.stdout.startswith(f"{images['digit2']}: {int(mnist.test_labels[2])}")
 
 
+def test_a_model_of_other_classes_answers_with_their_names(images, tmp_path):
+    from engine.checkpoint import save_checkpoint
+    from engine.datasets import REGISTRY
+    from engine.predict import Predictor
+
+    names = REGISTRY["fashion-mnist"].class_names
+    shipped = Predictor.load()
+    save_checkpoint(tmp_path / "fashion.pt", shipped.model, shipped.metadata | {"class_names": list(names)})
+    record = json.loads(main("predict", images["digit2"], "--json", "--model", tmp_path / "fashion.pt").stdout)
+    digit = json.loads(main("predict", images["digit2"], "--json").stdout)
+    assert record["digit"] == digit["digit"] and record["class"] == names[record["digit"]] and digit["class"] == str(digit["digit"])
+    plain = main("predict", images["digit2"], "--model", tmp_path / "fashion.pt")
+    assert plain.stdout.startswith(f"{images['digit2']}: {names[record['digit']]}  (")
+    explained = main("explain", images["digit2"], "--model", tmp_path / "fashion.pt")
+    assert explained.stdout.startswith(f"{images['digit2']}: {names[record['digit']]}  (")
+
+
+def test_output_into_a_pipe_closed_early_ends_quietly(images):
+    reader = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "predict", "--json", images["digit0"], images["digit1"]],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    reader.stdout.close()  # as `predict … | head -0` does, before anything is written
+    _, err = reader.communicate(timeout=300)
+    assert reader.returncode == 1 and b"Broken pipe" not in err and b"Traceback" not in err and err == b""
+
+
 def test_a_file_that_cannot_be_read_is_named_once(images, tmp_path):
     missing = tmp_path / "missing.png"
     for command in ("predict", "explain"):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from PySide6.QtCore import QMimeData, QObject, QPointF, QSettings, Qt, QUrl, Slot
+from PySide6.QtCore import QMimeData, QObject, QPointF, QSettings, Qt, QThread, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressBar, QPushButton, QTabWidget
@@ -53,6 +53,27 @@ def find(window, kind, name):
     widget = window.findChild(kind, name)
     assert widget is not None, f"no {kind.__name__} named {name}"
     return widget
+
+
+def test_a_workers_outcome_reaches_any_slot_on_the_gui_thread(qtbot):
+    """A lambda connected to a worker's result runs on the GUI thread, as a widget's method does (PySide6 runs
+    such a slot in the emitting object's thread)."""
+    from gui.workers import FunctionWorker, start_in_thread
+
+    def fails():
+        raise ValueError("bad input")
+
+    owner, on_gui_thread = QObject(), []
+    for work in (lambda: 42, fails):
+        worker = FunctionWorker(work)
+        for signal in (worker.succeeded, worker.failed):
+            signal.connect(lambda value: on_gui_thread.append((value, QThread.currentThread() is QApplication.instance().thread())))
+        worker.done.connect(lambda: on_gui_thread.append(("done", QThread.currentThread() is QApplication.instance().thread())))
+        with qtbot.waitSignal(worker.done, timeout=10_000):
+            start_in_thread(worker, owner, "test")
+    qtbot.waitUntil(lambda: len(on_gui_thread) == 4)
+    assert [value if value in (42, "done") else type(value) for value, _ in on_gui_thread] == [42, "done", ValueError, "done"]
+    assert all(on_gui for _, on_gui in on_gui_thread)
 
 
 def test_automation_names(window):
@@ -333,6 +354,33 @@ def test_a_dropped_model_loads_and_recent_models_are_remembered(window, tmp_path
     assert window.recent_models()[0] == str(second.resolve())
     window.use_default_model()  # the default has its own entry
     assert len(window.recent_models()) == 2
+
+
+def test_a_model_of_other_classes_is_read_by_their_names_and_not_taught_handwriting(window, qtbot, tmp_path):
+    from engine.checkpoint import save_checkpoint
+    from engine.datasets import REGISTRY
+    from engine.predict import Predictor
+
+    names = REGISTRY["fashion-mnist"].class_names
+    shipped = Predictor.load()
+    save_checkpoint(tmp_path / "fashion.pt", shipped.model, shipped.metadata | {"class_names": list(names), "dataset": "fashion-mnist"})
+    tab, panel = window.draw_tab, window.personal
+    draw_strokes(tab.canvas, STROKES[7])
+    assert panel.confirm_button.isEnabled() and panel.teach_button.isEnabled()
+    assert window.load_model(tmp_path / "fashion.pt")
+    qtbot.waitUntil(lambda: tab.last_prediction is not None and tab.last_prediction.class_names == names, timeout=5000)
+    answer = tab.last_prediction.name
+    assert answer in names and tab.digit_label.text() == answer
+    assert [label for _, label in tab.chart.getAxis("bottom")._tickLevels[0]][9] == "Ankle\nboot"
+    qtbot.waitUntil(lambda: tab.why_title.text().startswith(f"Why {answer}, not "), timeout=5000)
+    assert "The test images most like it" in tab.why_legend.text()
+    assert not panel.confirm_button.isEnabled() and not panel.label_buttons[0].isEnabled()
+    assert not panel.teach_button.isEnabled() and not panel.personalise_button.isEnabled()
+    assert "A model of fashion-mnist: your handwriting teaches digit models only" in panel.status.text()
+    window.use_default_model()  # a digit model again: its answers are digits and it can be taught
+    qtbot.waitUntil(lambda: tab.digit_label.text() == "7", timeout=5000)
+    assert panel.confirm_button.isEnabled() and panel.teach_button.isEnabled()
+    assert tab.chart.getAxis("bottom")._tickLevels[0][9] == (9, "9")
 
 
 def test_corrupt_model_is_refused_and_the_old_model_stays(window, tmp_path, monkeypatch):
@@ -693,6 +741,40 @@ def test_the_map_of_the_digits_is_laid_out_when_looked_at_and_puts_your_drawing_
     tab.set_model(window.active.predictor)
     assert tab.digit_map is None and len(plot.dots.data) == 0
     qtbot.waitUntil(lambda: tab.digit_map is not None, timeout=30_000)
+
+
+def test_a_set_of_other_things_than_digits_is_named_by_its_classes(qtbot, mnist):
+    """Fashion-MNIST's long class names: beside their numbers on the confusion matrix, on two lines under the
+    per-class bars, and in full under each thumbnail."""
+    from dataclasses import replace
+
+    from conftest import subset
+    from engine.datasets import REGISTRY
+    from engine.evaluate import evaluate
+    from engine.predict import Predictor
+    from gui.evaluate_tab import ConfusionMatrix, Gallery
+
+    names = REGISTRY["fashion-mnist"].class_names
+    data = replace(subset(mnist, 0, 200), class_names=names)
+    result = evaluate(Predictor.load().model, data.test_images, data.test_labels)
+    matrix = ConfusionMatrix()
+    qtbot.addWidget(matrix)
+    matrix.set_matrix(result.confusion)
+    assert [label for _, label in matrix.getAxis("left")._tickLevels[0]] == [str(d) for d in range(10)]
+    assert matrix.getAxis("bottom").labelText == "predicted digit"
+    matrix.set_matrix(result.confusion, names)
+    assert matrix.getAxis("left")._tickLevels[0][9] == (9.5, "Ankle boot  9")
+    assert matrix.getAxis("bottom")._tickLevels[0][9] == (9.5, "9")
+    assert matrix.getAxis("left").labelText == "true class" and "numbered as on the left" in matrix.getAxis("bottom").labelText
+
+    gallery = Gallery()
+    qtbot.addWidget(gallery)
+    two_lines = gallery.gridSize().height()
+    wrong = np.flatnonzero(result.predictions != result.labels)
+    ankle_boots = np.flatnonzero(result.labels == 9)
+    gallery.show_samples(data, result, np.concatenate([wrong, ankle_boots]))
+    assert gallery.item(len(wrong)).text().endswith("true Ankle boot")
+    assert gallery.gridSize().height() >= two_lines + gallery.fontMetrics().lineSpacing()  # "true Ankle / boot"
 
 
 def test_closing_the_window_while_the_map_is_laid_out_stops_it_at_once(qtbot, settings, tiny_data, monkeypatch):
@@ -1067,7 +1149,8 @@ def test_personalise_button_activates_a_personalised_model(window, qtbot, tiny_d
         qtbot.mouseClick(window.findChild(QPushButton, "label1"), Qt.MouseButton.LeftButton)
     panel.store.samples()[0].path.write_bytes(b"")  # a damaged file is left out and named, not a failure
     before = window.active.predictor
-    shown = []
+    shown, on_gui_thread = [], []
+    window.active.changed.connect(lambda _p: on_gui_thread.append(QThread.currentThread() is QApplication.instance().thread()))
     with qtbot.waitSignal(window.active.changed, timeout=120_000):
         qtbot.mouseClick(window.findChild(QPushButton, "personaliseButton"), Qt.MouseButton.LeftButton)
         panel._worker.progress.connect(shown.append)
@@ -1077,6 +1160,7 @@ def test_personalise_button_activates_a_personalised_model(window, qtbot, tiny_d
     assert window.active.path.is_file() and "personalised on 3 samples" in window.model_status.text()
     assert "Personalised in" in panel.status.text() and "no held-out score yet" in panel.status.text()  # all 3 learned
     assert "1 file left out: your sample of a 1" in panel.status.text()
+    assert on_gui_thread == [True]  # the new model was made active from the GUI thread, not the worker's
     assert window.recent_models() == [str(window.active.path.resolve())]  # to come back to later
 
 

@@ -150,6 +150,13 @@ def test_personalise_without_samples_explains(mnist):
         personalise(Predictor.load().model, one, mnist, steps=0)
 
 
+def test_a_model_of_other_classes_cannot_be_personalised():
+    from engine.personal import rehearsal_dataset
+
+    with pytest.raises(PersonalDataError, match="reads fashion-mnist, not digits"):
+        rehearsal_dataset({"dataset": "fashion-mnist", "class_names": ["T-shirt/top", "Trouser"]})
+
+
 def test_a_damaged_index_keeps_the_good_samples(store, tmp_path):
     rng = np.random.default_rng(4)
     kept = store.add(plain_seven(rng), 7)
