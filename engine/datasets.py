@@ -49,6 +49,16 @@ def stems_of(splits: tuple[str, ...]) -> tuple[str, ...]:
 
 DIGITS = tuple(str(d) for d in range(10))
 
+
+def are_digits(class_names) -> bool:
+    """Whether these classes are the ten digits (a model of Fashion-MNIST's has no handwriting to learn)."""
+    return tuple(class_names) == DIGITS
+
+
+def class_noun(class_names) -> str:
+    """What one class is called in captions: "digit", or "class" for sets of other things (Fashion-MNIST)."""
+    return "digit" if are_digits(class_names) else "class"
+
 REGISTRY: dict[str, DatasetSpec] = {
     "mnist": DatasetSpec(
         name="mnist",

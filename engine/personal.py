@@ -25,7 +25,7 @@ from PIL import Image
 from engine import paths
 from engine.augment import augment_batch
 from engine.checkpoint import atomic_write, atomic_write_text
-from engine.datasets import DIGITS, MIXED, Dataset, load_dataset
+from engine.datasets import DIGITS, MIXED, Dataset, are_digits, load_dataset
 from engine.device import configure_cpu
 from engine.evaluate import predict_logits, to_model_input
 from engine.preprocess import prepare_image
@@ -268,7 +268,7 @@ def _accuracy(model, images, labels) -> float | None:
 def rehearsal_dataset(metadata: dict, data_dir=None, progress=None) -> Dataset:
     """What Personalise mixes with the samples so the model forgets nothing: what it was trained on
     (MNIST, with the pen digits for a model that learned them). MNIST's test set is the probe."""
-    if tuple(metadata.get("class_names", DIGITS)) != DIGITS:
+    if not are_digits(metadata.get("class_names", DIGITS)):
         raise PersonalDataError(f"this model reads {metadata.get('dataset', 'other classes')}, not digits: "
                                 "your handwriting samples can only teach a model that reads digits")
     return load_dataset(MIXED if metadata.get("dataset") == MIXED else "mnist", data_dir, progress=progress)

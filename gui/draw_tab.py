@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QCheckBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget,
 )
 
-from engine.datasets import DIGITS
+from engine.datasets import DIGITS, are_digits
 from engine.explain import Explanation, overlay_rgba
 from engine.predict import Prediction
 from gui.settings import DEFAULTS, remember, remembered
@@ -270,7 +270,7 @@ class DrawTab(QWidget):
         names = prediction.class_names
         digit, other = names[explanation.digit], names[explanation.versus]
         self.why_title.setText(f"Why {digit}, not {other}")
-        items = "digits" if names == DIGITS else "images"
+        items = "digits" if are_digits(names) else "images"
         self.why_legend.setText(f"Red: strokes that make it a {digit}. Blue: strokes that pull it toward {other}. "
                                 f'<a href="likes">The test {items} most like it</a>')
         self.why_legend.setStyleSheet(f"color: {MUTED}")

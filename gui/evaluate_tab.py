@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.checkpoint import atomic_write_text
-from engine.datasets import DIGITS, PEN
+from engine.datasets import DIGITS, PEN, are_digits, class_noun
 from engine.evaluate import CONFIDENCE_BINS, EvalResult, default_test_set, evaluate_on, mismatch_note
 from engine.calibrate import confidence_bin, reliability
 from engine.digit_map import ITERATIONS, MAP_LIMIT, DigitMap, digit_map, map_sample, place_inputs
@@ -90,7 +90,7 @@ class ConfusionMatrix(pg.PlotWidget):
 
     def set_matrix(self, confusion: np.ndarray, class_names: tuple[str, ...] = DIGITS) -> None:
         self.n = n = len(confusion)
-        noun = class_noun(class_names)
+        noun, digits = class_noun(class_names), are_digits(class_names)
         self.setLabel("left", f"true {noun}")
         colours, dark = confusion_colours(confusion)
         self.image.setImage(colours, levels=None)
@@ -108,7 +108,6 @@ class ConfusionMatrix(pg.PlotWidget):
                 self.addItem(item)
                 self._texts.append(item)
         # Names too long for a column (Fashion-MNIST's) are on the left beside their number; below, the numbers.
-        digits = class_noun(class_names) == "digit"
         self.getAxis("left").setTicks([[(i + 0.5, name if digits else f"{name}  {i}") for i, name in enumerate(class_names)]])
         self.getAxis("bottom").setTicks([[(i + 0.5, str(i)) for i in range(n)]])
         self.setLabel("bottom", f"predicted {noun}" if digits else f"predicted {noun} (numbered as on the left)")
@@ -240,11 +239,6 @@ class WriterAccuracy(pg.PlotWidget):
         self.setToolTip("" if i is None else
                         f"Writer {self.writers[i]}: {round(self.heights[i] * self.counts[i])} of {self.counts[i]} "
                         f"read right ({self.heights[i]:.1%}). Click to see their digits")
-
-
-def class_noun(class_names) -> str:
-    """What one class is called in captions: "digit", or "class" for sets of other things (Fashion-MNIST)."""
-    return "digit" if tuple(class_names) == DIGITS else "class"
 
 
 def set_name(data) -> str:
@@ -379,6 +373,7 @@ class EvaluateTab(QWidget):
         self.per_class = pg.PlotWidget(background=None, title="Per-class accuracy")
         self.per_class.setMenuEnabled(False)
         self.per_class.setMouseEnabled(False, False)
+        set_class_ticks(self.per_class.getAxis("bottom"), DIGITS)
         self.per_class_bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=ACCENT)
         self.per_class.addItem(self.per_class_bars)
         self.confidence = ConfidencePlot()
@@ -744,7 +739,7 @@ class EvaluateTab(QWidget):
     def _map_text(self) -> str:
         made, result = self.digit_map, self.result
         noun = class_noun(self.data.class_names)
-        items = "digits" if noun == "digit" else "images"
+        items = "digits" if are_digits(self.data.class_names) else "images"
         sample = (f"{len(made.indices):,} test {items}" if len(made.indices) == len(result.labels) else
                   f"{len(made.indices):,} of {len(result.labels):,} test {items} (all read wrong, the rest at random)")
         yours = len(self.map_plot.yours_labels)
@@ -780,7 +775,7 @@ class EvaluateTab(QWidget):
         # Only while the tab is shown (showEvent asks again): after the window closed, no thread may start.
         # Handwritten digits have no place on the map of a model of other classes (Fashion-MNIST's).
         if (self.personal is None or self.digit_map is None or self._yours_worker is not None or not self.isVisible()
-                or self.predictor.class_names != DIGITS):
+                or not are_digits(self.predictor.class_names)):
             return
         samples = tuple((sample.id, sample.label) for sample in self.personal.samples())
         if samples == self._yours_shown:
@@ -829,7 +824,7 @@ class EvaluateTab(QWidget):
         made, names = self.digit_map, self.data.class_names if self.data else ()
         if made is None:
             return
-        items = "DIGITS" if class_noun(names) == "digit" else "IMAGES"
+        items = "DIGITS" if are_digits(names) else "IMAGES"
         if kind == DRAWING:
             if self._drawing is None:
                 return

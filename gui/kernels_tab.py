@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSlider, QVBoxLayout, QWidget,
 )
 
+from engine.datasets import class_noun
 from engine.events import KernelSnapshot
 from engine.filters import TOP, patches_for
 from engine.predict import Predictor
@@ -130,8 +131,7 @@ class KernelsTab(QWidget):
         self.source.setText(f"Active model: {meta.get('model', {}).get('name', '?')}"
                             + (f" ({accuracy:.2%} test accuracy)" if accuracy is not None else ""))
         self._show_kernels(predictor.kernels()[:2])
-        what = "digit" if all(name.isdigit() for name in predictor.class_names) else "class"
-        self.prototypes.title.setText(f"What it takes each {what} to be: an input made to maximise each score")
+        self.prototypes.title.setText(f"What it takes each {class_noun(predictor.class_names)} to be: an input made to maximise each score")
         if self.isVisible():
             self._find_patches(predictor)
         path = find_replay(meta, checkpoint)

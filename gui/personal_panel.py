@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.checkpoint import SaveError, save_checkpoint
-from engine.datasets import DIGITS
+from engine.datasets import are_digits
 from engine.events import Downloading
 from engine.paths import shown
 from engine.personal import (
@@ -99,7 +99,7 @@ class PersonalPanel(QWidget):
 
     def _reads_digits(self) -> bool:
         """Whether the active model reads digits: one of other classes (Fashion-MNIST's) has no handwriting to learn."""
-        return self.active.predictor.class_names == DIGITS
+        return are_digits(self.active.predictor.class_names)
 
     def _prediction_changed(self, prediction) -> None:
         has_drawing = prediction is not None and prediction.digit is not None and self._reads_digits()

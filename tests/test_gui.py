@@ -72,6 +72,7 @@ def test_a_workers_outcome_reaches_any_slot_on_the_gui_thread(qtbot):
         with qtbot.waitSignal(worker.done, timeout=10_000):
             start_in_thread(worker, owner, "test")
     qtbot.waitUntil(lambda: len(on_gui_thread) == 4)
+    qtbot.waitUntil(lambda: not owner.findChildren(QThread))  # both threads ended and deleted, before their owner is
     assert [value if value in (42, "done") else type(value) for value, _ in on_gui_thread] == [42, "done", ValueError, "done"]
     assert all(on_gui for _, on_gui in on_gui_thread)
 
