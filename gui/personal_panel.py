@@ -181,7 +181,9 @@ class PersonalPanel(QWidget):
         self._prediction_changed(self.draw_tab.last_prediction)
 
     def browse(self) -> None:
-        SamplesDialog(self.store, self.settings, self).exec()
+        dialog = SamplesDialog(self.store, self.settings, self)
+        dialog.exec()
+        dialog.deleteLater()  # a child of the panel: without this, every visit would leave one behind
         self.show_count()
 
     # --- fine-tuning ----------------------------------------------------------------------------
