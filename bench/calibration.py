@@ -13,7 +13,6 @@ still mean what they say where the model reads worse, and how often it is right 
 
 import argparse
 
-import numpy as np
 from PIL import Image, ImageDraw
 
 from bench.pen_writers import LOW_RES, writer_set

@@ -150,7 +150,7 @@ def test_pieces_of_neighbouring_digits_at_the_sides_are_painted_over(tmp_path):
     assert np.abs(prepare_image(gray).pixels - clean).mean() < 0.01  # …and the digit is untouched
     # Left alone: a scan cropped to its ink, broken into pieces (no paper above and below), and a
     # digit with nothing beside it.
-    rows, cols = np.flatnonzero((cropped < 128).any(1)), np.flatnonzero((cropped < 128).any(0))
+    rows = np.flatnonzero((cropped < 128).any(1))
     tight = np.ascontiguousarray(cropped[rows[0]: rows[-1] + 1], np.float32) / 255
     assert erase_neighbours(tight) is tight
     alone = page.astype(np.float32) / 255
