@@ -159,10 +159,10 @@ class PersonalSamples:
                 prepared = prepare_image(self.image(s))
             except PersonalDataError as exc:
                 skipped.append(str(exc))
-                continue
-            if not prepared.empty:
-                pixels.append(np.round(prepared.pixels * 255).astype(np.uint8))
-                labels.append(s.label)
+            else:
+                if not prepared.empty:
+                    pixels.append(np.round(prepared.pixels * 255).astype(np.uint8))
+                    labels.append(s.label)
             if progress and number % PROGRESS_EVERY == 0:
                 progress(number, len(self._samples))
         if skipped and len(skipped) == len(self._samples):

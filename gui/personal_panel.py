@@ -120,8 +120,14 @@ class PersonalPanel(QWidget):
                     "teaches digit models only.")
         self.status.setStyleSheet(f"color: {MUTED}" if not prefix else "")
         self.status.setText(prefix + text + suffix)
-        self.personalise_button.setEnabled(n > 0 and self._worker is None and self._reads_digits())
-        self.teach_button.setEnabled((self._reads_digits() or self._asked is not None) and self._worker is None)
+        self._enable_actions()
+
+    def _enable_actions(self) -> None:
+        """Personalise and Teach each digit: not while Personalise runs, nor for a model that does not read digits
+        (a guided round under way can still be stopped; it ends with Personalise)."""
+        digits, idle = self._reads_digits(), self._worker is None
+        self.personalise_button.setEnabled(len(self.store) > 0 and idle and digits and self._asked is None)
+        self.teach_button.setEnabled((digits or self._asked is not None) and idle)
 
     # --- samples -------------------------------------------------------------------------------
     def confirm(self) -> None:
@@ -167,7 +173,7 @@ class PersonalPanel(QWidget):
             return
         self._asked = digit
         self.teach_button.setText("Stop teaching")
-        self.personalise_button.setEnabled(False)  # the round ends with it
+        self._enable_actions()
         self.draw_tab.canvas.set_hint(f"Draw a {digit}")
         self.status.setStyleSheet("")
         self.status.setText(f"{prefix}Draw a {digit} the way you usually write it, then press Enter ({digit + 1} of 10; "
@@ -221,8 +227,7 @@ class PersonalPanel(QWidget):
 
     def _done(self) -> None:
         self._worker = None
-        self.personalise_button.setEnabled(len(self.store) > 0)
-        self.teach_button.setEnabled(True)
+        self._enable_actions()
 
     def _failed(self, exc: Exception) -> None:
         self.status.setStyleSheet(f"color: {BAD}")

@@ -1173,6 +1173,7 @@ def test_teach_each_digit_asks_for_0_to_9_then_personalises(window, qtbot, tiny_
     qtbot.keyClick(canvas, Qt.Key.Key_3)  # another digit's key keeps the drawing as that digit and asks again
     assert [s.label for s in panel.store.samples()] == [3] and canvas.hint == "Draw a 0"
     assert panel.status.text().startswith("Kept as 3 · Draw a 0")
+    assert not panel.personalise_button.isEnabled() and panel.teach_button.isEnabled()  # the round ends with it
     before = window.active.predictor
     with qtbot.waitSignal(window.active.changed, timeout=120_000):
         for digit in range(10):
