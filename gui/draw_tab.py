@@ -68,7 +68,7 @@ class ProbabilityChart(pg.PlotWidget):
         self.showGrid(y=True, alpha=0.15)
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.72, brushes=bar_brushes(None))
         self.addItem(self.bars)
-        self.setMinimumHeight(160)
+        self.setMinimumHeight(140)  # with the rest of the panel, the window fits a 1280×800 screen
 
     def set_class_names(self, class_names) -> None:
         set_class_ticks(self.getAxis("bottom"), class_names)

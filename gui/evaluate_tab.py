@@ -25,7 +25,7 @@ from gui.digit_map_view import DRAWING, SAMPLE, DigitMapPlot
 from gui.draw_tab import array_to_pixmap
 from gui.export import add_picture_menu, choose_save_path, save_or_explain
 from gui.settings import remember, remembered
-from gui.style import ACCENT, BAD, MUTED, section_label, set_class_ticks
+from gui.style import ACCENT, BAD, MUTED, ClampedLabel, section_label, set_class_ticks
 from gui.workers import FunctionWorker, start_in_thread
 
 GALLERY_LIMIT = 300  # thumbnails shown at once; the caption says how many there are
@@ -304,19 +304,6 @@ def samples_on_map(model, made: DigitMap, personal: PersonalSamples):
     return at, labels.numpy(), features, skipped
 
 
-class Caption(QLabel):
-    """Three wrapped lines under a picture. A wrapped label's height for its width would become the height of
-    the page it is on, and squash the plots under the views; this one keeps to its three lines."""
-
-    def __init__(self):
-        super().__init__("")
-        self.setWordWrap(True)
-        self.setMinimumHeight(3 * self.fontMetrics().lineSpacing())
-
-    def hasHeightForWidth(self) -> bool:
-        return False
-
-
 class EvaluateTab(QWidget):
     activity = Signal(str)
     # A thumbnail double-clicked: where it came from, its label and the input the network read (PreparedImage).
@@ -424,7 +411,7 @@ class EvaluateTab(QWidget):
         self.map_plot.setObjectName("digitMap")
         self.map_plot.picked.connect(self.show_most_alike)
         add_picture_menu(self.map_plot, "digit-map")
-        self.map_caption = Caption()
+        self.map_caption = ClampedLabel(lines=4)  # three about the map, one about your drawing on it
         self.map_caption.setStyleSheet(f"color: {MUTED}")
         self.map_page = QWidget()
         map_layout = QVBoxLayout(self.map_page)

@@ -24,7 +24,7 @@ from gui.active_model import ActiveModel
 from gui.draw_tab import DrawTab, array_to_pixmap
 from gui.export import choose_save_path
 from gui.settings import remember, remembered
-from gui.style import BAD, GOOD, MUTED, section_label
+from gui.style import BAD, GOOD, MUTED, ClampedLabel, section_label
 from gui.workers import FunctionWorker, start_in_thread
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,7 @@ class PersonalPanel(QWidget):
         self._asked: int | None = None  # the digit the guided round asks for next
         self.browse_button = QPushButton("My samples…")
         self.browse_button.clicked.connect(self.browse)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = ClampedLabel(lines=2)  # a long message must not squeeze the pictures above it
         self.status.setObjectName("personalStatus")
 
         actions = QHBoxLayout()
@@ -241,7 +240,7 @@ class PersonalPanel(QWidget):
             where = "saved in your models folder"
         except SaveError as exc:  # keep the model in memory, unsaved, rather than lose it
             path, where = None, f"not saved ({exc}): File → Save model keeps it"
-        self.status.setToolTip(str(path) if path else "")
+        self.status.set_detail(str(path) if path else "")
         self.active.set(Predictor(result.model, "cpu", metadata), path, saved=path is not None)
         self.status.setStyleSheet(f"color: {GOOD}")
         self.status.setText(f"Personalised in {result.seconds:.0f} s: {result.summary()}. "

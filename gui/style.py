@@ -2,6 +2,7 @@
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
@@ -48,6 +49,52 @@ def section_label(text: str) -> QLabel:
     label = QLabel(text)
     label.setStyleSheet(f"color: {MUTED}; font-weight: bold; text-transform: uppercase; margin-top: 6px")
     return label
+
+
+class ClampedLabel(QLabel):
+    """Wrapped text kept to ``lines`` lines: a longer text ends in "…" and is whole in the tooltip (with any
+    ``detail``). A wrapped label otherwise grows with its text, or its height for its width becomes the
+    page's, and squeezes the fixed-size pictures above it until they overlap. ``text()`` is the whole text."""
+
+    def __init__(self, lines: int):
+        super().__init__("")
+        self.setWordWrap(True)
+        self._lines, self._whole, self.detail = lines, "", ""
+        self.setFixedHeight(lines * self.fontMetrics().lineSpacing() + 2)
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+    def text(self) -> str:
+        return self._whole
+
+    def setText(self, text: str) -> None:
+        self._whole = text
+        self._fit()
+
+    def set_detail(self, detail: str) -> None:
+        self.detail = detail
+        self._fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fits(self, text: str) -> bool:
+        room = QRect(0, 0, max(1, self.contentsRect().width()), 100_000)
+        return self.fontMetrics().boundingRect(room, Qt.TextFlag.TextWordWrap, text).height() <= self.height()
+
+    def _fit(self) -> None:
+        shown = self._whole
+        if not self._fits(shown):
+            words = shown.split(" ")
+            low, high = 0, len(words)  # the most words that fit with "…" after them
+            while low < high:
+                middle = (low + high + 1) // 2
+                low, high = (middle, high) if self._fits(" ".join(words[:middle]) + "…") else (low, middle - 1)
+            shown = " ".join(words[:low]) + "…"
+        super().setText(shown)
+        self.setToolTip("\n".join(part for part in (self._whole if shown != self._whole else "", self.detail) if part))
 
 
 # Tableau's ten: distinct at a glance, one per run of a comparison.

@@ -77,6 +77,30 @@ def test_a_workers_outcome_reaches_any_slot_on_the_gui_thread(qtbot):
     assert all(on_gui for _, on_gui in on_gui_thread)
 
 
+def test_a_clamped_label_keeps_to_its_lines_and_shows_the_whole_text_on_hover(qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    from gui.style import ClampedLabel
+
+    label = ClampedLabel(lines=2)
+    qtbot.addWidget(label)
+    label.resize(300, label.height())
+    label.show()
+    height = label.height()
+    long = "Personalised in 12 s: held-out personal samples 80% → 100% (5 samples); MNIST 99.55% → 99.25%. " * 3
+    label.setText(long)
+    label.set_detail("/models/personalised.pt")
+    shown = QLabel.text(label)
+    assert label.height() == height and label.text() == long
+    assert shown.endswith("…") and long.startswith(shown[:-1]) and len(shown) < len(long)
+    assert label.toolTip() == long + "\n/models/personalised.pt"
+    label.setText("Saved as 4")  # a short text is shown whole, and the tooltip only adds the detail
+    assert QLabel.text(label) == "Saved as 4" and label.toolTip() == "/models/personalised.pt"
+    label.resize(3000, height)  # wider: more of a long text is shown
+    label.setText(long)
+    assert len(QLabel.text(label)) > len(shown)
+
+
 def test_automation_names(window):
     assert find(window, QTabWidget, "mainTabs").count() == 6
     find(window, DrawingCanvas, "canvas")
