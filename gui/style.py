@@ -59,7 +59,8 @@ class ClampedLabel(QLabel):
     def __init__(self, lines: int):
         super().__init__("")
         self.setWordWrap(True)
-        self._lines, self._whole, self.detail = lines, "", ""
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # a short text on its first line
+        self._whole, self.detail = "", ""
         self.setFixedHeight(lines * self.fontMetrics().lineSpacing() + 2)
 
     def hasHeightForWidth(self) -> bool:
