@@ -59,6 +59,11 @@ def class_noun(class_names) -> str:
     """What one class is called in captions: "digit", or "class" for sets of other things (Fashion-MNIST)."""
     return "digit" if are_digits(class_names) else "class"
 
+
+def items_noun(class_names) -> str:
+    """What the test images are called in captions: "digits", or "images" for sets of other things."""
+    return "digits" if are_digits(class_names) else "images"
+
 REGISTRY: dict[str, DatasetSpec] = {
     "mnist": DatasetSpec(
         name="mnist",

@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QIODevice, Signal
 from PySide6.QtGui import QFont, QPixmap
 
+from engine.datasets import items_noun
 from gui.style import BAD, RUN_COLOURS, legend_brush
 
 HOVER_PIXELS = 8  # how near the mouse must be to a dot to name it
@@ -147,7 +148,7 @@ class DigitMapPlot(pg.PlotWidget):
         if near == self._hovering:  # the mouse moved within one dot: its tooltip stands
             return
         self._hovering = near
-        likes = "Click to see the digits the network finds most like it"
+        likes = f"Click to see the {items_noun(self.class_names)} the network finds most like it"
         if near is None:
             self.setToolTip("")
         elif near[0] == DRAWING:

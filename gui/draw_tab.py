@@ -12,14 +12,14 @@ from PySide6.QtWidgets import (
     QCheckBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget,
 )
 
-from engine.datasets import DIGITS, are_digits
+from engine.datasets import DIGITS, items_noun
 from engine.explain import Explanation, overlay_rgba
 from engine.predict import Prediction
 from gui.settings import DEFAULTS, remember, remembered
 from gui.active_model import ActiveModel
 from gui.canvas import DrawingCanvas
 from gui.export import add_picture_menu
-from gui.style import ACCENT, BAD, MUTED, UNSURE, bar_brushes, section_label, set_class_ticks
+from gui.style import ACCENT, BAD, MUTED, UNSURE, bar_brushes, names_are_words, section_label, set_class_ticks
 
 log = logging.getLogger(__name__)
 PREDICT_EVERY_MS = 30  # while a stroke grows, predict at most this often
@@ -248,7 +248,7 @@ class DrawTab(QWidget):
         names = predictor.class_names
         self.chart.set_class_names(names)
         font = self.digit_label.font()
-        font.setPointSize(64 if max(map(len, names)) <= 2 else 28)
+        font.setPointSize(28 if names_are_words(names) else 64)
         self.digit_label.setFont(font)
         self.predict_now()
 
@@ -270,9 +270,8 @@ class DrawTab(QWidget):
         names = prediction.class_names
         digit, other = names[explanation.digit], names[explanation.versus]
         self.why_title.setText(f"Why {digit}, not {other}")
-        items = "digits" if are_digits(names) else "images"
         self.why_legend.setText(f"Red: strokes that make it a {digit}. Blue: strokes that pull it toward {other}. "
-                                f'<a href="likes">The test {items} most like it</a>')
+                                f'<a href="likes">The test {items_noun(names)} most like it</a>')
         self.why_legend.setStyleSheet(f"color: {MUTED}")
         self._overlay_rgba = overlay_rgba(explanation.saliency)
         self.why.setPixmap(array_to_pixmap(prediction.pixels, PREVIEW_SCALE, self._overlay_rgba))

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.checkpoint import atomic_write_text
-from engine.datasets import DIGITS, PEN, are_digits, class_noun
+from engine.datasets import DIGITS, PEN, are_digits, class_noun, items_noun
 from engine.evaluate import CONFIDENCE_BINS, EvalResult, default_test_set, evaluate_on, mismatch_note
 from engine.calibrate import confidence_bin, reliability
 from engine.digit_map import ITERATIONS, MAP_LIMIT, DigitMap, digit_map, map_sample, place_inputs
@@ -726,7 +726,7 @@ class EvaluateTab(QWidget):
     def _map_text(self) -> str:
         made, result = self.digit_map, self.result
         noun = class_noun(self.data.class_names)
-        items = "digits" if are_digits(self.data.class_names) else "images"
+        items = items_noun(self.data.class_names)
         sample = (f"{len(made.indices):,} test {items}" if len(made.indices) == len(result.labels) else
                   f"{len(made.indices):,} of {len(result.labels):,} test {items} (all read wrong, the rest at random)")
         yours = len(self.map_plot.yours_labels)
@@ -811,7 +811,7 @@ class EvaluateTab(QWidget):
         made, names = self.digit_map, self.data.class_names if self.data else ()
         if made is None:
             return
-        items = "DIGITS" if are_digits(names) else "IMAGES"
+        items = items_noun(names).upper()
         if kind == DRAWING:
             if self._drawing is None:
                 return

@@ -57,6 +57,11 @@ def ask_to_save(parent) -> QMessageBox.StandardButton:
         QMessageBox.StandardButton.Save)
 
 
+def encoded_picture(mime: QMimeData) -> str | None:
+    """The first picture format (image/avif, image/webp, …) the data offers as encoded bytes, if any."""
+    return next((kind for kind in mime.formats() if kind.startswith("image/")), None)
+
+
 class MainWindow(QMainWindow):
     def __init__(self, predictor: Predictor | None = None, settings: QSettings | None = None):
         super().__init__()
@@ -324,7 +329,7 @@ class MainWindow(QMainWindow):
             gray = read_picture(Image.fromarray(image_array(image)))
             self.show_picture(gray, f"{how} a picture of {image.width()}×{image.height()} pixels")
             return True
-        encoded = next((kind for kind in mime.formats() if kind.startswith("image/")), None)
+        encoded = encoded_picture(mime)
         if encoded is None:
             return False
         # A format Qt does not decode here (AVIF, or WebP without Qt's plugin): its bytes are read as a file of them is.
@@ -373,7 +378,7 @@ class MainWindow(QMainWindow):
 
     def dragEnterEvent(self, event) -> None:
         mime = event.mimeData()  # anything but a file or a picture is refused: the cursor says so
-        if self._dropped_file(event) or mime.hasImage() or any(kind.startswith("image/") for kind in mime.formats()):
+        if self._dropped_file(event) or mime.hasImage() or encoded_picture(mime):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:

@@ -114,6 +114,11 @@ def set_log_ticks(axis: pg.AxisItem, values) -> None:
     axis.setTicks([[(np.log10(m * 10.0 ** k), f"{m * 10.0 ** k:g}") for k in range(low, high + 1) for m in steps], []])
 
 
+def names_are_words(class_names) -> bool:
+    """Whether class names are words ("Sneaker"), not one or two characters ("7"): shown smaller than digits."""
+    return max(map(len, class_names), default=1) > 2
+
+
 def set_class_ticks(axis: pg.AxisItem, class_names) -> None:
     """One tick per class, at its number. Names that are words (Fashion-MNIST's) are a point smaller, so that
     neighbours do not touch, and one of two words or with a slash goes on two lines ("Ankle\nboot"), the axis
@@ -121,7 +126,7 @@ def set_class_ticks(axis: pg.AxisItem, class_names) -> None:
     names = [name.replace("/", "/\n", 1) if "/" in name else name.replace(" ", "\n", 1) for name in class_names]
     axis.setTicks([[(i, name) for i, name in enumerate(names)]])
     font = None
-    if max(map(len, class_names), default=1) > 2:
+    if names_are_words(class_names):
         font = QFont()
         font.setPointSizeF(font.pointSizeF() - 1)
     axis.setStyle(tickFont=font)
