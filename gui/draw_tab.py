@@ -6,10 +6,10 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QGuiApplication, QImage, QPainter, QPixmap
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QGuiApplication, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
-    QCheckBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget,
+    QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget,
 )
 
 from engine.datasets import DIGITS, items_noun
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 PREDICT_EVERY_MS = 30  # while a stroke grows, predict at most this often
 HINT = "Draw a digit from 0 to 9 in the box"
 PREVIEW_SCALE = 6
+SMALLEST_PREVIEW_SCALE = 3
 
 
 def array_to_pixmap(pixels: np.ndarray, scale: int, overlay: np.ndarray | None = None) -> QPixmap:
@@ -45,14 +46,44 @@ def array_to_pixmap(pixels: np.ndarray, scale: int, overlay: np.ndarray | None =
     return pixmap
 
 
-def input_picture(name: str, tooltip: str) -> QLabel:
-    """A framed label the size of the enlarged 28×28 network input."""
-    label = QLabel()
-    label.setObjectName(name)
-    label.setFixedSize(28 * PREVIEW_SCALE, 28 * PREVIEW_SCALE)
-    label.setFrameShape(QFrame.Shape.Box)
-    label.setToolTip(tooltip)
-    return label
+class PixelPicture(QLabel):
+    """The 28×28 network input (or a map over it) with crisp pixels in a thin box: each pixel 6 screen
+    pixels wide when there is room, down to 3 when the window is short (a 1366×768 laptop)."""
+
+    def __init__(self, name: str, tooltip: str):
+        super().__init__()
+        self.setObjectName(name)
+        self.setToolTip(tooltip)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setContentsMargins(1, 1, 1, 1)  # room for the box
+        self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Maximum)
+        self._pixels, self._overlay = np.zeros((28, 28)), None
+        self._scale = PREVIEW_SCALE
+        self.show_pixels(self._pixels)
+
+    def sizeHint(self) -> QSize:
+        return QSize(28 * PREVIEW_SCALE + 2, 28 * PREVIEW_SCALE + 2)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(28 * SMALLEST_PREVIEW_SCALE + 2, 28 * SMALLEST_PREVIEW_SCALE + 2)
+
+    def show_pixels(self, pixels: np.ndarray, overlay: np.ndarray | None = None) -> None:
+        self._pixels, self._overlay = pixels, overlay
+        self.setPixmap(array_to_pixmap(pixels, self._scale, overlay))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        scale = min(PREVIEW_SCALE, max(SMALLEST_PREVIEW_SCALE, (min(self.width(), self.height()) - 2) // 28))
+        if scale != self._scale:
+            self._scale = scale
+            self.show_pixels(self._pixels, self._overlay)
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        painter.drawRect(0, 0, 28 * self._scale + 1, 28 * self._scale + 1)
+        painter.end()
 
 
 class ProbabilityChart(pg.PlotWidget):
@@ -68,7 +99,7 @@ class ProbabilityChart(pg.PlotWidget):
         self.showGrid(y=True, alpha=0.15)
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.72, brushes=bar_brushes(None))
         self.addItem(self.bars)
-        self.setMinimumHeight(140)  # with the rest of the panel, the window fits a 1280×800 screen
+        self.setMinimumHeight(80)  # with the rest of the panel, the Draw tab fits a 1366×768 screen unscrolled
 
     def set_class_names(self, class_names) -> None:
         set_class_ticks(self.getAxis("bottom"), class_names)
@@ -143,25 +174,26 @@ class DrawTab(QWidget):
         font.setPointSize(64)
         font.setBold(True)
         self.digit_label.setFont(font)
-        self.digit_label.setMinimumHeight(96)  # with the rest of the panel, the window fits a 1280×800 screen
+        self.digit_label.setMinimumHeight(96)  # the answer's 64 pt, whatever the window's height
         self.digit_label.setWordWrap(True)
         self.confidence_label = QLabel(HINT)
         self.confidence_label.setObjectName("confidenceLabel")
         self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.confidence_label.setWordWrap(True)
         self.chart = ProbabilityChart()
-        self.preview = input_picture("networkInput", "Exactly what the network sees: your drawing cropped, "
+        self.preview = PixelPicture("networkInput", "Exactly what the network sees: your drawing cropped, "
                                      "scaled to 20 px, centred by mass in 28×28, white on black like MNIST")
         self.latency_label = QLabel("")
         self.latency_label.setStyleSheet(f"color: {MUTED}")
         self.why_title = section_label("Why")
-        self.why = input_picture("whyMap", "Integrated gradients: how much each input pixel adds to the answer's "
+        self.why = PixelPicture("whyMap", "Integrated gradients: how much each input pixel adds to the answer's "
                                  "score rather than the runner-up's, from a blank input to your drawing")
         self.why_legend = QLabel("")
         self.why_legend.setWordWrap(True)
         self.why_legend.setTextFormat(Qt.TextFormat.RichText)
         self.why_legend.linkActivated.connect(lambda _link: self.likes_requested.emit())
         self.why_legend.setStyleSheet(f"color: {MUTED}")
+        self.why_legend.setMinimumHeight(2 * self.why_legend.fontMetrics().lineSpacing())  # its two lines, in any window
         for widget, name in ((self.canvas, "drawing"), (self.preview, "network-input"), (self.why, "why"),
                              (self.chart, "probabilities")):
             add_picture_menu(widget, name)
@@ -190,7 +222,6 @@ class DrawTab(QWidget):
         panel = QWidget()
         panel.setLayout(right)
         panel.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
-        panel.setMinimumWidth(400)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 3)
         layout.addWidget(panel, 2)
@@ -274,7 +305,7 @@ class DrawTab(QWidget):
                                 f'<a href="likes">The test {items_noun(names)} most like it</a>')
         self.why_legend.setStyleSheet(f"color: {MUTED}")
         self._overlay_rgba = overlay_rgba(explanation.saliency)
-        self.why.setPixmap(array_to_pixmap(prediction.pixels, PREVIEW_SCALE, self._overlay_rgba))
+        self.why.show_pixels(prediction.pixels, self._overlay_rgba)
         self._show_overlay()
         self.explained.emit(explanation)
 
@@ -289,13 +320,13 @@ class DrawTab(QWidget):
     def _show_empty(self, message: str = HINT) -> None:
         self.explanation = None
         self.why_title.setText("Why")
-        self.why.setPixmap(array_to_pixmap(np.zeros((28, 28)), PREVIEW_SCALE))
+        self.why.show_pixels(np.zeros((28, 28)))
         self.why_legend.setText("")
         self.digit_label.setText("")
         self.confidence_label.setText(message)
         self.confidence_label.setStyleSheet(f"color: {MUTED}")
         self.chart.show_probabilities(np.zeros(10), None)
-        self.preview.setPixmap(array_to_pixmap(np.zeros((28, 28)), PREVIEW_SCALE))
+        self.preview.show_pixels(np.zeros((28, 28)))
         self.latency_label.setText("")
 
     def _show(self, p: Prediction) -> None:
@@ -311,5 +342,5 @@ class DrawTab(QWidget):
             self.confidence_label.setText(f"{p.confidence:.1%} sure")
             self.confidence_label.setStyleSheet("")
         self.chart.show_probabilities(p.probabilities, p.digit)
-        self.preview.setPixmap(array_to_pixmap(p.pixels, PREVIEW_SCALE))
+        self.preview.show_pixels(p.pixels)
         self.latency_label.setText(f"drawing → prediction: {self.latencies_ms[-1]:.1f} ms")

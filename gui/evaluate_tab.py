@@ -387,6 +387,8 @@ class EvaluateTab(QWidget):
         self.errors_gallery.setObjectName("errorsGallery")
         for gallery in (self.cell_gallery, self.errors_gallery):
             gallery.opened.connect(self._open_sample)
+        for title in (self.cell_title, self.errors_title):
+            title.setWordWrap(True)  # a long title takes a second line rather than widening the window
 
         top = QHBoxLayout()
         top.addWidget(self.run_button)

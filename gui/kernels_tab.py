@@ -49,9 +49,9 @@ class KernelsTab(QWidget):
         self.mean_channels.toggled.connect(lambda _on: self._show_kernels(self._kernels))
         self.conv1 = GridPanel("Layer 1 kernels", DIVERGING, lambda r, c: f"conv1 filter {r * self.conv1.mosaic.cols + c + 1}", self.info)
         self.conv2 = GridPanel("Layer 2 kernels", DIVERGING, self._describe_conv2, self.info)
-        self.patches1 = GridPanel(f"What each layer 1 filter looks for: its {TOP} strongest MNIST test patches", SEQUENTIAL,
+        self.patches1 = GridPanel(f"Layer 1: each filter's {TOP} strongest test patches", SEQUENTIAL,
                                   lambda r, c: f"conv1 filter {r * self.patches1.mosaic.cols + c + 1}, strongest first", self.info)
-        self.patches2 = GridPanel(f"What each layer 2 filter looks for: its {TOP} strongest MNIST test patches", SEQUENTIAL,
+        self.patches2 = GridPanel(f"Layer 2: each filter's {TOP} strongest test patches", SEQUENTIAL,
                                   lambda r, c: f"conv2 filter {r * self.patches2.mosaic.cols + c + 1}, strongest first", self.info)
         self.prototypes = GridPanel("What it takes each digit to be: an input made to maximise each score", SEQUENTIAL,
                                     self._describe_prototype, self.info)

@@ -4,11 +4,12 @@ import io
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QSettings, Qt, QThread, QTimer
+from PySide6.QtCore import QEvent, QMimeData, QSettings, QSize, Qt, QThread, QTimer
 from PIL import Image
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QDialog, QDialogButtonBox, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QVBoxLayout,
+    QApplication, QDialog, QDialogButtonBox, QFileDialog, QFrame, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea,
+    QTabWidget, QVBoxLayout, QWidget,
 )
 
 from engine import __version__
@@ -34,6 +35,9 @@ IMAGE_FILTER = f"Images ({' '.join('*' + s for s in IMAGE_SUFFIXES)});;All files
 MODEL_FILTER = "Digit Studio models (*.pt);;All files (*)"
 MODEL_SUFFIX = ".pt"
 RECENT_MODELS = 8
+PREFERRED_SIZE = QSize(1240, 800)  # every tab at its intended size
+FRAME_ALLOWANCE = QSize(16, 48)  # a window manager's borders and title bar, about
+SMALLEST_SIZE = QSize(720, 480)  # below this no tab is of use; larger pages scroll
 # Keys that act without a menu entry, for the shortcuts list.
 OTHER_SHORTCUTS = (("0 – 9", "Draw tab: keep the drawing as a personal sample of that digit"),
                    ("Enter", "Draw tab: keep the drawing as the digit the network read "
@@ -62,6 +66,62 @@ def encoded_picture(mime: QMimeData) -> str | None:
     return next((kind for kind in mime.formats() if kind.startswith("image/")), None)
 
 
+class PageScroll(QScrollArea):
+    """A page that fills the tab and scrolls only when the tab is smaller than the page's minimum.
+
+    QScrollArea's own resizing sizes a page with word-wrapped text to the page's preferred height for
+    its width, which scrolls the Draw tab even on a large screen; this one sizes it to the tab, never
+    below the page's minimum (so wrapped text on a page should have a minimum height of its lines)."""
+
+    def __init__(self, page: QWidget):
+        super().__init__(frameShape=QFrame.Shape.NoFrame)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the page (the Draw tab's digit keys)
+        self.setWidget(page)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self._fit()  # the page's minimum may have changed
+        return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        page, room = self.widget(), self.maximumViewportSize()
+        least = page.minimumSizeHint().expandedTo(page.minimumSize())
+        width, height = room.width(), room.height()
+        if least.height() > height:
+            width -= self.verticalScrollBar().sizeHint().width()
+        if least.width() > width:
+            height -= self.horizontalScrollBar().sizeHint().height()
+            if least.height() > height and width == room.width():
+                width -= self.verticalScrollBar().sizeHint().width()
+        page.resize(max(width, least.width()), max(height, least.height()))
+
+
+class ScrollingTabs(QTabWidget):
+    """Tabs whose pages scroll when the window is smaller than a page needs (a 1366×768 laptop, a 1280×720
+    projector), so that the window never has to be larger than the screen. Callers deal in pages; the
+    scroll area around each is this class's own."""
+
+    def add_page(self, page: QWidget, title: str) -> None:
+        self.addTab(PageScroll(page), title)
+
+    def widget(self, index: int) -> QWidget | None:
+        scroll = super().widget(index)
+        return scroll.widget() if scroll is not None else None
+
+    def currentWidget(self) -> QWidget | None:
+        return self.widget(self.currentIndex())
+
+    def indexOf(self, page: QWidget) -> int:
+        return next((i for i in range(self.count()) if self.widget(i) is page), -1)
+
+    def setCurrentWidget(self, page: QWidget) -> None:
+        self.setCurrentIndex(self.indexOf(page))
+
+
 class MainWindow(QMainWindow):
     def __init__(self, predictor: Predictor | None = None, settings: QSettings | None = None):
         super().__init__()
@@ -70,7 +130,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings()
         self.active = ActiveModel(predictor or Predictor.load(), None if predictor else default_model_path(), self)
 
-        self.tabs = QTabWidget()
+        self.tabs = ScrollingTabs()
         self.tabs.setObjectName("mainTabs")
         self.tabs.setDocumentMode(True)
         self.draw_tab = DrawTab(self.active)
@@ -81,13 +141,11 @@ class MainWindow(QMainWindow):
         self.kernels_tab = KernelsTab()
         self.layers_tab = LayersTab()
         self.evaluate_tab = EvaluateTab(self.settings)
-        self.tabs.addTab(self.draw_tab, "Draw")
-        self.tabs.addTab(self.train_tab, "Train")
-        self.tabs.addTab(self.experiments_tab, "Experiments")
-        self.tabs.addTab(self.kernels_tab, "Kernels")
-        self.tabs.addTab(self.layers_tab, "Layers")
-        self.tabs.addTab(self.evaluate_tab, "Evaluate")
+        for page, title in ((self.draw_tab, "Draw"), (self.train_tab, "Train"), (self.experiments_tab, "Experiments"),
+                            (self.kernels_tab, "Kernels"), (self.layers_tab, "Layers"), (self.evaluate_tab, "Evaluate")):
+            self.tabs.add_page(page, title)
         self.setCentralWidget(self.tabs)
+        self.setMinimumSize(SMALLEST_SIZE)
 
         self.model_status = QLabel()
         self.device_status = QLabel()
@@ -404,12 +462,16 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1240, 800)
+            self._fit_to_screen()
         self.tabs.setCurrentIndex(remembered(self.settings, "tab"))
         self.draw_tab.restore_state(self.settings)
         self.train_tab.restore_state(self.settings)
         self.experiments_tab.restore_state(self.settings)
         self.evaluate_tab.restore_state(self.settings)
+
+    def _fit_to_screen(self) -> None:
+        """The size the tabs are laid out for, or as much of the screen as there is (a 1366×768 laptop)."""
+        self.resize(PREFERRED_SIZE.boundedTo(self.screen().availableGeometry().size() - FRAME_ALLOWANCE))
 
     def _save_settings(self) -> None:
         remember_geometry(self.settings, self.saveGeometry())

@@ -240,11 +240,10 @@ class PersonalPanel(QWidget):
             where = "saved in your models folder"
         except SaveError as exc:  # keep the model in memory, unsaved, rather than lose it
             path, where = None, f"not saved ({exc}): File → Save model keeps it"
-        self.status.set_detail(str(path) if path else "")
         self.active.set(Predictor(result.model, "cpu", metadata), path, saved=path is not None)
         self.status.setStyleSheet(f"color: {GOOD}")
         self.status.setText(f"Personalised in {result.seconds:.0f} s: {result.summary()}. "
-                            f"It is now the active model ({where}). {left_out_note(skipped)}".strip())
+                            f"It is now the active model ({where}). {left_out_note(skipped)}".strip(), str(path or ""))
 
 
 class SampleThumbnails(QAbstractListModel):

@@ -52,8 +52,8 @@ def section_label(text: str) -> QLabel:
 
 
 class ClampedLabel(QLabel):
-    """Wrapped text kept to ``lines`` lines: a longer text ends in "…" and is whole in the tooltip (with any
-    ``detail``). A wrapped label otherwise grows with its text, or its height for its width becomes the
+    """Wrapped text kept to ``lines`` lines: a longer text ends in "…" and is whole in the tooltip (with the
+    text's ``detail``). A wrapped label otherwise grows with its text, or its height for its width becomes the
     page's, and squeezes the fixed-size pictures above it until they overlap. ``text()`` is the whole text."""
 
     def __init__(self, lines: int):
@@ -69,12 +69,9 @@ class ClampedLabel(QLabel):
     def text(self) -> str:
         return self._whole
 
-    def setText(self, text: str) -> None:
-        self._whole = text
-        self._fit()
-
-    def set_detail(self, detail: str) -> None:
-        self.detail = detail
+    def setText(self, text: str, detail: str = "") -> None:
+        """Show ``text``; ``detail`` (a path, say) is added to the tooltip while this text is shown."""
+        self._whole, self.detail = text, detail
         self._fit()
 
     def resizeEvent(self, event) -> None:

@@ -9,7 +9,7 @@ from PIL import Image
 from PySide6.QtCore import QMimeData, QObject, QPointF, QSettings, Qt, QThread, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressBar, QPushButton, QTabWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea, QTabWidget
 
 from engine.config import TrainConfig
 from engine.events import Finished, Finishing
@@ -88,14 +88,15 @@ def test_a_clamped_label_keeps_to_its_lines_and_shows_the_whole_text_on_hover(qt
     label.show()
     height = label.height()
     long = "Personalised in 12 s: held-out personal samples 80% → 100% (5 samples); MNIST 99.55% → 99.25%. " * 3
-    label.setText(long)
-    label.set_detail("/models/personalised.pt")
+    label.setText(long, "/models/personalised.pt")
     shown = QLabel.text(label)
     assert label.height() == height and label.text() == long
     assert shown.endswith("…") and long.startswith(shown[:-1]) and len(shown) < len(long)
     assert label.toolTip() == long + "\n/models/personalised.pt"
-    label.setText("Saved as 4")  # a short text is shown whole, and the tooltip only adds the detail
+    label.setText("Saved as 4", "/models/personalised.pt")  # a short text is shown whole; the tooltip is the detail
     assert QLabel.text(label) == "Saved as 4" and label.toolTip() == "/models/personalised.pt"
+    label.setText("Saved as 5")  # the detail was the last text's: the next one has none
+    assert label.toolTip() == ""
     label.resize(3000, height)  # wider: more of a long text is shown
     label.setText(long)
     assert len(QLabel.text(label)) > len(shown)
@@ -125,6 +126,39 @@ def test_drawing_is_read_while_drawing_and_on_release(window, qtbot):
     preview = window.draw_tab.preview.pixmap().toImage()
     assert preview.width() == 28 * 6 and not preview.isNull()
     assert any(preview.pixelColor(x, y).value() > 200 for x in range(0, 168, 3) for y in range(0, 168, 3))
+
+
+def test_the_window_fits_a_small_screen_and_pages_scroll_rather_than_squeeze(qtbot, settings, window):
+    fresh = MainWindow(settings=settings)  # nothing remembered: sized to the screen
+    qtbot.addWidget(fresh)
+    screen = fresh.screen().availableGeometry()
+    assert fresh.width() < screen.width() and fresh.height() < screen.height()
+
+    # A 1366×768 laptop with a taskbar and a title bar: the Draw tab is whole, unscrolled, after a drawing.
+    window.resize(1240, 672)
+    draw_strokes(window.draw_tab.canvas, STROKES[4])
+    qtbot.waitUntil(lambda: window.draw_tab.explanation is not None, timeout=5000)
+    draw_page = window.tabs.currentWidget()
+    assert draw_page is window.draw_tab
+    scroll = QTabWidget.widget(window.tabs, 0)  # the page's own scroll area
+    assert isinstance(scroll, QScrollArea) and scroll.verticalScrollBar().maximum() == 0
+    for widget in (window.draw_tab.preview, window.draw_tab.why_legend, window.draw_tab.clear_button, window.personal):
+        bottom = widget.mapTo(draw_page, widget.rect().bottomLeft()).y()
+        assert bottom <= scroll.viewport().height(), widget
+    assert window.draw_tab.preview.pixmap().width() >= 28 * 3
+
+    # Smaller still: every page keeps its minimum and scrolls to show the rest.
+    window.resize(760, 480)
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)
+        page, area = window.tabs.widget(index), QTabWidget.widget(window.tabs, index)
+        qtbot.waitUntil(lambda: page.height() >= page.minimumSizeHint().height())
+        assert page.width() >= page.minimumSizeHint().width()
+        if page.minimumSizeHint().height() > area.viewport().height():
+            assert area.verticalScrollBar().maximum() >= page.height() - area.viewport().height() > 0
+    window.tabs.setCurrentWidget(window.draw_tab)
+    window.resize(1280, 800)  # room again: the pictures at full size
+    qtbot.waitUntil(lambda: window.draw_tab.preview.pixmap().width() == 28 * 6)
 
 
 def test_why_map_follows_real_strokes_onto_the_panel_and_the_canvas(window, qtbot):
