@@ -44,6 +44,7 @@ class DrawingCanvas(QWidget):
     drawingChanged = Signal()
     strokeFinished = Signal()
     cleared = Signal()
+    undoing = Signal(object)  # Undo is about to bring back the canvas as ``history_mark()`` once gave it
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -105,12 +106,17 @@ class DrawingCanvas(QWidget):
     def can_undo(self) -> bool:
         return bool(self._undo)
 
+    def history_mark(self) -> object | None:
+        """What the next Undo brings back, as a token that ``undoing`` will carry when that happens."""
+        return self._undo[-1] if self._undo else None
+
     def can_redo(self) -> bool:
         return bool(self._redo)
 
     def undo(self) -> None:
         """Take back the last stroke, clear or opened image."""
         if self._undo:
+            self.undoing.emit(self._undo[-1])
             self._redo.append(self._state())
             self._restore(self._undo.pop())
 

@@ -143,7 +143,8 @@ class DrawTab(QWidget):
         self.pen_slider.valueChanged.connect(lambda v: self.canvas.set_pen_width(v / 280))
         self.canvas.set_pen_width(self.pen_slider.value() / 280)
         self.undo_button = QPushButton("Undo")
-        self.undo_button.setToolTip("Take back the last stroke, clear or opened image (Ctrl+Z)")
+        self.undo_button.setToolTip("Take back the last stroke, clear or opened image; a drawing just kept as a "
+                                    "personal sample comes back, and the sample goes (Ctrl+Z)")
         self.undo_button.clicked.connect(self.canvas.undo)
         self.redo_button = QPushButton("Redo")
         self.redo_button.setToolTip("Bring back what Undo took (Ctrl+Shift+Z or Ctrl+Y)")

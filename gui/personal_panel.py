@@ -2,6 +2,7 @@
 
 import logging
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSettings, QSize, Qt, QTimer
@@ -16,7 +17,7 @@ from engine.datasets import are_digits
 from engine.events import Downloading
 from engine.paths import shown
 from engine.personal import (
-    PersonalDataError, PersonalSamples, personalise, personalised_metadata, personalised_path, rehearsal_dataset,
+    PersonalDataError, PersonalSamples, Sample, personalise, personalised_metadata, personalised_path, rehearsal_dataset,
 )
 from engine.predict import Predictor
 from engine.testsets import left_out_note
@@ -30,6 +31,13 @@ from gui.workers import FunctionWorker, start_in_thread
 log = logging.getLogger(__name__)
 THUMBNAIL = 64  # side of a sample's picture in My samples, in pixels
 TEACH = "Teach each digit"
+
+
+class KeptSample(NamedTuple):
+    """The sample last kept from the canvas, for Undo to take back (a wrong digit key pressed)."""
+    sample: Sample
+    asked: int | None  # the digit the guided round asked for when it was kept
+    drawing: object  # the canvas's history mark of the drawing (DrawingCanvas.history_mark)
 
 
 class PersonalPanel(QWidget):
@@ -70,6 +78,7 @@ class PersonalPanel(QWidget):
                                      "teaches the model your style (Enter keeps each drawing)")
         self.teach_button.clicked.connect(self.toggle_teaching)
         self._asked: int | None = None  # the digit the guided round asks for next
+        self._kept: KeptSample | None = None  # the Undo that brings its drawing back takes it away
         self.browse_button = QPushButton("My samples…")
         self.browse_button.clicked.connect(self.browse)
         self.status = ClampedLabel(lines=2)  # a long message must not squeeze the pictures above it
@@ -92,6 +101,7 @@ class PersonalPanel(QWidget):
         layout.addLayout(corrections)
         layout.addWidget(self.status)
         draw_tab.predicted.connect(self._prediction_changed)
+        draw_tab.canvas.undoing.connect(self._take_back)
         active.changed.connect(lambda _predictor: self.show_count())
         self._prediction_changed(None)
         self.show_count()
@@ -142,19 +152,37 @@ class PersonalPanel(QWidget):
         corrected = label != self.draw_tab.last_prediction.digit
         from_test_set = self.draw_tab.canvas.shows_test_image()
         try:
-            self.store.add(self.draw_tab.canvas.render_array(), label)
+            sample = self.store.add(self.draw_tab.canvas.render_array(), label)
         except (PersonalDataError, OSError) as exc:
             self.status.setStyleSheet(f"color: {BAD}")
             self.status.setText(f"Not saved: {exc}")
             return
         self.draw_tab.canvas.clear()
+        self._kept = KeptSample(sample, self._asked, self.draw_tab.canvas.history_mark())
+        undo = QKeySequence(QKeySequence.StandardKey.Undo).toString(QKeySequence.SequenceFormat.NativeText)
         if self._asked is not None:  # the digit asked for comes next; another digit's key asks again
-            self._ask(self._asked + 1 if label == self._asked else self._asked, f"Kept as {label} · ")
+            self._ask(self._asked + 1 if label == self._asked else self._asked, f"Kept as {label} ({undo} takes it back) · ")
             return
         advice = f" · Personalise to teach it your {label}s" if corrected else ""
         if from_test_set:  # teaching the model a test digit flatters that test set's score afterwards
             advice += " · This digit is from a test set: after Personalise, that set's score counts a digit it was taught"
-        self.show_count(f"Saved as {label} ({self.store.counts()[label]} of this digit) · ", advice)
+        self.show_count(f"Saved as {label} ({self.store.counts()[label]} of this digit; {undo} takes it back) · ", advice)
+
+    def _take_back(self, brought_back) -> None:
+        """Undo brings back the drawing last kept: the store loses its sample."""
+        if self._kept is None or brought_back is not self._kept.drawing or self.running:  # Personalise may have read it
+            return
+        (sample, asked), self._kept = self._kept[:2], None
+        try:
+            self.store.remove([sample.id])
+        except (PersonalDataError, OSError) as exc:
+            self.status.setStyleSheet(f"color: {BAD}")
+            self.status.setText(f"The sample of a {sample.label} was not taken back: {exc}")
+            return
+        if asked is not None and self._asked is not None:  # the round asks again for the digit it asked for then
+            self._ask(asked, f"Took back the {sample.label} · ")
+        else:
+            self.show_count(f"Took back the sample of a {sample.label} · ")
 
     # --- a guided round: each digit once, then Personalise ---------------------------------------
     def toggle_teaching(self) -> None:

@@ -1192,6 +1192,35 @@ def test_digit_keys_and_enter_save_personal_samples(window, qtbot):
     assert len(panel.store) == 2
 
 
+def test_undo_just_after_a_wrong_digit_key_takes_the_sample_back(window, qtbot):
+    panel, canvas = window.personal, window.draw_tab.canvas
+    draw_strokes(canvas, STROKES[1])
+    qtbot.keyClick(canvas, Qt.Key.Key_7)  # the wrong key
+    kept = panel.store.samples()[0]
+    assert kept.label == 7 and canvas.is_empty() and "Ctrl+Z takes it back" in panel.status.text()
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(panel.store) == 0 and not kept.path.exists() and canvas.stroke_count() == 1  # the drawing is back
+    assert panel.status.text().startswith("Took back the sample of a 7")
+    qtbot.keyClick(canvas, Qt.Key.Key_1)
+    assert [s.label for s in panel.store.samples()] == [1]
+
+    draw_strokes(canvas, STROKES[4])  # drawn after keeping: Undo takes back the strokes first, then the sample
+    for _ in STROKES[4]:
+        qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert [s.label for s in panel.store.samples()] == [1] and canvas.is_empty()
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(panel.store) == 0 and canvas.stroke_count() == 1
+    qtbot.keyClick(canvas, Qt.Key.Key_1)
+
+    panel.teach_button.click()  # in a guided round the digit taken back is asked for again
+    draw_strokes(canvas, STROKES[1])
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert canvas.hint == "Draw a 1" and [s.label for s in panel.store.samples()] == [1, 0]
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert canvas.hint == "Draw a 0" and [s.label for s in panel.store.samples()] == [1]
+    assert panel.status.text().startswith("Took back the 0 · Draw a 0")
+
+
 def test_digit_keys_do_not_leak_into_other_tabs(window, qtbot):
     window.tabs.setCurrentWidget(window.train_tab)
     editor = window.train_tab.form.editors["epochs"]
@@ -1230,7 +1259,7 @@ def test_teach_each_digit_asks_for_0_to_9_then_personalises(window, qtbot, tiny_
     draw_strokes(canvas, STROKES[7])
     qtbot.keyClick(canvas, Qt.Key.Key_3)  # another digit's key keeps the drawing as that digit and asks again
     assert [s.label for s in panel.store.samples()] == [3] and canvas.hint == "Draw a 0"
-    assert panel.status.text().startswith("Kept as 3 · Draw a 0")
+    assert panel.status.text().startswith("Kept as 3 (Ctrl+Z takes it back) · Draw a 0")
     assert not panel.personalise_button.isEnabled() and panel.teach_button.isEnabled()  # the round ends with it
     before = window.active.predictor
     with qtbot.waitSignal(window.active.changed, timeout=120_000):
