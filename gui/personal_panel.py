@@ -386,9 +386,16 @@ class SamplesDialog(QDialog):
         if ok:
             self._change(lambda: self.store.relabel(ids, label))
 
+    def keyPressEvent(self, event) -> None:
+        if event.matches(QKeySequence.StandardKey.Delete):  # the Delete key, as in a file manager
+            self.delete()
+        else:
+            super().keyPressEvent(event)
+
     def delete(self) -> None:
         ids = self._selected_ids()
-        if ids:
+        if ids and QMessageBox.question(self, "Delete samples", f"Delete the {len(ids)} selected sample{'s' if len(ids) > 1 else ''}? "
+                                        "Their drawings are removed from disk.") == QMessageBox.StandardButton.Yes:
             self._change(lambda: self.store.remove(ids))
 
     def clear(self) -> None:

@@ -1590,7 +1590,12 @@ def test_samples_dialog_imports_exports_and_reports_a_bad_csv_in_a_worker(qtbot,
     qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
     assert len(dialog.store) == 161 and "Imported 41 samples from class-3b. 2 files left out, the first:" in dialog.summary.text()
 
+    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
+    asked = []
+    monkeypatch.setattr("gui.personal_panel.QMessageBox.question", lambda _parent, _title, text: asked.append(text) or answers.pop(0))
     dialog.grid.selectAll()
+    qtbot.keyClick(dialog.grid, Qt.Key.Key_Delete)  # asked first: No keeps them
+    assert asked == ["Delete the 161 selected samples? Their drawings are removed from disk."] and len(dialog.store) == 161
     dialog.delete()
     assert len(PersonalSamples(tmp_path / "samples")) == 0 and dialog.thumbnails.rowCount() == 0
 
