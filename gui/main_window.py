@@ -209,6 +209,14 @@ class MainWindow(QMainWindow):
         self._action(run_menu, "&Train", "Ctrl+Return", self.start_training)
         self._action(run_menu, "&Stop training", "Ctrl+.", self.train_tab.stop)
         self._action(run_menu, "&Evaluate", "F5", self.start_evaluation)
+        view_menu = self.menuBar().addMenu("&View")
+        for index in range(self.tabs.count()):  # tabs by key, for a lesson that moves between them
+            self._action(view_menu, f"&{self.tabs.tabText(index)} tab", f"Ctrl+{index + 1}",
+                         lambda _checked=False, index=index: self.tabs.setCurrentIndex(index))
+        view_menu.addSeparator()
+        self.full_screen_action = self._action(view_menu, "&Full screen", [QKeySequence.StandardKey.FullScreen, "F11"],
+                                               self.toggle_full_screen)
+        self.full_screen_action.setCheckable(True)
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", QKeySequence.StandardKey.HelpContents, self.show_shortcuts)
         self._action(help_menu, "&About Digit Studio", None, self.about)
@@ -226,6 +234,18 @@ class MainWindow(QMainWindow):
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
+
+    def toggle_full_screen(self) -> None:
+        """The whole screen for the app (a projector in a lesson), and back."""
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.WindowStateChange:  # F11, or the window manager's own control
+            self.full_screen_action.setChecked(self.isFullScreen())
 
     def start_training(self) -> None:
         self.tabs.setCurrentWidget(self.train_tab)

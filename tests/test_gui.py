@@ -247,6 +247,20 @@ def test_pen_width_keys_and_run_shortcuts(window, qtbot, tiny_data):
     qtbot.waitUntil(lambda: window.evaluate_tab.result is not None, timeout=60_000)
 
 
+def test_tabs_by_key_and_full_screen_for_a_lesson(window, qtbot):
+    qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentWidget() is window.kernels_tab
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentWidget() is window.draw_tab and len(window.personal.store) == 0  # not a digit key
+    assert dict(window.shortcut_rows())["Ctrl+6"] == "Evaluate tab"
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    qtbot.waitUntil(window.isFullScreen)
+    assert window.full_screen_action.isChecked()
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    qtbot.waitUntil(lambda: not window.isFullScreen())
+    assert not window.full_screen_action.isChecked()
+
+
 def test_canvas_renders_the_same_drawing_at_any_size(qtbot):
     canvas = DrawingCanvas()
     qtbot.addWidget(canvas)
