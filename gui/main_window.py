@@ -1,4 +1,4 @@
-"""The main window: the four tabs, menus and shortcuts, the status bar, and saved preferences."""
+"""The main window: the tabs, menus and shortcuts, the status bar, and saved preferences."""
 
 import io
 import logging

@@ -170,7 +170,7 @@ class PersonalPanel(QWidget):
 
     def _take_back(self, brought_back) -> None:
         """Undo brings back the drawing last kept: the store loses its sample."""
-        if self._kept is None or brought_back is not self._kept.drawing or self.running:  # Personalise may have read it
+        if self._kept is None or brought_back is not self._kept.drawing:
             return
         (sample, asked), self._kept = self._kept[:2], None
         try:
