@@ -11,7 +11,7 @@ from engine.datasets import MIXED, DATASET_NAMES, load_dataset
 from engine.digit_map import hidden_features, nearest
 from engine.explain import overlay_picture
 from engine.idx import DatasetError
-from engine.predict import Predictor
+from engine.predict import Predictor, as_number
 
 # A test set's image by its number, as the Evaluate tab numbers them: pen#285, mnist#2035.
 TEST_SETS = tuple(n for n in DATASET_NAMES if n != MIXED)
@@ -79,9 +79,13 @@ class Likeness:
 def explain_one(predictor: Predictor, path: str, out: Path | None, likeness: Likeness | None = None) -> dict:
     try:
         picture, label = read_input(path)
-        prediction = predictor.predict(picture)
+        predictions = predictor.read(picture)
     except ValueError as exc:
         return {"path": path, "error": str(exc)}
+    if len(predictions) > 1:
+        return {"path": path, "error": f"{len(predictions)} digits side by side ({as_number(predictions)}): explain "
+                                       "shows why for one digit at a time; crop the picture to the digit to explain"}
+    prediction = predictions[0]
     if prediction.digit is None:
         return {"path": path, "digit": None, "error": prediction.error}
     explanation = predictor.explain(prediction)

@@ -7,11 +7,11 @@ import torch
 
 from engine.calibrate import temperature_of
 from engine.checkpoint import load_checkpoint
-from engine.datasets import DIGITS
+from engine.datasets import DIGITS, are_digits
 from engine.device import resolve_device
 from engine.explain import Explanation, integrated_gradients, one_hot
 from engine.paths import default_model_path
-from engine.preprocess import PreparedImage, prepare_image
+from engine.preprocess import PreparedImage, prepare_digits, prepare_image
 
 # The model is "unsure" when its top (calibrated) probability is low or the runner-up is close behind.
 # On the pen digits of the six test writers (bench/calibration.py) these flag 59 % of the shipped
@@ -56,6 +56,11 @@ class Prediction:
         if self.digit is None:
             return False
         return bool(questioned(self.probabilities))
+
+
+def as_number(predictions: list[Prediction]) -> str:
+    """The digits read, left to right, as one string ("72"); "?" for a piece that could not be read."""
+    return "".join(p.name if p.digit is not None else "?" for p in predictions)
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,13 @@ class Predictor:
     def kernels(self) -> list[np.ndarray]:
         """Every conv layer's weights (out × in × k × k), in order."""
         return [b.conv.weight.detach().float().cpu().numpy() for b in self.model.conv_blocks()]
+
+    def read(self, image) -> list[Prediction]:
+        """Every digit of a picture, left to right: one for a digit, several for a number written with
+        paper between its digits ("42"). A model of other classes reads the picture whole."""
+        if isinstance(image, PreparedImage) or not are_digits(self.class_names):
+            return [self.predict(image)]
+        return [self.predict(prepared) for prepared in prepare_digits(image)]
 
     def predict(self, image) -> Prediction:
         """Read the digit in a picture (PIL image or array of any size and polarity), or in an input

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
+from engine.segment import digit_spans
+
 SIZE = 28
 BOX = 20  # MNIST fits each digit's longer side to 20 px
 CENTRE = 14.0  # where MNIST's centre of mass lies, in pixel-index coordinates
@@ -535,7 +537,21 @@ def native_grid(gray: np.ndarray) -> tuple[np.ndarray, float, float]:
 def prepare_image(image) -> PreparedImage:
     """Any digit picture (PIL image or array) → MNIST-like 28×28 pixels, or an empty result."""
     gray, cell_h, cell_w = native_grid(to_grayscale(image))
+    return _prepare_ink(ink_map(gray), cell_h, cell_w)
+
+
+def prepare_digits(image) -> list[PreparedImage]:
+    """Each digit of a number in a picture (digits side by side with paper between them: "42" on the
+    canvas, a year on paper), prepared as ``prepare_image`` prepares one, left to right; a picture of
+    one digit gives one. Frames are in the whole picture's pixels."""
+    gray, cell_h, cell_w = native_grid(to_grayscale(image))
     ink = ink_map(gray)
+    return [_prepare_ink(ink[:, start:end], cell_h, cell_w, start) for start, end in digit_spans(ink > INK_LEVEL)]
+
+
+def _prepare_ink(ink: np.ndarray, cell_h: float, cell_w: float, column: int = 0) -> PreparedImage:
+    """An ink map (on a grid of cells of this size, its first column at ``column`` of the picture's
+    grid) → the 28×28 input and its frame on the picture, or an empty result."""
     if not (ink > INK_LEVEL).any():
         return PreparedImage(None, NOTHING_DRAWN)
     box, (x, y, width, height) = _fit_box(ink)
@@ -543,7 +559,8 @@ def prepare_image(image) -> PreparedImage:
         return PreparedImage(None, ONLY_A_DOT)
     pixels, top, left = centre_of_mass_field(box)
     scale_x, scale_y = width / box.shape[1], height / box.shape[0]  # grid cells per input pixel
-    frame = ((x - left * scale_x) * cell_w, (y - top * scale_y) * cell_h, SIZE * scale_x * cell_w, SIZE * scale_y * cell_h)
+    frame = ((column + x - left * scale_x) * cell_w, (y - top * scale_y) * cell_h, SIZE * scale_x * cell_w,
+             SIZE * scale_y * cell_h)
     return PreparedImage(np.clip(pixels, 0.0, 1.0), frame=frame)
 
 

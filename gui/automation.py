@@ -11,6 +11,14 @@ STROKES = {
 }
 
 
+
+def side_by_side(*digits: int) -> list:
+    """The strokes of these digits (of ``STROKES``) written next to each other, each in its share of
+    the canvas: a number, as "74"."""
+    n = len(digits)
+    return [[((i + x) / n, 0.5 + (y - 0.5) / n) for x, y in stroke] for i, digit in enumerate(digits) for stroke in STROKES[digit]]
+
+
 def canvas_point(canvas, x: float, y: float) -> QPoint:
     side = min(canvas.width(), canvas.height())
     return QPoint((canvas.width() - side) // 2 + int(x * side), (canvas.height() - side) // 2 + int(y * side))

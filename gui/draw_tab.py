@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 
 from engine.datasets import DIGITS, items_noun
 from engine.explain import Explanation, overlay_rgba
-from engine.predict import Prediction
+from engine.predict import Prediction, as_number
 from gui.settings import DEFAULTS, remember, remembered
 from gui.active_model import ActiveModel
 from gui.canvas import DrawingCanvas
@@ -119,7 +119,8 @@ class DrawTab(QWidget):
     def __init__(self, active: ActiveModel, parent=None):
         super().__init__(parent)
         self.active = active
-        self.last_prediction: Prediction | None = None
+        self.last_prediction: Prediction | None = None  # the digit the panels show
+        self.digits_read: list[Prediction] = []  # every digit on the canvas, left to right ("42": two)
         self.explanation: Explanation | None = None
         self.explain_ms: list[float] = []
         # The map is computed on this thread just after the stroke-end prediction is shown: ~10 ms on
@@ -259,13 +260,16 @@ class DrawTab(QWidget):
         """Read the canvas and update the prediction panel (skipped for an empty canvas)."""
         self._timer.stop()
         if self.canvas.is_empty():
-            self.last_prediction = None
+            self.last_prediction, self.digits_read = None, []
             self._show_empty()
             self.predicted.emit(None)
             return
         start = time.perf_counter()
-        prediction = self.active.predictor.predict(self.canvas.picture())
+        self.digits_read = self.active.predictor.read(self.canvas.picture())
         self.latencies_ms.append((time.perf_counter() - start) * 1000)
+        readable = [p for p in self.digits_read if p.digit is not None]
+        # Of a number, the panels follow the digit the network is least sure of: the one worth a look.
+        prediction = min(readable, key=lambda p: p.confidence) if readable else self.digits_read[0]
         self.last_prediction = prediction
         if prediction.digit is None:
             self._show_empty(prediction.error)
@@ -330,9 +334,20 @@ class DrawTab(QWidget):
         self.preview.show_pixels(np.zeros((28, 28)))
         self.latency_label.setText("")
 
+    def is_number(self) -> bool:
+        """Whether the canvas holds several digits side by side, each read on its own."""
+        return len(self.digits_read) > 1
+
     def _show(self, p: Prediction) -> None:
-        self.digit_label.setText(p.name)
-        if p.unsure:
+        self.digit_label.setText(as_number(self.digits_read))
+        if self.is_number():
+            place = next(i for i, d in enumerate(self.digits_read, 1) if d is p)
+            self.digit_label.setStyleSheet(f"color: {UNSURE if p.unsure else ACCENT}")
+            self.confidence_label.setText("Read digit by digit: " + ", ".join(
+                f"{d.name} ({d.confidence:.0%})" if d.digit is not None else "?" for d in self.digits_read)
+                + f". Below: digit {place} of {len(self.digits_read)}, the least sure")
+            self.confidence_label.setStyleSheet(f"color: {UNSURE}; font-weight: bold" if p.unsure else "")
+        elif p.unsure:
             second = p.runner_up
             self.digit_label.setStyleSheet(f"color: {UNSURE}")
             self.confidence_label.setText(f"Not sure: {p.name} ({p.confidence:.0%}) or {p.class_names[second]} "

@@ -111,7 +111,8 @@ class PersonalPanel(QWidget):
         return are_digits(self.active.predictor.class_names)
 
     def _prediction_changed(self, prediction) -> None:
-        has_drawing = prediction is not None and prediction.digit is not None and self._reads_digits()
+        has_drawing = (prediction is not None and prediction.digit is not None and self._reads_digits()
+                       and not self.draw_tab.is_number())  # a sample is one digit
         self.confirm_button.setEnabled(has_drawing)
         if has_drawing:
             self.confirm_button.setText(f"✓ It is a {self._asked if self._asked is not None else prediction.digit}")
@@ -148,6 +149,10 @@ class PersonalPanel(QWidget):
     def save_as(self, label: int) -> None:
         """Keep the drawing on the canvas with this label, then clear it for the next one."""
         if self.draw_tab.last_prediction is None or self.draw_tab.canvas.is_empty():
+            return
+        if self.draw_tab.is_number():
+            self.status.setStyleSheet(f"color: {BAD}")
+            self.status.setText("Not kept: a sample is one digit, and the canvas holds several. Draw one at a time.")
             return
         corrected = label != self.draw_tab.last_prediction.digit
         from_test_set = self.draw_tab.canvas.shows_test_image()

@@ -71,6 +71,19 @@ def test_predict_plain_output_and_success_status(images, mnist):
     assert out.stdout.startswith(f"{images['digit2']}: {int(mnist.test_labels[2])}")
 
 
+def test_a_number_is_read_digit_by_digit_and_explain_asks_for_one_digit(tmp_path, mnist):
+    picture = tmp_path / "year.png"
+    Image.fromarray(np.concatenate([255 - mnist.test_images[i].numpy() for i in (1, 2, 0)], axis=1)).save(picture)
+    truth = "".join(str(int(mnist.test_labels[i])) for i in (1, 2, 0))
+    plain = main("predict", picture)
+    assert plain.returncode == 0 and plain.stdout.startswith(f"{picture}: {truth}  ({truth[0]} ")
+    record = json.loads(main("predict", picture, "--json").stdout)
+    assert record["number"] == truth and [d["digit"] for d in record["digits"]] == [int(c) for c in truth]
+    assert all(abs(sum(d["probabilities"]) - 1) < 1e-3 for d in record["digits"]) and "digit" not in record
+    explained = main("explain", picture)
+    assert explained.returncode == 1 and f"3 digits side by side ({truth})" in explained.stdout + explained.stderr
+
+
 def test_a_model_of_other_classes_answers_with_their_names(images, tmp_path):
     from engine.checkpoint import save_checkpoint
     from engine.datasets import REGISTRY

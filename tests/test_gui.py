@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressBar, Q
 from engine.config import TrainConfig
 from engine.events import Finished, Finishing
 from engine.preprocess import read_image
-from gui.automation import STROKES, canvas_point, draw_strokes, press_and_move
+from gui.automation import STROKES, canvas_point, draw_strokes, press_and_move, side_by_side
 from gui.canvas import DrawingCanvas
 from gui.main_window import MainWindow
 
@@ -1233,6 +1233,24 @@ def test_undo_just_after_a_wrong_digit_key_takes_the_sample_back(window, qtbot):
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert canvas.hint == "Draw a 0" and [s.label for s in panel.store.samples()] == [1]
     assert panel.status.text().startswith("Took back the 0 · Draw a 0")
+
+
+def test_a_number_on_the_canvas_is_read_digit_by_digit_and_not_kept_as_a_sample(window, qtbot):
+    tab, panel, canvas = window.draw_tab, window.personal, window.draw_tab.canvas
+    draw_strokes(canvas, side_by_side(7, 4))
+    qtbot.waitUntil(lambda: tab.explanation is not None, timeout=5000)
+    assert [p.digit for p in tab.digits_read] == [7, 4] and find(window, QLabel, "predictedDigit").text() == "74"
+    shown = min(tab.digits_read, key=lambda p: p.confidence)
+    assert tab.last_prediction is shown and "Read digit by digit: 7 (" in tab.confidence_label.text()
+    assert tab.explanation.digit == shown.digit  # the why, the preview and the Layers tab follow that digit
+    first, second = (p.frame[0] + p.frame[2] / 2 for p in tab.digits_read)  # the middle of each digit's field
+    assert first < canvas.picture().shape[1] / 2 <= second  # each on its own half of the canvas
+    assert not panel.confirm_button.isEnabled() and not panel.label_buttons[7].isEnabled()
+    qtbot.keyClick(canvas, Qt.Key.Key_7)
+    assert len(panel.store) == 0 and panel.status.text().startswith("Not kept: a sample is one digit")
+    canvas.clear()
+    draw_strokes(canvas, STROKES[7])  # one digit again: read and kept as before
+    assert find(window, QLabel, "predictedDigit").text() == "7" and panel.confirm_button.isEnabled()
 
 
 def test_digit_keys_do_not_leak_into_other_tabs(window, qtbot):
