@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QTableWidgetSelectionRange  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from gui.app import create_application  # noqa: E402
-from gui.automation import STROKES, draw_strokes, wait  # noqa: E402
+from gui.automation import STROKES, draw_strokes, side_by_side, wait  # noqa: E402
 from gui.digit_map_view import DIGIT  # noqa: E402
 
 
@@ -101,6 +101,22 @@ def teach_each_digit(window, shoot) -> None:
         wait(100)
 
 
+def draw_number(window, shoot) -> None:
+    """A number written with a thinner pen, read digit by digit; then the 4 again for the other shots."""
+    tab, canvas = window.draw_tab, window.draw_tab.canvas
+    width = tab.pen_slider.value()
+    tab.pen_slider.setValue(10)
+    for strokes, name in ((side_by_side(7, 4, 1), "draw-number"), (STROKES[4], None)):
+        before = tab.explanation
+        canvas.clear()
+        draw_strokes(canvas, strokes)
+        while tab.explanation is before:
+            wait(100)
+        if name:
+            shoot(name)
+            tab.pen_slider.setValue(width)
+
+
 def main(out_dir: Path) -> int:
     use_scratch_home()
     app = create_application()  # kept referenced: a collected QApplication takes the widgets down with it
@@ -125,6 +141,7 @@ def main(out_dir: Path) -> int:
         wait(100)
     shoot("draw")
     teach_each_digit(window, shoot)
+    draw_number(window, shoot)
     window.tabs.setCurrentWidget(window.layers_tab)
     window.layers_tab.select(1, 3)  # conv2's fourth map: its kernel and the channels it read…
     window.layers_tab.selected._hover((6.5, 8.5))  # …and the sum worked out at one place, as under the mouse
