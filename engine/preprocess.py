@@ -1,6 +1,7 @@
 """Turning any picture of a digit into the 28×28 input the networks expect, the way MNIST was made.
 
-Every prediction path (the canvas, image files, the command line) goes through ``prepare_image``:
+Every prediction path (the canvas, image files, the command line) goes through ``prepare_image``, or
+``prepare_digits``, which prepares each digit of a number the same way:
 
 1. to grayscale in [0, 1] (RGBA is laid on paper of the contrasting colour);
 2. find the paper (the side of the grey levels that is not thin strokes), even out uneven lighting

@@ -4,9 +4,9 @@ The network reads one digit in a 28×28 field; a number written on the canvas or
 ("42", a year) is read digit by digit. Digits are told apart by columns of paper between them, wider
 than a broken stroke's gap; a piece much shorter than the tallest (a 5's detached flag, a speck, a
 decimal point) is no digit of its own and goes with the digit nearest to it. Digits that touch are
-read as one. None of the six test writers' 1,499 pen digits is cut in two, nor 9,991 of MNIST's
-10,000 test digits (the 9 have a speck or a break a column wide), and 99.8–99.9 % of numbers of their
-pen digits are cut into exactly their digits (`python -m bench.numbers`).
+read as one. None of the six test writers' 1,499 pen digits is cut in two, and 9 of MNIST's 10,000
+test digits are (a speck or a stroke's break beside them); 99.8–99.9 % of numbers written with the
+test writers' pen digits are cut into exactly their digits (`python -m bench.numbers`).
 """
 
 import numpy as np
