@@ -334,7 +334,7 @@ def _edge_cut(inked: np.ndarray, size: int) -> tuple[int, int] | None:
     if inked.size == 0:
         return None
     runs = np.split(inked, np.flatnonzero(np.diff(inked) > max(2, round(NEIGHBOUR_GAP * size))) + 1)
-    edge = round(0.01 * size)  # anti-aliasing may leave the outermost line or two paper
+    edge = 1  # a piece is cut by the crop; a whole digit beside a margin of paper, however thin, is not
     first, last = int(runs[0][0] <= edge), int(runs[-1][-1] >= size - 1 - edge)
     if not (first or last) or len(runs) <= first + last:
         return None
@@ -347,9 +347,10 @@ def erase_neighbours(gray: np.ndarray) -> np.ndarray:
     the top and bottom, or both at a corner), each painted over with the paper beside it. Files only.
 
     A piece is ink that reaches an edge and is set apart from the rest by lines of paper across. The
-    rest, the digit, must have paper on the two other sides, and the picture must not be a small
-    scan enlarged: a scan, whose strokes a low resolution may break apart, is left alone, and so is
-    a digit that fills the picture."""
+    rest, the digit, must be one digit (the digits at the ends of a number are its own, whatever the
+    margin) with paper on the two other sides, and the picture must not be a small scan enlarged: a
+    scan, whose strokes a low resolution may break apart, is left alone, and so is a digit that
+    fills the picture."""
     if min(gray.shape) < LIGHTING_MIN_SIDE:
         return gray
     solid = ink_map(gray) > INK_LEVEL
@@ -360,7 +361,7 @@ def erase_neighbours(gray: np.ndarray) -> np.ndarray:
     (left, right), (top, bottom) = sides or (0, w), ends or (0, h)
     digit = solid[top:bottom, left:right]  # the pieces of both axes set aside, so each leaves the other's margins free
     rows, cols = np.flatnonzero(digit.any(1)) + top, np.flatnonzero(digit.any(0)) + left
-    if rows.size == 0:
+    if rows.size == 0 or len(digit_spans(digit)) > 1:  # a number: the digits at its ends are its own
         return gray
 
     def clear_of(edges: np.ndarray, size: int) -> bool:

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 from engine.preprocess import (
-    CENTRE, NOTHING_DRAWN, ONLY_A_DOT, crop_to_sheet, erase_neighbours, erase_ruling, even_out_lighting, find_paper, native_grid, prepare_image, read_image,
+    CENTRE, NOTHING_DRAWN, ONLY_A_DOT, crop_to_sheet, erase_neighbours, erase_ruling, even_out_lighting, find_paper, native_grid, prepare_digits, prepare_image, read_image,
     small_scan,
 )
 from engine.strokes import Stroke, render_strokes
@@ -161,6 +161,19 @@ def test_pieces_of_neighbouring_digits_at_the_sides_are_painted_over(tmp_path):
     scan[2:6, [0, 1, 3, 4, 6, 7]] = 0  # a wide digit's 8×8 binary scan, its strokes broken apart…
     zoomed = np.repeat(np.repeat(scan, 35, 0), 35, 1)  # …enlarged by repeating pixels, paper above and below
     assert erase_neighbours(zoomed) is zoomed
+
+
+def test_a_number_cropped_close_at_its_sides_keeps_the_digits_at_its_ends(tmp_path):
+    page = np.asarray(seven(), np.uint8)
+    cols = np.flatnonzero((page < 128).any(0))
+    digit = page[:, cols[0]:cols[-1] + 1]
+    gap = np.full((280, 40), 255, np.uint8)
+    number = np.hstack([digit, gap, digit, gap, digit])  # "777"
+    for left, right in ((3, 3), (0, 3)):  # a thin margin of paper at each side, or the first 7 at the very edge
+        Image.fromarray(np.pad(number, ((0, 0), (left, right)), constant_values=255)).save(tmp_path / "777.png")
+        gray = read_image(tmp_path / "777.png")
+        assert (gray[:, :left + 20] < 0.5).any() and (gray[:, -right - 20:] < 0.5).any()  # not painted over
+        assert len(prepare_digits(gray)) == 3
 
 
 def test_pieces_of_the_lines_above_and_below_are_painted_over(tmp_path):
