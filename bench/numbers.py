@@ -20,15 +20,14 @@ from engine.datasets import load_dataset, pen_file
 from engine.device import configure_cpu
 from engine.pendigits import TEST_WRITERS, draw, parse_unipen
 from engine.predict import Predictor, as_number
-from engine.preprocess import INK_LEVEL, ink_map
-from engine.segment import digit_spans
+from engine.preprocess import prepare_digits
 
 GAPS = (0.1, 0.25, 0.5)
 
 
 def cut_in_two(pictures) -> int:
     """How many of these pictures of one digit (dark on light, uint8) would be read as a number."""
-    return sum(len(digit_spans(ink_map(p.astype(np.float32) / 255) > INK_LEVEL)) > 1 for p in pictures)
+    return sum(len(prepare_digits(p)) > 1 for p in pictures)
 
 
 def cropped(drawing: np.ndarray) -> np.ndarray:

@@ -119,7 +119,6 @@ class DrawTab(QWidget):
     def __init__(self, active: ActiveModel, parent=None):
         super().__init__(parent)
         self.active = active
-        self.last_prediction: Prediction | None = None  # the digit the panels show
         self.digits_read: list[Prediction] = []  # every digit on the canvas, left to right ("42": two)
         self.explanation: Explanation | None = None
         self.explain_ms: list[float] = []
@@ -260,17 +259,14 @@ class DrawTab(QWidget):
         """Read the canvas and update the prediction panel (skipped for an empty canvas)."""
         self._timer.stop()
         if self.canvas.is_empty():
-            self.last_prediction, self.digits_read = None, []
+            self.digits_read = []
             self._show_empty()
             self.predicted.emit(None)
             return
         start = time.perf_counter()
         self.digits_read = self.active.predictor.read(self.canvas.picture())
         self.latencies_ms.append((time.perf_counter() - start) * 1000)
-        readable = [p for p in self.digits_read if p.digit is not None]
-        # Of a number, the panels follow the digit the network is least sure of: the one worth a look.
-        prediction = min(readable, key=lambda p: p.confidence) if readable else self.digits_read[0]
-        self.last_prediction = prediction
+        prediction = self.last_prediction
         if prediction.digit is None:
             self._show_empty(prediction.error)
         else:
@@ -333,6 +329,15 @@ class DrawTab(QWidget):
         self.chart.show_probabilities(np.zeros(10), None)
         self.preview.show_pixels(np.zeros((28, 28)))
         self.latency_label.setText("")
+
+    @property
+    def last_prediction(self) -> Prediction | None:
+        """The digit the panels show: the one on the canvas, or of a number the one the network is least
+        sure of (the one worth a look); None when nothing is drawn."""
+        readable = [p for p in self.digits_read if p.digit is not None]
+        if readable:
+            return min(readable, key=lambda p: p.confidence)
+        return self.digits_read[0] if self.digits_read else None
 
     def is_number(self) -> bool:
         """Whether the canvas holds several digits side by side, each read on its own."""

@@ -177,17 +177,18 @@ class PersonalPanel(QWidget):
         """Undo brings back the drawing last kept: the store loses its sample."""
         if self._kept is None or brought_back is not self._kept.drawing:
             return
-        (sample, asked), self._kept = self._kept[:2], None
+        kept, self._kept = self._kept, None
+        label = kept.sample.label
         try:
-            self.store.remove([sample.id])
+            self.store.remove([kept.sample.id])
         except (PersonalDataError, OSError) as exc:
             self.status.setStyleSheet(f"color: {BAD}")
-            self.status.setText(f"The sample of a {sample.label} was not taken back: {exc}")
+            self.status.setText(f"The sample of a {label} was not taken back: {exc}")
             return
-        if asked is not None and self._asked is not None:  # the round asks again for the digit it asked for then
-            self._ask(asked, f"Took back the {sample.label} · ")
+        if kept.asked is not None and self._asked is not None:  # the round asks again for the digit it asked for then
+            self._ask(kept.asked, f"Took back the {label} · ")
         else:
-            self.show_count(f"Took back the sample of a {sample.label} · ")
+            self.show_count(f"Took back the sample of a {label} · ")
 
     # --- a guided round: each digit once, then Personalise ---------------------------------------
     def toggle_teaching(self) -> None:
