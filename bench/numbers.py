@@ -2,8 +2,8 @@
 
     python -m bench.numbers [--model PATH] [--numbers 1000]
 
-Single digits: the pen digits of the six test writers, drawn with the canvas's default pen, and MNIST's
-10,000 test digits; printed, how many are cut in two (read as a number). Numbers: 2–4 of those pen
+Single digits: the pen digits of the six test writers, drawn with the canvas's default pen, MNIST's
+10,000 test digits and the 2,000 synthetic drawn digits; printed, how many are cut in two (read as a number). Numbers: 2–4 of those pen
 drawings, each cropped to its ink and set side by side, dark on white, with paper between them of a
 tenth, a quarter and half of their height (tight handwriting to spaced); printed, the share cut into
 exactly their digits, the share read wholly right, the share of their digits read right, and the
@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from bench.drawn_digits import drawn_digit_set
 from bench.pen_writers import DEFAULT_PEN_PX
 from engine.datasets import load_dataset, pen_file
 from engine.device import configure_cpu
@@ -57,8 +58,10 @@ def main() -> None:
     drawings = [draw(d, None, DEFAULT_PEN_PX) for d in digits]
     labels = np.array([d.label for d in digits])
     mnist = load_dataset("mnist", download=False).split("test")[0].numpy()
+    synthetic = drawn_digit_set()[0]
     print(f"single digits cut in two: pen test writers {cut_in_two(drawings)} of {len(drawings)}, "
-          f"MNIST test {cut_in_two(255 - mnist)} of {len(mnist)}")
+          f"MNIST test {cut_in_two(255 - mnist)} of {len(mnist)}, synthetic drawn digits "
+          f"{cut_in_two(synthetic)} of {len(synthetic)}")
     crops = [cropped(d) for d in drawings]
     rng = np.random.default_rng(0)
     for gap in GAPS:

@@ -65,7 +65,7 @@ def run(args) -> int:
     failures = 0
     for path in args.images:
         record = predict_one(predictor, path)
-        failures += "error" in record
+        failures += "error" in record or any("error" in digit for digit in record.get("digits", ()))
         if args.json:
             print(json.dumps(record), flush=True)
         elif "number" in record:

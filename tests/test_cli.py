@@ -82,6 +82,12 @@ def test_a_number_is_read_digit_by_digit_and_explain_asks_for_one_digit(tmp_path
     assert all(abs(sum(d["probabilities"]) - 1) < 1e-3 for d in record["digits"]) and "digit" not in record
     explained = main("explain", picture)
     assert explained.returncode == 1 and f"3 digits side by side ({truth})" in explained.stdout + explained.stderr
+    blob = np.full((28, 28), 255, np.uint8)
+    blob[4:24, 6:22] = 0  # a blot as tall as the digit beside it: no digit to read
+    Image.fromarray(np.hstack([255 - mnist.test_images[0].numpy(), blob])).save(picture)
+    blotted = main("predict", picture)  # the number is read as far as it goes, and the blot counts as a failure
+    assert blotted.returncode == 1 and blotted.stdout.startswith(f"{picture}: {int(mnist.test_labels[0])}?  (")
+    assert "? (Only a dot" in blotted.stdout
 
 
 def test_a_model_of_other_classes_answers_with_their_names(images, tmp_path):
