@@ -220,7 +220,8 @@ class Comparison:
 
             split = fold_split(datasets[config.dataset], config, item.fold) if item.fold else None
             trainer = Trainer(config, hear, dataset=datasets[config.dataset], run_dir=folder, split=split,
-                              evals_per_epoch=self._evals_per_epoch(config, datasets[config.dataset]), label=item.label)
+                              evals_per_epoch=self._evals_per_epoch(config, datasets[config.dataset]), label=item.label,
+                              data_dir=self.data_dir)
             with self._lock:
                 self._trainer = trainer
                 if self._paused:

@@ -27,7 +27,7 @@ def cross_validate(
     for k in range(1, folds + 1):
         trainer = Trainer(
             config, (lambda e, k=k: on_event(k, folds, e)) if on_event else None, dataset=dataset,
-            split=fold_split(dataset, config, (k, folds)), evaluate_test=False, label=f"cv fold {k}/{folds}",
+            split=fold_split(dataset, config, (k, folds)), evaluate_test=False, label=f"cv fold {k}/{folds}", data_dir=data_dir,
             run_dir=Path(run_dir) / f"fold{k}" if run_dir else default_run_dir(config),  # each fold a kept run
         )
         result = trainer.run()

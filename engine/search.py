@@ -104,6 +104,7 @@ class Search:
         self.on_trial = on_trial or (lambda _result: None)
         self.on_event = on_event or (lambda _trial, _event: None)
         self.dataset = dataset or load_dataset(base.dataset, data_dir)
+        self.data_dir = data_dir  # where a mnist+pen trial's last stage finds the pen digits
         self.evals_per_epoch = evals_per_epoch
         self.results: list[TrialResult] = []
         self._stop = threading.Event()
@@ -147,7 +148,7 @@ class Search:
 
         tried = ", ".join(f"{name}={value:.2g}" for name, value in params.items())
         trainer = Trainer(config, hear, dataset=self.dataset, run_dir=folder, evaluate_test=False,
-                          evals_per_epoch=self.evals_per_epoch, label=f"trial {trial.number}: {tried}")
+                          evals_per_epoch=self.evals_per_epoch, label=f"trial {trial.number}: {tried}", data_dir=self.data_dir)
         self._trainer = trainer
         outcome = trainer.run()
         self._trainer = None

@@ -3,7 +3,8 @@ teacher sorts a class's scanned digits), or pen trajectories in a UNIPEN file (t
 digits the model trained on, e.g. the writers of the UCI set's test part).
 
 Each is read as the app reads its kind of input, so a score here is what those digits would get in
-the app: pictures through ``read_image`` and ``prepare_image``, as Open and ``predict`` read a file;
+the app: pictures through ``read_image`` and ``prepare_digits``, as Open and ``predict`` read a file
+(a picture of a number is left out and named: its folder gives one digit's label);
 trajectories drawn as the held-out pen writers are. Every digit is a test digit, none is for training.
 """
 
@@ -16,7 +17,7 @@ from engine import paths
 from engine.datasets import DIGITS, Dataset
 from engine.idx import DatasetError
 from engine.pendigits import draw_file_for_testing
-from engine.preprocess import IMAGE_SUFFIXES, prepare_image, read_image
+from engine.preprocess import IMAGE_SUFFIXES, prepare_digits, read_image
 
 
 def load_test_set(path, progress=None) -> Dataset:
@@ -59,11 +60,14 @@ def _picture_folder(folder: Path, progress) -> Dataset:
     images, labels, sources, skipped = [], [], [], []
     for i, (file, label) in enumerate(files):
         try:
-            prepared = prepare_image(read_image(file))
+            digits = prepare_digits(read_image(file))
         except ValueError as exc:  # read_image names the file and says what is wrong with it
             skipped.append(str(exc))
         else:
-            if prepared.empty:
+            prepared = digits[0]
+            if len(digits) > 1:  # its label is one digit's: a number would be scored (or learned) squeezed into one
+                skipped.append(f"{file}: {len(digits)} digits side by side, not one (crop it to one digit)")
+            elif prepared.empty:
                 skipped.append(f"{file}: {prepared.message}")
             else:
                 images.append(np.round(prepared.pixels * 255).astype(np.uint8))

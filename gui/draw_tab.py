@@ -343,14 +343,20 @@ class DrawTab(QWidget):
         """Whether the canvas holds several digits side by side, each read on its own."""
         return len(self.digits_read) > 1
 
+    def shown_digit(self) -> str:
+        """Which digit of a number the panels show, in words ("" for a single digit or none)."""
+        if not self.is_number():
+            return ""
+        place = next(i for i, d in enumerate(self.digits_read, 1) if d is self.last_prediction)
+        return f"digit {place} of {len(self.digits_read)}, the least sure"
+
     def _show(self, p: Prediction) -> None:
         self.digit_label.setText(as_number(self.digits_read))
         if self.is_number():
-            place = next(i for i, d in enumerate(self.digits_read, 1) if d is p)
             self.digit_label.setStyleSheet(f"color: {UNSURE if p.unsure else ACCENT}")
             self.confidence_label.setText("Read digit by digit: " + ", ".join(
                 f"{d.name} ({d.confidence:.0%})" if d.digit is not None else "?" for d in self.digits_read)
-                + f". Below: digit {place} of {len(self.digits_read)}, the least sure")
+                + f". Below: {self.shown_digit()}")
             self.confidence_label.setStyleSheet(f"color: {UNSURE}; font-weight: bold" if p.unsure else "")
         elif p.unsure:
             second = p.runner_up

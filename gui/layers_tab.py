@@ -103,6 +103,7 @@ class LayersTab(QWidget):
         self._predictor: Predictor | None = None
         self._kernels: list[np.ndarray] = []
         self._pixels: np.ndarray | None = None
+        self._which = ""
         self._stale = False
         self._rows: dict[str, QWidget] = {}
         self.layers: list[LayerView] = []
@@ -123,8 +124,10 @@ class LayersTab(QWidget):
         self._stale = True
         self._refresh()
 
-    def set_input(self, pixels: np.ndarray | None) -> None:
+    def set_input(self, pixels: np.ndarray | None, which: str = "") -> None:
+        """The drawing to follow through the layers; ``which`` says which digit of a number it is."""
         self._pixels = pixels
+        self._which = which
         self._stale = True
         if self.isVisible():
             self._refresh()
@@ -172,8 +175,9 @@ class LayersTab(QWidget):
         self._stale = False
         pixels = self._pixels if self._pixels is not None else np.zeros((28, 28), np.float32)
         self.layers = self._predictor.layers(pixels)
+        caption = f"the number drawn: its {self._which}" if self._which else ""
         self._rows["input"].display(tile(pixels[None], 1), pixels[None], (0.0, 1.0),
-                                    "" if self._pixels is not None else "draw something on the Draw tab")
+                                    caption if self._pixels is not None else "draw something on the Draw tab")
         for layer in self.layers:
             row = self._rows[layer.name]
             if layer.is_conv:

@@ -158,7 +158,8 @@ class MainWindow(QMainWindow):
         self.active.saved_changed.connect(self._show_model_status)
         for signal in (self.active.changed, self.active.saved_changed):  # loaded, saved, or personalised and kept
             signal.connect(self._remember_active_model)
-        self.draw_tab.predicted.connect(lambda p: self.layers_tab.set_input(p.pixels if p else None))
+        self.draw_tab.predicted.connect(
+            lambda p: self.layers_tab.set_input(p.pixels if p else None, self.draw_tab.shown_digit()))
         self.draw_tab.predicted.connect(lambda p: self.evaluate_tab.set_drawing(p.pixels if p else None))
         self.draw_tab.likes_requested.connect(self.show_drawing_likes)
         self.evaluate_tab.personal = self.personal.store

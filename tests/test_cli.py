@@ -200,9 +200,15 @@ def test_train_rejects_bad_values_with_usage():
     assert out.returncode == 2 and "invalid choice: 'rmsprop'" in out.stderr
 
 
-def test_cv_reports_each_fold_and_the_mean(tiny_mnist_dir):
+def test_cv_reports_each_fold_and_the_mean(tiny_mnist_dir, monkeypatch):
+    import engine.train
+
+    scans_from = []
+    drawn = engine.train.load_small_scans
+    monkeypatch.setattr(engine.train, "load_small_scans", lambda data_dir, **kw: scans_from.append(data_dir) or drawn(data_dir, **kw))
     out = main("cv", "--folds", "2", "--data-dir", tiny_mnist_dir, "--epochs", "1", "--model", "seed000", "--no-ema")
     assert out.returncode == 0, out.stderr
+    assert scans_from == [str(tiny_mnist_dir)] * 2  # each fold's last stage scans the given folder's writers
     assert "fold 1/2: validation accuracy" in out.stdout and "fold 2/2" in out.stdout
     assert "2-fold accuracy:" in out.stdout and "±" in out.stdout
 

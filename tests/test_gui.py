@@ -1243,6 +1243,11 @@ def test_a_number_on_the_canvas_is_read_digit_by_digit_and_not_kept_as_a_sample(
     shown = min(tab.digits_read, key=lambda p: p.confidence)
     assert tab.last_prediction is shown and "Read digit by digit: 7 (" in tab.confidence_label.text()
     assert tab.explanation.digit == shown.digit  # the why, the preview and the Layers tab follow that digit
+    place = tab.digits_read.index(shown) + 1
+    window.tabs.setCurrentWidget(window.layers_tab)
+    assert np.array_equal(window.layers_tab.layers[0].values, window.active.predictor.layers(shown.pixels)[0].values)
+    assert window.layers_tab._rows["input"].axes.text() == f"the number drawn: its digit {place} of 2, the least sure"
+    window.tabs.setCurrentWidget(tab)
     first, second = (p.frame[0] + p.frame[2] / 2 for p in tab.digits_read)  # the middle of each digit's field
     assert first < canvas.picture().shape[1] / 2 <= second  # each on its own half of the canvas
     assert not panel.confirm_button.isEnabled() and not panel.label_buttons[7].isEnabled()

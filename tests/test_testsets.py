@@ -120,3 +120,18 @@ def test_a_pen_file_is_scored_writer_by_writer(predictor, tmp_path):
     assert json.loads(out.stdout)["per_writer_accuracy"] == {str(w): a for w, _, a in rows}
     out = main("evaluate", "--files", path)
     assert f"writer {rows[-1][0]:>4}: {rows[-1][2] * 100:6.2f} % of 5" in out.stdout
+
+
+def test_a_picture_of_a_number_in_a_folder_of_digits_is_left_out_and_named(tmp_path):
+    from PIL import Image
+
+    from engine.strokes import Stroke, render_strokes
+
+    pen = 0.06
+    one, seven = [(0.1, 0.3), (0.16, 0.2), (0.16, 0.8)], [(0.55, 0.2), (0.85, 0.2), (0.7, 0.8)]
+    (tmp_path / "7").mkdir()
+    Image.fromarray(render_strokes([Stroke(np.array(seven, float), pen)])).save(tmp_path / "7" / "seven.png")
+    Image.fromarray(render_strokes([Stroke(np.array(p, float), pen) for p in (one, seven)])).save(tmp_path / "7" / "17.png")
+    data = load_test_set(tmp_path)
+    assert data.test_sources == (str(tmp_path / "7" / "seven.png"),)  # its label is one digit's: not a number squeezed
+    assert data.skipped == (f"{tmp_path / '7' / '17.png'}: 2 digits side by side, not one (crop it to one digit)",)
