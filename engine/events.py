@@ -60,6 +60,19 @@ class KernelSnapshot:
 
 
 @dataclass(frozen=True)
+class Watched:
+    """A few fixed validation images and the model's answers to them as it is now, every ``watch_every``
+    steps from before the first: the Train tab shows the answers change as the network learns."""
+    step: int
+    epoch: float  # fractional, as in Evaluation
+    images: object = field(repr=False)  # uint8 N×28×28, grouped by class
+    labels: tuple = ()
+    probabilities: object = field(repr=False, default=None)  # float N×classes
+    source: str = ""  # whose the images are, in words: "writers it does not train on"
+    class_names: tuple = ()
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """The validation split scored part-way through an epoch (``evals_per_epoch``), for curves that
     compare runs several times per epoch."""

@@ -290,6 +290,12 @@ def _file_digest(path: Path) -> str:
     return hashlib.md5(Path(path).read_bytes()).hexdigest()[:12]
 
 
+def first_drawings(count: int) -> np.ndarray:
+    """Which of a drawn training split's ``count`` samples are each digit's first drawing, as a canvas
+    shows it (its further drawings and scans follow it)."""
+    return np.arange(count) % (TRAIN_VARIANTS + SCAN_VARIANTS) == 0
+
+
 def load_pen_split(path: Path, part: str, cache_dir: Path, progress=None) -> PenSplit:
     """The ``"train"`` or ``"test"`` split drawn from the trajectories, or the training writers'
     ``"scans"`` to finish a run on, each cached on disk after the first time on its own: the test

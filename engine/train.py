@@ -31,9 +31,10 @@ from engine.device import DeviceError, configure_cpu, device_name, is_out_of_mem
 from engine.calibrate import calibration_record
 from engine.evaluate import evaluate, predict_logits, to_model_input
 from engine.events import (BatchEnd, Downloading, EpochEnd, Evaluation, Failed, Finished, Finishing, KernelSnapshot, Notice,
-                           Started)
+                           Started, Watched)
 from engine.layer_stats import LayerProbe
 from engine.models import build_model
+from engine.pendigits import first_drawings
 from engine.replay import FILE_NAME as REPLAY_FILE, KernelRecorder
 from engine.runs import RunLog, discard_if_empty
 
@@ -44,6 +45,7 @@ SUGGESTED_LR = {"sgd": 0.05, "momentum": 0.02, "adagrad": 0.02, "adam": 3e-3, "a
 # The peak learning rate of a mnist+pen run's last stage, on small scans, as a share of the run's own
 # (`python -m bench.pen_writers finetune`, bench/README.md).
 SCAN_STAGE_LR = 1 / 3
+WATCHED_PER_CLASS = 4  # validation images of each class whose answers the Train tab shows as they change
 
 
 class _StoppedLoading(Exception):
@@ -52,6 +54,17 @@ class _StoppedLoading(Exception):
 
 class Diverged(RuntimeError):
     pass
+
+
+def watched_indices(labels: torch.Tensor, classes: int, preferred: torch.Tensor | None = None,
+                    per_class: int = WATCHED_PER_CLASS) -> torch.Tensor:
+    """Positions of up to ``per_class`` samples of each class, class by class, the ``preferred`` ones
+    (boolean mask: digits of writers the run never trains on) first, otherwise drawn at random (always
+    the same ones): a split holds its writers one after another, and the first few would all be one's."""
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))
+    if preferred is not None:
+        order = order[torch.argsort((~preferred[order]).to(torch.uint8), stable=True)]
+    return torch.cat([order[labels[order] == c][:per_class] for c in range(classes)])
 
 
 def make_optimizer(name: str, params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
@@ -145,6 +158,7 @@ class Trainer:
         stats_every: int = 0,
         evals_per_epoch: int = 0,
         evaluate_test: bool = True,
+        watch_every: int = 0,
         data_dir=None,
         sync_every: int | None = None,
         label: str = "",
@@ -162,6 +176,7 @@ class Trainer:
         self.evals_per_epoch = evals_per_epoch  # Evaluation events within each epoch (0: only at its end)
         self._probe: LayerProbe | None = None
         self.evaluate_test = evaluate_test
+        self.watch_every = watch_every  # steps between Watched events (0: none)
         self.data_dir = data_dir
         # How many batches between reading the loss back from the device: every batch on the CPU
         # (free there), every 20 on a GPU so the host never stalls it.
@@ -318,7 +333,36 @@ class Trainer:
         self._run_log = RunLog(self.run_dir, cfg.to_dict(), cfg.model_kwargs, sum(p.numel() for p in net.parameters()),
                                self.label, resumed_at=start_epoch if self.resume_from else None)
         self._load_last_stage()
+        self._choose_watched()
         return start_epoch
+
+    def _choose_watched(self) -> None:
+        """The validation images whose answers are watched: unseen pen writers' digits first, each as
+        first drawn (not its scans)."""
+        self._watched, self._watched_source = None, ""
+        if not self.watch_every or not len(self._val_idx):
+            return
+        val_idx = self._val_idx.cpu()
+        groups = self._dataset.train_groups
+        pen = None
+        if groups is not None:
+            pen_rows = torch.nonzero(groups >= 0).squeeze(1)
+            first = torch.zeros(len(groups), dtype=torch.bool)
+            first[pen_rows] = torch.from_numpy(first_drawings(len(pen_rows)))
+            pen = first[val_idx]
+        pick = watched_indices(self._dataset.train_labels[val_idx], len(self._dataset.class_names), pen)
+        self._watched = val_idx[pick]
+        self._watched_source = ("writers it does not train on" if pen is not None and pen[pick].all()
+                                else "the validation split, which it does not train on")
+
+    def _watch(self, epoch: float) -> None:
+        """The model's answers to the watched images now, for the Train tab."""
+        if self._watched is None:
+            return
+        logits = predict_logits(self.model, self._images[self._watched.to(self.device)])
+        self._emit(Watched(self._step, epoch, self._dataset.train_images[self._watched].numpy(),
+                           tuple(self._dataset.train_labels[self._watched].tolist()), logits.softmax(1).numpy(),
+                           self._watched_source, tuple(self._dataset.class_names)))
 
     def _report_loading(self, *report) -> None:
         """Progress of a first-use download or drawing; Stop need not wait for its end."""
@@ -354,11 +398,14 @@ class Trainer:
         self.started = True
         self._emit(Started(device_name(self.device), len(self._train_idx), len(self._val_idx), batches, cfg.epochs, start_epoch))
         self._recorder.record(self._step, float(start_epoch), self.kernels())
+        self._watch(float(start_epoch))  # the answers before any training: guesses
         for epoch in range(start_epoch + 1, cfg.epochs + 1):
             completed = self._train_epoch(epoch)
             if not completed:
                 return self._finish(epoch - 1, stopped=True, trained=self._step > start_epoch * batches)
         completed = self._finish_on_scans()
+        if self.watch_every and self._step % self.watch_every:
+            self._watch(float(cfg.epochs))  # the finished model's answers
         return self._finish(cfg.epochs, stopped=not completed, trained=True)
 
     def _finish_on_scans(self) -> bool:
@@ -409,9 +456,12 @@ class Trainer:
         return self._finished_on_scans
 
     def _after_step(self, epoch: float) -> None:
-        """The kernels shown live and recorded for the replay, when due; ``epoch`` is fractional."""
+        """What is shown live (kernels, the watched answers) and recorded for the replay, when due;
+        ``epoch`` is fractional."""
         if self.kernel_every and self._step % self.kernel_every == 0:
             self._emit(KernelSnapshot(self._step, self.kernels()))
+        if self.watch_every and self._step % self.watch_every == 0:
+            self._watch(epoch)
         if self._recorder.due(self._step):
             self._recorder.record(self._step, epoch, self.kernels())
 

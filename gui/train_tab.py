@@ -19,7 +19,7 @@ from engine.datasets import MIXED
 from engine.device import cuda_available
 from engine.events import (
     BatchEnd, Downloading, EpochEnd, Failed, Finished, Finishing, KernelSnapshot, LayerStats, Notice, Started,
-    format_duration,
+    Watched, format_duration,
 )
 from engine.models import build_model, summarize
 from engine.paths import shown
@@ -30,12 +30,14 @@ from gui.settings import remember, remembered
 from gui.config_form import ConfigForm, option_label
 from gui.layer_stats_view import LayerStatsView
 from gui.style import BAD, MUTED, PEN_COLOUR, TRAIN_COLOUR, VAL_COLOUR, WholeNumberAxis
+from gui.watched_view import WatchedView
 from gui.workers import StopsAndWaits, TrainingWorker, start_in_thread
 
 REDRAW_MS = 250  # curves and progress are redrawn from a timer (4 Hz), never per event: repainting
                  # plots on every batch would take the CPU the training needs
 KERNEL_EVERY = 20  # batches between kernel snapshots for the Kernels tab
 STATS_EVERY = 25  # batches between layer statistics (one watched batch costs about two plain ones)
+WATCH_EVERY = 20  # batches between the answers to the Predictions page's validation digits (30 images: ~3 ms)
 SMOOTHING = 0.05
 
 
@@ -237,6 +239,8 @@ class TrainTab(QWidget, StopsAndWaits):
         self.charts.setObjectName("trainCharts")
         self.charts.addTab(self.curves, "Curves")
         self.charts.addTab(self.layer_stats, "Layer statistics")
+        self.watched = WatchedView()
+        self.charts.addTab(self.watched, "Predictions")
         self._latest_batch: BatchEnd | None = None
         self._note = ""  # notices from the engine (e.g. saving in another folder)
         self._timer = QTimer(self, interval=REDRAW_MS, timeout=self._redraw)
@@ -298,13 +302,15 @@ class TrainTab(QWidget, StopsAndWaits):
         self._epochs = config.epochs
         self.curves.reset()  # the axes are fixed once Started tells the run's length
         self.layer_stats.reset()
+        self.watched.reset()
         self.progress.setValue(0)
         self.progress.setFormat("starting…")
         self.message.setText("")
         self.message.setStyleSheet("")
         self._note = ""
         self._interrupted = None
-        self.trainer = Trainer(config, kernel_every=KERNEL_EVERY, stats_every=STATS_EVERY, **trainer_options)
+        self.trainer = Trainer(config, kernel_every=KERNEL_EVERY, stats_every=STATS_EVERY, watch_every=WATCH_EVERY,
+                               **trainer_options)
         self._worker = TrainingWorker(self.trainer)
         self._worker.event.connect(self._on_event)
         self._worker.done.connect(self._on_done)
@@ -410,6 +416,8 @@ class TrainTab(QWidget, StopsAndWaits):
             self.kernels.emit(event)
         elif isinstance(event, LayerStats):
             self.layer_stats.add(event)
+        elif isinstance(event, Watched):
+            self.watched.show_answers(event)
         elif isinstance(event, EpochEnd):
             self.curves.add_epoch(event.epoch, event.train_accuracy, event.val_accuracy, event.val_pen_accuracy)
             val = f", validation {event.val_accuracy:.2%}" if event.val_accuracy is not None else ""

@@ -489,6 +489,14 @@ def test_train_button_runs_to_completion_and_activates_the_model(window, qtbot, 
     assert "ETA" not in tab.rate_label.text()
     assert not np.allclose(window.kernels_tab.conv1.image.image, kernels_before, equal_nan=True)
     assert find(window, QPushButton, "trainButton").isEnabled()
+    # The Predictions page: validation digits, a column per digit, with the finished model's answers.
+    watched = tab.watched.shown
+    assert watched.step == 28 and len(tab.watched.pictures) == len(watched.labels) >= 30
+    answers = [int(window.active.predictor.probabilities(image / 255).argmax()) for image in watched.images]
+    assert [c.text().split()[0] for c in tab.watched.captions] == [str(a) for a in answers]
+    right = sum(a == label for a, label in zip(answers, watched.labels))
+    assert find(window, QLabel, "watchedHeader").text().startswith(f"{right} of {len(answers)} digits read right · step 28")
+    assert tab.watched.grid.getItemPosition(tab.watched.grid.indexOf(tab.watched.pictures[-1]))[1] == watched.labels[-1]
 
 
 def test_the_last_stage_on_small_scans_shows_its_own_progress(window):

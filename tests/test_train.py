@@ -11,11 +11,11 @@ from conftest import subset
 
 from engine.checkpoint import load_checkpoint
 from engine.config import TrainConfig
-from engine.evaluate import evaluate
-from engine.events import BatchEnd, EpochEnd, Failed, Finished, KernelSnapshot, LayerStats, Started
+from engine.evaluate import evaluate, predict_logits
+from engine.events import BatchEnd, EpochEnd, Failed, Finished, KernelSnapshot, LayerStats, Started, Watched
 from engine.replay import load_replay
 from engine.runs import read_metrics, read_summary
-from engine.train import Trainer
+from engine.train import Trainer, watched_indices
 
 FAST = dict(model="digitnet", epochs=2, batch_size=64, val_fraction=0.1, device="cpu")
 
@@ -27,7 +27,7 @@ def run(config, dataset, tmp_path, **kwargs):
 
 
 def test_short_run_learns_and_reports_events(small_mnist, tmp_path):
-    trainer, final, events = run(TrainConfig(**FAST), small_mnist, tmp_path, kernel_every=20)
+    trainer, final, events = run(TrainConfig(**FAST), small_mnist, tmp_path, kernel_every=20, watch_every=20)
     assert isinstance(final, Finished) and not final.stopped and final.epochs_done == 2
     assert final.test_accuracy > 0.90  # 3,600 training images, two epochs
     assert isinstance(events[0], Started) and events[0].train_size == 3600 and events[0].val_size == 400
@@ -45,6 +45,28 @@ def test_short_run_learns_and_reports_events(small_mnist, tmp_path):
     assert saved.metadata["metrics"]["test_accuracy"] == pytest.approx(final.test_accuracy)
     assert saved.metadata["config"]["epochs"] == 2 and len(saved.metadata["history"]) == 2
     assert events[-1] is final
+    # The watched validation digits: 4 of each class, answered before the first step, every 20 steps
+    # and by the finished model (112 steps in all).
+    watched = [e for e in events if isinstance(e, Watched)]
+    assert [e.step for e in watched] == [0, 20, 40, 60, 80, 100, 112]
+    first, last = watched[0], watched[-1]
+    assert first.labels == tuple(np.repeat(np.arange(10), 4)) and first.source.startswith("the validation split")
+    val = set(trainer._val_idx.tolist())
+    shown = [next(i for i in val if torch.equal(small_mnist.train_images[i], torch.from_numpy(image))) for image in first.images]
+    assert len(set(shown)) == 40  # validation images, none twice
+    finished = predict_logits(saved.model, torch.from_numpy(last.images)).softmax(1).numpy()
+    np.testing.assert_allclose(last.probabilities, finished, atol=1e-5)  # the answers of the model delivered
+    right = [int((e.probabilities.argmax(1) == np.array(e.labels)).sum()) for e in (first, last)]
+    assert right[1] >= 36 and right[1] > right[0]
+
+
+def test_watched_digits_are_taken_class_by_class_unseen_writers_first():
+    labels = torch.tensor([0, 1, 0, 1, 0, 1, 2, 0])
+    preferred = torch.tensor([False, False, True, False, False, True, False, False])
+    picked = watched_indices(labels, 3, preferred, per_class=2)
+    assert labels[picked].tolist() == [0, 0, 1, 1, 2]  # a class with fewer gives what it has
+    assert picked[0] == 2 and picked[2] == 5  # each class's preferred sample first
+    assert sorted(watched_indices(labels, 3, per_class=4).tolist()) == list(range(8))
 
 
 @pytest.mark.parametrize("model,optimizer,lr,schedule,n_train", [
