@@ -192,8 +192,12 @@ def main(out_dir: Path) -> int:
     window.tabs.setCurrentWidget(window.train_tab)
     tab = window.train_tab
     tab.form.set_value("epochs", 3)
-    tab.charts.setCurrentWidget(tab.layer_stats)
+    tab.charts.setCurrentWidget(tab.watched)
     tab.start()
+    while tab.running and (tab.watched.shown is None or tab.watched.shown.step < 60):
+        wait(100)
+    shoot("train-predictions")  # 60 batches in: most digits read, the hardest not yet
+    tab.charts.setCurrentWidget(tab.layer_stats)
     done = []
     tab.trained.connect(lambda *_: done.append(True))
     while tab.running and not done:

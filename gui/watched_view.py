@@ -10,7 +10,7 @@ from engine.datasets import class_noun, items_noun
 from engine.events import Watched
 from gui.draw_tab import array_to_pixmap
 from gui.export import add_picture_menu
-from gui.style import BAD, GOOD, MUTED
+from gui.style import BAD, GOOD, MUTED, names_are_words
 
 WAITING = "The network's answers to a few validation digits it never trains on appear here when training starts, and change as it learns."
 NAME_LENGTH = 8  # a class name cut to fit under its tile ("Ankle bo…"); whole in the tooltip
@@ -48,6 +48,7 @@ class WatchedView(QWidget):
         same_images = (self.shown is not None and self.shown.labels == event.labels
                        and np.array_equal(self.shown.images, event.images))
         before = self.shown.probabilities.argmax(1) if same_images else None
+        between = "\n" if names_are_words(event.class_names) else " "  # a word and its share side by side outgrow a tile
         if not same_images:
             self._build(event)
         self.shown = event
@@ -64,7 +65,7 @@ class WatchedView(QWidget):
             answer, truth = int(answers[i]), event.labels[i]
             colour = GOOD if answer == truth else BAD
             changed = before is not None and before[i] != answer
-            caption.setText(f"{_short(names[answer])} {event.probabilities[i, answer]:.0%}")
+            caption.setText(f"{_short(names[answer])}{between}{event.probabilities[i, answer]:.0%}")
             caption.setStyleSheet(f"color: {colour}" + ("; font-weight: bold" if changed else ""))
             picture.setStyleSheet(f"border: 2px solid {colour}")
             top = np.argsort(event.probabilities[i])[::-1][:3]
@@ -87,6 +88,7 @@ class WatchedView(QWidget):
             picture = QLabel()
             picture.setPixmap(array_to_pixmap(image / 255.0, self._scale))
             caption = QLabel("")
+            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
             self.grid.addWidget(picture, row, label, Qt.AlignmentFlag.AlignHCenter)
             self.grid.addWidget(caption, row + 1, label, Qt.AlignmentFlag.AlignHCenter)
             self.pictures.append(picture)

@@ -12,7 +12,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea, QTabWidget
 
 from engine.config import TrainConfig
-from engine.events import Finished, Finishing
+from engine.events import Finished, Finishing, Watched
 from engine.preprocess import read_image
 from gui.automation import STROKES, canvas_point, draw_strokes, press_and_move, side_by_side
 from gui.canvas import DrawingCanvas
@@ -497,6 +497,30 @@ def test_train_button_runs_to_completion_and_activates_the_model(window, qtbot, 
     right = sum(a == label for a, label in zip(answers, watched.labels))
     assert find(window, QLabel, "watchedHeader").text().startswith(f"{right} of {len(answers)} digits read right · step 28")
     assert tab.watched.grid.getItemPosition(tab.watched.grid.indexOf(tab.watched.pictures[-1]))[1] == watched.labels[-1]
+
+
+def test_predictions_mark_the_answers_that_changed_and_fit_words_under_their_tiles(qtbot):
+    from engine.datasets import get_spec
+    from gui.watched_view import WatchedView
+
+    view = WatchedView()
+    qtbot.addWidget(view)
+    names = get_spec("fashion-mnist").class_names
+    labels = tuple(np.repeat(np.arange(10), 2))
+    images = np.random.default_rng(0).integers(0, 255, (20, 28, 28), dtype=np.uint8)
+    guesses = np.full((20, 10), 0.02)
+    guesses[:, 9] = 0.82  # everything an ankle boot
+    view.show_answers(Watched(0, 0.0, images, labels, guesses, "the validation split", names))
+    learned = guesses.copy()
+    learned[0] = np.eye(10)[0]  # the first T-shirt now read right
+    view.show_answers(Watched(20, 0.5, images, labels, learned, "the validation split", names))
+    assert view.header.text().startswith("3 of 20 images read right · step 20")  # the T-shirt and both boots
+    first, second = view.captions[0], view.captions[1]
+    assert first.text() == "T-shirt…\n100%" and "font-weight: bold" in first.styleSheet()  # changed: in bold
+    assert second.text() == "Ankle b…\n82%" and "font-weight" not in second.styleSheet()  # still wrong, unchanged
+    assert view.pictures[1].toolTip().startswith("T-shirt/top, read as Ankle boot 82.0%")
+    view.reset()
+    assert view.pictures == [] and view.grid.count() == 0 and view.header.text() == ""
 
 
 def test_the_last_stage_on_small_scans_shows_its_own_progress(window):
