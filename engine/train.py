@@ -58,9 +58,9 @@ class Diverged(RuntimeError):
 
 def watched_indices(labels: torch.Tensor, classes: int, preferred: torch.Tensor | None = None,
                     per_class: int = WATCHED_PER_CLASS) -> torch.Tensor:
-    """Positions of up to ``per_class`` samples of each class, class by class, the ``preferred`` ones
-    (boolean mask: digits of writers the run never trains on) first, otherwise drawn at random (always
-    the same ones): a split holds its writers one after another, and the first few would all be one's."""
+    """Positions of up to ``per_class`` samples of each class, class by class: the ``preferred`` ones
+    (boolean mask) first, each kind drawn at random, always the same ones (a split holds its writers
+    one after another: the first few would all be one writer's)."""
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))
     if preferred is not None:
         order = order[torch.argsort((~preferred[order]).to(torch.uint8), stable=True)]
@@ -344,15 +344,15 @@ class Trainer:
             return
         val_idx = self._val_idx.cpu()
         groups = self._dataset.train_groups
-        pen = None
+        drawn = None  # the pen digits' first drawings (held-out writers, in the validation split)
         if groups is not None:
             pen_rows = torch.nonzero(groups >= 0).squeeze(1)
             first = torch.zeros(len(groups), dtype=torch.bool)
             first[pen_rows] = torch.from_numpy(first_drawings(len(pen_rows)))
-            pen = first[val_idx]
-        pick = watched_indices(self._dataset.train_labels[val_idx], len(self._dataset.class_names), pen)
+            drawn = first[val_idx]
+        pick = watched_indices(self._dataset.train_labels[val_idx], len(self._dataset.class_names), drawn)
         self._watched = val_idx[pick]
-        self._watched_source = ("writers it does not train on" if pen is not None and pen[pick].all()
+        self._watched_source = ("writers it does not train on" if drawn is not None and drawn[pick].all()
                                 else "the validation split, which it does not train on")
 
     def _watch(self, epoch: float) -> None:

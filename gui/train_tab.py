@@ -37,7 +37,7 @@ REDRAW_MS = 250  # curves and progress are redrawn from a timer (4 Hz), never pe
                  # plots on every batch would take the CPU the training needs
 KERNEL_EVERY = 20  # batches between kernel snapshots for the Kernels tab
 STATS_EVERY = 25  # batches between layer statistics (one watched batch costs about two plain ones)
-WATCH_EVERY = 20  # batches between the answers to the Predictions page's validation digits (30 images: ~3 ms)
+WATCH_EVERY = 20  # batches between the Predictions page's answers (40 images: 5 ms on 2 cores, under 1 % of 20 batches)
 SMOOTHING = 0.05
 
 
