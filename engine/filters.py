@@ -57,13 +57,15 @@ def _first(value) -> int:
 
 @torch.inference_mode()
 def top_patches(model: ZooNet, images: torch.Tensor, blocks: int = 2, top: int = TOP,
-                batch_size: int = 1000) -> list[np.ndarray]:
+                batch_size: int = 1000, stop=lambda: False) -> list[np.ndarray] | None:
     """Per conv block (the first ``blocks``): filters × top × size × size patches of ``images``
-    (N×28×28 in [0, 1]), strongest first."""
+    (N×28×28 in [0, 1]), strongest first; None when ``stop()`` ends the search early."""
     model = model.eval()
     device = next(model.parameters()).device
     peaks = [[] for _ in range(blocks)]  # per block: N × C strongest responses and where they are
     for start in range(0, len(images), batch_size):
+        if stop():
+            return None
         x = images[start:start + batch_size].to(device, torch.float32).unsqueeze(1)
         _, traced = model.trace(x)
         for b, t in enumerate(traced[:blocks]):
@@ -102,15 +104,18 @@ def weights_key(model: nn.Module) -> str:
     return digest.hexdigest()[:20]
 
 
-def cached_top_patches(model: ZooNet, images: torch.Tensor, cache_dir: Path) -> list[np.ndarray]:
-    """``top_patches`` for the first two conv blocks, from the cache when this model's are there."""
+def cached_top_patches(model: ZooNet, images: torch.Tensor, cache_dir: Path, stop=lambda: False) -> list[np.ndarray] | None:
+    """``top_patches`` for the first two conv blocks, from the cache when this model's are there (None,
+    and nothing cached, when ``stop()`` ends the search)."""
     path = Path(cache_dir) / f"{weights_key(model)}.npz"
     try:
         with np.load(path, allow_pickle=False) as saved:
             return [saved[f"block{b}"] for b in range(len(saved.files))]
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # absent or damaged: compute again
         pass
-    patches = top_patches(model, images, blocks=min(2, len(model.conv_blocks())))
+    patches = top_patches(model, images, blocks=min(2, len(model.conv_blocks())), stop=stop)
+    if patches is None:
+        return None
     try:
         atomic_write(path, lambda tmp: np.savez(open(tmp, "wb"), **{f"block{b}": p for b, p in enumerate(patches)}))
     except SaveError as exc:  # a cache that cannot be written only costs time next time
@@ -118,11 +123,12 @@ def cached_top_patches(model: ZooNet, images: torch.Tensor, cache_dir: Path) -> 
     return patches
 
 
-def patches_for(predictor_model: ZooNet, dataset_name: str | None) -> list[np.ndarray]:
+def patches_for(predictor_model: ZooNet, dataset_name: str | None, stop=lambda: False) -> list[np.ndarray] | None:
     """The first two conv blocks' top patches from the test images of the dataset the model knows
-    (Fashion-MNIST for a Fashion-MNIST model, MNIST otherwise), cached in the user's cache folder."""
+    (Fashion-MNIST for a Fashion-MNIST model, MNIST otherwise), cached in the user's cache folder;
+    None when ``stop()`` ends the search."""
     from engine.datasets import load_dataset
     from engine.paths import cache_dir
 
     data = load_dataset("fashion-mnist" if dataset_name == "fashion-mnist" else "mnist", download=False)
-    return cached_top_patches(predictor_model, data.test_images.float() / 255, cache_dir() / "filter-patches")
+    return cached_top_patches(predictor_model, data.test_images.float() / 255, cache_dir() / "filter-patches", stop)

@@ -2,6 +2,7 @@
 kernels formed over training (a replay of the run's snapshots)."""
 
 import logging
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +27,12 @@ log = logging.getLogger(__name__)
 PLAY_EVERY_MS = 90
 
 
-def learned_pictures(model, dataset) -> tuple[list[np.ndarray], np.ndarray]:
-    """What each filter looks for (its strongest test patches) and what the network takes each class to be."""
-    return patches_for(model, dataset), class_prototypes(model)
+def learned_pictures(model, dataset, stop: threading.Event) -> tuple[list[np.ndarray], np.ndarray] | None:
+    """What each filter looks for (its strongest test patches) and what the network takes each class to
+    be; None when ``stop`` is set before both are found (the window closing need not wait for them)."""
+    patches = patches_for(model, dataset, stop.is_set)
+    prototypes = class_prototypes(model, stop=stop.is_set) if patches is not None else None
+    return None if stop.is_set() else (patches, prototypes)
 
 
 def patch_sheets(patches: np.ndarray) -> np.ndarray:
@@ -108,6 +112,7 @@ class KernelsTab(QWidget):
         self._predictor: Predictor | None = None
         self.replay: Replay | None = None
         self._patch_worker: FunctionWorker | None = None
+        self._patch_stop = threading.Event()
         self._patches_for: Predictor | None = None  # the model whose patches are wanted
         self._searching_for: Predictor | None = None  # the model whose patches are being found
         self._patches_shown: Predictor | None = None
@@ -163,20 +168,27 @@ class KernelsTab(QWidget):
         for panel in (self.patches1, self.patches2, self.prototypes):  # the last model's would mislead meanwhile
             panel.display(tile(empty, 1), empty, (0.0, 1.0), "Finding the strongest patches among 10,000 test digits…")
         self.prototypes.axes.setText("Growing an input for each class…")
-        self._patch_worker = FunctionWorker(learned_pictures, predictor.model, predictor.metadata.get("dataset"))
+        self._patch_stop = threading.Event()
+        self._patch_worker = FunctionWorker(learned_pictures, predictor.model, predictor.metadata.get("dataset"),
+                                            self._patch_stop)
         self._patch_worker.succeeded.connect(lambda patches, wanted=predictor: self._show_patches(patches, wanted))
         self._patch_worker.failed.connect(self._patches_failed)
         self._patch_worker.done.connect(self._patches_done)
         start_in_thread(self._patch_worker, self, "filter-patches")
+
+    def stop_work(self) -> None:
+        """End a search for patches under way, and start no other (the window closing)."""
+        self._patch_stop.set()
+        self._patches_for = self._searching_for
 
     def _patches_done(self) -> None:
         self._patch_worker = None
         if self._patches_for is not self._searching_for:  # the model changed during the search
             self._find_patches(self._patches_for)
 
-    def _show_patches(self, pictures: tuple[list[np.ndarray], np.ndarray], wanted: Predictor) -> None:
-        if wanted is not self._predictor:
-            return  # another model arrived meanwhile
+    def _show_patches(self, pictures: tuple[list[np.ndarray], np.ndarray] | None, wanted: Predictor) -> None:
+        if pictures is None or wanted is not self._predictor:
+            return  # stopped, or another model arrived meanwhile
         self._patches_shown = wanted
         patches, prototypes = pictures
         read = wanted.probabilities(prototypes)

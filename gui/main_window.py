@@ -521,6 +521,7 @@ class MainWindow(QMainWindow):
             finally:
                 QApplication.restoreOverrideCursor()
         self.evaluate_tab.stop_map()  # seconds of work, of no use once the window is gone
+        self.kernels_tab.stop_work()
         for thread in self.findChildren(QThread):  # an evaluation or Personalise still at work
             thread.wait()
         self._save_settings()

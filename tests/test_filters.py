@@ -49,3 +49,16 @@ def test_patches_are_cached_by_weights_and_a_damaged_cache_is_recomputed(mnist, 
         model.conv_blocks()[0].conv.weight.mul_(-1)
     cached_top_patches(model, images, tmp_path)
     assert len(list(tmp_path.glob("*.npz"))) == 2  # other weights, another entry
+
+
+def test_a_search_stopped_part_way_gives_nothing_and_caches_nothing(mnist, tmp_path):
+    predictor, images = Predictor.load(), mnist.test_images[:2500].float() / 255  # three batches of 1,000
+    asked = []
+
+    def stop_after_one_batch() -> bool:
+        asked.append(True)
+        return len(asked) > 1
+
+    assert cached_top_patches(predictor.model, images, tmp_path, stop_after_one_batch) is None
+    assert len(asked) == 2 and not list(tmp_path.iterdir())  # checked between batches; no half result kept
+    assert len(cached_top_patches(predictor.model, images, tmp_path)) == 2 and len(list(tmp_path.iterdir())) == 1

@@ -499,6 +499,16 @@ def test_train_button_runs_to_completion_and_activates_the_model(window, qtbot, 
     assert tab.watched.grid.getItemPosition(tab.watched.grid.indexOf(tab.watched.pictures[-1]))[1] == watched.labels[-1]
 
 
+def test_closing_the_window_stops_the_search_for_filter_patches_rather_than_waiting(window):
+    from engine.paths import cache_dir
+
+    window.tabs.setCurrentWidget(window.kernels_tab)  # a first look starts the search (seconds)
+    assert window.kernels_tab.finding_patches
+    window.close()
+    assert all(thread.isFinished() for thread in window.findChildren(QThread))
+    assert not list((cache_dir() / "filter-patches").glob("*.npz"))  # stopped part-way: nothing found, nothing kept
+
+
 def test_predictions_mark_the_answers_that_changed_and_fit_words_under_their_tiles(qtbot):
     from engine.datasets import get_spec
     from gui.watched_view import WatchedView
