@@ -26,7 +26,7 @@ from gui.draw_tab import array_to_pixmap
 from gui.export import add_picture_menu, choose_save_path, save_or_explain
 from gui.settings import remember, remembered
 from gui.style import ACCENT, BAD, MUTED, ClampedLabel, section_label, set_class_ticks
-from gui.workers import FunctionWorker, start_in_thread
+from gui.workers import FunctionWorker, WorkStopped, start_in_thread
 
 GALLERY_LIMIT = 300  # thumbnails shown at once; the caption says how many there are
 MOST_ALIKE = 30  # the digits shown as those the network finds most like one picked on the map
@@ -320,6 +320,7 @@ class EvaluateTab(QWidget):
         self.digit_map: DigitMap | None = None  # the map of the result shown, once laid out
         self._map_worker = None
         self._map_stop = threading.Event()
+        self._evaluation_stop = threading.Event()
         self._drawing: np.ndarray | None = None  # the Draw tab's input, to be put on the map
         self._likes_wanted = False  # the digits most like the drawing asked for before the map was laid out
         self.personal: PersonalSamples | None = None  # the user's own samples, shown on the map as diamonds
@@ -519,7 +520,11 @@ class EvaluateTab(QWidget):
         self.accuracy_label.setStyleSheet(f"color: {MUTED}")
         self.activity.emit("Evaluating…")
 
+        self._evaluation_stop = stop = threading.Event()
+
         def report(label, done, total=None, _unit=None):  # a download, drawing the pen digits, reading files
+            if stop.is_set():
+                raise WorkStopped  # at the next report: the window is closing
             worker.progress.emit(f"{label[:1].upper()}{label[1:]}… " + (f"{done / total:.0%}" if total else ""))
 
         worker = self._worker = FunctionWorker(evaluate_on, self.predictor, self.test_set.currentData(), None, report)
@@ -538,6 +543,8 @@ class EvaluateTab(QWidget):
             self._map_wanted()
 
     def _show_error(self, exc: Exception) -> None:
+        if isinstance(exc, WorkStopped):
+            return
         self.accuracy_label.setText(f"Evaluation failed: {exc or type(exc).__name__}")
         self.accuracy_label.setStyleSheet(f"color: {BAD}")
         self.activity.emit("Evaluation failed")
@@ -675,8 +682,11 @@ class EvaluateTab(QWidget):
         worker.done.connect(self._map_done)
         start_in_thread(worker, self, "digit-map")
 
-    def stop_map(self) -> None:
-        """End a map being laid out, and let nothing it sends after start more work (the window closing)."""
+    def stop_work(self) -> None:
+        """The window closing: end the first drawing or download of a test set at its next report, and a
+        map being laid out, and let nothing either sends after start more work."""
+        self._evaluation_stop.set()
+        self._stale = False
         self._map_stop.set()
         self._map_worker = None
 

@@ -21,18 +21,20 @@ from gui.export import choose_save_path, save_or_explain
 from gui.grid_panel import GridPanel, symmetric_levels
 from gui.mosaic import tile, tile_grid
 from gui.style import DIVERGING, MUTED, SEQUENTIAL
-from gui.workers import FunctionWorker, start_in_thread
+from gui.workers import FunctionWorker, WorkStopped, start_in_thread
 
 log = logging.getLogger(__name__)
 PLAY_EVERY_MS = 90
 
 
-def learned_pictures(model, dataset, stop: threading.Event) -> tuple[list[np.ndarray], np.ndarray] | None:
+def learned_pictures(model, dataset, stop: threading.Event) -> tuple[list[np.ndarray], np.ndarray]:
     """What each filter looks for (its strongest test patches) and what the network takes each class to
-    be; None when ``stop`` is set before both are found (the window closing need not wait for them)."""
+    be; WorkStopped when ``stop`` is set before both are found (the window closing need not wait for them)."""
     patches = patches_for(model, dataset, stop.is_set)
     prototypes = class_prototypes(model, stop=stop.is_set) if patches is not None else None
-    return None if stop.is_set() else (patches, prototypes)
+    if stop.is_set():
+        raise WorkStopped
+    return patches, prototypes
 
 
 def patch_sheets(patches: np.ndarray) -> np.ndarray:
@@ -186,9 +188,9 @@ class KernelsTab(QWidget):
         if self._patches_for is not self._searching_for:  # the model changed during the search
             self._find_patches(self._patches_for)
 
-    def _show_patches(self, pictures: tuple[list[np.ndarray], np.ndarray] | None, wanted: Predictor) -> None:
-        if pictures is None or wanted is not self._predictor:
-            return  # stopped, or another model arrived meanwhile
+    def _show_patches(self, pictures: tuple[list[np.ndarray], np.ndarray], wanted: Predictor) -> None:
+        if wanted is not self._predictor:
+            return  # another model arrived meanwhile
         self._patches_shown = wanted
         patches, prototypes = pictures
         read = wanted.probabilities(prototypes)
@@ -204,6 +206,8 @@ class KernelsTab(QWidget):
                           f"{len(block)} filters · each: its {block.shape[1]} strongest {block.shape[2]}×{block.shape[3]} patches")
 
     def _patches_failed(self, exc: Exception) -> None:
+        if isinstance(exc, WorkStopped):
+            return
         for panel in (self.patches1, self.patches2, self.prototypes):
             panel.axes.setText(f"Could not find the patches: {exc or type(exc).__name__}")
 

@@ -520,7 +520,7 @@ class MainWindow(QMainWindow):
                 self.experiments_tab.stop_and_wait()
             finally:
                 QApplication.restoreOverrideCursor()
-        self.evaluate_tab.stop_map()  # seconds of work, of no use once the window is gone
+        self.evaluate_tab.stop_work()  # seconds of work, of no use once the window is gone
         self.kernels_tab.stop_work()
         for thread in self.findChildren(QThread):  # an evaluation or Personalise still at work
             thread.wait()

@@ -9,6 +9,11 @@ from engine.train import Trainer
 log = logging.getLogger(__name__)
 
 
+class WorkStopped(Exception):
+    """Raised by a worker's function to end early because it was asked to (the window closing): its
+    ``failed`` signal still carries it, but it is no error to log."""
+
+
 class Worker(QObject):
     """Base of the workers: ``finish()`` ends ``run`` by handing the object back to the GUI thread,
     emitting its outcome, then ``done``, so that it is deleted there. Deleted in its own thread, a Python
@@ -49,6 +54,8 @@ class FunctionWorker(Worker):
         outcome = None
         try:
             outcome = (self.succeeded, self._function(*self._args))
+        except WorkStopped as exc:
+            outcome = (self.failed, exc)
         except Exception as exc:  # reported to the user, never lost in a thread
             log.exception("%s failed", getattr(self._function, "__name__", "work"))
             outcome = (self.failed, exc)

@@ -509,6 +509,21 @@ def test_closing_the_window_stops_the_search_for_filter_patches_rather_than_wait
     assert not list((cache_dir() / "filter-patches").glob("*.npz"))  # stopped part-way: nothing found, nothing kept
 
 
+def test_closing_the_window_stops_the_first_drawing_of_a_test_set_rather_than_waiting(window, qtbot, caplog):
+    from engine.paths import cache_dir
+
+    tab = window.evaluate_tab
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: not tab.running, timeout=30_000)
+    tab.test_set.setCurrentIndex(tab.test_set.findData("pen"))
+    tab.start()  # the held-out writers' 1,499 digits, drawn the first time (seconds)
+    qtbot.waitUntil(lambda: tab.accuracy_label.text().startswith("Drawing"), timeout=30_000)
+    window.close()
+    assert all(thread.isFinished() for thread in window.findChildren(QThread))
+    assert not list(cache_dir().rglob("pendigits-*-test.npz"))  # stopped part-way: no drawing half kept
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # a stop is no failure
+
+
 def test_predictions_mark_the_answers_that_changed_and_fit_words_under_their_tiles(qtbot):
     from engine.datasets import get_spec
     from gui.watched_view import WatchedView
