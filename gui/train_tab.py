@@ -174,6 +174,7 @@ class TrainTab(QWidget, StopsAndWaits):
     kernels = Signal(object)
     activity = Signal(str)
     continue_requested = Signal(object)  # an interrupted RunSummary, from the link offered at start-up
+    sampleOpened = Signal(str, str, object)  # a Predictions tile double-clicked: (source, label, PreparedImage)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -240,6 +241,7 @@ class TrainTab(QWidget, StopsAndWaits):
         self.charts.addTab(self.curves, "Curves")
         self.charts.addTab(self.layer_stats, "Layer statistics")
         self.watched = WatchedView()
+        self.watched.opened.connect(self.sampleOpened)
         self.charts.addTab(self.watched, "Predictions")
         self._latest_batch: BatchEnd | None = None
         self._note = ""  # notices from the engine (e.g. saving in another folder)

@@ -3,11 +3,12 @@ network's answer to each as it learns (as ConvNetJS's MNIST demo shows), green w
 when wrong; an answer that changed since the last look is in bold. Filled from ``Watched`` events."""
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from engine.datasets import class_noun, items_noun
+from engine.datasets import are_digits, class_noun, items_noun
 from engine.events import Watched
+from engine.preprocess import PreparedImage
 from gui.draw_tab import array_to_pixmap
 from gui.export import add_picture_menu
 from gui.style import BAD, GOOD, MUTED, names_are_words
@@ -16,7 +17,18 @@ WAITING = "The network's answers to a few validation digits it never trains on a
 NAME_LENGTH = 8  # a class name cut to fit under its tile ("Ankle bo…"); whole in the tooltip
 
 
+class Tile(QLabel):
+    doubleClicked = Signal()
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        self.doubleClicked.emit()
+
+
 class WatchedView(QWidget):
+    """Emits ``opened(source, label, prepared)`` when a tile is double-clicked, to read it in the Draw tab."""
+
+    opened = Signal(str, str, object)
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.header = QLabel("")
@@ -60,7 +72,8 @@ class WatchedView(QWidget):
         self.note.setText(f"{noun.capitalize()} of {event.source}, {len(answers) // len(names)} of each "
                           f"{class_noun(names)} (a column each), read by the network as it is now: its answer under "
                           "each, green when right, red when wrong, in bold when it changed since the last look. "
-                          "Hover over one for its top three.")
+                          "Hover over one for its top three; double-click it to see why in the Draw tab, read by the "
+                          "active model (the run's, once it ends).")
         for i, (picture, caption) in enumerate(zip(self.pictures, self.captions)):
             answer, truth = int(answers[i]), event.labels[i]
             colour = GOOD if answer == truth else BAD
@@ -70,7 +83,7 @@ class WatchedView(QWidget):
             picture.setStyleSheet(f"border: 2px solid {colour}")
             top = np.argsort(event.probabilities[i])[::-1][:3]
             picture.setToolTip(f"{names[truth]}, read as " + ", ".join(
-                f"{names[k]} {event.probabilities[i, k]:.1%}" for k in top))
+                f"{names[k]} {event.probabilities[i, k]:.1%}" for k in top) + ". Double-click to see why, in the Draw tab.")
 
     def _clear(self) -> None:
         while self.grid.count():
@@ -82,10 +95,11 @@ class WatchedView(QWidget):
         self._clear()
         self._scale = self._fitting_scale(event)
         seen = {}
-        for image, label in zip(event.images, event.labels):
+        for i, (image, label) in enumerate(zip(event.images, event.labels)):
             row = 2 * seen.setdefault(label, 0)
             seen[label] += 1
-            picture = QLabel()
+            picture = Tile()
+            picture.doubleClicked.connect(lambda i=i: self._open(i))
             picture.setPixmap(array_to_pixmap(image / 255.0, self._scale))
             caption = QLabel("")
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -93,6 +107,13 @@ class WatchedView(QWidget):
             self.grid.addWidget(caption, row + 1, label, Qt.AlignmentFlag.AlignHCenter)
             self.pictures.append(picture)
             self.captions.append(caption)
+
+    def _open(self, index: int) -> None:
+        event = self.shown
+        kind = "digit" if are_digits(event.class_names) else "image"
+        self.opened.emit(f"validation {kind} {index + 1} of {len(event.labels)}",
+                         event.class_names[event.labels[index]],
+                         PreparedImage(event.images[index] / 255.0, frame=(0.0, 0.0, 28.0, 28.0)))
 
     def _fitting_scale(self, event: Watched) -> int:
         """Each input pixel 2 to 4 screen pixels wide, as the page's width and height allow."""

@@ -497,6 +497,13 @@ def test_train_button_runs_to_completion_and_activates_the_model(window, qtbot, 
     right = sum(a == label for a, label in zip(answers, watched.labels))
     assert find(window, QLabel, "watchedHeader").text().startswith(f"{right} of {len(answers)} digits read right · step 28")
     assert tab.watched.grid.getItemPosition(tab.watched.grid.indexOf(tab.watched.pictures[-1]))[1] == watched.labels[-1]
+    # A double-click opens that digit in the Draw tab, read (and explained) by the model the run made.
+    qtbot.mouseDClick(tab.watched.pictures[5], Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is window.draw_tab
+    qtbot.waitUntil(lambda: window.draw_tab.explanation is not None, timeout=5000)
+    np.testing.assert_allclose(window.draw_tab.last_prediction.pixels, watched.images[5] / 255, atol=1e-6)
+    assert window.draw_tab.last_prediction.digit == answers[5]
+    assert window.activity_status.text() == f"Opened validation digit 6 of {len(answers)} from the Train tab's Predictions, labelled {watched.labels[5]}"
 
 
 def test_closing_the_window_stops_the_search_for_filter_patches_rather_than_waiting(window):
