@@ -526,6 +526,7 @@ class MainWindow(QMainWindow):
                 QApplication.restoreOverrideCursor()
         self.evaluate_tab.stop_work()  # seconds of work, of no use once the window is gone
         self.kernels_tab.stop_work()
+        self.personal.stop_work()
         for thread in self.findChildren(QThread):  # an evaluation or Personalise still at work
             thread.wait()
         self._save_settings()

@@ -1,6 +1,7 @@
 """Teaching the model your handwriting: confirm or correct predictions, then personalise."""
 
 import logging
+import threading
 from pathlib import Path
 from typing import NamedTuple
 
@@ -26,7 +27,7 @@ from gui.draw_tab import DrawTab, array_to_pixmap
 from gui.export import choose_save_path
 from gui.settings import remember, remembered
 from gui.style import BAD, GOOD, MUTED, ClampedLabel, section_label
-from gui.workers import FunctionWorker, start_in_thread
+from gui.workers import FunctionWorker, WorkStopped, start_in_thread
 
 log = logging.getLogger(__name__)
 THUMBNAIL = 64  # side of a sample's picture in My samples, in pixels
@@ -49,6 +50,7 @@ class PersonalPanel(QWidget):
         self.draw_tab, self.active, self.settings = draw_tab, active, settings or QSettings()
         self.store = store or PersonalSamples()
         self._worker = None
+        self._stop = threading.Event()  # set when the window closes: Personalise ends at its next report
         self.confirm_button = QPushButton("✓ Correct")
         self.confirm_button.setObjectName("confirmButton")
         self.confirm_button.setToolTip("The prediction is right: keep this drawing as a personal sample (Enter)")
@@ -240,15 +242,22 @@ class PersonalPanel(QWidget):
         self.personalise_button.setEnabled(False)
         self.teach_button.setEnabled(False)
 
+        self._stop = stop = threading.Event()
+
+        def report(text: str) -> None:
+            if stop.is_set():
+                raise WorkStopped  # the window is closing: the samples are kept, Personalise can run next time
+            worker.progress.emit(text)
+
         def work():  # reading and preparing every sample's drawing is slow work too: off the GUI thread
-            def loading(*report):  # the first use may download MNIST or draw the pen digits
-                event = Downloading(*report)
-                worker.progress.emit(f"{event.what}…" + (f" {event.done / event.total:.0%}" if event.total else ""))
+            def loading(*report_args):  # the first use may download MNIST or draw the pen digits (a minute or two)
+                event = Downloading(*report_args)
+                report(f"{event.what}…" + (f" {event.done / event.total:.0%}" if event.total else ""))
 
             rehearsal = rehearsal_dataset(predictor.metadata, progress=loading)
             images, labels, skipped = store.tensors()
             result = personalise(predictor.model, (images, labels), rehearsal,
-                                 progress=lambda step, steps: worker.progress.emit(f"{running}: {step / steps:.0%}"))
+                                 progress=lambda step, steps: report(f"{running}: {step / steps:.0%}"))
             return result, skipped
 
         worker = self._worker = FunctionWorker(work)
@@ -262,7 +271,13 @@ class PersonalPanel(QWidget):
         self._worker = None
         self._enable_actions()
 
+    def stop_work(self) -> None:
+        """End Personalise at its next report (the window closing); the samples stay."""
+        self._stop.set()
+
     def _failed(self, exc: Exception) -> None:
+        if isinstance(exc, WorkStopped):
+            return
         self.status.setStyleSheet(f"color: {BAD}")
         self.status.setText(f"Personalising failed: {exc or type(exc).__name__}. The active model was not changed.")
 

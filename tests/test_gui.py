@@ -531,6 +531,22 @@ def test_closing_the_window_stops_the_first_drawing_of_a_test_set_rather_than_wa
     assert not [r for r in caplog.records if r.levelname == "ERROR"]  # a stop is no failure
 
 
+def test_closing_the_window_stops_personalise_while_it_draws_its_digits_and_keeps_the_samples(window, qtbot, caplog):
+    from engine.paths import cache_dir
+
+    panel, canvas = window.personal, window.draw_tab.canvas
+    draw_strokes(canvas, STROKES[7])
+    qtbot.mouseClick(window.findChild(QPushButton, "label1"), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.findChild(QPushButton, "personaliseButton"), Qt.MouseButton.LeftButton)
+    # The shipped model rehearses on MNIST and the pen digits, drawn the first time (a minute or two).
+    qtbot.waitUntil(lambda: panel.status.text().startswith("drawing the pen digits"), timeout=60_000)
+    window.close()
+    assert all(thread.isFinished() for thread in window.findChildren(QThread))
+    assert not list(cache_dir().rglob("pendigits-*-train-*.npz"))  # stopped part-way: no drawing half kept
+    assert len(panel.store) == 1 and panel.store.samples()[0].label == 1  # the sample stays for next time
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
 def test_predictions_mark_the_answers_that_changed_and_fit_words_under_their_tiles(qtbot):
     from engine.datasets import get_spec
     from gui.watched_view import WatchedView
