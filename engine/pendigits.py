@@ -278,7 +278,7 @@ def draw_file_for_testing(path: Path, cache_dir: Path, progress=None) -> tuple[l
     """A UNIPEN file's digits, and their drawings as ``draw_for_testing`` makes them, kept on disk by the
     file's content: a user's file of thousands of digits is drawn once, not at every evaluation."""
     digits = parse_unipen(path)
-    digest = _file_digest(path)
+    digest = file_digest(path)
 
     drawn = cached_split(Path(cache_dir) / f"pentest-{digest}-r{RENDER_VERSION}.npz",
                          lambda: draw_for_testing(digits, progress), f"pentest-{digest}-r*.npz",
@@ -286,7 +286,7 @@ def draw_file_for_testing(path: Path, cache_dir: Path, progress=None) -> tuple[l
     return digits, drawn
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
     return hashlib.md5(Path(path).read_bytes()).hexdigest()[:12]
 
 
@@ -300,42 +300,54 @@ def load_pen_split(path: Path, part: str, cache_dir: Path, progress=None) -> Pen
     """The ``"train"`` or ``"test"`` split drawn from the trajectories, or the training writers'
     ``"scans"`` to finish a run on, each cached on disk after the first time on its own: the test
     writers (drawn once each, seconds) are ready without the training writers' many drawings (a minute
-    or two each)."""
-    digest, variants = _file_digest(path), TRAIN_VARIANTS + SCAN_VARIANTS
-    if part == "test":
-        name, earlier = f"pendigits-{digest}-r{RENDER_VERSION}-test.npz", f"pendigits-{digest}-r*-test.npz"
-    elif part == "train":  # the earlier pattern also takes the splits an earlier version kept in one file
-        name, earlier = f"pendigits-{digest}-r{RENDER_VERSION}-train-v{variants}.npz", f"pendigits-{digest}-r*-v*.npz"
-    elif part == "scans":
-        name = f"pendigits-{digest}-r{RENDER_VERSION}-scans-{FINISH_SCAN_VARIANTS}.npz"
-        earlier = f"pendigits-{digest}-r*-scans-*.npz"
-    else:
-        raise ValueError(f"unknown split {part!r}")
+    or two each). The bundled file's drawings ship beside it (``packaging/draw_pen_digits.py``), so no
+    one waits for them; a file of other digits, or another way of drawing them, is drawn here."""
+    name, earlier = split_file_name(file_digest(path), part)
 
     def draw_split() -> PenSplit:
-        digits = [d for d in parse_unipen(path) if (d.writer in TEST_WRITERS) == (part == "test")]
-        if part == "test":
-            return draw_for_testing(digits, progress)
-        if part == "scans":
-            return draw_small_scans(digits, FINISH_SCAN_VARIANTS, 3, progress)
-        return _drawn_split(digits, variants, 1, True, progress, SCAN_VARIANTS)
+        return draw_part([d for d in parse_unipen(path) if (d.writer in TEST_WRITERS) == (part == "test")], part, progress)
     # An earlier version's drawings (up to 8 MB each) are removed: nothing reads them any more.
-    return cached_split(Path(cache_dir) / name, draw_split, earlier)
+    return cached_split(Path(cache_dir) / name, draw_split, earlier, shipped=Path(path).parent / name)
+
+
+def split_file_name(digest: str, part: str) -> tuple[str, str]:
+    """The file that keeps a part's drawings of the pen file with this digest, and a pattern of the files
+    that kept it in earlier versions."""
+    if part == "test":
+        return f"pendigits-{digest}-r{RENDER_VERSION}-test.npz", f"pendigits-{digest}-r*-test.npz"
+    if part == "train":  # the earlier pattern also takes the splits an earlier version kept in one file
+        return (f"pendigits-{digest}-r{RENDER_VERSION}-train-v{TRAIN_VARIANTS + SCAN_VARIANTS}.npz",
+                f"pendigits-{digest}-r*-v*.npz")
+    if part == "scans":
+        return f"pendigits-{digest}-r{RENDER_VERSION}-scans-{FINISH_SCAN_VARIANTS}.npz", f"pendigits-{digest}-r*-scans-*.npz"
+    raise ValueError(f"unknown split {part!r}")
+
+
+def draw_part(digits: list[PenDigit], part: str, progress=None) -> PenSplit:
+    """A part's drawings of these digits (the test writers' or the training writers'): drawn in order from
+    one seeded generator, so the first digits' drawings are the same whatever follows them."""
+    if part == "test":
+        return draw_for_testing(digits, progress)
+    if part == "scans":
+        return draw_small_scans(digits, FINISH_SCAN_VARIANTS, 3, progress)
+    return _drawn_split(digits, TRAIN_VARIANTS + SCAN_VARIANTS, 1, True, progress, SCAN_VARIANTS)
 
 
 def cached_split(cache: Path, make: Callable[[], PenSplit], earlier: str = "",
-                 accept: Callable[[PenSplit], bool] = lambda _split: True) -> PenSplit:
-    """What ``make()`` draws, kept in the .npz file ``cache`` and read back from it next time. A damaged
-    cache, or one ``accept`` refuses, is drawn again; files matching ``earlier`` beside it are removed; an
-    unwritable cache costs time next time, nothing else."""
-    if cache.is_file():
-        try:
-            with np.load(cache) as z:
-                kept = PenSplit(z["images"], z["labels"], z["writers"])
-            if accept(kept):
-                return kept
-        except (OSError, ValueError, KeyError, EOFError):
-            pass  # drawn again
+                 accept: Callable[[PenSplit], bool] = lambda _split: True, shipped: Path | None = None) -> PenSplit:
+    """What ``make()`` draws, kept in the .npz file ``cache`` and read back from it next time, or the
+    same drawing ``shipped`` with the app. A damaged file, or one ``accept`` refuses, is drawn again;
+    files matching ``earlier`` beside the cache are removed; an unwritable cache costs time next time,
+    nothing else."""
+    for kept_in in (cache, shipped):
+        if kept_in is not None and kept_in.is_file():
+            try:
+                with np.load(kept_in) as z:
+                    kept = PenSplit(z["images"], z["labels"], z["writers"])
+                if accept(kept):
+                    return kept
+            except (OSError, ValueError, KeyError, EOFError):
+                pass  # drawn again
     made = make()
 
     def save(tmp: str) -> None:

@@ -397,3 +397,20 @@ def test_the_eta_counts_the_last_stage_and_the_replay_ends_after_it(small_mnist,
     assert replay.steps[-1] == trainer.batches_per_epoch + stage and replay.epochs[-1] == 1
     assert replay.last_stage_from == trainer.batches_per_epoch and replay.in_last_stage(len(replay) - 1)
     assert np.allclose(replay.layers[-1][0], trainer.kernels()[0], atol=1e-3)  # the kernels as the stage left them
+
+
+@pytest.mark.parametrize("part", ["train", "scans", "test"])
+def test_the_bundled_pen_digits_drawings_ship_and_are_what_the_code_draws(part):
+    """So no one waits a minute or two for them; after a change to the drawing (RENDER_VERSION), run
+    packaging/draw_pen_digits.py."""
+    from engine.pendigits import draw_part, file_digest, parse_unipen, split_file_name
+
+    source = pen_file()
+    shipped = source.parent / split_file_name(file_digest(source), part)[0]
+    assert shipped.is_file(), f"{shipped.name} is missing: run python packaging/draw_pen_digits.py"
+    digits = [d for d in parse_unipen(source) if (d.writer in TEST_WRITERS) == (part == "test")]
+    fresh = draw_part(digits[:15], part)  # the first digits are drawn the same whatever follows them
+    with np.load(shipped) as kept:
+        np.testing.assert_array_equal(kept["images"][:len(fresh.labels)], fresh.images)
+        np.testing.assert_array_equal(kept["labels"][:len(fresh.labels)], fresh.labels)
+        assert kept["labels"].tolist().count(digits[0].label) > 100  # the whole part, not the first few
