@@ -62,4 +62,5 @@ def test_cpu_bundle_stays_within_its_size_budget(bundle):
     spec.loader.exec_module(build)
     if torch.version.cuda is not None:
         pytest.skip("a CUDA build carries the GPU libraries")
-    assert build.folder_size(bundle) <= 750 * 2**20
+    # 750 MiB until the pen digits' drawings shipped (12 MB: three minutes less before a first training run)
+    assert build.folder_size(bundle) <= 765 * 2**20
