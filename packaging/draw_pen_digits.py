@@ -15,12 +15,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.datasets import pen_file  # noqa: E402
-from engine.pendigits import load_pen_split  # noqa: E402
+from engine.paths import assets_dir  # noqa: E402
+from engine.pendigits import FILE_NAME, load_pen_split  # noqa: E402
 
 
 def main() -> int:
-    source = pen_file()
+    source = assets_dir() / "pendigits" / FILE_NAME  # the bundled file, whatever $DIGIT_STUDIO_DATA says
     for stale in source.parent.glob("pendigits-*.npz"):  # an earlier version's drawings
         stale.unlink()
     for part in ("test", "train", "scans"):
