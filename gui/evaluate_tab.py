@@ -320,7 +320,6 @@ class EvaluateTab(QWidget):
         self.digit_map: DigitMap | None = None  # the map of the result shown, once laid out
         self._map_worker = None
         self._map_stop = threading.Event()
-        self._evaluation_stop = threading.Event()
         self._drawing: np.ndarray | None = None  # the Draw tab's input, to be put on the map
         self._likes_wanted = False  # the digits most like the drawing asked for before the map was laid out
         self.personal: PersonalSamples | None = None  # the user's own samples, shown on the map as diamonds
@@ -520,10 +519,8 @@ class EvaluateTab(QWidget):
         self.accuracy_label.setStyleSheet(f"color: {MUTED}")
         self.activity.emit("Evaluating…")
 
-        self._evaluation_stop = stop = threading.Event()
-
         def report(label, done, total=None, _unit=None):  # a download, drawing the pen digits, reading files
-            if stop.is_set():
+            if worker.stopping.is_set():
                 raise WorkStopped  # at the next report: the window is closing
             worker.progress.emit(f"{label[:1].upper()}{label[1:]}… " + (f"{done / total:.0%}" if total else ""))
 
@@ -543,8 +540,6 @@ class EvaluateTab(QWidget):
             self._map_wanted()
 
     def _show_error(self, exc: Exception) -> None:
-        if isinstance(exc, WorkStopped):
-            return
         self.accuracy_label.setText(f"Evaluation failed: {exc or type(exc).__name__}")
         self.accuracy_label.setStyleSheet(f"color: {BAD}")
         self.activity.emit("Evaluation failed")
@@ -685,7 +680,8 @@ class EvaluateTab(QWidget):
     def stop_work(self) -> None:
         """The window closing: end the first drawing or download of a test set at its next report, and a
         map being laid out, and let nothing either sends after start more work."""
-        self._evaluation_stop.set()
+        if self._worker is not None:
+            self._worker.stop()
         self._stale = False
         self._map_stop.set()
         self._map_worker = None

@@ -27,12 +27,12 @@ log = logging.getLogger(__name__)
 PLAY_EVERY_MS = 90
 
 
-def learned_pictures(model, dataset, stop: threading.Event) -> tuple[list[np.ndarray], np.ndarray]:
+def learned_pictures(model, dataset, stopping: threading.Event) -> tuple[list[np.ndarray], np.ndarray]:
     """What each filter looks for (its strongest test patches) and what the network takes each class to
-    be; WorkStopped when ``stop`` is set before both are found (the window closing need not wait for them)."""
-    patches = patches_for(model, dataset, stop.is_set)
-    prototypes = class_prototypes(model, stop=stop.is_set) if patches is not None else None
-    if stop.is_set():
+    be; WorkStopped when ``stopping`` is set before both are found (the window closing need not wait)."""
+    patches = patches_for(model, dataset, stopping.is_set)
+    prototypes = class_prototypes(model, stop=stopping.is_set) if patches is not None else None
+    if stopping.is_set():
         raise WorkStopped
     return patches, prototypes
 
@@ -114,7 +114,6 @@ class KernelsTab(QWidget):
         self._predictor: Predictor | None = None
         self.replay: Replay | None = None
         self._patch_worker: FunctionWorker | None = None
-        self._patch_stop = threading.Event()
         self._patches_for: Predictor | None = None  # the model whose patches are wanted
         self._searching_for: Predictor | None = None  # the model whose patches are being found
         self._patches_shown: Predictor | None = None
@@ -170,9 +169,8 @@ class KernelsTab(QWidget):
         for panel in (self.patches1, self.patches2, self.prototypes):  # the last model's would mislead meanwhile
             panel.display(tile(empty, 1), empty, (0.0, 1.0), "Finding the strongest patches among 10,000 test digits…")
         self.prototypes.axes.setText("Growing an input for each class…")
-        self._patch_stop = threading.Event()
-        self._patch_worker = FunctionWorker(learned_pictures, predictor.model, predictor.metadata.get("dataset"),
-                                            self._patch_stop)
+        self._patch_worker = worker = FunctionWorker(
+            lambda: learned_pictures(predictor.model, predictor.metadata.get("dataset"), worker.stopping))
         self._patch_worker.succeeded.connect(lambda patches, wanted=predictor: self._show_patches(patches, wanted))
         self._patch_worker.failed.connect(self._patches_failed)
         self._patch_worker.done.connect(self._patches_done)
@@ -180,7 +178,8 @@ class KernelsTab(QWidget):
 
     def stop_work(self) -> None:
         """End a search for patches under way, and start no other (the window closing)."""
-        self._patch_stop.set()
+        if self._patch_worker is not None:
+            self._patch_worker.stop()
         self._patches_for = self._searching_for
 
     def _patches_done(self) -> None:
@@ -206,8 +205,6 @@ class KernelsTab(QWidget):
                           f"{len(block)} filters · each: its {block.shape[1]} strongest {block.shape[2]}×{block.shape[3]} patches")
 
     def _patches_failed(self, exc: Exception) -> None:
-        if isinstance(exc, WorkStopped):
-            return
         for panel in (self.patches1, self.patches2, self.prototypes):
             panel.axes.setText(f"Could not find the patches: {exc or type(exc).__name__}")
 

@@ -169,7 +169,7 @@ class MainWindow(QMainWindow):
         self.evaluate_tab.activity.connect(self.activity_status.setText)
         self.evaluate_tab.sampleOpened.connect(self.open_test_image)
         self.train_tab.sampleOpened.connect(lambda source, label, prepared: self.open_test_image(
-            source, label, prepared, "the Train tab's Predictions"))
+            source, label, prepared, "the Train tab's Predictions", from_test_set=False))
         self.experiments_tab.activity.connect(self.activity_status.setText)
         self.experiments_tab.make_active.connect(self.load_model)
         self.experiments_tab.continue_run.connect(self.continue_run)
@@ -427,11 +427,12 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.evaluate_tab)
         self.evaluate_tab.show_drawing_likes()
 
-    def open_test_image(self, source: str, label: str, prepared: PreparedImage, origin: str = "Evaluate") -> None:
+    def open_test_image(self, source: str, label: str, prepared: PreparedImage, origin: str = "Evaluate",
+                        from_test_set: bool = True) -> None:
         """A test image double-clicked in Evaluate (or a validation image on the Train tab's Predictions
-        page), on the canvas to be read live and explained: the user's own file as it is (the picture,
-        not the network's input), else the 28×28 image, dark on light, read as evaluation read it."""
-        from_test_set = origin == "Evaluate"  # a test digit kept as a sample would flatter its set's score
+        page, not from a test set), on the canvas to be read live and explained: the user's own file as it
+        is (the picture, not the network's input), else the 28×28 image, dark on light, read as evaluation
+        read it. A test digit kept as a sample would flatter its set's score: the Draw tab says so."""
         if Path(source).is_file():
             self.open_image(source, f" from {origin}, labelled {label}", from_test_set=from_test_set)
         else:

@@ -1,7 +1,6 @@
 """Teaching the model your handwriting: confirm or correct predictions, then personalise."""
 
 import logging
-import threading
 from pathlib import Path
 from typing import NamedTuple
 
@@ -50,7 +49,6 @@ class PersonalPanel(QWidget):
         self.draw_tab, self.active, self.settings = draw_tab, active, settings or QSettings()
         self.store = store or PersonalSamples()
         self._worker = None
-        self._stop = threading.Event()  # set when the window closes: Personalise ends at its next report
         self.confirm_button = QPushButton("✓ Correct")
         self.confirm_button.setObjectName("confirmButton")
         self.confirm_button.setToolTip("The prediction is right: keep this drawing as a personal sample (Enter)")
@@ -242,10 +240,8 @@ class PersonalPanel(QWidget):
         self.personalise_button.setEnabled(False)
         self.teach_button.setEnabled(False)
 
-        self._stop = stop = threading.Event()
-
         def report(text: str) -> None:
-            if stop.is_set():
+            if worker.stopping.is_set():
                 raise WorkStopped  # the window is closing: the samples are kept, Personalise can run next time
             worker.progress.emit(text)
 
@@ -273,11 +269,10 @@ class PersonalPanel(QWidget):
 
     def stop_work(self) -> None:
         """End Personalise at its next report (the window closing); the samples stay."""
-        self._stop.set()
+        if self._worker is not None:
+            self._worker.stop()
 
     def _failed(self, exc: Exception) -> None:
-        if isinstance(exc, WorkStopped):
-            return
         self.status.setStyleSheet(f"color: {BAD}")
         self.status.setText(f"Personalising failed: {exc or type(exc).__name__}. The active model was not changed.")
 

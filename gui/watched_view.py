@@ -93,20 +93,19 @@ class WatchedView(QWidget):
     def _build(self, event: Watched) -> None:
         """A tile per watched image, a column per class, when a run's first answers come."""
         self._clear()
-        self._scale = self._fitting_scale(event)
         seen = {}
         for i, (image, label) in enumerate(zip(event.images, event.labels)):
             row = 2 * seen.setdefault(label, 0)
             seen[label] += 1
             picture = Tile()
             picture.doubleClicked.connect(lambda i=i: self._open(i))
-            picture.setPixmap(array_to_pixmap(image / 255.0, self._scale))
             caption = QLabel("")
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
             self.grid.addWidget(picture, row, label, Qt.AlignmentFlag.AlignHCenter)
             self.grid.addWidget(caption, row + 1, label, Qt.AlignmentFlag.AlignHCenter)
             self.pictures.append(picture)
             self.captions.append(caption)
+        self._draw_pictures(event.images, self._fitting_scale(event))
 
     def _open(self, index: int) -> None:
         event = self.shown
@@ -124,12 +123,15 @@ class WatchedView(QWidget):
         down = (room / rows - self.fontMetrics().height() - 12) // 28
         return int(max(2, min(4, across, down)))
 
+    def _draw_pictures(self, images: np.ndarray, scale: int) -> None:
+        self._scale = scale
+        for picture, image in zip(self.pictures, images):
+            picture.setPixmap(array_to_pixmap(image / 255.0, scale))
+
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        if self.shown is not None and self._fitting_scale(self.shown) != self._scale:
-            self._scale = self._fitting_scale(self.shown)
-            for picture, image in zip(self.pictures, self.shown.images):
-                picture.setPixmap(array_to_pixmap(image / 255.0, self._scale))
+        if self.shown is not None and (scale := self._fitting_scale(self.shown)) != self._scale:
+            self._draw_pictures(self.shown.images, scale)
 
 
 def _short(name: str) -> str:

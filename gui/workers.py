@@ -1,6 +1,7 @@
 """Long work off the GUI thread: a worker object moved to a QThread, reporting through signals."""
 
 import logging
+import threading
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
@@ -10,8 +11,8 @@ log = logging.getLogger(__name__)
 
 
 class WorkStopped(Exception):
-    """Raised by a worker's function to end early because it was asked to (the window closing): its
-    ``failed`` signal still carries it, but it is no error to log."""
+    """Raised by a FunctionWorker's function to end early once its ``stopping`` is set (the window
+    closing): no error, so the worker reports no outcome, only ``done``."""
 
 
 class Worker(QObject):
@@ -38,7 +39,8 @@ class Worker(QObject):
 class FunctionWorker(Worker):
     """Runs one function in its thread; emits ``succeeded(result)`` or ``failed(exception)`` (the
     exception object itself, as napari's workers do), then ``done``. The function may report how far
-    it got through ``progress(text)``, and show what it has so far through ``partial(object)``."""
+    it got through ``progress(text)``, and show what it has so far through ``partial(object)``; asked
+    to ``stop()``, it may raise WorkStopped where it checks ``stopping``."""
 
     succeeded = Signal(object)
     failed = Signal(object)
@@ -48,14 +50,18 @@ class FunctionWorker(Worker):
     def __init__(self, function, *args):
         super().__init__()
         self._function, self._args = function, args
+        self.stopping = threading.Event()
+
+    def stop(self) -> None:
+        self.stopping.set()
 
     @Slot()
     def run(self) -> None:
         outcome = None
         try:
             outcome = (self.succeeded, self._function(*self._args))
-        except WorkStopped as exc:
-            outcome = (self.failed, exc)
+        except WorkStopped:
+            pass  # asked to end early: nothing to report
         except Exception as exc:  # reported to the user, never lost in a thread
             log.exception("%s failed", getattr(self._function, "__name__", "work"))
             outcome = (self.failed, exc)
