@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from engine.calibrate import confidence_bin, confidence_bins, expected_calibration_error
 from engine.datasets import MIXED, Dataset, load_dataset
+from engine.download import Progress
 from engine.predict import questioned
 from engine.testsets import load_test_set
 
@@ -22,22 +23,28 @@ def to_model_input(images_uint8: torch.Tensor) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def in_batches(model, images_uint8: torch.Tensor, run, device=None, batch_size: int = 256) -> list:
+def in_batches(model, images_uint8: torch.Tensor, run, device=None, batch_size: int = 256, progress=None) -> list:
     """``run(inputs)`` on each batch of the images as the network reads them, on the model's device
-    (or ``device``), in eval mode; the list of what it returned."""
+    (or ``device``), in eval mode; the list of what it returned. ``progress(done, total)`` after each
+    batch (it may raise to stop the work)."""
     device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
     try:
-        return [run(to_model_input(images_uint8[i:i + batch_size].to(device))) for i in range(0, len(images_uint8), batch_size)]
+        out = []
+        for start in range(0, len(images_uint8), batch_size):
+            out.append(run(to_model_input(images_uint8[start:start + batch_size].to(device))))
+            if progress:
+                progress(min(start + batch_size, len(images_uint8)), len(images_uint8))
+        return out
     finally:
         model.train(was_training)
 
 
-def predict_logits(model, images_uint8: torch.Tensor, device=None, batch_size: int = 256) -> torch.Tensor:
-    """Logits for every image, in eval mode, batched; returned on the CPU."""
-    out = in_batches(model, images_uint8, lambda inputs: model(inputs).float().cpu(), device, batch_size)
-    return torch.cat(out) if out else torch.empty(0, 10)
+def predict_logits(model, images_uint8: torch.Tensor, device=None, batch_size: int = 256, progress=None) -> torch.Tensor:
+    """Logits for every image, in eval mode, batched; returned on the CPU (copied once, not per batch)."""
+    out = in_batches(model, images_uint8, lambda inputs: model(inputs).float(), device, batch_size, progress)
+    return torch.cat(out).cpu() if out else torch.empty(0, 10)
 
 
 CONFIDENCE_BINS = 15
@@ -109,10 +116,11 @@ class EvalResult:
 
 
 def evaluate(model, images_uint8: torch.Tensor, labels: torch.Tensor, num_classes: int = 10, device=None,
-             temperature: float = 1.0, writers: torch.Tensor | None = None) -> EvalResult:
+             temperature: float = 1.0, writers: torch.Tensor | None = None, progress: Progress | None = None) -> EvalResult:
     """Score a model; ``probabilities`` are divided by ``temperature`` (a calibrated model's own);
-    ``writers`` (one per sample) adds the accuracy of each writer."""
-    logits = predict_logits(model, images_uint8, device)
+    ``writers`` (one per sample) adds the accuracy of each writer; ``progress`` hears of each batch read."""
+    logits = predict_logits(model, images_uint8, device,
+                            progress=progress and (lambda done, total: progress("reading the test images", done, total, "images")))
     labels = labels.cpu()
     loss = F.cross_entropy(logits, labels).item() if len(labels) else float("nan")
     predictions = logits.argmax(1)
@@ -150,7 +158,7 @@ def evaluate_on(predictor, dataset: str | Path | None = None, data_dir=None, pro
         data = load_dataset(dataset or default_test_set(predictor.metadata), data_dir, progress=progress,
                             test_only=True)
     return data, evaluate(predictor.model, data.test_images, data.test_labels, len(data.class_names),
-                          temperature=predictor.temperature, writers=data.test_groups)
+                          temperature=predictor.temperature, writers=data.test_groups, progress=progress)
 
 
 def mismatch_note(metadata: dict, data) -> str | None:

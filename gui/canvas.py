@@ -44,7 +44,8 @@ class DrawingCanvas(QWidget):
     drawingChanged = Signal()
     strokeFinished = Signal()
     cleared = Signal()
-    undoing = Signal(object)  # Undo is about to bring back the canvas as ``history_mark()`` once gave it
+    undone = Signal(object)  # Undo brought back the canvas as ``history_mark()`` once gave it
+    redone = Signal(object)  # Redo brought back the canvas as ``redo_mark()`` once gave it
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -113,17 +114,24 @@ class DrawingCanvas(QWidget):
     def can_redo(self) -> bool:
         return bool(self._redo)
 
+    def redo_mark(self) -> object | None:
+        """What the next Redo brings back, as a token that ``redone`` will carry when that happens."""
+        return self._redo[-1] if self._redo else None
+
     def undo(self) -> None:
         """Take back the last stroke, clear or opened image."""
         if self._undo:
-            self.undoing.emit(self._undo[-1])
+            state = self._undo.pop()
             self._redo.append(self._state())
-            self._restore(self._undo.pop())
+            self._restore(state)
+            self.undone.emit(state)
 
     def redo(self) -> None:
         if self._redo:
+            state = self._redo.pop()
             self._undo.append(self._state())
-            self._restore(self._redo.pop())
+            self._restore(state)
+            self.redone.emit(state)
 
     def _state(self) -> _State:
         return _State(tuple(self._strokes), self._background, self._image, self._paper, self._ink, self._prepared,

@@ -147,7 +147,8 @@ class DrawTab(QWidget):
                                     "personal sample comes back, and the sample goes (Ctrl+Z)")
         self.undo_button.clicked.connect(self.canvas.undo)
         self.redo_button = QPushButton("Redo")
-        self.redo_button.setToolTip("Bring back what Undo took (Ctrl+Shift+Z or Ctrl+Y)")
+        self.redo_button.setToolTip("Bring back what Undo took; a sample it took back is kept again "
+                                    "(Ctrl+Shift+Z or Ctrl+Y)")
         self.redo_button.clicked.connect(self.canvas.redo)
         self._undo_controls, self._redo_controls = [self.undo_button], [self.redo_button]
         for signal in (self.canvas.strokeFinished, self.canvas.cleared):

@@ -519,7 +519,7 @@ class EvaluateTab(QWidget):
         self.accuracy_label.setStyleSheet(f"color: {MUTED}")
         self.activity.emit("Evaluating…")
 
-        def report(label, done, total=None, _unit=None):  # a download, drawing the pen digits, reading files
+        def report(label, done, total=None, _unit=None):  # a download, drawing pen digits, reading files, scoring
             if worker.stopping.is_set():
                 raise WorkStopped  # at the next report: the window is closing
             worker.progress.emit(f"{label[:1].upper()}{label[1:]}… " + (f"{done / total:.0%}" if total else ""))
@@ -678,8 +678,8 @@ class EvaluateTab(QWidget):
         start_in_thread(worker, self, "digit-map")
 
     def stop_work(self) -> None:
-        """The window closing: end the first drawing or download of a test set at its next report, and a
-        map being laid out, and let nothing either sends after start more work."""
+        """The window closing: end the scoring of a test set (or its download, or first drawing) at its next
+        report, and a map being laid out, and let nothing either sends after start more work."""
         if self._worker is not None:
             self._worker.stop()
         self._stale = False

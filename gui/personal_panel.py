@@ -34,10 +34,14 @@ TEACH = "Teach each digit"
 
 
 class KeptSample(NamedTuple):
-    """The sample last kept from the canvas, for Undo to take back (a wrong digit key pressed)."""
+    """The sample last kept from the canvas, for Undo to take back (a wrong digit key pressed) and Redo
+    to keep again."""
     sample: Sample
+    picture: np.ndarray  # the drawing as it was kept
     asked: int | None  # the digit the guided round asked for when it was kept
-    drawing: object  # the canvas's history mark of the drawing (DrawingCanvas.history_mark)
+    corrected: bool  # kept as another digit than the one read
+    from_test_set: bool
+    mark: object  # the canvas's token of the step: its history mark once kept, its redo mark once taken back
 
 
 class PersonalPanel(QWidget):
@@ -79,6 +83,7 @@ class PersonalPanel(QWidget):
         self.teach_button.clicked.connect(self.toggle_teaching)
         self._asked: int | None = None  # the digit the guided round asks for next
         self._kept: KeptSample | None = None  # the Undo that brings its drawing back takes it away
+        self._taken_back: KeptSample | None = None  # the Redo that clears its drawing again keeps it again
         self.browse_button = QPushButton("My samples…")
         self.browse_button.clicked.connect(self.browse)
         self.status = ClampedLabel(lines=2)  # a long message must not squeeze the pictures above it
@@ -101,7 +106,8 @@ class PersonalPanel(QWidget):
         layout.addLayout(corrections)
         layout.addWidget(self.status)
         draw_tab.predicted.connect(self._prediction_changed)
-        draw_tab.canvas.undoing.connect(self._take_back)
+        draw_tab.canvas.undone.connect(self._take_back)
+        draw_tab.canvas.redone.connect(self._keep_again)
         active.changed.connect(lambda _predictor: self.show_count())
         self._prediction_changed(None)
         self.show_count()
@@ -151,44 +157,64 @@ class PersonalPanel(QWidget):
         if self.draw_tab.last_prediction is None or self.draw_tab.canvas.is_empty():
             return
         if self.draw_tab.is_number():
-            self.status.setStyleSheet(f"color: {BAD}")
-            self.status.setText("Not kept: a sample is one digit, and the canvas holds several. Draw one at a time.")
+            self._show_problem("Not kept: a sample is one digit, and the canvas holds several. Draw one at a time.")
             return
+        canvas = self.draw_tab.canvas
+        picture, from_test_set = canvas.render_array(), canvas.shows_test_image()
         corrected = label != self.draw_tab.last_prediction.digit
-        from_test_set = self.draw_tab.canvas.shows_test_image()
         try:
-            sample = self.store.add(self.draw_tab.canvas.render_array(), label)
+            sample = self.store.add(picture, label)
         except (PersonalDataError, OSError) as exc:
-            self.status.setStyleSheet(f"color: {BAD}")
-            self.status.setText(f"Not saved: {exc}")
+            self._show_problem(f"Not saved: {exc}")
             return
-        self.draw_tab.canvas.clear()
-        self._kept = KeptSample(sample, self._asked, self.draw_tab.canvas.history_mark())
+        canvas.clear()
+        self._kept_now(KeptSample(sample, picture, self._asked, corrected, from_test_set, canvas.history_mark()))
+
+    def _kept_now(self, kept: KeptSample) -> None:
+        """A sample was kept (or kept again by Redo): say so and, in a guided round, ask for the next digit."""
+        self._kept, self._taken_back = kept, None
+        label = kept.sample.label
         undo = QKeySequence(QKeySequence.StandardKey.Undo).toString(QKeySequence.SequenceFormat.NativeText)
-        if self._asked is not None:  # the digit asked for comes next; another digit's key asks again
-            self._ask(self._asked + 1 if label == self._asked else self._asked, f"Kept as {label} ({undo} takes it back) · ")
+        if kept.asked is not None and self._asked is not None:  # the next digit; another digit's key asks again
+            self._ask(kept.asked + 1 if label == kept.asked else kept.asked, f"Kept as {label} ({undo} takes it back) · ")
             return
-        advice = f" · Personalise to teach it your {label}s" if corrected else ""
-        if from_test_set:  # teaching the model a test digit flatters that test set's score afterwards
+        advice = f" · Personalise to teach it your {label}s" if kept.corrected else ""
+        if kept.from_test_set:  # teaching the model a test digit flatters that test set's score afterwards
             advice += " · This digit is from a test set: after Personalise, that set's score counts a digit it was taught"
         self.show_count(f"Saved as {label} ({self.store.counts()[label]} of this digit; {undo} takes it back) · ", advice)
 
+    def _show_problem(self, text: str) -> None:
+        self.status.setStyleSheet(f"color: {BAD}")
+        self.status.setText(text)
+
     def _take_back(self, brought_back) -> None:
-        """Undo brings back the drawing last kept: the store loses its sample."""
-        if self._kept is None or brought_back is not self._kept.drawing:
+        """Undo brought back the drawing last kept: the store loses its sample."""
+        if self._kept is None or brought_back is not self._kept.mark:
             return
         kept, self._kept = self._kept, None
         label = kept.sample.label
         try:
             self.store.remove([kept.sample.id])
         except (PersonalDataError, OSError) as exc:
-            self.status.setStyleSheet(f"color: {BAD}")
-            self.status.setText(f"The sample of a {label} was not taken back: {exc}")
+            self._show_problem(f"The sample of a {label} was not taken back: {exc}")
             return
+        self._taken_back = kept._replace(mark=self.draw_tab.canvas.redo_mark())
         if kept.asked is not None and self._asked is not None:  # the round asks again for the digit it asked for then
             self._ask(kept.asked, f"Took back the {label} · ")
         else:
             self.show_count(f"Took back the sample of a {label} · ")
+
+    def _keep_again(self, brought_back) -> None:
+        """Redo cleared again the drawing Undo took back: it is kept again, as before."""
+        if self._taken_back is None or brought_back is not self._taken_back.mark:
+            return
+        taken, self._taken_back = self._taken_back, None
+        try:
+            sample = self.store.add(taken.picture, taken.sample.label)
+        except (PersonalDataError, OSError) as exc:
+            self._show_problem(f"The sample of a {taken.sample.label} was not kept again: {exc}")
+            return
+        self._kept_now(taken._replace(sample=sample, mark=self.draw_tab.canvas.history_mark()))
 
     # --- a guided round: each digit once, then Personalise ---------------------------------------
     def toggle_teaching(self) -> None:
@@ -273,8 +299,7 @@ class PersonalPanel(QWidget):
             self._worker.stop()
 
     def _failed(self, exc: Exception) -> None:
-        self.status.setStyleSheet(f"color: {BAD}")
-        self.status.setText(f"Personalising failed: {exc or type(exc).__name__}. The active model was not changed.")
+        self._show_problem(f"Personalising failed: {exc or type(exc).__name__}. The active model was not changed.")
 
     def _finished(self, result, skipped: tuple[str, ...], base: Predictor) -> None:
         metadata = personalised_metadata(base.metadata, result)

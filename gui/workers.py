@@ -63,7 +63,7 @@ class FunctionWorker(Worker):
         except WorkStopped:
             pass  # asked to end early: nothing to report
         except Exception as exc:  # reported to the user, never lost in a thread
-            log.exception("%s failed", getattr(self._function, "__name__", "work"))
+            log.exception("%s failed", QThread.currentThread().objectName() or getattr(self._function, "__name__", "work"))
             outcome = (self.failed, exc)
         finally:
             self.finish(outcome)

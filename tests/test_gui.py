@@ -55,16 +55,16 @@ def find(window, kind, name):
     return widget
 
 
-def test_a_workers_outcome_reaches_any_slot_on_the_gui_thread(qtbot):
+def test_a_workers_outcome_reaches_any_slot_on_the_gui_thread(qtbot, caplog):
     """A lambda connected to a worker's result runs on the GUI thread, as a widget's method does (PySide6 runs
-    such a slot in the emitting object's thread)."""
+    such a slot in the emitting object's thread); a failure is logged under the work's name."""
     from gui.workers import FunctionWorker, start_in_thread
 
     def fails():
         raise ValueError("bad input")
 
     owner, on_gui_thread = QObject(), []
-    for work in (lambda: 42, fails):
+    for work in (lambda: 42, lambda: fails()):
         worker = FunctionWorker(work)
         for signal in (worker.succeeded, worker.failed):
             signal.connect(lambda value: on_gui_thread.append((value, QThread.currentThread() is QApplication.instance().thread())))
@@ -75,6 +75,7 @@ def test_a_workers_outcome_reaches_any_slot_on_the_gui_thread(qtbot):
     qtbot.waitUntil(lambda: not owner.findChildren(QThread))  # both threads ended and deleted, before their owner is
     assert [value if value in (42, "done") else type(value) for value, _ in on_gui_thread] == [42, "done", ValueError, "done"]
     assert all(on_gui for _, on_gui in on_gui_thread)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == ["test failed"]
 
 
 def test_a_clamped_label_keeps_to_its_lines_and_shows_the_whole_text_on_hover(qtbot):
@@ -514,6 +515,17 @@ def test_closing_the_window_stops_the_search_for_filter_patches_rather_than_wait
     window.close()
     assert all(thread.isFinished() for thread in window.findChildren(QThread))
     assert not list((cache_dir() / "filter-patches").glob("*.npz"))  # stopped part-way: nothing found, nothing kept
+
+
+def test_closing_the_window_stops_scoring_a_test_set_rather_than_waiting(window, qtbot, caplog):
+    tab = window.evaluate_tab
+    window.tabs.setCurrentWidget(tab)  # MNIST's 10,000 test digits (a second or two on 2 cores)
+    qtbot.waitUntil(lambda: tab.accuracy_label.text().startswith("Reading the test images"), timeout=30_000)
+    window.close()
+    assert all(thread.isFinished() for thread in window.findChildren(QThread))
+    qtbot.wait(50)
+    assert tab.result is None and tab.accuracy_label.text().startswith("Reading")  # stopped at a batch, no score
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
 
 @pytest.fixture
@@ -1311,6 +1323,13 @@ def test_undo_just_after_a_wrong_digit_key_takes_the_sample_back(window, qtbot):
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert len(panel.store) == 0 and not kept.path.exists() and canvas.stroke_count() == 1  # the drawing is back
     assert panel.status.text().startswith("Took back the sample of a 7")
+    redo = (Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(window, *redo)  # Redo keeps it again, as the key did
+    again = panel.store.samples()
+    assert [s.label for s in again] == [7] and again[0].path.exists() and canvas.is_empty()
+    assert panel.status.text().startswith("Saved as 7")
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # and Undo takes it back again
+    assert len(panel.store) == 0 and not again[0].path.exists() and canvas.stroke_count() == 1
     qtbot.keyClick(canvas, Qt.Key.Key_1)
     assert [s.label for s in panel.store.samples()] == [1]
 
@@ -1329,6 +1348,8 @@ def test_undo_just_after_a_wrong_digit_key_takes_the_sample_back(window, qtbot):
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert canvas.hint == "Draw a 0" and [s.label for s in panel.store.samples()] == [1]
     assert panel.status.text().startswith("Took back the 0 · Draw a 0")
+    qtbot.keyClick(window, *redo)
+    assert canvas.hint == "Draw a 1" and [s.label for s in panel.store.samples()] == [1, 0]
 
 
 def test_a_number_on_the_canvas_is_read_digit_by_digit_and_not_kept_as_a_sample(window, qtbot):

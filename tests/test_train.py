@@ -237,6 +237,23 @@ def test_evaluation_counts(small_mnist):
     assert len(result.misclassified()) == 100 - result.confusion.trace()
 
 
+def test_evaluation_reports_each_batch_and_stops_where_its_progress_raises(small_mnist):
+    from engine.models import build_model
+
+    model, images, labels = build_model("seed000"), small_mnist.test_images[:600], small_mnist.test_labels[:600]
+    heard = []
+    evaluate(model, images, labels, progress=lambda *report: heard.append(report))
+    assert heard == [("reading the test images", done, 600, "images") for done in (256, 512, 600)]
+
+    def stop_at_once(*_report):
+        raise KeyboardInterrupt  # as the app's stop does, from within the work
+
+    model.train()
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(model, images, labels, progress=stop_at_once)
+    assert model.training  # back in the mode it was in
+
+
 def test_deferred_loss_readback_as_on_a_gpu(small_mnist, tmp_path):
     """On CUDA the loss is read back every 20 batches; the same path, run here on the CPU."""
     _, final, events = run(TrainConfig(**{**FAST, "epochs": 1}), small_mnist, tmp_path, sync_every=7)
