@@ -7,7 +7,10 @@ Single digits: the pen digits of the six test writers, drawn with the canvas's d
 drawings, each cropped to its ink and set side by side, dark on white, with paper between them of a
 tenth, a quarter and half of their height (tight handwriting to spaced); printed, the share cut into
 exactly their digits, the share read wholly right, the share of their digits read right, and the
-milliseconds per number (`Predictor.read`, as the Draw tab and `predict` read a picture).
+milliseconds per number (`Predictor.read`, as the Draw tab and `predict` read a picture). While drawn:
+two of those digits written on the canvas as a person writes a number, the second one's first stroke read
+as it grows (every third pen sample, as the Draw tab reads while a stroke is drawn); printed, how many
+numbers see the first digit's answer change meanwhile (the answer flickers).
 """
 
 import argparse
@@ -19,9 +22,10 @@ from bench.drawn_digits import drawn_digit_set
 from bench.pen_writers import DEFAULT_PEN_PX
 from engine.datasets import load_dataset, pen_file
 from engine.device import configure_cpu
-from engine.pendigits import TEST_WRITERS, draw, parse_unipen
+from engine.pendigits import TEST_WRITERS, PenDigit, draw, parse_unipen
 from engine.predict import Predictor, as_number
 from engine.preprocess import prepare_digits
+from engine.strokes import Stroke, render_strokes
 
 GAPS = (0.1, 0.25, 0.5)
 
@@ -47,10 +51,40 @@ def number_picture(drawings: list[np.ndarray], gap: float) -> np.ndarray:
     return np.pad(row, height // 4, constant_values=255)
 
 
+def on_canvas(digit: PenDigit, left: float, height: float = 0.4, base: float = 0.7) -> tuple[list[np.ndarray], float]:
+    """The digit's pen strokes placed on the canvas (0..1) with its left edge at ``left``, ``height`` tall, its
+    bottom at ``base``; and its width."""
+    strokes = [s * np.array([1.0, -1.0]) for s in digit.strokes]  # tablet y points up
+    every = np.concatenate(strokes)
+    low, high = every.min(0), every.max(0)
+    scale = height / max(high[1] - low[1], 1.0)
+    placed = [np.column_stack([(p[:, 0] - low[0]) * scale + left, (p[:, 1] - high[1]) * scale + base]) for p in strokes]
+    return placed, (high[0] - low[0]) * scale
+
+
+def flickers_while_drawn(predictor: Predictor, digits: list[PenDigit], gap: float, count: int,
+                         rng: np.random.Generator) -> int:
+    """Of ``count`` two-digit numbers drawn on the canvas with paper ``gap`` × the ink's height between the
+    digits, how many see the first digit's answer change while the second's first stroke is drawn."""
+    pen = DEFAULT_PEN_PX / 280
+    flickered = 0
+    for _ in range(count):
+        a, b = rng.choice(len(digits), 2, replace=False)
+        first, width = on_canvas(digits[a], 0.1)
+        second, _ = on_canvas(digits[b], 0.1 + width + pen + gap * (0.4 + pen))
+        strokes = [Stroke(points, pen) for points in first]
+        answer = predictor.read(render_strokes(strokes))[0].digit
+        growing = second[0]
+        flickered += any(predictor.read(render_strokes(strokes + [Stroke(growing[:n], pen)]))[0].digit != answer
+                         for n in range(1, len(growing) + 1, 3))
+    return flickered
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=None)
     parser.add_argument("--numbers", type=int, default=1000, help="numbers per gap")
+    parser.add_argument("--drawn", type=int, default=200, help="numbers per gap drawn stroke by stroke")
     args = parser.parse_args()
     configure_cpu()
     predictor = Predictor.load(args.model)
@@ -82,6 +116,10 @@ def main() -> None:
         print(f"numbers of 2-4 digits, paper between them {gap:.0%} of their height: cut into their digits "
               f"{cut / args.numbers:.2%}, read wholly right {whole / args.numbers:.2%}, digits read right "
               f"{right_digits / total_digits:.2%}, {np.median(seconds) * 1000:.1f} ms per number (median)")
+    for gap in GAPS:
+        flickered = flickers_while_drawn(predictor, digits, gap, args.drawn, rng)
+        print(f"two digits drawn on the canvas, paper between them {gap:.0%} of their height: the first digit's answer "
+              f"changed while the second's first stroke was drawn in {flickered} of {args.drawn}")
 
 
 if __name__ == "__main__":

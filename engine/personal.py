@@ -28,7 +28,7 @@ from engine.checkpoint import atomic_write, atomic_write_text
 from engine.datasets import DIGITS, MIXED, Dataset, are_digits, load_dataset
 from engine.device import configure_cpu
 from engine.evaluate import predict_logits, to_model_input
-from engine.preprocess import prepare_image
+from engine.preprocess import prepare_one_digit
 from engine.testsets import load_test_set
 
 INDEX = "samples.csv"
@@ -107,7 +107,7 @@ class PersonalSamples:
         """The drawing's file and its place in memory; the index on disk is the caller's to write."""
         if not 0 <= int(label) <= 9:
             raise PersonalDataError(f"label must be a digit 0-9, got {label}")
-        prepared = prepare_image(drawing)
+        prepared = prepare_one_digit(drawing)
         if prepared.empty:
             raise PersonalDataError(f"{prepared.message} Not saved.")
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -156,7 +156,7 @@ class PersonalSamples:
         pixels, labels, skipped = [], [], []
         for number, s in enumerate(self._samples, start=1):
             try:
-                prepared = prepare_image(self.image(s))
+                prepared = prepare_one_digit(self.image(s))
             except PersonalDataError as exc:
                 skipped.append(str(exc))
             else:

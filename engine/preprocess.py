@@ -551,6 +551,13 @@ def prepare_digits(image) -> list[PreparedImage]:
     return [_prepare_ink(ink[:, start:end], cell_h, cell_w, start) for start, end in digit_spans(ink > INK_LEVEL)]
 
 
+def prepare_one_digit(image) -> PreparedImage:
+    """A picture of one digit (a personal sample) prepared as the Draw tab reads it, a speck far from the
+    digit left out; one that ``prepare_digits`` cuts into several is prepared whole, as ``prepare_image`` does."""
+    digits = prepare_digits(image)
+    return digits[0] if len(digits) == 1 else prepare_image(image)
+
+
 def _prepare_ink(ink: np.ndarray, cell_h: float, cell_w: float, column: int = 0) -> PreparedImage:
     """An ink map (on a grid of cells of this size, its first column at ``column`` of the picture's
     grid) → the 28×28 input and its frame on the picture, or an empty result."""

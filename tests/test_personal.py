@@ -47,6 +47,19 @@ def test_samples_are_saved_and_survive_a_restart(store, tmp_path):
     assert again.image(again.samples()[0]).shape == (280, 280)
 
 
+def test_a_sample_teaches_the_digit_as_it_was_read_without_a_speck_far_from_it(store):
+    from engine.preprocess import prepare_image
+
+    seven = plain_seven(np.random.default_rng(2))
+    specked = seven.copy()
+    specked[200:206, 262:268] = 0  # a speck of ink by the canvas's edge
+    store.add(specked, 7)
+    taught = store.tensors().images[0].numpy()
+    read = Predictor.load().read(specked)
+    assert len(read) == 1 and np.array_equal(taught, np.round(read[0].pixels * 255).astype(np.uint8))
+    assert np.array_equal(taught, np.round(prepare_image(seven).pixels * 255).astype(np.uint8))
+
+
 def test_relabel_remove_and_clear(store, tmp_path):
     rng = np.random.default_rng(1)
     first = store.add(plain_seven(rng), 1)  # wrong labels, corrected below
