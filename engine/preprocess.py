@@ -45,6 +45,9 @@ RULING_FRINGE = 2  # rows either side of a line painted too: a tilted line's ste
 RULING_SLOPES = tuple(sorted(np.linspace(-0.0875, 0.0875, 41), key=abs))
 NEIGHBOUR_GAP = 0.03  # ink at an edge, set apart from the digit by paper this share of the picture across…
 NEIGHBOUR_MARGIN = 0.05  # …with this share of the picture free on the digit's two other sides
+# A piece at a side as wide as this share of the digit's height, or wider, is a whole digit, the end of a
+# number cropped close, not a neighbour's piece (a crop around one digit catches a fifth of the next one or so).
+WHOLE_DIGIT = 0.4
 SHEET_DARK_BORDER = 0.6  # a photo whose border is this much darker than mid-grey shows a desk…
 SHEET_MIN = 0.2  # …around a sheet at least this share of the picture each way…
 SHEET_BRIGHT = 0.8  # …that is at least this bright all over (paper, a little ink)
@@ -348,7 +351,8 @@ def erase_neighbours(gray: np.ndarray) -> np.ndarray:
 
     A piece is ink that reaches an edge and is set apart from the rest by lines of paper across. The
     rest, the digit, must be one digit (the digits at the ends of a number are its own, whatever the
-    margin) with paper on the two other sides, and the picture must not be a small scan enlarged: a
+    margin), a piece at a side must be narrower than 0.4 of its height (wider, it is a whole digit at
+    the end of a number cropped close), and the digit must have paper on the two other sides, and the picture must not be a small scan enlarged: a
     scan, whose strokes a low resolution may break apart, is left alone, and so is a digit that
     fills the picture."""
     if min(gray.shape) < LIGHTING_MIN_SIDE:
@@ -363,6 +367,9 @@ def erase_neighbours(gray: np.ndarray) -> np.ndarray:
     rows, cols = np.flatnonzero(digit.any(1)) + top, np.flatnonzero(digit.any(0)) + left
     if rows.size == 0 or len(digit_spans(digit)) > 1:  # a number: the digits at its ends are its own
         return gray
+    inked = np.flatnonzero(solid.any(0))
+    if max(left - inked[0], inked[-1] + 1 - right) >= WHOLE_DIGIT * (rows[-1] + 1 - rows[0]):
+        return gray  # a piece at a side as wide as a digit: a number, its end digits at the edges
 
     def clear_of(edges: np.ndarray, size: int) -> bool:
         return edges[0] >= NEIGHBOUR_MARGIN * size and edges[-1] < size - NEIGHBOUR_MARGIN * size

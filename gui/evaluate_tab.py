@@ -62,6 +62,9 @@ def confusion_colours(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rgba, strength > 0.6
 
 
+MAP_PENDING = "The map is laid out once the test set is scored."
+
+
 class ConfusionMatrix(pg.PlotWidget):
     """A heat map of counts (log-scaled colours) with the numbers written in; a click picks a cell."""
 
@@ -74,8 +77,6 @@ class ConfusionMatrix(pg.PlotWidget):
         self.hideButtons()
         self.getPlotItem().invertY(True)
         self.setAspectLocked(True)
-        self.setLabel("left", "true digit")
-        self.setLabel("bottom", "predicted digit")
         self.image = pg.ImageItem()
         self.addItem(self.image)
         self._texts: list[pg.TextItem] = []
@@ -87,11 +88,21 @@ class ConfusionMatrix(pg.PlotWidget):
         self.n = 0
         self._cell_font = QFont(self.font())
         self._cell_font.setPointSize(8)
+        self._set_classes(DIGITS)  # an empty grid of the digits until the first result
+
+    def _set_classes(self, class_names: tuple[str, ...]) -> None:
+        """The axes of a matrix of these classes: names, ticks and range."""
+        n, noun, digits = len(class_names), class_noun(class_names), are_digits(class_names)
+        self.setLabel("left", f"true {noun}")
+        # Names too long for a column (Fashion-MNIST's) are on the left beside their number; below, the numbers.
+        self.getAxis("left").setTicks([[(i + 0.5, name if digits else f"{name}  {i}") for i, name in enumerate(class_names)]])
+        self.getAxis("bottom").setTicks([[(i + 0.5, str(i)) for i in range(n)]])
+        self.setLabel("bottom", f"predicted {noun}" if digits else f"predicted {noun} (numbered as on the left)")
+        self.setXRange(0, n, padding=0)
+        self.setYRange(0, n, padding=0)
 
     def set_matrix(self, confusion: np.ndarray, class_names: tuple[str, ...] = DIGITS) -> None:
         self.n = n = len(confusion)
-        noun, digits = class_noun(class_names), are_digits(class_names)
-        self.setLabel("left", f"true {noun}")
         colours, dark = confusion_colours(confusion)
         self.image.setImage(colours, levels=None)
         for text in self._texts:
@@ -107,12 +118,7 @@ class ConfusionMatrix(pg.PlotWidget):
                 item.setPos(p + 0.5, t + 0.5)
                 self.addItem(item)
                 self._texts.append(item)
-        # Names too long for a column (Fashion-MNIST's) are on the left beside their number; below, the numbers.
-        self.getAxis("left").setTicks([[(i + 0.5, name if digits else f"{name}  {i}") for i, name in enumerate(class_names)]])
-        self.getAxis("bottom").setTicks([[(i + 0.5, str(i)) for i in range(n)]])
-        self.setLabel("bottom", f"predicted {noun}" if digits else f"predicted {noun} (numbered as on the left)")
-        self.setXRange(0, n, padding=0)
-        self.setYRange(0, n, padding=0)
+        self._set_classes(class_names)
 
     def select(self, true: int, predicted: int) -> None:
         self.selected.setRect(predicted, true, 1, 1)
@@ -361,8 +367,10 @@ class EvaluateTab(QWidget):
         self.per_class.setMenuEnabled(False)
         self.per_class.setMouseEnabled(False, False)
         set_class_ticks(self.per_class.getAxis("bottom"), DIGITS)
-        self.per_class_bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7, brush=ACCENT)
+        self.per_class_bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=ACCENT)  # none until a result
         self.per_class.addItem(self.per_class_bars)
+        self.per_class.setXRange(-0.5, 9.5)
+        self.per_class.setYRange(0.0, 1.0)  # until the first result
         self.confidence = ConfidencePlot()
         self.confidence.setObjectName("confidencePlot")
         self.confidence.barClicked.connect(self.show_as_sure_as)
@@ -415,6 +423,7 @@ class EvaluateTab(QWidget):
         add_picture_menu(self.map_plot, "digit-map")
         self.map_caption = ClampedLabel(lines=4)  # three about the map, one about your drawing on it
         self.map_caption.setStyleSheet(f"color: {MUTED}")
+        self.map_caption.setText(MAP_PENDING)
         self.map_page = QWidget()
         map_layout = QVBoxLayout(self.map_page)
         map_layout.setContentsMargins(0, 0, 0, 0)
@@ -557,7 +566,7 @@ class EvaluateTab(QWidget):
         self.accuracy_label.setText(f"Accuracy {result.accuracy:.2%} on {n:,} {what} · {errors} mistakes"
                                     + (f"\n{note}" if note else ""))
         self._show_left_out(data.skipped)
-        self.per_class_bars.setOpts(height=result.per_class_accuracy)
+        self.per_class_bars.setOpts(x=np.arange(len(result.per_class_accuracy)), height=result.per_class_accuracy)
         low = float(np.nanmin(result.per_class_accuracy))
         self.per_class.setYRange(max(0.0, low - 0.02), 1.0)
         self.confidence.show_result(result)
@@ -653,7 +662,7 @@ class EvaluateTab(QWidget):
         self._yours_shown = None
         self.digit_map = None
         self.map_plot.set_digits(np.zeros(0, int), np.zeros(0, int), (), [])
-        self.map_caption.setText("")
+        self.map_caption.setText(MAP_PENDING)
 
     def _map_wanted(self) -> None:
         if (self.views.currentWidget() is self.map_page and self.isVisible() and self.result is not None

@@ -16,6 +16,7 @@ from engine.events import Finished, Finishing, Watched
 from engine.preprocess import read_image
 from gui.automation import STROKES, canvas_point, draw_strokes, press_and_move, side_by_side
 from gui.canvas import DrawingCanvas
+from gui.evaluate_tab import MAP_PENDING
 from gui.main_window import MainWindow
 
 
@@ -780,6 +781,11 @@ def test_closing_the_window_during_training_stops_and_saves(qtbot, settings, tin
 
 def test_evaluate_tab_fills_and_cells_open_galleries(window, qtbot, tiny_data, tmp_path):
     tab = window.evaluate_tab
+    # Before its first result: an empty grid of the digits, accuracy from 0 to 1 with no bars, the map to come.
+    assert [name for _, name in tab.confusion.getAxis("bottom")._tickLevels[0]] == [str(d) for d in range(10)]
+    low, high = tab.per_class.viewRange()[1]
+    assert tab.confusion.viewRange()[1] == [0, 10] and -0.1 < low <= 0 and 1 <= high < 1.1
+    assert len(tab.per_class_bars.opts["height"]) == 0 and tab.map_caption.text() == MAP_PENDING
     window.tabs.setCurrentWidget(tab)
     qtbot.waitUntil(lambda: tab.result is not None, timeout=30_000)
     result = tab.result

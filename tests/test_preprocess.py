@@ -168,12 +168,14 @@ def test_a_number_cropped_close_at_its_sides_keeps_the_digits_at_its_ends(tmp_pa
     cols = np.flatnonzero((page < 128).any(0))
     digit = page[:, cols[0]:cols[-1] + 1]
     gap = np.full((280, 40), 255, np.uint8)
-    number = np.hstack([digit, gap, digit, gap, digit])  # "777"
-    for left, right in ((3, 3), (0, 3)):  # a thin margin of paper at each side, or the first 7 at the very edge
-        Image.fromarray(np.pad(number, ((0, 0), (left, right)), constant_values=255)).save(tmp_path / "777.png")
-        gray = read_image(tmp_path / "777.png")
-        assert (gray[:, :left + 20] < 0.5).any() and (gray[:, -right - 20:] < 0.5).any()  # not painted over
-        assert len(prepare_digits(gray)) == 3
+    for count in (2, 3):  # "77", "777"
+        number = np.hstack([digit] + [gap, digit] * (count - 1))
+        # A thin margin of paper at each side, the first 7 at the very edge, or both end digits at the edges.
+        for left, right in ((3, 3), (0, 3), (0, 0)):
+            Image.fromarray(np.pad(number, ((0, 0), (left, right)), constant_values=255)).save(tmp_path / "77.png")
+            gray = read_image(tmp_path / "77.png")
+            assert (gray[:, :left + 20] < 0.5).any() and (gray[:, -right - 20:] < 0.5).any()  # not painted over
+            assert len(prepare_digits(gray)) == count
 
 
 def test_pieces_of_the_lines_above_and_below_are_painted_over(tmp_path):
