@@ -3,20 +3,22 @@
     python -m bench.numbers [--model PATH] [--numbers 1000]
 
 Single digits: the pen digits of the six test writers, drawn with the canvas's default pen, MNIST's
-10,000 test digits and the 2,000 synthetic drawn digits; printed, how many are cut in two (read as a number). Numbers: 2–4 of those pen
-drawings, each cropped to its ink and set side by side, dark on white, with paper between them of a
-tenth, a quarter and half of their height (tight handwriting to spaced); printed, the share cut into
-exactly their digits, the share read wholly right, the share of their digits read right, and the
-milliseconds per number (`Predictor.read`, as the Draw tab and `predict` read a picture). While drawn:
-two of those digits written on the canvas as a person writes a number, the second one's first stroke read
-as it grows (every third pen sample, as the Draw tab reads while a stroke is drawn); printed, how many
-numbers see the first digit's answer change meanwhile (the answer flickers).
+10,000 test digits and the 2,000 synthetic drawn digits; printed, how many are cut in two (read as a
+number). Numbers: 2–4 of those pen drawings, each cropped to its ink and set side by side, dark on
+white, with paper between them of a tenth, a quarter and half of their height (tight handwriting to
+spaced), and with each digit at the size its writer wrote it; printed, the share cut into exactly
+their digits, the share read wholly right, the share of their digits read right, and the
+milliseconds per number (`Predictor.read`, as the Draw tab and `predict` read a picture). While
+drawn: two of those digits written on the canvas as a person writes a number, the second one's first
+stroke read as it grows (every third pen sample, as the Draw tab reads while a stroke is drawn);
+printed, how many numbers see the first digit's answer change meanwhile (the answer flickers).
 """
 
 import argparse
 import time
 
 import numpy as np
+from PIL import Image
 
 from bench.drawn_digits import drawn_digit_set
 from bench.pen_writers import DEFAULT_PEN_PX
@@ -38,6 +40,13 @@ def cut_in_two(pictures) -> int:
 def cropped(drawing: np.ndarray) -> np.ndarray:
     rows, cols = np.flatnonzero((drawing < 128).any(1)), np.flatnonzero((drawing < 128).any(0))
     return drawing[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def scaled(drawing: np.ndarray, factor: float) -> np.ndarray:
+    """A cropped drawing at ``factor`` of its size (a digit written smaller)."""
+    height, width = drawing.shape
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    return np.asarray(Image.fromarray(drawing).resize(size, Image.Resampling.LANCZOS))
 
 
 def number_picture(drawings: list[np.ndarray], gap: float) -> np.ndarray:
@@ -116,6 +125,20 @@ def main() -> None:
         print(f"numbers of 2-4 digits, paper between them {gap:.0%} of their height: cut into their digits "
               f"{cut / args.numbers:.2%}, read wholly right {whole / args.numbers:.2%}, digits read right "
               f"{right_digits / total_digits:.2%}, {np.median(seconds) * 1000:.1f} ms per number (median)")
+    # As people write them: each digit at the size its writer wrote it (the pen digits keep their tablet
+    # size), the number's digits all of one writer; a small 0 beside a tall 7 is common.
+    writers, heights = np.array([d.writer for d in digits]), np.array([np.ptp(np.concatenate(d.strokes)[:, 1]) for d in digits])
+    cut = whole = 0
+    for _ in range(args.numbers):
+        own = np.flatnonzero(writers == rng.choice(TEST_WRITERS))
+        picks = rng.choice(own, size=rng.integers(2, 5), replace=False)
+        tallest = heights[picks].max()
+        picture = number_picture([scaled(crops[i], heights[i] / tallest) for i in picks], 0.25)
+        read = predictor.read(picture)
+        cut += len(read) == len(picks)
+        whole += as_number(read) == "".join(str(labels[i]) for i in picks)
+    print(f"numbers of 2-4 digits of one writer, each at the size it was written, paper between them 25% of the "
+          f"tallest's height: cut into their digits {cut / args.numbers:.2%}, read wholly right {whole / args.numbers:.2%}")
     for gap in GAPS:
         flickered = flickers_while_drawn(predictor, digits, gap, args.drawn, rng)
         print(f"two digits drawn on the canvas, paper between them {gap:.0%} of their height: the first digit's answer "

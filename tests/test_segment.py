@@ -46,11 +46,18 @@ def test_the_first_stroke_of_the_next_digit_does_not_change_the_answer_for_the_d
     """Read as it is drawn: a short stroke begun to the right of a 7 is no part of the 7, and no digit yet."""
     predictor, seven = Predictor.load(), [(0.1, 0.2), (0.4, 0.2), (0.25, 0.8)]
     alone = predictor.read(drawn(seven))
-    for length in (0.0, 0.1, 0.2, 0.25):  # a 1's stroke, down from its top, as it grows
+    for length in (0.0, 0.05, 0.1, 0.15):  # a 1's stroke, down from its top, as it grows
         read = predictor.read(drawn(seven, [(0.65, 0.2), (0.65, 0.2 + length)]))
         assert len(read) == 1 and np.array_equal(read[0].pixels, alone[0].pixels)
-    read = predictor.read(drawn(seven, [(0.65, 0.2), (0.65, 0.6)]))  # now over half as tall as the 7: a digit of its own
+    read = predictor.read(drawn(seven, [(0.65, 0.2), (0.65, 0.45)]))  # now over a third as tall as the 7: a digit of its own
     assert len(read) == 2 and np.array_equal(read[0].pixels, alone[0].pixels)
+
+
+def test_a_digit_written_much_smaller_than_its_neighbour_is_a_digit_of_its_own():
+    angles = np.linspace(0, 2 * np.pi, 24)
+    small_zero = list(zip(0.65 + 0.06 * np.sin(angles), 0.68 - 0.12 * np.cos(angles)))  # under half the 7's height
+    read = Predictor.load().read(drawn([(0.1, 0.2), (0.4, 0.2), (0.25, 0.8)], small_zero))
+    assert as_number(read) == "70"
 
 
 def test_a_number_is_cut_between_its_digits_and_small_pieces_go_with_the_nearest():
