@@ -132,8 +132,10 @@ def main() -> None:
     for _ in range(args.numbers):
         own = np.flatnonzero(writers == rng.choice(TEST_WRITERS))
         picks = rng.choice(own, size=rng.integers(2, 5), replace=False)
-        tallest = heights[picks].max()
-        picture = number_picture([scaled(crops[i], heights[i] / tallest) for i in picks], 0.25)
+        # Each drawing was fitted to the canvas on its own (a wide digit drawn smaller): scale each so that
+        # their heights keep the proportions the writer gave them, the tallest as drawn.
+        size = np.array([heights[i] / crops[i].shape[0] for i in picks])
+        picture = number_picture([scaled(crops[i], f) for i, f in zip(picks, size / size.max())], 0.25)
         read = predictor.read(picture)
         cut += len(read) == len(picks)
         whole += as_number(read) == "".join(str(labels[i]) for i in picks)
