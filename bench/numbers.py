@@ -132,8 +132,8 @@ def main() -> None:
     for _ in range(args.numbers):
         own = np.flatnonzero(writers == rng.choice(TEST_WRITERS))
         picks = rng.choice(own, size=rng.integers(2, 5), replace=False)
-        # Each drawing was fitted to the canvas on its own (a wide digit drawn smaller): scale each so that
-        # their heights keep the proportions the writer gave them, the tallest as drawn.
+        # Each drawing was fitted to the canvas on its own (a wide digit drawn smaller): scale them so that
+        # their heights keep the proportions the writer gave them, none enlarged.
         size = np.array([heights[i] / crops[i].shape[0] for i in picks])
         picture = number_picture([scaled(crops[i], f) for i, f in zip(picks, size / size.max())], 0.25)
         read = predictor.read(picture)
