@@ -110,11 +110,15 @@ class TrainingCurves(QWidget):
         layout.addWidget(self.acc_plot, 2)
         self.reset()
 
-    def reset(self, total_steps: int = 1, epochs: int = 1) -> None:
+    def reset(self, total_steps: int | None = None, epochs: int | None = None) -> None:
         """Empty the curves and fix the axes to the whole run: axes whose range never changes are
-        painted from cache, which keeps redraws cheap while training needs the CPU."""
+        painted from cache, which keeps redraws cheap while training needs the CPU. Before a run's
+        length is known, the batch and epoch axes have no numbers (not fractions of one batch)."""
         self.steps, self.losses, self.smoothed = [], [], []
         self.epochs, self.train_accuracy, self.val_accuracy, self.pen_accuracy = [], [], [], []
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.getAxis("bottom").setStyle(showValues=total_steps is not None)
+        total_steps, epochs = total_steps or 1, epochs or 1
         self.loss_plot.setXRange(0, max(1, total_steps), padding=0.01)
         self.loss_plot.setYRange(-2.5, 0.5, padding=0)  # log10: 0.003 .. 3
         self.acc_plot.setXRange(0.5, epochs + 0.5, padding=0)

@@ -476,6 +476,8 @@ def test_train_button_runs_to_completion_and_activates_the_model(window, qtbot, 
     tab.form.set_value("dataset", "mnist")  # whole MNIST batches make the step count below exact
     kernels_before = window.kernels_tab.conv1.image.image.copy()
     model_before = window.active.predictor
+    axes = [plot.getAxis("bottom") for plot in (tab.curves.loss_plot, tab.curves.acc_plot)]
+    assert not any(axis.style["showValues"] for axis in axes)  # no batch or epoch numbers before a run
     with qtbot.waitSignal(window.active.changed, timeout=120_000) as changed:
         qtbot.mouseClick(find(window, QPushButton, "trainButton"), Qt.MouseButton.LeftButton)
         assert find(window, QPushButton, "stopButton").isEnabled()
@@ -486,6 +488,7 @@ def test_train_button_runs_to_completion_and_activates_the_model(window, qtbot, 
     curves = tab.curves
     assert len(curves.raw_loss.getData()[0]) == len(curves.steps) == 2 * ((1024 - 85) // 64)
     assert list(curves.train_acc.getData()[0]) == [1, 2]
+    assert all(axis.style["showValues"] for axis in axes) and curves.acc_plot.viewRange()[0] == [0.5, 2.5]
     progress = find(window, QProgressBar, "trainProgress")
     assert progress.value() == progress.maximum() and "test accuracy" in progress.format()
     assert "ETA" not in tab.rate_label.text()
