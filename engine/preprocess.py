@@ -351,10 +351,10 @@ def erase_neighbours(gray: np.ndarray) -> np.ndarray:
 
     A piece is ink that reaches an edge and is set apart from the rest by lines of paper across. The
     rest, the digit, must be one digit (the digits at the ends of a number are its own, whatever the
-    margin), a piece at a side must be narrower than 0.4 of its height (wider, it is a whole digit at
-    the end of a number cropped close), and the digit must have paper on the two other sides, and the picture must not be a small scan enlarged: a
-    scan, whose strokes a low resolution may break apart, is left alone, and so is a digit that
-    fills the picture."""
+    margin) with paper on the two other sides; a piece at a side must be narrower than 0.4 of the
+    digit's height (wider, it is a whole digit at the end of a number cropped close); and the picture
+    must not be a small scan enlarged: a scan, whose strokes a low resolution may break apart, is left
+    alone, and so is a digit that fills the picture."""
     if min(gray.shape) < LIGHTING_MIN_SIDE:
         return gray
     solid = ink_map(gray) > INK_LEVEL
