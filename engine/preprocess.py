@@ -359,7 +359,8 @@ def erase_neighbours(gray: np.ndarray) -> np.ndarray:
         return gray
     solid = ink_map(gray) > INK_LEVEL
     h, w = solid.shape
-    sides, ends = _edge_cut(np.flatnonzero(solid.any(0)), w), _edge_cut(np.flatnonzero(solid.any(1)), h)
+    inked = np.flatnonzero(solid.any(0))
+    sides, ends = _edge_cut(inked, w), _edge_cut(np.flatnonzero(solid.any(1)), h)
     if sides is None and ends is None:
         return gray
     (left, right), (top, bottom) = sides or (0, w), ends or (0, h)
@@ -367,7 +368,6 @@ def erase_neighbours(gray: np.ndarray) -> np.ndarray:
     rows, cols = np.flatnonzero(digit.any(1)) + top, np.flatnonzero(digit.any(0)) + left
     if rows.size == 0 or len(digit_spans(digit)) > 1:  # a number: the digits at its ends are its own
         return gray
-    inked = np.flatnonzero(solid.any(0))
     if max(left - inked[0], inked[-1] + 1 - right) >= WHOLE_DIGIT * (rows[-1] + 1 - rows[0]):
         return gray  # a piece at a side as wide as a digit: a number, its end digits at the edges
 

@@ -1,6 +1,5 @@
 """The Evaluate tab: test-set accuracy, per-class (and per-writer) accuracy, a clickable confusion matrix, galleries."""
 
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ from gui.draw_tab import array_to_pixmap
 from gui.export import add_picture_menu, choose_save_path, save_or_explain
 from gui.settings import remember, remembered
 from gui.style import ACCENT, BAD, MUTED, ClampedLabel, section_label, set_class_ticks
-from gui.workers import FunctionWorker, WorkStopped, start_in_thread
+from gui.workers import FunctionWorker, start_in_thread
 
 GALLERY_LIMIT = 300  # thumbnails shown at once; the caption says how many there are
 MOST_ALIKE = 30  # the digits shown as those the network finds most like one picked on the map
@@ -325,7 +324,6 @@ class EvaluateTab(QWidget):
         self._worker = None
         self.digit_map: DigitMap | None = None  # the map of the result shown, once laid out
         self._map_worker = None
-        self._map_stop = threading.Event()
         self._drawing: np.ndarray | None = None  # the Draw tab's input, to be put on the map
         self._likes_wanted = False  # the digits most like the drawing asked for before the map was laid out
         self.personal: PersonalSamples | None = None  # the user's own samples, shown on the map as diamonds
@@ -529,9 +527,7 @@ class EvaluateTab(QWidget):
         self.activity.emit("Evaluating…")
 
         def report(label, done, total=None, _unit=None):  # a download, drawing pen digits, reading files, scoring
-            if worker.stopping.is_set():
-                raise WorkStopped  # at the next report: the window is closing
-            worker.progress.emit(f"{label[:1].upper()}{label[1:]}… " + (f"{done / total:.0%}" if total else ""))
+            worker.report(f"{label[:1].upper()}{label[1:]}… " + (f"{done / total:.0%}" if total else ""))
 
         worker = self._worker = FunctionWorker(evaluate_on, self.predictor, self.test_set.currentData(), None, report)
         worker.progress.connect(self.accuracy_label.setText)
@@ -655,9 +651,14 @@ class EvaluateTab(QWidget):
 
     # The map: laid out when it is first looked at (seconds of work), again for each new result.
 
+    def _stop_map(self) -> None:
+        """End a map being laid out; nothing it sends after counts (``_from_map_worker``)."""
+        if self._map_worker is not None:
+            self._map_worker.stop()
+            self._map_worker = None
+
     def _forget_map(self) -> None:
-        self._map_stop.set()  # a map being laid out belongs to the result before
-        self._map_worker = None
+        self._stop_map()  # a map being laid out belongs to the result before
         self._yours_worker = None
         self._yours_shown = None
         self.digit_map = None
@@ -672,11 +673,10 @@ class EvaluateTab(QWidget):
     def start_map(self) -> None:
         indices = map_sample(self.result, MAP_LIMIT)
         self._set_map_digits(indices)
-        self._map_stop = stop = threading.Event()
         worker = self._map_worker = FunctionWorker(
             digit_map, self.predictor.model, self.data.test_images, indices,
             lambda step, points: (worker.partial.emit(points), worker.progress.emit(f"step {step} of {ITERATIONS}")),
-            stop.is_set)
+            lambda: worker.stopping.is_set())
         self.map_caption.setText(self._placing())
         # Bound methods, so that each arrives queued on the GUI thread, in the order it was sent.
         worker.progress.connect(self._map_progress)
@@ -692,8 +692,7 @@ class EvaluateTab(QWidget):
         if self._worker is not None:
             self._worker.stop()
         self._stale = False
-        self._map_stop.set()
-        self._map_worker = None
+        self._stop_map()
 
     def _from_map_worker(self) -> bool:
         """Whether the signal being handled comes from the map being laid out now, not from one forgotten."""

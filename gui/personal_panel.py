@@ -26,7 +26,7 @@ from gui.draw_tab import DrawTab, array_to_pixmap
 from gui.export import choose_save_path
 from gui.settings import remember, remembered
 from gui.style import BAD, GOOD, MUTED, ClampedLabel, section_label
-from gui.workers import FunctionWorker, WorkStopped, start_in_thread
+from gui.workers import FunctionWorker, start_in_thread
 
 log = logging.getLogger(__name__)
 THUMBNAIL = 64  # side of a sample's picture in My samples, in pixels
@@ -266,20 +266,15 @@ class PersonalPanel(QWidget):
         self.personalise_button.setEnabled(False)
         self.teach_button.setEnabled(False)
 
-        def report(text: str) -> None:
-            if worker.stopping.is_set():
-                raise WorkStopped  # the window is closing: the samples are kept, Personalise can run next time
-            worker.progress.emit(text)
-
         def work():  # reading and preparing every sample's drawing is slow work too: off the GUI thread
-            def loading(*report_args):  # the first use may download MNIST or draw the pen digits (a minute or two)
-                event = Downloading(*report_args)
-                report(f"{event.what}…" + (f" {event.done / event.total:.0%}" if event.total else ""))
+            def loading(*args):  # the first use may download MNIST or draw the pen digits (a minute or two)
+                event = Downloading(*args)
+                worker.report(f"{event.what}…" + (f" {event.done / event.total:.0%}" if event.total else ""))
 
             rehearsal = rehearsal_dataset(predictor.metadata, progress=loading)
             images, labels, skipped = store.tensors()
             result = personalise(predictor.model, (images, labels), rehearsal,
-                                 progress=lambda step, steps: report(f"{running}: {step / steps:.0%}"))
+                                 progress=lambda step, steps: worker.report(f"{running}: {step / steps:.0%}"))
             return result, skipped
 
         worker = self._worker = FunctionWorker(work)

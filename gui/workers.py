@@ -39,8 +39,8 @@ class Worker(QObject):
 class FunctionWorker(Worker):
     """Runs one function in its thread; emits ``succeeded(result)`` or ``failed(exception)`` (the
     exception object itself, as napari's workers do), then ``done``. The function may report how far
-    it got through ``progress(text)``, and show what it has so far through ``partial(object)``; asked
-    to ``stop()``, it may raise WorkStopped where it checks ``stopping``."""
+    it got through ``report(text)`` (``progress``), and show what it has so far through ``partial(object)``;
+    asked to ``stop()``, it ends at its next report, or raises WorkStopped where it checks ``stopping``."""
 
     succeeded = Signal(object)
     failed = Signal(object)
@@ -54,6 +54,13 @@ class FunctionWorker(Worker):
 
     def stop(self) -> None:
         self.stopping.set()
+
+    def report(self, text: str) -> None:
+        """From the work: how far it got, shown on the GUI thread; WorkStopped instead once ``stop()`` was
+        asked, so that work reporting its progress ends at its next report."""
+        if self.stopping.is_set():
+            raise WorkStopped
+        self.progress.emit(text)
 
     @Slot()
     def run(self) -> None:
