@@ -6,7 +6,7 @@ import tempfile
 import time
 from dataclasses import replace
 
-from engine.paths import assets_dir
+from engine.paths import sample_digit_path
 
 
 def _check_model() -> str:
@@ -21,10 +21,9 @@ def _check_samples() -> str:
     from engine.preprocess import read_image
 
     predictor = Predictor.load()
-    samples = sorted((assets_dir() / "samples").glob("digit-*.png"))
-    if len(samples) != 10:
-        raise AssertionError(f"expected 10 sample images in {assets_dir() / 'samples'}, found {len(samples)}")
-    wrong = [f"{p.name} read as {d}" for p in samples if (d := predictor.predict(read_image(p)).digit) != int(p.stem[-1])]
+    paths = [sample_digit_path(digit) for digit in range(10)]  # a missing one: read_image names it
+    wrong = [f"{path.name} read as {read}" for digit, path in enumerate(paths)
+             if (read := predictor.predict(read_image(path)).digit) != digit]
     if wrong:
         raise AssertionError("misread: " + ", ".join(wrong))
     return "all 10 sample images read correctly"

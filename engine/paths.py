@@ -28,6 +28,12 @@ def default_model_path() -> Path:
     return assets_dir() / "default_model.pt"
 
 
+def sample_digit_path(digit: int) -> Path:
+    """One of the ten drawings of a digit shipped with the app (the self-test reads them; the Layers tab
+    follows one until the user draws)."""
+    return assets_dir() / "samples" / f"digit-{digit}.png"
+
+
 def shown(path) -> str:
     """A path as a person reads it: one under their home folder begins with ~ (the full path is what
     the CLI prints, for scripts to use)."""

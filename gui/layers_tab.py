@@ -2,9 +2,12 @@
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
+                               QVBoxLayout, QWidget)
 
+from engine.paths import sample_digit_path
 from engine.predict import LayerView, Predictor
+from engine.preprocess import prepare_one_digit, read_image
 from engine.unit import unit_work
 from gui.export import add_picture_menu
 from gui.grid_panel import GridPanel, symmetric_levels
@@ -13,6 +16,7 @@ from gui.style import ACCENT, DIVERGING, MUTED, SEQUENTIAL, bar_brushes, section
 
 ROW_HEIGHT = 170  # pixels per layer in the column
 MAP_COLUMNS = 16
+FIRST_SAMPLE = 7  # followed until the user draws: its bar and diagonal give the first maps edges to find
 
 
 # Outlines of what a kernel slice adds to a unit (red) or takes away (blue), as the kernels are coloured;
@@ -68,6 +72,26 @@ class LayersTab(QWidget):
         self.info.setStyleSheet(f"color: {MUTED}")
         self.source = QLabel("")
         self.source.setStyleSheet("font-weight: bold")
+        # Until there is a drawing, one of the app's sample drawings goes through the network: a blank
+        # input's maps are flat and teach nothing.
+        self.samples = QWidget()
+        samples_row = QHBoxLayout(self.samples)
+        samples_row.setContentsMargins(0, 0, 0, 0)
+        samples_row.setSpacing(2)
+        samples_row.addWidget(QLabel("Nothing drawn yet: following a sample drawing of"))
+        self.sample_buttons = QButtonGroup(self)
+        for digit in range(10):
+            button = QPushButton(str(digit))
+            button.setCheckable(True)
+            button.setFixedWidth(30)
+            button.setToolTip(f"Follow the app's sample drawing of a {digit} through the network")
+            self.sample_buttons.addButton(button, digit)
+            samples_row.addWidget(button)
+        self.sample_buttons.button(FIRST_SAMPLE).setChecked(True)
+        self.sample_buttons.idClicked.connect(self.follow_sample)
+        keep_place = self.samples.sizePolicy()
+        keep_place.setRetainSizeWhenHidden(True)  # the column does not jump when the first stroke hides them
+        self.samples.setSizePolicy(keep_place)
 
         self.column = QVBoxLayout()
         column_widget = QWidget()
@@ -95,8 +119,12 @@ class LayersTab(QWidget):
         grid.addLayout(detail, 0, 1)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
+        header = QHBoxLayout()
+        header.addWidget(self.source)
+        header.addStretch(1)
+        header.addWidget(self.samples)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.source)
+        layout.addLayout(header)
         layout.addLayout(grid, 1)
         layout.addWidget(self.info)
 
@@ -104,6 +132,8 @@ class LayersTab(QWidget):
         self._kernels: list[np.ndarray] = []
         self._pixels: np.ndarray | None = None
         self._which = ""
+        self._sample = FIRST_SAMPLE
+        self._sample_pixels: dict[int, np.ndarray] = {}  # each sample prepared once
         self._stale = False
         self._rows: dict[str, QWidget] = {}
         self.layers: list[LayerView] = []
@@ -117,7 +147,7 @@ class LayersTab(QWidget):
     def set_model(self, predictor: Predictor) -> None:
         self._predictor = predictor
         self._kernels = predictor.kernels()
-        self.source.setText(f"{predictor.metadata.get('model', {}).get('name', '?')}: your drawing, layer by layer, "
+        self.source.setText(f"{predictor.metadata.get('model', {}).get('name', '?')}, layer by layer: "
                             "from the 28×28 input (top) to the answer (bottom)")
         self._build_rows()
         self._selection = None
@@ -128,9 +158,25 @@ class LayersTab(QWidget):
         """The drawing to follow through the layers; ``which`` says which digit of a number it is."""
         self._pixels = pixels
         self._which = which
+        self.samples.setVisible(pixels is None)
         self._stale = True
         if self.isVisible():
             self._refresh()
+
+    def follow_sample(self, digit: int) -> None:
+        """Follow the app's sample drawing of ``digit`` while nothing is drawn."""
+        self._sample = digit
+        self.sample_buttons.button(digit).setChecked(True)
+        self._stale = True
+        self._refresh()
+
+    def _followed(self) -> tuple[np.ndarray, str]:
+        """The 28×28 input the column follows and its caption: the drawing, or a sample until there is one."""
+        if self._pixels is not None:
+            return self._pixels, f"the number drawn: its {self._which}" if self._which else ""
+        if self._sample not in self._sample_pixels:
+            self._sample_pixels[self._sample] = prepare_one_digit(read_image(sample_digit_path(self._sample))).pixels
+        return self._sample_pixels[self._sample], f"the app's sample drawing of a {self._sample}; draw on the Draw tab to follow yours"
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -173,11 +219,9 @@ class LayersTab(QWidget):
         if not self._stale or self._predictor is None or not self._rows:
             return
         self._stale = False
-        pixels = self._pixels if self._pixels is not None else np.zeros((28, 28), np.float32)
+        pixels, caption = self._followed()
         self.layers = self._predictor.layers(pixels)
-        caption = f"the number drawn: its {self._which}" if self._which else ""
-        self._rows["input"].display(tile(pixels[None], 1), pixels[None], (0.0, 1.0),
-                                    caption if self._pixels is not None else "draw something on the Draw tab")
+        self._rows["input"].display(tile(pixels[None], 1), pixels[None], (0.0, 1.0), caption)
         for layer in self.layers:
             row = self._rows[layer.name]
             if layer.is_conv:
@@ -186,16 +230,13 @@ class LayersTab(QWidget):
             else:
                 row.show_values(layer.values)
         self._logits = self._predictor.logits(pixels)
-        probabilities = self._predictor.calibrated(self._logits) if self._pixels is not None else np.zeros(10)
-        answer = int(probabilities.argmax()) if self._pixels is not None else None
-        self._rows["output"].show_values(probabilities, answer, list(self._predictor.class_names))
+        probabilities = self._predictor.calibrated(self._logits)
+        self._rows["output"].show_values(probabilities, int(probabilities.argmax()), list(self._predictor.class_names))
         self.select(*(self._selection or (0, 0)))
 
     def _softmax_step(self, unit: int) -> str:
         """How the last layer's score for a class becomes its probability."""
         name, t = self._predictor.class_names[unit], self._predictor.temperature
-        if self._pixels is None:
-            return f"Output, class {name}: draw something on the Draw tab"
         scaled = self._logits / t
         return (f"Output, class {name}: the last layer's score (logit) {self._logits[unit]:+.2f}, divided by the "
                 f"temperature {t:.2f} (calibration) = {scaled[unit]:+.2f}; softmax: e^{scaled[unit]:.2f} ÷ the sum over "

@@ -1199,8 +1199,29 @@ def test_layers_tab_follows_the_drawing_through_every_layer(window, qtbot):
     output._hover(output.plot.getPlotItem().vb.mapViewToScene(QPointF(7, 0.3)))
     assert tab.info.text().startswith("Output, class 7: the last layer's score (logit) ")
     assert tab.info.text().endswith(f"all 10 classes of e^(score ÷ {window.active.predictor.temperature:.2f}) = {output.values[7] * 100:.1f} %")
-    window.draw_tab.canvas.clear()
-    assert tab._rows["input"].tiles.max() == 0
+    assert tab.samples.isHidden()  # the drawing is followed, so no sample is offered
+
+
+def test_layers_tab_follows_a_sample_drawing_until_something_is_drawn(window, qtbot):
+    from engine.paths import sample_digit_path
+    from engine.preprocess import prepare_one_digit, read_image
+
+    tab = window.layers_tab
+    window.tabs.setCurrentWidget(tab)
+    sample = lambda digit: prepare_one_digit(read_image(sample_digit_path(digit))).pixels
+    # A blank input makes flat maps that say nothing: the column follows a shipped drawing of a 7 instead.
+    assert tab.samples.isVisible() and tab.sample_buttons.checkedId() == 7
+    np.testing.assert_array_equal(tab._rows["input"].tiles[0], sample(7))
+    assert tab._rows["output"].values.argmax() == 7 and tab._rows["conv1"].tiles.std() > 0
+    assert tab._rows["input"].axes.text().startswith("the app's sample drawing of a 7")
+    qtbot.mouseClick(tab.sample_buttons.button(1), Qt.MouseButton.LeftButton)
+    np.testing.assert_array_equal(tab._rows["input"].tiles[0], sample(1))
+    assert tab._rows["output"].values.argmax() == 1 and tab.sample_buttons.checkedId() == 1
+    draw_strokes(window.draw_tab.canvas, STROKES[4])  # a drawing takes over…
+    assert not tab.samples.isVisible() and tab._rows["output"].values.argmax() == 4
+    window.draw_tab.canvas.clear()  # …until it is cleared, when the sample chosen is followed again
+    assert tab.samples.isVisible()
+    np.testing.assert_array_equal(tab._rows["input"].tiles[0], sample(1))
 
 
 def test_choices_persist_between_sessions(qtbot, settings):
