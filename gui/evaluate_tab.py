@@ -322,6 +322,7 @@ class EvaluateTab(QWidget):
         self.data = None  # the test set last scored
         self._stale = True
         self._worker = None
+        self._scoring = None  # (model, test set) of the run under way
         self.digit_map: DigitMap | None = None  # the map of the result shown, once laid out
         self._map_worker = None
         self._drawing: np.ndarray | None = None  # the Draw tab's input, to be put on the map
@@ -513,8 +514,10 @@ class EvaluateTab(QWidget):
         return self._worker is not None
 
     def start(self) -> None:
-        if self.running:  # a set picked or a model made active meanwhile: scored when this run ends
-            self._stale = True
+        if self.running:
+            if self._scoring != (self.predictor, self.test_set.currentData()):  # another set or model meanwhile:
+                self._stale = True  # the run under way is of no use; this one starts as soon as it has stopped
+                self._worker.stop()
             return
         if self.predictor is None:
             return
@@ -529,7 +532,8 @@ class EvaluateTab(QWidget):
         def report(label, done, total=None, _unit=None):  # a download, drawing pen digits, reading files, scoring
             worker.report(f"{label[:1].upper()}{label[1:]}… " + (f"{done / total:.0%}" if total else ""))
 
-        worker = self._worker = FunctionWorker(evaluate_on, self.predictor, self.test_set.currentData(), None, report)
+        self._scoring = (self.predictor, self.test_set.currentData())
+        worker = self._worker = FunctionWorker(evaluate_on, *self._scoring, None, report)
         worker.progress.connect(self.accuracy_label.setText)
         self._worker.succeeded.connect(self._show_result)
         self._worker.failed.connect(self._show_error)

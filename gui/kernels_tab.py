@@ -162,8 +162,10 @@ class KernelsTab(QWidget):
 
     def _find_patches(self, predictor: Predictor) -> None:
         self._patches_for = predictor
-        if self._patch_worker is not None:
-            return  # the search under way starts again for this model when it ends
+        if self._patch_worker is not None:  # the search under way, for another model, is of no use now:
+            if predictor is not self._searching_for:  # it stops, and starts again for this one
+                self._patch_worker.stop()
+            return
         self._searching_for = predictor
         empty = np.full((1, 1, 1), np.nan, np.float32)
         for panel in (self.patches1, self.patches2, self.prototypes):  # the last model's would mislead meanwhile

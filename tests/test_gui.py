@@ -521,6 +521,21 @@ def test_closing_the_window_stops_the_search_for_filter_patches_rather_than_wait
     assert not list((cache_dir() / "filter-patches").glob("*.npz"))  # stopped part-way: nothing found, nothing kept
 
 
+def test_a_model_made_active_during_the_search_for_filter_patches_stops_it_and_is_searched_instead(window, qtbot):
+    from engine.predict import Predictor
+
+    tab = window.kernels_tab
+    window.tabs.setCurrentWidget(tab)
+    searching = tab._patch_worker
+    assert searching is not None
+    tab.set_model(tab._predictor)  # the same model again: the search goes on
+    assert not searching.stopping.is_set()
+    personalised = Predictor.load()  # another model (here, the same weights) made active meanwhile
+    tab.set_model(personalised)
+    assert searching.stopping.is_set()  # the first model's patches would be of no use now
+    qtbot.waitUntil(lambda: tab._patches_shown is personalised and not tab.finding_patches, timeout=60_000)
+
+
 def test_closing_the_window_stops_scoring_a_test_set_rather_than_waiting(window, qtbot, caplog):
     tab = window.evaluate_tab
     window.tabs.setCurrentWidget(tab)  # MNIST's 10,000 test digits (a second or two on 2 cores)
@@ -1058,14 +1073,21 @@ def test_evaluate_tab_scores_the_held_out_pen_writers(window, qtbot, tiny_data):
     assert tab.per_writer.getPlotItem().titleLabel.text == "Per-writer accuracy: 90.0% to 100.0% (click a bar)"
 
 
-def test_a_test_set_picked_during_an_evaluation_is_scored_after_it(window, qtbot, tiny_data):
+def test_a_test_set_picked_during_an_evaluation_stops_it_and_is_scored_instead(window, qtbot):
     tab = window.evaluate_tab
-    window.tabs.setCurrentWidget(tab)
-    assert tab.running  # showing the tab scored MNIST's test set
+    window.tabs.setCurrentWidget(tab)  # MNIST's 10,000 test digits (a second or two on 2 cores)
+    qtbot.waitUntil(lambda: tab.accuracy_label.text().startswith("Reading the test images"), timeout=30_000)
+    scoring_mnist = tab._worker
+    tab.start()  # F5 while the same set is scored: the run goes on
+    assert tab._worker is scoring_mnist and not scoring_mnist.stopping.is_set()
+    shown = []
+    scoring_mnist.succeeded.connect(shown.append)
     chooser = tab.test_set
     chooser.setCurrentIndex(chooser.findData("pen"))
     chooser.activated.emit(chooser.currentIndex())
-    qtbot.waitUntil(lambda: tab.result is not None and tab.result.confusion.sum() == 12 and not tab.running, timeout=60_000)
+    assert scoring_mnist.stopping.is_set()  # MNIST's score would be of no use now
+    qtbot.waitUntil(lambda: tab.result is not None and not tab.running, timeout=60_000)
+    assert not shown and tab.result.confusion.sum() == 1499
     assert "pen digits of held-out writers" in tab.accuracy_label.text()
 
 
