@@ -7,7 +7,22 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from gui.export import add_picture_menu
 from gui.style import RUN_COLOURS, legend_brush, set_log_ticks
 
-SMOOTHING = 0.05
+SMOOTHING = 0.05  # the weight of each new batch's loss in the smoothed curve
+
+
+class Smoothed:
+    """A running exponential average of a run's loss, debiased as TensorBoard's is: its first points are the
+    mean of the losses so far, not held up near the first one (which drew a fast fall as a slow one).
+    A loss that is not finite (a diverging batch) leaves it as it was."""
+
+    def __init__(self):
+        self._total = self._weight = 0.0
+
+    def add(self, loss: float) -> float:
+        if np.isfinite(loss):
+            self._total += SMOOTHING * (loss - self._total)
+            self._weight += SMOOTHING * (1.0 - self._weight)
+        return self._total / self._weight if self._weight else loss
 
 
 def run_colour(index: int) -> pg.Color:
@@ -49,15 +64,14 @@ class CurveChart(QWidget):
         self._curves.append((self.loss.plot([], [], pen=pen),
                              self.accuracy.plot([], [], pen=pen, symbol="o", symbolSize=4, symbolPen=None,
                                                 symbolBrush=run_colour(index), name=label)))
-        self._data.append({"loss_x": [], "loss_y": [], "acc_x": [], "acc_y": [], "dirty": True})
+        self._data.append({"loss_x": [], "loss_y": [], "smoothed": Smoothed(), "acc_x": [], "acc_y": [], "dirty": True})
         self.legend.setVisible(True)
         return index
 
     def add_loss(self, index: int, epoch: float, loss: float) -> None:
         data = self._data[index]
-        previous = data["loss_y"][-1] if data["loss_y"] else loss
         data["loss_x"].append(epoch)
-        data["loss_y"].append(previous + SMOOTHING * (loss - previous) if np.isfinite(loss) else previous)
+        data["loss_y"].append(data["smoothed"].add(loss))
         data["dirty"] = True
 
     def add_accuracy(self, index: int, epoch: float, accuracy: float) -> None:

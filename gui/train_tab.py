@@ -29,6 +29,7 @@ from engine.train import SUGGESTED_LR, Trainer
 from gui.settings import remember, remembered
 from gui.config_form import ConfigForm, option_label
 from gui.layer_stats_view import LayerStatsView
+from gui.run_curves import Smoothed
 from gui.style import BAD, MUTED, PEN_COLOUR, TRAIN_COLOUR, VAL_COLOUR, WholeNumberAxis
 from gui.watched_view import WatchedView
 from gui.workers import StopsAndWaits, TrainingWorker, start_in_thread
@@ -38,7 +39,6 @@ REDRAW_MS = 250  # curves and progress are redrawn from a timer (4 Hz), never pe
 KERNEL_EVERY = 20  # batches between kernel snapshots for the Kernels tab
 STATS_EVERY = 25  # batches between layer statistics (one watched batch costs about two plain ones)
 WATCH_EVERY = 20  # batches between the Predictions page's answers (40 images: 5 ms on 2 cores, under 1 % of 20 batches)
-SMOOTHING = 0.05
 
 
 class ModelSummary(QTableWidget):
@@ -114,7 +114,7 @@ class TrainingCurves(QWidget):
         """Empty the curves and fix the axes to the whole run: axes whose range never changes are
         painted from cache, which keeps redraws cheap while training needs the CPU. Before a run's
         length is known, the batch and epoch axes have no numbers (not fractions of one batch)."""
-        self.steps, self.losses, self.smoothed = [], [], []
+        self.steps, self.losses, self.smoothed, self._smoothing = [], [], [], Smoothed()
         self.epochs, self.train_accuracy, self.val_accuracy, self.pen_accuracy = [], [], [], []
         for plot in (self.loss_plot, self.acc_plot):
             plot.getAxis("bottom").setStyle(showValues=total_steps is not None)
@@ -138,10 +138,9 @@ class TrainingCurves(QWidget):
             self.acc_plot.setYRange(max(0.0, np.floor(min(values) * 20) / 20), 1.0, padding=0.02)
 
     def add_batch(self, step: int, loss: float) -> None:
-        previous = self.smoothed[-1] if self.smoothed else loss
         self.steps.append(step)
         self.losses.append(loss)
-        self.smoothed.append(previous + SMOOTHING * (loss - previous))
+        self.smoothed.append(self._smoothing.add(loss))
         self._dirty = True
 
     def add_epoch(self, epoch: int, train: float, val: float | None, pen: float | None = None) -> None:

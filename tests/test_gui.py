@@ -748,6 +748,18 @@ def test_a_comparison_run_continued_at_epoch_ends_keeps_its_whole_validation_cur
     assert [epoch for epoch, _ in curve_points(continued)[1]] == [2, 3]
 
 
+def test_the_smoothed_loss_is_the_weighted_mean_of_the_losses_so_far_not_held_up_by_the_first():
+    from gui.run_curves import SMOOTHING, Smoothed
+
+    losses = [2.3] + [0.5] * 20  # a run's first batch, then a fast fall
+    smoothed = Smoothed()
+    curve = [smoothed.add(loss) for loss in losses]
+    weights = (1 - SMOOTHING) ** np.arange(len(losses))[::-1]  # the latest counts most
+    assert curve[0] == 2.3 and curve[-1] == pytest.approx(np.average(losses, weights=weights))
+    assert curve[-1] < 0.6  # an average started at the first loss still read 1.14 here
+    assert smoothed.add(float("nan")) == curve[-1]  # a diverging batch leaves it as it was
+
+
 def test_pause_and_resume_from_the_buttons(window, qtbot, tiny_data):
     tab = window.train_tab
     tab.form.set_value("epochs", 50)
