@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from engine.events import LayerStats
 from gui.export import add_picture_menu
-from gui.style import MUTED, legend_brush, set_log_ticks
+from gui.style import MUTED, FewTicksAxis, legend_brush, set_log_ticks
 
 
 def layer_colours(n: int) -> list:
@@ -66,7 +66,8 @@ class LayerStatsView(QWidget):
                                                          symbolSize=4, symbolPen=None, symbolBrush=colour))
         for row, curves in ((0, self._activation_curves), (1, self._gradient_curves)):
             for col, (name, colour) in enumerate(zip(names, colours)):
-                plot = self.histograms.addPlot(row=row, col=col, title=name if row == 0 else None)
+                plot = self.histograms.addPlot(row=row, col=col, title=name if row == 0 else None,
+                                               axisItems={"bottom": FewTicksAxis("bottom")})
                 plot.hideAxis("left")
                 plot.setMenuEnabled(False)
                 plot.setMouseEnabled(False, False)

@@ -139,6 +139,24 @@ class WholeNumberAxis(pg.AxisItem):
         return levels or [(1.0, 0.0)]
 
 
+class FewTicksAxis(pg.AxisItem):
+    """An axis a hundred pixels long (a small histogram): at most three labels, not pyqtgraph's four to
+    six, which ran into each other ("-0.020.02")."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):
+        span = maxVal - minVal
+        if not span > 0:
+            return super().tickSpacing(minVal, maxVal, size)
+        decade = 10 ** np.floor(np.log10(span / 3))
+        for step in (1, 2, 2.5, 5, 10, 20, 25, 50):
+            spacing = step * decade
+            if np.floor(maxVal / spacing) - np.ceil(minVal / spacing) < 3:
+                return [(spacing, 0.0)]
+
+    def tickStrings(self, values, scale, spacing):
+        return [f"{value * scale:.4g}" for value in values]  # pyqtgraph's own would write 2.5 as "2"
+
+
 def side_by_side(owner: QWidget, left, right: QWidget, sizes=(640, 600)) -> None:
     """Fill ``owner`` with ``left`` (a widget or a layout) and ``right``, split by a movable bar."""
     if not isinstance(left, QWidget):

@@ -760,6 +760,16 @@ def test_the_smoothed_loss_is_the_weighted_mean_of_the_losses_so_far_not_held_up
     assert smoothed.add(float("nan")) == curve[-1]  # a diverging batch leaves it as it was
 
 
+def test_a_small_histogram_axis_labels_at_most_three_ticks(qapp):
+    from gui.style import FewTicksAxis
+
+    axis = FewTicksAxis("bottom")  # the layer statistics' histograms are each about 110 px wide
+    for low, high in ((-0.021, 0.043), (-0.05, 0.05), (0, 10), (-12, 13), (-0.0061, 0.0072), (-1e-5, 3e-5)):
+        (_, ticks), = axis.tickValues(low, high, 110)
+        assert 2 <= len(ticks) <= 3 and all(low <= t <= high for t in ticks), (low, high, ticks)
+    assert axis.tickStrings([0.0, 2.5, 5.0], 1, 2.5) == ["0", "2.5", "5"]
+
+
 def test_pause_and_resume_from_the_buttons(window, qtbot, tiny_data):
     tab = window.train_tab
     tab.form.set_value("epochs", 50)
