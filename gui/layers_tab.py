@@ -72,6 +72,7 @@ class LayersTab(QWidget):
         self.info.setStyleSheet(f"color: {MUTED}")
         self.source = QLabel("")
         self.source.setStyleSheet("font-weight: bold")
+        self.source.setWordWrap(True)  # beside the samples, in a narrow window too
         # Until there is a drawing, one of the app's sample drawings goes through the network: a blank
         # input's maps are flat and teach nothing.
         self.samples = QWidget()
@@ -120,8 +121,7 @@ class LayersTab(QWidget):
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
         header = QHBoxLayout()
-        header.addWidget(self.source)
-        header.addStretch(1)
+        header.addWidget(self.source, 1)
         header.addWidget(self.samples)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
