@@ -1,14 +1,17 @@
 """Starting the desktop app: a splash at once, then PyTorch, the model and the main window."""
 
+import contextlib
 import gc
 import logging
 import os
+import signal
+import socket
 import sys
 import threading
 import time
 import traceback
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSocketNotifier, Qt, QTimer
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QVBoxLayout, QWidget
 
@@ -105,7 +108,42 @@ def run_app(verbose: bool = False) -> int:
     if os.environ.get(STARTUP_REPORT):
         return 0
     QTimer.singleShot(0, freeze_startup_objects)  # after the model's warm-up, queued by the window
-    return app.exec()
+    with closing_on_interrupt(window):
+        return app.exec()
+
+
+@contextlib.contextmanager
+def closing_on_interrupt(window: QWidget):
+    """Ctrl+C in the terminal that started the app closes the window as its close button does: a run
+    under way stops and is saved, an unsaved model is asked about; a second Ctrl+C meanwhile ends the
+    app at once. Qt's loop runs no Python while it waits, so Python's own handler would wait for the
+    next mouse move: the signal's wake-up byte, written to a socket Qt watches, wakes it (as matplotlib's
+    and napari's Qt loops do)."""
+    wake, notice = socket.socketpair()
+    for end in (wake, notice):
+        end.setblocking(False)
+    notifier = QSocketNotifier(notice.fileno(), QSocketNotifier.Type.Read)
+    notifier.activated.connect(lambda: notice.recv(64))  # Python runs the handler before this slot
+    previous_handler, previous_fd = signal.getsignal(signal.SIGINT), signal.set_wakeup_fd(wake.fileno())
+
+    def interrupted(*_) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        log.info("interrupted (Ctrl+C): closing the window")
+        QTimer.singleShot(0, close)
+
+    def close() -> None:
+        if not window.close():  # the user chose to stay (Cancel in the dialog about an unsaved model)
+            signal.signal(signal.SIGINT, interrupted)
+
+    signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        notifier.setEnabled(False)
+        signal.set_wakeup_fd(previous_fd)
+        signal.signal(signal.SIGINT, previous_handler)
+        wake.close()
+        notice.close()
 
 
 def freeze_startup_objects() -> None:

@@ -1577,6 +1577,29 @@ def test_quitting_with_an_unsaved_model_asks_and_cancel_keeps_the_window(qtbot, 
     assert win.close()
 
 
+def test_ctrl_c_in_the_terminal_closes_the_window_as_its_close_button_does(qtbot, settings, monkeypatch):
+    import os
+    import signal
+
+    from gui.app import closing_on_interrupt
+
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    win.active.set(win.active.predictor, None, saved=False)  # a trained model not yet saved
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Discard]
+    asked = []
+    monkeypatch.setattr("gui.main_window.ask_to_save", lambda _p: asked.append(1) or answers[len(asked) - 1])
+    before = signal.getsignal(signal.SIGINT)
+    with closing_on_interrupt(win):
+        os.kill(os.getpid(), signal.SIGINT)  # idle: no Python runs until the wake-up byte is read
+        qtbot.waitUntil(lambda: asked == [1], timeout=5000)
+        assert win.isVisible()  # Cancel: the window stays, and a later Ctrl+C asks again
+        os.kill(os.getpid(), signal.SIGINT)
+        qtbot.waitUntil(lambda: not win.isVisible(), timeout=5000)
+    assert asked == [1, 1] and signal.getsignal(signal.SIGINT) is before
+
+
 def test_saving_changes_the_status_without_re_evaluating(window, qtbot, tmp_path, monkeypatch):
     window.active.set(window.active.predictor, None, saved=False)
     starts = []
