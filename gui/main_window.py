@@ -198,7 +198,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Save model…", QKeySequence.StandardKey.Save, self.save_model)
         self._action(file_menu, "Use the &default model", None, self.use_default_model)
         file_menu.addSeparator()
-        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        self._action(file_menu, "&Quit", [QKeySequence.StandardKey.Quit, "Ctrl+Q"], self.close)  # Windows has no standard Quit key
         edit_menu = self.menuBar().addMenu("&Edit")
         self.undo_action = self._action(edit_menu, "&Undo", QKeySequence.StandardKey.Undo, canvas.undo)
         self.redo_action = self._action(edit_menu, "&Redo", [QKeySequence.StandardKey.Redo, "Ctrl+Y"], canvas.redo)
