@@ -1,5 +1,6 @@
 """The main window: the tabs, menus and shortcuts, the status bar, and saved preferences."""
 
+import html
 import io
 import logging
 from pathlib import Path
@@ -14,7 +15,8 @@ from PySide6.QtWidgets import (
 
 from engine import __version__
 from engine.checkpoint import CheckpointError, SaveError
-from engine.paths import APP_NAME, default_model_path
+from engine.logs import log_path
+from engine.paths import APP_NAME, default_model_path, shown, user_data_dir
 from engine.predict import Predictor
 from engine.preprocess import IMAGE_SUFFIXES, MAX_PIXELS, PreparedImage, read_image, read_picture, too_large
 from engine.runs import interrupted_run
@@ -480,7 +482,9 @@ class MainWindow(QMainWindow):
             "it live; see what it learned.</p><p>MNIST: Yann LeCun, Corinna Cortes and Christopher J.C. Burges, "
             "licensed CC BY-SA 3.0.<br>Pen digits: E. Alpaydin and F. Alimoglu, Pen-Based Recognition of "
             "Handwritten Digits (Boğaziçi University, UCI Machine Learning Repository), licensed CC BY 4.0; "
-            "the shipped model is trained on them.<br>Fashion-MNIST: Zalando Research, MIT licence.</p>"))
+            "the shipped model is trained on them.<br>Fashion-MNIST: Zalando Research, MIT licence.</p>"
+            f"<p>Your models, runs and samples: {html.escape(shown(user_data_dir()))}<br>"
+            f"The log (for a bug report): {html.escape(shown(log_path()))}</p>"))
 
     # --- settings -------------------------------------------------------------------------------------
     def _restore_settings(self) -> None:

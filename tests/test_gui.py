@@ -250,6 +250,17 @@ def test_pen_width_keys_and_run_shortcuts(window, qtbot, tiny_data):
     qtbot.waitUntil(lambda: window.evaluate_tab.result is not None, timeout=60_000)
 
 
+def test_the_about_box_credits_the_data_and_says_where_the_users_files_and_log_are(window, monkeypatch):
+    from engine.logs import log_path
+    from engine.paths import shown, user_data_dir
+
+    said = []
+    monkeypatch.setattr("gui.main_window.QMessageBox.about", lambda _parent, _title, text: said.append(text))
+    window.about()
+    assert "Pen digits: E. Alpaydin" in said[0] and "CC BY 4.0" in said[0]
+    assert shown(user_data_dir()) in said[0] and shown(log_path()) in said[0]
+
+
 def test_tabs_by_key_and_full_screen_for_a_lesson(window, qtbot):
     qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
     assert window.tabs.currentWidget() is window.kernels_tab
