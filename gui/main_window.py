@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 from engine import __version__
 from engine.checkpoint import CheckpointError, SaveError
 from engine.logs import log_path
-from engine.paths import APP_NAME, default_model_path, shown, user_data_dir
+from engine.paths import APP_NAME, default_model_path, sample_digit_path, shown, user_data_dir
 from engine.predict import Predictor
 from engine.preprocess import IMAGE_SUFFIXES, MAX_PIXELS, PreparedImage, read_image, read_picture, too_large
 from engine.runs import interrupted_run
@@ -193,6 +193,10 @@ class MainWindow(QMainWindow):
         canvas = self.draw_tab.canvas
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Open image…", QKeySequence.StandardKey.Open, self.choose_image)
+        samples_menu = file_menu.addMenu("Open a sample &drawing")  # a demo's digit, the same each time
+        for digit in range(10):
+            samples_menu.addAction(f"&{digit}", lambda _checked=False, digit=digit: self.open_image(
+                str(sample_digit_path(digit)), ", a drawing shipped with the app"))
         file_menu.addSeparator()
         self._action(file_menu, "&Load model…", "Ctrl+L", self.choose_model)
         self.recent_menu = file_menu.addMenu("Load &recent model")

@@ -261,6 +261,19 @@ def test_the_about_box_credits_the_data_and_says_where_the_users_files_and_log_a
     assert shown(user_data_dir()) in said[0] and shown(log_path()) in said[0]
 
 
+def test_a_sample_drawing_opens_from_the_file_menu_as_its_file_would(window):
+    from engine.paths import sample_digit_path
+
+    window.tabs.setCurrentWidget(window.layers_tab)
+    file_menu = window.menuBar().actions()[0].menu()
+    samples = next(a.menu() for a in file_menu.actions() if a.menu() and "sample" in a.text())
+    samples.actions()[4].trigger()
+    assert window.tabs.currentWidget() is window.draw_tab
+    assert np.array_equal(window.draw_tab.canvas.picture(), read_image(sample_digit_path(4)))
+    assert window.draw_tab.last_prediction.digit == 4
+    assert window.activity_status.text() == "Opened digit-4.png, a drawing shipped with the app"
+
+
 def test_tabs_by_key_and_full_screen_for_a_lesson(window, qtbot):
     qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
     assert window.tabs.currentWidget() is window.kernels_tab
