@@ -141,17 +141,22 @@ class WholeNumberAxis(pg.AxisItem):
 
 class FewTicksAxis(pg.AxisItem):
     """An axis a hundred pixels long (a small histogram): at most three labels, not pyqtgraph's four to
-    six, which ran into each other ("-0.020.02")."""
+    six, which ran into each other ("-0.020.02"), and none near an end, where pyqtgraph hides a label
+    that would pass it."""
 
-    def tickSpacing(self, minVal: float, maxVal: float, size: float):
+    INNER = 0.12  # of the range at each end where no tick is put
+
+    def tickValues(self, minVal: float, maxVal: float, size: float):
         span = maxVal - minVal
         if not span > 0:
-            return super().tickSpacing(minVal, maxVal, size)
+            return super().tickValues(minVal, maxVal, size)
+        low, high = minVal + self.INNER * span, maxVal - self.INNER * span
         decade = 10 ** np.floor(np.log10(span / 3))
         for step in (1, 2, 2.5, 5, 10, 20, 25, 50):
             spacing = step * decade
-            if np.floor(maxVal / spacing) - np.ceil(minVal / spacing) < 3:
-                return [(spacing, 0.0)]
+            ticks = np.arange(np.ceil(low / spacing), np.floor(high / spacing) + 1) * spacing
+            if len(ticks) <= 3:
+                return [(spacing, list(ticks))]
 
     def tickStrings(self, values, scale, spacing):
         return [f"{value * scale:.4g}" for value in values]  # pyqtgraph's own would write 2.5 as "2"

@@ -789,9 +789,11 @@ def test_a_small_histogram_axis_labels_at_most_three_ticks(qapp):
     from gui.style import FewTicksAxis
 
     axis = FewTicksAxis("bottom")  # the layer statistics' histograms are each about 110 px wide
-    for low, high in ((-0.021, 0.043), (-0.05, 0.05), (0, 10), (-12, 13), (-0.0061, 0.0072), (-1e-5, 3e-5)):
+    for low, high in ((-0.021, 0.043), (-0.05, 0.05), (0, 10), (-12, 13), (-0.0061, 0.0072), (-1e-5, 3e-5),
+                      (-0.027, 0.026), (-0.4, 10.3)):
         (_, ticks), = axis.tickValues(low, high, 110)
-        assert 2 <= len(ticks) <= 3 and all(low <= t <= high for t in ticks), (low, high, ticks)
+        inner = FewTicksAxis.INNER * (high - low)
+        assert 2 <= len(ticks) <= 3 and all(low + inner <= t <= high - inner for t in ticks), (low, high, ticks)
     assert axis.tickStrings([0.0, 2.5, 5.0], 1, 2.5) == ["0", "2.5", "5"]
 
 
