@@ -40,6 +40,10 @@ class ZooNet(nn.Module):
         """The convolutional blocks in order (conv1, conv2, ...), for visualisation."""
         return [m for m in self.features if isinstance(m, ConvBlock)]
 
+    def output_layer(self) -> nn.Linear:
+        """The dense layer that makes the class scores (logits) from the last hidden layer's units."""
+        return [m for m in self.classifier if isinstance(m, nn.Linear)][-1]
+
     def what_each_reads(self) -> dict[str, str]:
         """What each dense layer reads, and each conv block that reads through a pooling layer (which the
         Layers tab shows no row for): "conv1's maps, max-pooled 2×2", "fc1's units"."""

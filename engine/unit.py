@@ -1,15 +1,19 @@
-"""One unit of a feature map worked out by hand: the arithmetic a convolution does at one place.
+"""One unit of a feature map worked out by hand: the arithmetic a convolution does at one place; and a
+class's score, the arithmetic of the last layer.
 
 A conv block's map at (row, col) is every kernel slice times the window of its input channel it
 meets there, summed over the channels, plus a bias (or batch-normalised), through the activation.
-The Layers tab shows these numbers under the mouse; they are computed from the block's own weights
-and the maps it read, and agree with the network's forward pass (tests/test_unit.py).
+A class's score (logit) is every unit of the last hidden layer times its weight to that class, summed,
+plus a bias. The Layers tab shows these numbers under the mouse; they are computed from the layers'
+own weights and what they read, and agree with the network's forward pass (tests/test_unit.py).
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from torch import nn
 
 from engine.models import ConvBlock
 
@@ -55,3 +59,18 @@ def unit_work(block: ConvBlock, inputs: np.ndarray, channel: int, row: int, col:
     top, left = row - ph, col - pw
     box = (max(top, 0), max(left, 0), min(top + kh, height), min(left + kw, width))
     return UnitWork(row, col, box, contributions, bias, summed, normalised, value, type(block.act).__name__)
+
+
+@dataclass(frozen=True)
+class ScoreWork:
+    contributions: np.ndarray  # (units,) what each unit of the last hidden layer adds to the score
+    bias: float
+    score: float  # the class's logit: the contributions and the bias
+
+
+@torch.no_grad()
+def score_work(output: nn.Linear, hidden: np.ndarray, klass: int) -> ScoreWork:
+    """How the ``output`` layer made class ``klass``'s score from ``hidden``, the last hidden layer's units."""
+    contributions = output.weight[klass].float().cpu().numpy() * hidden
+    bias = float(output.bias[klass]) if output.bias is not None else 0.0
+    return ScoreWork(contributions, bias, float(contributions.sum()) + bias)

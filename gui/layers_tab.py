@@ -2,17 +2,18 @@
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
                                QVBoxLayout, QWidget)
 
 from engine.paths import sample_digit_path
 from engine.predict import LayerView, Predictor
 from engine.preprocess import prepare_one_digit, read_image
-from engine.unit import unit_work
+from engine.unit import ScoreWork, score_work, unit_work
 from gui.export import add_picture_menu
 from gui.grid_panel import GridPanel, symmetric_levels
 from gui.mosaic import tile
-from gui.style import ACCENT, DIVERGING, MUTED, SEQUENTIAL, bar_brushes, section_label
+from gui.style import ACCENT, DIVERGING, MUTED, SEQUENTIAL, ClampedLabel, bar_brushes, section_label
 
 ROW_HEIGHT = 170  # pixels per layer in the column
 MAP_COLUMNS = 16
@@ -54,10 +55,21 @@ class BarsPanel(QWidget):
         self.values = values
         x = np.arange(len(values))
         self.bars.setOpts(x=x, height=values, brushes=bar_brushes(highlight, len(values)))
+        self.title.setText(self._what)
         self.plot.setXRange(-0.6, len(values) - 0.4, padding=0)
         self.plot.setYRange(min(0.0, float(values.min())), max(1e-6, float(values.max())) * 1.05, padding=0)
         if labels:
             self.plot.getAxis("bottom").setTicks([list(enumerate(labels))])
+
+    def tint(self, contributions: np.ndarray, note: str) -> None:
+        """Colour each bar by what its unit adds to one score: red adds, blue takes away, as the kernels
+        are coloured; the stronger, the more opaque. ``note`` goes in the title."""
+        top = float(np.abs(contributions).max()) or 1.0
+        colours = [QColor(ADDS if c >= 0 else TAKES_AWAY) for c in contributions]
+        for colour, c in zip(colours, contributions):
+            colour.setAlphaF(0.2 + 0.8 * abs(float(c)) / top)
+        self.bars.setOpts(brushes=[pg.mkBrush(colour) for colour in colours])
+        self.title.setText(f"{self._what} · {note}")
 
     def _hover(self, scene_pos) -> None:
         unit = int(round(self.plot.getPlotItem().vb.mapSceneToView(scene_pos).x()))
@@ -68,7 +80,8 @@ class BarsPanel(QWidget):
 class LayersTab(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.info = QLabel("Hover over a map or bar to read its values; click a feature map to see how it was made.")
+        self.info = ClampedLabel(2)  # the arithmetic under the mouse, however long, never widens the page
+        self.info.setText("Hover over a map or bar to read its values; click a feature map to see how it was made.")
         self.info.setStyleSheet(f"color: {MUTED}")
         self.source = QLabel("")
         self.source.setStyleSheet("font-weight: bold")
@@ -142,6 +155,7 @@ class LayersTab(QWidget):
         self._how_made = ""
         self._reads: dict[str, str] = {}
         self._logits = np.zeros(0)
+        self._scored: tuple[int, ScoreWork] | None = None  # the class whose score the last hidden layer is tinted by
 
     # --- inputs ------------------------------------------------------------------------------------
     def set_model(self, predictor: Predictor) -> None:
@@ -207,8 +221,8 @@ class LayersTab(QWidget):
                     f"{layer.name}: {len(layer.values)} units, after its activation", self.info,
                     describe=lambda unit, name=layer.name, n=source.in_features: (
                         f"{name} unit {unit + 1} = {self._rows[name].values[unit]:+.3f}: a weighted sum of all {n:,} "
-                        f"values of {self._reads[name]}, through the activation"))
-        self._rows["output"] = BarsPanel("Output: probability of each class", self.info, describe=self._softmax_step)
+                        f"values of {self._reads[name]}, through the activation{self._adds(name, unit)}"))
+        self._rows["output"] = BarsPanel("Output: probability of each class", self.info, describe=self._output_hovered)
         for row in self._rows.values():
             row.setMinimumHeight(ROW_HEIGHT)
             row.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -221,6 +235,7 @@ class LayersTab(QWidget):
         self._stale = False
         pixels, caption = self._followed()
         self.layers = self._predictor.layers(pixels)
+        self._scored = None
         self._rows["input"].display(tile(pixels[None], 1), pixels[None], (0.0, 1.0), caption)
         for layer in self.layers:
             row = self._rows[layer.name]
@@ -233,6 +248,25 @@ class LayersTab(QWidget):
         probabilities = self._predictor.calibrated(self._logits)
         self._rows["output"].show_values(probabilities, int(probabilities.argmax()), list(self._predictor.class_names))
         self.select(*(self._selection or (0, 0)))
+
+    def _output_hovered(self, unit: int) -> str:
+        """A class's bar under the mouse: the last hidden layer's bars tinted by what each unit adds to that
+        class's score, and how the score becomes the probability."""
+        hidden = self.layers[-1] if self.layers else None
+        if hidden is not None and not hidden.is_conv:
+            work = score_work(self._predictor.model.output_layer(), hidden.values, unit)
+            self._scored = (unit, work)
+            self._rows[hidden.name].tint(work.contributions,
+                                         f"red adds to {self._predictor.class_names[unit]}'s score, blue takes away")
+        return self._softmax_step(unit)
+
+    def _adds(self, layer: str, unit: int) -> str:
+        """What a unit of the last hidden layer adds to the class whose score its bars are tinted by."""
+        if self._scored is None or layer != self.layers[-1].name:
+            return ""
+        klass, work = self._scored
+        return (f"; times its weight to {self._predictor.class_names[klass]}'s score: {work.contributions[unit]:+.3f} "
+                f"of that score's {work.score:+.2f} (the units' sum and a bias of {work.bias:+.2f})")
 
     def _softmax_step(self, unit: int) -> str:
         """How the last layer's score for a class becomes its probability."""

@@ -1270,6 +1270,17 @@ def test_layers_tab_follows_the_drawing_through_every_layer(window, qtbot):
     output._hover(output.plot.getPlotItem().vb.mapViewToScene(QPointF(7, 0.3)))
     assert tab.info.text().startswith("Output, class 7: the last layer's score (logit) ")
     assert tab.info.text().endswith(f"all 10 classes of e^(score ÷ {window.active.predictor.temperature:.2f}) = {output.values[7] * 100:.1f} %")
+    # …and fc1's bars tinted by what each unit adds to that score (red adds, blue takes away), each unit's part
+    # under the mouse: the last layer's arithmetic, which adds up to the network's own score.
+    from engine.unit import score_work
+
+    work = score_work(window.active.predictor.model.output_layer(), fc1.values, 7)
+    assert work.score == pytest.approx(float(tab._logits[7]), abs=1e-4)
+    assert "red adds to 7's score" in fc1.title.text()
+    colours = [brush.color() for brush in fc1.bars.opts["brushes"]]
+    assert all((colour.red() > colour.blue()) == (c >= 0) for colour, c in zip(colours, work.contributions))
+    fc1._hover(fc1.plot.getPlotItem().vb.mapViewToScene(QPointF(4, 0.1)))
+    assert f"times its weight to 7's score: {work.contributions[4]:+.3f} of that score's {work.score:+.2f}" in tab.info.text()
     assert tab.samples.isHidden()  # the drawing is followed, so no sample is offered
 
 

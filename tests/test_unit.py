@@ -6,7 +6,7 @@ import torch
 
 from engine.models import build_model
 from engine.predict import Predictor
-from engine.unit import unit_work
+from engine.unit import score_work, unit_work
 
 
 @pytest.mark.parametrize("model", ["digitnet", "seed003", "lenet5"])  # batch norm, 5×5 padded, sigmoid
@@ -50,3 +50,18 @@ def test_what_each_layer_reads_names_the_pooling_between_rows():
         "conv2": "conv1's maps, average-pooled 2×2", "fc1": "conv2's maps, average-pooled 2×2",
         "fc2": "fc1's units", "fc3": "fc2's units"}
     assert build_model("seed001").what_each_reads()["fc1"] == "conv3's maps"  # flattened as they are
+
+
+@pytest.mark.parametrize("model", ["digitnet", "seed000", "lenet5"])  # dropout before the output, none, sigmoid
+def test_every_score_worked_out_by_hand_is_the_networks_logit(model, mnist):
+    torch.manual_seed(0)
+    net = build_model(model)
+    predictor = Predictor(net)
+    for index in range(3):
+        pixels = mnist.test_images[index].numpy().astype(np.float32) / 255.0
+        hidden = predictor.layers(pixels)[-1].values  # the last hidden layer's units
+        logits = predictor.logits(pixels)
+        for klass in range(10):
+            work = score_work(net.output_layer(), hidden, klass)
+            assert work.score == pytest.approx(float(logits[klass]), abs=1e-4), (model, index, klass)
+            assert work.score == pytest.approx(float(work.contributions.sum()) + work.bias, abs=1e-5)
