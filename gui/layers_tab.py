@@ -253,7 +253,7 @@ class LayersTab(QWidget):
         """A class's bar under the mouse: the last hidden layer's bars tinted by what each unit adds to that
         class's score, and how the score becomes the probability."""
         hidden = self.layers[-1] if self.layers else None
-        if hidden is not None and not hidden.is_conv:
+        if hidden is not None and not hidden.is_conv and (self._scored is None or self._scored[0] != unit):
             work = score_work(self._predictor.model.output_layer(), hidden.values, unit)
             self._scored = (unit, work)
             self._rows[hidden.name].tint(work.contributions,
