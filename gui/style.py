@@ -140,11 +140,12 @@ class WholeNumberAxis(pg.AxisItem):
 
 
 class FewTicksAxis(pg.AxisItem):
-    """An axis a hundred pixels long (a small histogram): at most three labels, not pyqtgraph's four to
-    six, which ran into each other ("-0.020.02"), and none near an end, where pyqtgraph hides a label
-    that would pass it."""
+    """An axis a hundred pixels long (a small histogram): at most three labels, none closer to the next
+    than their widths allow (pyqtgraph's four to six ran into each other: "-0.020.02"), and none near an
+    end, where pyqtgraph hides a label that would pass it."""
 
     INNER = 0.12  # of the range at each end where no tick is put
+    GAP = 4  # pixels at least between two labels
 
     def tickValues(self, minVal: float, maxVal: float, size: float):
         span = maxVal - minVal
@@ -152,14 +153,21 @@ class FewTicksAxis(pg.AxisItem):
             return super().tickValues(minVal, maxVal, size)
         low, high = minVal + self.INNER * span, maxVal - self.INNER * span
         decade = 10 ** np.floor(np.log10(span / 3))
+        metrics = QFontMetrics(self.style["tickFont"] or self.font())
         for step in (1, 2, 2.5, 5, 10, 20, 25, 50):
             spacing = step * decade
             ticks = np.arange(np.ceil(low / spacing), np.floor(high / spacing) + 1) * spacing
-            if len(ticks) <= 3:
-                return [(spacing, list(ticks))]
+            if len(ticks) > 3:
+                continue
+            for shown in (ticks, ticks[::2]) if len(ticks) == 3 else (ticks,):  # -x, 0, x too tight: -x and x
+                widths = [metrics.horizontalAdvance(text) for text in self.tickStrings(shown, 1, spacing)]
+                places = (shown - minVal) / span * size
+                if all(b - a >= (wa + wb) / 2 + self.GAP for a, b, wa, wb in zip(places, places[1:], widths, widths[1:])):
+                    return [(spacing, list(shown))]
 
     def tickStrings(self, values, scale, spacing):
-        return [f"{value * scale:.4g}" for value in values]  # pyqtgraph's own would write 2.5 as "2"
+        # pyqtgraph's own would write 2.5 as "2"; + 0.0 makes -0.0 a plain 0
+        return [f"{value * scale + 0.0:.4g}" for value in values]
 
 
 def side_by_side(owner: QWidget, left, right: QWidget, sizes=(640, 600)) -> None:

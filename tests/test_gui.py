@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 from PySide6.QtCore import QMimeData, QObject, QPointF, QSettings, Qt, QThread, QUrl, Slot
-from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent, QImage
+from PySide6.QtGui import QFontMetrics, QDesktopServices, QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea, QTabWidget
 
@@ -791,10 +791,15 @@ def test_a_small_histogram_axis_labels_at_most_three_ticks(qapp):
     axis = FewTicksAxis("bottom")  # the layer statistics' histograms are each about 110 px wide
     for low, high in ((-0.021, 0.043), (-0.05, 0.05), (0, 10), (-12, 13), (-0.0061, 0.0072), (-1e-5, 3e-5),
                       (-0.027, 0.026), (-0.4, 10.3)):
-        (_, ticks), = axis.tickValues(low, high, 110)
+        (spacing, ticks), = axis.tickValues(low, high, 110)
         inner = FewTicksAxis.INNER * (high - low)
         assert 2 <= len(ticks) <= 3 and all(low + inner <= t <= high - inner for t in ticks), (low, high, ticks)
-    assert axis.tickStrings([0.0, 2.5, 5.0], 1, 2.5) == ["0", "2.5", "5"]
+        widths = [QFontMetrics(axis.font()).horizontalAdvance(text) for text in axis.tickStrings(ticks, 1, spacing)]
+        apart = np.diff(ticks).min(initial=np.inf) / (high - low) * 110
+        assert apart >= max(widths) + FewTicksAxis.GAP  # no two labels touch
+    (_, ticks), = axis.tickValues(-0.06, 0.06, 110)  # "-0.025 0 0.025" would run together: the ends only
+    assert [round(t, 6) for t in ticks] == [-0.025, 0.025]
+    assert axis.tickStrings([-0.0, 2.5], 1, 2.5) == ["0", "2.5"]
 
 
 def test_pause_and_resume_from_the_buttons(window, qtbot, tiny_data):
