@@ -12,8 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
-from PySide6.QtWidgets import QTableWidgetSelectionRange  # noqa: E402
+from PySide6.QtCore import QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtWidgets import QScrollArea, QTableWidgetSelectionRange  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from gui.app import create_application  # noqa: E402
@@ -146,6 +146,14 @@ def main(out_dir: Path) -> int:
     window.layers_tab.select(1, 3)  # conv2's fourth map: its kernel and the channels it read…
     window.layers_tab.selected._hover((6.5, 8.5))  # …and the sum worked out at one place, as under the mouse
     shoot("layers")
+    layers = window.layers_tab  # the last layer's arithmetic: what each of fc1's units adds to the answer's score
+    column = layers.findChild(QScrollArea)
+    column.verticalScrollBar().setValue(column.verticalScrollBar().maximum())
+    output, fc1 = layers._rows["output"], layers._rows["fc1"]
+    answer = int(output.values.argmax())
+    output._hover(output.plot.getPlotItem().vb.mapViewToScene(QPointF(answer, 0.5)))
+    fc1._hover(fc1.plot.getPlotItem().vb.mapViewToScene(QPointF(int(layers._scored[1].contributions.argmax()), 0.1)))
+    shoot("layers-score")
     window.tabs.setCurrentWidget(window.kernels_tab)
     while window.kernels_tab.finding_patches:
         wait(100)
