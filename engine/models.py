@@ -40,9 +40,9 @@ class ZooNet(nn.Module):
         """The convolutional blocks in order (conv1, conv2, ...), for visualisation."""
         return [m for m in self.features if isinstance(m, ConvBlock)]
 
-    def output_layer(self) -> nn.Linear:
-        """The dense layer that makes the class scores (logits) from the last hidden layer's units."""
-        return [m for m in self.classifier if isinstance(m, nn.Linear)][-1]
+    def output_name(self) -> str:
+        """The name of the dense layer that makes the class scores (logits) from the last hidden layer's units."""
+        return [name for name, m in self.classifier.named_children() if isinstance(m, nn.Linear)][-1]
 
     def what_each_reads(self) -> dict[str, str]:
         """What each dense layer reads, and each conv block that reads through a pooling layer (which the
@@ -68,20 +68,20 @@ class ZooNet(nn.Module):
             if isinstance(layer, ConvBlock):
                 traced.append(Traced(name, x, out))
             x = out
-        dense = None
+        dense = read = None
         for name, layer in self.classifier.named_children():
-            x = layer(x)
             if isinstance(layer, nn.Linear):
-                dense = name
-            elif isinstance(layer, (nn.ReLU, nn.Sigmoid)) and dense:
-                traced.append(Traced(dense, None, x))
+                dense, read = name, x
+            x = layer(x)
+            if isinstance(layer, (nn.ReLU, nn.Sigmoid)) and dense:
+                traced.append(Traced(dense, read, x))
         return x, traced
 
 
 @dataclass(frozen=True)
 class Traced:
     name: str  # the layer's name in the model: "conv1", "fc1"…
-    inputs: torch.Tensor | None  # what a conv block read (N×C×H×W); None for dense layers
+    inputs: torch.Tensor  # what the layer read: a conv block N×C×H×W maps, a dense layer N×values
     outputs: torch.Tensor  # after the activation: N×C×H×W maps or N×units
 
 

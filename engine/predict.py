@@ -68,7 +68,7 @@ class LayerView:
     """One layer at work on one input."""
     name: str
     values: np.ndarray  # a conv block: C×H×W maps after its activation; a dense layer: (units,)
-    inputs: np.ndarray | None = field(default=None, repr=False)  # a conv block: the C_in×H×W maps it read
+    inputs: np.ndarray | None = field(default=None, repr=False)  # what it read: C_in×H×W maps, or a dense layer's values
 
     @property
     def is_conv(self) -> bool:
@@ -122,8 +122,7 @@ class Predictor:
         """Every conv block's maps (with the maps it read) and every hidden dense layer's
         activations, in order, for one 28×28 input; the output probabilities are ``probabilities``."""
         _, traced = self.model.trace(self._input(pixels))
-        return [LayerView(t.name, t.outputs[0].float().cpu().numpy(),
-                          None if t.inputs is None else t.inputs[0].float().cpu().numpy()) for t in traced]
+        return [LayerView(t.name, t.outputs[0].float().cpu().numpy(), t.inputs[0].float().cpu().numpy()) for t in traced]
 
     def last_hidden(self, pixels: np.ndarray) -> np.ndarray:
         """What the network's last hidden layer makes of one 28×28 input: how engine/digit_map.py measures

@@ -1,11 +1,11 @@
-"""One unit of a feature map worked out by hand: the arithmetic a convolution does at one place; and a
-class's score, the arithmetic of the last layer.
+"""One unit worked out by hand: the arithmetic a convolution does at one place, and a dense layer's.
 
 A conv block's map at (row, col) is every kernel slice times the window of its input channel it
 meets there, summed over the channels, plus a bias (or batch-normalised), through the activation.
-A class's score (logit) is every unit of the last hidden layer times its weight to that class, summed,
-plus a bias. The Layers tab shows these numbers under the mouse; they are computed from the layers'
-own weights and what they read, and agree with the network's forward pass (tests/test_unit.py).
+A dense unit is every value it reads times its weight, summed, plus a bias (or batch-normalised),
+through the activation; a class's score (logit) is the output layer's unit, with no activation. The
+Layers tab shows these numbers under the mouse; they are computed from the layers' own weights and
+what they read, and agree with the network's forward pass (tests/test_unit.py).
 """
 
 from dataclasses import dataclass
@@ -61,15 +61,33 @@ def unit_work(block: ConvBlock, inputs: np.ndarray, channel: int, row: int, col:
 
 
 @dataclass(frozen=True)
-class ScoreWork:
-    contributions: np.ndarray  # (units,) what each unit of the last hidden layer adds to the score
+class DenseWork:
+    contributions: np.ndarray  # (inputs,) what each value the layer read adds: the value times its weight
     bias: float
-    score: float  # the class's logit: the contributions and the bias
+    summed: float  # the contributions and the bias; for the output layer, the class's score (logit)
+    normalised: float | None  # after batch norm, if the layer has it
+    value: float  # after the activation; the output layer has none: its score
+    activation: str  # "ReLU", "Sigmoid"…; "" for the output layer
 
 
 @torch.no_grad()
-def score_work(output: nn.Linear, hidden: np.ndarray, klass: int) -> ScoreWork:
-    """How the ``output`` layer made class ``klass``'s score from ``hidden``, the last hidden layer's units."""
-    contributions = output.weight[klass].float().cpu().numpy() * hidden
-    bias = float(output.bias[klass]) if output.bias is not None else 0.0
-    return ScoreWork(contributions, bias, float(contributions.sum()) + bias)
+def dense_work(classifier: nn.Sequential, name: str, inputs: np.ndarray, unit: int) -> DenseWork:
+    """How the dense layer ``name`` of ``classifier`` made ``unit`` from ``inputs`` (the values it read),
+    through the batch norm and activation after it; for the output layer, a class's score."""
+    layers = dict(classifier.named_children())
+    linear = layers[name]
+    contributions = linear.weight[unit].float().cpu().numpy() * inputs
+    bias = float(linear.bias[unit]) if linear.bias is not None else 0.0
+    summed = float(contributions.sum()) + bias
+    normalised, value, activation = None, summed, ""
+    for layer in list(layers.values())[list(layers).index(name) + 1:]:
+        if isinstance(layer, nn.BatchNorm1d):  # in evaluation, a fixed scale and shift per unit
+            scale = float(layer.weight[unit]) / float(torch.sqrt(layer.running_var[unit] + layer.eps))
+            normalised = (summed - float(layer.running_mean[unit])) * scale + float(layer.bias[unit])
+        elif isinstance(layer, (nn.ReLU, nn.Sigmoid)):
+            activation = type(layer).__name__
+            value = float(layer(torch.tensor(summed if normalised is None else normalised)))
+            break
+        elif isinstance(layer, nn.Linear):
+            break
+    return DenseWork(contributions, bias, summed, normalised, value, activation)

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, Q
 from engine.paths import sample_digit_path
 from engine.predict import LayerView, Predictor
 from engine.preprocess import prepare_one_digit, read_image
-from engine.unit import ScoreWork, score_work, unit_work
+from engine.unit import DenseWork, dense_work, unit_work
 from gui.export import add_picture_menu
 from gui.grid_panel import GridPanel, symmetric_levels
 from gui.mosaic import tile
@@ -155,7 +155,8 @@ class LayersTab(QWidget):
         self._how_made = ""
         self._reads: dict[str, str] = {}
         self._logits = np.zeros(0)
-        self._scored: tuple[int, ScoreWork] | None = None  # the class whose score the last hidden layer is tinted by
+        self._scored: tuple[int, DenseWork] | None = None  # the class whose score the last hidden layer is tinted by
+        self._outlined = ""  # the row whose maps a dense unit under the mouse outlines
 
     # --- inputs ------------------------------------------------------------------------------------
     def set_model(self, predictor: Predictor) -> None:
@@ -216,12 +217,9 @@ class LayersTab(QWidget):
                     self.info, on_click=lambda i, k=conv_index: self.select(k, i))
                 conv_index += 1
             else:
-                source = dict(self._predictor.model.classifier.named_children())[layer.name]
                 self._rows[layer.name] = BarsPanel(
                     f"{layer.name}: {len(layer.values)} units, after its activation", self.info,
-                    describe=lambda unit, name=layer.name, n=source.in_features: (
-                        f"{name} unit {unit + 1} = {self._rows[name].values[unit]:+.3f}: a weighted sum of all {n:,} "
-                        f"values of {self._reads[name]}, through the activation{self._adds(name, unit)}"))
+                    describe=lambda unit, name=layer.name: self._dense_hovered(name, unit))
         self._rows["output"] = BarsPanel("Output: probability of each class", self.info, describe=self._output_hovered)
         for row in self._rows.values():
             row.setMinimumHeight(ROW_HEIGHT)
@@ -236,6 +234,7 @@ class LayersTab(QWidget):
         pixels, caption = self._followed()
         self.layers = self._predictor.layers(pixels)
         self._scored = None
+        self._outline({})
         self._rows["input"].display(tile(pixels[None], 1), pixels[None], (0.0, 1.0), caption)
         for layer in self.layers:
             row = self._rows[layer.name]
@@ -254,11 +253,46 @@ class LayersTab(QWidget):
         class's score, and how the score becomes the probability."""
         hidden = self.layers[-1] if self.layers else None
         if hidden is not None and not hidden.is_conv and (self._scored is None or self._scored[0] != unit):
-            work = score_work(self._predictor.model.output_layer(), hidden.values, unit)
+            model = self._predictor.model
+            work = dense_work(model.classifier, model.output_name(), hidden.values, unit)
             self._scored = (unit, work)
             self._rows[hidden.name].tint(work.contributions,
                                          f"red adds to {self._predictor.class_names[unit]}'s score, blue takes away")
         return self._softmax_step(unit)
+
+    def _dense_hovered(self, name: str, unit: int) -> str:
+        """A hidden dense unit under the mouse, worked out: each value it read times its weight, added up (the
+        maps or units that add most named, and maps outlined on their row), batch norm and the activation."""
+        index = next(i for i, layer in enumerate(self.layers) if layer.name == name)
+        layer, source = self.layers[index], self.layers[index - 1] if index else None
+        work = dense_work(self._predictor.model.classifier, name, layer.inputs, unit)
+        if source is not None and source.is_conv:  # it reads every map (pooled): each map's values summed
+            parts, kind = work.contributions.reshape(len(source.values), -1).sum(1), f"{source.name}'s maps"
+        else:
+            parts, kind = work.contributions, f"{source.name}'s units" if source else "its inputs"
+        most = [int(i) for i in np.argsort(-np.abs(parts))[:2]]
+        if source is not None and source.is_conv:
+            _, height, width = source.values.shape
+            self._outline({colour: (source.name, [(i, 0, 0, height, width) for i in most if (parts[i] >= 0) == (colour == ADDS)])
+                           for colour in (ADDS, TAKES_AWAY)})
+        steps = [f"{name} unit {unit + 1}: each of the {len(work.contributions):,} values of {self._reads[name]}, times its "
+                 f"weight, added up{'' if work.normalised is not None else ' with the bias'}: {work.summed:+.2f}, most from "
+                 + f"{kind} " + " and ".join(f"{i + 1} ({parts[i]:+.2f})" for i in most)
+                 + (" (outlined: red adds, blue takes away)" if source is not None and source.is_conv else "")]
+        if work.normalised is not None:
+            steps.append(f"batch-normalised: {work.normalised:+.2f}")
+        steps.append(f"through {work.activation}: {work.value:.2f}, the unit's value{self._adds(name, unit)}")
+        return "; ".join(steps)
+
+    def _outline(self, boxes: dict[str, tuple[str, list]]) -> None:
+        """Outline boxes on one conv row's maps, per colour ({colour: (row, boxes)}); {} clears them."""
+        if self._outlined:
+            for colour in (ADDS, TAKES_AWAY):
+                self._rows[self._outlined].mark([], colour)
+        self._outlined = ""
+        for colour, (row, marks) in boxes.items():
+            self._rows[row].mark(marks, colour)
+            self._outlined = row
 
     def _adds(self, layer: str, unit: int) -> str:
         """What a unit of the last hidden layer adds to the class whose score its bars are tinted by."""
@@ -266,7 +300,7 @@ class LayersTab(QWidget):
             return ""
         klass, work = self._scored
         return (f"; times its weight to {self._predictor.class_names[klass]}'s score: {work.contributions[unit]:+.3f} "
-                f"of that score's {work.score:+.2f} (the units' sum and a bias of {work.bias:+.2f})")
+                f"of that score's {work.summed:+.2f} (the units' sum and a bias of {work.bias:+.2f})")
 
     def _softmax_step(self, unit: int) -> str:
         """How the last layer's score for a class becomes its probability."""

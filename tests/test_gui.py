@@ -1267,25 +1267,36 @@ def test_layers_tab_follows_the_drawing_through_every_layer(window, qtbot):
     assert tab.read.title.text() == "The input channels it read"  # conv2's maps as they are, no pooling between
     tab.select(1, 0)
     assert tab.read.title.text() == "The input channels it read: conv1's maps, max-pooled 2×2"
-    fc1 = tab._rows["fc1"]  # what a dense unit weighs
+    fc1 = tab._rows["fc1"]  # a dense unit worked out: its sum, the conv5 maps that add most outlined, batch norm, ReLU
     fc1._hover(fc1.plot.getPlotItem().vb.mapViewToScene(QPointF(4, 0.1)))
-    assert tab.info.text() == (f"fc1 unit 5 = {fc1.values[4]:+.3f}: a weighted sum of all 576 values of conv5's maps, "
-                               "max-pooled 2×2, through the activation")
+    from engine.unit import dense_work
+
+    model = window.active.predictor.model
+    unit5 = dense_work(model.classifier, "fc1", tab.layers[-1].inputs, 4)
+    assert unit5.value == pytest.approx(float(fc1.values[4]), abs=1e-4)
+    per_map = unit5.contributions.reshape(64, 9).sum(1)  # conv5's 64 maps, each max-pooled to 3×3
+    first, second = np.argsort(-np.abs(per_map))[:2]
+    assert tab.info.text().startswith(f"fc1 unit 5: each of the 576 values of conv5's maps, max-pooled 2×2, times its weight, "
+                                      f"added up: {unit5.summed:+.2f}, most from conv5's maps {first + 1} "
+                                      f"({per_map[first]:+.2f}) and {second + 1} ({per_map[second]:+.2f})")
+    assert tab.info.text().endswith(f"batch-normalised: {unit5.normalised:+.2f}; through ReLU: {fc1.values[4]:.2f}, "
+                                    "the unit's value")
+    conv5 = tab._rows["conv5"]
+    outlined = sum(conv5.marks[colour].path().elementCount() // 5 for colour in (ADDS, TAKES_AWAY) if colour in conv5.marks)
+    assert outlined == 2  # the two maps named
     output = tab._rows["output"]  # and how the answer's score becomes its probability
     output._hover(output.plot.getPlotItem().vb.mapViewToScene(QPointF(7, 0.3)))
     assert tab.info.text().startswith("Output, class 7: the last layer's score (logit) ")
     assert tab.info.text().endswith(f"all 10 classes of e^(score ÷ {window.active.predictor.temperature:.2f}) = {output.values[7] * 100:.1f} %")
     # …and fc1's bars tinted by what each unit adds to that score (red adds, blue takes away), each unit's part
     # under the mouse: the last layer's arithmetic, which adds up to the network's own score.
-    from engine.unit import score_work
-
-    work = score_work(window.active.predictor.model.output_layer(), fc1.values, 7)
-    assert work.score == pytest.approx(float(tab._logits[7]), abs=1e-4)
+    work = dense_work(model.classifier, model.output_name(), fc1.values, 7)
+    assert work.summed == pytest.approx(float(tab._logits[7]), abs=1e-4)
     assert "red adds to 7's score" in fc1.title.text()
     colours = [brush.color() for brush in fc1.bars.opts["brushes"]]
     assert all((colour.red() > colour.blue()) == (c >= 0) for colour, c in zip(colours, work.contributions))
     fc1._hover(fc1.plot.getPlotItem().vb.mapViewToScene(QPointF(4, 0.1)))
-    assert f"times its weight to 7's score: {work.contributions[4]:+.3f} of that score's {work.score:+.2f}" in tab.info.text()
+    assert f"times its weight to 7's score: {work.contributions[4]:+.3f} of that score's {work.summed:+.2f}" in tab.info.text()
     assert tab.samples.isHidden()  # the drawing is followed, so no sample is offered
 
 

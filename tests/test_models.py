@@ -30,6 +30,7 @@ def test_trace_gives_every_layer_in_order_in_the_same_pass(name):
         assert after.inputs.shape[1] == block.conv.in_channels == before.outputs.shape[1]
     linears = [m for m in model.classifier if isinstance(m, torch.nn.Linear)]
     assert [t.outputs.shape[1] for t in dense] == [m.out_features for m in linears[:-1]]  # hidden ones
+    assert [t.inputs.shape[1] for t in dense] == [m.in_features for m in linears[:-1]]  # what each read
     assert blocks[0].conv.in_channels == 1
 
 

@@ -6,7 +6,7 @@ import torch
 
 from engine.models import build_model
 from engine.predict import Predictor
-from engine.unit import score_work, unit_work
+from engine.unit import dense_work, unit_work
 
 
 @pytest.mark.parametrize("model", ["digitnet", "seed003", "lenet5"])  # batch norm, 5×5 padded, sigmoid
@@ -52,16 +52,28 @@ def test_what_each_layer_reads_names_the_pooling_between_rows():
     assert build_model("seed001").what_each_reads()["fc1"] == "conv3's maps"  # flattened as they are
 
 
-@pytest.mark.parametrize("model", ["digitnet", "seed000", "lenet5"])  # dropout before the output, none, sigmoid
-def test_every_score_worked_out_by_hand_is_the_networks_logit(model, mnist):
+@pytest.mark.parametrize("model", ["digitnet", "seed000", "lenet5"])  # batch norm and dropout, plain, two sigmoid layers
+def test_every_dense_unit_and_score_worked_out_by_hand_is_the_networks_own(model, mnist):
     torch.manual_seed(0)
     net = build_model(model)
+    for m in net.modules():  # batch norm that is not the identity, as after training
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
     predictor = Predictor(net)
     for index in range(3):
         pixels = mnist.test_images[index].numpy().astype(np.float32) / 255.0
-        hidden = predictor.layers(pixels)[-1].values  # the last hidden layer's units
+        dense = [layer for layer in predictor.layers(pixels) if not layer.is_conv]
+        for layer in dense:  # every hidden unit: its weighted sum, batch norm and activation
+            for unit in range(0, len(layer.values), 7):
+                work = dense_work(net.classifier, layer.name, layer.inputs, unit)
+                assert work.value == pytest.approx(float(layer.values[unit]), abs=1e-4), (model, layer.name, unit)
+                assert work.summed == pytest.approx(float(work.contributions.sum()) + work.bias, abs=1e-5)
+                assert work.activation in ("ReLU", "Sigmoid")
         logits = predictor.logits(pixels)
-        for klass in range(10):
-            work = score_work(net.output_layer(), hidden, klass)
-            assert work.score == pytest.approx(float(logits[klass]), abs=1e-4), (model, index, klass)
-            assert work.score == pytest.approx(float(work.contributions.sum()) + work.bias, abs=1e-5)
+        for klass in range(10):  # and every class's score, from the last hidden layer's units
+            work = dense_work(net.classifier, net.output_name(), dense[-1].values, klass)
+            assert work.summed == work.value == pytest.approx(float(logits[klass]), abs=1e-4), (model, index, klass)
+            assert work.activation == "" and work.normalised is None
