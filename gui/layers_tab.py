@@ -266,19 +266,20 @@ class LayersTab(QWidget):
         index = next(i for i, layer in enumerate(self.layers) if layer.name == name)
         layer, source = self.layers[index], self.layers[index - 1] if index else None
         work = dense_work(self._predictor.model.classifier, name, layer.inputs, unit)
-        if source is not None and source.is_conv:  # it reads every map (pooled): each map's values summed
+        from_maps = source is not None and source.is_conv  # it reads every map (pooled): each map's values summed
+        if from_maps:
             parts, kind = work.contributions.reshape(len(source.values), -1).sum(1), f"{source.name}'s maps"
         else:
             parts, kind = work.contributions, f"{source.name}'s units" if source else "its inputs"
         most = [int(i) for i in np.argsort(-np.abs(parts))[:2]]
-        if source is not None and source.is_conv:
+        if from_maps:
             _, height, width = source.values.shape
             self._outline({colour: (source.name, [(i, 0, 0, height, width) for i in most if (parts[i] >= 0) == (colour == ADDS)])
                            for colour in (ADDS, TAKES_AWAY)})
         steps = [f"{name} unit {unit + 1}: each of the {len(work.contributions):,} values of {self._reads[name]}, times its "
                  f"weight, added up{'' if work.normalised is not None else ' with the bias'}: {work.summed:+.2f}, most from "
-                 + f"{kind} " + " and ".join(f"{i + 1} ({parts[i]:+.2f})" for i in most)
-                 + (" (outlined: red adds, blue takes away)" if source is not None and source.is_conv else "")]
+                 f"{kind} " + " and ".join(f"{i + 1} ({parts[i]:+.2f})" for i in most)
+                 + (" (outlined: red adds, blue takes away)" if from_maps else "")]
         if work.normalised is not None:
             steps.append(f"batch-normalised: {work.normalised:+.2f}")
         steps.append(f"through {work.activation}: {work.value:.2f}, the unit's value{self._adds(name, unit)}")
