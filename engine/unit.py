@@ -49,15 +49,19 @@ def unit_work(block: ConvBlock, inputs: np.ndarray, channel: int, row: int, col:
     bias = float(conv.bias[channel]) if conv.bias is not None else 0.0
     summed = float(contributions.sum()) + bias
     normalised = None
-    if hasattr(block, "bn"):  # in evaluation, batch norm is a fixed scale and shift per map
-        bn = block.bn
-        scale = float(bn.weight[channel]) / float(torch.sqrt(bn.running_var[channel] + bn.eps))
-        normalised = (summed - float(bn.running_mean[channel])) * scale + float(bn.bias[channel])
+    if hasattr(block, "bn"):
+        normalised = _batch_normed(block.bn, channel, summed)
     value = float(block.act(torch.tensor(summed if normalised is None else normalised)))
     height, width = inputs.shape[1:]
     top, left = row - ph, col - pw
     box = (max(top, 0), max(left, 0), min(top + kh, height), min(left + kw, width))
     return UnitWork(row, col, box, contributions, bias, summed, normalised, value, type(block.act).__name__)
+
+
+def _batch_normed(bn: nn.modules.batchnorm._BatchNorm, index: int, value: float) -> float:
+    """``value`` through batch norm's map or unit ``index``: in evaluation, a fixed scale and shift."""
+    scale = float(bn.weight[index]) / float(torch.sqrt(bn.running_var[index] + bn.eps))
+    return (value - float(bn.running_mean[index])) * scale + float(bn.bias[index])
 
 
 @dataclass(frozen=True)
@@ -81,9 +85,8 @@ def dense_work(classifier: nn.Sequential, name: str, inputs: np.ndarray, unit: i
     summed = float(contributions.sum()) + bias
     normalised, value, activation = None, summed, ""
     for layer in list(layers.values())[list(layers).index(name) + 1:]:
-        if isinstance(layer, nn.BatchNorm1d):  # in evaluation, a fixed scale and shift per unit
-            scale = float(layer.weight[unit]) / float(torch.sqrt(layer.running_var[unit] + layer.eps))
-            normalised = (summed - float(layer.running_mean[unit])) * scale + float(layer.bias[unit])
+        if isinstance(layer, nn.BatchNorm1d):
+            normalised = _batch_normed(layer, unit, summed)
         elif isinstance(layer, (nn.ReLU, nn.Sigmoid)):
             activation = type(layer).__name__
             value = float(layer(torch.tensor(summed if normalised is None else normalised)))

@@ -9,16 +9,21 @@ from engine.predict import Predictor
 from engine.unit import dense_work, unit_work
 
 
-@pytest.mark.parametrize("model", ["digitnet", "seed003", "lenet5"])  # batch norm, 5×5 padded, sigmoid
-def test_every_unit_worked_out_by_hand_is_the_maps_value(model, mnist):
-    torch.manual_seed(0)
-    net = build_model(model, batch_norm=True if model == "seed003" else None)
-    for m in net.modules():  # batch norm that is not the identity, as after training
-        if isinstance(m, torch.nn.BatchNorm2d):
+def as_if_trained(net: torch.nn.Module) -> None:
+    """Batch norm that is not the identity, as after training."""
+    for m in net.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
             m.running_mean.uniform_(-0.5, 0.5)
             m.running_var.uniform_(0.5, 2.0)
             m.weight.data.uniform_(0.5, 1.5)
             m.bias.data.uniform_(-0.2, 0.2)
+
+
+@pytest.mark.parametrize("model", ["digitnet", "seed003", "lenet5"])  # batch norm, 5×5 padded, sigmoid
+def test_every_unit_worked_out_by_hand_is_the_maps_value(model, mnist):
+    torch.manual_seed(0)
+    net = build_model(model, batch_norm=True if model == "seed003" else None)
+    as_if_trained(net)
     predictor = Predictor(net)
     pixels = mnist.test_images[0].numpy().astype(np.float32) / 255.0
     rng = np.random.default_rng(0)
@@ -56,12 +61,7 @@ def test_what_each_layer_reads_names_the_pooling_between_rows():
 def test_every_dense_unit_and_score_worked_out_by_hand_is_the_networks_own(model, mnist):
     torch.manual_seed(0)
     net = build_model(model)
-    for m in net.modules():  # batch norm that is not the identity, as after training
-        if isinstance(m, torch.nn.BatchNorm1d):
-            m.running_mean.uniform_(-0.5, 0.5)
-            m.running_var.uniform_(0.5, 2.0)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.2, 0.2)
+    as_if_trained(net)
     predictor = Predictor(net)
     for index in range(3):
         pixels = mnist.test_images[index].numpy().astype(np.float32) / 255.0
