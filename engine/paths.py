@@ -1,4 +1,4 @@
-"""Where the app finds its bundled assets and keeps the user's data."""
+"""Where the app finds its bundled assets and keeps the user's data, and which files it opens."""
 
 import os
 import sys
@@ -12,6 +12,10 @@ APP_SLUG = "digit-studio"
 # Environment variables a user (or a test) can set.
 HOME_ENV = "DIGIT_STUDIO_HOME"  # replaces the whole user data folder
 DATA_ENV = "DIGIT_STUDIO_DATA"  # a folder holding datasets
+
+# The files the app opens (Open, a drop, a file manager's Open with) and its commands read
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm")
+MODEL_SUFFIX = ".pt"
 
 
 def project_root() -> Path:

@@ -2,7 +2,9 @@
 
 Samples live in ``<user data>/personal/``: each drawing as a PNG (the raw canvas, so a later
 preprocessing change can re-derive the network input) and an index ``samples.csv`` (id, label,
-created), rewritten atomically. Export and import use the common MNIST-as-CSV layout: a header
+created), rewritten atomically. Several programs may share the folder (two windows of the app, the
+``personalise`` command while the app is open), so every change is made to the index as it is on disk,
+under a lock, never by writing one program's older copy over another's. Export and import use the common MNIST-as-CSV layout: a header
 ``label,pixel0,...,pixel783`` and one row of 28×28 network-input pixels (0-255) per sample.
 """
 
@@ -20,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 import torch.nn.functional as F
+from filelock import FileLock, Timeout
 from PIL import Image
 
 from engine import paths
@@ -32,6 +35,9 @@ from engine.preprocess import prepare_one_digit
 from engine.testsets import load_test_set
 
 INDEX = "samples.csv"
+LOCK = ".samples.lock"  # held while the index is read, changed and written
+LOCK_TIMEOUT = 10  # seconds to wait for another program's change (a large import's index is written in well under one)
+RELOAD_TIMEOUT = 0.2  # a reload runs on the GUI thread: it waits a frame or two at most
 # Every HELD_OUT_EVERY-th sample of a digit is held out to measure Personalise. Counted per digit, so
 # a digit with fewer samples is learned from all of them: one drawing per digit teaches every digit.
 HELD_OUT_EVERY = 5
@@ -62,10 +68,19 @@ class PersonalSamples:
 
     def __init__(self, folder: Path | None = None):
         self.folder = Path(folder) if folder else paths.user_data_dir() / "personal"
+        self._seen = None  # the index file as last read or written (its stat), to skip rereading it unchanged
         self._samples: list[Sample] = self._read_index()
+
+    def _stamp(self):
+        try:
+            stat = (self.folder / INDEX).stat()
+        except OSError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
     def _read_index(self) -> list[Sample]:
         index = self.folder / INDEX
+        self._seen = self._stamp()
         if not index.is_file():
             return []
         samples = []
@@ -80,13 +95,39 @@ class PersonalSamples:
                     samples.append(Sample(sample_id, int(label), row.get("created") or "", path))
         return samples
 
-    def _write_index(self) -> None:
+    def _write_index(self, samples: list[Sample]) -> None:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(FIELDS)
-        for s in self._samples:
+        for s in samples:
             writer.writerow((s.id, s.label, s.created))
         atomic_write_text(self.folder / INDEX, buffer.getvalue())
+
+    def _update(self, change: Callable[[list[Sample]], list[Sample]]) -> None:
+        """Make ``change`` to the samples on disk now, not to this program's copy: a sample another
+        program kept since this one last read the index stays kept."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            with FileLock(self.folder / LOCK, timeout=LOCK_TIMEOUT):
+                samples = change(self._read_index())
+                self._write_index(samples)
+                self._samples, self._seen = samples, self._stamp()
+        except Timeout:
+            raise PersonalDataError(f"another program has held {self.folder / INDEX} for over {LOCK_TIMEOUT} s; "
+                                    "nothing was changed, try again") from None
+
+    def reload(self) -> bool:
+        """Read the index again, for what another program changed; whether anything did. Not now if
+        another program is changing it (the next reload will do)."""
+        if self._stamp() == self._seen:  # a stat, where a read of thousands of rows takes tens of milliseconds
+            return False
+        try:
+            with FileLock(self.folder / LOCK, timeout=RELOAD_TIMEOUT):
+                samples = self._read_index()
+                changed, self._samples = samples != self._samples, samples
+        except (Timeout, OSError):  # busy, or a folder that cannot hold a lock: what is shown stays
+            return False
+        return changed
 
     def __len__(self) -> int:
         return len(self._samples)
@@ -100,11 +141,15 @@ class PersonalSamples:
     def add(self, drawing: np.ndarray, label: int) -> Sample:
         """Store a drawing (H×W uint8, any polarity) with its label; refuses an empty drawing."""
         sample = self._store_drawing(drawing, label)
-        self._write_index()
+        try:
+            self._update(lambda samples: [*samples, sample])
+        except (OSError, PersonalDataError):
+            sample.path.unlink(missing_ok=True)  # a drawing no index names would never be shown or taught
+            raise
         return sample
 
     def _store_drawing(self, drawing: np.ndarray, label: int) -> Sample:
-        """The drawing's file and its place in memory; the index on disk is the caller's to write."""
+        """The drawing's file; its row in the index is the caller's to add."""
         if not 0 <= int(label) <= 9:
             raise PersonalDataError(f"label must be a digit 0-9, got {label}")
         prepared = prepare_one_digit(drawing)
@@ -115,7 +160,6 @@ class PersonalSamples:
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
         sample = Sample(sample_id, int(label), created, self.folder / f"{sample_id}.png")
         atomic_write(sample.path, lambda tmp: Image.fromarray(np.asarray(drawing, np.uint8)).save(tmp, format="PNG"))
-        self._samples.append(sample)
         return sample
 
     def relabel(self, sample_ids, label: int) -> None:
@@ -123,23 +167,23 @@ class PersonalSamples:
         if not 0 <= int(label) <= 9:
             raise PersonalDataError(f"label must be a digit 0-9, got {label}")
         chosen = set(sample_ids)
-        self._samples = [Sample(s.id, int(label), s.created, s.path) if s.id in chosen else s for s in self._samples]
-        self._write_index()
+        self._update(lambda samples: [Sample(s.id, int(label), s.created, s.path) if s.id in chosen else s
+                                      for s in samples])
 
     def remove(self, sample_ids) -> None:
         """Delete the samples of ``sample_ids``, their drawings and their rows (one write of the index)."""
         chosen = set(sample_ids)
-        for s in self._samples:
-            if s.id in chosen:
-                s.path.unlink(missing_ok=True)
-        self._samples = [s for s in self._samples if s.id not in chosen]
-        self._write_index()
+
+        def without(samples: list[Sample]) -> list[Sample]:
+            for sample_id in chosen:
+                (self.folder / f"{sample_id}.png").unlink(missing_ok=True)
+            return [s for s in samples if s.id not in chosen]
+
+        self._update(without)
 
     def clear(self) -> None:
-        for s in self._samples:
-            s.path.unlink(missing_ok=True)
-        self._samples = []
-        self._write_index()
+        """Delete every sample this program has shown; one kept meanwhile by another program stays."""
+        self.remove([s.id for s in self._samples])
 
     def image(self, sample: Sample) -> np.ndarray:
         try:
@@ -214,19 +258,18 @@ class PersonalSamples:
         return self._store_many(list(images), progress), data.skipped
 
     def _store_many(self, drawings: list[tuple[np.ndarray, int]], progress) -> int:
-        added = 0
+        added = []
         try:
             for number, (drawing, label) in enumerate(drawings, start=1):
                 try:
-                    self._store_drawing(drawing, label)
-                    added += 1
+                    added.append(self._store_drawing(drawing, label))
                 except PersonalDataError:
                     pass  # an all-black row: nothing to learn from
                 if progress and number % PROGRESS_EVERY == 0:
                     progress(number, len(drawings))
         finally:  # the index once, not once per row (a 3,000-row import took 8 s), and also after a failure
-            self._write_index()
-        return added
+            self._update(lambda samples: [*samples, *added])
+        return len(added)
 
 
 @dataclass(frozen=True)

@@ -585,7 +585,6 @@ def _prepare_ink(ink: np.ndarray, cell_h: float, cell_w: float, column: int = 0)
 MAX_PIXELS = 50_000_000
 # Larger pictures are reduced (cheap box filter) before preprocessing, which is linear in their size.
 WORK_SIDE = 1024
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm")  # what Open offers
 
 
 def read_image(path, name: str | None = None) -> np.ndarray:

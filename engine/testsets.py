@@ -17,7 +17,7 @@ from engine import paths
 from engine.datasets import DIGITS, Dataset
 from engine.idx import DatasetError
 from engine.pendigits import draw_file_for_testing
-from engine.preprocess import IMAGE_SUFFIXES, prepare_digits, read_image
+from engine.preprocess import prepare_digits, read_image
 
 
 def load_test_set(path, progress=None) -> Dataset:
@@ -53,10 +53,10 @@ def _as_dataset(name: str, images: np.ndarray, labels: np.ndarray, sources: list
 
 def _picture_folder(folder: Path, progress) -> Dataset:
     files = [(f, int(sub.name)) for sub in sorted(folder.iterdir()) if sub.is_dir() and sub.name in DIGITS
-             for f in sorted(sub.iterdir()) if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]
+             for f in sorted(sub.iterdir()) if f.is_file() and f.suffix.lower() in paths.IMAGE_SUFFIXES]
     if not files:
         raise DatasetError(f"{folder}: no pictures in subfolders named 0 to 9 (one subfolder per digit, "
-                           f"files ending in {', '.join(IMAGE_SUFFIXES)})")
+                           f"files ending in {', '.join(paths.IMAGE_SUFFIXES)})")
     images, labels, sources, skipped = [], [], [], []
     for i, (file, label) in enumerate(files):
         try:

@@ -86,7 +86,8 @@ def install_excepthook(log_file) -> None:
     threading.excepthook = lambda args: report(args.exc_type, args.exc_value, args.exc_traceback)
 
 
-def run_app(verbose: bool = False) -> int:
+def run_app(verbose: bool = False, files: list[str] = ()) -> int:
+    """The app, with ``files`` (pictures, models) opened as a drop on its window opens them."""
     if not has_display():
         print(NO_DISPLAY.format(prog=os.path.basename(sys.argv[0]) or "main.py"), file=sys.stderr)
         return 2
@@ -107,6 +108,8 @@ def run_app(verbose: bool = False) -> int:
     _report("window")
     if os.environ.get(STARTUP_REPORT):
         return 0
+    if files:
+        QTimer.singleShot(0, lambda: window.open_files([os.path.abspath(f) for f in files]))
     QTimer.singleShot(0, freeze_startup_objects)  # after the model's warm-up, queued by the window
     with closing_on_interrupt(window):
         return app.exec()

@@ -9,7 +9,8 @@ from engine.config import TrainConfig
 
 LABELS = {"lr": "Learning rate", "val_fraction": "Validation fraction", "ema": "Weight averaging (EMA)",
           "checkpoint_every": "Checkpoint every (epochs)", "init": "Initialisation", "compile": "torch.compile"}
-AT_MINIMUM = {"dropout": "the model's own"}  # what a field's lowest value means, shown instead of the number
+# What a field's lowest value means, shown instead of the number
+AT_MINIMUM = {"dropout": "the model's own", "train_subset": "all", "checkpoint_every": "only at the end"}
 
 
 def option_label(name: str) -> str:
@@ -54,8 +55,9 @@ class ConfigForm(QWidget):
             else:
                 editor = TrimmedSpinBox(minimum=meta["min"], maximum=meta["max"], decimals=6 if f.name == "lr" else 4)
                 editor.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-                editor.setSpecialValueText(AT_MINIMUM.get(f.name, ""))
                 editor.valueChanged.connect(lambda _v, n=f.name: self.changed.emit(n))
+            if isinstance(editor, QAbstractSpinBox):
+                editor.setSpecialValueText(AT_MINIMUM.get(f.name, ""))
             editor.setObjectName(f"config_{f.name}")
             editor.setToolTip(meta["help"])
             self.editors[f.name] = editor

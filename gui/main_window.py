@@ -16,9 +16,11 @@ from PySide6.QtWidgets import (
 from engine import __version__
 from engine.checkpoint import CheckpointError, SaveError
 from engine.logs import log_path
-from engine.paths import APP_NAME, default_model_path, sample_digit_path, shown, user_data_dir
+from engine.paths import (
+    APP_NAME, IMAGE_SUFFIXES, MODEL_SUFFIX, default_model_path, sample_digit_path, shown, user_data_dir,
+)
 from engine.predict import Predictor
-from engine.preprocess import IMAGE_SUFFIXES, MAX_PIXELS, PreparedImage, read_image, read_picture, too_large
+from engine.preprocess import MAX_PIXELS, PreparedImage, read_image, read_picture, too_large
 from engine.runs import interrupted_run
 from gui.active_model import ActiveModel
 from gui.canvas import image_array
@@ -35,7 +37,6 @@ from gui.train_tab import TrainTab
 
 IMAGE_FILTER = f"Images ({' '.join('*' + s for s in IMAGE_SUFFIXES)});;All files (*)"
 MODEL_FILTER = "Digit Studio models (*.pt);;All files (*)"
-MODEL_SUFFIX = ".pt"
 RECENT_MODELS = 8
 PREFERRED_SIZE = QSize(1240, 800)  # every tab at its intended size
 FRAME_ALLOWANCE = QSize(16, 48)  # a window manager's borders and title bar, about
@@ -396,9 +397,9 @@ class MainWindow(QMainWindow):
         """A picture on the clipboard (copied from a web page, a screenshot tool or a document), read
         as an opened file is read; a file copied in a file manager is opened."""
         clipboard = QGuiApplication.clipboard()
-        urls = [url for url in clipboard.mimeData().urls() if url.isLocalFile()]
-        if urls:
-            self.open_file(urls[0].toLocalFile())
+        files = [url.toLocalFile() for url in clipboard.mimeData().urls() if url.isLocalFile()]
+        if files:
+            self.open_files(files)
             return
         if not self.read_picture_data(clipboard.mimeData(), "Pasted"):
             self.activity_status.setText("Nothing to paste: the clipboard holds no picture (copy a picture or a picture file)")
@@ -450,32 +451,33 @@ class MainWindow(QMainWindow):
         self.draw_tab.canvas.set_image(gray, prepared, from_test_set)
         self.activity_status.setText(status)
 
-    def open_file(self, path: str) -> None:
-        """A file dropped on the window: a model is loaded, anything else is opened as an image."""
-        if path.lower().endswith(MODEL_SUFFIX):
+    def open_files(self, paths: list[str]) -> None:
+        """Files handed to the app (dropped on the window, pasted, or given when it starts, as a file
+        manager's Open with gives them): each model is loaded in turn, and the first picture is shown."""
+        models = [p for p in paths if p.lower().endswith(MODEL_SUFFIX)]
+        pictures = [p for p in paths if p not in models]
+        for path in models:
             self.load_model(path)
-        else:
-            self.open_image(path)
+        if pictures:
+            more = len(pictures) - 1
+            self.open_image(pictures[0], f" ({more} more picture{'s' if more > 1 else ''} not opened: one at a time)"
+                            if more else "")
 
     @staticmethod
-    def _dropped_file(event) -> str | None:
-        urls = event.mimeData().urls()
-        if urls and urls[0].isLocalFile():
-            path = urls[0].toLocalFile()
-            if path.lower().endswith((MODEL_SUFFIX, *IMAGE_SUFFIXES)):
-                return path
-        return None
+    def _dropped_files(event) -> list[str]:
+        files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        return [f for f in files if f.lower().endswith((MODEL_SUFFIX, *IMAGE_SUFFIXES))]
 
     def dragEnterEvent(self, event) -> None:
         mime = event.mimeData()  # anything but a file or a picture is refused: the cursor says so
-        if self._dropped_file(event) or mime.hasImage() or encoded_picture(mime):
+        if self._dropped_files(event) or mime.hasImage() or encoded_picture(mime):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        path = self._dropped_file(event)
-        if path:
+        files = self._dropped_files(event)
+        if files:
             event.acceptProposedAction()
-            self.open_file(path)
+            self.open_files(files)
         elif self.read_picture_data(event.mimeData(), "Dropped"):  # a picture from a web page or another app, no file
             event.acceptProposedAction()
 

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QIcon, QKeySequence, QShortcut
+from PySide6.QtGui import QGuiApplication, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog, QDialogButtonBox, QFileDialog, QGridLayout, QHBoxLayout, QInputDialog, QLabel, QListView, QMessageBox,
     QProgressDialog, QPushButton, QVBoxLayout, QWidget,
@@ -84,6 +84,7 @@ class PersonalPanel(QWidget):
         self._asked: int | None = None  # the digit the guided round asks for next
         self._kept: KeptSample | None = None  # the Undo that brings its drawing back takes it away
         self._taken_back: KeptSample | None = None  # the Redo that clears its drawing again keeps it again
+        self._dialog: SamplesDialog | None = None  # My samples, while it is open
         self.browse_button = QPushButton("My samples…")
         self.browse_button.clicked.connect(self.browse)
         self.status = ClampedLabel(lines=2)  # a long message must not squeeze the pictures above it
@@ -109,8 +110,17 @@ class PersonalPanel(QWidget):
         draw_tab.canvas.undone.connect(self._take_back)
         draw_tab.canvas.redone.connect(self._keep_again)
         active.changed.connect(lambda _predictor: self.show_count())
+        QGuiApplication.instance().applicationStateChanged.connect(self._app_state_changed)
         self._prediction_changed(None)
         self.show_count()
+
+    def _app_state_changed(self, state) -> None:
+        """Back in the app: samples kept or removed meanwhile in another of its windows, or by the
+        personalise command, are counted and shown."""
+        if state == Qt.ApplicationState.ApplicationActive and self.store.reload():
+            self.show_count()
+            if self._dialog is not None:
+                self._dialog.refresh()
 
     def _reads_digits(self) -> bool:
         """Whether the active model reads digits: one of other classes (Fashion-MNIST's) has no handwriting to learn."""
@@ -246,8 +256,9 @@ class PersonalPanel(QWidget):
         self._prediction_changed(self.draw_tab.last_prediction)
 
     def browse(self) -> None:
-        dialog = SamplesDialog(self.store, self.settings, self)
+        dialog = self._dialog = SamplesDialog(self.store, self.settings, self)
         dialog.exec()
+        self._dialog = None
         dialog.deleteLater()  # a child of the panel: without this, every visit would leave one behind
         self.show_count()
 

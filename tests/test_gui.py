@@ -456,6 +456,47 @@ def test_a_dropped_model_loads_and_recent_models_are_remembered(window, tmp_path
     assert len(window.recent_models()) == 2
 
 
+def test_files_given_when_the_app_starts_open_as_a_drop_of_them_does(window, tmp_path, mnist, monkeypatch):
+    """A file manager's Open with (or a drop on the app's icon) starts `digit-studio FILE…`."""
+    import shutil
+
+    import main
+    from conftest import mnist_digit_as_drawing
+    from engine.paths import default_model_path
+
+    started = []
+    monkeypatch.setattr("gui.app.run_app", lambda verbose=False, files=(): started.append((verbose, files)) or 0)
+    for argv in ([], ["--verbose"], ["Seven.PNG"], ["seven.png", "--verbose", "mine.pt"]):
+        assert main.main(argv) == 0
+    assert started == [(False, []), (True, []), (False, ["Seven.PNG"]), (True, ["seven.png", "mine.pt"])]
+    for command in (["predict", "seven.png"], ["--version"], ["seven.png", "--help"], ["notes.txt"]):
+        assert main.files_for_the_app(command) is None  # the commands' own, as before
+
+    model = tmp_path / "mine.pt"
+    shutil.copyfile(default_model_path(), model)
+    pictures = []
+    for n in range(3):
+        pictures.append(tmp_path / f"digit{n}.png")
+        Image.fromarray(255 - mnist_digit_as_drawing(mnist.test_images[n], 200)).save(pictures[-1])
+    window.open_files([str(pictures[0]), str(model), *map(str, pictures[1:])])
+    assert window.active.path == model and window.recent_models()[0] == str(model.resolve())
+    expected = window.active.predictor.predict(read_image(pictures[0]))
+    np.testing.assert_array_equal(window.draw_tab.last_prediction.probabilities, expected.probabilities)
+    assert window.activity_status.text() == "Opened digit0.png (2 more pictures not opened: one at a time)"
+    assert drop(window, mime=_file_urls(pictures[2], tmp_path / "notes.txt"))  # the same route: the picture among them
+    assert window.activity_status.text() == "Opened digit2.png"
+    errors = []
+    monkeypatch.setattr("gui.main_window.show_error", lambda _parent, title, message: errors.append(message))
+    window.open_files([str(tmp_path / "gone.png")])
+    assert len(errors) == 1 and "gone.png" in errors[0] and window.activity_status.text() == "Opened digit2.png"
+
+
+def _file_urls(*paths) -> QMimeData:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    return mime
+
+
 def test_a_model_of_other_classes_is_read_by_their_names_and_not_taught_handwriting(window, qtbot, tmp_path):
     from engine.checkpoint import save_checkpoint
     from engine.datasets import REGISTRY
@@ -1372,6 +1413,13 @@ def test_options_read_without_trailing_zeros_and_epochs_are_ticked_whole(window,
     qtbot.keyClicks(editor.lineEdit(), "0.00025")  # finer than the value shown before it
     editor.interpretText()
     assert form.config().lr == 0.00025 and editor.text() == "0.00025"
+    # A lowest value that means something else reads as what it means, not as a number
+    assert form.editors["dropout"].text() == "the model's own" and form.config().dropout == -1
+    form.set_value("checkpoint_every", 0)
+    assert form.editors["checkpoint_every"].text() == "only at the end" and form.config().checkpoint_every == 0
+    assert form.editors["train_subset"].text() == "all" and form.config().train_subset == 0
+    form.set_value("train_subset", 5000)
+    assert form.editors["train_subset"].text() == "5000" and form.config().train_subset == 5000
     axis = window.train_tab.curves.acc_plot.getAxis("bottom")
     ticks = [v for _, values in axis.tickValues(0.5, 3.5, 600) for v in values]
     assert ticks and all(v == int(v) for v in ticks)  # no epoch 1.5
@@ -1440,6 +1488,35 @@ def test_digit_keys_and_enter_save_personal_samples(window, qtbot):
     assert "Saved as 4" in panel.status.text() and "Personalise" not in panel.status.text()  # it was right
     qtbot.keyClick(canvas, Qt.Key.Key_5)  # nothing drawn: nothing saved
     assert len(panel.store) == 2
+
+
+def test_samples_kept_meanwhile_by_another_program_are_shown_when_the_app_is_back_in_front(window, qtbot):
+    from PySide6.QtCore import QTimer
+
+    from engine.personal import PersonalSamples
+
+    panel, canvas, app = window.personal, window.draw_tab.canvas, QApplication.instance()
+    other = PersonalSamples(panel.store.folder)  # a second window of the app, or the personalise command
+    one = np.full((280, 280), 255, np.uint8)
+    one[60:220, 130:150] = 0
+    other.add(one, 1)
+    app.applicationStateChanged.emit(Qt.ApplicationState.ApplicationActive)  # the user comes back to this window
+    assert panel.status.text() == "1 personal sample" and panel.personalise_button.isEnabled()
+    draw_strokes(canvas, STROKES[7])
+    qtbot.keyClick(canvas, Qt.Key.Key_7)
+    assert [s.label for s in PersonalSamples(panel.store.folder).samples()] == [1, 7]  # its 1 is not written over
+
+    shown = []
+
+    def while_my_samples_is_open():
+        other.add(one, 1)
+        app.applicationStateChanged.emit(Qt.ApplicationState.ApplicationActive)
+        shown.append((panel._dialog.thumbnails.rowCount(), panel._dialog.summary.text().split(" · ")[0]))
+        panel._dialog.reject()
+
+    QTimer.singleShot(0, while_my_samples_is_open)
+    panel.browse()
+    assert shown == [(3, "3 samples")] and panel.status.text() == "3 personal samples"
 
 
 def test_undo_just_after_a_wrong_digit_key_takes_the_sample_back(window, qtbot):

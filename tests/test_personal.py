@@ -74,6 +74,42 @@ def test_relabel_remove_and_clear(store, tmp_path):
     assert len(PersonalSamples(tmp_path / "personal")) == 0 and not first.path.exists()
 
 
+def test_two_programs_sharing_the_samples_never_write_over_each_others(tmp_path):
+    """Two windows of the app, or the personalise command while the app is open, each keep a copy
+    of the samples: a change by one must not put back its older copy over the other's samples."""
+    rng = np.random.default_rng(6)
+    app, command = PersonalSamples(tmp_path / "personal"), PersonalSamples(tmp_path / "personal")
+    mine = app.add(plain_seven(rng), 7)
+    imported = command.add(long_flag_one(rng), 1)  # its copy was read before the app kept anything
+    assert {s.id for s in PersonalSamples(tmp_path / "personal").samples()} == {mine.id, imported.id}
+    assert [s.id for s in command.samples()] == [mine.id, imported.id]
+    assert app.reload() and [s.id for s in app.samples()] == [mine.id, imported.id] and not app.reload()
+    third = command.add(plain_seven(rng), 7)
+    app.relabel([mine.id], 1)  # changes one sample, keeps the third it has not seen yet
+    assert [(s.id, s.label) for s in PersonalSamples(tmp_path / "personal").samples()] == [
+        (mine.id, 1), (imported.id, 1), (third.id, 7)]
+    fourth = command.add(plain_seven(rng), 7)
+    app.clear()  # the samples it showed go; the one kept since by the other program stays, drawing and all
+    assert [s.id for s in app.samples()] == [fourth.id] and fourth.path.is_file() and not mine.path.exists()
+    command.remove([fourth.id])
+    assert app.reload() and len(app) == 0
+
+
+def test_a_change_waits_for_another_programs_and_says_so_if_it_never_ends(store, tmp_path, monkeypatch):
+    from filelock import FileLock
+
+    import engine.personal as personal
+
+    monkeypatch.setattr(personal, "LOCK_TIMEOUT", 0.2)
+    kept = store.add(plain_seven(np.random.default_rng(7)), 7)
+    with FileLock(tmp_path / "personal" / personal.LOCK):  # another program in the middle of its change
+        with pytest.raises(PersonalDataError, match="another program has held .*samples.csv for over 0.2 s; nothing was changed"):
+            store.add(plain_seven(np.random.default_rng(8)), 7)
+        assert not store.reload()
+    assert [p.name for p in (tmp_path / "personal").glob("*.png")] == [kept.path.name]  # no drawing left unnamed
+    assert [s.id for s in PersonalSamples(tmp_path / "personal").samples()] == [kept.id]
+
+
 def test_empty_drawings_and_bad_labels_are_refused(store):
     with pytest.raises(PersonalDataError, match="Nothing drawn"):
         store.add(np.full((280, 280), 255, np.uint8), 3)
