@@ -57,6 +57,20 @@ class CurveChart(QWidget):
         self.legend.setVisible(False)  # an empty legend is a blank box in the chart's corner
         self._curves: list[tuple] = []
         self._data: list[dict] = []
+        self._show_numbers(False)
+
+    def _show_numbers(self, shown: bool) -> None:
+        """Before the first point the epoch axes carry no numbers (not 0.1-0.9 epochs of nothing), and
+        the loss and accuracy axes the ranges a run moves in; with points, each axis follows them."""
+        self._numbers = shown
+        for plot in (self.loss, self.accuracy):
+            plot.getAxis("bottom").setStyle(showValues=shown)
+            if shown:
+                plot.enableAutoRange()
+        if not shown:
+            self.loss.setYRange(-2.1, 0.5, padding=0)  # log10: under 0.01 .. 3, so that 0.01 is labelled
+            set_log_ticks(self.loss.getAxis("left"), [0.01, 3])
+            self.accuracy.setYRange(0, 1)
 
     def add_run(self, label: str) -> int:
         index = len(self._curves)
@@ -85,6 +99,8 @@ class CurveChart(QWidget):
             curve.setVisible(visible)
 
     def redraw(self) -> None:
+        if not self._numbers and any(data["loss_x"] or data["acc_x"] for data in self._data):
+            self._show_numbers(True)
         set_log_ticks(self.loss.getAxis("left"), [y for data in self._data for y in data["loss_y"][-200:]])
         for (loss, accuracy), data in zip(self._curves, self._data):
             if data["dirty"]:

@@ -1834,6 +1834,9 @@ def test_experiments_compare_a_preset_live_and_keep_every_run(window, qtbot, tin
     compare.preset.setCurrentIndex(compare.preset.findData("optimizers"))
     assert "4 runs" in compare.estimate.text() and "Adam" in compare.lesson.text()
     assert not compare.chart.legend.isVisible()  # no blank legend box before there are runs to name
+    axes = [plot.getAxis("bottom") for plot in (compare.chart.loss, compare.chart.accuracy)]
+    assert not any(axis.style["showValues"] for axis in axes)  # nor numbers (0.1-0.9 epochs) with nothing to read
+    assert compare.chart.accuracy.viewRange()[1] == pytest.approx([0, 1], abs=0.05)
     qtbot.mouseClick(find(window, QPushButton, "compareButton"), Qt.MouseButton.LeftButton)
     assert compare.running and not compare.start_button.isEnabled()
     qtbot.waitUntil(lambda: not compare.running, timeout=180_000)
@@ -1842,6 +1845,8 @@ def test_experiments_compare_a_preset_live_and_keep_every_run(window, qtbot, tin
     assert all(r.test_accuracy is not None and r.history for r in results)
     assert compare.table.rowCount() == 4 and compare.table.item(3, 3).text().endswith("%")
     assert compare.chart.legend.isVisible() and len(compare.chart.legend.items) == 4
+    assert all(axis.style["showValues"] for axis in axes)
+    assert all(all(plot.getViewBox().autoRangeEnabled()) for plot in (compare.chart.loss, compare.chart.accuracy))
     _, accuracy = compare.chart._curves[3]
     assert len(accuracy.getData()[0]) == len(results[3].history)
     compare.table.item(0, 0).setCheckState(Qt.CheckState.Unchecked)  # hide the first run's curves
