@@ -11,6 +11,7 @@ from engine.datasets import MIXED, DATASET_NAMES, load_dataset
 from engine.digit_map import hidden_features, nearest
 from engine.explain import overlay_picture
 from engine.idx import DatasetError
+from engine.invariance import CHANGES, sweep
 from engine.predict import Predictor, as_number
 
 # A test set's image by its number, as the Evaluate tab numbers them: pen#285, mnist#2035.
@@ -33,11 +34,15 @@ def add_parser(sub) -> None:
     p.add_argument("--alike", choices=TEST_SETS, metavar="SET",
                    help=f"also name the {ALIKE} images of this test set ({', '.join(TEST_SETS)}) that the network's last "
                         "hidden layer makes most like each image, as the Evaluate tab's map shows them")
+    p.add_argument("--changed", choices=(*CHANGES, "all"), action="append", metavar="CHANGE",
+                   help="also read each image changed step by step, as the Evaluate tab's Turned and moved shows it, and "
+                        f"say where the answer changes: {', '.join(CHANGES)}, or all (may be given more than once)")
     add_model_argument(p)
     p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
     p.add_argument("--json", action="store_true",
                    help='one JSON object per line: {"path", "digit", "class", "confidence", "pixels", "saliency"} '
-                        "(28×28 lists: the network input and the signed attribution for the digit)")
+                        "(28×28 lists: the network input and the signed attribution for the digit; with --changed, "
+                        '"changed": each change\'s steps, answers, kept span and summary)')
     p.set_defaults(handler=run)
 
 
@@ -76,7 +81,8 @@ class Likeness:
         return [a for a in alike if a["image"] != path][:ALIKE]
 
 
-def explain_one(predictor: Predictor, path: str, out: Path | None, likeness: Likeness | None = None) -> dict:
+def explain_one(predictor: Predictor, path: str, out: Path | None, likeness: Likeness | None = None,
+                changes: tuple[str, ...] = ()) -> dict:
     try:
         picture, label = read_input(path)
         predictions = predictor.read(picture)
@@ -94,6 +100,12 @@ def explain_one(predictor: Predictor, path: str, out: Path | None, likeness: Lik
               "pixels": prediction.pixels.round(4).tolist(), "saliency": explanation.saliency.round(5).tolist()}
     if likeness is not None:
         record["alike"] = likeness.most_alike(predictor, prediction.pixels, path)
+    if changes:
+        record["changed"] = {}
+        for kind in changes:
+            made = sweep(predictor, prediction.pixels, kind)
+            record["changed"][kind] = {"values": made.values.tolist(), "answers": made.answers.tolist(),
+                                       "kept": list(made.kept_span()), "summary": made.describe(predictor.class_names)}
     if out is not None:
         picture = out / f"{'stdin' if path == STDIN else Path(path).stem}-why.png"
         overlay_picture(prediction.pixels, explanation.saliency).save(picture)
@@ -112,8 +124,9 @@ def run(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     failures = 0
+    changes = tuple(CHANGES) if "all" in (args.changed or ()) else tuple(dict.fromkeys(args.changed or ()))
     for path in args.images:
-        record = explain_one(predictor, path, out, likeness)
+        record = explain_one(predictor, path, out, likeness, changes)
         failures += "error" in record
         if args.json:
             print(json.dumps(record), flush=True)
@@ -123,6 +136,8 @@ def run(args) -> int:
             print(f"{input_name(path)}: {record['class']}  ({record['confidence'] * 100:.1f} %){labelled}{where}")
             if "alike" in record:
                 print("  most like it: " + ", ".join(f"{a['image']} ({a['label']})" for a in record["alike"]))
+            for kind, changed in record.get("changed", {}).items():
+                print(f"  {CHANGES[kind].name.lower()}: {changed['summary']}")
         else:
             print(failure_line(path, record['error']))
     return 1 if failures else 0

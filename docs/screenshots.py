@@ -181,6 +181,10 @@ def main(out_dir: Path) -> int:
     one_as_seven = [i for i in result.misclassified() if (result.labels[i], result.predictions[i]) == (1, 7)]
     tab.show_most_alike(DIGIT, placed.index((one_as_seven or list(result.misclassified()))[0]))  # …and a 1 read as 7's likes
     shoot("evaluate-map")
+    tab.views.setCurrentWidget(tab.invariance)  # the same drawing turned, step by step
+    tab.invariance.change.setCurrentIndex(tab.invariance.change.findData("turn"))
+    wait(300)
+    shoot("evaluate-turned")
     tab.personal = window.personal.store
     tab.views.setCurrentIndex(0)
     gallery = window.evaluate_tab.errors_gallery  # the most confident mistake, opened in the Draw tab

@@ -69,7 +69,7 @@ def _sampling_grid(theta: torch.Tensor, elastic: torch.Tensor | None, h: int, w:
     return (coef.reshape(2 * n, -1) @ basis).view(n, 2, h, w).permute(0, 2, 3, 1)
 
 
-def _max_filter3(x: torch.Tensor) -> torch.Tensor:
+def max_filter3(x: torch.Tensor) -> torch.Tensor:
     """``max_pool2d(x, 3, 1, 1)`` as a row pass then a column pass: on a CPU 9× faster for one channel."""
     p = F.pad(x, (1, 1, 1, 1), value=float("-inf"))
     rows = torch.maximum(torch.maximum(p[..., :-2], p[..., 1:-1]), p[..., 2:])
@@ -98,8 +98,8 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator, spec: AugmentSpec = Aug
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     if spec.thickness > 0:
         amount = _uniform(n, -spec.thickness, spec.thickness, gen, dev, 1, 1, 1)
-        thicker = _max_filter3(x)
-        thinner = -_max_filter3(-x)
+        thicker = max_filter3(x)
+        thinner = -max_filter3(-x)
         x = torch.where(amount > 0, x + amount * (thicker - x), x - amount * (thinner - x))
     if spec.lowres > 0:
         x = _low_resolution(x.clamp(0, 1), spec.lowres, gen)

@@ -15,10 +15,12 @@ A picture with no ink gives an empty result with a message instead of a guess.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageOps
 
+from engine.paths import sample_digit_path
 from engine.segment import digit_spans
 
 SIZE = 28
@@ -585,6 +587,13 @@ def _prepare_ink(ink: np.ndarray, cell_h: float, cell_w: float, column: int = 0)
 MAX_PIXELS = 50_000_000
 # Larger pictures are reduced (cheap box filter) before preprocessing, which is linear in their size.
 WORK_SIDE = 1024
+
+
+@lru_cache(maxsize=10)
+def sample_input(digit: int) -> np.ndarray:
+    """The network's input for the app's sample drawing of ``digit``, read as an opened file is (once;
+    not to be written to): what the app's pictures of a network follow until something is drawn."""
+    return prepare_one_digit(read_image(sample_digit_path(digit))).pixels
 
 
 def read_image(path, name: str | None = None) -> np.ndarray:

@@ -115,6 +115,7 @@ class DrawTab(QWidget):
     predicted = Signal(object)
     explained = Signal(object)
     likes_requested = Signal()  # "the digits most like it": the drawing on the Evaluate tab's map
+    turned_requested = Signal()  # "turned and moved": what the network reads as the drawing is changed
 
     def __init__(self, active: ActiveModel, parent=None):
         super().__init__(parent)
@@ -193,7 +194,8 @@ class DrawTab(QWidget):
         self.why_legend = QLabel("")
         self.why_legend.setWordWrap(True)
         self.why_legend.setTextFormat(Qt.TextFormat.RichText)
-        self.why_legend.linkActivated.connect(lambda _link: self.likes_requested.emit())
+        self.why_legend.linkActivated.connect(
+            lambda link: (self.likes_requested if link == "likes" else self.turned_requested).emit())
         self.why_legend.setStyleSheet(f"color: {MUTED}")
         self.why_legend.setMinimumHeight(2 * self.why_legend.fontMetrics().lineSpacing())  # its two lines, in any window
         for widget, name in ((self.canvas, "drawing"), (self.preview, "network-input"), (self.why, "why"),
@@ -304,7 +306,8 @@ class DrawTab(QWidget):
         digit, other = names[explanation.digit], names[explanation.versus]
         self.why_title.setText(f"Why {digit}, not {other}")
         self.why_legend.setText(f"Red: strokes that make it a {digit}. Blue: strokes that pull it toward {other}. "
-                                f'<a href="likes">The test {items_noun(names)} most like it</a>')
+                                f'<a href="likes">The test {items_noun(names)} most like it</a> · '
+                                '<a href="turned">Turned and moved</a>')
         self.why_legend.setStyleSheet(f"color: {MUTED}")
         self._overlay_rgba = overlay_rgba(explanation.saliency)
         self.why.show_pixels(prediction.pixels, self._overlay_rgba)

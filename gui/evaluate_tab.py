@@ -23,6 +23,7 @@ from engine.testsets import files_left_out, left_out_note
 from gui.digit_map_view import DRAWING, SAMPLE, DigitMapPlot
 from gui.draw_tab import array_to_pixmap
 from gui.export import add_picture_menu, choose_save_path, save_or_explain
+from gui.invariance_view import InvarianceView
 from gui.settings import remember, remembered
 from gui.style import ACCENT, BAD, MUTED, ClampedLabel, section_label, set_class_ticks
 from gui.workers import FunctionWorker, start_in_thread
@@ -432,6 +433,10 @@ class EvaluateTab(QWidget):
         self.views.setTabToolTip(2, "How the network sorts the digits: each test digit placed near those its last hidden "
                                     "layer makes alike (t-SNE), your drawing among them: click a dot to see the digits "
                                     "most like it")
+        self.invariance = InvarianceView()
+        self.views.addTab(self.invariance, "Turned and moved")
+        self.views.setTabToolTip(3, "Your drawing turned, moved, resized, slanted or made bolder, step by step, and "
+                                    "what the network reads at each step: how far can a digit change and still be read?")
         self.views.currentChanged.connect(lambda _index: self._map_wanted())
         left_layout.addWidget(self.views, 3)
         left_layout.addWidget(self.per_class, 1)
@@ -459,6 +464,7 @@ class EvaluateTab(QWidget):
 
     def set_model(self, predictor: Predictor) -> None:
         self.predictor = predictor
+        self.invariance.set_predictor(predictor)
         self._forget_map()
         if not isinstance(self.test_set.currentData(), Path):  # the user's own digits stay chosen
             self.test_set.setCurrentIndex(max(0, self.test_set.findData(test_set_for(predictor))))
@@ -758,6 +764,7 @@ class EvaluateTab(QWidget):
     def set_drawing(self, pixels: np.ndarray | None) -> None:
         """The Draw tab's input (None: nothing drawn), shown on the map as a star."""
         self._drawing = pixels
+        self.invariance.set_input(pixels)
         if self.isVisible():
             self._place_drawing()
 

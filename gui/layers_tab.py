@@ -6,9 +6,8 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
                                QVBoxLayout, QWidget)
 
-from engine.paths import sample_digit_path
 from engine.predict import LayerView, Predictor
-from engine.preprocess import prepare_one_digit, read_image
+from engine.preprocess import sample_input
 from engine.unit import DenseWork, dense_work, unit_work
 from gui.export import add_picture_menu
 from gui.grid_panel import GridPanel, symmetric_levels
@@ -146,7 +145,6 @@ class LayersTab(QWidget):
         self._pixels: np.ndarray | None = None
         self._which = ""
         self._sample = FIRST_SAMPLE
-        self._sample_pixels: dict[int, np.ndarray] = {}  # each sample prepared once
         self._stale = False
         self._rows: dict[str, QWidget] = {}
         self.layers: list[LayerView] = []
@@ -189,9 +187,7 @@ class LayersTab(QWidget):
         """The 28×28 input the column follows and its caption: the drawing, or a sample until there is one."""
         if self._pixels is not None:
             return self._pixels, f"the number drawn: its {self._which}" if self._which else ""
-        if self._sample not in self._sample_pixels:
-            self._sample_pixels[self._sample] = prepare_one_digit(read_image(sample_digit_path(self._sample))).pixels
-        return self._sample_pixels[self._sample], f"the app's sample drawing of a {self._sample}; draw on the Draw tab to follow yours"
+        return sample_input(self._sample), f"the app's sample drawing of a {self._sample}; draw on the Draw tab to follow yours"
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

@@ -165,6 +165,7 @@ class MainWindow(QMainWindow):
             lambda p: self.layers_tab.set_input(p.pixels if p else None, self.draw_tab.shown_digit()))
         self.draw_tab.predicted.connect(lambda p: self.evaluate_tab.set_drawing(p.pixels if p else None))
         self.draw_tab.likes_requested.connect(self.show_drawing_likes)
+        self.draw_tab.turned_requested.connect(self.show_drawing_turned)
         self.evaluate_tab.personal = self.personal.store
         self.train_tab.trained.connect(self._use_trained_model)
         self.train_tab.kernels.connect(self.kernels_tab.show_training_snapshot)
@@ -428,6 +429,11 @@ class MainWindow(QMainWindow):
             return True
         self.show_picture(gray, f"{how} a picture ({encoded})")
         return True
+
+    def show_drawing_turned(self) -> None:
+        """What the network reads as the drawing is turned, moved, resized, slanted or made bolder."""
+        self.tabs.setCurrentWidget(self.evaluate_tab)
+        self.evaluate_tab.views.setCurrentWidget(self.evaluate_tab.invariance)
 
     def show_drawing_likes(self) -> None:
         """The drawing on the Evaluate tab's map, with the test digits the network finds most like it."""

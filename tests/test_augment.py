@@ -4,7 +4,7 @@ filters equal to the PyTorch operations they replace."""
 import torch
 import torch.nn.functional as F
 
-from engine.augment import AugmentSpec, _max_filter3, _sampling_grid, _upsampling_matrix, augment_batch
+from engine.augment import AugmentSpec, max_filter3, _sampling_grid, _upsampling_matrix, augment_batch
 
 
 def test_upsampling_matrix_equals_bicubic_interpolation():
@@ -24,8 +24,8 @@ def test_sampling_grid_equals_affine_grid_plus_upsampled_elastic_field():
 
 def test_max_filter_equals_3x3_max_pooling():
     x = torch.rand(4, 1, 28, 20) - 0.5
-    assert torch.equal(_max_filter3(x), F.max_pool2d(x, 3, 1, 1))
-    assert torch.equal(-_max_filter3(-x), -F.max_pool2d(-x, 3, 1, 1))
+    assert torch.equal(max_filter3(x), F.max_pool2d(x, 3, 1, 1))
+    assert torch.equal(-max_filter3(-x), -F.max_pool2d(-x, 3, 1, 1))
 
 
 def test_augmentation_is_reproducible_in_range_and_changes_the_images(small_mnist):

@@ -272,6 +272,26 @@ def test_explain_names_the_test_images_most_like_each_one(mnist, images):
     assert text.returncode == 0 and "most like it: mnist#" in text.stdout
 
 
+def test_explain_says_where_the_answer_changes_as_the_image_is_turned_or_moved(images):
+    from engine.invariance import CHANGES, sweep
+    from engine.predict import Predictor
+    from engine.preprocess import read_image
+
+    out = main("explain", images["digit0"], "--changed", "turn", "--changed", "move_x", "--json")
+    assert out.returncode == 0, out.stderr
+    record = json.loads(out.stdout)
+    assert list(record["changed"]) == ["turn", "move_x"]
+    predictor = Predictor.load()
+    made = sweep(predictor, predictor.predict(read_image(images["digit0"])).pixels, "turn")  # the app's view reads the same
+    turned = record["changed"]["turn"]
+    assert turned["values"] == made.values.tolist() and turned["answers"] == made.answers.tolist()
+    assert turned["kept"] == list(made.kept_span()) and turned["summary"] == made.describe(predictor.class_names)
+    text = main("explain", images["digit0"], "--changed", "all")
+    lines = text.stdout.splitlines()
+    assert text.returncode == 0 and [line.split(":")[0].strip() for line in lines[1:]] == [c.name.lower() for c in CHANGES.values()]
+    assert lines[1] == f"  turned: {turned['summary']}" and main("explain", images["digit0"], "--changed", "spin").returncode == 2
+
+
 def test_compare_and_runs_json_contracts(tiny_mnist_dir):
     out = main("compare", "--vary", "optimizer=sgd,adam", "--model", "seed003", "--dataset", "mnist", "--epochs", "1",
                "--train-subset", "300", "--batch-size", "32", "--no-augment", "--json", "--data-dir", tiny_mnist_dir)

@@ -497,6 +497,36 @@ def _file_urls(*paths) -> QMimeData:
     return mime
 
 
+def test_turned_and_moved_shows_what_the_network_reads_as_the_drawing_changes(window, qtbot):
+    from engine.invariance import CHANGES
+
+    tab = window.evaluate_tab
+    view = tab.invariance
+    window.show_drawing_turned()  # nothing drawn yet: the sample drawing of a 7, as the Layers tab follows
+    assert window.tabs.currentWidget() is tab and tab.views.currentWidget() is view and view.isVisible()
+    made = view.sweep
+    assert "sample drawing of a 7" in view.source.text()
+    assert view.summary.text().startswith(f"Read as 7 from {made.kept_span()[0]:+g}° to {made.kept_span()[1]:+g}°; at ")
+    for k, curve in enumerate(view.curves):  # one curve a class: its probability at each step
+        np.testing.assert_allclose(curve.getData()[1], made.probabilities[:, k])
+    assert made.unchanged_index in view._shown and len(view.pictures) == len(view._shown) <= 11
+    for i, picture, answer in zip(view._shown, view.pictures, view.answers):  # the inputs read, the right way up
+        assert np.array_equal(picture.image, made.images[i][::-1]) and answer.toPlainText() == str(made.answers[i])
+        rect = picture.mapRectToScene(picture.boundingRect())
+        assert rect.width() == pytest.approx(rect.height(), rel=0.05)  # square on screen
+    view.change.setCurrentIndex(view.change.findData("move_x"))
+    assert view.sweep.change is CHANGES["move_x"] and view.plot.getAxis("bottom").labelText == CHANGES["move_x"].axis
+
+    window.tabs.setCurrentWidget(window.draw_tab)
+    draw_strokes(window.draw_tab.canvas, STROKES[1])
+    qtbot.waitUntil(lambda: "Turned and moved" in window.draw_tab.why_legend.text(), timeout=5000)
+    window.draw_tab.why_legend.linkActivated.emit("turned")  # the link under the map of why
+    assert tab.views.currentWidget() is view and view.source.text() == ""
+    drawn = window.draw_tab.last_prediction
+    np.testing.assert_allclose(view.sweep.images[view.sweep.unchanged_index], drawn.pixels, atol=1e-5)
+    assert view.summary.text().startswith(f"Read as {drawn.digit} ")
+
+
 def test_a_model_of_other_classes_is_read_by_their_names_and_not_taught_handwriting(window, qtbot, tmp_path):
     from engine.checkpoint import save_checkpoint
     from engine.datasets import REGISTRY

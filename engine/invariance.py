@@ -1,0 +1,139 @@
+"""What the network still reads as a drawing is turned, moved, resized, slanted or drawn bolder.
+
+A convolution looks for the same pattern everywhere, so a moved digit makes moved feature maps;
+nothing in the network turns with a digit, so a turned one is read as the training digits' range of
+slants allowed (augmentation turned them ±12°). A sweep applies one change in steps to the network's
+28×28 input, reads every step in one batch, and says where the answer changes.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engine.augment import max_filter3
+
+
+@dataclass(frozen=True)
+class Change:
+    name: str  # what the page offers: "Turned"
+    axis: str  # the sweep's axis: "angle (°, counter-clockwise)"
+    values: tuple[float, ...]  # the steps, the unchanged input among them
+    unchanged: float
+    unit: str  # after a value in text: "°"
+
+
+def _steps(low: float, high: float, step: float) -> tuple[float, ...]:
+    return tuple(round(v, 4) for v in np.arange(low, high + step / 2, step))
+
+
+CHANGES = {
+    "turn": Change("Turned", "angle (°, counter-clockwise)", _steps(-90, 90, 5), 0.0, "°"),
+    "move_x": Change("Moved sideways", "shift (pixels of 28, to the right)", _steps(-10, 10, 1), 0.0, " px"),
+    "move_y": Change("Moved up or down", "shift (pixels of 28, downwards)", _steps(-10, 10, 1), 0.0, " px"),
+    "size": Change("Resized", "size (times the drawing's own)", _steps(0.3, 1.6, 0.05), 1.0, "×"),
+    "slant": Change("Slanted", "slant (sideways shift per unit of height)", _steps(-1, 1, 0.1), 0.0, ""),
+    "stroke": Change("Thinner or bolder", "stroke (pixels added to each side)", _steps(-2, 2, 0.25), 0.0, " px"),
+}
+
+
+@dataclass(frozen=True)
+class Sweep:
+    change: Change
+    values: np.ndarray  # ascending, the unchanged input among them
+    images: np.ndarray  # N×28×28 in [0, 1]: what the network read at each step
+    probabilities: np.ndarray  # N×classes, calibrated
+
+    @property
+    def answers(self) -> np.ndarray:
+        return self.probabilities.argmax(1)
+
+    @property
+    def unchanged_index(self) -> int:
+        return int(np.argmin(np.abs(self.values - self.change.unchanged)))
+
+    def kept_span(self) -> tuple[float, float]:
+        """The steps on either side of the unchanged input through which the answer stays what it is there."""
+        answers, at = self.answers, self.unchanged_index
+        low = high = at
+        while low > 0 and answers[low - 1] == answers[at]:
+            low -= 1
+        while high < len(answers) - 1 and answers[high + 1] == answers[at]:
+            high += 1
+        return float(self.values[low]), float(self.values[high])
+
+    def first_other(self) -> tuple[float, int] | None:
+        """The nearest step (either side; the smaller change first) read as another class, and that class."""
+        answers, at = self.answers, self.unchanged_index
+        others = [i for i in range(len(answers)) if answers[i] != answers[at]]
+        if not others:
+            return None
+        nearest = min(others, key=lambda i: (abs(self.values[i] - self.change.unchanged), i))
+        return float(self.values[nearest]), int(answers[nearest])
+
+
+    def describe(self, class_names) -> str:
+        """In words: "Read as 7 from -25° to +35°; at +40° it is read as 1." """
+        change, answer = self.change, class_names[self.answers[self.unchanged_index]]
+
+        def amount(value: float) -> str:
+            return f"{value:{'+' if change.unchanged == 0 else ''}g}{change.unit}"
+
+        other = self.first_other()
+        if other is None:
+            return f"Read as {answer} at every step ({amount(self.values[0])} to {amount(self.values[-1])})."
+        low, high = self.kept_span()
+        return f"Read as {answer} from {amount(low)} to {amount(high)}; at {amount(other[0])} it is read as {class_names[other[1]]}."
+
+
+def changed_inputs(pixels: np.ndarray, kind: str, values) -> torch.Tensor:
+    """The 28×28 input (white ink on black, in [0, 1]) with one change applied at each of ``values``."""
+    x = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)).reshape(1, 1, 28, 28)
+    v = torch.tensor(values, dtype=torch.float32)
+    n = len(v)
+    if kind == "stroke":
+        return _stroke(x, v)
+    # affine_grid's map from each output pixel to where it reads the input, in [-1, 1] coordinates
+    # (y downwards): the inverse of the change.
+    one, zero = torch.ones(n), torch.zeros(n)
+    if kind == "turn":  # counter-clockwise as seen: the output at angle a reads the input turned back
+        a = v * math.pi / 180
+        rows = [(a.cos(), -a.sin(), zero), (a.sin(), a.cos(), zero)]
+    elif kind == "move_x":
+        rows = [(one, zero, -v * 2 / 28), (zero, one, zero)]
+    elif kind == "move_y":
+        rows = [(one, zero, zero), (zero, one, -v * 2 / 28)]
+    elif kind == "size":
+        rows = [(1 / v, zero, zero), (zero, 1 / v, zero)]
+    elif kind == "slant":  # the top leans right for a positive slant
+        rows = [(one, v, zero), (zero, one, zero)]
+    else:
+        raise ValueError(f"unknown change {kind!r}; choose from {', '.join(CHANGES)}")
+    theta = torch.stack([torch.stack(row, 1) for row in rows], 1)
+    grid = F.affine_grid(theta, (n, 1, 28, 28), align_corners=False)
+    return F.grid_sample(x.expand(n, -1, -1, -1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def _stroke(x: torch.Tensor, pixels: torch.Tensor) -> torch.Tensor:
+    """Strokes grown (positive) or worn away (negative) by these many pixels a side: steps of a 3×3
+    maximum (or minimum) from the one input, and between two steps a blend of them."""
+    reach = int(math.ceil(pixels.abs().max().item())) + 1
+    grown, worn = [x], [x]
+    for _ in range(reach):
+        grown.append(max_filter3(grown[-1]))
+        worn.append(-max_filter3(-worn[-1]))
+    ladder = torch.cat([*worn[:0:-1], *grown])  # ladder[reach + k]: k steps, k from -reach to reach
+    low = pixels.floor()
+    below = ladder[(low + reach).long()]
+    above = ladder[(low + reach + 1).long()]
+    return below + (pixels - low).view(-1, 1, 1, 1) * (above - below)
+
+
+def sweep(predictor, pixels: np.ndarray, kind: str) -> Sweep:
+    """Read ``pixels`` (the network's 28×28 input) changed by each of the ``kind`` change's steps."""
+    change = CHANGES[kind]
+    values = np.unique(np.asarray(change.values, dtype=np.float64))
+    images = changed_inputs(pixels, kind, values).clamp(0, 1)[:, 0].numpy()
+    return Sweep(change, values, images, predictor.probabilities(images))

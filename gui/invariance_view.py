@@ -1,0 +1,177 @@
+"""Your drawing turned, moved, resized, slanted or made bolder, step by step, and what the network
+reads at each step: ten probability curves, and the changed inputs above them with their answers."""
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from engine.augment import AugmentSpec
+from engine.invariance import CHANGES, Sweep, sweep
+from engine.predict import Predictor
+from engine.preprocess import sample_input
+from gui.export import add_picture_menu
+from gui.style import MUTED, RUN_COLOURS, ClampedLabel, legend_brush
+
+SAMPLE = 7  # followed until something is drawn, as the Layers tab does
+PICTURES_FROM, PICTURES_TO = 1.06, 1.42  # where the changed inputs sit, above the probabilities (0 to 1)
+SEEN = 0.1  # a class whose probability passes this somewhere is drawn bold and named
+_TRAINED = AugmentSpec()
+NOTES = {  # what the curves show about a CNN, and what training showed it (the augmentation's ranges)
+    "turn": f"Nothing in a CNN turns with the digit: it reads a turned digit only as far as training showed it "
+            f"turned (up to ±{_TRAINED.rotate_deg:g}°) and the shape allows.",
+    "move_x": "A convolution finds a stroke wherever it is, and pooling blurs where: a moved digit reads the same "
+              "until it leaves the frame. (The app centres every drawing before reading it.)",
+    "size": f"The app scales every drawing to fill 20 of the 28 pixels before reading it; training varied the size "
+            f"by {_TRAINED.zoom[0]:g}–{_TRAINED.zoom[1]:g}×.",
+    "slant": f"Training slanted its digits by up to ±{_TRAINED.shear:g}.",
+    "stroke": "Training drew strokes up to most of a pixel thinner or bolder; the app thickens very thin strokes "
+              "before reading them.",
+}
+NOTES["move_y"] = NOTES["move_x"]
+
+
+def short(name: str) -> str:
+    """A class's name under a picture a few dozen pixels wide: "7", or "Sneak…" for Fashion-MNIST's sneaker."""
+    return name if len(name) <= 6 else name[:5] + "…"
+
+
+class InvarianceView(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.predictor: Predictor | None = None
+        self._pixels: np.ndarray | None = None
+        self._stale = True
+        self.sweep: Sweep | None = None
+        self.change = QComboBox()
+        self.change.setObjectName("invarianceChange")
+        for kind, change in CHANGES.items():
+            self.change.addItem(change.name, kind)
+        self.change.currentIndexChanged.connect(lambda _index: self._changed())
+        self.source = QLabel()
+        self.source.setStyleSheet(f"color: {MUTED}")
+        self.plot = pg.PlotWidget(background=None)
+        self.plot.setObjectName("invariancePlot")
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.plot.setMenuEnabled(False)
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plot.setLabel("left", "probability")
+        self.plot.getAxis("left").setTicks([[(v, f"{v:g}") for v in (0, 0.25, 0.5, 0.75, 1)]])
+        self.plot.setYRange(0, PICTURES_TO, padding=0.01)
+        self.plot.getViewBox().sigResized.connect(self._place_pictures)
+        add_picture_menu(self.plot, "turned-and-moved")
+        self.unchanged = pg.InfiniteLine(angle=90, pen=pg.mkPen(MUTED, style=Qt.PenStyle.DashLine))
+        self.unchanged.setZValue(-1)  # behind the unchanged picture and its answer
+        self.plot.addItem(self.unchanged)
+        self.curves = [self.plot.plot([], []) for _ in range(len(RUN_COLOURS))]
+        self.names = [pg.TextItem(anchor=(0.5, 1.0), fill=legend_brush()) for _ in self.curves]
+        for name in self.names:
+            self.plot.addItem(name)
+        self.pictures: list[pg.ImageItem] = []
+        self.answers: list[pg.TextItem] = []
+        self.summary = ClampedLabel(lines=3)
+        self.summary.setObjectName("invarianceSummary")
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Change the drawing:"))
+        top.addWidget(self.change)
+        top.addWidget(self.source, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.summary)
+
+    def set_predictor(self, predictor: Predictor) -> None:
+        self.predictor = predictor
+        self._changed()
+
+    def set_input(self, pixels: np.ndarray | None) -> None:
+        """The Draw tab's input (None: nothing drawn, and a sample drawing is followed)."""
+        self._pixels = pixels
+        self._changed()
+
+    def _changed(self) -> None:
+        self._stale = True
+        if self.isVisible():
+            self.refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Sweep the chosen change over the followed input (a batch of a few dozen: milliseconds) and draw it."""
+        if self.predictor is None:
+            return
+        self._stale = False
+        kind = self.change.currentData()
+        pixels = self._pixels if self._pixels is not None else sample_input(SAMPLE)
+        self.source.setText("" if self._pixels is not None else
+                            f"the app's sample drawing of a {SAMPLE}; draw on the Draw tab to follow yours")
+        made = self.sweep = sweep(self.predictor, pixels, kind)
+        names = self.predictor.class_names
+        x = made.values
+        self.plot.setLabel("bottom", made.change.axis)
+        self.plot.setXRange(x[0], x[-1], padding=0.06)  # room for the end pictures' halves
+        self.unchanged.setValue(made.change.unchanged)
+        for k, (curve, name) in enumerate(zip(self.curves, self.names)):
+            if k >= made.probabilities.shape[1]:
+                curve.setData([], [])
+                name.setVisible(False)
+                continue
+            p = made.probabilities[:, k]
+            seen = bool(p.max() >= SEEN)
+            colour = pg.mkColor(RUN_COLOURS[k])
+            if not seen:
+                colour.setAlpha(70)
+            curve.setData(x, p, pen=pg.mkPen(colour, width=2.5 if seen else 1))
+            name.setVisible(seen)
+            if seen:
+                peak = int(p.argmax())
+                name.setText(names[k], color=RUN_COLOURS[k])
+                name.setPos(x[peak], p[peak])
+        self._show_pictures(made)
+        self.summary.setText(self._summary(made))
+
+    def _show_pictures(self, made: Sweep) -> None:
+        """The changed inputs at evenly spaced steps (the unchanged one among them), each with its answer."""
+        for item in (*self.pictures, *self.answers):
+            self.plot.removeItem(item)
+        every = max(1, int(np.ceil(len(made.values) / 11)))
+        shown = [i for i in range(len(made.values)) if (i - made.unchanged_index) % every == 0]
+        names, answers = self.predictor.class_names, made.answers
+        self.pictures, self.answers = [], []
+        for i in shown:
+            picture = pg.ImageItem(made.images[i][::-1], levels=(0, 1))  # row 0 at the top, on a y axis that rises
+            answer = pg.TextItem(short(names[answers[i]]), color=RUN_COLOURS[answers[i] % len(RUN_COLOURS)], anchor=(0.5, 0))
+            for item in (picture, answer):
+                self.plot.addItem(item)
+            self.pictures.append(picture)
+            self.answers.append(answer)
+        self._shown = shown
+        self._place_pictures()
+
+    def _place_pictures(self) -> None:
+        """Square pictures whatever the chart's shape: their width in steps follows the pixels a unit of
+        probability takes on screen."""
+        if self.sweep is None or not self.pictures:
+            return
+        x_per_pixel, y_per_pixel = self.plot.getViewBox().viewPixelSize()
+        if not x_per_pixel or not y_per_pixel:
+            return
+        height = PICTURES_TO - PICTURES_FROM
+        values = self.sweep.values
+        spacing = (values[-1] - values[0]) / max(1, len(values) - 1) * max(1, self._spacing_steps())
+        width = min(height / y_per_pixel * x_per_pixel, 0.92 * spacing)
+        side = width / x_per_pixel * y_per_pixel  # the height that keeps a narrower picture square
+        for i, picture, answer in zip(self._shown, self.pictures, self.answers):
+            picture.setRect(QRectF(values[i] - width / 2, PICTURES_TO - side, width, side))
+            answer.setPos(values[i], PICTURES_TO - side)
+
+    def _spacing_steps(self) -> int:
+        return self._shown[1] - self._shown[0] if len(self._shown) > 1 else 1
+
+    def _summary(self, made: Sweep) -> str:
+        return f"{made.describe(self.predictor.class_names)} {NOTES[self.change.currentData()]}"

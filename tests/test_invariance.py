@@ -1,0 +1,59 @@
+"""Sweeps of one change over the network's input: each change goes the way its axis says, and the answers
+are the network's own."""
+
+import numpy as np
+import pytest
+
+from engine.invariance import CHANGES, changed_inputs, sweep
+from engine.predict import Predictor
+from engine.preprocess import sample_input
+
+
+def bar() -> np.ndarray:
+    """An upright bar two pixels wide, rows 4-23 and columns 13-14."""
+    pixels = np.zeros((28, 28), np.float32)
+    pixels[4:24, 13:15] = 1
+    return pixels
+
+
+def ink_columns(image: np.ndarray, rows: slice) -> float:
+    return float(np.nonzero(image[rows] > 0.3)[1].mean())
+
+
+def test_every_change_goes_the_way_its_axis_says_and_its_unchanged_step_is_the_input():
+    pixels = bar()
+    for kind, change in CHANGES.items():
+        unchanged = changed_inputs(pixels, kind, [change.unchanged])[0, 0].numpy()
+        assert np.allclose(unchanged, pixels, atol=1e-5), kind
+    turned = changed_inputs(pixels, "turn", [30.0])[0, 0].numpy()  # counter-clockwise: the top goes left
+    assert ink_columns(turned, slice(5, 8)) < 12 < 16 < ink_columns(turned, slice(20, 23))
+    moved = changed_inputs(pixels, "move_x", [3.0, -2.0])[:, 0].numpy()
+    assert np.nonzero(moved[0][10] > 0.5)[0].tolist() == [16, 17] and np.nonzero(moved[1][10] > 0.5)[0].tolist() == [11, 12]
+    down = changed_inputs(pixels, "move_y", [3.0])[0, 0].numpy()
+    assert np.nonzero(down[:, 13] > 0.5)[0][[0, -1]].tolist() == [7, 26]
+    half = changed_inputs(pixels, "size", [0.5])[0, 0].numpy()
+    rows = np.nonzero(half.max(1) > 0.3)[0]
+    assert 9 <= len(rows) <= 11 and abs(rows.mean() - 13.5) < 1  # half as tall, about the centre
+    slanted = changed_inputs(pixels, "slant", [0.5])[0, 0].numpy()  # the top leans right
+    assert ink_columns(slanted, slice(5, 7)) > 16 and ink_columns(slanted, slice(21, 23)) < 12
+    ink = changed_inputs(pixels, "stroke", [-1.0, -0.5, 0.0, 0.5, 1.0, 2.0])[:, 0].numpy().sum((1, 2))
+    assert ink[0] == 0 and np.all(np.diff(ink) > 0)  # a 2-pixel stroke worn away by a pixel a side is gone
+    assert ink[4] == pytest.approx(22 * 4)  # a pixel added to each side (and to each end)
+
+
+def test_a_sweep_reads_each_changed_input_as_the_network_does_and_says_where_the_answer_changes():
+    predictor = Predictor.load()
+    pixels = sample_input(7)
+    made = sweep(predictor, pixels, "turn")
+    assert made.values[0] == -90 and made.values[-1] == 90 and made.values[made.unchanged_index] == 0
+    np.testing.assert_allclose(made.probabilities, predictor.probabilities(made.images), atol=1e-6)
+    np.testing.assert_allclose(made.probabilities.sum(1), 1, atol=1e-5)
+    assert made.answers[made.unchanged_index] == predictor.probabilities(pixels).argmax() == 7
+    low, high = made.kept_span()
+    inside = (made.values >= low) & (made.values <= high)
+    assert low < 0 < high and np.all(made.answers[inside] == 7)  # one unbroken span around the unchanged input
+    at, other = made.first_other()
+    assert other != 7 and made.answers[list(made.values).index(at)] == other
+    assert min(abs(at - low), abs(at - high)) == 5  # the first step past the span, on the nearer side
+    moved = sweep(predictor, pixels, "move_x")  # a convolution finds the strokes wherever they are
+    assert moved.kept_span()[0] <= -3 and moved.kept_span()[1] >= 3
