@@ -14,8 +14,9 @@ from gui.export import add_picture_menu
 from gui.style import MUTED, RUN_COLOURS, ClampedLabel, legend_brush
 
 SAMPLE = 7  # followed until something is drawn, as the Layers tab does
-PICTURES_FROM, PICTURES_TO = 1.06, 1.42  # where the changed inputs sit, above the probabilities (0 to 1)
+PICTURES_FROM, PICTURES_TO = 1.1, 1.45  # where the changed inputs sit, above the probabilities (0 to 1)
 SEEN = 0.1  # a class whose probability passes this somewhere is drawn bold and named
+HIGH = 0.8  # a peak above this is named under the curve: above it sit the pictures' answers
 _TRAINED = AugmentSpec()
 NOTES = {  # what the curves show about a CNN, and what training showed it (the augmentation's ranges)
     "turn": f"Nothing in a CNN turns with the digit: it reads a turned digit only as far as training showed it "
@@ -131,6 +132,7 @@ class InvarianceView(QWidget):
             if seen:
                 peak = int(p.argmax())
                 name.setText(names[k], color=RUN_COLOURS[k])
+                name.setAnchor((0.5, 0.0) if p[peak] > HIGH else (0.5, 1.0))  # under a high peak, clear of the answers
                 name.setPos(x[peak], p[peak])
         self._show_pictures(made)
         self.summary.setText(self._summary(made))
