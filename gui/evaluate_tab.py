@@ -458,9 +458,11 @@ class EvaluateTab(QWidget):
 
     def restore_state(self, store: QSettings) -> None:
         self.views.setCurrentIndex(remembered(store, "evaluate_view"))
+        self.invariance.choose(remembered(store, "turned_and_moved"))
 
     def save_state(self, store: QSettings) -> None:
         remember(store, "evaluate_view", self.views.currentIndex())
+        remember(store, "turned_and_moved", self.invariance.change.currentData())
 
     def set_model(self, predictor: Predictor) -> None:
         self.predictor = predictor

@@ -83,6 +83,12 @@ class InvarianceView(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.summary)
 
+    def choose(self, kind: str) -> None:
+        """Sweep this change (a key of engine.invariance.CHANGES; an unknown one leaves the choice as it is)."""
+        index = self.change.findData(kind)
+        if index >= 0:
+            self.change.setCurrentIndex(index)
+
     def set_predictor(self, predictor: Predictor) -> None:
         self.predictor = predictor
         self._changed()

@@ -20,7 +20,8 @@ class Remembered:
     recent_models: str = ""  # models loaded or saved, newest first, one path per line
     last_samples_dir: str = ""  # where the personal samples were last exported or imported
     last_test_set_dir: str = ""  # where the Evaluate tab last looked for the user's own digits
-    evaluate_view: int = 0  # the Evaluate tab's confusion matrix, how sure vs how often right, or the map
+    evaluate_view: int = 0  # the Evaluate tab's confusion matrix, how sure vs how often right, the map, or turned and moved
+    turned_and_moved: str = "turn"  # the change that page sweeps (engine.invariance.CHANGES)
     experiments_page: int = 0  # Compare, Search or Runs
     compare_preset: str = "optimizers"  # the comparison chosen (a preset's name, or custom)
     compare_quick: bool = True

@@ -1407,6 +1407,7 @@ def test_choices_persist_between_sessions(qtbot, settings):
     experiments.search.trials.setValue(5)
     experiments.search.sampler.setCurrentIndex(experiments.search.sampler.findData("random"))
     first.evaluate_tab.views.setCurrentIndex(1)  # how sure vs how often right
+    first.evaluate_tab.invariance.choose("stroke")
     first.close()
     second = MainWindow(settings=settings)
     qtbot.addWidget(second)
@@ -1420,6 +1421,7 @@ def test_choices_persist_between_sessions(qtbot, settings):
     assert compare.estimate.text().startswith("2 runs")  # described as chosen, not as the default preset
     assert (search.trials.value(), search.sampler.currentData()) == (5, "random")
     assert second.evaluate_tab.views.currentIndex() == 1
+    assert second.evaluate_tab.invariance.change.currentData() == "stroke"
 
 
 def test_train_options_reset_to_the_default_recipe(window, qtbot):
