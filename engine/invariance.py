@@ -74,13 +74,14 @@ class Sweep:
         return float(self.values[nearest]), int(answers[nearest])
 
 
+    def amount(self, value: float) -> str:
+        """A step as text: "+40°", "-3 px", "0.5×"."""
+        change = self.change
+        return f"{value:{'+' if change.unchanged == 0 else ''}g}{change.unit}"
+
     def describe(self, class_names) -> str:
         """In words: "Read as 7 from -25° to +35°; at +40° it is read as 1." """
-        change, answer = self.change, class_names[self.answers[self.unchanged_index]]
-
-        def amount(value: float) -> str:
-            return f"{value:{'+' if change.unchanged == 0 else ''}g}{change.unit}"
-
+        answer, amount = class_names[self.answers[self.unchanged_index]], self.amount
         other = self.first_other()
         if other is None:
             return f"Read as {answer} at every step ({amount(self.values[0])} to {amount(self.values[-1])})."

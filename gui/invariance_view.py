@@ -3,13 +3,13 @@ reads at each step: ten probability curves, and the changed inputs above them wi
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from engine.augment import AugmentSpec
 from engine.invariance import CHANGES, Sweep, sweep
 from engine.predict import Predictor
-from engine.preprocess import sample_input
+from engine.preprocess import PreparedImage, sample_input
 from gui.export import add_picture_menu
 from gui.style import MUTED, RUN_COLOURS, ClampedLabel, legend_brush
 
@@ -38,6 +38,8 @@ def short(name: str) -> str:
 
 
 class InvarianceView(QWidget):
+    opened = Signal(object, str)  # a changed input double-clicked (a PreparedImage), and what it is
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.predictor: Predictor | None = None
@@ -61,6 +63,7 @@ class InvarianceView(QWidget):
         self.plot.getAxis("left").setTicks([[(v, f"{v:g}") for v in (0, 0.25, 0.5, 0.75, 1)]])
         self.plot.setYRange(0, PICTURES_TO, padding=0.01)
         self.plot.getViewBox().sigResized.connect(self._place_pictures)
+        self.plot.scene().sigMouseClicked.connect(self._clicked)
         add_picture_menu(self.plot, "turned-and-moved")
         self.unchanged = pg.InfiniteLine(angle=90, pen=pg.mkPen(MUTED, style=Qt.PenStyle.DashLine))
         self.unchanged.setZValue(-1)  # behind the unchanged picture and its answer
@@ -178,8 +181,24 @@ class InvarianceView(QWidget):
             picture.setRect(QRectF(values[i] - width / 2, PICTURES_TO - side, width, side))
             answer.setPos(values[i], PICTURES_TO - side)
 
+    def picture_at(self, scene_pos) -> int | None:
+        """The step whose picture is at this point of the chart, if any."""
+        point = self.plot.getViewBox().mapSceneToView(scene_pos)
+        for i, picture in zip(self._shown, self.pictures):
+            if picture.mapRectToView(picture.boundingRect()).contains(point):
+                return i
+        return None
+
+    def _clicked(self, event) -> None:
+        step = self.picture_at(event.scenePos()) if event.double() and self.sweep is not None else None
+        if step is not None:
+            made = self.sweep
+            self.opened.emit(PreparedImage(made.images[step]),
+                             f"the drawing {made.change.name.lower()} {made.amount(made.values[step])}")
+
     def _spacing_steps(self) -> int:
         return self._shown[1] - self._shown[0] if len(self._shown) > 1 else 1
 
     def _summary(self, made: Sweep) -> str:
-        return f"{made.describe(self.predictor.class_names)} {NOTES[self.change.currentData()]}"
+        return (f"{made.describe(self.predictor.class_names)} {NOTES[self.change.currentData()]} "
+                "Double-click a picture to read it on the Draw tab.")

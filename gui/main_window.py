@@ -172,6 +172,8 @@ class MainWindow(QMainWindow):
         self.train_tab.activity.connect(self.activity_status.setText)
         self.evaluate_tab.activity.connect(self.activity_status.setText)
         self.evaluate_tab.sampleOpened.connect(self.open_test_image)
+        self.evaluate_tab.invariance.opened.connect(
+            lambda prepared, what: self.show_picture(1.0 - prepared.pixels, f"Opened {what} (Turned and moved)", prepared))
         self.train_tab.sampleOpened.connect(lambda source, label, prepared: self.open_test_image(
             source, label, prepared, "the Train tab's Predictions", from_test_set=False))
         self.experiments_tab.activity.connect(self.activity_status.setText)

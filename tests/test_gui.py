@@ -514,6 +514,17 @@ def test_turned_and_moved_shows_what_the_network_reads_as_the_drawing_changes(wi
         assert np.array_equal(picture.image, made.images[i][::-1]) and answer.toPlainText() == str(made.answers[i])
         rect = picture.mapRectToScene(picture.boundingRect())
         assert rect.width() == pytest.approx(rect.height(), rel=0.05)  # square on screen
+    picture, step = view.pictures[-1], view._shown[-1]  # the furthest turned, double-clicked: read on the Draw tab
+    centre = view.plot.mapFromScene(picture.mapRectToScene(picture.boundingRect()).center())
+    for act in (qtbot.mousePress, qtbot.mouseRelease, qtbot.mouseDClick, qtbot.mouseRelease):  # as a mouse sends it
+        act(view.plot.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    assert window.tabs.currentWidget() is window.draw_tab
+    assert window.activity_status.text() == f"Opened the drawing turned {made.amount(made.values[step])} (Turned and moved)"
+    opened = window.draw_tab.last_prediction
+    np.testing.assert_allclose(opened.pixels, made.images[step], atol=1e-6)
+    assert opened.digit == made.answers[step] and view.sweep.images[view.sweep.unchanged_index] is not None
+    window.show_drawing_turned()  # and the page now follows the picture opened
+    np.testing.assert_allclose(view.sweep.images[view.sweep.unchanged_index], made.images[step], atol=1e-5)
     view.change.setCurrentIndex(view.change.findData("move_x"))
     assert view.sweep.change is CHANGES["move_x"] and view.plot.getAxis("bottom").labelText == CHANGES["move_x"].axis
 
