@@ -1,9 +1,9 @@
 """What the network still reads as a drawing is turned, moved, resized, slanted or drawn bolder.
 
-A convolution looks for the same pattern everywhere, so a moved digit makes moved feature maps;
-nothing in the network turns with a digit, so a turned one is read as the training digits' range of
-slants allowed (augmentation turned them ±12°). A sweep applies one change in steps to the network's
-28×28 input, reads every step in one batch, and says where the answer changes.
+A convolution looks for the same pattern everywhere, so a moved digit makes moved feature maps; nothing
+in the network turns with a digit, so a turned one is read only about as far as training turned its
+digits (augmentation: ±12°). A sweep applies one change in steps to the network's 28×28 input, reads
+every step in one batch, and says where the answer changes.
 """
 
 import math
@@ -72,7 +72,6 @@ class Sweep:
             return None
         nearest = min(others, key=lambda i: (abs(self.values[i] - self.change.unchanged), i))
         return float(self.values[nearest]), int(answers[nearest])
-
 
     def amount(self, value: float) -> str:
         """A step as text: "+40°", "-3 px", "0.5×"."""

@@ -4,8 +4,9 @@ Samples live in ``<user data>/personal/``: each drawing as a PNG (the raw canvas
 preprocessing change can re-derive the network input) and an index ``samples.csv`` (id, label,
 created), rewritten atomically. Several programs may share the folder (two windows of the app, the
 ``personalise`` command while the app is open), so every change is made to the index as it is on disk,
-under a lock, never by writing one program's older copy over another's. Export and import use the common MNIST-as-CSV layout: a header
-``label,pixel0,...,pixel783`` and one row of 28×28 network-input pixels (0-255) per sample.
+under a lock, never by writing one program's older copy over another's. Export and import use the
+common MNIST-as-CSV layout: a header ``label,pixel0,...,pixel783`` and one row of 28×28 network-input
+pixels (0-255) per sample.
 """
 
 import copy

@@ -591,8 +591,8 @@ WORK_SIDE = 1024
 
 @lru_cache(maxsize=10)
 def sample_input(digit: int) -> np.ndarray:
-    """The network's input for the app's sample drawing of ``digit``, read as an opened file is (once;
-    not to be written to): what the app's pictures of a network follow until something is drawn."""
+    """The network's input for the app's sample drawing of ``digit``, read as an opened file is (once,
+    and shared: not to be written to): what the app's pictures of a network follow until something is drawn."""
     return prepare_one_digit(read_image(sample_digit_path(digit))).pixels
 
 
