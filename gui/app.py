@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Sequence
 
 from PySide6.QtCore import QSocketNotifier, Qt, QTimer
 from PySide6.QtGui import QIcon, QPixmap
@@ -86,7 +87,7 @@ def install_excepthook(log_file) -> None:
     threading.excepthook = lambda args: report(args.exc_type, args.exc_value, args.exc_traceback)
 
 
-def run_app(verbose: bool = False, files: list[str] = ()) -> int:
+def run_app(verbose: bool = False, files: Sequence[str] = ()) -> int:
     """The app, with ``files`` (pictures, models) opened as a drop on its window opens them."""
     if not has_display():
         print(NO_DISPLAY.format(prog=os.path.basename(sys.argv[0]) or "main.py"), file=sys.stderr)

@@ -15,6 +15,7 @@ from gui.style import MUTED, RUN_COLOURS, ClampedLabel, legend_brush
 
 SAMPLE = 7  # followed until something is drawn, as the Layers tab does
 PICTURES_FROM, PICTURES_TO = 1.1, 1.45  # where the changed inputs sit, above the probabilities (0 to 1)
+PICTURES = 12  # at most, above the curves: every few steps, the unchanged input among them
 SEEN = 0.1  # a class whose probability passes this somewhere is drawn bold and named
 HIGH = 0.8  # a peak above this is named under the curve: above it sit the pictures' answers
 _TRAINED = AugmentSpec()
@@ -72,8 +73,13 @@ class InvarianceView(QWidget):
         self.names = [pg.TextItem(anchor=(0.5, 1.0), fill=legend_brush()) for _ in self.curves]
         for name in self.names:
             self.plot.addItem(name)
-        self.pictures: list[pg.ImageItem] = []
-        self.answers: list[pg.TextItem] = []
+        # Created once and given each sweep's pictures (pyqtgraph's way: setImage, not new items)
+        self.pictures = [pg.ImageItem() for _ in range(PICTURES)]
+        self.answers = [pg.TextItem(anchor=(0.5, 0)) for _ in range(PICTURES)]
+        for item in (*self.pictures, *self.answers):
+            item.setVisible(False)
+            self.plot.addItem(item)
+        self._shown: list[int] = []  # the steps the pictures show, in order
         self.summary = ClampedLabel(lines=3)
         self.summary.setObjectName("invarianceSummary")
         top = QHBoxLayout()
@@ -148,43 +154,39 @@ class InvarianceView(QWidget):
 
     def _show_pictures(self, made: Sweep) -> None:
         """The changed inputs at evenly spaced steps (the unchanged one among them), each with its answer."""
-        for item in (*self.pictures, *self.answers):
-            self.plot.removeItem(item)
-        every = max(1, int(np.ceil(len(made.values) / 11)))
-        shown = [i for i in range(len(made.values)) if (i - made.unchanged_index) % every == 0]
+        every = int(np.ceil(len(made.values) / (PICTURES - 1)))
+        self._shown = [i for i in range(len(made.values)) if (i - made.unchanged_index) % every == 0]
         names, answers = self.predictor.class_names, made.answers
-        self.pictures, self.answers = [], []
-        for i in shown:
-            picture = pg.ImageItem(made.images[i][::-1], levels=(0, 1))  # row 0 at the top, on a y axis that rises
-            answer = pg.TextItem(short(names[answers[i]]), color=RUN_COLOURS[answers[i] % len(RUN_COLOURS)], anchor=(0.5, 0))
-            for item in (picture, answer):
-                self.plot.addItem(item)
-            self.pictures.append(picture)
-            self.answers.append(answer)
-        self._shown = shown
+        for n, (picture, answer) in enumerate(zip(self.pictures, self.answers)):
+            shown = n < len(self._shown)
+            picture.setVisible(shown)
+            answer.setVisible(shown)
+            if shown:
+                i = self._shown[n]
+                picture.setImage(made.images[i][::-1], levels=(0, 1))  # row 0 at the top, on a y axis that rises
+                answer.setText(short(names[answers[i]]), color=RUN_COLOURS[answers[i] % len(RUN_COLOURS)])
         self._place_pictures()
 
     def _place_pictures(self) -> None:
         """Square pictures whatever the chart's shape: their width in steps follows the pixels a unit of
         probability takes on screen."""
-        if self.sweep is None or not self.pictures:
+        if self.sweep is None:
             return
         x_per_pixel, y_per_pixel = self.plot.getViewBox().viewPixelSize()
         if not x_per_pixel or not y_per_pixel:
             return
-        height = PICTURES_TO - PICTURES_FROM
-        values = self.sweep.values
-        spacing = (values[-1] - values[0]) / max(1, len(values) - 1) * max(1, self._spacing_steps())
-        width = min(height / y_per_pixel * x_per_pixel, 0.92 * spacing)
+        values, shown = self.sweep.values, self._shown
+        spacing = values[shown[1]] - values[shown[0]] if len(shown) > 1 else values[-1] - values[0]
+        width = min((PICTURES_TO - PICTURES_FROM) / y_per_pixel * x_per_pixel, 0.92 * spacing)
         side = width / x_per_pixel * y_per_pixel  # the height that keeps a narrower picture square
-        for i, picture, answer in zip(self._shown, self.pictures, self.answers):
+        for i, picture, answer in zip(shown, self.pictures, self.answers):
             picture.setRect(QRectF(values[i] - width / 2, PICTURES_TO - side, width, side))
             answer.setPos(values[i], PICTURES_TO - side)
 
     def picture_at(self, scene_pos) -> int | None:
         """The step whose picture is at this point of the chart, if any."""
         point = self.plot.getViewBox().mapSceneToView(scene_pos)
-        for i, picture in zip(self._shown, self.pictures):
+        for i, picture in zip(self._shown, self.pictures):  # only those shown
             if picture.mapRectToView(picture.boundingRect()).contains(point):
                 return i
         return None
@@ -195,9 +197,6 @@ class InvarianceView(QWidget):
             made = self.sweep
             self.opened.emit(PreparedImage(made.images[step]),
                              f"the drawing {made.change.name.lower()} {made.amount(made.values[step])}")
-
-    def _spacing_steps(self) -> int:
-        return self._shown[1] - self._shown[0] if len(self._shown) > 1 else 1
 
     def _summary(self, made: Sweep) -> str:
         return (f"{made.describe(self.predictor.class_names)} {NOTES[self.change.currentData()]} "
