@@ -13,11 +13,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PySide6.QtCore import QPointF, QSettings, Qt  # noqa: E402
-from PySide6.QtWidgets import QScrollArea, QTableWidgetSelectionRange  # noqa: E402
+from PySide6.QtWidgets import QApplication, QScrollArea, QTableWidgetSelectionRange  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from gui.app import create_application  # noqa: E402
 from gui.automation import STROKES, draw_strokes, side_by_side, wait  # noqa: E402
+from gui.conv_explorer import ConvExplorer  # noqa: E402
 from gui.digit_map_view import DIGIT  # noqa: E402
 
 
@@ -154,6 +155,14 @@ def main(out_dir: Path) -> int:
     output._hover(output.plot.getPlotItem().vb.mapViewToScene(QPointF(answer, 0.5)))
     fc1._hover(fc1.plot.getPlotItem().vb.mapViewToScene(QPointF(int(layers._scored[1].contributions.argmax()), 0.1)))
     shoot("layers-score")
+    window.show_sliding("pool1")  # how a kernel slides: digitnet's first pooling, held at one output
+    explorer = next(w for w in QApplication.topLevelWidgets() if isinstance(w, ConvExplorer) and w.isVisible())
+    explorer.timer.stop()
+    explorer.picture.hovered.emit((2, 4))
+    wait(400)
+    explorer.grab().save(str(out_dir / "layers-sliding.png"))
+    print(f"saved {out_dir / 'layers-sliding'}.png")
+    explorer.close()
     window.tabs.setCurrentWidget(window.kernels_tab)
     while window.kernels_tab.finding_patches:
         wait(100)

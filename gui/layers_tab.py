@@ -2,6 +2,7 @@
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
                                QVBoxLayout, QWidget)
@@ -77,6 +78,8 @@ class BarsPanel(QWidget):
 
 
 class LayersTab(QWidget):
+    sliding_requested = Signal(str)  # "how a kernel slides", for this layer (conv1, …; "" for none chosen)
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.info = ClampedLabel(2)  # the arithmetic under the mouse, however long, never widens the page
@@ -122,10 +125,15 @@ class LayersTab(QWidget):
         self.formula = QLabel("")
         self.formula.setWordWrap(True)
         self.formula.setStyleSheet(f"color: {MUTED}")
+        self.sliding_link = QLabel('<a href="sliding">How a kernel\'s size, padding and stride set a map\'s size</a>')
+        self.sliding_link.setWordWrap(True)  # in a narrow window too
+        self.sliding_link.linkActivated.connect(
+            lambda _link: self.sliding_requested.emit(self._selected_name.split(" ")[0]))
         detail = QVBoxLayout()
         for widget in (self.selected, self.kernel, self.read):
             detail.addWidget(widget, 1)
         detail.addWidget(self.formula)
+        detail.addWidget(self.sliding_link)
 
         grid = QGridLayout()
         grid.addWidget(scroll, 0, 0)

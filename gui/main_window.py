@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from engine import __version__
 from engine.checkpoint import CheckpointError, SaveError
+from engine.conv_arithmetic import sliding_layers
 from engine.logs import log_path
 from engine.paths import (
     APP_NAME, IMAGE_SUFFIXES, MODEL_SUFFIX, default_model_path, sample_digit_path, shown, user_data_dir,
@@ -24,6 +25,7 @@ from engine.preprocess import MAX_PIXELS, PreparedImage, read_image, read_pictur
 from engine.runs import interrupted_run
 from gui.active_model import ActiveModel
 from gui.canvas import image_array
+from gui.conv_explorer import ConvExplorer
 from gui.draw_tab import DrawTab
 from gui.evaluate_tab import EvaluateTab
 from gui.experiments_tab import ExperimentsTab
@@ -132,6 +134,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_NAME)
         self.settings = settings or QSettings()
         self.active = ActiveModel(predictor or Predictor.load(), None if predictor else default_model_path(), self)
+        self._explorer: ConvExplorer | None = None  # "how a kernel slides", while it is open
 
         self.tabs = ScrollingTabs()
         self.tabs.setObjectName("mainTabs")
@@ -166,6 +169,7 @@ class MainWindow(QMainWindow):
         self.draw_tab.predicted.connect(lambda p: self.evaluate_tab.set_drawing(p.pixels if p else None))
         self.draw_tab.likes_requested.connect(self.show_drawing_likes)
         self.draw_tab.turned_requested.connect(self.show_drawing_turned)
+        self.layers_tab.sliding_requested.connect(self.show_sliding)
         self.evaluate_tab.personal = self.personal.store
         self.train_tab.trained.connect(self._use_trained_model)
         self.train_tab.kernels.connect(self.kernels_tab.show_training_snapshot)
@@ -232,6 +236,7 @@ class MainWindow(QMainWindow):
         self.full_screen_action.setCheckable(True)
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", QKeySequence.StandardKey.HelpContents, self.show_shortcuts)
+        self._action(help_menu, "How a kernel &slides (size, padding, stride)…", None, lambda: self.show_sliding())
         self._action(help_menu, "&About Digit Studio", None, self.about)
 
     def _action(self, menu, text, shortcuts, slot) -> QAction:
@@ -431,6 +436,15 @@ class MainWindow(QMainWindow):
             return True
         self.show_picture(gray, f"{how} a picture ({encoded})")
         return True
+
+    def show_sliding(self, layer: str = "") -> None:
+        """How a kernel sliding over a map sets the map's size, for the active model's layers (``layer`` first)."""
+        if self._explorer is not None:  # one at a time: the new one is for the model active now
+            self._explorer.close()
+        predictor = self.active.predictor
+        explorer = self._explorer = ConvExplorer(sliding_layers(predictor.model), predictor.model.name, layer, self)
+        explorer.destroyed.connect(lambda: setattr(self, "_explorer", None) if self._explorer is explorer else None)
+        explorer.show()
 
     def show_drawing_turned(self) -> None:
         """What the network reads as the drawing is turned, moved, resized, slanted or made bolder."""

@@ -539,6 +539,46 @@ def test_turned_and_moved_shows_what_the_network_reads_as_the_drawing_changes(wi
     assert view.summary.text().startswith(f"Read as {drawn.digit} ")
 
 
+def test_how_a_kernel_slides_shows_each_outputs_patch_and_the_size_arithmetic(window, qtbot):
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QMouseEvent
+
+    from engine.conv_arithmetic import Sliding
+    from gui.conv_explorer import ConvExplorer
+
+    action = next(a for a in window.menuBar().actions()[-1].menu().actions() if "slides" in a.text())
+    action.trigger()  # Help → How a kernel slides
+    explorer = next(w for w in QApplication.topLevelWidgets() if isinstance(w, ConvExplorer) and w.isVisible())
+    assert explorer.preset.currentData() is None and explorer.sliding == Sliding(5, 3, 1, 2)
+    assert explorer.formula.text().endswith("⌊(5 + 2×1 − 3) / 2⌋ + 1 = 3") and "padding: 1 pixel of zeros" in explorer.note.text()
+    explorer.preset.setCurrentIndex(explorer.preset.findData("pool1"))  # the active model's first pooling layer
+    assert explorer.sliding == Sliding(28, 2, 0, 2) and explorer.formula.text().endswith("= 14")
+    picture = explorer.picture
+    cell, _, output_at = picture._layout()
+    point = QPointF(output_at.x() + 4.5 * cell, output_at.y() + 2.5 * cell)  # row 3, column 5 of the output
+    QApplication.sendEvent(picture, QMouseEvent(QEvent.Type.MouseMove, point, picture.mapToGlobal(point),
+                                                Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
+    assert picture.at == (2, 4) and not explorer.timer.isActive() and "row 3, column 5" in explorer.note.text()
+    assert explorer.sliding.taps(4) == [8, 9]  # the pixels it reads: its own 2×2 patch
+    explorer.step()  # the slide goes on from where it was, row by row
+    assert picture.at == (0, 1)
+    explorer.spins["padding"].setValue(1)  # edited by hand: no longer the layer's
+    assert explorer.preset.currentData() is None and explorer.sliding == Sliding(28, 2, 1, 2)
+    explorer.spins["kernel"].setValue(9)
+    explorer.spins["size"].setValue(3)
+    assert explorer.sliding.out == 0 and "does not fit once" in explorer.note.text()
+    explorer.close()
+    window.tabs.setCurrentWidget(window.layers_tab)
+    window.layers_tab.select(1, 0)  # conv2's first map, then the link beside how it was made
+    window.layers_tab.sliding_link.linkActivated.emit("sliding")
+    assert window._explorer.preset.currentData() == "conv2"
+    window.layers_tab.select(2, 0)  # conv3's: the one open follows
+    window.layers_tab.sliding_link.linkActivated.emit("sliding")
+    qtbot.wait(10)  # closed ones are deleted
+    opened = [w for w in QApplication.topLevelWidgets() if isinstance(w, ConvExplorer) and w.isVisible()]
+    assert len(opened) == 1 and opened[0].preset.currentData() == "conv3" and opened[0].sliding == Sliding(14, 3, 1, 1)
+
+
 def test_a_model_of_other_classes_is_read_by_their_names_and_not_taught_handwriting(window, qtbot, tmp_path):
     from engine.checkpoint import save_checkpoint
     from engine.datasets import REGISTRY
