@@ -211,7 +211,7 @@ class ConvExplorer(QDialog):
     def _show(self, at) -> None:
         s = self.sliding
         self.picture.show_sliding(s, at)
-        self.formula.setText(f"Output side = ⌊(input + 2×padding − reach) / stride⌋ + 1 = {s.formula()}")
+        self.formula.setText(f"Output side = ⌊(input + 2×padding − reach) / stride⌋ + 1\n= {s.formula()}")
         if s.out == 0:
             self.note.setText(f"The kernel reaches {s.reach} pixels, more than the padded input's {s.size + 2 * s.padding}: "
                               "it does not fit once, and there is no output.")
