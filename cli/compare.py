@@ -15,9 +15,9 @@ def add_parser(sub) -> None:
                                    "Validation accuracy is measured four times per epoch.")
     p.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2,…",
                    help="an option and its values, e.g. optimizer=sgd,momentum,adagrad,adam (at most two --vary)")
-    p.add_argument("--preset", choices=tuple(PRESETS), help="one of the seeds' comparisons: " +
+    p.add_argument("--preset", choices=tuple(PRESETS), help="one of the seeds' comparisons, or this app's own (pen): " +
                    "; ".join(f"{name}: {preset.title}" for name, preset in PRESETS.items()))
-    p.add_argument("--quick", action="store_true", help="with --preset: the quick version (a subset of MNIST)")
+    p.add_argument("--quick", action="store_true", help="with --preset: the quick version (a subset of the training images)")
     p.add_argument("--json", action="store_true", help='one JSON object per finished run: {"run", "config", "history", '
                    '"val_accuracy", "test_accuracy", "seconds", …}')
     add_config_arguments(p)
@@ -67,6 +67,7 @@ def summary_line(result) -> str:
     to_target = f"{result.seconds_to_target:.1f} s" if result.seconds_to_target is not None else "not reached"
     test = f"{result.test_accuracy:.2%}" if result.test_accuracy is not None else "—"
     val = f"{result.val_accuracy:.2%}" if result.val_accuracy is not None else "—"
-    return (f"{result.run}: validation {val}, test {test}, train {result.train_accuracy or 0:.2%}, "
+    pen = f", unseen pen writers {result.pen_accuracy:.2%}" if result.pen_accuracy is not None else ""
+    return (f"{result.run}: validation {val}, test {test}{pen}, train {result.train_accuracy or 0:.2%}, "
             f"{result.seconds or 0:.1f} s, 99 % after {to_target}, {result.images_per_sec or 0:,.0f} images/s, "
             f"{result.parameters:,} parameters")

@@ -299,7 +299,8 @@ def test_compare_and_runs_json_contracts(tiny_mnist_dir):
     runs = [json.loads(line) for line in out.stdout.splitlines()]
     assert [r["run"] for r in runs] == ["optimizer=sgd", "optimizer=adam"]
     for record in runs:
-        assert {"run", "config", "history", "val_accuracy", "test_accuracy", "seconds"} <= set(record)
+        assert {"run", "config", "history", "val_accuracy", "test_accuracy", "pen_accuracy", "seconds"} <= set(record)
+        assert 0 < record["pen_accuracy"] <= 1  # a digit model: read on the held-out pen writers too
         assert record["config"]["train_subset"] == 300 and record["history"]
         assert set(record["history"][0]) == {"step", "epoch", "loss", "val_accuracy"}
     listed = [json.loads(line) for line in main("runs", "--json").stdout.splitlines()]

@@ -38,7 +38,24 @@ def test_every_preset_plans_valid_runs():
     assert preset_base("overfitting").train_subset == 300
 
 
+def test_the_duration_estimate_counts_augmentation_and_the_pen_digits_an_epoch_adds():
+    from engine.compare import AUGMENT_COST, RunPlan, estimate_seconds
+
+    plain = TrainConfig(dataset="mnist", augment=False, epochs=2, val_fraction=0.1)
+    seconds = estimate_seconds([RunPlan("a", plain)], 1000.0, 60_000)
+    assert seconds == pytest.approx(2 * 54_000 / 1000 * 1.1)
+    augmented = estimate_seconds([RunPlan("b", TrainConfig(dataset="mnist", epochs=2, val_fraction=0.1))], 1000.0, 60_000)
+    assert augmented == pytest.approx(seconds * AUGMENT_COST)
+    mixed = TrainConfig(dataset="mnist+pen", augment=False, epochs=2, val_fraction=0.1, pen_share=0.4)
+    assert estimate_seconds([RunPlan("c", mixed)], 1000.0, 60_000) == pytest.approx(seconds / 0.6)  # 40 % of each epoch pen
+
+
 def test_a_comparison_trains_each_run_keeps_it_and_reports_curves(small_mnist, isolated_home):
+    from engine.datasets import PEN, load_dataset
+    from engine.evaluate import evaluate
+    from engine.predict import Predictor
+
+    pen = load_dataset(PEN, test_only=True)
     heard = []
     comparison = Comparison(plan(BASE, parse_vary(["optimizer=sgd,adam"])), lambda i, e: heard.append((i, e)),
                             dataset=small_mnist, evals_per_epoch=4)
@@ -49,6 +66,9 @@ def test_a_comparison_trains_each_run_keeps_it_and_reports_curves(small_mnist, i
         assert [round(p["epoch"], 2) for p in result.history] == [0.25, 0.5, 0.75, 1.0]  # 112 batches: 4 points
         assert 0 < result.val_accuracy <= 1 and 0 < result.test_accuracy <= 1 and result.seconds > 0
         assert result.train_accuracy is not None and result.parameters > 0
+        saved = Predictor.load(result.folder / "model.pt")  # and read on the held-out pen writers, as the model saved
+        expected = evaluate(saved.model, pen.test_images, pen.test_labels).accuracy
+        assert result.pen_accuracy == pytest.approx(expected, abs=1e-9) and result.to_json()["pen_accuracy"] == result.pen_accuracy
         record = json.loads((result.folder / "run.json").read_text())
         assert record["status"] == "finished" and record["label"] == result.run
         assert record["val_accuracy"] == result.val_accuracy  # the Runs list reads it without the metrics

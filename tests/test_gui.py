@@ -1928,6 +1928,7 @@ def test_experiments_compare_a_preset_live_and_keep_every_run(window, qtbot, tin
     assert [r.config.optimizer for r in results] == ["sgd", "momentum", "adagrad", "adam"]
     assert all(r.test_accuracy is not None and r.history for r in results)
     assert compare.table.rowCount() == 4 and compare.table.item(3, 3).text().endswith("%")
+    assert compare.table.item(3, 4).text() == f"{results[3].pen_accuracy:.2%}"  # the held-out pen writers
     assert compare.chart.legend.isVisible() and len(compare.chart.legend.items) == 4
     assert all(axis.style["showValues"] for axis in axes)
     assert all(all(plot.getViewBox().autoRangeEnabled()) for plot in (compare.chart.loss, compare.chart.accuracy))
