@@ -47,7 +47,12 @@ class RunsTable(QTableWidget):
             "The pen digits of six writers no training set holds (1,499), as people draw: how well the run reads them")
         self.verticalHeader().hide()
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # The figures keep their width; a long run name is cut short (its tooltip has it whole), so every
+        # column fits beside the charts
+        self.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.horizontalHeader().setStretchLastSection(False)
+        self.horizontalHeaderItem(COLUMNS.index("to\n99 %")).setToolTip(
+            "Seconds until the validation accuracy first reached 99 % (— : it never did)")
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -63,7 +68,9 @@ class RunsTable(QTableWidget):
         shown.setBackground(run_colour(index))
         shown.setToolTip("Show or hide this run's curves")
         self.setItem(index, 0, shown)
-        self.setItem(index, 1, QTableWidgetItem(label))
+        name = QTableWidgetItem(label)
+        name.setToolTip(label)
+        self.setItem(index, 1, name)
         for column in range(2, len(COLUMNS)):
             self.setItem(index, column, QTableWidgetItem("…"))
         self.blockSignals(False)
@@ -75,7 +82,7 @@ class RunsTable(QTableWidget):
         values = (percent(result.val_accuracy), percent(result.test_accuracy), percent(result.pen_accuracy),
                   percent(result.train_accuracy),
                   f"{result.seconds:.1f}" if result.seconds is not None else "—",
-                  f"{result.seconds_to_target:.1f} s" if result.seconds_to_target is not None else "not reached",
+                  f"{result.seconds_to_target:.1f} s" if result.seconds_to_target is not None else "—",
                   f"{result.images_per_sec:,.0f}" if result.images_per_sec else "—", f"{result.parameters:,}")
         for column, text in enumerate(values, start=2):
             item = QTableWidgetItem(text)
