@@ -9,6 +9,7 @@ on the pen digits of six writers no training set holds, since that is what a use
 """
 
 import itertools
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -27,6 +28,7 @@ TARGET = 0.99  # "time to 99 %": validation accuracy
 # An augmented batch takes this many times as long to train (digitnet on 2 CPU cores, 3 epochs of MNIST:
 # 514 images/s augmented, 1,214 not; 2026-12-07)
 AUGMENT_COST = 2.4
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,7 @@ class Comparison:
         self._paused = False
         self._trainer: Trainer | None = None
         self._lock = threading.Lock()
-        self._pen = None  # the held-out pen writers, loaded for the first digit run
+        self._pen = None  # the held-out pen writers, loaded for the first digit run (False: they cannot be)
 
     def stop(self) -> None:
         self._stop.set()
@@ -250,11 +252,18 @@ class Comparison:
         return self.results
 
     def _pen_accuracy(self, model, trained_on) -> float | None:
-        """The share of the held-out pen writers' digits (1,499, drawn once and shipped) the model reads."""
+        """The share of the held-out pen writers' digits (1,499, drawn once and shipped) the model reads;
+        None for a model of other classes, or if the pen digits cannot be read (the run stays finished)."""
         if not are_digits(trained_on.class_names):
             return None
-        if self._pen is None:
-            self._pen = load_dataset(PEN, self.data_dir, test_only=True)
+        try:
+            if self._pen is None:
+                self._pen = load_dataset(PEN, self.data_dir, test_only=True)
+        except (ValueError, OSError) as exc:  # a damaged pen file in the data folder the user chose
+            log.warning("the runs are not read on the pen writers: %s", exc)
+            self._pen = False
+        if self._pen is False:
+            return None
         return evaluate(model, self._pen.test_images, self._pen.test_labels).accuracy
 
     def _evals_per_epoch(self, config: TrainConfig, dataset) -> int:

@@ -78,6 +78,19 @@ def test_a_comparison_trains_each_run_keeps_it_and_reports_curves(small_mnist, i
     assert {row["label"] for row in listed} == {"optimizer=sgd", "optimizer=adam"}
 
 
+def test_runs_stay_finished_when_the_pen_writers_cannot_be_read(small_mnist, isolated_home, tmp_path, monkeypatch):
+    import engine.compare as compare
+    from engine.idx import DatasetError
+
+    def unreadable(*_args, **_kwargs):
+        raise DatasetError(f"{tmp_path}/pendigits-orig.tra.gz, line 3: not a UNIPEN file")
+
+    monkeypatch.setattr(compare, "load_dataset", unreadable)
+    results = Comparison(plan(BASE, parse_vary(["lr=0.01,0.02"])), dataset=small_mnist).run()
+    assert [r.failed for r in results] == [None, None] and all(r.test_accuracy is not None for r in results)
+    assert [r.pen_accuracy for r in results] == [None, None]  # tried once, then left out
+
+
 def test_stopping_keeps_the_finished_runs_and_skips_the_rest(small_mnist, isolated_home):
     def stop_in_the_second(index, event):
         if index == 1:
