@@ -274,6 +274,11 @@ class Comparison:
         return max(1, min(self.evals_per_epoch, batches // MIN_STEPS_BETWEEN_EVALS))
 
 
+def plain_images_per_sec(measured: float, config: TrainConfig) -> float:
+    """A run's measured training speed as the speed without augmentation that ``estimate_seconds`` takes."""
+    return measured * (AUGMENT_COST if config.augment else 1.0)
+
+
 def estimate_seconds(plans: list[RunPlan], images_per_sec: float, dataset_size: int) -> float:
     """Rough duration of the plans at a measured training speed without augmentation (validation adds
     about a tenth): an augmented image costs AUGMENT_COST times as much, and a mnist+pen epoch adds pen

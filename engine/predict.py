@@ -68,7 +68,7 @@ class LayerView:
     """One layer at work on one input."""
     name: str
     values: np.ndarray  # a conv block: C×H×W maps after its activation; a dense layer: (units,)
-    inputs: np.ndarray | None = field(default=None, repr=False)  # what it read: C_in×H×W maps, or a dense layer's values
+    inputs: np.ndarray = field(repr=False)  # what it read: C_in×H×W maps, or a dense layer's values
 
     @property
     def is_conv(self) -> bool:

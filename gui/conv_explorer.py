@@ -164,10 +164,9 @@ class ConvExplorer(QDialog):
         self._edited()
 
     def _preset_chosen(self) -> None:
-        name = self.preset.currentData()
-        layer = next((layer for layer in self.layers if layer.name == name), None)
-        if layer is not None:
-            self._fill(layer.sliding)
+        sliding = self._preset_sliding()
+        if sliding is not None:
+            self._fill(sliding)
 
     def _edited(self) -> None:
         if self._setting:

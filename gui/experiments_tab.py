@@ -14,7 +14,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.compare import (
-    AUGMENT_COST, PRESETS, Comparison, RunResult, estimate_seconds, parse_vary, plan, preset_base, varied_options,
+    PRESETS, Comparison, RunResult, estimate_seconds, parse_vary, plain_images_per_sec, plan, preset_base,
+    varied_options,
 )
 from engine.events import BatchEnd, EpochEnd, Evaluation, Failed, Finished
 from gui.run_curves import CurveChart, run_colour
@@ -248,7 +249,7 @@ class ComparePanel(QWidget, StopsAndWaits):
         elif isinstance(event, Evaluation):
             self.chart.add_accuracy(index, event.epoch, event.val_accuracy)
         elif isinstance(event, EpochEnd):  # kept as a speed without augmentation, which the estimates scale
-            self.images_per_sec = event.images_per_sec * (AUGMENT_COST if self.results[index].config.augment else 1.0)
+            self.images_per_sec = plain_images_per_sec(event.images_per_sec, self.results[index].config)
         elif isinstance(event, (Finished, Failed)):
             self.table.show_result(index, self.results[index])
             total = self.table.rowCount()

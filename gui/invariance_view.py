@@ -9,11 +9,11 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from engine.augment import AugmentSpec
 from engine.invariance import CHANGES, Sweep, sweep
 from engine.predict import Predictor
-from engine.preprocess import PreparedImage, sample_input
+from engine.preprocess import PreparedImage
 from gui.export import add_picture_menu
+from gui.layers_tab import FIRST_SAMPLE, followed_sample
 from gui.style import MUTED, RUN_COLOURS, ClampedLabel, legend_brush
 
-SAMPLE = 7  # followed until something is drawn, as the Layers tab does
 PICTURES_FROM, PICTURES_TO = 1.1, 1.45  # where the changed inputs sit, above the probabilities (0 to 1)
 PICTURES = 12  # at most, above the curves: every few steps, the unchanged input among them
 SEEN = 0.1  # a class whose probability passes this somewhere is drawn bold and named
@@ -123,21 +123,15 @@ class InvarianceView(QWidget):
             return
         self._stale = False
         kind = self.change.currentData()
-        pixels = self._pixels if self._pixels is not None else sample_input(SAMPLE)
-        self.source.setText("" if self._pixels is not None else
-                            f"the app's sample drawing of a {SAMPLE}; draw on the Draw tab to follow yours")
+        pixels, caption = (self._pixels, "") if self._pixels is not None else followed_sample(FIRST_SAMPLE)
+        self.source.setText(caption)
         made = self.sweep = sweep(self.predictor, pixels, kind)
         names = self.predictor.class_names
         x = made.values
         self.plot.setLabel("bottom", made.change.axis)
         self.plot.setXRange(x[0], x[-1], padding=0.06)  # room for the end pictures' halves
         self.unchanged.setValue(made.change.unchanged)
-        for k, (curve, name) in enumerate(zip(self.curves, self.names)):
-            if k >= made.probabilities.shape[1]:
-                curve.setData([], [])
-                name.setVisible(False)
-                continue
-            p = made.probabilities[:, k]
+        for k, (curve, name, p) in enumerate(zip(self.curves, self.names, made.probabilities.T)):
             seen = bool(p.max() >= SEEN)
             colour = pg.mkColor(RUN_COLOURS[k])
             if not seen:

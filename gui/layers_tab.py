@@ -20,6 +20,12 @@ MAP_COLUMNS = 16
 FIRST_SAMPLE = 7  # followed until the user draws: its bar and diagonal give the first maps edges to find
 
 
+def followed_sample(digit: int) -> tuple[np.ndarray, str]:
+    """The network's input for the app's sample drawing of ``digit``, and the caption that says it is one:
+    what the pictures of the network follow until something is drawn."""
+    return sample_input(digit), f"the app's sample drawing of a {digit}; draw on the Draw tab to follow yours"
+
+
 # Outlines of what a kernel slice adds to a unit (red) or takes away (blue), as the kernels are coloured;
 # light enough to stand out on viridis's dark purple.
 ADDS, TAKES_AWAY = "#f43f5e", "#38bdf8"
@@ -195,7 +201,7 @@ class LayersTab(QWidget):
         """The 28×28 input the column follows and its caption: the drawing, or a sample until there is one."""
         if self._pixels is not None:
             return self._pixels, f"the number drawn: its {self._which}" if self._which else ""
-        return sample_input(self._sample), f"the app's sample drawing of a {self._sample}; draw on the Draw tab to follow yours"
+        return followed_sample(self._sample)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

@@ -39,7 +39,7 @@ def test_every_preset_plans_valid_runs():
 
 
 def test_the_duration_estimate_counts_augmentation_and_the_pen_digits_an_epoch_adds():
-    from engine.compare import AUGMENT_COST, RunPlan, estimate_seconds
+    from engine.compare import AUGMENT_COST, RunPlan, estimate_seconds, plain_images_per_sec
 
     plain = TrainConfig(dataset="mnist", augment=False, epochs=2, val_fraction=0.1)
     seconds = estimate_seconds([RunPlan("a", plain)], 1000.0, 60_000)
@@ -48,6 +48,8 @@ def test_the_duration_estimate_counts_augmentation_and_the_pen_digits_an_epoch_a
     assert augmented == pytest.approx(seconds * AUGMENT_COST)
     mixed = TrainConfig(dataset="mnist+pen", augment=False, epochs=2, val_fraction=0.1, pen_share=0.4)
     assert estimate_seconds([RunPlan("c", mixed)], 1000.0, 60_000) == pytest.approx(seconds / 0.6)  # 40 % of each epoch pen
+    assert plain_images_per_sec(514.0, TrainConfig()) == pytest.approx(514.0 * AUGMENT_COST)  # a measured augmented run
+    assert plain_images_per_sec(1214.0, plain) == 1214.0
 
 
 def test_a_comparison_trains_each_run_keeps_it_and_reports_curves(small_mnist, isolated_home):
