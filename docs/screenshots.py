@@ -241,6 +241,9 @@ def main(out_dir: Path) -> int:
         while compare.running:
             wait(200)
         shoot("experiments-compare" if preset == "optimizers" else f"experiments-{preset}")
+    window.show_error_rate(True)  # the same runs as error rates on a log axis
+    shoot("experiments-error-rate")
+    window.show_error_rate(False)
     experiments.pages.setCurrentWidget(experiments.search)
     experiments.search.trials.setValue(8)
     experiments.search.study_name = lambda _config: f"screenshots-{time.time():.0f}"  # a fresh study, not the user's

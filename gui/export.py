@@ -61,7 +61,8 @@ def copy_picture(widget: QWidget) -> None:
 
 
 def add_picture_menu(widget: QWidget, name: str) -> None:
-    """Right-click on ``widget``: Copy picture, Save picture as PNG… (``name`` suggests the file name)."""
+    """Right-click on ``widget``: Copy picture, Save picture as PNG… (``name`` suggests the file name), then any
+    actions added to the widget."""
     widget.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
     widget.customContextMenuRequested.connect(lambda pos: _show_menu(widget, name, pos))
 
@@ -70,6 +71,9 @@ def _show_menu(widget: QWidget, name: str, pos) -> None:
     menu = QMenu(widget)
     menu.addAction("Copy picture", lambda: copy_picture(widget))
     menu.addAction("Save picture as PNG…", lambda: _choose_and_save(widget, name))
+    if widget.actions():  # the widget's own choices (how an accuracy chart is drawn)
+        menu.addSeparator()
+        menu.addActions(widget.actions())
     menu.exec(widget.mapToGlobal(pos))
 
 

@@ -234,6 +234,11 @@ class MainWindow(QMainWindow):
         self.full_screen_action = self._action(view_menu, "&Full screen", [QKeySequence.StandardKey.FullScreen, "F11"],
                                                self.toggle_full_screen)
         self.full_screen_action.setCheckable(True)
+        self.error_rate_action = self._action(view_menu, "Accuracy as &error rate (log scale)", None, self.show_error_rate)
+        self.error_rate_action.setCheckable(True)
+        self.error_rate_action.setToolTip("Near 99 %, runs an accuracy chart draws as one line are apart as errors")
+        for chart in self._accuracy_charts():  # and on each chart's right-click menu
+            chart.accuracy_scale.plot.addAction(self.error_rate_action)
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", QKeySequence.StandardKey.HelpContents, self.show_shortcuts)
         self._action(help_menu, "How a kernel &slides (size, padding, stride)…", None, lambda: self.show_sliding())
@@ -252,6 +257,15 @@ class MainWindow(QMainWindow):
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
+
+    def _accuracy_charts(self) -> tuple:
+        return self.train_tab.curves, self.experiments_tab.compare.chart, self.experiments_tab.runs.chart
+
+    def show_error_rate(self, error_rate: bool) -> None:
+        """Every accuracy chart as error rate on a log scale (0.6 % and 0.4 %, not 99.4 % and 99.6 %), or back."""
+        self.error_rate_action.setChecked(error_rate)
+        for chart in self._accuracy_charts():
+            chart.set_error_rate(error_rate)
 
     def toggle_full_screen(self) -> None:
         """The whole screen for the app (a projector in a lesson), and back."""
@@ -522,6 +536,7 @@ class MainWindow(QMainWindow):
         else:
             self._fit_to_screen()
         self.tabs.setCurrentIndex(remembered(self.settings, "tab"))
+        self.show_error_rate(remembered(self.settings, "error_rate_charts"))
         self.draw_tab.restore_state(self.settings)
         self.train_tab.restore_state(self.settings)
         self.experiments_tab.restore_state(self.settings)
@@ -534,6 +549,7 @@ class MainWindow(QMainWindow):
     def _save_settings(self) -> None:
         remember_geometry(self.settings, self.saveGeometry())
         remember(self.settings, "tab", self.tabs.currentIndex())
+        remember(self.settings, "error_rate_charts", self.error_rate_action.isChecked())
         self.draw_tab.save_state(self.settings)
         self.train_tab.save_state(self.settings)
         self.experiments_tab.save_state(self.settings)

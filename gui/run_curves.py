@@ -4,6 +4,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from gui.error_rate import AccuracyScale
 from gui.export import add_picture_menu
 from gui.style import RUN_COLOURS, legend_brush, set_log_ticks
 
@@ -40,6 +41,7 @@ class CurveChart(QWidget):
         self.loss.showGrid(x=True, y=True, alpha=0.15)
         self.accuracy = pg.PlotWidget(background=None, title="Validation accuracy")
         self.accuracy.setLabel("bottom", "epoch")
+        self.accuracy_scale = AccuracyScale(self.accuracy, "Validation accuracy", "Validation error rate (log scale)")
         self.accuracy.showGrid(x=True, y=True, alpha=0.15)
         self.legend = self.accuracy.addLegend(offset=(-10, -10), brush=legend_brush())
         for plot, name in ((self.loss, "loss"), (self.accuracy, "validation-accuracy")):
@@ -70,7 +72,17 @@ class CurveChart(QWidget):
         if not shown:
             self.loss.setYRange(-2.1, 0.5, padding=0)  # log10: under 0.01 .. 3, so that 0.01 is labelled
             set_log_ticks(self.loss.getAxis("left"), [0.01, 3])
-            self.accuracy.setYRange(0, 1)
+            self.accuracy_scale.reset()
+            self.accuracy_scale.fit([], lowest=0.0)
+
+    def set_error_rate(self, error_rate: bool) -> None:
+        self.accuracy_scale.set_error_rate(error_rate)
+        self.legend.setOffset((-10, 10) if error_rate else (-10, -10))  # the corner the curves move away from
+        for data in self._data:
+            data["dirty"] = True
+        if not self._numbers:
+            self.accuracy_scale.fit([], lowest=0.0)
+        self.redraw()
 
     def add_run(self, label: str) -> int:
         index = len(self._curves)
@@ -102,8 +114,9 @@ class CurveChart(QWidget):
         if not self._numbers and any(data["loss_x"] or data["acc_x"] for data in self._data):
             self._show_numbers(True)
         set_log_ticks(self.loss.getAxis("left"), [y for data in self._data for y in data["loss_y"][-200:]])
+        self.accuracy_scale.follow([a for data in self._data for a in data["acc_y"]])
         for (loss, accuracy), data in zip(self._curves, self._data):
             if data["dirty"]:
                 data["dirty"] = False
                 loss.setData(data["loss_x"], np.maximum(data["loss_y"], 1e-6) if data["loss_y"] else [])
-                accuracy.setData(data["acc_x"], data["acc_y"])
+                accuracy.setData(data["acc_x"], self.accuracy_scale.y(data["acc_y"]))

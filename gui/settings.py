@@ -29,6 +29,7 @@ class Remembered:
     search_trials: int = 12
     search_sampler: str = "tpe"
     search_quick: bool = True
+    error_rate_charts: bool = False  # accuracy charts as error rate on a log scale (View menu)
 
 
 DEFAULTS = Remembered()

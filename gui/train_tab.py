@@ -28,6 +28,7 @@ from engine.runs import RunSummary, metrics_until
 from engine.train import SUGGESTED_LR, Trainer
 from gui.settings import remember, remembered
 from gui.config_form import ConfigForm, option_label
+from gui.error_rate import AccuracyScale
 from gui.layer_stats_view import LayerStatsView
 from gui.run_curves import Smoothed
 from gui.style import BAD, MUTED, PEN_COLOUR, TRAIN_COLOUR, VAL_COLOUR, WholeNumberAxis
@@ -71,6 +72,7 @@ class ModelSummary(QTableWidget):
 
 
 PEN_CURVE = "validation: unseen pen writers"
+LOWEST_SHOWN = 0.9  # the accuracy axis shows 90-100 % until a run falls under it
 
 
 class TrainingCurves(QWidget):
@@ -92,6 +94,7 @@ class TrainingCurves(QWidget):
                                       axisItems={"bottom": WholeNumberAxis("bottom")})
         self.acc_plot.setLabel("bottom", "epoch")
         self.acc_plot.showGrid(x=True, y=True, alpha=0.15)
+        self.accuracy_scale = AccuracyScale(self.acc_plot, "Accuracy per epoch", "Error rate per epoch (log scale)")
         self.train_acc = self.acc_plot.plot([], [], pen=pg.mkPen(TRAIN_COLOUR, width=2), symbol="o", symbolSize=6,
                                             symbolBrush=TRAIN_COLOUR, name="train (augmented batches)")
         self.val_acc = self.acc_plot.plot([], [], pen=pg.mkPen(VAL_COLOUR, width=2), symbol="s", symbolSize=6,
@@ -122,20 +125,23 @@ class TrainingCurves(QWidget):
         self.loss_plot.setXRange(0, max(1, total_steps), padding=0.01)
         self.loss_plot.setYRange(-2.5, 0.5, padding=0)  # log10: 0.003 .. 3
         self.acc_plot.setXRange(0.5, epochs + 0.5, padding=0)
-        self.acc_plot.setYRange(0.9, 1.0, padding=0.02)
+        self.accuracy_scale.reset()
+        self.accuracy_scale.fit([], lowest=LOWEST_SHOWN)
         for plot in (self.loss_plot, self.acc_plot):
             plot.disableAutoRange()
         self._dirty = True
 
-    def _widen_ranges(self) -> None:
-        """Grow (never shrink) the y ranges when new data falls outside them."""
+    def _widen_loss_range(self) -> None:
+        """Grow (never shrink) the loss axis when new losses fall outside it."""
         (_, (y0, y1)) = self.loss_plot.viewRange()
         low, high = np.log10(max(min(self.losses[-50:]), 1e-6)), np.log10(max(max(self.losses[-50:]), 1e-6))
         if low < y0 or high > y1:
             self.loss_plot.setYRange(min(y0, np.floor(low * 2) / 2), max(y1, np.ceil(high * 2) / 2), padding=0)
-        values = [v for v in self.train_accuracy + self.val_accuracy + self.pen_accuracy if v == v]
-        if values and min(values) < self.acc_plot.viewRange()[1][0]:
-            self.acc_plot.setYRange(max(0.0, np.floor(min(values) * 20) / 20), 1.0, padding=0.02)
+
+    def set_error_rate(self, error_rate: bool) -> None:
+        self.accuracy_scale.set_error_rate(error_rate)
+        self._dirty = True
+        self.redraw()
 
     def add_batch(self, step: int, loss: float) -> None:
         self.steps.append(step)
@@ -155,13 +161,15 @@ class TrainingCurves(QWidget):
             return
         self._dirty = False
         if self.losses:
-            self._widen_ranges()
+            self._widen_loss_range()
+        self.accuracy_scale.fit(self.train_accuracy + self.val_accuracy + self.pen_accuracy, lowest=LOWEST_SHOWN)
         self.raw_loss.setData(self.steps, np.maximum(self.losses, 1e-6) if self.losses else [])
         self.smooth_loss.setData(self.steps, np.maximum(self.smoothed, 1e-6) if self.smoothed else [])
-        self.train_acc.setData(self.epochs, self.train_accuracy)
-        self.val_acc.setData(self.epochs, self.val_accuracy, connect="finite")
+        y = self.accuracy_scale.y
+        self.train_acc.setData(self.epochs, y(self.train_accuracy))
+        self.val_acc.setData(self.epochs, y(self.val_accuracy), connect="finite")
         has_pen = np.isfinite(self.pen_accuracy).any() if self.pen_accuracy else False
-        self.pen_acc.setData(*((self.epochs, self.pen_accuracy) if has_pen else ([], [])), connect="finite")
+        self.pen_acc.setData(*((self.epochs, y(self.pen_accuracy)) if has_pen else ([], [])), connect="finite")
         legend = self.acc_legend
         if has_pen and legend.getLabel(self.pen_acc) is None:
             legend.addItem(self.pen_acc, PEN_CURVE)

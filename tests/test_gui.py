@@ -1445,6 +1445,41 @@ def test_layers_tab_follows_a_sample_drawing_until_something_is_drawn(window, qt
     np.testing.assert_array_equal(tab._rows["input"].tiles[0], sample(1))
 
 
+def test_accuracy_charts_show_error_rate_on_a_log_scale(window):
+    """Near 99 % an accuracy axis draws runs as one line; as error rates on a log axis they are apart."""
+    curves, compare = window.train_tab.curves, window.experiments_tab.compare.chart
+    curves.reset(total_steps=100, epochs=3)
+    for epoch, (train, val) in enumerate([(0.97, 0.99), (0.98, 0.996), (0.985, 1.0)], start=1):
+        curves.add_epoch(epoch, train, val)
+    run = compare.add_run("a run")
+    for epoch, accuracy in ((0.5, 0.9), (1.0, 0.995)):
+        compare.add_loss(run, epoch, 0.1)
+        compare.add_accuracy(run, epoch, accuracy)
+    for chart in (curves, compare):
+        chart.redraw()
+    np.testing.assert_allclose(curves.val_acc.getData()[1], [0.99, 0.996, 1.0])
+    assert curves.acc_plot.viewRange()[1][1] == pytest.approx(1.0, abs=0.01)
+    assert window.error_rate_action in curves.acc_plot.actions()  # also on the chart's right-click menu
+
+    window.error_rate_action.trigger()  # View → Accuracy as error rate (log scale)
+    np.testing.assert_allclose(curves.val_acc.getData()[1], np.log10([0.01, 0.004, 1e-4]))  # no error: the floor
+    np.testing.assert_allclose(curves.train_acc.getData()[1], np.log10([0.03, 0.02, 0.015]))
+    np.testing.assert_allclose(compare._curves[0][1].getData()[1], np.log10([0.1, 0.005]))
+    low, high = curves.acc_plot.viewRange()[1]
+    assert low < -4 and -1 < high < 0  # 0.01 % (the perfect epoch) to over 10 %
+    assert curves.acc_plot.plotItem.titleLabel.text == "Error rate per epoch (log scale)"
+    assert "error rate" in compare.accuracy.plotItem.titleLabel.text
+    labels = [text for level in curves.acc_plot.getAxis("left")._tickLevels for _, text in level]
+    assert {"0.01 %", "0.1 %", "1 %", "10 %", "0.5 %"} <= set(labels)
+    assert window.experiments_tab.runs.chart.accuracy_scale.error_rate
+
+    window.error_rate_action.trigger()  # and back
+    np.testing.assert_allclose(curves.val_acc.getData()[1], [0.99, 0.996, 1.0])
+    np.testing.assert_allclose(compare._curves[0][1].getData()[1], [0.9, 0.995])
+    assert curves.acc_plot.plotItem.titleLabel.text == "Accuracy per epoch"
+    assert curves.acc_plot.getAxis("left")._tickLevels is None
+
+
 def test_choices_persist_between_sessions(qtbot, settings):
     first = MainWindow(settings=settings)
     qtbot.addWidget(first)
@@ -1460,10 +1495,12 @@ def test_choices_persist_between_sessions(qtbot, settings):
     experiments.search.sampler.setCurrentIndex(experiments.search.sampler.findData("random"))
     first.evaluate_tab.views.setCurrentIndex(1)  # how sure vs how often right
     first.evaluate_tab.invariance.choose("stroke")
+    first.error_rate_action.trigger()
     first.close()
     second = MainWindow(settings=settings)
     qtbot.addWidget(second)
     assert second.draw_tab.pen_slider.value() == 30
+    assert second.error_rate_action.isChecked() and second.train_tab.curves.accuracy_scale.error_rate
     assert second.train_tab.form.config().optimizer == "momentum"
     assert second.tabs.currentIndex() == 2
     experiments = second.experiments_tab
