@@ -448,6 +448,7 @@ class EvaluateTab(QWidget):
         right_layout.addWidget(self.errors_title)
         right_layout.addWidget(self.errors_gallery, 1)
         splitter = QSplitter()
+        splitter.setObjectName("evaluateSplitter")
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setSizes([560, 640])

@@ -162,7 +162,7 @@ class ComparePanel(QWidget, StopsAndWaits):
         buttons.addWidget(self.use_button)
         buttons.addStretch(1)
         controls.addLayout(buttons)
-        side_by_side(self, controls, self.chart)
+        side_by_side(self, controls, self.chart, "compare")
 
         self._worker: JobWorker | None = None
         self._finished_job = None

@@ -10,7 +10,7 @@ from PIL import Image
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QDialog, QDialogButtonBox, QFileDialog, QFrame, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea,
-    QTabWidget, QVBoxLayout, QWidget,
+    QSplitter, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from engine import __version__
@@ -33,7 +33,9 @@ from gui.export import choose_save_path
 from gui.kernels_tab import KernelsTab
 from gui.layers_tab import LayersTab
 from gui.personal_panel import PersonalPanel
-from gui.settings import remember, remember_geometry, remembered, remembered_geometry
+from gui.settings import (
+    remember, remember_geometry, remember_splitters, remembered, remembered_geometry, restore_splitters,
+)
 from gui.style import follow_palette
 from gui.train_tab import TrainTab
 
@@ -257,6 +259,10 @@ class MainWindow(QMainWindow):
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
+
+    def _splitters(self) -> list[QSplitter]:
+        """The bars between a tab's panes, each remembered where the user leaves it."""
+        return [splitter for splitter in self.findChildren(QSplitter) if splitter.objectName().endswith("Splitter")]
 
     def _accuracy_charts(self) -> tuple:
         return self.train_tab.curves, self.experiments_tab.compare.chart, self.experiments_tab.runs.chart
@@ -537,6 +543,7 @@ class MainWindow(QMainWindow):
             self._fit_to_screen()
         self.tabs.setCurrentIndex(remembered(self.settings, "tab"))
         self.show_error_rate(remembered(self.settings, "error_rate_charts"))
+        restore_splitters(self.settings, self._splitters())
         self.draw_tab.restore_state(self.settings)
         self.train_tab.restore_state(self.settings)
         self.experiments_tab.restore_state(self.settings)
@@ -550,6 +557,7 @@ class MainWindow(QMainWindow):
         remember_geometry(self.settings, self.saveGeometry())
         remember(self.settings, "tab", self.tabs.currentIndex())
         remember(self.settings, "error_rate_charts", self.error_rate_action.isChecked())
+        remember_splitters(self.settings, self._splitters())
         self.draw_tab.save_state(self.settings)
         self.train_tab.save_state(self.settings)
         self.experiments_tab.save_state(self.settings)

@@ -93,7 +93,7 @@ class RunsPanel(QWidget):
         left.addWidget(self.where)
         left.addWidget(self.table, 1)
         left.addLayout(buttons)
-        side_by_side(self, left, self.chart)
+        side_by_side(self, left, self.chart, "runs")
         self.runs: list[RunSummary] = []
 
     def refresh(self) -> None:

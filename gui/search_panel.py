@@ -104,7 +104,7 @@ class SearchPanel(QWidget, StopsAndWaits):
         buttons.addWidget(self.use_button)
         buttons.addStretch(1)
         left.addLayout(buttons)
-        side_by_side(self, left, self.plot, (620, 620))
+        side_by_side(self, left, self.plot, "search", (620, 620))
         self.results = []
         self._best: dict | None = None  # the study's best trial, as the search reports it
         self._quick_search = False  # whether the trials shown were scored on quick runs

@@ -61,3 +61,24 @@ def remembered_geometry(settings: QSettings) -> QByteArray | None:
 
 def remember_geometry(settings: QSettings, geometry: QByteArray) -> None:
     settings.setValue("geometry", geometry)
+
+
+def restore_splitters(settings: QSettings, splitters) -> None:
+    """Each named splitter's bar where the user last left it, kept as each pane's share of the width, so that
+    it fits a window of another size. Only a bar the user moves is remembered again: a page never opened has
+    no widths of its own to keep."""
+    for splitter in splitters:
+        try:
+            shares = [float(share) for share in str(settings.value(f"splitters/{splitter.objectName()}", "")).split()]
+        except ValueError:  # a settings file written by hand
+            shares = []
+        if len(shares) == splitter.count() and all(0 < share < 1 for share in shares):
+            splitter.setSizes([round(share * 10_000) for share in shares])  # Qt shares out the real width by these
+        splitter.splitterMoved.connect(lambda _pos, _index, splitter=splitter: splitter.setProperty("moved", True))
+
+
+def remember_splitters(settings: QSettings, splitters) -> None:
+    for splitter in splitters:
+        sizes = splitter.sizes()
+        if splitter.property("moved") and sum(sizes) > 0:
+            settings.setValue(f"splitters/{splitter.objectName()}", " ".join(f"{size / sum(sizes):.4f}" for size in sizes))

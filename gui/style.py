@@ -170,14 +170,16 @@ class FewTicksAxis(pg.AxisItem):
         return [f"{value * scale + 0.0:.4g}" for value in values]
 
 
-def side_by_side(owner: QWidget, left, right: QWidget, sizes=(640, 600)) -> None:
-    """Fill ``owner`` with ``left`` (a widget or a layout) and ``right``, split by a movable bar."""
+def side_by_side(owner: QWidget, left, right: QWidget, name: str, sizes=(640, 600)) -> None:
+    """Fill ``owner`` with ``left`` (a widget or a layout) and ``right``, split by a movable bar that the
+    window remembers by ``name``."""
     if not isinstance(left, QWidget):
         holder = QWidget()
         holder.setLayout(left)
         left.setContentsMargins(0, 0, 0, 0)
         left = holder
     splitter = QSplitter()
+    splitter.setObjectName(f"{name}Splitter")
     splitter.addWidget(left)
     splitter.addWidget(right)
     splitter.setSizes(list(sizes))

@@ -270,6 +270,7 @@ class TrainTab(QWidget, StopsAndWaits):
         right_layout.addWidget(self.charts, 1)
 
         splitter = QSplitter()
+        splitter.setObjectName("trainSplitter")
         splitter.addWidget(scroll)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)

@@ -9,7 +9,7 @@ from PIL import Image
 from PySide6.QtCore import QMimeData, QObject, QPointF, QSettings, Qt, QThread, QUrl, Slot
 from PySide6.QtGui import QFontMetrics, QDesktopServices, QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea, QTabWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSplitter, QTabWidget
 
 from engine.config import TrainConfig
 from engine.events import Finished, Finishing, Watched
@@ -1496,11 +1496,27 @@ def test_choices_persist_between_sessions(qtbot, settings):
     first.evaluate_tab.views.setCurrentIndex(1)  # how sure vs how often right
     first.evaluate_tab.invariance.choose("stroke")
     first.error_rate_action.trigger()
+    first.resize(1200, 800)
+    first.show()
+    qtbot.waitExposed(first)
+    bar = first.findChild(QSplitter, "searchSplitter")  # on the page open
+    before = bar.sizes()
+    bar.setSizes([before[0] + 150, before[1] - 150])  # the trial table made wider, as a drag does it
+    bar.splitterMoved.emit(before[0] + 150, 1)
+    share = bar.sizes()[0] / sum(bar.sizes())
+    assert bar.sizes()[0] == before[0] + 150
     first.close()
+    assert settings.value("splitters/compareSplitter") is None  # a bar nobody moved keeps no widths
     second = MainWindow(settings=settings)
     qtbot.addWidget(second)
     assert second.draw_tab.pen_slider.value() == 30
     assert second.error_rate_action.isChecked() and second.train_tab.curves.accuracy_scale.error_rate
+    second.resize(1100, 700)  # a smaller window: the panes keep their shares
+    second.show()
+    qtbot.waitExposed(second)
+    sizes = second.findChild(QSplitter, "searchSplitter").sizes()
+    assert sizes[0] / sum(sizes) == pytest.approx(share, abs=0.01)
+    assert {s.objectName() for s in second._splitters()} == {f"{n}Splitter" for n in ("train", "compare", "search", "runs", "evaluate")}
     assert second.train_tab.form.config().optimizer == "momentum"
     assert second.tabs.currentIndex() == 2
     experiments = second.experiments_tab
