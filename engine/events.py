@@ -60,6 +60,16 @@ class KernelSnapshot:
 
 
 @dataclass(frozen=True)
+class ModelSnapshot:
+    """A copy of the model as it stands (the weight average, as it is evaluated), on the CPU, every
+    ``model_every`` steps: the Layers tab follows a drawing through it while the run trains."""
+    step: int
+    model: object = field(repr=False)  # a torch module in eval mode
+    name: str = ""  # the model's name in the zoo
+    class_names: tuple = ()
+
+
+@dataclass(frozen=True)
 class Watched:
     """A few fixed validation images and the model's answers to them as it is now, every ``watch_every``
     steps from before the first: the Train tab shows the answers change as the network learns."""

@@ -30,8 +30,8 @@ from engine.datasets import (MIXED, PEN, Dataset, DatasetError, grouped_split, l
 from engine.device import DeviceError, configure_cpu, device_name, is_out_of_memory, resolve_device
 from engine.calibrate import calibration_record
 from engine.evaluate import evaluate, predict_logits, to_model_input
-from engine.events import (BatchEnd, Downloading, EpochEnd, Evaluation, Failed, Finished, Finishing, KernelSnapshot, Notice,
-                           Started, Watched)
+from engine.events import (BatchEnd, Downloading, EpochEnd, Evaluation, Failed, Finished, Finishing, KernelSnapshot,
+                           ModelSnapshot, Notice, Started, Watched)
 from engine.layer_stats import LayerProbe
 from engine.models import build_model
 from engine.pendigits import first_drawings
@@ -159,6 +159,7 @@ class Trainer:
         evals_per_epoch: int = 0,
         evaluate_test: bool = True,
         watch_every: int = 0,
+        model_every: int = 0,
         data_dir=None,
         sync_every: int | None = None,
         label: str = "",
@@ -177,6 +178,8 @@ class Trainer:
         self._probe: LayerProbe | None = None
         self.evaluate_test = evaluate_test
         self.watch_every = watch_every  # steps between Watched events (0: none)
+        # Steps between ModelSnapshot events (0: none); the app sets it while someone looks at the Layers tab.
+        self.model_every = model_every
         self.data_dir = data_dir
         # How many batches between reading the loss back from the device: every batch on the CPU
         # (free there), every 20 on a GPU so the host never stalls it.
@@ -456,12 +459,16 @@ class Trainer:
         return self._finished_on_scans
 
     def _after_step(self, epoch: float) -> None:
-        """What is shown live (kernels, the watched answers) and recorded for the replay, when due;
+        """What is shown live (kernels, the watched answers, the model) and recorded for the replay, when due;
         ``epoch`` is fractional."""
         if self.kernel_every and self._step % self.kernel_every == 0:
             self._emit(KernelSnapshot(self._step, self.kernels()))
         if self.watch_every and self._step % self.watch_every == 0:
             self._watch(epoch)
+        every = self.model_every  # read once: another thread may change it
+        if every and self._step % every == 0:
+            snapshot = copy.deepcopy(self.model).cpu().eval().requires_grad_(False)
+            self._emit(ModelSnapshot(self._step, snapshot, self.config.model, tuple(self._dataset.class_names)))
         if self._recorder.due(self._step):
             self._recorder.record(self._step, epoch, self.kernels())
 

@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
                                QVBoxLayout, QWidget)
 
+from engine.events import ModelSnapshot
 from engine.predict import LayerView, Predictor
 from engine.preprocess import sample_input
 from engine.unit import DenseWork, dense_work, unit_work
@@ -154,7 +155,9 @@ class LayersTab(QWidget):
         layout.addLayout(grid, 1)
         layout.addWidget(self.info)
 
-        self._predictor: Predictor | None = None
+        self._predictor: Predictor | None = None  # the model shown: the active one, or a run's as it trains
+        self._active: Predictor | None = None
+        self._live_step: int | None = None  # the step of the run's model shown, while one is
         self._kernels: list[np.ndarray] = []
         self._pixels: np.ndarray | None = None
         self._which = ""
@@ -172,14 +175,42 @@ class LayersTab(QWidget):
 
     # --- inputs ------------------------------------------------------------------------------------
     def set_model(self, predictor: Predictor) -> None:
+        """The active model (which a run's live model gives way to)."""
+        self._active = predictor
+        self._live_step = None
+        self._show_model(predictor, predictor.metadata.get("model", {}).get("name", "?"))
+
+    def show_live(self, snapshot: ModelSnapshot) -> None:
+        """The model of the run under way, as it stands at ``snapshot.step``: its maps form as it learns."""
+        live = Predictor(snapshot.model, "cpu", {"class_names": list(snapshot.class_names)})
+        first = self._live_step is None
+        self._live_step = snapshot.step
+        what = f"Live from training, step {snapshot.step:,}: {snapshot.name}"
+        if first:  # a run's first copy: its own rows (another model than the active one, maybe)
+            self._show_model(live, what)
+            return
+        self._predictor, self._kernels = live, live.kernels()
+        self._set_source(what)
+        self._stale = True
+        if self.isVisible():
+            self._refresh()
+
+    def end_live(self) -> None:
+        """The run has ended: back to the active model, unless it has already taken over."""
+        if self._live_step is not None:
+            self.set_model(self._active)
+
+    def _show_model(self, predictor: Predictor, what: str) -> None:
         self._predictor = predictor
         self._kernels = predictor.kernels()
-        self.source.setText(f"{predictor.metadata.get('model', {}).get('name', '?')}, layer by layer: "
-                            "from the 28×28 input (top) to the answer (bottom)")
+        self._set_source(what)
         self._build_rows()
         self._selection = None
         self._stale = True
         self._refresh()
+
+    def _set_source(self, what: str) -> None:
+        self.source.setText(f"{what}, layer by layer: from the 28×28 input (top) to the answer (bottom)")
 
     def set_input(self, pixels: np.ndarray | None, which: str = "") -> None:
         """The drawing to follow through the layers; ``which`` says which digit of a number it is."""

@@ -175,6 +175,10 @@ class MainWindow(QMainWindow):
         self.evaluate_tab.personal = self.personal.store
         self.train_tab.trained.connect(self._use_trained_model)
         self.train_tab.kernels.connect(self.kernels_tab.show_training_snapshot)
+        self.train_tab.live_model.connect(self.layers_tab.show_live)
+        self.train_tab.run_ended.connect(self.layers_tab.end_live)
+        self.tabs.currentChanged.connect(  # a run sends copies of its model only while someone watches them
+            lambda _index: self.train_tab.send_live_model(self.tabs.currentWidget() is self.layers_tab))
         self.train_tab.activity.connect(self.activity_status.setText)
         self.evaluate_tab.activity.connect(self.activity_status.setText)
         self.evaluate_tab.sampleOpened.connect(self.open_test_image)

@@ -18,8 +18,8 @@ from engine.config import TrainConfig
 from engine.datasets import MIXED
 from engine.device import cuda_available
 from engine.events import (
-    BatchEnd, Downloading, EpochEnd, Failed, Finished, Finishing, KernelSnapshot, LayerStats, Notice, Started,
-    Watched, format_duration,
+    BatchEnd, Downloading, EpochEnd, Failed, Finished, Finishing, KernelSnapshot, LayerStats, ModelSnapshot, Notice,
+    Started, Watched, format_duration,
 )
 from engine.models import build_model, summarize
 from engine.paths import shown
@@ -40,6 +40,7 @@ REDRAW_MS = 250  # curves and progress are redrawn from a timer (4 Hz), never pe
 KERNEL_EVERY = 20  # batches between kernel snapshots for the Kernels tab
 STATS_EVERY = 25  # batches between layer statistics (one watched batch costs about two plain ones)
 WATCH_EVERY = 20  # batches between the Predictions page's answers (40 images: 5 ms on 2 cores, under 1 % of 20 batches)
+MODEL_EVERY = 20  # batches between copies of the model for the Layers tab, while it is open (6 ms: 1 % of 20 batches)
 
 
 class ModelSummary(QTableWidget):
@@ -183,6 +184,8 @@ class TrainTab(QWidget, StopsAndWaits):
 
     trained = Signal(object, object)
     kernels = Signal(object)
+    live_model = Signal(object)  # a ModelSnapshot, while the Layers tab is open
+    run_ended = Signal()  # however it ended
     activity = Signal(str)
     continue_requested = Signal(object)  # an interrupted RunSummary, from the link offered at start-up
     sampleOpened = Signal(str, str, object)  # a Predictions tile double-clicked: (source, label, PreparedImage)
@@ -191,6 +194,7 @@ class TrainTab(QWidget, StopsAndWaits):
         super().__init__(parent)
         self.trainer: Trainer | None = None
         self._worker = None
+        self._model_wanted = False  # copies of the model as it trains, for the Layers tab
         self._thread = None
         disabled = {} if cuda_available() else {"device": ("cuda",)}
         self.form = ConfigForm(disabled_choices=disabled)
@@ -324,7 +328,7 @@ class TrainTab(QWidget, StopsAndWaits):
         self._note = ""
         self._interrupted = None
         self.trainer = Trainer(config, kernel_every=KERNEL_EVERY, stats_every=STATS_EVERY, watch_every=WATCH_EVERY,
-                               **trainer_options)
+                               model_every=MODEL_EVERY if self._model_wanted else 0, **trainer_options)
         self._worker = TrainingWorker(self.trainer)
         self._worker.event.connect(self._on_event)
         self._worker.done.connect(self._on_done)
@@ -381,6 +385,12 @@ class TrainTab(QWidget, StopsAndWaits):
             self.pause_button.setText("Pause")
             self.activity.emit("Training…")
 
+    def send_live_model(self, wanted: bool) -> None:
+        """Whether the run sends copies of its model as it trains (for the Layers tab, while it is open)."""
+        self._model_wanted = wanted
+        if self.running:
+            self.trainer.model_every = MODEL_EVERY if wanted else 0
+
     def stop(self) -> None:
         if self.trainer:
             self.trainer.stop()
@@ -402,6 +412,7 @@ class TrainTab(QWidget, StopsAndWaits):
         self._thread = None
         self._worker = None
         self._set_running(False)
+        self.run_ended.emit()
 
     # --- events from the engine --------------------------------------------------------------
     def _redraw(self) -> None:
@@ -428,6 +439,8 @@ class TrainTab(QWidget, StopsAndWaits):
             self.rate_label.setText(f"loss {event.loss:.4f} · ETA {format_duration(event.seconds_left)}")
         elif isinstance(event, KernelSnapshot):
             self.kernels.emit(event)
+        elif isinstance(event, ModelSnapshot):
+            self.live_model.emit(event)
         elif isinstance(event, LayerStats):
             self.layer_stats.add(event)
         elif isinstance(event, Watched):

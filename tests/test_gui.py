@@ -659,6 +659,40 @@ def test_train_button_runs_to_completion_and_activates_the_model(window, qtbot, 
     assert window.activity_status.text() == f"Opened validation digit 6 of {len(answers)} from the Train tab's Predictions, labelled {watched.labels[5]}"
 
 
+def test_the_layers_tab_follows_the_model_live_while_a_run_trains(window, qtbot, tiny_data):
+    from engine.predict import Predictor
+
+    tab, layers = window.train_tab, window.layers_tab
+    tab.form.set_value("epochs", 2)
+    tab.form.set_value("batch_size", 64)
+    tab.form.set_value("dataset", "mnist")  # 14 steps an epoch: one copy of the model, at step 20
+    window.tabs.setCurrentWidget(layers)
+    seen = []  # what the tab showed for each copy the run sent
+
+    def shown(snapshot):
+        followed = layers._followed()[0]
+        seen.append((snapshot, layers.source.text(), layers.layers[0].values.copy(),
+                     Predictor(snapshot.model).layers(followed)[0].values))
+
+    tab.live_model.connect(shown)  # after the window's own connection: the tab has shown it
+    with qtbot.waitSignal(tab.run_ended, timeout=120_000):
+        tab.start()
+        assert tab.trainer.model_every == 20
+        window.tabs.setCurrentWidget(window.draw_tab)  # nobody looks: no copies…
+        assert tab.trainer.model_every == 0
+        window.tabs.setCurrentWidget(layers)  # …until someone does
+    assert [s[0].step for s in seen] == [20]
+    snapshot, caption, maps, expected = seen[0]
+    assert caption.startswith("Live from training, step 20: digitnet, layer by layer")
+    np.testing.assert_allclose(maps, expected, atol=1e-6)  # the run's model at step 20, not the active one
+    assert layers._predictor is window.active.predictor  # the run ended: the model it made is the one shown
+    assert not layers.source.text().startswith("Live")
+    layers.show_live(snapshot)  # a run that ends without a model (stopped, failed) gives the tab back too
+    assert layers.source.text().startswith("Live")
+    tab.run_ended.emit()
+    assert layers._predictor is window.active.predictor and not layers.source.text().startswith("Live")
+
+
 def test_closing_the_window_stops_the_search_for_filter_patches_rather_than_waiting(window):
     from engine.paths import cache_dir
 

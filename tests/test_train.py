@@ -12,7 +12,8 @@ from conftest import subset
 from engine.checkpoint import load_checkpoint
 from engine.config import TrainConfig
 from engine.evaluate import evaluate, predict_logits
-from engine.events import BatchEnd, EpochEnd, Failed, Finished, KernelSnapshot, LayerStats, Started, Watched
+from engine.events import (BatchEnd, EpochEnd, Failed, Finished, KernelSnapshot, LayerStats, ModelSnapshot, Started,
+                           Watched)
 from engine.replay import load_replay
 from engine.runs import read_metrics, read_summary
 from engine.train import Trainer, watched_indices
@@ -27,7 +28,8 @@ def run(config, dataset, tmp_path, **kwargs):
 
 
 def test_short_run_learns_and_reports_events(small_mnist, tmp_path):
-    trainer, final, events = run(TrainConfig(**FAST), small_mnist, tmp_path, kernel_every=20, watch_every=20)
+    trainer, final, events = run(TrainConfig(**FAST), small_mnist, tmp_path, kernel_every=20, watch_every=20,
+                                 model_every=40)
     assert isinstance(final, Finished) and not final.stopped and final.epochs_done == 2
     assert final.test_accuracy > 0.90  # 3,600 training images, two epochs
     assert isinstance(events[0], Started) and events[0].train_size == 3600 and events[0].val_size == 400
@@ -58,6 +60,16 @@ def test_short_run_learns_and_reports_events(small_mnist, tmp_path):
     np.testing.assert_allclose(last.probabilities, finished, atol=1e-5)  # the answers of the model delivered
     right = [int((e.probabilities.argmax(1) == np.array(e.labels)).sum()) for e in (first, last)]
     assert right[1] >= 36 and right[1] > right[0]
+    # Copies of the model as it stood (for the Layers tab): on the CPU, for reading, and the model whose
+    # answers the watched digits got at that step.
+    copies = [e for e in events if isinstance(e, ModelSnapshot)]
+    assert [e.step for e in copies] == [40, 80] and copies[0].name == "digitnet" and copies[0].class_names == small_mnist.class_names
+    model = copies[0].model
+    assert model is not trainer.model and not model.training and not any(p.requires_grad for p in model.parameters())
+    assert {p.device.type for p in model.parameters()} == {"cpu"}
+    at_40 = next(e for e in watched if e.step == 40)
+    np.testing.assert_allclose(predict_logits(model, torch.from_numpy(at_40.images)).softmax(1).numpy(), at_40.probabilities, atol=1e-5)
+    assert not torch.equal(model.conv_blocks()[0].conv.weight, copies[1].model.conv_blocks()[0].conv.weight)
 
 
 def test_watched_digits_are_taken_class_by_class_unseen_writers_first():
