@@ -138,6 +138,17 @@ def _finite(value: float) -> bool:
     return value == value and value not in (float("inf"), float("-inf"))
 
 
+def reading_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """A CPU copy of ``model`` to read with on another thread: in eval mode, without gradients, and without
+    the layer statistics' hooks (without the weight average the model is the net they watch)."""
+    reading = copy.deepcopy(model).cpu().eval().requires_grad_(False)
+    for module in reading.modules():
+        module._forward_hooks.clear()
+    for parameter in reading.parameters():
+        parameter.grad = None
+    return reading
+
+
 class Trainer:
     """Trains one model. Construct, then call ``run()`` (blocking); it returns the final event.
 
@@ -467,8 +478,7 @@ class Trainer:
             self._watch(epoch)
         every = self.model_every  # read once: another thread may change it
         if every and self._step % every == 0:
-            snapshot = copy.deepcopy(self.model).cpu().eval().requires_grad_(False)
-            self._emit(ModelSnapshot(self._step, snapshot, self.config.model, tuple(self._dataset.class_names)))
+            self._emit(ModelSnapshot(self._step, reading_copy(self.model), self.config.model, tuple(self._dataset.class_names)))
         if self._recorder.due(self._step):
             self._recorder.record(self._step, epoch, self.kernels())
 

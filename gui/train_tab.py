@@ -1,6 +1,5 @@
 """The Train tab: every training option, Train/Pause/Stop, and live curves of the run."""
 
-import copy
 import html
 import json
 from dataclasses import fields, replace
@@ -25,7 +24,7 @@ from engine.models import build_model, summarize
 from engine.paths import shown
 from engine.predict import Predictor
 from engine.runs import RunSummary, metrics_until
-from engine.train import SUGGESTED_LR, Trainer
+from engine.train import SUGGESTED_LR, Trainer, reading_copy
 from gui.settings import remember, remembered
 from gui.config_form import ConfigForm, option_label
 from gui.error_rate import AccuracyScale
@@ -502,8 +501,7 @@ class TrainTab(QWidget, StopsAndWaits):
 
     def _trained_predictor(self) -> Predictor:
         """The run's model, copied to the CPU for drawing (training may go on using the device)."""
-        model = copy.deepcopy(self.trainer.model).cpu().eval()
-        return Predictor(model, "cpu", self.trainer.final_metadata)
+        return Predictor(reading_copy(self.trainer.model), "cpu", self.trainer.final_metadata)
 
     def _finished(self, event: Finished) -> None:
         self._redraw()

@@ -16,7 +16,7 @@ from engine.events import (BatchEnd, EpochEnd, Failed, Finished, KernelSnapshot,
                            Watched)
 from engine.replay import load_replay
 from engine.runs import read_metrics, read_summary
-from engine.train import Trainer, watched_indices
+from engine.train import Trainer, reading_copy, watched_indices
 
 FAST = dict(model="digitnet", epochs=2, batch_size=64, val_fraction=0.1, device="cpu")
 
@@ -70,6 +70,26 @@ def test_short_run_learns_and_reports_events(small_mnist, tmp_path):
     at_40 = next(e for e in watched if e.step == 40)
     np.testing.assert_allclose(predict_logits(model, torch.from_numpy(at_40.images)).softmax(1).numpy(), at_40.probabilities, atol=1e-5)
     assert not torch.equal(model.conv_blocks()[0].conv.weight, copies[1].model.conv_blocks()[0].conv.weight)
+
+
+def test_a_reading_copy_leaves_the_training_model_its_hooks_and_gradients():
+    from engine.layer_stats import LayerProbe
+    from engine.models import build_model
+
+    net = build_model("digitnet").train()
+    probe = LayerProbe(net, every=1)  # the layer statistics watch the net itself when there is no weight average
+    x = torch.rand(4, 1, 28, 28)
+    net(x).sum().backward()
+    reading = reading_copy(net)
+    net.eval()  # batch norm's running statistics stay as copied
+    probe.arm()
+    reading(x)
+    assert not probe._outputs  # the copy's forward passes are not the run's statistics…
+    net(x)
+    assert probe._outputs  # …the net's still are
+    assert not reading.training and all(p.grad is None and not p.requires_grad for p in reading.parameters())
+    assert all(p.grad is not None for p in net.parameters())
+    torch.testing.assert_close(reading(x), net(x))
 
 
 def test_watched_digits_are_taken_class_by_class_unseen_writers_first():
