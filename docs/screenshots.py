@@ -218,6 +218,11 @@ def main(out_dir: Path) -> int:
     while tab.running and (tab.watched.shown is None or tab.watched.shown.step < 60):
         wait(100)
     shoot("train-predictions")  # 60 batches in: most digits read, the hardest not yet
+    window.tabs.setCurrentWidget(window.layers_tab)  # the run's model followed live, its maps forming
+    while tab.running and not window.layers_tab.source.text().startswith("Live"):
+        wait(100)
+    shoot("layers-live")
+    window.tabs.setCurrentWidget(tab)
     tab.charts.setCurrentWidget(tab.layer_stats)
     done = []
     tab.trained.connect(lambda *_: done.append(True))
