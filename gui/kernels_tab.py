@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSlider, QVBoxLayout, QWidget,
 )
@@ -20,6 +20,7 @@ from engine.replay import Replay, find_replay, load_replay, save_gif
 from gui.export import choose_save_path, save_or_explain
 from gui.grid_panel import GridPanel, symmetric_levels
 from gui.mosaic import tile, tile_grid
+from gui.settings import remember, remembered
 from gui.style import DIVERGING, MUTED, SEQUENTIAL
 from gui.workers import FunctionWorker, WorkStopped, start_in_thread
 
@@ -128,6 +129,12 @@ class KernelsTab(QWidget):
         if self.mean_channels.isChecked():
             return f"conv2 filter {row * self.conv2.mosaic.cols + col + 1} (mean over input channels)"
         return f"conv2 filter {col + 1}, input channel {row + 1}"
+
+    def restore_state(self, store: QSettings) -> None:
+        self.mean_channels.setChecked(remembered(store, "kernels_mean_channels"))
+
+    def save_state(self, store: QSettings) -> None:
+        remember(store, "kernels_mean_channels", self.mean_channels.isChecked())
 
     # --- inputs ----------------------------------------------------------------------------------
     def set_model(self, predictor: Predictor, checkpoint: Path | None = None) -> None:

@@ -551,6 +551,7 @@ class MainWindow(QMainWindow):
         self.draw_tab.restore_state(self.settings)
         self.train_tab.restore_state(self.settings)
         self.experiments_tab.restore_state(self.settings)
+        self.kernels_tab.restore_state(self.settings)
         self.evaluate_tab.restore_state(self.settings)
 
     def _fit_to_screen(self) -> None:
@@ -565,6 +566,7 @@ class MainWindow(QMainWindow):
         self.draw_tab.save_state(self.settings)
         self.train_tab.save_state(self.settings)
         self.experiments_tab.save_state(self.settings)
+        self.kernels_tab.save_state(self.settings)
         self.evaluate_tab.save_state(self.settings)
 
     def closeEvent(self, event) -> None:

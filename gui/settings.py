@@ -30,6 +30,7 @@ class Remembered:
     search_sampler: str = "tpe"
     search_quick: bool = True
     error_rate_charts: bool = False  # accuracy charts as error rate on a log scale (View menu)
+    kernels_mean_channels: bool = False  # the Kernels tab's conv2 as one mean kernel per filter
 
 
 DEFAULTS = Remembered()

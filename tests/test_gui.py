@@ -1530,6 +1530,7 @@ def test_choices_persist_between_sessions(qtbot, settings):
     first.evaluate_tab.views.setCurrentIndex(1)  # how sure vs how often right
     first.evaluate_tab.invariance.choose("stroke")
     first.error_rate_action.trigger()
+    first.kernels_tab.mean_channels.setChecked(True)
     first.resize(1200, 800)
     first.show()
     qtbot.waitExposed(first)
@@ -1545,6 +1546,7 @@ def test_choices_persist_between_sessions(qtbot, settings):
     qtbot.addWidget(second)
     assert second.draw_tab.pen_slider.value() == 30
     assert second.error_rate_action.isChecked() and second.train_tab.curves.accuracy_scale.error_rate
+    assert second.kernels_tab.mean_channels.isChecked()
     second.resize(1100, 700)  # a smaller window: the panes keep their shares
     second.show()
     qtbot.waitExposed(second)
