@@ -18,6 +18,7 @@ from gui.style import ACCENT, DIVERGING, MUTED, SEQUENTIAL, ClampedLabel, bar_br
 
 ROW_HEIGHT = 170  # pixels per layer in the column
 MAP_COLUMNS = 16
+HINT = "Hover over a map or bar to read its values; click a feature map to see how it was made."
 FIRST_SAMPLE = 7  # followed until the user draws: its bar and diagonal give the first maps edges to find
 
 
@@ -90,7 +91,7 @@ class LayersTab(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.info = ClampedLabel(2)  # the arithmetic under the mouse, however long, never widens the page
-        self.info.setText("Hover over a map or bar to read its values; click a feature map to see how it was made.")
+        self.info.setText(HINT)
         self.info.setStyleSheet(f"color: {MUTED}")
         self.source = QLabel("")
         self.source.setStyleSheet("font-weight: bold")
@@ -178,19 +179,20 @@ class LayersTab(QWidget):
         """The active model (which a run's live model gives way to)."""
         self._active = predictor
         self._live_step = None
-        self._show_model(predictor, predictor.metadata.get("model", {}).get("name", "?"))
+        self._show_model(predictor, f"{predictor.metadata.get('model', {}).get('name', '?')}, layer by layer: "
+                                    "from the 28×28 input (top) to the answer (bottom)")
 
     def show_live(self, snapshot: ModelSnapshot) -> None:
         """The model of the run under way, as it stands at ``snapshot.step``: its maps form as it learns."""
         live = Predictor(snapshot.model, "cpu", {"class_names": list(snapshot.class_names)})
         first = self._live_step is None
         self._live_step = snapshot.step
-        what = f"Live from training, step {snapshot.step:,}: {snapshot.name}"
+        caption = f"Live from training, step {snapshot.step:,}: {snapshot.name}, from the input (top) to the answer"
         if first:  # a run's first copy: its own rows (another model than the active one, maybe)
-            self._show_model(live, what)
+            self._show_model(live, caption)
             return
         self._predictor, self._kernels = live, live.kernels()
-        self._set_source(what)
+        self.source.setText(caption)
         self._stale = True
         if self.isVisible():
             self._refresh()
@@ -200,17 +202,15 @@ class LayersTab(QWidget):
         if self._live_step is not None:
             self.set_model(self._active)
 
-    def _show_model(self, predictor: Predictor, what: str) -> None:
+    def _show_model(self, predictor: Predictor, caption: str) -> None:
         self._predictor = predictor
         self._kernels = predictor.kernels()
-        self._set_source(what)
+        self.source.setText(caption)
+        self.info.setText(HINT)  # the last model's values under the mouse are not this one's
         self._build_rows()
         self._selection = None
         self._stale = True
         self._refresh()
-
-    def _set_source(self, what: str) -> None:
-        self.source.setText(f"{what}, layer by layer: from the 28×28 input (top) to the answer (bottom)")
 
     def set_input(self, pixels: np.ndarray | None, which: str = "") -> None:
         """The drawing to follow through the layers; ``which`` says which digit of a number it is."""

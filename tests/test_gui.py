@@ -661,6 +661,7 @@ def test_train_button_runs_to_completion_and_activates_the_model(window, qtbot, 
 
 def test_the_layers_tab_follows_the_model_live_while_a_run_trains(window, qtbot, tiny_data):
     from engine.predict import Predictor
+    from gui.layers_tab import HINT
 
     tab, layers = window.train_tab, window.layers_tab
     tab.form.set_value("epochs", 2)
@@ -672,9 +673,10 @@ def test_the_layers_tab_follows_the_model_live_while_a_run_trains(window, qtbot,
     def shown(snapshot):
         followed = layers._followed()[0]
         seen.append((snapshot, layers.source.text(), layers.layers[0].values.copy(),
-                     Predictor(snapshot.model).layers(followed)[0].values))
+                     Predictor(snapshot.model).layers(followed)[0].values, layers.info.text()))
 
     tab.live_model.connect(shown)  # after the window's own connection: the tab has shown it
+    layers.info.setText("conv1 map 3 at row 4, column 9: +0.52")  # the active model's value under the mouse
     with qtbot.waitSignal(tab.run_ended, timeout=120_000):
         tab.start()
         assert tab.trainer.model_every == 20
@@ -682,8 +684,8 @@ def test_the_layers_tab_follows_the_model_live_while_a_run_trains(window, qtbot,
         assert tab.trainer.model_every == 0
         window.tabs.setCurrentWidget(layers)  # …until someone does
     assert [s[0].step for s in seen] == [20]
-    snapshot, caption, maps, expected = seen[0]
-    assert caption.startswith("Live from training, step 20: digitnet, layer by layer")
+    snapshot, caption, maps, expected, info = seen[0]
+    assert caption.startswith("Live from training, step 20: digitnet") and info == HINT  # not the other model's value
     np.testing.assert_allclose(maps, expected, atol=1e-6)  # the run's model at step 20, not the active one
     assert layers._predictor is window.active.predictor  # the run ended: the model it made is the one shown
     assert not layers.source.text().startswith("Live")
