@@ -26,19 +26,20 @@ from engine.predict import Predictor
 from engine.train import Trainer
 
 
-def engine_rate(config: TrainConfig, dataset, batches: int) -> float:
-    """Images per second of the engine's loop over ``batches`` batches (after 10 warm-up batches)."""
+def engine_rate(config: TrainConfig, dataset, batches: int, warmup: int = 10, **trainer_options) -> float:
+    """Images per second of the engine's loop over ``batches`` batches (after ``warmup`` batches)."""
     marks = {}
 
     def on_event(event):
         if isinstance(event, BatchEnd):
-            if event.step == 10:
+            if event.step == warmup:
                 marks["start"] = time.perf_counter()
-            if event.step == 10 + batches:
+            if event.step == warmup + batches:
                 marks["end"] = time.perf_counter()
                 trainer.stop()
 
-    trainer = Trainer(config, on_event, dataset=dataset, run_dir="/tmp/digit-studio-bench", evaluate_test=False)
+    trainer = Trainer(config, on_event, dataset=dataset, run_dir="/tmp/digit-studio-bench", evaluate_test=False,
+                      **trainer_options)
     trainer.run()
     return batches * config.batch_size / (marks["end"] - marks["start"])
 

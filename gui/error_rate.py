@@ -66,10 +66,9 @@ class AccuracyScale:
             self._range = bottom, top
             if self.error_rate:  # room for the end decades' labels, which pyqtgraph hides when they overhang
                 self.plot.setYRange(bottom - 0.2, top + 0.2, padding=0)
+                percent_ticks(self.plot.getAxis("left"), bottom, top)
             else:
                 self.plot.setYRange(bottom, top, padding=0.02)
-            if self.error_rate:
-                percent_ticks(self.plot.getAxis("left"), bottom, top)
 
     def follow(self, accuracies) -> None:
         """Error-rate ticks over what the chart draws (a chart whose range follows its data)."""

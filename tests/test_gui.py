@@ -1641,10 +1641,17 @@ def test_settings_of_the_wrong_type_fall_back_to_their_defaults(qtbot, tmp_path)
     from gui.settings import DEFAULTS
 
     path = tmp_path / "edited.ini"
-    path.write_text("[General]\ntab=2\npen_width=thick\nwhy_on_canvas=false\ntrain_config={not json\n")
+    path.write_text("[General]\ntab=2\npen_width=thick\nwhy_on_canvas=false\ntrain_config={not json\n"
+                    "error_rate_charts=maybe\n[splitters]\ntrainSplitter=wide narrow\ncompareSplitter=0.5 0.3 0.2\n"
+                    "evaluateSplitter=1.5 -0.5\n")
     window = MainWindow(settings=QSettings(str(path), QSettings.Format.IniFormat))
     qtbot.addWidget(window)
+    window.resize(1200, 800)
+    window.show()
+    qtbot.waitExposed(window)
     assert window.tabs.currentIndex() == 2 and window.draw_tab.pen_slider.value() == DEFAULTS.pen_width
+    assert not window.error_rate_action.isChecked()
+    assert all(min(splitter.sizes()) > 0 for splitter in window._splitters())  # no pane squeezed shut by a bad share
     assert not window.draw_tab.why_on_canvas.isChecked()
     assert window.train_tab.form.config().optimizer == TrainConfig().optimizer
 
