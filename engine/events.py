@@ -50,6 +50,7 @@ class BatchEnd:
     accuracy: float  # running training accuracy this epoch
     images_per_sec: float
     seconds_left: float  # until the whole run ends, at this epoch's pace (the app and the CLI show it as ETA)
+    lr: float = 0.0  # the learning rate the schedule gives the next step (first parameter group)
 
 
 @dataclass(frozen=True)

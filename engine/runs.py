@@ -65,7 +65,7 @@ class RunLog:
         if isinstance(event, BatchEnd):
             epoch = event.epoch - 1 + event.batch / event.batches_per_epoch
             self._line(kind="batch", step=event.step, epoch=epoch, loss=event.loss, accuracy=event.accuracy,
-                       images_per_sec=event.images_per_sec)
+                       images_per_sec=event.images_per_sec, lr=event.lr)
         elif isinstance(event, Evaluation):
             self.record["val_accuracy"] = _clean(event.val_accuracy)
             self._line(kind="evaluation", step=event.step, epoch=event.epoch, loss=event.train_loss,

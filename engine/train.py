@@ -528,7 +528,7 @@ class Trainer:
                 rate = seen / max(1e-9, time.perf_counter() - start)
                 left = (cfg.epochs * batches - self._step + self._scan_steps) * cfg.batch_size / max(rate, 1e-9)
                 self._emit(BatchEnd(epoch, batch, self.batches_per_epoch, self._step, total / pending,
-                                       correct.item() / seen, rate, left))
+                                       correct.item() / seen, rate, left, self._optimizer.param_groups[0]["lr"]))
                 pending = 0
             self._after_step(epoch - 1 + batch / batches)
             if batch in evaluate_after:

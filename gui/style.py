@@ -14,6 +14,7 @@ BAD = "#dc2626"
 TRAIN_COLOUR = "#1f77b4"
 VAL_COLOUR = "#ff7f0e"
 PEN_COLOUR = "#2ca02c"
+LR_COLOUR = "#9467bd"  # the learning rate beside the loss
 DIVERGING = "CET-D1"  # blue-white-red: negative, zero and positive weights
 SEQUENTIAL = "viridis"
 

@@ -30,7 +30,7 @@ from gui.config_form import ConfigForm, option_label
 from gui.error_rate import AccuracyScale
 from gui.layer_stats_view import LayerStatsView
 from gui.run_curves import Smoothed
-from gui.style import BAD, MUTED, PEN_COLOUR, TRAIN_COLOUR, VAL_COLOUR, WholeNumberAxis
+from gui.style import BAD, LR_COLOUR, MUTED, PEN_COLOUR, TRAIN_COLOUR, VAL_COLOUR, WholeNumberAxis
 from gui.watched_view import WatchedView
 from gui.workers import StopsAndWaits, TrainingWorker, start_in_thread
 
@@ -85,11 +85,27 @@ class TrainingCurves(QWidget):
         self.loss_plot.setLabel("bottom", "batch")
         self.loss_plot.setLogMode(y=True)
         self.loss_plot.showGrid(x=True, y=True, alpha=0.15)
-        self.loss_plot.addLegend(offset=(-10, 10))
+        loss_legend = self.loss_plot.addLegend(offset=(-10, 10))
         self.loss_plot.setDownsampling(auto=True, mode="mean")
         self.loss_plot.setClipToView(True)
         self.raw_loss = self.loss_plot.plot([], [], pen=pg.mkPen("#9ca3af", width=1), name="batch")
         self.smooth_loss = self.loss_plot.plot([], [], pen=pg.mkPen(TRAIN_COLOUR, width=2), name="smoothed")
+        # The learning rate the schedule gives, on its own axis at the right (pyqtgraph's MultiplePlotAxes
+        # example): one-cycle's warm-up and decay beside the loss they shape.
+        loss_item = self.loss_plot.plotItem
+        self.lr_view = pg.ViewBox(enableMouse=False)
+        loss_item.scene().addItem(self.lr_view)
+        loss_item.showAxis("right")
+        lr_axis = loss_item.getAxis("right")
+        lr_axis.linkToView(self.lr_view)
+        lr_axis.setTextPen(LR_COLOUR)  # named by the legend's dashed line, in its colour
+        lr_axis.enableAutoSIPrefix(False)  # 0.003, not 3 (×0.001)
+        lr_axis.setLogMode(False, False)  # the plot's log scale is the loss's alone
+        self.lr_view.setXLink(loss_item)
+        self.lr_curve = pg.PlotCurveItem([], [], pen=pg.mkPen(LR_COLOUR, width=1.5, style=Qt.PenStyle.DashLine))
+        self.lr_view.addItem(self.lr_curve)
+        loss_legend.addItem(self.lr_curve, "learning rate")
+        loss_item.vb.sigResized.connect(self._fit_lr_view)
         self.acc_plot = pg.PlotWidget(background=None, title="Accuracy per epoch",
                                       axisItems={"bottom": WholeNumberAxis("bottom")})
         self.acc_plot.setLabel("bottom", "epoch")
@@ -118,9 +134,10 @@ class TrainingCurves(QWidget):
         painted from cache, which keeps redraws cheap while training needs the CPU. Before a run's
         length is known, the batch and epoch axes have no numbers (not fractions of one batch)."""
         self.steps, self.losses, self.smoothed, self._smoothing = [], [], [], Smoothed()
+        self.lrs: list[float] = []
         self.epochs, self.train_accuracy, self.val_accuracy, self.pen_accuracy = [], [], [], []
-        for plot in (self.loss_plot, self.acc_plot):
-            plot.getAxis("bottom").setStyle(showValues=total_steps is not None)
+        for axis in (self.loss_plot.getAxis("bottom"), self.acc_plot.getAxis("bottom"), self.loss_plot.getAxis("right")):
+            axis.setStyle(showValues=total_steps is not None)
         total_steps, epochs = total_steps or 1, epochs or 1
         self.loss_plot.setXRange(0, max(1, total_steps), padding=0.01)
         self.loss_plot.setYRange(-2.5, 0.5, padding=0)  # log10: 0.003 .. 3
@@ -130,6 +147,12 @@ class TrainingCurves(QWidget):
         for plot in (self.loss_plot, self.acc_plot):
             plot.disableAutoRange()
         self._dirty = True
+
+    def _fit_lr_view(self) -> None:
+        """The learning rate's view over the loss's, as the chart is resized."""
+        loss_view = self.loss_plot.plotItem.vb
+        self.lr_view.setGeometry(loss_view.sceneBoundingRect())
+        self.lr_view.linkedViewChanged(loss_view, self.lr_view.XAxis)
 
     def _widen_loss_range(self) -> None:
         """Grow (never shrink) the loss axis when new losses fall outside it."""
@@ -143,10 +166,11 @@ class TrainingCurves(QWidget):
         self._dirty = True
         self.redraw()
 
-    def add_batch(self, step: int, loss: float) -> None:
+    def add_batch(self, step: int, loss: float, lr: float | None) -> None:
         self.steps.append(step)
         self.losses.append(loss)
         self.smoothed.append(self._smoothing.add(loss))
+        self.lrs.append(np.nan if lr is None else lr)  # a record from before learning rates were kept has none
         self._dirty = True
 
     def add_epoch(self, epoch: int, train: float, val: float | None, pen: float | None = None) -> None:
@@ -165,6 +189,9 @@ class TrainingCurves(QWidget):
         self.accuracy_scale.fit(self.train_accuracy + self.val_accuracy + self.pen_accuracy, lowest=LOWEST_SHOWN)
         self.raw_loss.setData(self.steps, np.maximum(self.losses, 1e-6) if self.losses else [])
         self.smooth_loss.setData(self.steps, np.maximum(self.smoothed, 1e-6) if self.smoothed else [])
+        self.lr_curve.setData(self.steps, self.lrs, connect="finite")
+        highest = np.nanmax(self.lrs) if np.isfinite(self.lrs).any() else 0.0
+        self.lr_view.setYRange(0, highest or 1.0, padding=0.05)
         y = self.accuracy_scale.y
         self.train_acc.setData(self.epochs, y(self.train_accuracy))
         self.val_acc.setData(self.epochs, y(self.val_accuracy), connect="finite")
@@ -429,7 +456,7 @@ class TrainTab(QWidget, StopsAndWaits):
 
     def _on_event(self, event) -> None:
         if isinstance(event, BatchEnd):
-            self.curves.add_batch(event.step, event.loss)
+            self.curves.add_batch(event.step, event.loss, event.lr)
             self._latest_batch = event
         elif isinstance(event, Finishing):
             self.progress.setMaximum(event.steps)
@@ -474,7 +501,7 @@ class TrainTab(QWidget, StopsAndWaits):
         """A continued run's curves before this session, from its metrics."""
         for row in metrics_until(self.trainer.run_dir, start_epoch):
             if row.get("kind") == "batch" and row.get("loss") is not None:
-                self.curves.add_batch(row["step"], row["loss"])
+                self.curves.add_batch(row["step"], row["loss"], row.get("lr"))
             elif row.get("kind") == "epoch" and row.get("train_accuracy") is not None:
                 self.curves.add_epoch(row["epoch"], row["train_accuracy"], row.get("val_accuracy"),
                                       row.get("val_pen_accuracy"))

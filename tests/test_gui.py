@@ -635,6 +635,8 @@ def test_train_button_runs_to_completion_and_activates_the_model(window, qtbot, 
     qtbot.waitUntil(lambda: not tab.running, timeout=10_000)
     curves = tab.curves
     assert len(curves.raw_loss.getData()[0]) == len(curves.steps) == 2 * ((1024 - 85) // 64)
+    steps, rates = curves.lr_curve.getData()  # the schedule's learning rate beside the loss
+    assert list(steps) == curves.steps and max(rates) == pytest.approx(TrainConfig().lr, rel=0.01) and rates[-1] < 1e-4
     assert list(curves.train_acc.getData()[0]) == [1, 2]
     assert all(axis.style["showValues"] for axis in axes) and curves.acc_plot.viewRange()[0] == [0.5, 2.5]
     progress = find(window, QProgressBar, "trainProgress")

@@ -40,6 +40,10 @@ def test_short_run_learns_and_reports_events(small_mnist, tmp_path):
     # The time left counts the whole run, not the epoch: at the end of epoch 1 about as much is left as went by.
     end_of_first = batches[len(batches) // 2 - 1]
     assert batches[-1].seconds_left == 0 and end_of_first.seconds_left > 0.5 * epochs[0].elapsed
+    rates = [b.lr for b in batches]  # one cycle: up to the peak in the first sixteenth of an epoch, then down
+    assert max(rates) == pytest.approx(TrainConfig().lr, rel=0.01) and rates.index(max(rates)) < 8
+    assert rates[-1] < 0.01 * max(rates)
+    assert [r["lr"] for r in read_metrics(trainer.run_dir) if r["kind"] == "batch"] == rates  # kept with the run
     snapshots = [e for e in events if isinstance(e, KernelSnapshot)]
     assert snapshots and snapshots[0].kernels[0].shape == (16, 1, 3, 3)
     assert not (snapshots[0].kernels[0] == snapshots[-1].kernels[0]).all()  # kernels moved
