@@ -46,7 +46,7 @@ class TrainPrinter:
                           f"{event.val_size:,} held out for validation{resumed}")
         elif isinstance(event, BatchEnd):
             self.bar.update(f"epoch {event.epoch}", event.batch, event.batches_per_epoch,
-                            f"loss {event.loss:.4f} acc {event.accuracy:6.2%} {event.images_per_sec:,.0f} img/s "
+                            f"loss {event.loss:.4f} acc {event.accuracy:6.2%} lr {event.lr:.2g} {event.images_per_sec:,.0f} img/s "
                             f"ETA {format_duration(event.seconds_left)}")
         elif isinstance(event, Finishing):
             self.bar.update("small scans", event.step, event.steps,
