@@ -189,3 +189,7 @@ def test_the_options_a_comparison_varies_are_those_of_the_run_chosen():
     assert varied_options(optimizers, 3) == {"optimizer": "adam", "lr": 0.001}  # not the quick subset they share
     folds = plan(preset_base("kfold"), [], folds=PRESETS["kfold"].folds)
     assert varied_options(folds, 0) == {}  # the folds of a cross-validation share their options
+    speed = plan(preset_base("speed"), PRESETS["speed"].variations)  # the Train button's recipe, its speed-ups taken away
+    assert [varied_options(speed, i) for i in range(3)] == [{"schedule": "constant", "ema": False},
+                                                           {"schedule": "onecycle", "ema": False}, {"schedule": "onecycle", "ema": True}]
+    assert speed[2].config == TrainConfig(dataset="mnist", epochs=3)  # with both, it is the Train button's recipe on MNIST
