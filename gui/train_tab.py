@@ -76,7 +76,7 @@ LOWEST_SHOWN = 0.9  # the accuracy axis shows 90-100 % until a run falls under i
 
 
 class TrainingCurves(QWidget):
-    """Loss per batch (raw and smoothed) and accuracy per epoch; plot items are made once and
+    """Loss per batch (raw and smoothed) with the learning rate, and accuracy per epoch; plot items are made once and
     updated with setData from a timer."""
 
     def __init__(self, parent=None):
