@@ -73,6 +73,7 @@ class ModelSummary(QTableWidget):
 
 PEN_CURVE = "validation: unseen pen writers"
 LOWEST_SHOWN = 0.9  # the accuracy axis shows 90-100 % until a run falls under it
+RIGHT_AXIS_WIDTH = 52  # the learning rate's ticks ("0.0025") and their margin
 
 
 class TrainingCurves(QWidget):
@@ -101,6 +102,7 @@ class TrainingCurves(QWidget):
         lr_axis.setTextPen(LR_COLOUR)  # named by the legend's dashed line, in its colour
         lr_axis.enableAutoSIPrefix(False)  # 0.003, not 3 (×0.001)
         lr_axis.setLogMode(False, False)  # the plot's log scale is the loss's alone
+        lr_axis.setWidth(RIGHT_AXIS_WIDTH)
         self.lr_view.setXLink(loss_item)
         self.lr_curve = pg.PlotCurveItem([], [], pen=pg.mkPen(LR_COLOUR, width=1.5, style=Qt.PenStyle.DashLine))
         self.lr_view.addItem(self.lr_curve)
@@ -111,6 +113,9 @@ class TrainingCurves(QWidget):
         self.acc_plot.setLabel("bottom", "epoch")
         self.acc_plot.showGrid(x=True, y=True, alpha=0.15)
         self.accuracy_scale = AccuracyScale(self.acc_plot, "Accuracy per epoch", "Error rate per epoch (log scale)")
+        self.acc_plot.showAxis("right")  # an empty one, as wide as the learning rate's, so the charts line up
+        self.acc_plot.getAxis("right").setStyle(showValues=False)
+        self.acc_plot.getAxis("right").setWidth(RIGHT_AXIS_WIDTH)
         self.train_acc = self.acc_plot.plot([], [], pen=pg.mkPen(TRAIN_COLOUR, width=2), symbol="o", symbolSize=6,
                                             symbolBrush=TRAIN_COLOUR, name="train (augmented batches)")
         self.val_acc = self.acc_plot.plot([], [], pen=pg.mkPen(VAL_COLOUR, width=2), symbol="s", symbolSize=6,
