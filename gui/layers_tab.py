@@ -159,6 +159,7 @@ class LayersTab(QWidget):
         self._predictor: Predictor | None = None  # the model shown: the active one, or a run's as it trains
         self._active: Predictor | None = None
         self._live_step: int | None = None  # the step of the run's model shown, while one is
+        self._shapes: list[tuple] = []  # each layer's name and shape, which the rows are made for
         self._kernels: list[np.ndarray] = []
         self._pixels: np.ndarray | None = None
         self._which = ""
@@ -184,31 +185,33 @@ class LayersTab(QWidget):
 
     def show_live(self, snapshot: ModelSnapshot) -> None:
         """The model of the run under way, as it stands at ``snapshot.step``: its maps form as it learns."""
-        live = Predictor(snapshot.model, "cpu", {"class_names": list(snapshot.class_names)})
         first = self._live_step is None
         self._live_step = snapshot.step
-        caption = f"Live from training, step {snapshot.step:,}: {snapshot.name}, from the input (top) to the answer"
-        if first:  # a run's first copy: its own rows (another model than the active one, maybe)
-            self._show_model(live, caption)
-            return
-        self._predictor, self._kernels = live, live.kernels()
-        self.source.setText(caption)
-        self._stale = True
-        if self.isVisible():
-            self._refresh()
+        self._show_model(Predictor(snapshot.model, "cpu", {"class_names": list(snapshot.class_names)}),
+                         f"Live from training, step {snapshot.step:,}: {snapshot.name}, from the input (top) to the answer",
+                         another=first)
 
     def end_live(self) -> None:
         """The run has ended: back to the active model, unless it has already taken over."""
         if self._live_step is not None:
             self.set_model(self._active)
 
-    def _show_model(self, predictor: Predictor, caption: str) -> None:
+    def _show_model(self, predictor: Predictor, caption: str, another: bool = True) -> None:
+        """Follow the drawing through ``predictor``. The rows are made again only for a model of other layers, so
+        the map selected and the place scrolled to stay as a run's copies come in. ``another``: not the model
+        shown just before (the values last read under the mouse are not this one's)."""
         self._predictor = predictor
         self._kernels = predictor.kernels()
         self.source.setText(caption)
-        self.info.setText(HINT)  # the last model's values under the mouse are not this one's
-        self._build_rows()
-        self._selection = None
+        if another:
+            self.info.setText(HINT)
+        probe = predictor.layers(np.zeros((28, 28), np.float32))
+        shapes = [(layer.name, layer.values.shape) for layer in probe]
+        if shapes != self._shapes:
+            self._shapes = shapes
+            self._build_rows(probe)
+            self._selection = None
+        self._reads = predictor.model.what_each_reads()
         self._stale = True
         self._refresh()
 
@@ -239,15 +242,14 @@ class LayersTab(QWidget):
         self._refresh()
 
     # --- the column of layers ----------------------------------------------------------------------
-    def _build_rows(self) -> None:
-        """One row per layer of this model, created once per model and refilled per drawing."""
+    def _build_rows(self, probe: list[LayerView]) -> None:
+        """One row per layer (``probe``: the layers' values for a blank input), created once per model and
+        refilled per drawing."""
         while self.column.count():
             item = self.column.takeAt(0)
             if item.widget():
                 item.widget().deleteLater()
         self._rows = {"input": GridPanel("Input: 28×28 pixels", SEQUENTIAL, lambda r, c: "input", self.info)}
-        probe = self._predictor.layers(np.zeros((28, 28), np.float32))
-        self._reads = self._predictor.model.what_each_reads()
         conv_index = 0
         for layer in probe:
             if layer.is_conv:

@@ -675,9 +675,12 @@ def test_the_layers_tab_follows_the_model_live_while_a_run_trains(window, qtbot,
     def shown(snapshot):
         followed = layers._followed()[0]
         seen.append((snapshot, layers.source.text(), layers.layers[0].values.copy(),
-                     Predictor(snapshot.model).layers(followed)[0].values, layers.info.text()))
+                     Predictor(snapshot.model).layers(followed)[0].values, layers.info.text(), layers._selection,
+                     layers._rows["conv1"]))
 
     tab.live_model.connect(shown)  # after the window's own connection: the tab has shown it
+    layers.select(1, 3)  # conv2's fourth map chosen
+    conv1_row = layers._rows["conv1"]
     layers.info.setText("conv1 map 3 at row 4, column 9: +0.52")  # the active model's value under the mouse
     with qtbot.waitSignal(tab.run_ended, timeout=120_000):
         tab.start()
@@ -686,8 +689,9 @@ def test_the_layers_tab_follows_the_model_live_while_a_run_trains(window, qtbot,
         assert tab.trainer.model_every == 0
         window.tabs.setCurrentWidget(layers)  # …until someone does
     assert [s[0].step for s in seen] == [20]
-    snapshot, caption, maps, expected, info = seen[0]
+    snapshot, caption, maps, expected, info, selection, row = seen[0]
     assert caption.startswith("Live from training, step 20: digitnet") and info == HINT  # not the other model's value
+    assert selection == (1, 3) and row is conv1_row  # a model of the same layers: the rows and the map chosen stay
     np.testing.assert_allclose(maps, expected, atol=1e-6)  # the run's model at step 20, not the active one
     assert layers._predictor is window.active.predictor  # the run ended: the model it made is the one shown
     assert not layers.source.text().startswith("Live")
