@@ -4,8 +4,9 @@ curves can be laid over each other.
 
 The presets reproduce the seed tutorials' lessons (seed 002: optimisers, initialisations, batch
 norm, over-fitting on 300 images; seed 000: k-fold cross-validation) on our data and models, and
-this app's own: real writers' pen digits in the training, and what makes its training fast. Every run of a digit model is also read
-on the pen digits of six writers no training set holds, since that is what a user's drawing is like.
+this app's own: real writers' pen digits in the training, and what makes its training fast. Every
+run of a digit model is also read on the pen digits of six writers no training set holds, since
+that is what a user's drawing is like.
 """
 
 import itertools
