@@ -31,6 +31,9 @@ TARGET = 0.99  # "time to 99 %": validation accuracy
 # --train-subset 20000`, 2026-12-07): 3,546 and 3,844 images/s plain, 3,445 and 3,225 augmented. An earlier
 # 2.4 came from runs on a machine busy with other work, and made the speed preset's estimate 6 min for 2.5.
 AUGMENT_COST = 1.1
+# Seconds each run takes besides its training: reading its data and scoring it on the test set and the pen
+# writers (the quick optimiser comparison, 2026-12-07: 31.1 s in all for 16.6 s of training over 4 runs).
+RUN_OVERHEAD = 3.5
 log = logging.getLogger(__name__)
 
 
@@ -294,8 +297,8 @@ def plain_images_per_sec(measured: float, config: TrainConfig) -> float:
 
 def estimate_seconds(plans: list[RunPlan], images_per_sec: float, dataset_size: int) -> float:
     """Rough duration of the plans at a measured training speed without augmentation (validation adds
-    about a tenth): an augmented image costs AUGMENT_COST times as much, and a mnist+pen epoch adds pen
-    digits to the main set's to make up their share."""
+    about a tenth, and each run RUN_OVERHEAD): an augmented image costs AUGMENT_COST times as much, and a
+    mnist+pen epoch adds pen digits to the main set's to make up their share."""
     total = 0.0
     for item in plans:
         c = item.config
@@ -303,4 +306,4 @@ def estimate_seconds(plans: list[RunPlan], images_per_sec: float, dataset_size: 
         if c.dataset == MIXED and not c.train_subset:
             train /= 1 - c.pen_share
         total += c.epochs * train / images_per_sec * (AUGMENT_COST if c.augment else 1.0)
-    return total * 1.1
+    return total * 1.1 + RUN_OVERHEAD * len(plans)

@@ -39,15 +39,16 @@ def test_every_preset_plans_valid_runs():
 
 
 def test_the_duration_estimate_counts_augmentation_and_the_pen_digits_an_epoch_adds():
-    from engine.compare import AUGMENT_COST, RunPlan, estimate_seconds, plain_images_per_sec
+    from engine.compare import AUGMENT_COST, RUN_OVERHEAD, RunPlan, estimate_seconds, plain_images_per_sec
 
     plain = TrainConfig(dataset="mnist", augment=False, epochs=2, val_fraction=0.1)
-    seconds = estimate_seconds([RunPlan("a", plain)], 1000.0, 60_000)
+    seconds = estimate_seconds([RunPlan("a", plain)], 1000.0, 60_000) - RUN_OVERHEAD  # the training alone
     assert seconds == pytest.approx(2 * 54_000 / 1000 * 1.1)
     augmented = estimate_seconds([RunPlan("b", TrainConfig(dataset="mnist", epochs=2, val_fraction=0.1))], 1000.0, 60_000)
-    assert augmented == pytest.approx(seconds * AUGMENT_COST)
+    assert augmented == pytest.approx(seconds * AUGMENT_COST + RUN_OVERHEAD)
     mixed = TrainConfig(dataset="mnist+pen", augment=False, epochs=2, val_fraction=0.1, pen_share=0.4)
-    assert estimate_seconds([RunPlan("c", mixed)], 1000.0, 60_000) == pytest.approx(seconds / 0.6)  # 40 % of each epoch pen
+    assert estimate_seconds([RunPlan("c", mixed)], 1000.0, 60_000) == pytest.approx(seconds / 0.6 + RUN_OVERHEAD)  # 40 % pen
+    assert estimate_seconds([RunPlan("a", plain)] * 3, 1000.0, 60_000) == pytest.approx(3 * (seconds + RUN_OVERHEAD))
     assert plain_images_per_sec(514.0, TrainConfig()) == pytest.approx(514.0 * AUGMENT_COST)  # a measured augmented run
     assert plain_images_per_sec(1214.0, plain) == 1214.0
 
