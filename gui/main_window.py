@@ -149,9 +149,15 @@ class MainWindow(QMainWindow):
         self.kernels_tab = KernelsTab()
         self.layers_tab = LayersTab()
         self.evaluate_tab = EvaluateTab(self.settings)
-        for page, title in ((self.draw_tab, "Draw"), (self.train_tab, "Train"), (self.experiments_tab, "Experiments"),
-                            (self.kernels_tab, "Kernels"), (self.layers_tab, "Layers"), (self.evaluate_tab, "Evaluate")):
+        for page, title, tip in (
+                (self.draw_tab, "Draw", "Draw a digit and watch the network read it, and see why; teach it your handwriting"),
+                (self.train_tab, "Train", "Train a network with live curves: loss, learning rate, accuracy, its answers"),
+                (self.experiments_tab, "Experiments", "The seed tutorials' comparisons side by side, searches, and every run"),
+                (self.kernels_tab, "Kernels", "What each filter looks for, and its kernels forming over a run"),
+                (self.layers_tab, "Layers", "Your drawing through every layer; while a run trains, through the run's model"),
+                (self.evaluate_tab, "Evaluate", "How well it reads a test set: which digits it confuses, and how sure it is")):
             self.tabs.add_page(page, title)
+            self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
         self.setCentralWidget(self.tabs)
         self.setMinimumSize(SMALLEST_SIZE)
 
