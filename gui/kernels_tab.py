@@ -154,7 +154,8 @@ class KernelsTab(QWidget):
 
     def show_training_snapshot(self, snapshot: KernelSnapshot) -> None:
         self._stop_playing()
-        self.source.setText(f"Live from training: step {snapshot.step:,}")
+        self.source.setText(f"Live from training, step {snapshot.step:,}: the kernels (the patches and inputs below "
+                            "are the active model's until the run ends)")
         self._show_kernels(list(snapshot.kernels))
 
     # --- what each filter looks for ----------------------------------------------------------------

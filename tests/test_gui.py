@@ -623,6 +623,8 @@ def test_train_button_runs_to_completion_and_activates_the_model(window, qtbot, 
     tab.form.set_value("batch_size", 64)
     tab.form.set_value("dataset", "mnist")  # whole MNIST batches make the step count below exact
     kernels_before = window.kernels_tab.conv1.image.image.copy()
+    captions = []  # the Kernels tab's while it shows the run's kernels
+    tab.kernels.connect(lambda _snapshot: captions.append(window.kernels_tab.source.text()))
     model_before = window.active.predictor
     axes = [plot.getAxis("bottom") for plot in (tab.curves.loss_plot, tab.curves.acc_plot)]
     assert not any(axis.style["showValues"] for axis in axes)  # no batch or epoch numbers before a run
@@ -643,6 +645,7 @@ def test_train_button_runs_to_completion_and_activates_the_model(window, qtbot, 
     assert progress.value() == progress.maximum() and "test accuracy" in progress.format()
     assert "ETA" not in tab.rate_label.text()
     assert not np.allclose(window.kernels_tab.conv1.image.image, kernels_before, equal_nan=True)
+    assert captions[0].startswith("Live from training, step 20: the kernels")  # the patches below are not the run's
     assert find(window, QPushButton, "trainButton").isEnabled()
     # The Predictions page: validation digits, a column per digit, with the finished model's answers.
     watched = tab.watched.shown
