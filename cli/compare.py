@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
                                    "Validation accuracy is measured four times per epoch.")
     p.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2,…",
                    help="an option and its values, e.g. optimizer=sgd,momentum,adagrad,adam (at most two --vary)")
-    p.add_argument("--preset", choices=tuple(PRESETS), help="one of the seeds' comparisons, or this app's own (pen): " +
+    p.add_argument("--preset", choices=tuple(PRESETS), help="one of the seeds' comparisons, or this app's own: " +
                    "; ".join(f"{name}: {preset.title}" for name, preset in PRESETS.items()))
     p.add_argument("--quick", action="store_true", help="with --preset: the quick version (a subset of the training images)")
     p.add_argument("--json", action="store_true", help='one JSON object per finished run: {"run", "config", "history", '

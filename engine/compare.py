@@ -49,6 +49,7 @@ class Preset:
 
 # Seed 002 trains with plain SGD at 0.01, Momentum 0.01, AdaGrad 0.01 and Adam 0.001, constant rates.
 _SEED002 = dict(dataset="mnist", schedule="constant", augment=False, ema=False, low_resolution=0.0)
+_QUICK = dict(train_subset=8000, epochs=2, val_fraction=0.05)  # a preset's quick version: 8,000 training images
 PRESETS: dict[str, Preset] = {
     "optimizers": Preset(
         "Optimisers (seed 002)",
@@ -57,7 +58,7 @@ PRESETS: dict[str, Preset] = {
         dict(_SEED002, model="digitnet", epochs=3),
         [dict(optimizer="sgd", lr=0.01), dict(optimizer="momentum", lr=0.01),
          dict(optimizer="adagrad", lr=0.01), dict(optimizer="adam", lr=0.001)],
-        quick=dict(train_subset=8000, epochs=2, val_fraction=0.05)),
+        quick=_QUICK),
     "inits": Preset(
         "Initialisations (seed 002)",
         "A deep ReLU network without batch norm, started from weights of std 0.01, Xavier or He: std 0.01 "
@@ -65,13 +66,13 @@ PRESETS: dict[str, Preset] = {
         "variance halve at each ReLU layer and learns slowly; He, made for ReLU, learns at once.",
         dict(_SEED002, model="digitnet", batch_norm="off", optimizer="sgd", lr=0.01, epochs=3),
         [dict(init="normal0.01"), dict(init="xavier"), dict(init="he")],
-        quick=dict(train_subset=8000, epochs=2, val_fraction=0.05)),
+        quick=_QUICK),
     "batchnorm": Preset(
         "Batch normalisation (seed 002)",
         "The same network with and without batch norm, plain SGD: with it, accuracy rises much sooner.",
         dict(_SEED002, model="digitnet", optimizer="sgd", lr=0.01, epochs=3),
         [dict(batch_norm="off"), dict(batch_norm="on")],
-        quick=dict(train_subset=8000, epochs=2, val_fraction=0.05)),
+        quick=_QUICK),
     "overfitting": Preset(
         "Over-fitting on 300 images (seed 002)",
         "Trained on 300 images only, the network learns them by heart: training accuracy reaches 100 % while "
@@ -88,7 +89,7 @@ PRESETS: dict[str, Preset] = {
         "or more: MNIST has few of their flagged 1s and crossed 7s.",
         dict(model="digitnet", epochs=3, pen_warmup_epochs=0, scan_epochs=0.0),
         [dict(dataset="mnist"), dict(dataset="mnist+pen")],
-        quick=dict(train_subset=8000, epochs=2, val_fraction=0.05)),
+        quick=_QUICK),
     "speed": Preset(
         "What makes training fast (this app's own)",
         "The Train button's recipe on MNIST with its two speed-ups taken away: a constant learning rate without "

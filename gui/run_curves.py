@@ -80,8 +80,7 @@ class CurveChart(QWidget):
         self.legend.setOffset((-10, 10) if error_rate else (-10, -10))  # the corner the curves move away from
         for data in self._data:
             data["dirty"] = True
-        if not self._numbers:
-            self.accuracy_scale.fit([], lowest=0.0)
+        self._show_numbers(self._numbers)  # the axes as they were, in the new scale
         self.redraw()
 
     def add_run(self, label: str) -> int:
