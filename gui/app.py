@@ -12,12 +12,13 @@ import time
 import traceback
 from collections.abc import Sequence
 
-from PySide6.QtCore import QSocketNotifier, Qt, QTimer
+from PySide6.QtCore import QSettings, QSocketNotifier, Qt, QTimer
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QVBoxLayout, QWidget
 
 from engine.logs import setup_logging
 from engine.paths import APP_NAME, APP_SLUG, assets_dir
+from gui.interface_size import apply_before_start
 
 # Set by packaging/measure_startup.py: print when each window appears, then quit.
 STARTUP_REPORT = "DIGIT_STUDIO_STARTUP_REPORT"
@@ -93,6 +94,7 @@ def run_app(verbose: bool = False, files: Sequence[str] = ()) -> int:
         print(NO_DISPLAY.format(prog=os.path.basename(sys.argv[0]) or "main.py"), file=sys.stderr)
         return 2
     log_file = setup_logging(verbose)
+    apply_before_start(QSettings(APP_NAME, APP_NAME))  # the settings MainWindow reads, before Qt scales anything
     app = create_application()
     install_excepthook(log_file)
     # PyTorch takes seconds to import; the splash appears in a fraction of that.

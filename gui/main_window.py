@@ -30,6 +30,7 @@ from gui.draw_tab import DrawTab
 from gui.evaluate_tab import EvaluateTab
 from gui.experiments_tab import ExperimentsTab
 from gui.export import choose_save_path
+from gui.interface_size import add_size_menu
 from gui.kernels_tab import KernelsTab
 from gui.layers_tab import LayersTab
 from gui.personal_panel import PersonalPanel
@@ -246,6 +247,7 @@ class MainWindow(QMainWindow):
         self.full_screen_action = self._action(view_menu, "&Full screen", [QKeySequence.StandardKey.FullScreen, "F11"],
                                                self.toggle_full_screen)
         self.full_screen_action.setCheckable(True)
+        self.size_menu = add_size_menu(view_menu, self, self.settings, SMALLEST_SIZE)
         self.error_rate_action = self._action(view_menu, "Accuracy as &error rate (log scale)", None, self.show_error_rate)
         self.error_rate_action.setCheckable(True)
         self.error_rate_action.setToolTip("Near 99 %, runs an accuracy chart draws as one line are apart as errors")

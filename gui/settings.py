@@ -31,6 +31,7 @@ class Remembered:
     search_quick: bool = True
     error_rate_charts: bool = False  # accuracy charts as error rate on a log scale (View menu)
     kernels_mean_channels: bool = False  # the Kernels tab's conv2 as one mean kernel per filter
+    interface_size: int = 100  # percent of the system's size, applied as the app starts (View menu)
 
 
 DEFAULTS = Remembered()

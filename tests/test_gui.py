@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from PySide6.QtCore import QMimeData, QObject, QPointF, QSettings, Qt, QThread, QUrl, Slot
+from PySide6.QtCore import QMimeData, QObject, QPointF, QRect, QSettings, Qt, QThread, QUrl, Slot
 from PySide6.QtGui import QFontMetrics, QDesktopServices, QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSplitter, QTabWidget
@@ -286,6 +286,32 @@ def test_tabs_by_key_and_full_screen_for_a_lesson(window, qtbot):
     qtbot.keyClick(window, Qt.Key.Key_F11)
     qtbot.waitUntil(lambda: not window.isFullScreen())
     assert not window.full_screen_action.isChecked()
+
+
+def test_the_interface_size_is_chosen_in_the_view_menu_and_the_app_offers_to_restart(window, settings, monkeypatch):
+    from gui import interface_size
+
+    view_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    sizes = next(a.menu() for a in view_menu.actions() if a.menu() and "size" in a.text())
+    actions = {a.text(): a for a in sizes.actions()}
+    assert list(actions) == ["100 % (the system's)", "125 %", "150 %", "175 %", "200 %"]
+    assert actions["100 % (the system's)"].isChecked()
+    monkeypatch.setattr(window.screen(), "availableGeometry", lambda: QRect(0, 0, 1366, 768))
+    sizes.aboutToShow.emit()
+    assert actions["150 %"].isEnabled() and not actions["175 %"].isEnabled()  # 781×439 left: under the window's least
+    assert not any("%" in what for _keys, what in window.shortcut_rows())  # sizes have no keys: not listed
+
+    asked, started = [], []
+    monkeypatch.setattr(interface_size, "start_again", lambda: started.append(1) or True)
+    monkeypatch.setattr("gui.interface_size.QMessageBox.question",
+                        lambda *args, **kwargs: asked.append(args[2]) or QMessageBox.StandardButton.No)
+    actions["150 %"].trigger()
+    assert settings.value("interface_size") == 150 and "150 %" in asked[0] and window.isVisible() and not started
+    actions["100 % (the system's)"].trigger()  # the size this process has: nothing to restart for
+    assert int(settings.value("interface_size")) == 100 and len(asked) == 1
+    monkeypatch.setattr("gui.interface_size.QMessageBox.question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
+    actions["125 %"].trigger()
+    assert started and not window.isVisible()  # closed as its close button closes it, then started again
 
 
 def test_canvas_renders_the_same_drawing_at_any_size(qtbot):
