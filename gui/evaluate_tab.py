@@ -76,7 +76,8 @@ class ConfusionMatrix(pg.PlotWidget):
         self.setMouseEnabled(False, False)
         self.hideButtons()
         self.getPlotItem().invertY(True)
-        self.setAspectLocked(True)
+        # Cells fill the plot, as a heat map's do, rather than square ones centred with room to spare: the
+        # names of the rows and columns stay beside them and four-digit counts fit.
         self.image = pg.ImageItem()
         self.addItem(self.image)
         self._texts: list[pg.TextItem] = []

@@ -1059,6 +1059,8 @@ def test_evaluate_tab_fills_and_cells_open_galleries(window, qtbot, tiny_data, t
     assert tab.errors_gallery.count() == len(result.misclassified())
     tab.show_cell(3, 3)
     assert tab.cell_gallery.count() == result.confusion[3, 3]
+    # The cells fill the plot, however wide its pane, so that the digits naming rows and columns stay beside them.
+    assert tab.confusion.viewRange() == [[0, 10], [0, 10]] and tab.confusion.width() > tab.confusion.height()
     # A click on the heat map selects the cell under the mouse.
     from PySide6.QtCore import QPointF
     view = tab.confusion
