@@ -5,6 +5,7 @@ Qt scales an interface evenly only as it starts (``QT_SCALE_FACTOR``), so the si
 applied before the next start, and the app offers to restart itself. The app's size multiplies a scale
 the user's environment already sets rather than replacing it."""
 
+import logging
 import os
 import sys
 
@@ -17,6 +18,7 @@ from gui.settings import remember, remembered
 
 SIZES = (100, 125, 150, 175, 200)  # percent of the size the system gives the app
 SCALE_VARIABLE = "QT_SCALE_FACTOR"
+log = logging.getLogger(__name__)
 
 _given: str | None = None  # QT_SCALE_FACTOR as the app found it, the user's own: ours multiplies it
 _applied = 100  # the size this process was started at
@@ -116,5 +118,7 @@ def choose_size(window: QWidget, settings: QSettings, percent: int) -> None:
         f"{APP_NAME} will be drawn at {percent} % of the system's size from its next start. Restart it now?",
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
     if answer == QMessageBox.StandardButton.Yes and window.close():  # a run is stopped and saved, a model asked about
+        settings.sync()  # on disk before the new process reads it
         if not start_again():
+            log.warning("could not start %s again", restart_command())
             QMessageBox.warning(None, "Interface size", f"{APP_NAME} could not start again: start it as usual.")

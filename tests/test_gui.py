@@ -302,7 +302,9 @@ def test_the_interface_size_is_chosen_in_the_view_menu_and_the_app_offers_to_res
     assert not any("%" in what for _keys, what in window.shortcut_rows())  # sizes have no keys: not listed
 
     asked, started = [], []
-    monkeypatch.setattr(interface_size, "start_again", lambda: started.append(1) or True)
+    def on_disk() -> list[str]:  # what a new process would read
+        return [line for line in open(settings.fileName()).read().splitlines() if line.startswith("interface_size")]
+    monkeypatch.setattr(interface_size, "start_again", lambda: started.append(on_disk()) or True)
     monkeypatch.setattr("gui.interface_size.QMessageBox.question",
                         lambda *args, **kwargs: asked.append(args[2]) or QMessageBox.StandardButton.No)
     actions["150 %"].trigger()
@@ -311,7 +313,7 @@ def test_the_interface_size_is_chosen_in_the_view_menu_and_the_app_offers_to_res
     assert int(settings.value("interface_size")) == 100 and len(asked) == 1
     monkeypatch.setattr("gui.interface_size.QMessageBox.question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
     actions["125 %"].trigger()
-    assert started and not window.isVisible()  # closed as its close button closes it, then started again
+    assert started == [["interface_size=125"]] and not window.isVisible()  # closed as its close button closes it, then started again, reading the new size
 
 
 def test_canvas_renders_the_same_drawing_at_any_size(qtbot):
