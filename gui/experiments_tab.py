@@ -48,16 +48,17 @@ class RunsTable(QTableWidget):
             "The pen digits of six writers no training set holds (1,499), as people draw: how well the run reads them")
         self.verticalHeader().hide()
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        # The figures keep their width; a long run name is cut short (its tooltip has it whole), so every
-        # column fits beside the charts
+        # The figures keep their width and the run's name takes the rest, on two lines or more where it needs
+        # them ("optimizer=momentum," over "lr=0.01"), so every column fits beside the charts
         self.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.horizontalHeader().sectionResized.connect(lambda *_: self.resizeRowsToContents())
         self.horizontalHeader().setStretchLastSection(False)
         self.horizontalHeaderItem(COLUMNS.index("to\n99 %")).setToolTip(
             "Seconds until the validation accuracy first reached 99 % (— : it never did)")
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a word longer than the column keeps both ends
         self.itemChanged.connect(self._toggled)
 
     def add_run(self, index: int, label: str) -> None:
@@ -69,11 +70,13 @@ class RunsTable(QTableWidget):
         shown.setBackground(run_colour(index))
         shown.setToolTip("Show or hide this run's curves")
         self.setItem(index, 0, shown)
-        name = QTableWidgetItem(label)
+        # An option a line, and one too long for the column broken after its "=" (a zero-width space)
+        name = QTableWidgetItem(label.replace(", ", ",\n").replace("=", "=\u200b"))
         name.setToolTip(label)
         self.setItem(index, 1, name)
         for column in range(2, len(COLUMNS)):
             self.setItem(index, column, QTableWidgetItem("…"))
+        self.resizeRowToContents(index)
         self.blockSignals(False)
 
     def show_result(self, index: int, result: RunResult) -> None:
@@ -254,7 +257,7 @@ class ComparePanel(QWidget, StopsAndWaits):
             self.table.show_result(index, self.results[index])
             total = self.table.rowCount()
             if index + 1 < total:
-                self.status.setText(f"Run {index + 2} of {total}: {self.table.item(index + 1, 1).text()}")
+                self.status.setText(f"Run {index + 2} of {total}: {self.table.item(index + 1, 1).toolTip()}")
 
     def _failed(self, exc: Exception) -> None:
         self.status.setText(f"The comparison failed: {exc or type(exc).__name__}")

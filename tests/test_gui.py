@@ -2066,6 +2066,17 @@ def test_experiments_compare_a_preset_live_and_keep_every_run(window, qtbot, tin
     assert all(r.test_accuracy is not None and r.history for r in results)
     assert compare.table.rowCount() == 4 and compare.table.item(3, 3).text().endswith("%")
     assert compare.table.item(3, 4).text() == f"{results[3].pen_accuracy:.2%}"  # the held-out pen writers
+    # A run's name is shown whole, an option a line, in a row as tall as its lines however narrow the column.
+    name = compare.table.item(1, 1)
+    assert name.toolTip() == "optimizer=momentum, lr=0.01" and name.text().replace("\u200b", "").splitlines() == [
+        "optimizer=momentum,", "lr=0.01"]
+    table, lines = compare.table, QFontMetrics(compare.table.font()).lineSpacing()
+    assert table.rowHeight(0) >= 2 * lines
+    width = table.width()
+    table.setFixedWidth(width - table.columnWidth(1) + 75)  # the name's column narrower than "optimizer=momentum,"
+    qtbot.waitUntil(lambda: table.rowHeight(1) >= 3 * lines, timeout=2000)  # "optimizer=" over "momentum,"
+    table.setMinimumWidth(0)
+    table.setMaximumWidth(16_777_215)
     assert compare.chart.legend.isVisible() and len(compare.chart.legend.items) == 4
     assert all(axis.style["showValues"] for axis in axes)
     assert all(all(plot.getViewBox().autoRangeEnabled()) for plot in (compare.chart.loss, compare.chart.accuracy))
