@@ -1083,7 +1083,7 @@ def test_evaluate_tab_fills_and_cells_open_galleries(window, qtbot, tiny_data, t
     flagged = questioned(result.probabilities)
     assert f"\"Not sure\" flags {flagged[wrong].sum()} of {wrong.sum()} mistakes" in tab.questioning.text()
     # A click on a bar shows its answers, least sure first.
-    from gui.evaluate_tab import GALLERY_LIMIT
+    from gui.evaluate_views import GALLERY_LIMIT
 
     tab.views.setCurrentIndex(1)
     mean, _, count = min(table)  # the least sure group
@@ -1209,7 +1209,7 @@ def test_a_set_of_other_things_than_digits_is_named_by_its_classes(qtbot, mnist)
     from engine.datasets import REGISTRY
     from engine.evaluate import evaluate
     from engine.predict import Predictor
-    from gui.evaluate_tab import ConfusionMatrix, Gallery
+    from gui.evaluate_views import ConfusionMatrix, Gallery
 
     names = REGISTRY["fashion-mnist"].class_names
     data = replace(subset(mnist, 0, 200), class_names=names)
