@@ -301,9 +301,10 @@ def test_the_interface_size_is_chosen_in_the_view_menu_and_the_app_offers_to_res
     assert actions["150 %"].isEnabled() and not actions["175 %"].isEnabled()  # 781×439 left: under the window's least
     assert not any("%" in what for _keys, what in window.shortcut_rows())  # sizes have no keys: not listed
 
-    asked, started = [], []
     def on_disk() -> list[str]:  # what a new process would read
         return [line for line in open(settings.fileName()).read().splitlines() if line.startswith("interface_size")]
+
+    asked, started = [], []
     monkeypatch.setattr(interface_size, "start_again", lambda: started.append(on_disk()) or True)
     monkeypatch.setattr("gui.interface_size.QMessageBox.question",
                         lambda *args, **kwargs: asked.append(args[2]) or QMessageBox.StandardButton.No)
@@ -313,7 +314,8 @@ def test_the_interface_size_is_chosen_in_the_view_menu_and_the_app_offers_to_res
     assert int(settings.value("interface_size")) == 100 and len(asked) == 1
     monkeypatch.setattr("gui.interface_size.QMessageBox.question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
     actions["125 %"].trigger()
-    assert started == [["interface_size=125"]] and not window.isVisible()  # closed as its close button closes it, then started again, reading the new size
+    # Closed as its close button closes it, then started again, with the new size on disk for it to read.
+    assert started == [["interface_size=125"]] and not window.isVisible()
 
 
 def test_canvas_renders_the_same_drawing_at_any_size(qtbot):
