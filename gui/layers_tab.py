@@ -180,7 +180,7 @@ class LayersTab(QWidget):
         """The active model (which a run's live model gives way to)."""
         self._active = predictor
         self._live_step = None
-        self._show_model(predictor, f"{predictor.metadata.get('model', {}).get('name', '?')}, layer by layer: "
+        self._show_model(predictor, f"{predictor.model.name}, layer by layer: "
                                     "from the 28×28 input (top) to the answer (bottom)")
 
     def show_live(self, snapshot: ModelSnapshot) -> None:

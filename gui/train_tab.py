@@ -195,7 +195,7 @@ class TrainingCurves(QWidget):
         self.raw_loss.setData(self.steps, np.maximum(self.losses, 1e-6) if self.losses else [])
         self.smooth_loss.setData(self.steps, np.maximum(self.smoothed, 1e-6) if self.smoothed else [])
         self.lr_curve.setData(self.steps, self.lrs, connect="finite")
-        highest = np.nanmax(self.lrs) if np.isfinite(self.lrs).any() else 0.0
+        highest = np.nanmax(np.asarray(self.lrs, dtype=float), initial=0.0)  # none kept yet: 0
         self.lr_view.setYRange(0, highest or 1.0, padding=0.05)
         y = self.accuracy_scale.y
         self.train_acc.setData(self.epochs, y(self.train_accuracy))
