@@ -17,7 +17,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         meta, default = f.metadata, getattr(defaults, f.name)
-        help_text = f"{meta['help']} (default: {default:g})" if isinstance(default, float) else f"{meta['help']} (default: {default})"
+        shown = f"{default:g}" if isinstance(default, float) else default if default != "" else "none"
+        help_text = f"{meta['help']} (default: {shown})"
         if isinstance(default, bool):
             group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         else:

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from engine import __version__
-from engine.models import ZOO, ZooNet, build_model
+from engine.models import CUSTOM, ZOO, ZooNet, build_model
 
 FORMAT = "digit-studio-checkpoint"
 FORMAT_VERSION = 1
@@ -170,13 +170,16 @@ def load_checkpoint(path, device="cpu") -> Checkpoint:
     if not sections_ok or not isinstance(state, dict):
         raise CheckpointError(path, "damaged: its metadata or weights are not laid out as a Digit Studio checkpoint")
     name = metadata.get("model", {}).get("name")
-    if name not in ZOO:
-        raise CheckpointError(path, f"unknown architecture {name!r}; this version knows {', '.join(ZOO)}")
+    if name not in ZOO and name != CUSTOM:
+        raise CheckpointError(path, f"unknown architecture {name!r}; this version knows {', '.join(ZOO)} and "
+                                    f"{CUSTOM} networks")
     kwargs = metadata.get("model", {}).get("kwargs") or {}
-    if not isinstance(kwargs, dict) or not set(kwargs) <= {"batch_norm", "dropout"}:
+    if (not isinstance(kwargs, dict) or not set(kwargs) <= {"batch_norm", "dropout", "layers"}
+            or not isinstance(kwargs.get("layers", ""), str)):
         raise CheckpointError(path, f"damaged: unknown architecture options {kwargs!r}")
     try:
-        model = build_model(name, batch_norm=kwargs.get("batch_norm"), dropout=kwargs.get("dropout"))
+        model = build_model(name, batch_norm=kwargs.get("batch_norm"), dropout=kwargs.get("dropout"),
+                            layers=kwargs.get("layers", ""))
     except (TypeError, ValueError) as exc:
         raise CheckpointError(path, f"damaged: architecture options {kwargs!r} ({exc})") from None
     try:

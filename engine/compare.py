@@ -134,7 +134,7 @@ class RunPlan:
 def plan(base: TrainConfig, variations: list[dict], folds: int = 0) -> list[RunPlan]:
     if folds:
         return [RunPlan(f"fold {k}/{folds}", base, (k, folds)) for k in range(1, folds + 1)]
-    return [RunPlan(describe(v), replace(base, **v).validate()) for v in variations]
+    return [RunPlan(describe(v), base.with_options(v).validate()) for v in variations]
 
 
 def varied_options(plans: list[RunPlan], index: int) -> dict:

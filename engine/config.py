@@ -3,7 +3,8 @@
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from engine.datasets import DATASET_NAMES
-from engine.models import DEFAULT_MODEL, INITS, ZOO, architecture
+from engine.models import CUSTOM, DEFAULT_MODEL, INITS, ZOO, architecture
+from engine.network_text import EXAMPLE, GRAMMAR, NetworkTextError, check, parse
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "adam", "adamw")
 SCHEDULES = ("onecycle", "constant")
@@ -22,7 +23,10 @@ def _opt(default, help_text, choices=None, minimum=None, maximum=None):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    model: str = _opt(DEFAULT_MODEL, "network from the model zoo", choices=tuple(ZOO))
+    model: str = _opt(DEFAULT_MODEL, f"network from the model zoo, or {CUSTOM}: the one --layers writes",
+                      choices=(*ZOO, CUSTOM))
+    layers: str = _opt("", f"a {CUSTOM} network's layers, one a line or separated by commas (e.g. '{EXAMPLE}'): "
+                           f"{GRAMMAR}")
     dataset: str = _opt("mnist+pen", "dataset to train on: mnist+pen adds real writers' pen digits", choices=DATASET_NAMES)
     pen_share: float = _opt(0.4, "share of each epoch's images that are pen digits (mnist+pen)", minimum=0.05, maximum=0.9)
     pen_warmup_epochs: int = _opt(1, "epochs of MNIST alone before the pen digits join (mnist+pen)", minimum=0, maximum=1000)
@@ -59,13 +63,25 @@ class TrainConfig:
                 raise ValueError(f"{f.name}: {value!r} is not one of {', '.join(meta['choices'])}")
             if meta["min"] is not None and not meta["min"] <= value <= meta["max"]:
                 raise ValueError(f"{f.name}: {value} is outside {meta['min']}..{meta['max']}")
+        if self.model == CUSTOM:
+            try:
+                check(parse(self.layers))
+            except NetworkTextError as exc:
+                raise NetworkTextError(f"layers: {exc}") from None
+        elif self.layers.strip():
+            raise ValueError(f"layers: they write a {CUSTOM} network; choose model {CUSTOM} to train it")
         return self
 
     @property
     def model_kwargs(self) -> dict:
         """The architecture switches as build_model takes them (only those that differ from the model's own)."""
         return architecture(self.model, None if self.batch_norm == "model" else self.batch_norm == "on",
-                            None if self.dropout < 0 else self.dropout)
+                            None if self.dropout < 0 else self.dropout, self.layers)
+
+    def with_options(self, options: dict) -> "TrainConfig":
+        """These options changed; a zoo model chosen over a custom one leaves its written layers behind."""
+        leaves_custom = options.get("model", CUSTOM) != CUSTOM and "layers" not in options
+        return replace(self, **options, **({"layers": ""} if leaves_custom else {}))
 
     def to_dict(self) -> dict:
         return asdict(self)

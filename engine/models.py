@@ -1,15 +1,18 @@
-"""The model zoo: the seed tutorials' networks and Digit Studio's own default.
+"""The model zoo: the seed tutorials' networks and Digit Studio's own default, and networks the user
+writes as text (``CUSTOM``, ``engine.network_text``).
 
 Every network is a ``ZooNet``: a ``features`` stack whose ``ConvBlock``s (conv, optional batch norm,
 activation) are what the Kernels tab shows, followed by a ``classifier`` head. Inputs are
 N×1×28×28 images in [0, 1] with white ink on black, like MNIST; outputs are logits.
 """
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from engine.network_text import Layer, Shape, check, parse, shapes
 
 INITS = ("default", "he", "xavier", "normal0.01")  # normal0.01: seed 002's small Gaussian, std 0.01
 
@@ -17,8 +20,8 @@ INITS = ("default", "he", "xavier", "normal0.01")  # normal0.01: seed 002's smal
 class ConvBlock(nn.Sequential):
     """conv → (batch norm) → activation; its output is the block's feature map."""
 
-    def __init__(self, c_in, c_out, kernel, padding=0, batch_norm=False, act=nn.ReLU):
-        layers = [("conv", nn.Conv2d(c_in, c_out, kernel, padding=padding, bias=not batch_norm))]
+    def __init__(self, c_in, c_out, kernel, padding=0, batch_norm=False, act=nn.ReLU, stride=1):
+        layers = [("conv", nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=not batch_norm))]
         if batch_norm:
             layers.append(("bn", nn.BatchNorm2d(c_out)))
         layers.append(("act", act()))
@@ -39,6 +42,28 @@ class ZooNet(nn.Module):
     def conv_blocks(self) -> list[ConvBlock]:
         """The convolutional blocks in order (conv1, conv2, ...), for visualisation."""
         return [m for m in self.features if isinstance(m, ConvBlock)]
+
+    def layers(self) -> tuple[Layer, ...]:
+        """The network as the lines of ``engine.network_text`` that build it again (its output layer left out)."""
+        out = []
+        for layer in self.features:
+            if isinstance(layer, ConvBlock):
+                conv = layer.conv
+                out.append(Layer("conv", conv.out_channels, conv.kernel_size[0], conv.padding[0], conv.stride[0],
+                                 hasattr(layer, "bn"), _activation_name(layer.act)))
+            elif isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
+                size = layer.kernel_size if isinstance(layer.kernel_size, int) else layer.kernel_size[0]
+                out.append(Layer("maxpool" if isinstance(layer, nn.MaxPool2d) else "avgpool", size))
+        head = list(self.classifier)
+        for i, layer in enumerate(head[:-1]):
+            if isinstance(layer, nn.Linear):
+                after = head[i + 1:]
+                activation = next((m for m in after if isinstance(m, tuple(ACTIVATIONS.values()))), None)
+                out.append(Layer("dense", layer.out_features, batch_norm=isinstance(after[0], nn.BatchNorm1d),
+                                 activation=_activation_name(activation)))
+            elif isinstance(layer, nn.Dropout):
+                out.append(Layer("dropout", rate=layer.p))
+        return tuple(out)
 
     def output_name(self) -> str:
         """The name of the dense layer that makes the class scores (logits) from the last hidden layer's units."""
@@ -161,6 +186,47 @@ def _digitnet(bn: bool = True) -> ZooNet:
     )
 
 
+ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid}  # the names engine.network_text reads
+
+
+def _activation_name(module) -> str:
+    return next(name for name, kind in ACTIVATIONS.items() if isinstance(module, kind))
+
+
+def _written(layers: tuple[Layer, ...], batch_norm: bool | None = None, classes: int = 10) -> ZooNet:
+    """A network from the lines of ``engine.network_text``; ``batch_norm`` on or off overrides every conv and
+    hidden dense layer's own. Its layers are named as the zoo names them (conv1, pool1, fc1; act, or act1
+    and act2 when the head has several), so a zoo network written out as text builds the same network."""
+    check(layers, classes)
+    features, head = OrderedDict(), [("flatten", nn.Flatten())]
+    counts, before = Counter(), Shape(1, 28)
+    for layer, shape in zip(layers, shapes(layers)):
+        counts[layer.kind] += 1
+        normed = layer.batch_norm if batch_norm is None else batch_norm
+        activation = ACTIVATIONS[layer.activation]
+        if layer.kind == "conv":
+            features[f"conv{counts['conv']}"] = ConvBlock(before.channels, layer.size, layer.kernel, layer.padding, normed,
+                                                          activation, layer.stride)
+        elif layer.kind == "dense":
+            head.append((f"fc{counts['dense']}", nn.Linear(before.values, layer.size, bias=not normed)))
+            head += [("bn", nn.BatchNorm1d(layer.size))] if normed else []
+            head.append(("act", activation()))
+        elif layer.kind == "dropout":
+            head.append(("dropout", nn.Dropout(layer.rate)))
+        else:
+            pools = counts["maxpool"] + counts["avgpool"]
+            features[f"pool{pools}"] = (nn.MaxPool2d if layer.kind == "maxpool" else nn.AvgPool2d)(layer.size)
+        before = shape
+    head.append((f"fc{counts['dense'] + 1}", nn.Linear(before.values, classes)))
+    several = {name for name, n in Counter(name for name, _ in head).items() if n > 1}
+    numbered = Counter()
+    for i, (name, module) in enumerate(head):
+        if name in several:
+            numbered[name] += 1
+            head[i] = (f"{name}{numbered[name]}", module)
+    return ZooNet(CUSTOM, features, OrderedDict(head))
+
+
 @dataclass(frozen=True)
 class ZooEntry:
     build: callable
@@ -175,6 +241,7 @@ ZOO: dict[str, ZooEntry] = {
     "lenet5": ZooEntry(_lenet5, "LeNet-5 (seed 004): 6/16 channels 5×5, sigmoid, average pooling, dense 120/84"),
 }
 DEFAULT_MODEL = "digitnet"
+CUSTOM = "custom"  # a network the user writes as text (its layers in the checkpoint's "layers" option)
 
 
 def initialise(model: nn.Module, init: str) -> None:
@@ -208,23 +275,27 @@ def set_dropout(model: ZooNet, rate: float) -> None:
 
 
 def build_model(name: str, init: str | None = None, batch_norm: bool | None = None,
-                dropout: float | None = None) -> ZooNet:
-    """A fresh model from the zoo. ``None`` keeps the model's own (the seed's) initialisation, batch
-    norm and dropout; the switches are what the Experiments comparisons vary."""
-    try:
-        entry = ZOO[name]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; choose from {', '.join(ZOO)}") from None
-    model = entry.build() if batch_norm is None else entry.build(batch_norm)
+                dropout: float | None = None, layers: str = "") -> ZooNet:
+    """A fresh model from the zoo, or (``CUSTOM``) the one ``layers`` writes. ``None`` keeps the model's own
+    (the seed's) initialisation, batch norm and dropout; the switches are what the Experiments comparisons
+    vary. A network that cannot be built raises ValueError (a NetworkTextError names the line)."""
+    if layers and name != CUSTOM:
+        raise ValueError(f"layers are written for a {CUSTOM} network, not for {name}")
+    if name == CUSTOM:
+        model = _written(parse(layers), batch_norm)
+    elif name in ZOO:
+        model = ZOO[name].build() if batch_norm is None else ZOO[name].build(batch_norm)
+    else:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join((*ZOO, CUSTOM))}")
     if dropout is not None:
         set_dropout(model, dropout)
     initialise(model, init or model.default_init)
     return model
 
 
-def architecture(model_name: str, batch_norm: bool | None, dropout: float | None) -> dict:
+def architecture(model_name: str, batch_norm: bool | None, dropout: float | None, layers: str = "") -> dict:
     """The build_model arguments that change the layers, as checkpoints keep them ("kwargs")."""
-    kwargs = {}
+    kwargs = {"layers": layers} if model_name == CUSTOM else {}
     if batch_norm is not None:
         kwargs["batch_norm"] = bool(batch_norm)
     if dropout is not None:

@@ -39,11 +39,11 @@ class UnitWork:
 def unit_work(block: ConvBlock, inputs: np.ndarray, channel: int, row: int, col: int) -> UnitWork:
     """How ``block`` made map ``channel`` at (row, col) from ``inputs`` (C_in×H×W, the maps it read)."""
     conv = block.conv
-    if conv.stride != (1, 1) or conv.dilation != (1, 1) or conv.groups != 1:
-        raise ValueError("only plain stride-1 convolutions are worked out by hand")
-    (kh, kw), (ph, pw) = conv.kernel_size, conv.padding
+    if conv.dilation != (1, 1) or conv.groups != 1:
+        raise ValueError("only plain convolutions are worked out by hand")
+    (kh, kw), (ph, pw), (sh, sw) = conv.kernel_size, conv.padding, conv.stride
     padded = np.pad(inputs, ((0, 0), (ph, ph), (pw, pw)))  # zero padding, as the conv pads
-    window = padded[:, row: row + kh, col: col + kw]
+    window = padded[:, row * sh: row * sh + kh, col * sw: col * sw + kw]  # a stride moves the kernel s pixels a step
     weights = conv.weight[channel].float().cpu().numpy()
     contributions = (weights * window).sum((1, 2))
     bias = float(conv.bias[channel]) if conv.bias is not None else 0.0
@@ -53,7 +53,7 @@ def unit_work(block: ConvBlock, inputs: np.ndarray, channel: int, row: int, col:
         normalised = _batch_normed(block.bn, channel, summed)
     value = float(block.act(torch.tensor(summed if normalised is None else normalised)))
     height, width = inputs.shape[1:]
-    top, left = row - ph, col - pw
+    top, left = row * sh - ph, col * sw - pw
     box = (max(top, 0), max(left, 0), min(top + kh, height), min(left + kw, width))
     return UnitWork(row, col, box, contributions, bias, summed, normalised, value, type(block.act).__name__)
 

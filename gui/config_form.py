@@ -3,9 +3,13 @@
 from dataclasses import fields
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, QWidget
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QPlainTextEdit, QSpinBox, QWidget,
+)
 
 from engine.config import TrainConfig
+from engine.models import CUSTOM
 
 LABELS = {"lr": "Learning rate", "val_fraction": "Validation fraction", "ema": "Weight averaging (EMA)",
           "checkpoint_every": "Checkpoint every (epochs)", "init": "Initialisation", "compile": "torch.compile"}
@@ -24,6 +28,29 @@ class TrimmedSpinBox(QDoubleSpinBox):
         text = self.locale().toString(value, "f", self.decimals())
         point = self.locale().decimalPoint()
         return text.rstrip("0").rstrip(point) if point in text else text
+
+
+class LayersEdit(QPlainTextEdit):
+    """A network written one layer a line (``engine.network_text``), in a fixed-width font so its columns line up."""
+
+    LINES = 7  # digitnet's ten lines scroll a little; a seed's fit
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.note = QLabel()  # under it: the shapes it makes, or why it cannot be built
+        self.note.setWordWrap(True)
+        self.note.setObjectName("layersNote")
+        self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.setTabChangesFocus(True)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.setFixedHeight(self.fontMetrics().lineSpacing() * self.LINES + 2 * self.frameWidth() + 8)
+
+    def value(self) -> str:
+        return self.toPlainText()
+
+    def setValue(self, text: str) -> None:
+        if text != self.toPlainText():  # resetting the same text would move the cursor of someone typing
+            self.setPlainText(text)
 
 
 class ConfigForm(QWidget):
@@ -49,6 +76,9 @@ class ConfigForm(QWidget):
             elif isinstance(default, bool):
                 editor = QCheckBox()
                 editor.toggled.connect(lambda _v, n=f.name: self.changed.emit(n))
+            elif isinstance(default, str):
+                editor = LayersEdit()
+                editor.textChanged.connect(lambda n=f.name: self.changed.emit(n))
             elif isinstance(default, int):
                 editor = QSpinBox(minimum=meta["min"], maximum=meta["max"])
                 editor.valueChanged.connect(lambda _v, n=f.name: self.changed.emit(n))
@@ -61,7 +91,12 @@ class ConfigForm(QWidget):
             editor.setObjectName(f"config_{f.name}")
             editor.setToolTip(meta["help"])
             self.editors[f.name] = editor
-            layout.addRow(option_label(f.name), editor)
+            if isinstance(editor, LayersEdit):  # the whole width: a layer is a line of words
+                layout.addRow(QLabel(option_label(f.name)))
+                layout.addRow(editor)
+                layout.addRow(editor.note)
+            else:
+                layout.addRow(option_label(f.name), editor)
         self.set_config(TrainConfig())
 
     def set_value(self, name: str, value) -> None:
@@ -79,7 +114,8 @@ class ConfigForm(QWidget):
 
     def set_config(self, config: TrainConfig) -> None:
         for f in fields(TrainConfig):
-            self.set_value(f.name, getattr(config, f.name))
+            if f.name != "layers" or config.model == CUSTOM:  # a zoo network's text is its own, not ""
+                self.set_value(f.name, getattr(config, f.name))
 
     def config(self) -> TrainConfig:
         values = {}
@@ -88,6 +124,8 @@ class ConfigForm(QWidget):
                 values[name] = editor.currentText()
             elif isinstance(editor, QCheckBox):
                 values[name] = editor.isChecked()
+            elif isinstance(editor, LayersEdit):  # the text shows a zoo network's layers too, to start from
+                values[name] = editor.value() if self.editors["model"].currentText() == CUSTOM else ""
             else:
                 exact = self._exact.get(name)
                 shown = editor.value()

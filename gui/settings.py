@@ -15,6 +15,7 @@ class Remembered:
     pen_width: int = 18  # the Draw tab's pen, in pixels of the 280 px canvas
     why_on_canvas: bool = True  # lay the map of why over the drawing
     train_config: str = ""  # the Train tab's choices, as TrainConfig JSON ("" = the defaults)
+    custom_layers: str = ""  # the network the user wrote, kept while a zoo network is chosen
     last_model_dir: str = ""  # where Load / Save model last looked
     last_image_dir: str = ""  # where Open image last looked
     recent_models: str = ""  # models loaded or saved, newest first, one path per line

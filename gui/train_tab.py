@@ -20,7 +20,8 @@ from engine.events import (
     BatchEnd, Downloading, EpochEnd, Failed, Finished, Finishing, KernelSnapshot, LayerStats, ModelSnapshot, Notice,
     Started, Watched, format_duration,
 )
-from engine.models import build_model, summarize
+from engine.models import CUSTOM, build_model, summarize
+from engine.network_text import shapes, to_text
 from engine.paths import shown
 from engine.predict import Predictor
 from engine.runs import RunSummary, metrics_until
@@ -39,6 +40,7 @@ REDRAW_MS = 250  # curves and progress are redrawn from a timer (4 Hz), never pe
 KERNEL_EVERY = 20  # batches between kernel snapshots for the Kernels tab
 STATS_EVERY = 25  # batches between layer statistics (one watched batch costs about two plain ones)
 WATCH_EVERY = 20  # batches between the Predictions page's answers (40 images: 5 ms on 2 cores, under 1 % of 20 batches)
+NETWORK_PAUSE_MS = 300  # a pause in typing a network that rebuilds its summary
 MODEL_EVERY = 20  # batches between copies of the model for the Layers tab, while it is open (3.5 ms: bench.live_views)
 
 
@@ -54,8 +56,7 @@ class ModelSummary(QTableWidget):
         self.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         self.total = QLabel()
 
-    def show_model(self, name: str) -> None:
-        model = build_model(name)
+    def show_model(self, model) -> None:
         rows = [r for r in summarize(model) if r.params or r.kind in ("MaxPool2d", "AvgPool2d", "Flatten")]
         self.setRowCount(len(rows))
         for i, r in enumerate(rows):
@@ -68,7 +69,14 @@ class ModelSummary(QTableWidget):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.setItem(i, j, item)
         total = sum(p.numel() for p in model.parameters())
+        self.total.setStyleSheet("")
         self.total.setText(f"{total:,} parameters ({total * 4 / 1024:,.0f} KiB as float32)")
+
+    def show_error(self, message: str) -> None:
+        """A network that cannot be built: no rows, and why in their place."""
+        self.setRowCount(0)
+        self.total.setStyleSheet(f"color: {BAD}")
+        self.total.setText(message)
 
 
 PEN_CURVE = "validation: unseen pen writers"
@@ -230,7 +238,11 @@ class TrainTab(QWidget, StopsAndWaits):
         disabled = {} if cuda_available() else {"device": ("cuda",)}
         self.form = ConfigForm(disabled_choices=disabled)
         self.summary = ModelSummary()
-        self.summary.show_model(self.form.config().model)
+        self.summary.total.setWordWrap(True)  # a network's mistake can take two lines
+        self._network_error = ""  # why the written network cannot be built, while it cannot
+        self._custom_layers = ""  # the user's own network, kept while a zoo network is chosen
+        # Typing a network rebuilds its summary once the typing pauses, not on every key.
+        self._network_timer = QTimer(self, singleShot=True, interval=NETWORK_PAUSE_MS, timeout=self._show_network)
         self.form.changed.connect(self._field_changed)
         self._enable_pen_share()
 
@@ -258,7 +270,6 @@ class TrainTab(QWidget, StopsAndWaits):
         self.train_button = QPushButton("Train")
         self.train_button.setObjectName("trainButton")
         self.train_button.setDefault(True)
-        self.train_button.setToolTip("Train the chosen model with these options")
         self.pause_button = QPushButton("Pause")
         self.pause_button.setObjectName("pauseButton")
         self.pause_button.setCheckable(True)
@@ -312,23 +323,60 @@ class TrainTab(QWidget, StopsAndWaits):
         splitter.setSizes([420, 820])
         layout = QHBoxLayout(self)
         layout.addWidget(splitter)
-        self._set_running(False)
+        self._field_changed("model")  # the network's text and summary; this also sets the buttons
 
     # --- form --------------------------------------------------------------------------------
     def _field_changed(self, name: str) -> None:
         config = self.form.config()
         if name == "model":
-            self.summary.show_model(config.model)
+            # A zoo network shows its own layers to start from; custom shows the user's, once there are some.
+            written = self._custom_layers if config.model == CUSTOM else to_text(build_model(config.model).layers())
+            if written:
+                self.form.set_value("layers", written)
+            self._show_network()
+        elif name == "layers":
+            written = self.form.editors["layers"].value()
+            if config.model != CUSTOM and written != to_text(build_model(config.model).layers()):
+                self._custom_layers = written
+                self.form.set_value("model", CUSTOM)  # editing a zoo network's text makes it the user's own
+            elif config.model == CUSTOM:
+                self._custom_layers = written
+            self._network_timer.start()
+        elif name in ("batch_norm", "dropout"):
+            self._show_network()
         elif name == "optimizer":
             self.form.set_value("lr", SUGGESTED_LR[config.optimizer])
         elif name == "dataset":
             self._enable_pen_share()
+
+    def _show_network(self) -> None:
+        """The summary of the network the options build, or why it cannot be built (Train waits for a fix)."""
+        self._network_timer.stop()
+        config = self.form.config()
+        note = self.form.editors["layers"].note
+        try:
+            model = build_model(config.model, **config.model_kwargs)
+        except ValueError as exc:
+            self._network_error = str(exc)
+            self.summary.show_error(self._network_error)
+            note.setStyleSheet(f"color: {BAD}")
+            note.setText(self._network_error)
+        else:
+            self._network_error = ""
+            self.summary.show_model(model)
+            layers = model.layers()
+            steps = [str(shape) for layer, shape in zip(layers, shapes(layers)) if layer.kind != "dropout"]
+            note.setStyleSheet(f"color: {MUTED}")
+            count = sum(p.numel() for p in model.parameters())
+            note.setText(" → ".join(["28×28", *steps, "10"]) + f" · {count:,} parameters")
+        self._set_running(self.running)
 
     def _enable_pen_share(self) -> None:
         for name in ("pen_share", "pen_warmup_epochs", "scan_epochs"):
             self.form.editors[name].setEnabled(self.form.config().dataset == MIXED)
 
     def restore_state(self, store: QSettings) -> None:
+        self._custom_layers = remembered(store, "custom_layers")
         saved = remembered(store, "train_config")
         if saved:
             try:
@@ -338,6 +386,7 @@ class TrainTab(QWidget, StopsAndWaits):
 
     def save_state(self, store: QSettings) -> None:
         remember(store, "train_config", json.dumps(self.form.config().to_dict()))
+        remember(store, "custom_layers", self._custom_layers)
 
     # --- run control -------------------------------------------------------------------------
     @property
@@ -345,7 +394,7 @@ class TrainTab(QWidget, StopsAndWaits):
         return self._thread is not None
 
     def start(self, config: TrainConfig | None = None, **trainer_options) -> None:
-        if self.running:
+        if self.running or (config is None and self._network_error):  # Ctrl+Return with a network not yet right
             return
         config = config or self.form.config()
         self._epochs = config.epochs
@@ -428,7 +477,9 @@ class TrainTab(QWidget, StopsAndWaits):
             self.progress.setFormat("stopping…")
 
     def _set_running(self, running: bool) -> None:
-        self.train_button.setEnabled(not running)
+        self.train_button.setEnabled(not running and not self._network_error)
+        self.train_button.setToolTip(f"The network cannot be built: {self._network_error}" if self._network_error
+                                     else "Train the chosen model with these options")
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
         self.form.setEnabled(not running)

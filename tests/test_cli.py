@@ -5,6 +5,7 @@ import contextlib
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -194,6 +195,22 @@ def test_train_then_predict_with_the_new_model(tiny_mnist_dir, tmp_path, images)
     assert (tmp_path / "copy.pt").read_bytes() == (tmp_path / "run" / "model.pt").read_bytes()
     predicted = main("predict", images["digit0"], "--model", tmp_path / "copy.pt", "--json")
     assert predicted.returncode == 0 and json.loads(predicted.stdout)["digit"] in range(10)
+
+
+def test_train_a_network_written_as_text_then_predict_with_it(tiny_mnist_dir, tmp_path, images):
+    layers = "conv 6 5x5 stride 2 pad 2 bn, avgpool 2, dense 24, dropout 0.2"
+    out = main("train", "--data-dir", tiny_mnist_dir, "--epochs", "1", "--batch-size", "32", "--dataset", "mnist",
+               "--model", "custom", "--layers", layers, "--out", tmp_path / "run")
+    assert out.returncode == 0, out.stderr
+    assert "Model: custom" in out.stderr
+    assert re.search(r"features\.conv1\.conv \(Conv2d\) +\(6, 14, 14\)", out.stderr)  # the stride halves the maps
+    from engine.checkpoint import load_checkpoint
+    from engine.network_text import parse
+    assert load_checkpoint(tmp_path / "run" / "model.pt").model.layers() == parse(layers)
+    predicted = main("predict", images["digit0"], "--model", tmp_path / "run" / "model.pt", "--json")
+    assert predicted.returncode == 0 and json.loads(predicted.stdout)["digit"] in range(10)
+    refused = main("train", "--model", "custom", "--layers", "conv 8 3x3, maxpool 40")
+    assert refused.returncode != 0 and "layers: line 1 (maxpool 40): the window's side should be 1 to 28" in refused.stderr
 
 
 def test_train_rejects_bad_values_with_usage():

@@ -19,10 +19,14 @@ def as_if_trained(net: torch.nn.Module) -> None:
             m.bias.data.uniform_(-0.2, 0.2)
 
 
-@pytest.mark.parametrize("model", ["digitnet", "seed003", "lenet5"])  # batch norm, 5×5 padded, sigmoid
+STRIDED = "conv 6 5x5 stride 2 pad 2 bn, conv 8 4x4 stride 3 sigmoid, dense 16"  # a network written as text
+
+
+@pytest.mark.parametrize("model", ["digitnet", "seed003", "lenet5", STRIDED])  # batch norm, 5×5 padded, sigmoid, strides
 def test_every_unit_worked_out_by_hand_is_the_maps_value(model, mnist):
     torch.manual_seed(0)
-    net = build_model(model, batch_norm=True if model == "seed003" else None)
+    net = (build_model("custom", layers=model) if model == STRIDED else
+           build_model(model, batch_norm=True if model == "seed003" else None))
     as_if_trained(net)
     predictor = Predictor(net)
     pixels = mnist.test_images[0].numpy().astype(np.float32) / 255.0

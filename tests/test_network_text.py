@@ -1,0 +1,114 @@
+"""Networks written as text: parsed, checked line by line, built, written back, saved and loaded."""
+
+import pytest
+import torch
+
+from engine.checkpoint import CheckpointError, load_checkpoint, make_metadata, save_checkpoint
+from engine.compare import parse_vary, plan
+from engine.config import TrainConfig
+from engine.models import CUSTOM, ZOO, build_model, summarize
+from engine.network_text import NetworkTextError, parameters, parse, shapes, to_text
+
+
+@pytest.mark.parametrize("name", list(ZOO))
+@pytest.mark.parametrize("batch_norm", [None, True, False])
+def test_every_zoo_network_written_as_text_builds_the_same_network(name, batch_norm):
+    torch.manual_seed(0)
+    zoo = build_model(name, batch_norm=batch_norm).eval()
+    written = build_model(CUSTOM, layers=to_text(zoo.layers())).eval()
+    assert {k: v.shape for k, v in written.state_dict().items()} == {k: v.shape for k, v in zoo.state_dict().items()}
+    written.load_state_dict(zoo.state_dict())  # same names too, so a zoo model's weights fit its text
+    x = torch.rand(4, 1, 28, 28)
+    torch.testing.assert_close(written(x), zoo(x))
+    assert parameters(zoo.layers()) == sum(p.numel() for p in zoo.parameters())
+
+
+def test_the_text_is_what_a_learner_would_write():
+    assert to_text(build_model("lenet5").layers()).splitlines() == [
+        "conv 6 5x5 pad 2 sigmoid", "avgpool 2", "conv 16 5x5 sigmoid", "avgpool 2", "dense 120 sigmoid", "dense 84 sigmoid"]
+    # Commas, semicolons, comments, spacing, case and "=" are all read; the output layer is added.
+    net = build_model(CUSTOM, layers="CONV 8 3×3 pad=1 BN; maxpool 2  # halves it\n\n  dense 32, dropout 0.25")
+    assert net.layers() == parse("conv 8 3x3 pad 1 bn\nmaxpool 2\ndense 32\ndropout 0.25")
+    assert [name for name, _ in net.classifier.named_children()] == ["flatten", "fc1", "act", "dropout", "fc2"]
+    assert net(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_shapes_and_parameters_agree_with_the_built_network():
+    layers = parse("conv 6 5x5 stride 2 pad 2, conv 10 3x3 bn sigmoid, avgpool 3, dense 20 bn, dense 12")
+    net = build_model(CUSTOM, layers=to_text(layers))
+    assert [str(s) for s in shapes(layers)] == ["6×14×14", "10×12×12", "10×4×4", "20", "12"]
+    made = {r.name: r.output_shape for r in summarize(net)}
+    assert made["features.conv1.act"] == (6, 14, 14) and made["features.pool1"] == (10, 4, 4)
+    assert made["classifier.fc1"] == (20,) and made["classifier.fc3"] == (10,)
+    assert parameters(layers) == sum(p.numel() for p in net.parameters())
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "no layers written"),
+    ("conv 8 3x3\nrelu", "line 2 (relu): 'relu' is not a layer"),
+    ("conv 8", "line 1 (conv 8): conv needs its kernel"),
+    ("conv eight 3x3", "filters should be a whole number"),
+    ("conv 8 3x5", "kernels here are square"),
+    ("conv 8 3x3 pad 3", "padding of 3 is as wide as the 3×3 kernel"),
+    ("conv 8 3x3 stride", "stride needs a number"),
+    ("conv 8 3x3 tanh", "'tanh' is not an option of conv"),
+    ("conv 8 3x3 relu sigmoid", "one activation per layer"),
+    ("conv 2000 3x3", "filters should be 1 to 1024"),
+    ("dense 64", "at least one conv layer"),
+    ("conv 8 3x3, dropout 1.5", "dropout takes the share"),
+    ("conv 8 3x3, dropout 0.3, conv 8 3x3", "line 1 (dropout 0.3): dropout here works on dense units"),
+    ("conv 8 3x3, dense 10, conv 8 3x3", "line 1 (conv 8 3x3): comes after a dense layer"),
+    ("conv 8 9x9\nmaxpool 4\nconv 8 7x7", "line 3 (conv 8 7x7): the maps are 5×5 here, smaller than the 7×7 kernel"),
+    ("conv 8 3x3\nmaxpool 2\nmaxpool 2\nmaxpool 2\nmaxpool 2\nmaxpool 2", "line 6 (maxpool 2): the maps are 1×1"),
+    ("conv 1024 3x3 pad 1, dense 1024", "parameters; this app builds networks of at most"),
+    (", ".join(["conv 4 1x1"] * 33), "33 layers"),
+])
+def test_a_network_that_cannot_be_built_says_which_line_and_why(text, message):
+    with pytest.raises(NetworkTextError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        build_model(CUSTOM, layers=text)
+
+
+def test_the_config_checks_the_layers_and_keeps_them_to_custom_networks():
+    config = TrainConfig(model=CUSTOM, layers="conv 8 3x3, dense 16")
+    assert config.validate().model_kwargs == {"layers": "conv 8 3x3, dense 16"}
+    assert TrainConfig().model_kwargs == {}  # a zoo network's checkpoint is as before
+    with pytest.raises(ValueError, match="layers: no layers written"):
+        TrainConfig(model=CUSTOM).validate()
+    with pytest.raises(ValueError, match="choose model custom"):
+        TrainConfig(layers="conv 8 3x3").validate()  # never ignored without a word
+    # A comparison of a written network against a zoo one: the zoo run leaves the text behind.
+    runs = plan(config, parse_vary(["model=custom,seed000"]))
+    assert [(r.config.model, r.config.layers) for r in runs] == [(CUSTOM, "conv 8 3x3, dense 16"), ("seed000", "")]
+    # Layers themselves can be compared, written with semicolons between the commas of --vary.
+    runs = plan(config, parse_vary(["layers=conv 8 3x3; dense 16,conv 8 5x5; maxpool 2"]))
+    assert [r.config.layers for r in runs] == ["conv 8 3x3; dense 16", "conv 8 5x5; maxpool 2"]
+
+
+def test_a_written_network_is_saved_and_loaded_safely(tmp_path):
+    config = TrainConfig(model=CUSTOM, layers="conv 6 5x5 stride 2 bn, avgpool 2, dense 24 sigmoid, dropout 0.1")
+    net = build_model(CUSTOM, **config.model_kwargs).eval()
+    metadata = make_metadata(CUSTOM, config.to_dict(), "mnist", [str(d) for d in range(10)],
+                             model_kwargs=config.model_kwargs)
+    path = tmp_path / "mine.pt"
+    save_checkpoint(path, net, metadata)
+    loaded = load_checkpoint(path)  # weights_only: the layers travel as a plain string
+    x = torch.rand(3, 1, 28, 28)
+    torch.testing.assert_close(loaded.model(x), net(x))
+    assert loaded.model.layers() == net.layers() and loaded.model_name == CUSTOM
+
+    def tampered(layers) -> CheckpointError:
+        changed = dict(metadata, model={"name": CUSTOM, "kwargs": {"layers": layers}})
+        save_checkpoint(tmp_path / "bad.pt", net, changed)
+        with pytest.raises(CheckpointError) as caught:
+            load_checkpoint(tmp_path / "bad.pt")
+        return caught.value
+
+    assert "unknown architecture options" in str(tampered(7))
+    assert "line 1 (conv 6 29x29)" in str(tampered("conv 6 29x29"))
+    assert "do not fit the custom architecture" in str(tampered("conv 6 5x5 stride 2 bn, avgpool 2, dense 25"))
+
+
+def test_replaced_configs_carry_layers_only_with_custom():
+    config = TrainConfig(model=CUSTOM, layers="conv 8 3x3")
+    assert config.with_options({"lr": 0.01}).layers == "conv 8 3x3"
+    assert config.with_options({"model": "digitnet"}).validate().layers == ""
