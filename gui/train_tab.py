@@ -60,8 +60,8 @@ class ModelSummary(QTableWidget):
         rows = [r for r in summarize(model) if r.params or r.kind in ("MaxPool2d", "AvgPool2d", "Flatten")]
         self.setRowCount(len(rows))
         for i, r in enumerate(rows):
-            parts = r.name.split(".")  # e.g. features.conv1.conv, features.pool1, classifier.fc1
-            layer = f"{parts[1]} · {r.kind}" if len(parts) > 2 else r.kind
+            name = r.name.split(".")[1]  # e.g. features.conv1.conv, features.pool1, classifier.fc1: as the Layers tab names them
+            layer = r.kind if name == r.kind.lower() else f"{name} · {r.kind}"
             for j, text in enumerate((layer, "×".join(map(str, r.output_shape)), f"{r.params:,}")):
                 item = QTableWidgetItem(text)
                 item.setToolTip(f"{r.name} ({r.kind})")

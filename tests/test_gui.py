@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 from PySide6.QtCore import QMimeData, QObject, QPointF, QRect, QSettings, Qt, QThread, QUrl, Slot
-from PySide6.QtGui import QFontMetrics, QDesktopServices, QDragEnterEvent, QDropEvent, QImage
+from PySide6.QtGui import QFontMetrics, QDesktopServices, QDragEnterEvent, QDropEvent, QImage, QTextCursor
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSplitter, QTabWidget
 
@@ -1617,6 +1617,68 @@ def test_train_options_reset_to_the_default_recipe(window, qtbot):
     assert tab.form.config() == TrainConfig()  # 1/12 exactly, as the command line has it, not 0.0833
     tab.form.editors["val_fraction"].setValue(0.1)  # edited by hand: what is shown is what is used
     assert tab.form.config().val_fraction == 0.1
+
+
+def test_a_network_written_in_the_train_tab(qtbot, settings):
+    from engine.models import build_model
+    from engine.network_text import to_text
+
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window)
+    tab, form = window.train_tab, window.train_tab.form
+    editor, note, train = form.editors["layers"], form.editors["layers"].note, find(window, QPushButton, "trainButton")
+    assert editor.value() == to_text(build_model("digitnet").layers())  # the default network's own lines, to start from
+    count = sum(p.numel() for p in build_model("digitnet").parameters())
+    assert note.text() == f"28×28 → 16×28×28 → 16×14×14 → 32×14×14 → 32×14×14 → 32×7×7 → 64×7×7 → 64×7×7 → 64×3×3 → 128 → 10 · {count:,} parameters"
+    form.set_value("model", "seed003")
+    assert editor.value().splitlines() == ["conv 4 5x5 pad 2", "maxpool 2", "conv 8 5x5 pad 2", "maxpool 2", "dense 512", "dropout 0.5"]
+    # Editing a zoo network's lines makes the network the user's own.
+    editor.moveCursor(QTextCursor.MoveOperation.End)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.keyClicks(editor, "dense 64")
+    assert form.editors["model"].currentText() == "custom" and form.config().layers.endswith("dropout 0.5\ndense 64")
+    qtbot.waitUntil(lambda: "512 → 64 → 10" in note.text(), timeout=2000)  # once the typing pauses
+    assert tab.summary.rowCount() == 8 and tab.summary.item(7, 0).text() == "fc3 · Linear"
+    # A line that cannot be built: why, under the lines, and no training until it is mended.
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.keyClicks(editor, "maxpool 2")
+    qtbot.waitUntil(lambda: not train.isEnabled(), timeout=2000)
+    assert note.text() == "line 8 (maxpool 2): comes after a dense layer, whose units are no longer a picture; put conv and pool layers first"
+    assert "line 8" in train.toolTip() and tab.summary.rowCount() == 0
+    window.start_training()  # Ctrl+Return too
+    assert not tab.running
+    # A zoo network chosen over it shows its own lines; the user's come back with custom.
+    written = editor.value()
+    form.set_value("model", "lenet5")
+    assert train.isEnabled() and editor.value().startswith("conv 6 5x5 pad 2 sigmoid") and form.config().layers == ""
+    form.set_value("model", "custom")
+    assert editor.value() == written and not train.isEnabled()
+    editor.moveCursor(QTextCursor.MoveOperation.End)
+    for _ in "\nmaxpool 2":  # the bad line taken back
+        qtbot.keyClick(editor, Qt.Key.Key_Backspace)
+    qtbot.waitUntil(train.isEnabled, timeout=2000)
+    window.close()
+    again = MainWindow(settings=settings)  # remembered, a zoo network chosen or not
+    qtbot.addWidget(again)
+    assert again.train_tab.form.config().layers == written.removesuffix("\nmaxpool 2")
+    again.train_tab.form.set_value("model", "digitnet")
+    again.close()
+    third = MainWindow(settings=settings)
+    qtbot.addWidget(third)
+    third.train_tab.form.set_value("model", "custom")
+    assert third.train_tab.form.editors["layers"].value() == written.removesuffix("\nmaxpool 2")
+
+
+def test_a_written_network_trains_and_is_shown_layer_by_layer(window, qtbot, tiny_data):
+    form = window.train_tab.form
+    form.set_config(TrainConfig(model="custom", layers="conv 5 3x3 stride 2, maxpool 2, dense 12", dataset="mnist",
+                                epochs=1, batch_size=64))
+    with qtbot.waitSignal(window.active.changed, timeout=120_000):
+        window.start_training()
+    model = window.active.predictor.model
+    assert model.name == "custom" and [b.conv.out_channels for b in model.conv_blocks()] == [5]
+    assert window.kernels_tab.conv1.axes.text() == "5 filters of 3×3"
+    assert window.layers_tab.source.text().startswith("custom, layer by layer")
 
 
 def test_options_read_without_trailing_zeros_and_epochs_are_ticked_whole(window, qtbot):
