@@ -23,7 +23,7 @@ def _opt(default, help_text, choices=None, minimum=None, maximum=None):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    model: str = _opt(DEFAULT_MODEL, f"network from the model zoo, or {CUSTOM}: the one --layers writes",
+    model: str = _opt(DEFAULT_MODEL, f"network from the model zoo, or {CUSTOM}: one written as its layers",
                       choices=(*ZOO, CUSTOM))
     layers: str = _opt("", f"a {CUSTOM} network's layers, one a line or separated by commas (e.g. '{EXAMPLE}'): "
                            f"{GRAMMAR}")

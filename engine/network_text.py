@@ -39,7 +39,7 @@ class Layer:
     batch_norm: bool = False
     activation: str = "relu"
     rate: float = 0.0  # dropout
-    line: int = field(default=0, compare=False)  # where it was written, for messages
+    where: str = field(default="", compare=False)  # where it was written, for messages: "line 3" or "layer 3"
 
     def text(self) -> str:
         if self.kind == "conv":
@@ -116,7 +116,7 @@ def _options(words: list[str], kind: str) -> dict:
     return options
 
 
-def _layer(text: str, line: int) -> Layer:
+def _layer(text: str, where: str) -> Layer:
     words = text.lower().replace("=", " ").split()
     kind, args = words[0], words[1:]
     if kind in ("fc", "linear"):
@@ -129,17 +129,17 @@ def _layer(text: str, line: int) -> Layer:
         rate = float(args[0])
         if rate > 0.9:
             raise ValueError(f"a dropout of {rate:g} leaves too little; use at most 0.9")
-        return Layer("dropout", rate=rate, line=line)
+        return Layer("dropout", rate=rate, where=where)
     if kind in POOLS:
         if len(args) != 1:
             raise ValueError(f"{kind} takes its window's side: {kind} 2")
-        return Layer(kind, size=_side(args[0], "window"), line=line)
+        return Layer(kind, size=_side(args[0], "window"), where=where)
     if not args:
         raise ValueError(f"{kind} needs its number of {'filters' if kind == 'conv' else 'units'}: "
                          + ("conv 16 3x3" if kind == "conv" else "dense 128"))
     size = _whole(args[0], "filters" if kind == "conv" else "units", 1, MOST_UNITS)
     if kind == "dense":
-        return Layer("dense", size=size, line=line, **_options(args[1:], kind))
+        return Layer("dense", size=size, where=where, **_options(args[1:], kind))
     if len(args) < 2:
         raise ValueError(f"conv needs its kernel after the filters: conv {size} 3x3")
     options = _options(args[2:], kind)
@@ -147,20 +147,24 @@ def _layer(text: str, line: int) -> Layer:
     if options.get("padding", 0) >= kernel:
         raise ValueError(f"padding of {options['padding']} is as wide as the {kernel}×{kernel} kernel; "
                          f"use at most {kernel - 1}")
-    return Layer("conv", size=size, kernel=kernel, line=line, **options)
+    return Layer("conv", size=size, kernel=kernel, where=where, **options)
 
 
 def parse(text: str) -> tuple[Layer, ...]:
     """The layers written in ``text``: one a line (or separated by commas or semicolons); ``#`` starts a
-    comment. NetworkTextError names the first line that is not a layer."""
+    comment. NetworkTextError names the first that is not a layer: by its line, or on one line (as a
+    command line gives them) by its place."""
+    rows = [(number, [p.strip() for p in re.split(r"[;,]", row.split("#", 1)[0]) if p.strip()])
+            for number, row in enumerate(text.splitlines(), 1)]
+    one_line = sum(bool(parts) for _, parts in rows) == 1
     layers = []
-    for number, row in enumerate(text.splitlines(), 1):
-        for part in re.split(r"[;,]", row.split("#", 1)[0]):
-            if part.strip():
-                try:
-                    layers.append(_layer(part.strip(), number))
-                except ValueError as exc:
-                    raise NetworkTextError(f"line {number} ({part.strip()}): {exc}") from None
+    for number, parts in rows:
+        for part in parts:
+            where = f"layer {len(layers) + 1}" if one_line else f"line {number}"
+            try:
+                layers.append(_layer(part, where))
+            except ValueError as exc:
+                raise NetworkTextError(f"{where} ({part}): {exc}") from None
     if not layers:
         raise NetworkTextError(f"no layers written; write one a line, e.g. {EXAMPLE}")
     if len(layers) > MOST_LAYERS:
@@ -172,8 +176,8 @@ def shapes(layers: tuple[Layer, ...], side: int = 28, channels: int = 1) -> list
     """What each layer hands on, from an input of channels × side × side. NetworkTextError names a layer
     that would have nothing left to read, or a picture's layer after the flattening."""
     shape, out = Shape(channels, side), []
-    for layer in layers:
-        where = f"line {layer.line} ({layer.text()})"
+    for i, layer in enumerate(layers):
+        where = f"{layer.where} ({layer.text()})"
         if layer.kind == "conv" or layer.kind in POOLS:
             if not shape.side:
                 raise NetworkTextError(f"{where}: comes after a dense layer, whose units are no longer a picture; "
@@ -191,7 +195,7 @@ def shapes(layers: tuple[Layer, ...], side: int = 28, channels: int = 1) -> list
                 shape = Shape(shape.channels, shape.side // layer.size)
         elif layer.kind == "dense":
             shape = Shape(layer.size)
-        elif shape.side:
+        elif shape.side and any(later.kind not in ("dense", "dropout") for later in layers[i + 1:]):
             raise NetworkTextError(f"{where}: dropout here works on dense units; put it after the last conv or pool")
         out.append(shape)
     return out
@@ -206,6 +210,19 @@ def parameters(layers: tuple[Layer, ...], classes: int = 10, side: int = 28, cha
             total += layer.size * (reads + (2 if layer.batch_norm else 1))  # bias, or batch norm's scale and shift
         before = shape
     return total + classes * (before.values + 1)
+
+
+def multiply_adds(layers: tuple[Layer, ...], classes: int = 10, side: int = 28, channels: int = 1) -> int:
+    """The multiplications (each with its addition) one image costs going through the network: what makes a
+    network slow, as the parameters make it large. A conv's kernel is applied once for every place of its map."""
+    total, before = 0, Shape(channels, side)
+    for layer, shape in zip(layers, shapes(layers, side, channels)):
+        if layer.kind == "conv":
+            total += shape.values * before.channels * layer.kernel ** 2
+        elif layer.kind == "dense":
+            total += layer.size * before.values
+        before = shape
+    return total + classes * before.values
 
 
 def check(layers: tuple[Layer, ...], classes: int = 10) -> tuple[Layer, ...]:

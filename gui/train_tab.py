@@ -21,7 +21,7 @@ from engine.events import (
     Started, Watched, format_duration,
 )
 from engine.models import CUSTOM, build_model, summarize
-from engine.network_text import shapes, to_text
+from engine.network_text import multiply_adds, shapes, to_text
 from engine.paths import shown
 from engine.predict import Predictor
 from engine.runs import RunSummary, metrics_until
@@ -368,7 +368,8 @@ class TrainTab(QWidget, StopsAndWaits):
             steps = [str(shape) for layer, shape in zip(layers, shapes(layers)) if layer.kind != "dropout"]
             note.setStyleSheet(f"color: {MUTED}")
             count = sum(p.numel() for p in model.parameters())
-            note.setText(" → ".join(["28×28", *steps, "10"]) + f" · {count:,} parameters")
+            note.setText(" → ".join(["28×28", *steps, "10"]) + f" · {count:,} parameters · "
+                         f"{multiply_adds(layers) / 1e6:.2g} M multiply-adds an image")
         self._set_running(self.running)
 
     def _enable_pen_share(self) -> None:

@@ -210,7 +210,7 @@ def test_train_a_network_written_as_text_then_predict_with_it(tiny_mnist_dir, tm
     predicted = main("predict", images["digit0"], "--model", tmp_path / "run" / "model.pt", "--json")
     assert predicted.returncode == 0 and json.loads(predicted.stdout)["digit"] in range(10)
     refused = main("train", "--model", "custom", "--layers", "conv 8 3x3, maxpool 40")
-    assert refused.returncode != 0 and "layers: line 1 (maxpool 40): the window's side should be 1 to 28" in refused.stderr
+    assert refused.returncode != 0 and "layers: layer 2 (maxpool 40): the window's side should be 1 to 28" in refused.stderr
 
 
 def test_train_rejects_bad_values_with_usage():

@@ -1629,7 +1629,8 @@ def test_a_network_written_in_the_train_tab(qtbot, settings):
     editor, note, train = form.editors["layers"], form.editors["layers"].note, find(window, QPushButton, "trainButton")
     assert editor.value() == to_text(build_model("digitnet").layers())  # the default network's own lines, to start from
     count = sum(p.numel() for p in build_model("digitnet").parameters())
-    assert note.text() == f"28×28 → 16×28×28 → 16×14×14 → 32×14×14 → 32×14×14 → 32×7×7 → 64×7×7 → 64×7×7 → 64×3×3 → 128 → 10 · {count:,} parameters"
+    assert note.text() == (f"28×28 → 16×28×28 → 16×14×14 → 32×14×14 → 32×14×14 → 32×7×7 → 64×7×7 → 64×7×7 → 64×3×3 → 128 "
+                           f"→ 10 · {count:,} parameters · 5.6 M multiply-adds an image")
     form.set_value("model", "seed003")
     assert editor.value().splitlines() == ["conv 4 5x5 pad 2", "maxpool 2", "conv 8 5x5 pad 2", "maxpool 2", "dense 512", "dropout 0.5"]
     # Editing a zoo network's lines makes the network the user's own.

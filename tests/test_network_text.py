@@ -2,12 +2,13 @@
 
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from engine.checkpoint import CheckpointError, load_checkpoint, make_metadata, save_checkpoint
 from engine.compare import parse_vary, plan
 from engine.config import TrainConfig
 from engine.models import CUSTOM, ZOO, build_model, summarize
-from engine.network_text import NetworkTextError, parameters, parse, shapes, to_text
+from engine.network_text import NetworkTextError, multiply_adds, parameters, parse, shapes, to_text
 
 
 @pytest.mark.parametrize("name", list(ZOO))
@@ -21,6 +22,9 @@ def test_every_zoo_network_written_as_text_builds_the_same_network(name, batch_n
     x = torch.rand(4, 1, 28, 28)
     torch.testing.assert_close(written(x), zoo(x))
     assert parameters(zoo.layers()) == sum(p.numel() for p in zoo.parameters())
+    with FlopCounterMode(display=False) as counter:
+        zoo(torch.zeros(1, 1, 28, 28))
+    assert multiply_adds(zoo.layers()) == counter.get_total_flops() // 2
 
 
 def test_the_text_is_what_a_learner_would_write():
@@ -31,11 +35,18 @@ def test_the_text_is_what_a_learner_would_write():
     assert net.layers() == parse("conv 8 3x3 pad 1 bn\nmaxpool 2\ndense 32\ndropout 0.25")
     assert [name for name, _ in net.classifier.named_children()] == ["flatten", "fc1", "act", "dropout", "fc2"]
     assert net(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    # No dense layer at all: the maps go straight to the output layer, a dropout after the last pool before it.
+    net = build_model(CUSTOM, layers="conv 8 3x3, avgpool 2, dropout 0.3")
+    assert [name for name, _ in net.classifier.named_children()] == ["flatten", "dropout", "fc1"]
+    assert net.what_each_reads() == {"fc1": "conv1's maps, average-pooled 2×2"}
 
 
-def test_shapes_and_parameters_agree_with_the_built_network():
+def test_shapes_parameters_and_work_agree_with_the_built_network():
     layers = parse("conv 6 5x5 stride 2 pad 2, conv 10 3x3 bn sigmoid, avgpool 3, dense 20 bn, dense 12")
-    net = build_model(CUSTOM, layers=to_text(layers))
+    net = build_model(CUSTOM, layers=to_text(layers)).eval()
+    with FlopCounterMode(display=False) as counter:  # torch's own count: two operations a multiply-add
+        net(torch.zeros(1, 1, 28, 28))
+    assert multiply_adds(layers) == counter.get_total_flops() // 2
     assert [str(s) for s in shapes(layers)] == ["6×14×14", "10×12×12", "10×4×4", "20", "12"]
     made = {r.name: r.output_shape for r in summarize(net)}
     assert made["features.conv1.act"] == (6, 14, 14) and made["features.pool1"] == (10, 4, 4)
@@ -46,7 +57,7 @@ def test_shapes_and_parameters_agree_with_the_built_network():
 @pytest.mark.parametrize("text, message", [
     ("", "no layers written"),
     ("conv 8 3x3\nrelu", "line 2 (relu): 'relu' is not a layer"),
-    ("conv 8", "line 1 (conv 8): conv needs its kernel"),
+    ("conv 8", "layer 1 (conv 8): conv needs its kernel"),
     ("conv eight 3x3", "filters should be a whole number"),
     ("conv 8 3x5", "kernels here are square"),
     ("conv 8 3x3 pad 3", "padding of 3 is as wide as the 3×3 kernel"),
@@ -56,14 +67,15 @@ def test_shapes_and_parameters_agree_with_the_built_network():
     ("conv 2000 3x3", "filters should be 1 to 1024"),
     ("dense 64", "at least one conv layer"),
     ("conv 8 3x3, dropout 1.5", "dropout takes the share"),
-    ("conv 8 3x3, dropout 0.3, conv 8 3x3", "line 1 (dropout 0.3): dropout here works on dense units"),
-    ("conv 8 3x3, dense 10, conv 8 3x3", "line 1 (conv 8 3x3): comes after a dense layer"),
+    ("conv 8 3x3, dropout 0.3, conv 8 3x3", "layer 2 (dropout 0.3): dropout here works on dense units"),
+    ("conv 8 3x3, dense 10, conv 8 3x3", "layer 3 (conv 8 3x3): comes after a dense layer"),  # on one line: by place
+    ("conv 8 3x3\n\n# a comment\nmaxpool 2, maxpool 2, conv 8 7x7", "line 4 (conv 8 7x7): the maps are 6×6 here"),
     ("conv 8 9x9\nmaxpool 4\nconv 8 7x7", "line 3 (conv 8 7x7): the maps are 5×5 here, smaller than the 7×7 kernel"),
     ("conv 8 3x3\nmaxpool 2\nmaxpool 2\nmaxpool 2\nmaxpool 2\nmaxpool 2", "line 6 (maxpool 2): the maps are 1×1"),
     ("conv 1024 3x3 pad 1, dense 1024", "parameters; this app builds networks of at most"),
     (", ".join(["conv 4 1x1"] * 33), "33 layers"),
 ])
-def test_a_network_that_cannot_be_built_says_which_line_and_why(text, message):
+def test_a_network_that_cannot_be_built_says_where_and_why(text, message):
     with pytest.raises(NetworkTextError, match=message.replace("(", r"\(").replace(")", r"\)")):
         build_model(CUSTOM, layers=text)
 
@@ -104,7 +116,7 @@ def test_a_written_network_is_saved_and_loaded_safely(tmp_path):
         return caught.value
 
     assert "unknown architecture options" in str(tampered(7))
-    assert "line 1 (conv 6 29x29)" in str(tampered("conv 6 29x29"))
+    assert "layer 1 (conv 6 29x29)" in str(tampered("conv 6 29x29"))
     assert "do not fit the custom architecture" in str(tampered("conv 6 5x5 stride 2 bn, avgpool 2, dense 25"))
 
 
