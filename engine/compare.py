@@ -110,13 +110,15 @@ PRESETS: dict[str, Preset] = {
 
 
 def parse_vary(options: list[str]) -> list[dict]:
-    """``["optimizer=sgd,adam", "init=he,xavier"]`` → every combination, values typed as the config's."""
+    """``["optimizer=sgd,adam", "init=he,xavier"]`` → every combination, values typed as the config's. Values
+    that hold commas themselves (networks' layers) are separated by ``|``: ``layers=conv 8 3x3, dense 32 | conv 8 5x5``."""
     axes = []
     for option in options:
         name, sep, values = option.partition("=")
         if not sep or not values:
             raise ValueError(f"--vary {option!r}: write NAME=VALUE,VALUE…")
-        axes.append([(name, TrainConfig.parse_value(name, v)) for v in values.split(",")])
+        axes.append([(name.strip(), TrainConfig.parse_value(name.strip(), v.strip()))
+                     for v in values.split("|" if "|" in values else ",")])
     return [dict(combination) for combination in itertools.product(*axes)]
 
 

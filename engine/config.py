@@ -79,9 +79,14 @@ class TrainConfig:
                             None if self.dropout < 0 else self.dropout, self.layers)
 
     def with_options(self, options: dict) -> "TrainConfig":
-        """These options changed; a zoo model chosen over a custom one leaves its written layers behind."""
-        leaves_custom = options.get("model", CUSTOM) != CUSTOM and "layers" not in options
-        return replace(self, **options, **({"layers": ""} if leaves_custom else {}))
+        """These options changed, as a comparison varies them: layers written make the network a custom one,
+        and a zoo model chosen over a custom one leaves its written layers behind."""
+        implied = {}
+        if options.get("layers") and "model" not in options:
+            implied["model"] = CUSTOM
+        elif options.get("model", CUSTOM) != CUSTOM and "layers" not in options:
+            implied["layers"] = ""
+        return replace(self, **options, **implied)
 
     def to_dict(self) -> dict:
         return asdict(self)

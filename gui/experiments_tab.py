@@ -121,6 +121,8 @@ class ComparePanel(QWidget, StopsAndWaits):
         self.quick.toggled.connect(self._describe)
         self.vary = QLineEdit()
         self.vary.setPlaceholderText("e.g.  optimizer=sgd,adam   or   optimizer=sgd,adam; lr=0.01,0.1")
+        self.vary.setToolTip("One or two options of the Train tab, each with the values to try, separated by commas; "
+                             "networks written as layers by |, e.g. layers=conv 8 3x3, dense 32 | conv 16 5x5, maxpool 2")
         self.vary.textChanged.connect(self._describe)
         self.lesson = QLabel("")
         self.lesson.setWordWrap(True)

@@ -2,7 +2,7 @@
 
 import html
 import json
-from dataclasses import fields, replace
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -422,7 +422,7 @@ class TrainTab(QWidget, StopsAndWaits):
         """Set some options (a compared run's choice, a search trial's learning rate and weight decay) and say
         where they came from."""
         # As one whole configuration: setting the optimizer alone would put its suggested learning rate over the one given.
-        self.form.set_config(replace(self.form.config(), **options))
+        self.form.set_config(self.form.config().with_options(options))
         options = {f.name: options[f.name] for f in fields(TrainConfig) if f.name in options}  # in the form's order
         shown = " and ".join(f"{option_label(name).lower()} {value:.2g}" if isinstance(value, float) else
                              f"{option_label(name).lower()} {value}" for name, value in options.items())

@@ -1682,6 +1682,25 @@ def test_a_written_network_trains_and_is_shown_layer_by_layer(window, qtbot, tin
     assert window.layers_tab.source.text().startswith("custom, layer by layer")
 
 
+def test_written_networks_compared_and_one_taken_to_the_train_tab(window, qtbot, tiny_data):
+    form = window.train_tab.form
+    form.set_config(TrainConfig(dataset="mnist", epochs=1, batch_size=64, scan_epochs=0))  # digitnet: the lines make their own
+    window.tabs.setCurrentWidget(window.experiments_tab)
+    compare = window.experiments_tab.compare
+    compare.preset.setCurrentIndex(compare.preset.findData("custom"))
+    compare.quick.setChecked(False)
+    compare.vary.setText("layers=conv 4 3x3, maxpool 2 | conv 4 5x5 stride 2")
+    assert compare.estimate.text().startswith("2 runs")
+    qtbot.mouseClick(find(window, QPushButton, "compareButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not compare.running, timeout=120_000)
+    assert [(r.config.model, r.parameters) for r in compare.results] == [("custom", 4 * 10 + 4 * 13 * 13 * 10 + 10),
+                                                                         ("custom", 4 * 26 + 4 * 12 * 12 * 10 + 10)]
+    compare.table.selectRow(1)
+    qtbot.mouseClick(find(window, QPushButton, "useCompareSettings"), Qt.MouseButton.LeftButton)
+    assert form.editors["model"].currentText() == "custom" and form.editors["layers"].value() == "conv 4 5x5 stride 2"
+    assert form.config().epochs == 1  # the rest as it was
+
+
 def test_options_read_without_trailing_zeros_and_epochs_are_ticked_whole(window, qtbot):
     form = window.train_tab.form
     for name, value in (("pen_share", 0.4), ("lr", 0.003), ("scan_epochs", 3.0), ("weight_decay", 0.0)):

@@ -91,9 +91,10 @@ def test_the_config_checks_the_layers_and_keeps_them_to_custom_networks():
     # A comparison of a written network against a zoo one: the zoo run leaves the text behind.
     runs = plan(config, parse_vary(["model=custom,seed000"]))
     assert [(r.config.model, r.config.layers) for r in runs] == [(CUSTOM, "conv 8 3x3, dense 16"), ("seed000", "")]
-    # Layers themselves can be compared, written with semicolons between the commas of --vary.
-    runs = plan(config, parse_vary(["layers=conv 8 3x3; dense 16,conv 8 5x5; maxpool 2"]))
-    assert [r.config.layers for r in runs] == ["conv 8 3x3; dense 16", "conv 8 5x5; maxpool 2"]
+    # Networks themselves can be compared, their lines split by | where other values are by commas.
+    runs = plan(TrainConfig(), parse_vary(["layers=conv 8 3x3, dense 16 | conv 8 5x5, maxpool 2"]))
+    assert [(r.config.model, r.config.layers) for r in runs] == [(CUSTOM, "conv 8 3x3, dense 16"),
+                                                                 (CUSTOM, "conv 8 5x5, maxpool 2")]
 
 
 def test_a_written_network_is_saved_and_loaded_safely(tmp_path):
@@ -124,3 +125,5 @@ def test_replaced_configs_carry_layers_only_with_custom():
     config = TrainConfig(model=CUSTOM, layers="conv 8 3x3")
     assert config.with_options({"lr": 0.01}).layers == "conv 8 3x3"
     assert config.with_options({"model": "digitnet"}).validate().layers == ""
+    written = TrainConfig().with_options({"layers": "conv 4 3x3"}).validate()  # varied from a zoo network's options
+    assert (written.model, written.layers) == (CUSTOM, "conv 4 3x3")
