@@ -118,6 +118,32 @@ def draw_number(window, shoot) -> None:
             tab.pen_slider.setValue(width)
 
 
+def written_networks(window, shoot) -> None:
+    """Seed 003's network with a third conv written in, then three networks written as text compared: one
+    conv layer, two, and two that shrink their maps by strides rather than pools."""
+    from engine.config import TrainConfig
+
+    form = window.train_tab.form
+    form.set_config(TrainConfig(dataset="mnist", epochs=3, train_subset=20000, scan_epochs=0))
+    form.set_value("model", "seed003")
+    lines = form.editors["layers"].value().splitlines()
+    form.editors["layers"].setPlainText("\n".join([*lines[:4], "conv 16 3x3 pad 1 bn", *lines[4:]]))
+    window.tabs.setCurrentWidget(window.train_tab)
+    wait(600)  # the summary is rebuilt once typing pauses
+    shoot("train-network")
+    experiments = window.experiments_tab
+    window.tabs.setCurrentWidget(experiments)
+    experiments.pages.setCurrentWidget(experiments.compare)
+    compare = experiments.compare
+    compare.preset.setCurrentIndex(compare.preset.findData("custom"))
+    compare.vary.setText("layers=conv 8 5x5 pad 2, maxpool 2, dense 64 | conv 8 5x5 pad 2, maxpool 2, conv 16 5x5 pad 2, "
+                         "maxpool 2, dense 64 | conv 8 5x5 stride 2 pad 2, conv 16 5x5 stride 2 pad 2, dense 64")
+    compare.start()
+    while compare.running:
+        wait(200)
+    shoot("experiments-networks")
+
+
 def main(out_dir: Path) -> int:
     use_scratch_home()
     app = create_application()  # kept referenced: a collected QApplication takes the widgets down with it
@@ -262,6 +288,7 @@ def main(out_dir: Path) -> int:
         if run.record.get("label", "").startswith("optimizer=") and run.folder in {r.folder for r in compare.results}:
             runs.table.setRangeSelected(QTableWidgetSelectionRange(row, 0, row, 0), True)
     shoot("experiments-runs")
+    written_networks(window, shoot)
     import gui.main_window
 
     gui.main_window.ask_to_save = lambda _parent: gui.main_window.QMessageBox.StandardButton.Discard  # a demo run

@@ -7,8 +7,8 @@
 
 The last layer, dense to the classes, is added for it. Parsing, checking that every layer has
 something left to read, and writing a network back as text live here; torch builds it in
-``engine.models``. Like ConvNetJS's layer definitions, but checked line by line with a message that
-names the line.
+``engine.models``. Like ConvNetJS's layer definitions, but checked as they are written, with a message
+that names the line (or, written on one line, the layer) and says what is wrong.
 """
 
 import re
@@ -26,7 +26,7 @@ GRAMMAR = ("conv FILTERS KxK [pad P] [stride S] [bn] [sigmoid] · maxpool K · a
 
 
 class NetworkTextError(ValueError):
-    """A line that is not a layer, or a layer with nothing left to read; the message names the line."""
+    """A line that is not a layer, or a layer with nothing left to read; the message says where."""
 
 
 @dataclass(frozen=True)

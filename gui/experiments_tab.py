@@ -70,8 +70,9 @@ class RunsTable(QTableWidget):
         shown.setBackground(run_colour(index))
         shown.setToolTip("Show or hide this run's curves")
         self.setItem(index, 0, shown)
-        # An option a line, and one too long for the column broken after its "=" (a zero-width space)
-        name = QTableWidgetItem(label.replace(", ", ",\n").replace("=", "=\u200b"))
+        # An option a line, and one too long for the column broken after its "=" (a zero-width space); a network's
+        # layers a line each under "layers=", as they are written in the Train tab.
+        name = QTableWidgetItem(label.replace(", ", ",\n").replace("=", "=\u200b").replace("layers=\u200b", "layers=\n"))
         name.setToolTip(label)
         self.setItem(index, 1, name)
         for column in range(2, len(COLUMNS)):

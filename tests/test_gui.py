@@ -1695,6 +1695,7 @@ def test_written_networks_compared_and_one_taken_to_the_train_tab(window, qtbot,
     qtbot.waitUntil(lambda: not compare.running, timeout=120_000)
     assert [(r.config.model, r.parameters) for r in compare.results] == [("custom", 4 * 10 + 4 * 13 * 13 * 10 + 10),
                                                                          ("custom", 4 * 26 + 4 * 12 * 12 * 10 + 10)]
+    assert compare.table.item(0, 1).text().splitlines() == ["layers=", "conv 4 3x3,", "maxpool 2"]  # a layer a line
     compare.table.selectRow(1)
     qtbot.mouseClick(find(window, QPushButton, "useCompareSettings"), Qt.MouseButton.LeftButton)
     assert form.editors["model"].currentText() == "custom" and form.editors["layers"].value() == "conv 4 5x5 stride 2"
