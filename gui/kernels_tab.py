@@ -38,6 +38,15 @@ def learned_pictures(model, dataset, stopping: threading.Event) -> tuple[list[np
     return patches, prototypes
 
 
+ONE_CONV = "This network has a single conv layer: no second layer to show"
+
+
+def show_nothing(panel: GridPanel, why: str) -> None:
+    """An empty panel that says why: the last model's pictures would mislead."""
+    empty = np.full((1, 1, 1), np.nan, np.float32)
+    panel.display(tile(empty, 1), empty, (0.0, 1.0), why)
+
+
 def patch_sheets(patches: np.ndarray) -> np.ndarray:
     """filters × 9 × s × s patches → one 3×3 sheet per filter (NaN gaps), filters × S × S."""
     return np.stack([tile(filter_patches, cols=3).image for filter_patches in patches])
@@ -175,9 +184,8 @@ class KernelsTab(QWidget):
                 self._patch_worker.stop()
             return
         self._searching_for = predictor
-        empty = np.full((1, 1, 1), np.nan, np.float32)
-        for panel in (self.patches1, self.patches2, self.prototypes):  # the last model's would mislead meanwhile
-            panel.display(tile(empty, 1), empty, (0.0, 1.0), "Finding the strongest patches among 10,000 test digits…")
+        for panel in (self.patches1, self.patches2, self.prototypes):
+            show_nothing(panel, "Finding the strongest patches among 10,000 test digits…")
         self.prototypes.axes.setText("Growing an input for each class…")
         self._patch_worker = worker = FunctionWorker(
             lambda: learned_pictures(predictor.model, predictor.metadata.get("dataset"), worker.stopping))
@@ -213,6 +221,8 @@ class KernelsTab(QWidget):
             sheets = patch_sheets(block)
             panel.display(tile(sheets, cols=8, gap=3), sheets, (0.0, 1.0),
                           f"{len(block)} filters · each: its {block.shape[1]} strongest {block.shape[2]}×{block.shape[3]} patches")
+        if len(patches) < 2:
+            show_nothing(self.patches2, ONE_CONV)
 
     def _patches_failed(self, exc: Exception) -> None:
         for panel in (self.patches1, self.patches2, self.prototypes):
@@ -292,11 +302,13 @@ class KernelsTab(QWidget):
     # --- drawing ----------------------------------------------------------------------------------
     def _show_kernels(self, kernels: list[np.ndarray]) -> None:
         self._kernels = kernels
+        self.mean_channels.setEnabled(len(kernels) > 1)
         if not kernels:
             return
         k1 = kernels[0][:, 0]  # conv1 has one input channel
         self.conv1.display(tile(k1, cols=min(8, len(k1))), k1, symmetric_levels(k1), f"{len(k1)} filters of {k1.shape[1]}×{k1.shape[2]}")
         if len(kernels) < 2:
+            show_nothing(self.conv2, ONE_CONV)
             return
         k2 = kernels[1]
         if self.mean_channels.isChecked():

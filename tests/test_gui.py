@@ -1407,6 +1407,22 @@ def test_kernels_tab_shows_both_layers_and_what_each_filter_looks_for(window, qt
     assert "epoch 0.00" in tab.replay_label.text()
 
 
+def test_a_network_of_one_conv_layer_leaves_no_second_layer_of_the_last_model_shown(window, qtbot, tiny_data):
+    from engine.models import build_model
+    from engine.predict import Predictor
+    from gui.kernels_tab import ONE_CONV
+
+    tab = window.kernels_tab
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: not tab.finding_patches, timeout=30000)
+    window.active.set(Predictor(build_model("seed000")), None, saved=True)
+    assert tab.conv1.tiles.shape == (8, 3, 3) and tab.conv2.axes.text() == ONE_CONV and np.isnan(tab.conv2.tiles).all()
+    assert not tab.mean_channels.isEnabled()  # nothing to average
+    qtbot.waitUntil(lambda: not tab.finding_patches, timeout=30000)
+    assert tab.patches1.tiles.shape == (8, 3 * 3 + 2, 3 * 3 + 2)
+    assert tab.patches2.axes.text() == ONE_CONV and np.isnan(tab.patches2.tiles).all()
+
+
 def test_a_trained_model_replays_its_kernels_and_exports_a_gif(window, qtbot, tiny_data, tmp_path):
     tab = window.train_tab
     tab.form.set_value("epochs", 2)
