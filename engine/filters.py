@@ -8,6 +8,7 @@ keyed by the weights themselves.
 
 import hashlib
 import logging
+import math
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,17 @@ class ReceptiveField:
     def box(self, y: int, x: int) -> tuple[int, int]:
         """Top-left input pixel (y, x) of output unit (y, x)'s field (may lie outside the image)."""
         return int(round(self.start + y * self.jump)), int(round(self.start + x * self.jump))
+
+
+def unit_pictures(model: ZooNet) -> tuple[str, np.ndarray] | None:
+    """For a network without conv layers (a multi-layer perceptron): its first dense layer's name and weights,
+    one picture per unit of what it weighs each pixel by (units × side × side); None for a network with conv
+    layers, whose kernels say that instead."""
+    if model.conv_blocks():
+        return None
+    name, first = next((n, m) for n, m in model.classifier.named_children() if isinstance(m, nn.Linear))
+    side = math.isqrt(first.in_features)  # the pixels, or pooled pixels: one channel, square
+    return name, first.weight.detach().float().cpu().numpy().reshape(-1, side, side)
 
 
 def receptive_fields(model: ZooNet) -> list[ReceptiveField]:
@@ -130,5 +142,7 @@ def patches_for(predictor_model: ZooNet, dataset_name: str | None, stop=lambda: 
     from engine.datasets import load_dataset
     from engine.paths import cache_dir
 
+    if not predictor_model.conv_blocks():
+        return []  # no filters to find patches for
     data = load_dataset("fashion-mnist" if dataset_name == "fashion-mnist" else "mnist", download=False)
     return cached_top_patches(predictor_model, data.test_images.float() / 255, cache_dir() / "filter-patches", stop)

@@ -227,9 +227,6 @@ def multiply_adds(layers: tuple[Layer, ...], classes: int = 10, side: int = 28, 
 
 def check(layers: tuple[Layer, ...], classes: int = 10) -> tuple[Layer, ...]:
     """The layers, once it is sure a network of them can be built here (NetworkTextError if not)."""
-    if not any(layer.kind == "conv" for layer in layers):
-        raise NetworkTextError("a network here starts with at least one conv layer (the Kernels and Layers tabs "
-                               f"show its filters), e.g. {EXAMPLE}")
     count = parameters(layers, classes)
     if count > MOST_PARAMETERS:
         raise NetworkTextError(f"{count:,} parameters; this app builds networks of at most {MOST_PARAMETERS:,} "

@@ -75,7 +75,7 @@ class KernelRecorder:
             self.every *= 2  # the record was thinned before
 
     def save(self, path: Path) -> None:
-        if not len(self.replay):
+        if not len(self.replay) or not self.replay.layers[0]:  # a network without conv layers has no kernels
             return
         replay = self.replay
         arrays = {"steps": np.array(replay.steps, np.int64), "epochs": np.array(replay.epochs, np.float32)}

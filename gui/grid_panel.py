@@ -7,7 +7,7 @@ from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QVBoxLayout, QWidget
 
 from gui.export import add_picture_menu
-from gui.mosaic import Mosaic
+from gui.mosaic import Mosaic, tile
 from gui.style import MUTED, UNSURE, section_label
 
 
@@ -60,6 +60,11 @@ class GridPanel(QWidget):
         self.image.setImage(mosaic.image, levels=levels, autoLevels=False)
         self.box.autoRange(padding=0.02)
         self.axes.setText(axes)
+
+    def show_nothing(self, why: str) -> None:
+        """An empty panel that says why: the last model's pictures would mislead."""
+        empty = np.full((1, 1, 1), np.nan, np.float32)
+        self.display(tile(empty, 1), empty, (0.0, 1.0), why)
 
     def _tile_at(self, pos) -> tuple[int, int, int, int, int] | None:
         """(index, row, col, dy, dx) of the tile pixel at ``pos``, or None."""

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
 
 from engine.datasets import class_noun
 from engine.events import KernelSnapshot
-from engine.filters import TOP, patches_for
+from engine.filters import TOP, patches_for, unit_pictures
 from engine.predict import Predictor
 from engine.prototypes import class_prototypes
 from engine.replay import Replay, find_replay, load_replay, save_gif
@@ -38,13 +38,9 @@ def learned_pictures(model, dataset, stopping: threading.Event) -> tuple[list[np
     return patches, prototypes
 
 
+CONV1_TITLE = "Layer 1 kernels"
 ONE_CONV = "This network has a single conv layer: no second layer to show"
-
-
-def show_nothing(panel: GridPanel, why: str) -> None:
-    """An empty panel that says why: the last model's pictures would mislead."""
-    empty = np.full((1, 1, 1), np.nan, np.float32)
-    panel.display(tile(empty, 1), empty, (0.0, 1.0), why)
+NO_CONV = "This network has no conv layers: no kernel slides over the picture, so no filters to show"
 
 
 def patch_sheets(patches: np.ndarray) -> np.ndarray:
@@ -63,7 +59,7 @@ class KernelsTab(QWidget):
         self.mean_channels.setToolTip("Show one kernel per conv2 filter (the mean over its input channels) "
                                       "instead of the full filter × input-channel grid")
         self.mean_channels.toggled.connect(lambda _on: self._show_kernels(self._kernels))
-        self.conv1 = GridPanel("Layer 1 kernels", DIVERGING, lambda r, c: f"conv1 filter {r * self.conv1.mosaic.cols + c + 1}", self.info)
+        self.conv1 = GridPanel(CONV1_TITLE, DIVERGING, self._describe_conv1, self.info)
         self.conv2 = GridPanel("Layer 2 kernels", DIVERGING, self._describe_conv2, self.info)
         self.patches1 = GridPanel(f"Layer 1: each filter's {TOP} strongest test patches", SEQUENTIAL,
                                   lambda r, c: f"conv1 filter {r * self.patches1.mosaic.cols + c + 1}, strongest first", self.info)
@@ -128,11 +124,16 @@ class KernelsTab(QWidget):
         self._searching_for: Predictor | None = None  # the model whose patches are being found
         self._patches_shown: Predictor | None = None
         self._prototype_reads = np.zeros((0, 0))  # how the network reads each class's input
+        self._first_dense = ""  # a network without conv layers: its first dense layer, whose units are shown instead
 
     def _describe_prototype(self, _row: int, col: int) -> str:
         name = self._predictor.class_names[col]
         return (f"the input grown to raise {name}'s score, read as {name} at "
                 f"{self._prototype_reads[col, col]:.1%}")
+
+    def _describe_conv1(self, row: int, col: int) -> str:
+        index = row * self.conv1.mosaic.cols + col + 1
+        return f"{self._first_dense} unit {index}" if self._first_dense else f"conv1 filter {index}"
 
     def _describe_conv2(self, row: int, col: int) -> str:
         if self.mean_channels.isChecked():
@@ -153,15 +154,19 @@ class KernelsTab(QWidget):
         self.source.setText(f"Active model: {meta.get('model', {}).get('name', '?')}"
                             + (f" ({accuracy:.2%} test accuracy)" if accuracy is not None else ""))
         self._show_kernels(predictor.kernels()[:2])
+        self._show_units(predictor)
         self.prototypes.title.setText(f"What it takes each {class_noun(predictor.class_names)} to be: an input made to maximise each score")
         if self.isVisible():
             self._find_patches(predictor)
         path = find_replay(meta, checkpoint)
-        self._set_replay(None, "No replay for this model: train one on the Train tab to watch its kernels form.")
+        self._set_replay(None, "No replay: this network has no kernels to watch form." if self._first_dense else
+                         "No replay for this model: train one on the Train tab to watch its kernels form.")
         if path is not None:
             self.open_replay(path)
 
     def show_training_snapshot(self, snapshot: KernelSnapshot) -> None:
+        if not snapshot.kernels:
+            return  # a run of a network without conv layers: nothing to show live
         self._stop_playing()
         self.source.setText(f"Live from training, step {snapshot.step:,}: the kernels (the patches and inputs below "
                             "are the active model's until the run ends)")
@@ -185,7 +190,7 @@ class KernelsTab(QWidget):
             return
         self._searching_for = predictor
         for panel in (self.patches1, self.patches2, self.prototypes):
-            show_nothing(panel, "Finding the strongest patches among 10,000 test digits…")
+            panel.show_nothing("Finding the strongest patches among 10,000 test digits…")
         self.prototypes.axes.setText("Growing an input for each class…")
         self._patch_worker = worker = FunctionWorker(
             lambda: learned_pictures(predictor.model, predictor.metadata.get("dataset"), worker.stopping))
@@ -221,8 +226,8 @@ class KernelsTab(QWidget):
             sheets = patch_sheets(block)
             panel.display(tile(sheets, cols=8, gap=3), sheets, (0.0, 1.0),
                           f"{len(block)} filters · each: its {block.shape[1]} strongest {block.shape[2]}×{block.shape[3]} patches")
-        if len(patches) < 2:
-            show_nothing(self.patches2, ONE_CONV)
+        for panel in (self.patches1, self.patches2)[len(patches):]:
+            panel.show_nothing(ONE_CONV if patches else NO_CONV)
 
     def _patches_failed(self, exc: Exception) -> None:
         for panel in (self.patches1, self.patches2, self.prototypes):
@@ -300,6 +305,20 @@ class KernelsTab(QWidget):
         return True
 
     # --- drawing ----------------------------------------------------------------------------------
+    def _show_units(self, predictor: Predictor) -> None:
+        """A network without conv layers: in the kernels' place, what each unit of its first dense layer weighs
+        each pixel by, the picture of what that unit looks for."""
+        units = unit_pictures(predictor.model)
+        self._first_dense = units[0] if units else ""
+        self.conv1.title.setText(f"{self._first_dense}: what each unit weighs each pixel by" if units else CONV1_TITLE)
+        if units is None:
+            return
+        pictures = units[1]
+        side = pictures.shape[1]
+        self.conv1.display(tile(pictures, cols=min(16, len(pictures)), gap=2), pictures, symmetric_levels(pictures),
+                           f"{len(pictures)} units, each reading all {side}×{side} pixels at once: red adds, blue takes away")
+        self.conv2.show_nothing(NO_CONV)
+
     def _show_kernels(self, kernels: list[np.ndarray]) -> None:
         self._kernels = kernels
         self.mean_channels.setEnabled(len(kernels) > 1)
@@ -308,7 +327,7 @@ class KernelsTab(QWidget):
         k1 = kernels[0][:, 0]  # conv1 has one input channel
         self.conv1.display(tile(k1, cols=min(8, len(k1))), k1, symmetric_levels(k1), f"{len(k1)} filters of {k1.shape[1]}×{k1.shape[2]}")
         if len(kernels) < 2:
-            show_nothing(self.conv2, ONE_CONV)
+            self.conv2.show_nothing(ONE_CONV)
             return
         k2 = kernels[1]
         if self.mean_channels.isChecked():

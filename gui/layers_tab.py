@@ -357,7 +357,12 @@ class LayersTab(QWidget):
     def select(self, conv_index: int, channel: int) -> None:
         """Show how one feature map was made: its kernel and the input channels it read."""
         convs = [layer for layer in self.layers if layer.is_conv]
+        for widget in (self.selected, self.kernel, self.read, self.sliding_link):
+            widget.setVisible(bool(convs))  # the last model's map would mislead
         if not convs:
+            self._selection = None
+            self.formula.setText("This network has no conv layers, so no feature maps to take apart: its first dense "
+                                 "layer reads every pixel at once (the Kernels tab shows what each of its units weighs them by).")
             return
         self._selection = (conv_index, channel)
         layer, weights = convs[conv_index], self._kernels[conv_index][channel]

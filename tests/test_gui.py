@@ -1423,6 +1423,34 @@ def test_a_network_of_one_conv_layer_leaves_no_second_layer_of_the_last_model_sh
     assert tab.patches2.axes.text() == ONE_CONV and np.isnan(tab.patches2.tiles).all()
 
 
+def test_a_network_without_conv_layers_shows_its_units_in_the_kernels_place(window, qtbot, tiny_data):
+    from engine.models import build_model
+    from engine.predict import Predictor
+    from gui.kernels_tab import CONV1_TITLE, NO_CONV
+
+    kernels, layers = window.kernels_tab, window.layers_tab
+    window.tabs.setCurrentWidget(layers)
+    assert layers.selected.isVisible() and layers.sliding_link.isVisible()
+    window.active.set(Predictor(build_model("custom", layers="dense 24")), None, saved=True)
+    assert not layers.selected.isVisible() and not layers.kernel.isVisible() and not layers.sliding_link.isVisible()
+    assert "no conv layers" in layers.formula.text()
+    window.tabs.setCurrentWidget(kernels)
+    assert kernels.conv1.title.text().lower().startswith("fc1: what each unit weighs each pixel by")
+    assert kernels.conv1.tiles.shape == (24, 28, 28) and "24 units, each reading all 28×28 pixels" in kernels.conv1.axes.text()
+    kernels.conv1._hover((14.0, 30 + 14.0))  # the second tile: 28 px and a 2 px gap
+    assert "fc1 unit 2" in kernels.info.text()
+    assert kernels.conv2.axes.text() == NO_CONV and not kernels.play_button.isEnabled()
+    assert "no kernels to watch form" in kernels.replay_label.text()
+    qtbot.waitUntil(lambda: not kernels.finding_patches, timeout=30000)
+    assert kernels.patches1.axes.text() == kernels.patches2.axes.text() == NO_CONV
+    assert kernels.prototypes.tiles.shape == (10, 28, 28)  # what it takes each digit to be: any network has that
+    # A network with conv layers again: its kernels in their place, the Layers tab's maps taken apart again.
+    window.active.set(Predictor(build_model("seed000")), None, saved=True)
+    assert kernels.conv1.title.text().lower() == CONV1_TITLE.lower() and kernels.conv1.tiles.shape == (8, 3, 3)
+    window.tabs.setCurrentWidget(layers)
+    assert layers.selected.isVisible() and layers.selected.title.text() == "Selected: conv1 map 1"
+
+
 def test_a_trained_model_replays_its_kernels_and_exports_a_gif(window, qtbot, tiny_data, tmp_path):
     tab = window.train_tab
     tab.form.set_value("epochs", 2)

@@ -65,7 +65,6 @@ def test_shapes_parameters_and_work_agree_with_the_built_network():
     ("conv 8 3x3 tanh", "'tanh' is not an option of conv"),
     ("conv 8 3x3 relu sigmoid", "one activation per layer"),
     ("conv 2000 3x3", "filters should be 1 to 1024"),
-    ("dense 64", "at least one conv layer"),
     ("conv 8 3x3, dropout 1.5", "dropout takes the share"),
     ("conv 8 3x3, dropout 0.3, conv 8 3x3", "layer 2 (dropout 0.3): dropout here works on dense units"),
     ("conv 8 3x3, dense 10, conv 8 3x3", "layer 3 (conv 8 3x3): comes after a dense layer"),  # on one line: by place
@@ -78,6 +77,24 @@ def test_shapes_parameters_and_work_agree_with_the_built_network():
 def test_a_network_that_cannot_be_built_says_where_and_why(text, message):
     with pytest.raises(NetworkTextError, match=message.replace("(", r"\(").replace(")", r"\)")):
         build_model(CUSTOM, layers=text)
+
+
+def test_a_network_without_conv_layers_is_a_perceptron_whose_units_are_pictures(tmp_path):
+    from engine.filters import patches_for, unit_pictures
+    from engine.replay import KernelRecorder
+
+    net = build_model(CUSTOM, layers="dense 32, dropout 0.1, dense 16")
+    assert net.conv_blocks() == [] and net(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    name, pictures = unit_pictures(net)
+    assert name == "fc1" and pictures.shape == (32, 28, 28)
+    torch.testing.assert_close(torch.from_numpy(pictures).reshape(32, -1), net.classifier.fc1.weight.detach())
+    assert unit_pictures(build_model(CUSTOM, layers="maxpool 2, dense 8"))[1].shape == (8, 14, 14)  # pooled pixels
+    assert unit_pictures(build_model("seed000")) is None  # its kernels say what it looks for
+    assert patches_for(net, "mnist") == []  # no filters: no patches, and no pass over the test set
+    recorder = KernelRecorder()
+    recorder.record(0, 0.0, ())  # what a run of it records: no kernels
+    recorder.save(tmp_path / "kernels.npz")
+    assert not (tmp_path / "kernels.npz").exists()  # no replay, rather than one that cannot be read
 
 
 def test_the_config_checks_the_layers_and_keeps_them_to_custom_networks():
