@@ -76,7 +76,7 @@ class ConfigForm(QWidget):
             elif isinstance(default, bool):
                 editor = QCheckBox()
                 editor.toggled.connect(lambda _v, n=f.name: self.changed.emit(n))
-            elif isinstance(default, str):
+            elif isinstance(default, str):  # the one text option: a network's layers
                 editor = LayersEdit()
                 editor.textChanged.connect(lambda n=f.name: self.changed.emit(n))
             elif isinstance(default, int):

@@ -324,6 +324,8 @@ class KernelsTab(QWidget):
         self.mean_channels.setEnabled(len(kernels) > 1)
         if not kernels:
             return
+        self._first_dense = ""  # kernels, even a replayed run's while a network without them is active
+        self.conv1.title.setText(CONV1_TITLE)
         k1 = kernels[0][:, 0]  # conv1 has one input channel
         self.conv1.display(tile(k1, cols=min(8, len(k1))), k1, symmetric_levels(k1), f"{len(k1)} filters of {k1.shape[1]}×{k1.shape[2]}")
         if len(kernels) < 2:
