@@ -11,6 +11,13 @@ from gui.style import RUN_COLOURS, legend_brush, set_log_ticks
 SMOOTHING = 0.05  # the weight of each new batch's loss in the smoothed curve
 
 
+LEGEND_CHARS = 44  # a longer run name (a network's layers) is cut short in the legend, whole in the table
+
+
+def legend_name(label: str) -> str:
+    return label if len(label) <= LEGEND_CHARS else label[:LEGEND_CHARS - 1].rstrip(" ,") + "…"
+
+
 class Smoothed:
     """A running exponential average of a run's loss, debiased as TensorBoard's is: its first points are the
     mean of the losses so far, not held up near the first one (which drew a fast fall as a slow one).
@@ -88,7 +95,7 @@ class CurveChart(QWidget):
         pen = pg.mkPen(run_colour(index), width=2)
         self._curves.append((self.loss.plot([], [], pen=pen),
                              self.accuracy.plot([], [], pen=pen, symbol="o", symbolSize=4, symbolPen=None,
-                                                symbolBrush=run_colour(index), name=label)))
+                                                symbolBrush=run_colour(index), name=legend_name(label))))
         self._data.append({"loss_x": [], "loss_y": [], "smoothed": Smoothed(), "acc_x": [], "acc_y": [], "dirty": True})
         self.legend.setVisible(True)
         return index

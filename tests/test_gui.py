@@ -1740,6 +1740,10 @@ def test_written_networks_compared_and_one_taken_to_the_train_tab(window, qtbot,
     assert [(r.config.model, r.parameters) for r in compare.results] == [("custom", 4 * 10 + 4 * 13 * 13 * 10 + 10),
                                                                          ("custom", 4 * 26 + 4 * 12 * 12 * 10 + 10)]
     assert compare.table.item(0, 1).text().splitlines() == ["layers=", "conv 4 3x3,", "maxpool 2"]  # a layer a line
+    from gui.run_curves import LEGEND_CHARS, legend_name
+    assert [label.text for _, label in compare.chart.legend.items] == ["layers=conv 4 3x3, maxpool 2", "layers=conv 4 5x5 stride 2"]
+    long = "layers=conv 8 5x5 pad 2, maxpool 2, conv 16 5x5 pad 2, maxpool 2, dense 64"
+    assert legend_name(long) == long[:LEGEND_CHARS - 1] + "…"  # cut short in the legend, which it would overflow
     compare.table.selectRow(1)
     qtbot.mouseClick(find(window, QPushButton, "useCompareSettings"), Qt.MouseButton.LeftButton)
     assert form.editors["model"].currentText() == "custom" and form.editors["layers"].value() == "conv 4 5x5 stride 2"

@@ -5,7 +5,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from engine.checkpoint import CheckpointError, load_checkpoint, make_metadata, save_checkpoint
-from engine.compare import parse_vary, plan
+from engine.compare import PRESETS, parse_vary, plan, preset_base
 from engine.config import TrainConfig
 from engine.models import CUSTOM, ZOO, build_model, summarize
 from engine.network_text import NetworkTextError, multiply_adds, parameters, parse, shapes, to_text
@@ -108,6 +108,10 @@ def test_the_config_checks_the_layers_and_keeps_them_to_custom_networks():
     # A comparison of a written network against a zoo one: the zoo run leaves the text behind.
     runs = plan(config, parse_vary(["model=custom,seed000"]))
     assert [(r.config.model, r.config.layers) for r in runs] == [(CUSTOM, "conv 8 3x3, dense 16"), ("seed000", "")]
+    # The preset that sets a perceptron against convolutions: two written networks, labelled by their lines.
+    runs = plan(preset_base("convolutions"), PRESETS["convolutions"].variations)
+    assert [r.label for r in runs] == ["layers=dense 128", "layers=conv 8 5x5 pad 2, maxpool 2, conv 16 5x5 pad 2, maxpool 2, dense 64"]
+    assert [len(build_model(CUSTOM, **r.config.model_kwargs).conv_blocks()) for r in runs] == [0, 2]
     # Networks themselves can be compared, their lines split by | where other values are by commas.
     runs = plan(TrainConfig(), parse_vary(["layers=conv 8 3x3, dense 16 | conv 8 5x5, maxpool 2"]))
     assert [(r.config.model, r.config.layers) for r in runs] == [(CUSTOM, "conv 8 3x3, dense 16"),
