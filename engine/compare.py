@@ -91,7 +91,7 @@ PRESETS: dict[str, Preset] = {
         "slides finds a stroke wherever it is; a dense unit must learn it at every place.",
         dict(_SEED002, optimizer="adam", lr=0.001, epochs=3),
         [dict(layers=PERCEPTRON), dict(layers=TWO_CONVS)],  # layers make a custom network
-        quick=dict(_QUICK, train_subset=20_000, epochs=3)),  # on 8,000 images for 2 epochs the convs have not yet begun
+        quick=dict(_QUICK, train_subset=20_000, epochs=3)),  # 8,000 images for 2 epochs teach neither enough to compare
     "pen": Preset(
         "Real writers' pen digits (this app's own)",
         "The same network trained on MNIST alone and on MNIST with 24 writers' pen digits: MNIST's test set "
