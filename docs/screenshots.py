@@ -120,7 +120,8 @@ def draw_number(window, shoot) -> None:
 
 def written_networks(window, shoot) -> None:
     """Seed 003's network with a third conv written in, then three networks written as text compared: one
-    conv layer, two, and two that shrink their maps by strides rather than pools."""
+    conv layer, two, and two that shrink their maps by strides rather than pools; then the preset that sets a
+    perceptron against two small conv layers (quick)."""
     from engine.config import TrainConfig
 
     form = window.train_tab.form
@@ -142,6 +143,12 @@ def written_networks(window, shoot) -> None:
     while compare.running:
         wait(200)
     shoot("experiments-networks")
+    compare.preset.setCurrentIndex(compare.preset.findData("convolutions"))  # seed 002's perceptron against convs
+    compare.quick.setChecked(True)
+    compare.start()
+    while compare.running:
+        wait(200)
+    shoot("experiments-convolutions")
 
 
 def main(out_dir: Path) -> int:
