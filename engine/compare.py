@@ -127,7 +127,8 @@ def parse_vary(options: list[str]) -> list[dict]:
         name, sep, values = option.partition("=")
         if not sep or not values:
             raise ValueError(f"--vary {option!r}: write NAME=VALUE,VALUE…")
-        axes.append([(name.strip(), TrainConfig.parse_value(name.strip(), v.strip()))
+        name = name.strip()
+        axes.append([(name, TrainConfig.parse_value(name, v.strip()))
                      for v in values.split("|" if "|" in values else ",")])
     return [dict(combination) for combination in itertools.product(*axes)]
 

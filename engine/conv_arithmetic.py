@@ -50,7 +50,7 @@ class SlidingLayer:
     sliding: Sliding
 
 
-def _pair(value) -> int:
+def square(value) -> int:
     """A layer's square setting (3, or (3, 3)) as one number."""
     return value if isinstance(value, int) else value[0]
 
@@ -69,7 +69,7 @@ def sliding_layers(model: nn.Module, size: int = 28) -> list[SlidingLayer]:
                         getattr(layer, "dilation", 1))
         else:
             continue
-        sliding = Sliding(size, *(_pair(v) for v in settings))
+        sliding = Sliding(size, *(square(v) for v in settings))
         layers.append(SlidingLayer(name, kind, sliding))
         size = sliding.out
     return layers

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from engine.checkpoint import SaveError, atomic_write
+from engine.conv_arithmetic import square
 from engine.models import ConvBlock, ZooNet
 
 log = logging.getLogger(__name__)
@@ -54,17 +55,13 @@ def receptive_fields(model: ZooNet) -> list[ReceptiveField]:
     for layer in model.features:
         op = layer.conv if isinstance(layer, ConvBlock) else layer
         if isinstance(op, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-            k, s, p = (_first(getattr(op, a)) for a in ("kernel_size", "stride", "padding"))
+            k, s, p = (square(getattr(op, a)) for a in ("kernel_size", "stride", "padding"))
             centre += ((k - 1) / 2 - p) * jump
             size += (k - 1) * jump
             jump *= s
         if isinstance(layer, ConvBlock):
             fields.append(ReceptiveField(int(size), int(jump), centre - (size - 1) / 2))
     return fields
-
-
-def _first(value) -> int:
-    return int(value[0] if isinstance(value, tuple) else value)
 
 
 @torch.inference_mode()

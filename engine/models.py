@@ -6,13 +6,15 @@ activation) are what the Kernels tab shows, followed by a ``classifier`` head. I
 N×1×28×28 images in [0, 1] with white ink on black, like MNIST; outputs are logits.
 """
 
+import functools
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from engine.network_text import Layer, Shape, check, parse, shapes
+from engine.conv_arithmetic import square
+from engine.network_text import Layer, check, parse, steps, to_text
 
 INITS = ("default", "he", "xavier", "normal0.01")  # normal0.01: seed 002's small Gaussian, std 0.01
 
@@ -52,8 +54,7 @@ class ZooNet(nn.Module):
                 out.append(Layer("conv", conv.out_channels, conv.kernel_size[0], conv.padding[0], conv.stride[0],
                                  hasattr(layer, "bn"), _activation_name(layer.act)))
             elif isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
-                size = layer.kernel_size if isinstance(layer.kernel_size, int) else layer.kernel_size[0]
-                out.append(Layer("maxpool" if isinstance(layer, nn.MaxPool2d) else "avgpool", size))
+                out.append(Layer("maxpool" if isinstance(layer, nn.MaxPool2d) else "avgpool", square(layer.kernel_size)))
         head = list(self.classifier)
         for i, layer in enumerate(head[:-1]):
             if isinstance(layer, nn.Linear):
@@ -75,7 +76,7 @@ class ZooNet(nn.Module):
         reads, above, above_layer, pools = {}, "", None, []
         for name, layer in [*self.features.named_children(), *self.classifier.named_children()]:
             if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
-                size = layer.kernel_size if isinstance(layer.kernel_size, int) else layer.kernel_size[0]
+                size = square(layer.kernel_size)
                 pools.append(f"{'max' if isinstance(layer, nn.MaxPool2d) else 'average'}-pooled {size}×{size}")
             elif isinstance(layer, (ConvBlock, nn.Linear)):
                 source = f"{above}'s maps" if isinstance(above_layer, ConvBlock) else f"{above}'s units" if above else "the input"
@@ -199,8 +200,8 @@ def _written(layers: tuple[Layer, ...], batch_norm: bool | None = None, classes:
     and act2 when the head has several), so a zoo network written out as text builds the same network."""
     check(layers, classes)
     features, head = OrderedDict(), [("flatten", nn.Flatten())]
-    counts, before = Counter(), Shape(1, 28)
-    for layer, shape in zip(layers, shapes(layers)):
+    counts, last = Counter(), None
+    for layer, before, last in steps(layers):
         counts[layer.kind] += 1
         normed = layer.batch_norm if batch_norm is None else batch_norm
         activation = ACTIVATIONS[layer.activation]
@@ -216,8 +217,7 @@ def _written(layers: tuple[Layer, ...], batch_norm: bool | None = None, classes:
         else:
             pools = counts["maxpool"] + counts["avgpool"]
             features[f"pool{pools}"] = (nn.MaxPool2d if layer.kind == "maxpool" else nn.AvgPool2d)(layer.size)
-        before = shape
-    head.append((f"fc{counts['dense'] + 1}", nn.Linear(before.values, classes)))
+    head.append((f"fc{counts['dense'] + 1}", nn.Linear(last.values, classes)))
     several = {name for name, n in Counter(name for name, _ in head).items() if n > 1}
     numbered = Counter()
     for i, (name, module) in enumerate(head):
@@ -242,6 +242,12 @@ ZOO: dict[str, ZooEntry] = {
 }
 DEFAULT_MODEL = "digitnet"
 CUSTOM = "custom"  # a network the user writes as text (its layers in the checkpoint's "layers" option)
+
+
+@functools.cache
+def zoo_text(name: str) -> str:
+    """A zoo network written as the lines of ``engine.network_text`` (the same for every build of it)."""
+    return to_text(build_model(name).layers())
 
 
 def initialise(model: nn.Module, init: str) -> None:

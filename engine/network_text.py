@@ -201,28 +201,34 @@ def shapes(layers: tuple[Layer, ...], side: int = 28, channels: int = 1) -> list
     return out
 
 
+def steps(layers: tuple[Layer, ...], side: int = 28, channels: int = 1):
+    """Each layer with what it reads and what it hands on: (layer, before, after)."""
+    before = Shape(channels, side)
+    for layer, after in zip(layers, shapes(layers, side, channels)):
+        yield layer, before, after
+        before = after
+
+
 def parameters(layers: tuple[Layer, ...], classes: int = 10, side: int = 28, channels: int = 1) -> int:
     """How many weights the network holds, the output layer to ``classes`` included."""
-    total, before = 0, Shape(channels, side)
-    for layer, shape in zip(layers, shapes(layers, side, channels)):
+    total, last = 0, Shape(channels, side)
+    for layer, before, last in steps(layers, side, channels):
         if layer.kind in ("conv", "dense"):
             reads = before.channels * layer.kernel ** 2 if layer.kind == "conv" else before.values
             total += layer.size * (reads + (2 if layer.batch_norm else 1))  # bias, or batch norm's scale and shift
-        before = shape
-    return total + classes * (before.values + 1)
+    return total + classes * (last.values + 1)
 
 
 def multiply_adds(layers: tuple[Layer, ...], classes: int = 10, side: int = 28, channels: int = 1) -> int:
     """The multiplications (each with its addition) one image costs going through the network: what makes a
     network slow, as the parameters make it large. A conv's kernel is applied once for every place of its map."""
-    total, before = 0, Shape(channels, side)
-    for layer, shape in zip(layers, shapes(layers, side, channels)):
+    total, last = 0, Shape(channels, side)
+    for layer, before, last in steps(layers, side, channels):
         if layer.kind == "conv":
-            total += shape.values * before.channels * layer.kernel ** 2
+            total += last.values * before.channels * layer.kernel ** 2
         elif layer.kind == "dense":
             total += layer.size * before.values
-        before = shape
-    return total + classes * before.values
+    return total + classes * last.values
 
 
 def check(layers: tuple[Layer, ...], classes: int = 10) -> tuple[Layer, ...]:

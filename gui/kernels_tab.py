@@ -309,11 +309,10 @@ class KernelsTab(QWidget):
         """A network without conv layers: in the kernels' place, what each unit of its first dense layer weighs
         each pixel by, the picture of what that unit looks for."""
         units = unit_pictures(predictor.model)
-        self._first_dense = units[0] if units else ""
-        self.conv1.title.setText(f"{self._first_dense}: what each unit weighs each pixel by" if units else CONV1_TITLE)
         if units is None:
-            return
-        pictures = units[1]
+            return  # its kernels are shown, by _show_kernels
+        self._first_dense, pictures = units
+        self.conv1.title.setText(f"{self._first_dense}: what each unit weighs each pixel by")
         side = pictures.shape[1]
         self.conv1.display(tile(pictures, cols=min(16, len(pictures)), gap=2), pictures, symmetric_levels(pictures),
                            f"{len(pictures)} units, each reading all {side}×{side} pixels at once: red adds, blue takes away")

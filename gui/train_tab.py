@@ -20,8 +20,8 @@ from engine.events import (
     BatchEnd, Downloading, EpochEnd, Failed, Finished, Finishing, KernelSnapshot, LayerStats, ModelSnapshot, Notice,
     Started, Watched, format_duration,
 )
-from engine.models import CUSTOM, build_model, summarize
-from engine.network_text import multiply_adds, shapes, to_text
+from engine.models import CUSTOM, build_model, summarize, zoo_text
+from engine.network_text import multiply_adds, shapes
 from engine.paths import shown
 from engine.predict import Predictor
 from engine.runs import RunSummary, metrics_until
@@ -330,13 +330,13 @@ class TrainTab(QWidget, StopsAndWaits):
         config = self.form.config()
         if name == "model":
             # A zoo network shows its own layers to start from; custom shows the user's, once there are some.
-            written = self._custom_layers if config.model == CUSTOM else to_text(build_model(config.model).layers())
+            written = self._custom_layers if config.model == CUSTOM else zoo_text(config.model)
             if written:
                 self.form.set_value("layers", written)
             self._show_network()
         elif name == "layers":
             written = self.form.editors["layers"].value()
-            if config.model != CUSTOM and written != to_text(build_model(config.model).layers()):
+            if config.model != CUSTOM and written != zoo_text(config.model):  # each key: the zoo's text is cached
                 self._custom_layers = written
                 self.form.set_value("model", CUSTOM)  # editing a zoo network's text makes it the user's own
             elif config.model == CUSTOM:
