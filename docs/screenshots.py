@@ -151,6 +151,36 @@ def written_networks(window, shoot) -> None:
     shoot("experiments-convolutions")
 
 
+def activations(window, shoot) -> None:
+    """A deep sigmoid network training in the Train tab, its gradients fading layer by layer on the way back
+    (the Layer statistics page), then the preset that sets ReLU, tanh and sigmoid side by side (quick)."""
+    from engine.config import TrainConfig
+
+    tab = window.train_tab
+    tab.form.set_config(TrainConfig(dataset="mnist", batch_norm="off", activation="sigmoid", init="xavier",
+                                    optimizer="sgd", lr=0.01, schedule="constant", augment=False, ema=False,
+                                    low_resolution=0.0, epochs=1, train_subset=8000, scan_epochs=0))
+    window.tabs.setCurrentWidget(tab)
+    tab.charts.setCurrentWidget(tab.layer_stats)
+    done = []
+    tab.trained.connect(lambda *_: done.append(True))
+    tab.start()
+    while tab.running and not done:
+        wait(200)
+    wait(300)
+    shoot("train-layers-sigmoid")
+    experiments = window.experiments_tab
+    window.tabs.setCurrentWidget(experiments)
+    experiments.pages.setCurrentWidget(experiments.compare)
+    compare = experiments.compare
+    compare.preset.setCurrentIndex(compare.preset.findData("activations"))
+    compare.quick.setChecked(True)
+    compare.start()
+    while compare.running:
+        wait(200)
+    shoot("experiments-activations")
+
+
 def main(out_dir: Path) -> int:
     use_scratch_home()
     app = create_application()  # kept referenced: a collected QApplication takes the widgets down with it
@@ -296,6 +326,7 @@ def main(out_dir: Path) -> int:
             runs.table.setRangeSelected(QTableWidgetSelectionRange(row, 0, row, 0), True)
     shoot("experiments-runs")
     written_networks(window, shoot)
+    activations(window, shoot)
     import gui.main_window
 
     gui.main_window.ask_to_save = lambda _parent: gui.main_window.QMessageBox.StandardButton.Discard  # a demo run

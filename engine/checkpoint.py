@@ -174,12 +174,11 @@ def load_checkpoint(path, device="cpu") -> Checkpoint:
         raise CheckpointError(path, f"unknown architecture {name!r}; this version knows {', '.join(ZOO)} and "
                                     f"{CUSTOM} networks")
     kwargs = metadata.get("model", {}).get("kwargs") or {}
-    if (not isinstance(kwargs, dict) or not set(kwargs) <= {"batch_norm", "dropout", "layers"}
+    if (not isinstance(kwargs, dict) or not set(kwargs) <= {"batch_norm", "dropout", "layers", "activation"}
             or not isinstance(kwargs.get("layers", ""), str)):
         raise CheckpointError(path, f"damaged: unknown architecture options {kwargs!r}")
     try:
-        model = build_model(name, batch_norm=kwargs.get("batch_norm"), dropout=kwargs.get("dropout"),
-                            layers=kwargs.get("layers", ""))
+        model = build_model(name, **kwargs)
     except (TypeError, ValueError) as exc:
         raise CheckpointError(path, f"damaged: architecture options {kwargs!r} ({exc})") from None
     try:

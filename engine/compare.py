@@ -69,6 +69,17 @@ PRESETS: dict[str, Preset] = {
         dict(_SEED002, model="digitnet", batch_norm="off", optimizer="sgd", lr=0.01, epochs=3),
         [dict(init="normal0.01"), dict(init="xavier"), dict(init="he")],
         quick=_QUICK),
+    "activations": Preset(
+        "Activations: ReLU, tanh and sigmoid (seeds 002, 004)",
+        "The default network without batch norm, every layer's activation switched, each started as seed 002 "
+        "advises (He for ReLU, Xavier for tanh and sigmoid), plain SGD. ReLU learns at once and tanh more slowly; "
+        "sigmoid, LeNet-5's, does not start learning in three epochs: its slope is at most 1/4, so the gradient "
+        "shrinks at each of the seven layers it passes back through, and reaches the first conv layer some 10,000 "
+        "times weaker than the last layer's. The Train tab's Layers page shows each layer's gradients as it trains.",
+        dict(_SEED002, model="digitnet", batch_norm="off", optimizer="sgd", lr=0.01, epochs=3),
+        [dict(activation="relu", init="he"), dict(activation="tanh", init="xavier"),
+         dict(activation="sigmoid", init="xavier")],
+        quick=_QUICK),
     "batchnorm": Preset(
         "Batch normalisation (seed 002)",
         "The same network with and without batch norm, plain SGD: with it, accuracy rises much sooner.",
@@ -120,8 +131,9 @@ PRESETS: dict[str, Preset] = {
 
 
 def parse_vary(options: list[str]) -> list[dict]:
-    """``["optimizer=sgd,adam", "init=he,xavier"]`` → every combination, values typed as the config's. Values
-    that hold commas themselves (networks' layers) are separated by ``|``: ``layers=conv 8 3x3, dense 32 | conv 8 5x5``."""
+    """``["optimizer=sgd,adam", "init=he,xavier"]`` → every combination, values typed as the config's. Networks'
+    layers hold commas themselves, so they are always separated by ``|`` (``layers=conv 8 3x3, dense 32 | conv
+    8 5x5``; one network is one value); other values by ``|`` too when one is written."""
     axes = []
     for option in options:
         name, sep, values = option.partition("=")
@@ -129,7 +141,7 @@ def parse_vary(options: list[str]) -> list[dict]:
             raise ValueError(f"--vary {option!r}: write NAME=VALUE,VALUE…")
         name = name.strip()
         axes.append([(name, TrainConfig.parse_value(name, v.strip()))
-                     for v in values.split("|" if "|" in values else ",")])
+                     for v in values.split("|" if "|" in values or name == "layers" else ",")])
     return [dict(combination) for combination in itertools.product(*axes)]
 
 

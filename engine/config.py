@@ -3,7 +3,7 @@
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from engine.datasets import DATASET_NAMES
-from engine.models import CUSTOM, DEFAULT_MODEL, INITS, ZOO, architecture
+from engine.models import ACTIVATIONS, CUSTOM, DEFAULT_MODEL, INITS, ZOO, architecture
 from engine.network_text import EXAMPLE, GRAMMAR, NetworkTextError, check, parse
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "adam", "adamw")
@@ -41,6 +41,8 @@ class TrainConfig:
     init: str = _opt("default", "weight initialisation ('default' keeps the model's own)", choices=INITS)
     batch_norm: str = _opt("model", "batch normalisation after each conv ('model' keeps the model's own)",
                            choices=BATCH_NORM)
+    activation: str = _opt("model", "every conv and hidden dense layer's activation ('model' keeps the model's "
+                           "own: ReLU, or LeNet-5's sigmoid)", choices=("model", *ACTIVATIONS))
     dropout: float = _opt(-1.0, "dropout rate before the last layer (-1 keeps the model's own)", minimum=-1.0, maximum=0.9)
     augment: bool = _opt(True, "random affine, elastic and stroke-thickness augmentation")
     low_resolution: float = _opt(0.25, "with augment: share of images also seen at 6-16 px, as a scan gives them",
@@ -76,7 +78,8 @@ class TrainConfig:
     def model_kwargs(self) -> dict:
         """The architecture switches as build_model takes them (only those that differ from the model's own)."""
         return architecture(self.model, None if self.batch_norm == "model" else self.batch_norm == "on",
-                            None if self.dropout < 0 else self.dropout, self.layers)
+                            None if self.dropout < 0 else self.dropout, self.layers,
+                            None if self.activation == "model" else self.activation)
 
     def with_options(self, options: dict) -> "TrainConfig":
         """These options changed, as a comparison varies them: layers written make the network a custom one,

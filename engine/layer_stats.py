@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from engine.events import LayerStats
-from engine.models import ConvBlock, ZooNet
+from engine.models import ACTIVATION_TYPES, ConvBlock, ZooNet
 
 BINS = 40
 
@@ -26,8 +26,8 @@ def watched_layers(model: ZooNet) -> list[tuple[str, nn.Module, torch.Tensor]]:
     children = list(model.classifier.named_children())
     for i, (name, module) in enumerate(children):
         if isinstance(module, nn.Linear):
-            after = next((m for _, m in children[i + 1:] if isinstance(m, (nn.ReLU, nn.Sigmoid, nn.Linear))), None)
-            output = after if isinstance(after, (nn.ReLU, nn.Sigmoid)) else module
+            after = next((m for _, m in children[i + 1:] if isinstance(m, (*ACTIVATION_TYPES, nn.Linear))), None)
+            output = after if isinstance(after, ACTIVATION_TYPES) else module
             layers.append((name, output, module.weight))
     return layers
 

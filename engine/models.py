@@ -59,7 +59,7 @@ class ZooNet(nn.Module):
         for i, layer in enumerate(head[:-1]):
             if isinstance(layer, nn.Linear):
                 after = head[i + 1:]
-                activation = next((m for m in after if isinstance(m, tuple(ACTIVATIONS.values()))), None)
+                activation = next((m for m in after if isinstance(m, ACTIVATION_TYPES)), None)
                 out.append(Layer("dense", layer.out_features, batch_norm=isinstance(after[0], nn.BatchNorm1d),
                                  activation=_activation_name(activation)))
             elif isinstance(layer, nn.Dropout):
@@ -99,7 +99,7 @@ class ZooNet(nn.Module):
             if isinstance(layer, nn.Linear):
                 dense, read = name, x
             x = layer(x)
-            if isinstance(layer, (nn.ReLU, nn.Sigmoid)) and dense:
+            if isinstance(layer, ACTIVATION_TYPES) and dense:
                 traced.append(Traced(dense, read, x))
         return x, traced
 
@@ -187,7 +187,9 @@ def _digitnet(bn: bool = True) -> ZooNet:
     )
 
 
-ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid}  # the names engine.network_text reads
+ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}  # the names engine.network_text reads
+ACTIVATION_TYPES = tuple(ACTIVATIONS.values())
+SIGNED_ACTIVATIONS = (nn.Tanh,)  # outputs below zero as well as above: drawn on a diverging scale
 
 
 def _activation_name(module) -> str:
@@ -280,11 +282,22 @@ def set_dropout(model: ZooNet, rate: float) -> None:
         model.classifier = nn.Sequential(OrderedDict(children))
 
 
+def set_activation(model: ZooNet, activation: str) -> None:
+    """Every conv block's and hidden dense layer's activation made ``activation`` (one of ACTIVATIONS); they
+    hold no weights, so the model's parameters stay as they are."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; choose from {', '.join(ACTIVATIONS)}")
+    for parent in model.modules():
+        for name, child in parent.named_children():
+            if isinstance(child, ACTIVATION_TYPES):
+                setattr(parent, name, ACTIVATIONS[activation]())
+
+
 def build_model(name: str, init: str | None = None, batch_norm: bool | None = None,
-                dropout: float | None = None, layers: str = "") -> ZooNet:
+                dropout: float | None = None, layers: str = "", activation: str | None = None) -> ZooNet:
     """A fresh model from the zoo, or (``CUSTOM``) the one ``layers`` writes. ``None`` keeps the model's own
-    (the seed's) initialisation, batch norm and dropout; the switches are what the Experiments comparisons
-    vary. A network that cannot be built raises ValueError (a NetworkTextError names the line)."""
+    (the seed's) initialisation, batch norm, dropout and activations; the switches are what the Experiments
+    comparisons vary. A network that cannot be built raises ValueError (a NetworkTextError names the line)."""
     if layers and name != CUSTOM:
         raise ValueError(f"layers are written for a {CUSTOM} network, not for {name}")
     if name == CUSTOM:
@@ -295,17 +308,22 @@ def build_model(name: str, init: str | None = None, batch_norm: bool | None = No
         raise ValueError(f"unknown model {name!r}; choose from {', '.join((*ZOO, CUSTOM))}")
     if dropout is not None:
         set_dropout(model, dropout)
+    if activation is not None:
+        set_activation(model, activation)
     initialise(model, init or model.default_init)
     return model
 
 
-def architecture(model_name: str, batch_norm: bool | None, dropout: float | None, layers: str = "") -> dict:
+def architecture(model_name: str, batch_norm: bool | None, dropout: float | None, layers: str = "",
+                 activation: str | None = None) -> dict:
     """The build_model arguments that change the layers, as checkpoints keep them ("kwargs")."""
     kwargs = {"layers": layers} if model_name == CUSTOM else {}
     if batch_norm is not None:
         kwargs["batch_norm"] = bool(batch_norm)
     if dropout is not None:
         kwargs["dropout"] = float(dropout)
+    if activation is not None:
+        kwargs["activation"] = activation
     return kwargs
 
 

@@ -14,15 +14,16 @@ that names the line (or, written on one line, the layer) and says what is wrong.
 import re
 from dataclasses import dataclass, field
 
-ACTIVATIONS = ("relu", "sigmoid")
+ACTIVATIONS = ("relu", "sigmoid", "tanh")
 POOLS = ("maxpool", "avgpool")
 KINDS = ("conv", *POOLS, "dense", "dropout")
 MOST_UNITS = 1024  # filters of a conv, units of a dense layer
 MOST_LAYERS = 32
 MOST_PARAMETERS = 20_000_000  # ~80 MB of weights; far beyond what trains in minutes on a laptop
 EXAMPLE = "conv 16 3x3 pad 1, maxpool 2, dense 64"
-GRAMMAR = ("conv FILTERS KxK [pad P] [stride S] [bn] [sigmoid] · maxpool K · avgpool K · dense UNITS [bn] [sigmoid] · "
-           "dropout RATE; ReLU unless sigmoid is written; the output layer is added")
+GRAMMAR = ("conv FILTERS KxK [pad P] [stride S] [bn] [sigmoid|tanh] · maxpool K · avgpool K · "
+           "dense UNITS [bn] [sigmoid|tanh] · dropout RATE; ReLU unless sigmoid or tanh is written; "
+           "the output layer is added")
 
 
 class NetworkTextError(ValueError):
@@ -112,7 +113,8 @@ def _options(words: list[str], kind: str) -> dict:
             options["activation"] = word
         else:
             extra = "pad, stride, bn" if kind == "conv" else "bn"
-            raise ValueError(f"{word!r} is not an option of {kind} (it takes {extra}, {' or '.join(ACTIVATIONS)})")
+            raise ValueError(f"{word!r} is not an option of {kind} (it takes {extra}, "
+                             f"{', '.join(ACTIVATIONS[:-1])} or {ACTIVATIONS[-1]})")
     return options
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.models import ConvBlock
+from engine.models import ACTIVATION_TYPES, ConvBlock
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def dense_work(classifier: nn.Sequential, name: str, inputs: np.ndarray, unit: i
     for layer in list(layers.values())[list(layers).index(name) + 1:]:
         if isinstance(layer, nn.BatchNorm1d):
             normalised = _batch_normed(layer, unit, summed)
-        elif isinstance(layer, (nn.ReLU, nn.Sigmoid)):
+        elif isinstance(layer, ACTIVATION_TYPES):
             activation = type(layer).__name__
             value = float(layer(torch.tensor(summed if normalised is None else normalised)))
             break

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QVBoxLayout, QWidget
 
 from gui.export import add_picture_menu
 from gui.mosaic import Mosaic, tile
-from gui.style import MUTED, UNSURE, section_label
+from gui.style import DIVERGING, MUTED, UNSURE, section_label
 
 
 class HoverImage(pg.ImageItem):
@@ -43,6 +43,8 @@ class GridPanel(QWidget):
         self.box = self.view.addViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
         add_picture_menu(self.view, title.lower().replace(" ", "-")[:40])
         self.image = HoverImage(self._hover, self._click if on_click else None)
+        self._colormap = colormap
+        self._shown_colormap = colormap
         self.image.setColorMap(pg.colormap.get(colormap))
         self.box.addItem(self.image)
         self.marks: dict[str, QGraphicsPathItem] = {}  # one outline item per colour, made when first used
@@ -60,6 +62,17 @@ class GridPanel(QWidget):
         self.image.setImage(mosaic.image, levels=levels, autoLevels=False)
         self.box.autoRange(padding=0.02)
         self.axes.setText(axes)
+
+    def display_activations(self, mosaic: Mosaic, tiles: np.ndarray, axes: str = "") -> None:
+        """Maps after an activation: from zero to their largest value in the panel's own colours when none
+        is negative (ReLU, sigmoid), on the diverging scale around zero when some are (tanh)."""
+        signed = bool((tiles < 0).any())
+        colormap = DIVERGING if signed else self._colormap
+        if colormap != self._shown_colormap:
+            self.image.setColorMap(pg.colormap.get(colormap))
+            self._shown_colormap = colormap
+        levels = symmetric_levels(tiles) if signed else (0.0, float(tiles.max()) or 1.0)
+        self.display(mosaic, tiles, levels, axes)
 
     def show_nothing(self, why: str) -> None:
         """An empty panel that says why: the last model's pictures would mislead."""

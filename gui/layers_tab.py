@@ -282,8 +282,7 @@ class LayersTab(QWidget):
         for layer in self.layers:
             row = self._rows[layer.name]
             if layer.is_conv:
-                top = float(layer.values.max()) or 1.0
-                row.display(tile(layer.values, MAP_COLUMNS), layer.values, (0.0, top))
+                row.display_activations(tile(layer.values, MAP_COLUMNS), layer.values)
             else:
                 row.show_values(layer.values)
         self._logits = self._predictor.logits(pixels)
@@ -369,14 +368,13 @@ class LayersTab(QWidget):
         self._selected_name = f"{layer.name} map {channel + 1}"
         fmap = layer.values[channel]
         self.selected.title.setText(f"Selected: {self._selected_name}")
-        self.selected.display(tile(fmap[None], 1), fmap[None], (0.0, float(fmap.max()) or 1.0))
+        self.selected.display_activations(tile(fmap[None], 1), fmap[None])
         cols = min(8, len(weights))
         self.kernel.display(tile(weights, cols), weights, symmetric_levels(weights),
                             f"{count(len(weights), 'slice')} of {weights.shape[1]}×{weights.shape[2]} (blue negative, red positive)")
-        top = float(layer.inputs.max()) or 1.0
-        self.read.display(tile(layer.inputs, cols), layer.inputs, (0.0, top),
-                          f"{count(len(layer.inputs), 'map')} of {layer.inputs.shape[1]}×{layer.inputs.shape[2]}, "
-                          "in the same places as their kernel slices")
+        self.read.display_activations(tile(layer.inputs, cols), layer.inputs,
+                                      f"{count(len(layer.inputs), 'map')} of {layer.inputs.shape[1]}×{layer.inputs.shape[2]}, "
+                                      "in the same places as their kernel slices")
         reads = self._reads.get(layer.name)
         self.read.title.setText(f"The input channels it read{': ' + reads if reads else ''}")
         block = self._predictor.model.conv_blocks()[conv_index]

@@ -342,7 +342,7 @@ class TrainTab(QWidget, StopsAndWaits):
             elif config.model == CUSTOM:
                 self._custom_layers = written
             self._network_timer.start()
-        elif name in ("batch_norm", "dropout"):
+        elif name in ("batch_norm", "dropout", "activation"):
             self._show_network()
         elif name == "optimizer":
             self.form.set_value("lr", SUGGESTED_LR[config.optimizer])

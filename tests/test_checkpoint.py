@@ -101,3 +101,20 @@ def test_shipped_model_is_small_and_accurate(mnist):
     sample = slice(0, 10000, 5)  # the metadata's figure is not taken on trust: 2,000 test digits, evaluated
     assert evaluate(checkpoint.model, mnist.test_images[sample], mnist.test_labels[sample]).accuracy >= 0.99
     assert checkpoint.training_state is None  # shipped without optimiser state
+
+
+def test_an_activation_switched_network_is_kept_and_a_damaged_one_refused(tmp_path):
+    torch.manual_seed(1)
+    model = build_model("lenet5", activation="relu").eval()
+    metadata = make_metadata("lenet5", {"activation": "relu"}, "mnist", [str(d) for d in range(10)],
+                             model_kwargs={"activation": "relu"})
+    save_checkpoint(tmp_path / "relu.pt", model, metadata)
+    loaded = load_checkpoint(tmp_path / "relu.pt")
+    x = torch.rand(3, 1, 28, 28)
+    torch.testing.assert_close(loaded.model(x), model(x))
+    assert isinstance(loaded.model.conv_blocks()[0].act, torch.nn.ReLU)
+    payload = torch.load(tmp_path / "relu.pt", weights_only=True)
+    payload["metadata"]["model"]["kwargs"]["activation"] = "swish"
+    torch.save(payload, tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError, match="damaged: architecture options .*unknown activation 'swish'"):
+        load_checkpoint(tmp_path / "bad.pt")

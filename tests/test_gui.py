@@ -1451,6 +1451,31 @@ def test_a_network_without_conv_layers_shows_its_units_in_the_kernels_place(wind
     assert layers.selected.isVisible() and layers.selected.title.text() == "Selected: conv1 map 1"
 
 
+def test_tanh_maps_are_drawn_around_zero_and_relu_maps_from_zero(window, qtbot):
+    from engine.models import build_model
+    from engine.predict import Predictor
+    from gui.style import DIVERGING, SEQUENTIAL
+
+    layers = window.layers_tab
+    window.tabs.setCurrentWidget(layers)
+    draw_strokes(window.draw_tab.canvas, STROKES[7])
+    torch.manual_seed(0)
+    window.active.set(Predictor(build_model("custom", layers="conv 6 5x5 tanh, maxpool 2, conv 8 3x3, dense 16 tanh")),
+                      None, saved=True)
+    signed, plain = layers._rows["conv1"], layers._rows["conv2"]
+    assert signed.tiles.min() < 0 < signed.tiles.max()  # tanh: below zero as well as above
+    low, high = signed.image.getLevels()
+    assert low == -high == -np.abs(signed.tiles).max() and signed._shown_colormap == DIVERGING
+    assert plain.tiles.min() >= 0 and tuple(plain.image.getLevels()) == (0.0, plain.tiles.max())
+    assert plain._shown_colormap == SEQUENTIAL
+    layers.select(1, 0)  # conv2 read conv1's tanh maps: those are drawn around zero too, conv2's own map from zero
+    assert layers.read.image.getLevels()[0] < 0 and layers.selected.image.getLevels()[0] == 0.0
+    layers.select(0, 0)
+    assert layers.selected._shown_colormap == DIVERGING and layers.read._shown_colormap == SEQUENTIAL  # the pixels
+    layers.selected._hover((3.0, 4.0))  # the sum at one place, worked out through the layer's own activation
+    assert f"through Tanh: {layers.layers[0].values[0, 3, 4]:.2f}, the map's value there" in layers.formula.text()
+
+
 def test_a_trained_model_replays_its_kernels_and_exports_a_gif(window, qtbot, tiny_data, tmp_path):
     tab = window.train_tab
     tab.form.set_value("epochs", 2)

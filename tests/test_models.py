@@ -56,3 +56,33 @@ def test_unknown_model_and_init():
         build_model("resnet")
     with pytest.raises(ValueError, match="unknown init"):
         build_model("seed000", "orthogonal")
+
+
+@pytest.mark.parametrize("name", ["lenet5", "digitnet"])
+def test_one_activation_for_every_layer_keeps_the_weights(name):
+    own = build_model(name)
+    for activation, kind in (("relu", torch.nn.ReLU), ("tanh", torch.nn.Tanh), ("sigmoid", torch.nn.Sigmoid)):
+        switched = build_model(name, activation=activation)
+        acts = [m for m in switched.modules() if isinstance(m, (torch.nn.ReLU, torch.nn.Tanh, torch.nn.Sigmoid))]
+        assert len(acts) == len([m for m in own.modules() if type(m) in (torch.nn.ReLU, torch.nn.Sigmoid)]) > 0
+        assert all(isinstance(m, kind) for m in acts), activation
+        assert {k: v.shape for k, v in switched.state_dict().items()} == {k: v.shape for k, v in own.state_dict().items()}
+        assert [layer.activation for layer in switched.layers() if layer.kind in ("conv", "dense")] == \
+            [activation] * sum(layer.kind in ("conv", "dense") for layer in own.layers())
+    switched = build_model(name, activation="tanh").eval()
+    switched.load_state_dict(own.state_dict())
+    x = torch.rand(2, 1, 28, 28)
+    assert not torch.allclose(switched(x), own.eval()(x))  # the same weights, read through another curve
+    with pytest.raises(ValueError, match="unknown activation 'elu'"):
+        build_model(name, activation="elu")
+
+
+def test_the_activation_option_reaches_the_network_and_is_left_out_when_its_own():
+    from engine.config import TrainConfig
+
+    assert "activation" not in TrainConfig().model_kwargs
+    config = TrainConfig(model="lenet5", activation="relu").validate()
+    assert config.model_kwargs == {"activation": "relu"}
+    assert isinstance(build_model(config.model, **config.model_kwargs).conv_blocks()[0].act, torch.nn.ReLU)
+    with pytest.raises(ValueError, match="activation: 'elu' is not one of model, relu, sigmoid, tanh"):
+        TrainConfig(activation="elu").validate()

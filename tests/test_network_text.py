@@ -42,7 +42,7 @@ def test_the_text_is_what_a_learner_would_write():
 
 
 def test_shapes_parameters_and_work_agree_with_the_built_network():
-    layers = parse("conv 6 5x5 stride 2 pad 2, conv 10 3x3 bn sigmoid, avgpool 3, dense 20 bn, dense 12")
+    layers = parse("conv 6 5x5 stride 2 pad 2, conv 10 3x3 bn sigmoid, avgpool 3, dense 20 bn tanh, dense 12")
     net = build_model(CUSTOM, layers=to_text(layers)).eval()
     with FlopCounterMode(display=False) as counter:  # torch's own count: two operations a multiply-add
         net(torch.zeros(1, 1, 28, 28))
@@ -62,7 +62,7 @@ def test_shapes_parameters_and_work_agree_with_the_built_network():
     ("conv 8 3x5", "kernels here are square"),
     ("conv 8 3x3 pad 3", "padding of 3 is as wide as the 3×3 kernel"),
     ("conv 8 3x3 stride", "stride needs a number"),
-    ("conv 8 3x3 tanh", "'tanh' is not an option of conv"),
+    ("conv 8 3x3 elu", "'elu' is not an option of conv (it takes pad, stride, bn, relu, sigmoid or tanh)"),
     ("conv 8 3x3 relu sigmoid", "one activation per layer"),
     ("conv 2000 3x3", "filters should be 1 to 1024"),
     ("conv 8 3x3, dropout 1.5", "dropout takes the share"),
@@ -116,6 +116,10 @@ def test_the_config_checks_the_layers_and_keeps_them_to_custom_networks():
     runs = plan(TrainConfig(), parse_vary(["layers=conv 8 3x3, dense 16 | conv 8 5x5, maxpool 2"]))
     assert [(r.config.model, r.config.layers) for r in runs] == [(CUSTOM, "conv 8 3x3, dense 16"),
                                                                  (CUSTOM, "conv 8 5x5, maxpool 2")]
+    # One network is one value, not a run per layer, and it can be varied against another option.
+    runs = plan(TrainConfig(), parse_vary(["layers=conv 8 3x3, dense 16", "init=xavier,he"]))
+    assert [(r.config.layers, r.config.init) for r in runs] == [("conv 8 3x3, dense 16", "xavier"),
+                                                                ("conv 8 3x3, dense 16", "he")]
 
 
 def test_a_written_network_is_saved_and_loaded_safely(tmp_path):

@@ -19,10 +19,10 @@ def as_if_trained(net: torch.nn.Module) -> None:
             m.bias.data.uniform_(-0.2, 0.2)
 
 
-STRIDED = "conv 6 5x5 stride 2 pad 2 bn, conv 8 4x4 stride 3 sigmoid, dense 16"  # a network written as text
+STRIDED = "conv 6 5x5 stride 2 pad 2 bn tanh, conv 8 4x4 stride 3 sigmoid, dense 16"  # a network written as text
 
 
-@pytest.mark.parametrize("model", ["digitnet", "seed003", "lenet5", STRIDED])  # batch norm, 5×5 padded, sigmoid, strides
+@pytest.mark.parametrize("model", ["digitnet", "seed003", "lenet5", STRIDED])  # batch norm, 5×5 padded, sigmoid, strides, tanh
 def test_every_unit_worked_out_by_hand_is_the_maps_value(model, mnist):
     torch.manual_seed(0)
     net = (build_model("custom", layers=model) if model == STRIDED else
@@ -61,10 +61,13 @@ def test_what_each_layer_reads_names_the_pooling_between_rows():
     assert build_model("seed001").what_each_reads()["fc1"] == "conv3's maps"  # flattened as they are
 
 
-@pytest.mark.parametrize("model", ["digitnet", "seed000", "lenet5"])  # batch norm and dropout, plain, two sigmoid layers
+TANH_HEAD = "conv 4 5x5 stride 3, dense 24 bn tanh, dropout 0.1, dense 12 tanh"  # a written network's tanh units
+
+
+@pytest.mark.parametrize("model", ["digitnet", "seed000", "lenet5", TANH_HEAD])  # batch norm and dropout, plain, sigmoid, tanh
 def test_every_dense_unit_and_score_worked_out_by_hand_is_the_networks_own(model, mnist):
     torch.manual_seed(0)
-    net = build_model(model)
+    net = build_model("custom", layers=model) if model == TANH_HEAD else build_model(model)
     as_if_trained(net)
     predictor = Predictor(net)
     for index in range(3):
@@ -75,7 +78,7 @@ def test_every_dense_unit_and_score_worked_out_by_hand_is_the_networks_own(model
                 work = dense_work(net.classifier, layer.name, layer.inputs, unit)
                 assert work.value == pytest.approx(float(layer.values[unit]), abs=1e-4), (model, layer.name, unit)
                 assert work.summed == pytest.approx(float(work.contributions.sum()) + work.bias, abs=1e-5)
-                assert work.activation in ("ReLU", "Sigmoid")
+                assert work.activation in ("ReLU", "Sigmoid", "Tanh")
         logits = predictor.logits(pixels)
         for klass in range(10):  # and every class's score, from the last hidden layer's units
             work = dense_work(net.classifier, net.output_name(), dense[-1].values, klass)
