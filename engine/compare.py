@@ -75,7 +75,8 @@ PRESETS: dict[str, Preset] = {
         "advises (He for ReLU, Xavier for tanh and sigmoid), plain SGD. ReLU learns at once and tanh more slowly; "
         "sigmoid, LeNet-5's, does not start learning in three epochs: its slope is at most 1/4, so the gradient "
         "shrinks at each of the seven layers it passes back through, and reaches the first conv layer some 10,000 "
-        "times weaker than the last layer's. The Train tab's Layers page shows each layer's gradients as it trains.",
+        "times weaker than the last layer's. The Train tab's Layer statistics show each layer's gradients as it "
+        "trains.",
         dict(_SEED002, model="digitnet", batch_norm="off", optimizer="sgd", lr=0.01, epochs=3),
         [dict(activation="relu", init="he"), dict(activation="tanh", init="xavier"),
          dict(activation="sigmoid", init="xavier")],

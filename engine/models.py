@@ -247,9 +247,10 @@ CUSTOM = "custom"  # a network the user writes as text (its layers in the checkp
 
 
 @functools.cache
-def zoo_text(name: str) -> str:
-    """A zoo network written as the lines of ``engine.network_text`` (the same for every build of it)."""
-    return to_text(build_model(name).layers())
+def zoo_text(name: str, **switches) -> str:
+    """A zoo network written as the lines of ``engine.network_text`` (the same for every build of it), as
+    build_model's ``switches`` (batch_norm, dropout, activation) make it."""
+    return to_text(build_model(name, **switches).layers())
 
 
 def initialise(model: nn.Module, init: str) -> None:

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from engine.events import LayerStats
 from gui.export import add_picture_menu
-from gui.style import MUTED, FewTicksAxis, legend_brush, set_log_ticks
+from gui.style import MUTED, FewTicksAxis, set_log_ticks
 
 
 def layer_colours(n: int) -> list:
@@ -22,7 +22,10 @@ class LayerStatsView(QWidget):
         self.norm_plot.setLabel("bottom", "batch")
         self.norm_plot.setLogMode(y=True)
         self.norm_plot.showGrid(x=True, y=True, alpha=0.15)
-        self.legend = self.norm_plot.addLegend(offset=(-10, 5), colCount=4, brush=legend_brush())
+        # A row under the chart rather than a box over it: the layers' curves spread over its whole height, most
+        # of all when the gradient fades from layer to layer (a deep sigmoid network), and a box hid some.
+        self.legend = pg.LegendItem(colCount=8)
+        self.norm_plot.plotItem.layout.addItem(self.legend, 4, 1)
         self.histograms = pg.GraphicsLayoutWidget()
         self.histograms.setBackground(None)
         self.caption = QLabel("Histograms of the latest watched batch. Top: each layer's outputs after its "
@@ -62,8 +65,10 @@ class LayerStatsView(QWidget):
         self.names = names
         colours = layer_colours(len(names))
         for name, colour in zip(names, colours):
-            self._norm_curves.append(self.norm_plot.plot([], [], pen=pg.mkPen(colour, width=2), name=name, symbol="o",
-                                                         symbolSize=4, symbolPen=None, symbolBrush=colour))
+            curve = self.norm_plot.plot([], [], pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=4,
+                                        symbolPen=None, symbolBrush=colour)
+            self.legend.addItem(curve, name)
+            self._norm_curves.append(curve)
         for row, curves in ((0, self._activation_curves), (1, self._gradient_curves)):
             for col, (name, colour) in enumerate(zip(names, colours)):
                 plot = self.histograms.addPlot(row=row, col=col, title=name if row == 0 else None,

@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from gui.error_rate import AccuracyScale
 from gui.export import add_picture_menu
+from gui.legend_corner import LegendCorner
 from gui.style import RUN_COLOURS, legend_brush, set_log_ticks
 
 SMOOTHING = 0.05  # the weight of each new batch's loss in the smoothed curve
@@ -50,7 +51,8 @@ class CurveChart(QWidget):
         self.accuracy.setLabel("bottom", "epoch")
         self.accuracy_scale = AccuracyScale(self.accuracy, "Validation accuracy", "Validation error rate (log scale)")
         self.accuracy.showGrid(x=True, y=True, alpha=0.15)
-        self.legend = self.accuracy.addLegend(offset=(-10, -10), brush=legend_brush())
+        self.legend = self.accuracy.addLegend(brush=legend_brush())
+        self.legend_corner = LegendCorner(self.accuracy, self.legend, place=(1, 1))  # accuracy climbs away from it
         for plot, name in ((self.loss, "loss"), (self.accuracy, "validation-accuracy")):
             add_picture_menu(plot, name)
         layout = QVBoxLayout(self)
@@ -84,7 +86,6 @@ class CurveChart(QWidget):
 
     def set_error_rate(self, error_rate: bool) -> None:
         self.accuracy_scale.set_error_rate(error_rate)
-        self.legend.setOffset((-10, 10) if error_rate else (-10, -10))  # the corner the curves move away from
         for data in self._data:
             data["dirty"] = True
         self._show_numbers(self._numbers)  # the axes as they were, in the new scale
@@ -126,3 +127,4 @@ class CurveChart(QWidget):
                 data["dirty"] = False
                 loss.setData(data["loss_x"], np.maximum(data["loss_y"], 1e-6) if data["loss_y"] else [])
                 accuracy.setData(data["acc_x"], self.accuracy_scale.y(data["acc_y"]))
+        self.legend_corner.update()

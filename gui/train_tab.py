@@ -44,6 +44,16 @@ NETWORK_PAUSE_MS = 300  # a pause in typing a network that rebuilds its summary
 MODEL_EVERY = 20  # batches between copies of the model for the Layers tab, while it is open (3.5 ms: bench.live_views)
 
 
+def _switched(config: TrainConfig) -> str:
+    """What the options change in a written network's own lines, which they apply over."""
+    if config.model != CUSTOM:
+        return ""  # a zoo network's lines are shown as the options make it
+    changes = [f"batch norm {config.batch_norm} in every layer"] if config.batch_norm != "model" else []
+    changes += [f"{config.activation} in every layer"] if config.activation != "model" else []
+    changes += [f"dropout {config.dropout:g}"] if config.dropout >= 0 else []
+    return f" · by the options below: {', '.join(changes)}" if changes else ""
+
+
 class ModelSummary(QTableWidget):
     def __init__(self, parent=None):
         super().__init__(0, 3, parent)
@@ -328,22 +338,22 @@ class TrainTab(QWidget, StopsAndWaits):
     # --- form --------------------------------------------------------------------------------
     def _field_changed(self, name: str) -> None:
         config = self.form.config()
-        if name == "model":
-            # A zoo network shows its own layers to start from; custom shows the user's, once there are some.
-            written = self._custom_layers if config.model == CUSTOM else zoo_text(config.model)
+        if name in ("model", "batch_norm", "dropout", "activation"):
+            # A zoo network shows its layers as the options make it, to start from; custom shows the user's own
+            # lines, once there are some (the options then apply over them, and the note says so).
+            written = self._custom_layers if config.model == CUSTOM else zoo_text(config.model, **config.model_kwargs)
             if written:
                 self.form.set_value("layers", written)
             self._show_network()
         elif name == "layers":
             written = self.form.editors["layers"].value()
-            if config.model != CUSTOM and written != zoo_text(config.model):  # each key: the zoo's text is cached
+            # Each key: the zoo's text is cached.
+            if config.model != CUSTOM and written != zoo_text(config.model, **config.model_kwargs):
                 self._custom_layers = written
                 self.form.set_value("model", CUSTOM)  # editing a zoo network's text makes it the user's own
             elif config.model == CUSTOM:
                 self._custom_layers = written
             self._network_timer.start()
-        elif name in ("batch_norm", "dropout", "activation"):
-            self._show_network()
         elif name == "optimizer":
             self.form.set_value("lr", SUGGESTED_LR[config.optimizer])
         elif name == "dataset":
@@ -369,7 +379,7 @@ class TrainTab(QWidget, StopsAndWaits):
             note.setStyleSheet(f"color: {MUTED}")
             count = sum(p.numel() for p in model.parameters())
             note.setText(" → ".join(["28×28", *steps, "10"]) + f" · {count:,} parameters · "
-                         f"{multiply_adds(layers) / 1e6:.2g} M multiply-adds an image")
+                         f"{multiply_adds(layers) / 1e6:.2g} M multiply-adds an image" + _switched(config))
         self._set_running(self.running)
 
     def _enable_pen_share(self) -> None:

@@ -1739,6 +1739,30 @@ def test_a_network_written_in_the_train_tab(qtbot, settings):
     assert third.train_tab.form.editors["layers"].value() == written.removesuffix("\nmaxpool 2")
 
 
+def test_the_lines_shown_are_the_network_the_options_build(window):
+    tab, form = window.train_tab, window.train_tab.form
+    editor, note = form.editors["layers"], form.editors["layers"].note
+    form.set_value("model", "lenet5")
+    form.set_value("batch_norm", "on")
+    form.set_value("activation", "relu")
+    assert editor.value().splitlines()[:2] == ["conv 6 5x5 pad 2 bn", "avgpool 2"]  # ReLU is written as nothing
+    assert form.config().model == "lenet5" and form.config().layers == ""  # still the zoo's, switched by the options
+    form.set_value("batch_norm", "model")
+    form.set_value("activation", "tanh")
+    assert editor.value().splitlines()[-2:] == ["dense 120 tanh", "dense 84 tanh"] and "options" not in note.text()
+    # A network of the user's own keeps its lines; the note says what the options change over them.
+    form.set_value("model", "custom")
+    editor.setPlainText("conv 8 3x3 bn, dense 16 sigmoid")
+    tab._show_network()
+    assert editor.value() == "conv 8 3x3 bn, dense 16 sigmoid"
+    assert note.text().endswith("· by the options below: tanh in every layer")
+    form.set_value("batch_norm", "off")
+    assert note.text().endswith("· by the options below: batch norm off in every layer, tanh in every layer")
+    form.set_value("activation", "model")
+    form.set_value("batch_norm", "model")
+    assert "options" not in note.text()
+
+
 def test_a_written_network_trains_and_is_shown_layer_by_layer(window, qtbot, tiny_data):
     form = window.train_tab.form
     form.set_config(TrainConfig(model="custom", layers="conv 5 3x3 stride 2, maxpool 2, dense 12", dataset="mnist",
@@ -2202,6 +2226,38 @@ def test_layer_statistics_say_where_a_run_blew_up(qtbot):
     view.redraw()
     x, _ = view._norm_curves[0].getData()
     assert list(x) == [5, 10]  # zero and NaN have no place on a log axis
+    assert [label.text for _, label in view.legend.items] == ["conv1", "fc1"]  # in a row under the chart
+
+
+def test_the_compare_legend_leaves_the_curves_it_names_in_sight(qtbot):
+    from gui.legend_corner import PLACES, covered
+    from gui.run_curves import CurveChart
+
+    chart = CurveChart()
+    qtbot.addWidget(chart)
+    chart.resize(600, 700)
+    chart.show()
+    qtbot.waitExposed(chart)
+    epochs = [0.5, 1.0, 1.5, 2.0]
+    # The activations preset: ReLU climbs, tanh climbs slower, sigmoid stays flat at chance along the bottom,
+    # where a legend in the bottom-right corner hid it.
+    for label, accuracy in (("relu", [0.6, 0.67, 0.86, 0.88]), ("tanh", [0.3, 0.53, 0.59, 0.64]),
+                            ("sigmoid", [0.12] * 4)):
+        run = chart.add_run(label)
+        for epoch, value in zip(epochs, accuracy):
+            chart.add_accuracy(run, epoch, value)
+    chart.redraw()
+    qtbot.wait(50)
+    view, legend, corner = chart.accuracy.getViewBox(), chart.legend, chart.legend_corner
+    curves = [curve for _, curve in chart._curves]
+    counts = {place: covered(view, legend, curves, place) for place in PLACES}
+    assert counts[(1, 1)] > 0  # the bottom-right corner would cover the sigmoid line…
+    assert counts[corner.place] == min(counts.values())  # …the legend sits where it covers least
+    assert covered(view, legend, curves[2:], corner.place) == 0
+    # Where the legend sits on screen is that place: its box inside the chart's, at the edges it leans on.
+    box = legend.mapRectToItem(view, legend.boundingRect())
+    assert 0 <= box.left() and box.right() <= view.boundingRect().width()
+    assert (box.top() < view.boundingRect().height() / 2) == (corner.place[1] == 0)
 
 
 def test_experiments_compare_a_preset_live_and_keep_every_run(window, qtbot, tiny_data):
