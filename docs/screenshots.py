@@ -153,21 +153,26 @@ def written_networks(window, shoot) -> None:
 
 def activations(window, shoot) -> None:
     """A deep sigmoid network training in the Train tab, its gradients fading layer by layer on the way back
-    (the Layer statistics page), then the preset that sets ReLU, tanh and sigmoid side by side (quick)."""
+    (the Layer statistics page); the preset that sets ReLU, tanh and sigmoid side by side (quick); a tanh
+    network's maps, around zero, in the Layers tab."""
     from engine.config import TrainConfig
 
     tab = window.train_tab
-    tab.form.set_config(TrainConfig(dataset="mnist", batch_norm="off", activation="sigmoid", init="xavier",
-                                    optimizer="sgd", lr=0.01, schedule="constant", augment=False, ema=False,
-                                    low_resolution=0.0, epochs=1, train_subset=8000, scan_epochs=0))
     window.tabs.setCurrentWidget(tab)
     tab.charts.setCurrentWidget(tab.layer_stats)
-    done = []
-    tab.trained.connect(lambda *_: done.append(True))
-    tab.start()
-    while tab.running and not done:
-        wait(200)
-    wait(300)
+
+    def train(config: TrainConfig) -> None:
+        tab.form.set_config(config)
+        done = []
+        tab.trained.connect(lambda *_: done.append(True))
+        tab.start()
+        while tab.running and not done:
+            wait(200)
+        wait(300)
+
+    train(TrainConfig(dataset="mnist", batch_norm="off", activation="sigmoid", init="xavier", optimizer="sgd",
+                      lr=0.01, schedule="constant", augment=False, ema=False, low_resolution=0.0, epochs=1,
+                      train_subset=8000, scan_epochs=0))
     shoot("train-layers-sigmoid")
     experiments = window.experiments_tab
     window.tabs.setCurrentWidget(experiments)
@@ -179,6 +184,12 @@ def activations(window, shoot) -> None:
     while compare.running:
         wait(200)
     shoot("experiments-activations")
+    train(TrainConfig(dataset="mnist", activation="tanh", epochs=1, train_subset=8000, scan_epochs=0))
+    window.draw_tab.canvas.clear()
+    draw_strokes(window.draw_tab.canvas, STROKES[4])
+    window.tabs.setCurrentWidget(window.layers_tab)
+    window.layers_tab.select(1, 3)  # conv2's fourth map, made from conv1's tanh maps
+    shoot("layers-tanh")
 
 
 def main(out_dir: Path) -> int:
