@@ -200,13 +200,15 @@ def test_train_then_predict_with_the_new_model(tiny_mnist_dir, tmp_path, images)
 def test_train_a_network_written_as_text_then_predict_with_it(tiny_mnist_dir, tmp_path, images):
     layers = "conv 6 5x5 stride 2 pad 2 bn, avgpool 2, dense 24, dropout 0.2"
     out = main("train", "--data-dir", tiny_mnist_dir, "--epochs", "1", "--batch-size", "32", "--dataset", "mnist",
-               "--model", "custom", "--layers", layers, "--out", tmp_path / "run")
+               "--model", "custom", "--layers", layers, "--activation", "tanh", "--out", tmp_path / "run")
     assert out.returncode == 0, out.stderr
     assert "Model: custom" in out.stderr
     assert re.search(r"features\.conv1\.conv \(Conv2d\) +\(6, 14, 14\)", out.stderr)  # the stride halves the maps
+    assert re.search(r"features\.conv1\.act \(Tanh\)", out.stderr)  # every layer's activation switched
     from engine.checkpoint import load_checkpoint
     from engine.network_text import parse
-    assert load_checkpoint(tmp_path / "run" / "model.pt").model.layers() == parse(layers)
+    switched = parse(layers.replace(" bn", " bn tanh").replace("dense 24", "dense 24 tanh"))
+    assert load_checkpoint(tmp_path / "run" / "model.pt").model.layers() == switched
     predicted = main("predict", images["digit0"], "--model", tmp_path / "run" / "model.pt", "--json")
     assert predicted.returncode == 0 and json.loads(predicted.stdout)["digit"] in range(10)
     refused = main("train", "--model", "custom", "--layers", "conv 8 3x3, maxpool 40")
