@@ -55,9 +55,11 @@ class BatchEnd:
 
 @dataclass(frozen=True)
 class KernelSnapshot:
-    """Copies of the first two conv layers' weights, sent every few batches for live display."""
+    """Copies of the first two conv layers' weights, sent every few batches for live display; for a network
+    without conv layers, its first dense layer's units as pictures instead (``engine.filters.unit_pictures``)."""
     step: int
     kernels: tuple = field(repr=False)  # numpy arrays (out, in, k, k), conv1 then conv2
+    units: tuple | None = field(default=None, repr=False)  # (layer name, units × side × side) of a perceptron
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ def unit_pictures(model: ZooNet) -> tuple[str, np.ndarray] | None:
         return None
     name, first = next((n, m) for n, m in model.classifier.named_children() if isinstance(m, nn.Linear))
     side = math.isqrt(first.in_features)  # the pixels, or pooled pixels: one channel, square
-    return name, first.weight.detach().float().cpu().numpy().reshape(-1, side, side)
+    return name, first.weight.detach().float().cpu().numpy().reshape(-1, side, side).copy()  # not the live weights
 
 
 def receptive_fields(model: ZooNet) -> list[ReceptiveField]:

@@ -32,6 +32,7 @@ from engine.calibrate import calibration_record
 from engine.evaluate import evaluate, predict_logits, to_model_input
 from engine.events import (BatchEnd, Downloading, EpochEnd, Evaluation, Failed, Finished, Finishing, KernelSnapshot,
                            ModelSnapshot, Notice, Started, Watched)
+from engine.filters import unit_pictures
 from engine.layer_stats import LayerProbe
 from engine.models import build_model
 from engine.pendigits import first_drawings
@@ -473,7 +474,8 @@ class Trainer:
         """What is shown live (kernels, the watched answers, the model) and recorded for the replay, when due;
         ``epoch`` is fractional."""
         if self.kernel_every and self._step % self.kernel_every == 0:
-            self._emit(KernelSnapshot(self._step, self.kernels()))
+            kernels = self.kernels()
+            self._emit(KernelSnapshot(self._step, kernels, None if kernels else unit_pictures(self._net)))
         if self.watch_every and self._step % self.watch_every == 0:
             self._watch(epoch)
         every = self.model_every  # read once: another thread may change it

@@ -165,12 +165,16 @@ class KernelsTab(QWidget):
             self.open_replay(path)
 
     def show_training_snapshot(self, snapshot: KernelSnapshot) -> None:
-        if not snapshot.kernels:
-            return  # a run of a network without conv layers: nothing to show live
+        if not snapshot.kernels and snapshot.units is None:
+            return
         self._stop_playing()
-        self.source.setText(f"Live from training, step {snapshot.step:,}: the kernels (the patches and inputs below "
+        shown = "the kernels" if snapshot.kernels else "what each unit weighs each pixel by"
+        self.source.setText(f"Live from training, step {snapshot.step:,}: {shown} (the patches and inputs below "
                             "are the active model's until the run ends)")
-        self._show_kernels(list(snapshot.kernels))
+        if snapshot.kernels:
+            self._show_kernels(list(snapshot.kernels))
+        else:
+            self._show_unit_pictures(*snapshot.units)
 
     # --- what each filter looks for ----------------------------------------------------------------
     def showEvent(self, event) -> None:
@@ -309,9 +313,11 @@ class KernelsTab(QWidget):
         """A network without conv layers: in the kernels' place, what each unit of its first dense layer weighs
         each pixel by, the picture of what that unit looks for."""
         units = unit_pictures(predictor.model)
-        if units is None:
-            return  # its kernels are shown, by _show_kernels
-        self._first_dense, pictures = units
+        if units is not None:  # otherwise its kernels are shown, by _show_kernels
+            self._show_unit_pictures(*units)
+
+    def _show_unit_pictures(self, name: str, pictures: np.ndarray) -> None:
+        self._first_dense = name
         self.conv1.title.setText(f"{self._first_dense}: what each unit weighs each pixel by")
         side = pictures.shape[1]
         self.conv1.display(tile(pictures, cols=min(16, len(pictures)), gap=2), pictures, symmetric_levels(pictures),

@@ -1444,6 +1444,14 @@ def test_a_network_without_conv_layers_shows_its_units_in_the_kernels_place(wind
     qtbot.waitUntil(lambda: not kernels.finding_patches, timeout=30000)
     assert kernels.patches1.axes.text() == kernels.patches2.axes.text() == NO_CONV
     assert kernels.prototypes.tiles.shape == (10, 28, 28)  # what it takes each digit to be: any network has that
+    # While a perceptron trains, its units as they stand come live in the same place.
+    from engine.events import KernelSnapshot
+
+    live = np.random.default_rng(0).normal(size=(6, 28, 28)).astype(np.float32)
+    kernels.show_training_snapshot(KernelSnapshot(40, (), ("fc1", live)))
+    np.testing.assert_array_equal(kernels.conv1.tiles, live)
+    assert kernels.source.text().startswith("Live from training, step 40: what each unit weighs each pixel by")
+    assert "6 units" in kernels.conv1.axes.text()
     # A network with conv layers again: its kernels in their place, the Layers tab's maps taken apart again.
     window.active.set(Predictor(build_model("seed000")), None, saved=True)
     assert kernels.conv1.title.text().lower() == CONV1_TITLE.lower() and kernels.conv1.tiles.shape == (8, 3, 3)

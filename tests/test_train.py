@@ -76,6 +76,16 @@ def test_short_run_learns_and_reports_events(small_mnist, tmp_path):
     assert not torch.equal(model.conv_blocks()[0].conv.weight, copies[1].model.conv_blocks()[0].conv.weight)
 
 
+def test_a_perceptron_sends_its_units_as_pictures_while_it_trains(small_mnist, tmp_path):
+    config = TrainConfig(**dict(FAST, model="custom", layers="dense 12", epochs=1, scan_epochs=0))
+    trainer, final, events = run(config, small_mnist, tmp_path, kernel_every=20)
+    snapshots = [e for e in events if isinstance(e, KernelSnapshot)]
+    assert snapshots and all(s.kernels == () and s.units[0] == "fc1" for s in snapshots)
+    first, last = snapshots[0].units[1], snapshots[-1].units[1]
+    assert first.shape == (12, 28, 28) and not np.allclose(first, last)  # copies as they were, not the live weights
+    np.testing.assert_allclose(last.reshape(12, -1), trainer._net.classifier.fc1.weight.detach().numpy(), atol=0.05)
+
+
 def test_a_reading_copy_leaves_the_training_model_its_hooks_and_gradients():
     from engine.layer_stats import LayerProbe
     from engine.models import build_model
