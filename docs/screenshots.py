@@ -118,6 +118,22 @@ def draw_number(window, shoot) -> None:
             tab.pen_slider.setValue(width)
 
 
+def run_comparison(window, preset: str, vary: str = "") -> None:
+    """A preset's comparison (its quick version), or with ``vary`` a custom one, run to its end on the Compare
+    page."""
+    experiments = window.experiments_tab
+    window.tabs.setCurrentWidget(experiments)
+    experiments.pages.setCurrentWidget(experiments.compare)
+    compare = experiments.compare
+    compare.preset.setCurrentIndex(compare.preset.findData(preset))
+    compare.quick.setChecked(True)
+    if vary:
+        compare.vary.setText(vary)
+    compare.start()
+    while compare.running:
+        wait(200)
+
+
 def written_networks(window, shoot) -> None:
     """Seed 003's network with a third conv written in, then three networks written as text compared: one
     conv layer, two, and two that shrink their maps by strides rather than pools; then the preset that sets a
@@ -132,22 +148,10 @@ def written_networks(window, shoot) -> None:
     window.tabs.setCurrentWidget(window.train_tab)
     wait(600)  # the summary is rebuilt once typing pauses
     shoot("train-network")
-    experiments = window.experiments_tab
-    window.tabs.setCurrentWidget(experiments)
-    experiments.pages.setCurrentWidget(experiments.compare)
-    compare = experiments.compare
-    compare.preset.setCurrentIndex(compare.preset.findData("custom"))
-    compare.vary.setText("layers=conv 8 5x5 pad 2, maxpool 2, dense 64 | conv 8 5x5 pad 2, maxpool 2, conv 16 5x5 pad 2, "
-                         "maxpool 2, dense 64 | conv 8 5x5 stride 2 pad 2, conv 16 5x5 stride 2 pad 2, dense 64")
-    compare.start()
-    while compare.running:
-        wait(200)
+    run_comparison(window, "custom", "layers=conv 8 5x5 pad 2, maxpool 2, dense 64 | conv 8 5x5 pad 2, maxpool 2, "
+                   "conv 16 5x5 pad 2, maxpool 2, dense 64 | conv 8 5x5 stride 2 pad 2, conv 16 5x5 stride 2 pad 2, dense 64")
     shoot("experiments-networks")
-    compare.preset.setCurrentIndex(compare.preset.findData("convolutions"))  # seed 002's perceptron against convs
-    compare.quick.setChecked(True)
-    compare.start()
-    while compare.running:
-        wait(200)
+    run_comparison(window, "convolutions")  # seed 002's perceptron against convs
     shoot("experiments-convolutions")
 
 
@@ -174,15 +178,7 @@ def activations(window, shoot) -> None:
                       lr=0.01, schedule="constant", augment=False, ema=False, low_resolution=0.0, epochs=1,
                       train_subset=8000, scan_epochs=0))
     shoot("train-layers-sigmoid")
-    experiments = window.experiments_tab
-    window.tabs.setCurrentWidget(experiments)
-    experiments.pages.setCurrentWidget(experiments.compare)
-    compare = experiments.compare
-    compare.preset.setCurrentIndex(compare.preset.findData("activations"))
-    compare.quick.setChecked(True)
-    compare.start()
-    while compare.running:
-        wait(200)
+    run_comparison(window, "activations")
     shoot("experiments-activations")
     train(TrainConfig(dataset="mnist", activation="tanh", epochs=1, train_subset=8000, scan_epochs=0))
     window.draw_tab.canvas.clear()
@@ -312,13 +308,9 @@ def main(out_dir: Path) -> int:
         wait(100)
     shoot("kernels-replay")
     experiments = window.experiments_tab
-    window.tabs.setCurrentWidget(experiments)
     compare = experiments.compare
     for preset in ("inits", "batchnorm", "overfitting", "kfold", "optimizers"):  # quick: a subset of MNIST
-        compare.preset.setCurrentIndex(compare.preset.findData(preset))
-        compare.start()
-        while compare.running:
-            wait(200)
+        run_comparison(window, preset)
         shoot("experiments-compare" if preset == "optimizers" else f"experiments-{preset}")
     window.show_error_rate(True)  # the same runs as error rates on a log axis
     shoot("experiments-error-rate")

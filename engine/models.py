@@ -189,7 +189,6 @@ def _digitnet(bn: bool = True) -> ZooNet:
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}  # the names engine.network_text reads
 ACTIVATION_TYPES = tuple(ACTIVATIONS.values())
-SIGNED_ACTIVATIONS = (nn.Tanh,)  # outputs below zero as well as above: drawn on a diverging scale
 
 
 def _activation_name(module) -> str:
