@@ -195,9 +195,20 @@ def load_checkpoint(path, device="cpu") -> Checkpoint:
     return Checkpoint(model, metadata, payload.get("training_state"))
 
 
+def model_title(metadata: dict, name: str = "?") -> str:
+    """The network's name (``name`` when the metadata has none) with the switches that changed it from its own:
+    ``digitnet (tanh, no batch norm)``."""
+    model = metadata.get("model", {})
+    kwargs = model.get("kwargs") or {}
+    switches = [kwargs["activation"]] if "activation" in kwargs else []
+    if "batch_norm" in kwargs:
+        switches.append("batch norm" if kwargs["batch_norm"] else "no batch norm")
+    return model.get("name", name) + (f" ({', '.join(switches)})" if switches else "")
+
+
 def describe(metadata: dict) -> str:
     """One line for status bars and `info`: model name, dataset and test accuracy."""
-    name = metadata.get("model", {}).get("name", "?")
+    name = model_title(metadata)
     acc = metadata.get("metrics", {}).get("test_accuracy")
     acc_text = f"{acc * 100:.2f} % test" if acc is not None else "not evaluated"
     pen = metadata.get("metrics", {}).get("pen_test_accuracy")

@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
                                QVBoxLayout, QWidget)
 
+from engine.checkpoint import model_title
 from engine.events import ModelSnapshot
 from engine.predict import LayerView, Predictor
 from engine.preprocess import sample_input
@@ -180,7 +181,7 @@ class LayersTab(QWidget):
         """The active model (which a run's live model gives way to)."""
         self._active = predictor
         self._live_step = None
-        self._show_model(predictor, f"{predictor.model.name}, layer by layer: "
+        self._show_model(predictor, f"{model_title(predictor.metadata, predictor.model.name)}, layer by layer: "
                                     "from the 28×28 input (top) to the answer (bottom)")
 
     def show_live(self, snapshot: ModelSnapshot) -> None:

@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from engine.checkpoint import CheckpointError, load_checkpoint, make_metadata, save_checkpoint
+from engine.checkpoint import (CheckpointError, describe, load_checkpoint, make_metadata, model_title,
+                               save_checkpoint)
 from engine.evaluate import evaluate
 from engine.models import build_model
 from engine.paths import default_model_path
@@ -113,6 +114,10 @@ def test_an_activation_switched_network_is_kept_and_a_damaged_one_refused(tmp_pa
     x = torch.rand(3, 1, 28, 28)
     torch.testing.assert_close(loaded.model(x), model(x))
     assert isinstance(loaded.model.conv_blocks()[0].act, torch.nn.ReLU)
+    assert describe(loaded.metadata).startswith("lenet5 (relu) on mnist")  # as the status bar names it
+    assert model_title({"model": {"name": "digitnet", "kwargs": {"activation": "tanh", "batch_norm": False}}}) == \
+        "digitnet (tanh, no batch norm)"
+    assert model_title({}, "seed000") == "seed000"
     payload = torch.load(tmp_path / "relu.pt", weights_only=True)
     payload["metadata"]["model"]["kwargs"]["activation"] = "swish"
     torch.save(payload, tmp_path / "bad.pt")

@@ -1482,6 +1482,11 @@ def test_tanh_maps_are_drawn_around_zero_and_relu_maps_from_zero(window, qtbot):
     assert layers.selected._shown_colormap == DIVERGING and layers.read._shown_colormap == SEQUENTIAL  # the pixels
     layers.selected._hover((3.0, 4.0))  # the sum at one place, worked out through the layer's own activation
     assert f"through Tanh: {layers.layers[0].values[0, 3, 4]:.2f}, the map's value there" in layers.formula.text()
+    # A network switched to tanh by the Activation option is named so.
+    switched = {"model": {"name": "seed000", "kwargs": {"activation": "tanh"}}}
+    window.active.set(Predictor(build_model("seed000", activation="tanh"), metadata=switched), None, saved=True)
+    assert layers.source.text().startswith("seed000 (tanh), layer by layer")
+    assert "Model: seed000 (tanh) on ?" in window.model_status.text()
 
 
 def test_a_trained_model_replays_its_kernels_and_exports_a_gif(window, qtbot, tiny_data, tmp_path):
