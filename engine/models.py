@@ -7,13 +7,14 @@ N×1×28×28 images in [0, 1] with white ink on black, like MNIST; outputs are l
 """
 
 import functools
+import math
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from engine.conv_arithmetic import square
+from engine.conv_arithmetic import sliding_layers, square
 from engine.network_text import Layer, check, parse, steps, to_text
 
 INITS = ("default", "he", "xavier", "normal0.01")  # normal0.01: seed 002's small Gaussian, std 0.01
@@ -335,24 +336,28 @@ class SummaryRow:
     params: int
 
 
-def summarize(model: nn.Module, input_shape=(1, 28, 28)) -> list[SummaryRow]:
-    """One row per leaf layer with its output shape (batch dimension dropped) and parameter count."""
-    rows, hooks = [], []
-    for name, module in model.named_modules():
-        if next(module.children(), None) is None:
-            def hook(mod, _inputs, output, name=name):
-                n_params = sum(p.numel() for p in mod.parameters())
-                rows.append(SummaryRow(name, type(mod).__name__, tuple(output.shape[1:]), n_params))
-            hooks.append(module.register_forward_hook(hook))
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(torch.zeros(1, *input_shape, device=next(model.parameters()).device))
-    finally:
-        for h in hooks:
-            h.remove()
-        model.train(was_training)
+def summarize(model: ZooNet, side: int = 28) -> list[SummaryRow]:
+    """One row per leaf layer with its output shape and parameter count, worked out from the layers' own
+    settings (``engine.conv_arithmetic``) rather than by running an input through them: a network built on
+    the meta device, no weights in memory, is summarised at once however large it is."""
+    sides = {layer.name: layer.sliding.out for layer in sliding_layers(model, side)}
+    rows, shape = [], (1, side, side)
+
+    def add(name: str, module: nn.Module) -> None:
+        rows.append(SummaryRow(name, type(module).__name__, shape, sum(p.numel() for p in module.parameters())))
+
+    for name, block in model.features.named_children():
+        channels = block.conv.out_channels if isinstance(block, ConvBlock) else shape[0]
+        out = sides.get(name, shape[1])
+        shape = (channels, out, out)
+        for part, leaf in block.named_children() if isinstance(block, ConvBlock) else [("", block)]:
+            add(f"features.{name}.{part}" if part else f"features.{name}", leaf)
+    for name, layer in model.classifier.named_children():
+        if isinstance(layer, nn.Flatten):
+            shape = (math.prod(shape),)
+        elif isinstance(layer, nn.Linear):
+            shape = (layer.out_features,)
+        add(f"classifier.{name}", layer)
     return rows
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
+import torch
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QGroupBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QScrollArea, QSplitter, QTabWidget,
@@ -42,6 +43,12 @@ STATS_EVERY = 25  # batches between layer statistics (one watched batch costs ab
 WATCH_EVERY = 20  # batches between the Predictions page's answers (40 images: 5 ms on 2 cores, under 1 % of 20 batches)
 NETWORK_PAUSE_MS = 300  # a pause in typing a network that rebuilds its summary
 MODEL_EVERY = 20  # batches between copies of the model for the Layers tab, while it is open (3.5 ms: bench.live_views)
+
+
+def _amount(count: int) -> str:
+    """0.44 M, 5.6 M, 144 M, 7.4 G: two figures, or the whole number of millions or billions."""
+    value, unit = (count / 1e9, "G") if count >= 1e9 else (count / 1e6, "M")
+    return f"{value:.2g} {unit}" if value < 10 else f"{value:,.0f} {unit}"
 
 
 def _switched(config: TrainConfig) -> str:
@@ -365,7 +372,8 @@ class TrainTab(QWidget, StopsAndWaits):
         config = self.form.config()
         note = self.form.editors["layers"].note
         try:
-            model = build_model(config.model, **config.model_kwargs)
+            with torch.device("meta"):  # shapes and counts only: no weights made, so a large network costs no wait
+                model = build_model(config.model, **config.model_kwargs)
         except ValueError as exc:
             self._network_error = str(exc)
             self.summary.show_error(self._network_error)
@@ -379,7 +387,7 @@ class TrainTab(QWidget, StopsAndWaits):
             note.setStyleSheet(f"color: {MUTED}")
             count = sum(p.numel() for p in model.parameters())
             note.setText(" → ".join(["28×28", *steps, "10"]) + f" · {count:,} parameters · "
-                         f"{multiply_adds(layers) / 1e6:.2g} M multiply-adds an image" + _switched(config))
+                         f"{_amount(multiply_adds(layers))} multiply-adds an image" + _switched(config))
         self._set_running(self.running)
 
     def _enable_pen_share(self) -> None:

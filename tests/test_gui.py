@@ -1774,6 +1774,11 @@ def test_the_lines_shown_are_the_network_the_options_build(window):
     form.set_value("activation", "model")
     form.set_value("batch_norm", "model")
     assert "options" not in note.text()
+    # A network near the size limit: summarised from its settings, no weights made (a 0.24 s wait before).
+    editor.setPlainText("conv 1024 3x3 pad 1, conv 1024 3x3 pad 1, maxpool 2, dense 10")
+    tab._show_network()
+    assert note.text().endswith("· 11,455,608 parameters · 7.4 G multiply-adds an image")
+    assert tab.summary.rowCount() == 6 and tab.summary.item(2, 1).text() == "1024×14×14"  # conv1, conv2, pool1…
 
 
 def test_a_written_network_trains_and_is_shown_layer_by_layer(window, qtbot, tiny_data):

@@ -15,6 +15,23 @@ def test_every_model_maps_digits_to_ten_logits_and_summarises(name):
     assert f"Total params: {sum(p.numel() for p in model.parameters()):,}" in text and "Output shape" in text
 
 
+@pytest.mark.parametrize("name", [*ZOO, "conv 6 5x5 stride 2 pad 2 bn, avgpool 3, conv 4 2x2 stride 2, dense 20 bn, dropout 0.1",
+                                  "maxpool 2, dense 16"])
+def test_the_summary_worked_out_from_the_settings_is_what_a_forward_pass_makes(name):
+    model = (build_model(name) if name in ZOO else build_model("custom", layers=name)).eval()
+    made = []  # every leaf layer's output shape, as an input run through the network makes it
+    hooks = [module.register_forward_hook(lambda mod, _i, out, n=n: made.append((n, type(mod).__name__, tuple(out.shape[1:]))))
+             for n, module in model.named_modules() if next(module.children(), None) is None]
+    model(torch.zeros(1, 1, 28, 28))
+    for hook in hooks:
+        hook.remove()
+    rows = summarize(model)
+    assert [(r.name, r.kind, r.output_shape) for r in rows] == made
+    with torch.device("meta"):  # no weights in memory: the same summary
+        empty = build_model(name) if name in ZOO else build_model("custom", layers=name)
+    assert summarize(empty) == rows
+
+
 @pytest.mark.parametrize("name", list(ZOO))
 def test_trace_gives_every_layer_in_order_in_the_same_pass(name):
     model = build_model(name).eval()
