@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSlider, QVBoxLayout, QWidget,
 )
 
+from engine.checkpoint import model_title
 from engine.datasets import class_noun
 from engine.events import KernelSnapshot
 from engine.filters import TOP, patches_for, unit_pictures
@@ -151,7 +152,7 @@ class KernelsTab(QWidget):
         self._predictor = predictor
         meta = predictor.metadata
         accuracy = meta.get("metrics", {}).get("test_accuracy")
-        self.source.setText(f"Active model: {meta.get('model', {}).get('name', '?')}"
+        self.source.setText(f"Active model: {model_title(meta)}"
                             + (f" ({accuracy:.2%} test accuracy)" if accuracy is not None else ""))
         self._show_kernels(predictor.kernels()[:2])
         self._show_units(predictor)

@@ -28,15 +28,24 @@ def _pixels(view: pg.ViewBox, curve: pg.PlotDataItem) -> np.ndarray:
                             (y1 - y) / ((y1 - y0) or 1.0) * rect.height()])
 
 
-def covered(view: pg.ViewBox, legend: pg.LegendItem, curves, place: tuple[float, float]) -> int:
-    """How many points of the visible ``curves`` the legend would cover at ``place``."""
+def _points(view: pg.ViewBox, curves) -> np.ndarray:
+    """Every visible curve's points (and points along its segments) in the view box's pixels."""
+    return np.concatenate([_pixels(view, c) for c in curves if c.isVisible()] or [np.empty((0, 2))])
+
+
+def _inside(points: np.ndarray, view: pg.ViewBox, legend: pg.LegendItem, place: tuple[float, float]) -> int:
+    """How many of ``points`` the legend would cover at ``place``."""
     rect = view.boundingRect()
     w, h = legend.width(), legend.height()
     left = MARGIN + place[0] * (rect.width() - w - 2 * MARGIN)
     top = MARGIN + place[1] * (rect.height() - h - 2 * MARGIN)
-    points = np.concatenate([_pixels(view, c) for c in curves if c.isVisible()] or [np.empty((0, 2))])
     inside = (points[:, 0] >= left) & (points[:, 0] <= left + w) & (points[:, 1] >= top) & (points[:, 1] <= top + h)
     return int(inside.sum())
+
+
+def covered(view: pg.ViewBox, legend: pg.LegendItem, curves, place: tuple[float, float]) -> int:
+    """How many points of the visible ``curves`` the legend would cover at ``place``."""
+    return _inside(_points(view, curves), view, legend, place)
 
 
 class LegendCorner:
@@ -61,7 +70,8 @@ class LegendCorner:
             return
         view = self.plot.getViewBox()
         curves = [c for c in self.plot.getPlotItem().listDataItems() if isinstance(c, pg.PlotDataItem)]
-        counts = {place: covered(view, self.legend, curves, place) for place in PLACES}
+        points = _points(view, curves)  # once, for every place tried
+        counts = {place: _inside(points, view, self.legend, place) for place in PLACES}
         best = min(PLACES, key=lambda place: (counts[place], place != self.place))
         if counts[best] < counts[self.place]:
             self._put(best)

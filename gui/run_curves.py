@@ -116,15 +116,18 @@ class CurveChart(QWidget):
     def set_visible(self, index: int, visible: bool) -> None:
         for curve in self._curves[index]:
             curve.setVisible(visible)
+        self.legend_corner.update()  # a hidden run leaves room
 
     def redraw(self) -> None:
         if not self._numbers and any(data["loss_x"] or data["acc_x"] for data in self._data):
             self._show_numbers(True)
         set_log_ticks(self.loss.getAxis("left"), [y for data in self._data for y in data["loss_y"][-200:]])
         self.accuracy_scale.follow([a for data in self._data for a in data["acc_y"]])
+        changed = False
         for (loss, accuracy), data in zip(self._curves, self._data):
             if data["dirty"]:
-                data["dirty"] = False
+                data["dirty"], changed = False, True
                 loss.setData(data["loss_x"], np.maximum(data["loss_y"], 1e-6) if data["loss_y"] else [])
                 accuracy.setData(data["acc_x"], self.accuracy_scale.y(data["acc_y"]))
-        self.legend_corner.update()
+        if changed:  # the timer redraws four times a second, mostly with nothing new
+            self.legend_corner.update()
