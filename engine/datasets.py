@@ -282,6 +282,22 @@ def load_dataset(name_or_spec, data_dir=None, download: bool = True, progress: P
     return _load_folder(folder.resolve(), spec.name, spec.class_names, splits)
 
 
+IMAGE_KINDS = ("pen drawing", "pen, as a scan", "small scan")  # after the main set's; the last is what a mnist+pen run finishes on
+SMALL_SCAN = len(IMAGE_KINDS)
+
+
+def image_kinds(dataset: Dataset) -> tuple[tuple[str, ...], torch.Tensor]:
+    """What each training image is, in words, for showing a batch: the kinds' names (the main set's first,
+    then ``IMAGE_KINDS``) and each image's index into them (uint8). A pen digit is drawn several times, its
+    last drawings seen as a small scan would show them."""
+    main = {"mnist": "MNIST", MIXED: "MNIST", "fashion-mnist": "Fashion-MNIST"}.get(dataset.name, dataset.name)
+    kinds = torch.zeros(len(dataset.train_labels), dtype=torch.uint8)
+    if dataset.train_groups is not None:
+        pen_rows = torch.nonzero(dataset.train_groups >= 0).squeeze(1)
+        kinds[pen_rows] = 1 + torch.from_numpy(pendigits.scanned_drawings(len(pen_rows))).to(torch.uint8)
+    return (main, *IMAGE_KINDS), kinds
+
+
 def split_indices(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """A seeded, reproducible train/validation split of ``range(n)``."""
     if not 0.0 <= val_fraction < 1.0:

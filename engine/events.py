@@ -86,6 +86,25 @@ class Watched:
 
 
 @dataclass(frozen=True)
+class BatchShown:
+    """The first images of a training batch exactly as the network is given them (augmented), every
+    ``batch_every`` steps, with what it read each as in that step, before learning from it: the Train tab
+    shows what the network learns from."""
+    step: int
+    epoch: float  # fractional, as in Evaluation
+    images: object = field(repr=False)  # uint8 N×28×28, white ink on black
+    labels: tuple = ()
+    answers: tuple = ()
+    kinds: tuple = ()  # what each image is, one of kind_names
+    kind_names: tuple = ()  # every kind of training image, in words: "MNIST", "pen drawing", …
+    counts: tuple = ()  # images of each kind in the whole batch
+    batch_size: int = 0
+    augmented: bool = False
+    last_stage: bool = False  # the stage on small scans after the epochs
+    class_names: tuple = ()
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """The validation split scored part-way through an epoch (``evals_per_epoch``), for curves that
     compare runs several times per epoch."""

@@ -296,6 +296,12 @@ def first_drawings(count: int) -> np.ndarray:
     return np.arange(count) % (TRAIN_VARIANTS + SCAN_VARIANTS) == 0
 
 
+def scanned_drawings(count: int) -> np.ndarray:
+    """Which of a drawn training split's ``count`` samples are seen as a small scan would show them (each
+    digit's last ``SCAN_VARIANTS`` drawings)."""
+    return np.arange(count) % (TRAIN_VARIANTS + SCAN_VARIANTS) >= TRAIN_VARIANTS
+
+
 def load_pen_split(path: Path, part: str, cache_dir: Path, progress=None) -> PenSplit:
     """The ``"train"`` or ``"test"`` split drawn from the trajectories, or the training writers'
     ``"scans"`` to finish a run on, each cached on disk after the first time on its own: the test

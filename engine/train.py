@@ -25,13 +25,13 @@ from engine.augment import AugmentSpec, augment_batch
 from engine.checkpoint import (CheckpointError, SaveError, ensure_writable, load_checkpoint, make_metadata,
                                save_checkpoint)
 from engine.config import TrainConfig
-from engine.datasets import (MIXED, PEN, Dataset, DatasetError, grouped_split, load_dataset, load_small_scans,
-                             split_indices)
+from engine.datasets import (MIXED, PEN, SMALL_SCAN, Dataset, DatasetError, grouped_split, image_kinds, load_dataset,
+                             load_small_scans, split_indices)
 from engine.device import DeviceError, configure_cpu, device_name, is_out_of_memory, resolve_device
 from engine.calibrate import calibration_record
 from engine.evaluate import evaluate, predict_logits, to_model_input
-from engine.events import (BatchEnd, Downloading, EpochEnd, Evaluation, Failed, Finished, Finishing, KernelSnapshot,
-                           ModelSnapshot, Notice, Started, Watched)
+from engine.events import (BatchEnd, BatchShown, Downloading, EpochEnd, Evaluation, Failed, Finished, Finishing,
+                           KernelSnapshot, ModelSnapshot, Notice, Started, Watched)
 from engine.filters import unit_pictures
 from engine.layer_stats import LayerProbe
 from engine.models import build_model
@@ -47,6 +47,7 @@ SUGGESTED_LR = {"sgd": 0.05, "momentum": 0.02, "adagrad": 0.02, "adam": 3e-3, "a
 # (`python -m bench.pen_writers finetune`, bench/README.md).
 SCAN_STAGE_LR = 1 / 3
 WATCHED_PER_CLASS = 4  # validation images of each class whose answers the Train tab shows as they change
+BATCH_SHOWN = 40  # images of a batch sent for the Train tab to show (BatchShown)
 
 
 class _StoppedLoading(Exception):
@@ -172,6 +173,7 @@ class Trainer:
         evaluate_test: bool = True,
         watch_every: int = 0,
         model_every: int = 0,
+        batch_every: int = 0,
         data_dir=None,
         sync_every: int | None = None,
         label: str = "",
@@ -192,6 +194,7 @@ class Trainer:
         self.watch_every = watch_every  # steps between Watched events (0: none)
         # Steps between ModelSnapshot events (0: none); the app sets it while someone looks at the Layers tab.
         self.model_every = model_every
+        self.batch_every = batch_every  # steps between BatchShown events (0: none)
         self.data_dir = data_dir
         # How many batches between reading the loss back from the device: every batch on the CPU
         # (free there), every 20 on a GPU so the host never stalls it.
@@ -349,6 +352,8 @@ class Trainer:
                                self.label, resumed_at=start_epoch if self.resume_from else None)
         self._load_last_stage()
         self._choose_watched()
+        self._kind_names, kinds = image_kinds(self._dataset)
+        self._kinds = kinds.to(device)
         return start_epoch
 
     def _choose_watched(self) -> None:
@@ -451,8 +456,14 @@ class Trainer:
             scan = torch.randint(len(labels), (half,), generator=gen, device=device)
             own = self._train_idx[torch.randint(len(self._train_idx), (cfg.batch_size - half,), generator=gen, device=device)]
             x = torch.cat([to_model_input(images[scan]), augment_batch(to_model_input(self._images[own]), gen, self._augment_spec)])
-            _, loss = self._learn(x, torch.cat([labels[scan], self._labels[own]]), optimizer, scheduler)
+            y = torch.cat([labels[scan], self._labels[own]])
+            logits, loss = self._learn(x, y, optimizer, scheduler)
             self._step += 1
+            if self._batch_due():
+                kinds = torch.cat([torch.full((half,), SMALL_SCAN, dtype=torch.uint8, device=device), self._kinds[own]])
+                shown = min(BATCH_SHOWN // 2, half)  # as many of each half
+                rows = torch.cat([torch.arange(shown), half + torch.arange(min(shown, len(y) - half))]).to(device)
+                self._show_batch(x, y, logits, kinds, float(cfg.epochs), rows, last_stage=True)
             loss_sum += loss.detach()
             pending += 1
             if step % report_every == 0 or step == steps:
@@ -484,6 +495,21 @@ class Trainer:
         if self._recorder.due(self._step):
             self._recorder.record(self._step, epoch, self.kernels())
 
+    def _batch_due(self) -> bool:
+        return bool(self.batch_every) and self._step % self.batch_every == 0
+
+    def _show_batch(self, x, y, logits, kinds, epoch: float, rows: torch.Tensor | None = None,
+                    last_stage: bool = False) -> None:
+        """Send the batch's first images (or ``rows``) as the network was given them, what it read them as,
+        and how many of each kind the whole batch holds."""
+        rows = torch.arange(min(BATCH_SHOWN, len(y)), device=y.device) if rows is None else rows
+        images = (x[rows, 0].float() * 255).round_().to(torch.uint8).cpu().numpy()
+        counts = torch.bincount(kinds.long(), minlength=len(self._kind_names)).tolist()
+        names = self._kind_names
+        self._emit(BatchShown(self._step, epoch, images, tuple(y[rows].tolist()), tuple(logits[rows].argmax(1).tolist()),
+                              tuple(names[k] for k in kinds[rows].tolist()), names, tuple(counts), len(y),
+                              self.config.augment or last_stage, last_stage, tuple(self._dataset.class_names)))
+
     def _train_epoch(self, epoch: int) -> bool:
         """Train one epoch and report it; False when stopped part-way."""
         cfg, device, net = self.config, self.device, self._net
@@ -514,6 +540,8 @@ class Trainer:
                 x = augment_batch(x, aug_gen, self._augment_spec)
             logits, loss = self._learn(x, y, self._optimizer, self._scheduler)
             self._step += 1
+            if self._batch_due():
+                self._show_batch(x, y, logits, self._kinds[idx], epoch - 1 + batch / batches)
             loss_sum += loss.detach()
             correct += (logits.detach().argmax(1) == y).sum()
             seen += len(y)

@@ -135,8 +135,8 @@ class MainWindow(QMainWindow):
         self.evaluate_tab.sampleOpened.connect(self.open_test_image)
         self.evaluate_tab.invariance.opened.connect(
             lambda prepared, what: self.show_picture(1.0 - prepared.pixels, f"Opened {what} (Turned and moved)", prepared))
-        self.train_tab.sampleOpened.connect(lambda source, label, prepared: self.open_test_image(
-            source, label, prepared, "the Train tab's Predictions", from_test_set=False))
+        self.train_tab.sampleOpened.connect(lambda source, label, prepared, page: self.open_test_image(
+            source, label, prepared, page, from_test_set=False))
         self.experiments_tab.activity.connect(self.activity_status.setText)
         self.experiments_tab.make_active.connect(self.load_model)
         self.experiments_tab.continue_run.connect(self.continue_run)
@@ -434,8 +434,8 @@ class MainWindow(QMainWindow):
 
     def open_test_image(self, source: str, label: str, prepared: PreparedImage, origin: str = "Evaluate",
                         from_test_set: bool = True) -> None:
-        """A test image double-clicked in Evaluate (or a validation image on the Train tab's Predictions
-        page, not from a test set), on the canvas to be read live and explained: the user's own file as it
+        """A test image double-clicked in Evaluate (or a validation or training image on the Train tab's
+        Predictions or Batches page, not from a test set), on the canvas to be read live and explained: the user's own file as it
         is (the picture, not the network's input), else the 28×28 image, dark on light, read as evaluation
         read it. A test digit kept as a sample would flatter its set's score: the Draw tab says so."""
         if Path(source).is_file():

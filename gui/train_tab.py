@@ -18,8 +18,8 @@ from engine.config import TrainConfig
 from engine.datasets import MIXED
 from engine.device import cuda_available
 from engine.events import (
-    BatchEnd, Downloading, EpochEnd, Failed, Finished, Finishing, KernelSnapshot, LayerStats, ModelSnapshot, Notice,
-    Started, Watched, format_duration,
+    BatchEnd, BatchShown, Downloading, EpochEnd, Failed, Finished, Finishing, KernelSnapshot, LayerStats, ModelSnapshot,
+    Notice, Started, Watched, format_duration,
 )
 from engine.models import CUSTOM, build_model, summarize, zoo_text
 from engine.network_text import multiply_adds, shapes
@@ -33,6 +33,7 @@ from gui.error_rate import AccuracyScale
 from gui.layer_stats_view import LayerStatsView
 from gui.run_curves import Smoothed
 from gui.style import BAD, LR_COLOUR, MUTED, PEN_COLOUR, TRAIN_COLOUR, VAL_COLOUR, WholeNumberAxis
+from gui.batch_view import BatchView
 from gui.watched_view import WatchedView
 from gui.workers import StopsAndWaits, TrainingWorker, start_in_thread
 
@@ -40,6 +41,7 @@ REDRAW_MS = 250  # curves and progress are redrawn from a timer (4 Hz), never pe
                  # plots on every batch would take the CPU the training needs
 KERNEL_EVERY = 20  # batches between kernel snapshots for the Kernels tab
 STATS_EVERY = 25  # batches between layer statistics (one watched batch costs about two plain ones)
+BATCH_EVERY = 20  # batches between the Batches page's images (40 of them: a copy and 0.1 ms, drawn only when seen)
 WATCH_EVERY = 20  # batches between the Predictions page's answers (40 images: 5 ms on 2 cores, under 1 % of 20 batches)
 NETWORK_PAUSE_MS = 300  # a pause in typing a network that rebuilds its summary
 MODEL_EVERY = 20  # batches between copies of the model for the Layers tab, while it is open (3.5 ms: bench.live_views)
@@ -244,7 +246,7 @@ class TrainTab(QWidget, StopsAndWaits):
     run_ended = Signal()  # however it ended
     activity = Signal(str)
     continue_requested = Signal(object)  # an interrupted RunSummary, from the link offered at start-up
-    sampleOpened = Signal(str, str, object)  # a Predictions tile double-clicked: (source, label, PreparedImage)
+    sampleOpened = Signal(str, str, object, str)  # a tile double-clicked: (source, label, PreparedImage, the page)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -315,8 +317,11 @@ class TrainTab(QWidget, StopsAndWaits):
         self.charts.addTab(self.curves, "Curves")
         self.charts.addTab(self.layer_stats, "Layer statistics")
         self.watched = WatchedView()
-        self.watched.opened.connect(self.sampleOpened)
+        self.watched.opened.connect(lambda *tile: self.sampleOpened.emit(*tile, "the Train tab's Predictions"))
         self.charts.addTab(self.watched, "Predictions")
+        self.batches = BatchView()
+        self.batches.opened.connect(lambda *tile: self.sampleOpened.emit(*tile, "the Train tab's Batches"))
+        self.charts.addTab(self.batches, "Batches")
         self._latest_batch: BatchEnd | None = None
         self._note = ""  # notices from the engine (e.g. saving in another folder)
         self._timer = QTimer(self, interval=REDRAW_MS, timeout=self._redraw)
@@ -420,6 +425,7 @@ class TrainTab(QWidget, StopsAndWaits):
         self.curves.reset()  # the axes are fixed once Started tells the run's length
         self.layer_stats.reset()
         self.watched.reset()
+        self.batches.reset()
         self.progress.setValue(0)
         self.progress.setFormat("starting…")
         self.message.setText("")
@@ -427,7 +433,7 @@ class TrainTab(QWidget, StopsAndWaits):
         self._note = ""
         self._interrupted = None
         self.trainer = Trainer(config, kernel_every=KERNEL_EVERY, stats_every=STATS_EVERY, watch_every=WATCH_EVERY,
-                               model_every=MODEL_EVERY if self._model_wanted else 0, **trainer_options)
+                               batch_every=BATCH_EVERY, model_every=MODEL_EVERY if self._model_wanted else 0, **trainer_options)
         self._worker = TrainingWorker(self.trainer)
         self._worker.event.connect(self._on_event)
         self._worker.done.connect(self._on_done)
@@ -546,6 +552,8 @@ class TrainTab(QWidget, StopsAndWaits):
             self.layer_stats.add(event)
         elif isinstance(event, Watched):
             self.watched.show_answers(event)
+        elif isinstance(event, BatchShown):
+            self.batches.show_batch(event)
         elif isinstance(event, EpochEnd):
             self.curves.add_epoch(event.epoch, event.train_accuracy, event.val_accuracy, event.val_pen_accuracy)
             val = f", validation {event.val_accuracy:.2%}" if event.val_accuracy is not None else ""

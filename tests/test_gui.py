@@ -12,7 +12,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSplitter, QTabWidget
 
 from engine.config import TrainConfig
-from engine.events import Finished, Finishing, Watched
+from engine.events import BatchShown, Finished, Finishing, Watched
 from engine.preprocess import read_image
 from gui.automation import STROKES, canvas_point, draw_strokes, press_and_move, side_by_side
 from gui.canvas import DrawingCanvas
@@ -692,6 +692,19 @@ def test_train_button_runs_to_completion_and_activates_the_model(window, qtbot, 
     np.testing.assert_allclose(window.draw_tab.last_prediction.pixels, watched.images[5] / 255, atol=1e-6)
     assert window.draw_tab.last_prediction.digit == answers[5]
     assert window.activity_status.text() == f"Opened validation digit 6 of {len(answers)} from the Train tab's Predictions, labelled {watched.labels[5]}"
+    # The Batches page: the batch of step 20 was kept while the page was hidden, and drawn when it is seen.
+    window.tabs.setCurrentWidget(tab)
+    assert tab.batches.shown is None and tab.batches.pictures == []
+    tab.charts.setCurrentWidget(tab.batches)
+    batch = tab.batches.shown
+    assert batch.step == 20 and len(tab.batches.pictures) == 40 and batch.kinds == ("MNIST",) * 40
+    assert find(window, QLabel, "batchHeader").text().startswith("Step 20 (epoch 1.43): ")
+    assert "MNIST 64" in tab.batches.note.text() and "Augment is on" in tab.batches.note.text()
+    qtbot.mouseDClick(tab.batches.pictures[3], Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is window.draw_tab
+    qtbot.waitUntil(lambda: np.allclose(window.draw_tab.last_prediction.pixels, batch.images[3] / 255, atol=1e-6), timeout=5000)
+    assert window.activity_status.text() == ("Opened a training image of step 20 (MNIST) from the Train tab's Batches, "
+                                             f"labelled {batch.labels[3]}")
 
 
 def test_the_layers_tab_follows_the_model_live_while_a_run_trains(window, qtbot, tiny_data):
@@ -839,6 +852,47 @@ def test_predictions_mark_the_answers_that_changed_and_fit_words_under_their_til
     assert view.pictures[1].toolTip().startswith("T-shirt/top, read as Ankle boot 82.0%")
     view.reset()
     assert view.pictures == [] and view.grid.count() == 0 and view.header.text() == ""
+
+
+def test_a_batch_is_shown_with_its_kinds_and_what_the_network_read(qtbot):
+    from engine.datasets import DIGITS
+    from gui.batch_view import BatchView
+    from gui.style import BAD, GOOD
+
+    view = BatchView()
+    qtbot.addWidget(view)
+    images = np.random.default_rng(0).integers(0, 255, (40, 28, 28), dtype=np.uint8)
+    labels = tuple(i % 10 for i in range(40))
+    answers = (1,) + labels[1:]  # the first, a 0, read as 1
+    kinds = ("MNIST", "pen drawing", "pen, as a scan", "MNIST") * 10
+    names = ("MNIST", "pen drawing", "pen, as a scan", "small scan")
+    event = BatchShown(60, 1.25, images, labels, answers, kinds, names, (77, 38, 13, 0), 128, True, False, DIGITS)
+    view.show_batch(event)
+    assert view.shown is None and view.pictures == []  # hidden: kept, drawn when seen
+    view.show()
+    assert view.shown is event and len(view.pictures) == 40
+    assert view.grid.getItemPosition(view.grid.indexOf(view.pictures[13]))[:2] == (2, 3)  # ten a row, captions between
+    assert view.captions[0].text() == "0→1" and BAD in view.captions[0].styleSheet()
+    assert view.captions[1].text() == "1" and GOOD in view.captions[1].styleSheet()
+    assert "#1f77b4" in view.pictures[1].styleSheet() and "#ff7f0e" in view.pictures[2].styleSheet()  # pen, scan
+    assert view.pictures[2].toolTip().startswith("2, pen, as a scan: read as 2 in this step")
+    assert view.header.text() == "Step 60 (epoch 1.25): 39 of 40 read right before learning from them"
+    note = view.note.text()
+    assert "The first 40 of a batch of 128" in note and "MNIST 77" in note and "pen, as a scan 13" in note
+    assert "</span> small scan" not in note and "Augment is on" in note  # no kind the batch lacks
+    pixmap = view.pictures[0].pixmap()
+    assert pixmap.width() / pixmap.devicePixelRatio() in (56, 84, 112)  # 2 to 4 screen pixels per input pixel
+    stage = BatchShown(400, 3.0, images, labels, labels, ("small scan",) * 20 + ("MNIST",) * 20, names,
+                       (40, 20, 4, 64), 128, True, True, DIGITS)
+    view.show_batch(stage)
+    assert view.header.text().startswith("Step 400 (finishing on small scans): 40 of 40")
+    assert "small scan 64" in view.note.text() and "20 of each shown" in view.note.text()
+    assert "#9467bd" in view.pictures[0].styleSheet()
+    unaugmented = BatchShown(20, 0.5, images, labels, labels, ("MNIST",) * 40, names, (128, 0, 0, 0), 128, False, False, DIGITS)
+    view.show_batch(unaugmented)
+    assert "Augment is off" in view.note.text()
+    view.reset()
+    assert view.pictures == [] and view.shown is None and view.header.text() == ""
 
 
 def test_the_last_stage_on_small_scans_shows_its_own_progress(window):

@@ -156,6 +156,17 @@ def test_pen_dataset_holds_out_the_test_writers(tiny_mnist_dir):
     assert set(pen.train_groups.tolist()) == {1, 2, 3, 4}
 
 
+def test_each_training_image_is_named_by_its_kind(tiny_mnist_dir):
+    from engine.datasets import image_kinds
+
+    names, kinds = image_kinds(load_dataset(MIXED, tiny_mnist_dir))
+    assert names == ("MNIST", "pen drawing", "pen, as a scan", "small scan") and kinds.dtype == torch.uint8
+    assert (kinds[:1024] == 0).all()  # MNIST's rows first, then each pen digit's drawings, its scans last
+    assert kinds[1024:].tolist() == ([1] * TRAIN_VARIANTS + [2] * SCAN_VARIANTS) * 48
+    names, kinds = image_kinds(load_dataset("mnist", tiny_mnist_dir))
+    assert names[0] == "MNIST" and (kinds == 0).all()
+
+
 def test_train_on_mnist_plus_pen_from_the_command_line(tiny_mnist_dir, tmp_path):
     out = subprocess.run(
         [sys.executable, str(ROOT / "main.py"), "train", "--dataset", "mnist+pen", "--pen-share", "0.3",
@@ -278,7 +289,7 @@ def test_small_scans_to_finish_on_are_the_training_writers_drawn_small_and_cache
     assert np.array_equal(again.images, scans.images) and len(list((tmp_path / "cache").glob("*scans*"))) == 1
 
 
-def _mixed_run(small_mnist, tmp_path, monkeypatch, scans, stop_at=None, **config):
+def _mixed_run(small_mnist, tmp_path, monkeypatch, scans, stop_at=None, batch_every=0, **config):
     """A one-epoch mnist+pen run on 300 pen digits of writers 0–9, writers 8 and 9 held out for validation,
     finishing on the given scans (or what the given loader returns), stopped at the first event of type
     ``stop_at``; the trainer and its events."""
@@ -301,7 +312,7 @@ def _mixed_run(small_mnist, tmp_path, monkeypatch, scans, stop_at=None, **config
             trainer.stop()
     config = dict(dataset=MIXED, epochs=1, batch_size=32, pen_share=0.2, scan_epochs=1.0) | config
     trainer = Trainer(TrainConfig(**config), hear, dataset=data, split=split, run_dir=tmp_path / "run",
-                      evaluate_test=False)
+                      evaluate_test=False, batch_every=batch_every)
     trainer.run()
     return trainer, events
 
@@ -327,6 +338,28 @@ def test_a_mixed_run_finishes_on_scans_of_its_training_writers_alone(small_mnist
     assert isinstance(resumed[-1], Finished) and not any(isinstance(e, Finishing) for e in resumed)
     # …and its kernel replay still ends where the stage left the kernels.
     assert load_replay(tmp_path / "run" / "kernels.npz").steps[-1] == trainer.batches_per_epoch + finishing[-1].steps
+
+
+def test_a_mixed_runs_batches_say_what_each_image_is(small_mnist, tmp_path, monkeypatch):
+    from engine.events import BatchShown
+    from engine.pendigits import PenSplit
+
+    scans = PenSplit(small_mnist.train_images[:40].numpy(), small_mnist.train_labels[:40].numpy(), np.arange(40) % 8)
+    trainer, events = _mixed_run(small_mnist, tmp_path, monkeypatch, scans, batch_every=1, pen_warmup_epochs=0)
+    shown = [e for e in events if isinstance(e, BatchShown)]
+    epoch = [e for e in shown if not e.last_stage]
+    stage = [e for e in shown if e.last_stage]
+    assert len(epoch) == trainer.batches_per_epoch and len(stage) == round(40 / 16)
+    assert shown[0].kind_names == ("MNIST", "pen drawing", "pen, as a scan", "small scan")
+    assert all(sum(e.counts) == e.batch_size == 32 and e.counts[3] == 0 for e in epoch)
+    counts = np.sum([e.counts for e in epoch], axis=0)
+    assert abs((counts[1] + counts[2]) / counts.sum() - 0.2) < 0.02  # the pen share asked for
+    assert 0.2 < counts[2] / (counts[1] + counts[2]) < 0.45  # two drawings of each pen digit's six are scans
+    # The last stage: half small scans of the training writers, as they are; the other half the run's own images.
+    last = stage[-1]
+    assert last.counts[3] == 16 and last.kinds == ("small scan",) * 16 + last.kinds[16:] and "small scan" not in last.kinds[16:]
+    assert all(any(np.array_equal(image, scan) for scan in scans.images) for image in last.images[:16])
+    assert last.augmented and len(last.images) == 32
 
 
 def test_the_last_stage_is_never_longer_than_the_run_before_it(small_mnist, tmp_path, monkeypatch):

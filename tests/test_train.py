@@ -12,8 +12,8 @@ from conftest import subset
 from engine.checkpoint import load_checkpoint
 from engine.config import TrainConfig
 from engine.evaluate import evaluate, predict_logits
-from engine.events import (BatchEnd, EpochEnd, Failed, Finished, KernelSnapshot, LayerStats, ModelSnapshot, Started,
-                           Watched)
+from engine.events import (BatchEnd, BatchShown, EpochEnd, Failed, Finished, KernelSnapshot, LayerStats, ModelSnapshot,
+                           Started, Watched)
 from engine.replay import load_replay
 from engine.runs import read_metrics, read_summary
 from engine.train import Trainer, reading_copy, watched_indices
@@ -74,6 +74,27 @@ def test_short_run_learns_and_reports_events(small_mnist, tmp_path):
     at_40 = next(e for e in watched if e.step == 40)
     np.testing.assert_allclose(predict_logits(model, torch.from_numpy(at_40.images)).softmax(1).numpy(), at_40.probabilities, atol=1e-5)
     assert not torch.equal(model.conv_blocks()[0].conv.weight, copies[1].model.conv_blocks()[0].conv.weight)
+
+
+@pytest.mark.parametrize("augment", [False, True])
+def test_batches_are_shown_as_the_network_is_given_them(small_mnist, tmp_path, augment):
+    config = TrainConfig(**dict(FAST, epochs=1, augment=augment))
+    trainer, final, events = run(config, small_mnist, tmp_path, batch_every=1)
+    shown = [e for e in events if isinstance(e, BatchShown)]
+    assert [e.step for e in shown] == list(range(1, 57)) and isinstance(final, Finished)  # 56 batches
+    first = shown[19]
+    assert first.images.shape == (40, 28, 28) and first.images.dtype == np.uint8 and first.batch_size == 64
+    assert first.kinds == ("MNIST",) * 40 and first.counts == (64, 0, 0, 0) and first.augmented == augment
+    assert first.epoch == pytest.approx(20 / 56) and not first.last_stage
+    # The twentieth batch of the epoch's order, its first 40 images: as stored, or each changed by augmentation.
+    order = trainer._epoch_order(torch.Generator().manual_seed(config.seed * 100_003 + 1))
+    idx = order[19 * 64: 19 * 64 + 40]
+    assert first.labels == tuple(small_mnist.train_labels[idx].tolist())
+    same = [np.array_equal(image, stored) for image, stored in zip(first.images, small_mnist.train_images[idx].numpy())]
+    assert all(same) if not augment else not any(same)
+    # What the network read them as, in that step: near chance at first, most of them once it has learned.
+    right = [sum(a == b for a, b in zip(e.answers, e.labels)) for e in shown]
+    assert right[0] < 12 and np.mean(right[-10:]) > 30
 
 
 def test_a_perceptron_sends_its_units_as_pictures_while_it_trains(small_mnist, tmp_path):

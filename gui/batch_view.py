@@ -1,0 +1,83 @@
+"""The Train tab's Batches page: what the network learns from. The first images of a training batch exactly
+as the network is given them (augmented: turned, slanted, warped, some made a small scan), every few
+batches, each framed in its kind's colour (MNIST, a pen drawing, a pen digit seen as a scan, a small scan
+of the last stage), its label under it: green when the network read it right in that step, red with what
+it read when not. Filled from ``BatchShown`` events, drawn when the page is seen."""
+
+from engine.events import BatchShown
+from gui.style import BAD, GOOD, MUTED
+from gui.tile_page import TilePage, short_name
+
+WAITING = ("The images of a training batch appear here when training starts, exactly as the network is given "
+           "them, a new batch every few seconds.")
+COLUMNS = 10
+KIND_COLOURS = ("#9ca3af", "#1f77b4", "#ff7f0e", "#9467bd")  # the main set, pen drawings, pen scans, small scans
+
+
+class BatchView(TilePage):
+    def __init__(self, parent=None):
+        super().__init__(WAITING, "batch", parent)
+        self.header.setObjectName("batchHeader")
+        self.shown: BatchShown | None = None
+        self._pending: BatchShown | None = None  # the latest batch, drawn when the page is seen
+
+    def reset(self) -> None:
+        super().reset()
+        self.shown = self._pending = None
+
+    def show_batch(self, event: BatchShown) -> None:
+        self._pending = event
+        if self.isVisible():
+            self._show_pending()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._show_pending()
+
+    def _show_pending(self) -> None:
+        event, self._pending = self._pending, None
+        if event is None:
+            return
+        if len(self.pictures) != len(event.labels):
+            self._clear()
+            for i in range(len(event.labels)):
+                self._add_tile(*divmod(i, COLUMNS))
+        self.shown = event
+        self.draw_pictures(event.images)
+        names, colours = event.class_names, dict(zip(event.kind_names, KIND_COLOURS))
+        for picture, caption, label, answer, kind in zip(self.pictures, self.captions, event.labels, event.answers, event.kinds):
+            right = answer == label
+            caption.setText(short_name(names[label]) if right else f"{short_name(names[label])}→{short_name(names[answer])}")
+            caption.setStyleSheet(f"color: {GOOD if right else BAD}")
+            picture.setStyleSheet(f"border: 2px solid {colours[kind]}")
+            picture.setToolTip(f"{names[label]}, {kind}: read as {names[answer]} in this step, before learning from it. "
+                               "Double-click to read it in the Draw tab.")
+        right = sum(a == b for a, b in zip(event.answers, event.labels))
+        where = "finishing on small scans" if event.last_stage else f"epoch {event.epoch:.2f}"
+        self.header.setText(f"Step {event.step:,} ({where}): {right} of {len(event.labels)} read right before "
+                            "learning from them")
+        self.note.setText(self._note(event, colours))
+
+    def _note(self, event: BatchShown, colours: dict) -> str:
+        legend = " · ".join(f"<span style='color:{colours[kind]}'>■</span> {kind} {count}"
+                            for kind, count in zip(event.kind_names, event.counts) if count)
+        if event.last_stage:
+            how = ("The last stage: half of each batch small binarised scans of the training writers' digits, half "
+                   f"the run's usual images, augmented; {len(event.labels) // 2} of each shown.")
+        elif event.augmented:
+            how = ("Augment is on: each image is turned, slanted, scaled, moved and warped a little and its strokes "
+                   "made bolder or thinner, a few reduced to a small scan, so the network never sees the same "
+                   "picture twice.")
+        else:
+            how = ("Augment is off: the images are as stored, so every epoch shows the network the very same "
+                   "pictures again, which is what over-fitting feeds on.")
+        return (f"<span style='color:{MUTED}'>The first {len(event.labels)} of a batch of {event.batch_size}, exactly "
+                f"as the network is given them; the whole batch: {legend}. {how} Under each, its label: green when "
+                "the network read it right in this step, red with what it read when not. Pause to look at one "
+                "batch; double-click an image to read it in the Draw tab.</span>")
+
+    def tile_source(self, index: int) -> str:
+        return f"a training image of step {self.shown.step:,} ({self.shown.kinds[index]})"
+
+    def tile_label(self, index: int) -> str:
+        return self.shown.class_names[self.shown.labels[index]]
