@@ -288,6 +288,10 @@ def main(out_dir: Path) -> int:
     while tab.running and (tab.watched.shown is None or tab.watched.shown.step < 60):
         wait(100)
     shoot("train-predictions")  # 60 batches in: most digits read, the hardest not yet
+    tab.charts.setCurrentWidget(tab.batches)  # what it learns from: a batch as the network is given it
+    while tab.running and (tab.batches.shown is None or tab.batches.shown.epoch < 1.05):
+        wait(100)
+    shoot("train-batches")
     window.tabs.setCurrentWidget(window.layers_tab)  # the run's model followed live, its maps forming
     while tab.running and not window.layers_tab.source.text().startswith("Live"):
         wait(100)

@@ -101,6 +101,7 @@ class BatchShown:
     batch_size: int = 0
     augmented: bool = False
     last_stage: bool = False  # the stage on small scans after the epochs
+    warming_up: bool = False  # an epoch of the main set alone before the pen digits join (pen_warmup_epochs)
     class_names: tuple = ()
 
 

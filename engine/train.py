@@ -499,7 +499,7 @@ class Trainer:
         return bool(self.batch_every) and self._step % self.batch_every == 0
 
     def _show_batch(self, x, y, logits, kinds, epoch: float, rows: torch.Tensor | None = None,
-                    last_stage: bool = False) -> None:
+                    last_stage: bool = False, warming_up: bool = False) -> None:
         """Send the batch's first images (or ``rows``) as the network was given them, what it read them as,
         and how many of each kind the whole batch holds."""
         rows = torch.arange(min(BATCH_SHOWN, len(y)), device=y.device) if rows is None else rows
@@ -508,7 +508,7 @@ class Trainer:
         names = self._kind_names
         self._emit(BatchShown(self._step, epoch, images, tuple(y[rows].tolist()), tuple(logits[rows].argmax(1).tolist()),
                               tuple(names[k] for k in kinds[rows].tolist()), names, tuple(counts), len(y),
-                              self.config.augment or last_stage, last_stage, tuple(self._dataset.class_names)))
+                              self.config.augment or last_stage, last_stage, warming_up, tuple(self._dataset.class_names)))
 
     def _train_epoch(self, epoch: int) -> bool:
         """Train one epoch and report it; False when stopped part-way."""
@@ -517,7 +517,8 @@ class Trainer:
         torch.manual_seed(cfg.seed * 100_043 + epoch)
         order_gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
         aug_gen = torch.Generator(device=device).manual_seed(cfg.seed * 100_019 + epoch)
-        order = self._epoch_order(order_gen, warming_up=epoch <= cfg.pen_warmup_epochs)
+        warming_up = epoch <= cfg.pen_warmup_epochs and self._pen_pool is not None
+        order = self._epoch_order(order_gen, warming_up)
         sync_every = self.sync_every or (1 if device.type == "cpu" else 20)
         net.train()
         loss_sum = torch.zeros((), device=device)
@@ -541,7 +542,7 @@ class Trainer:
             logits, loss = self._learn(x, y, self._optimizer, self._scheduler)
             self._step += 1
             if self._batch_due():
-                self._show_batch(x, y, logits, self._kinds[idx], epoch - 1 + batch / batches)
+                self._show_batch(x, y, logits, self._kinds[idx], epoch - 1 + batch / batches, warming_up=warming_up)
             loss_sum += loss.detach()
             correct += (logits.detach().argmax(1) == y).sum()
             seen += len(y)

@@ -71,6 +71,9 @@ class BatchView(TilePage):
         else:
             how = ("Augment is off: the images are as stored, so every epoch shows the network the very same "
                    "pictures again, which is what over-fitting feeds on.")
+        if event.warming_up:
+            how = ("This epoch is MNIST alone (Pen warmup epochs): a network first learns digits fastest from MNIST; "
+                   "the pen digits join in the next. " + how)
         return (f"<span style='color:{MUTED}'>The first {len(event.labels)} of a batch of {event.batch_size}, exactly "
                 f"as the network is given them; the whole batch: {legend}. {how} Under each, its label: green when "
                 "the network read it right in this step, red with what it read when not. Pause to look at one "

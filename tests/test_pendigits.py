@@ -345,11 +345,13 @@ def test_a_mixed_runs_batches_say_what_each_image_is(small_mnist, tmp_path, monk
     from engine.pendigits import PenSplit
 
     scans = PenSplit(small_mnist.train_images[:40].numpy(), small_mnist.train_labels[:40].numpy(), np.arange(40) % 8)
-    trainer, events = _mixed_run(small_mnist, tmp_path, monkeypatch, scans, batch_every=1, pen_warmup_epochs=0)
+    trainer, events = _mixed_run(small_mnist, tmp_path, monkeypatch, scans, batch_every=1, epochs=2, pen_warmup_epochs=1)
     shown = [e for e in events if isinstance(e, BatchShown)]
-    epoch = [e for e in shown if not e.last_stage]
+    warming = [e for e in shown if e.warming_up]
+    epoch = [e for e in shown if not e.last_stage and not e.warming_up]
     stage = [e for e in shown if e.last_stage]
-    assert len(epoch) == trainer.batches_per_epoch and len(stage) == round(40 / 16)
+    assert len(warming) == len(epoch) == trainer.batches_per_epoch and len(stage) == round(40 / 16)
+    assert all(e.counts == (32, 0, 0, 0) and e.epoch <= 1 for e in warming)  # MNIST alone, then the pen digits join
     assert shown[0].kind_names == ("MNIST", "pen drawing", "pen, as a scan", "small scan")
     assert all(sum(e.counts) == e.batch_size == 32 and e.counts[3] == 0 for e in epoch)
     counts = np.sum([e.counts for e in epoch], axis=0)
