@@ -93,6 +93,7 @@ class BatchShown:
     step: int
     epoch: float  # fractional, as in Evaluation
     images: object = field(repr=False)  # uint8 N×28×28, white ink on black
+    stored: object = field(repr=False)  # the same images as stored, before augmentation
     labels: tuple = ()
     answers: tuple = ()
     kinds: tuple = ()  # what each image is, one of kind_names

@@ -463,7 +463,8 @@ class Trainer:
                 kinds = torch.cat([torch.full((half,), SMALL_SCAN, dtype=torch.uint8, device=device), self._kinds[own]])
                 shown = min(BATCH_SHOWN // 2, half)  # as many of each half
                 rows = torch.cat([torch.arange(shown), half + torch.arange(min(shown, len(y) - half))]).to(device)
-                self._show_batch(x, y, logits, kinds, float(cfg.epochs), rows, last_stage=True)
+                raw = torch.cat([images[scan], self._images[own]])
+                self._show_batch(x, raw, y, logits, kinds, float(cfg.epochs), rows, last_stage=True)
             loss_sum += loss.detach()
             pending += 1
             if step % report_every == 0 or step == steps:
@@ -498,15 +499,15 @@ class Trainer:
     def _batch_due(self) -> bool:
         return bool(self.batch_every) and self._step % self.batch_every == 0
 
-    def _show_batch(self, x, y, logits, kinds, epoch: float, rows: torch.Tensor | None = None,
+    def _show_batch(self, x, raw, y, logits, kinds, epoch: float, rows: torch.Tensor | None = None,
                     last_stage: bool = False, warming_up: bool = False) -> None:
-        """Send the batch's first images (or ``rows``) as the network was given them, what it read them as,
-        and how many of each kind the whole batch holds."""
+        """Send the batch's first images (or ``rows``) as the network was given them and as stored (``raw``),
+        what it read them as, and how many of each kind the whole batch holds."""
         rows = torch.arange(min(BATCH_SHOWN, len(y)), device=y.device) if rows is None else rows
         images = (x[rows, 0].float() * 255).round_().to(torch.uint8).cpu().numpy()
         counts = torch.bincount(kinds.long(), minlength=len(self._kind_names)).tolist()
         names = self._kind_names
-        self._emit(BatchShown(self._step, epoch, images, tuple(y[rows].tolist()), tuple(logits[rows].argmax(1).tolist()),
+        self._emit(BatchShown(self._step, epoch, images, raw[rows].cpu().numpy(), tuple(y[rows].tolist()), tuple(logits[rows].argmax(1).tolist()),
                               tuple(names[k] for k in kinds[rows].tolist()), names, tuple(counts), len(y),
                               self.config.augment or last_stage, last_stage, warming_up, tuple(self._dataset.class_names)))
 
@@ -534,7 +535,8 @@ class Trainer:
                 self._elapsed += time.perf_counter() - start
                 return False
             idx = order[(batch - 1) * cfg.batch_size: batch * cfg.batch_size]
-            x, y = to_model_input(self._images[idx]), self._labels[idx]
+            raw, y = self._images[idx], self._labels[idx]
+            x = to_model_input(raw)
             if self._probe and self._probe.due(self._step + 1):
                 self._probe.arm()
             if cfg.augment:
@@ -542,7 +544,7 @@ class Trainer:
             logits, loss = self._learn(x, y, self._optimizer, self._scheduler)
             self._step += 1
             if self._batch_due():
-                self._show_batch(x, y, logits, self._kinds[idx], epoch - 1 + batch / batches, warming_up=warming_up)
+                self._show_batch(x, raw, y, logits, self._kinds[idx], epoch - 1 + batch / batches, warming_up=warming_up)
             loss_sum += loss.detach()
             correct += (logits.detach().argmax(1) == y).sum()
             seen += len(y)

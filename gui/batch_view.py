@@ -4,6 +4,8 @@ batches, each framed in its kind's colour (MNIST, a pen drawing, a pen digit see
 of the last stage), its label under it: green when the network read it right in that step, red with what
 it read when not. Filled from ``BatchShown`` events, drawn when the page is seen."""
 
+from PySide6.QtWidgets import QCheckBox
+
 from engine.events import BatchShown
 from gui.style import BAD, GOOD, MUTED
 from gui.tile_page import TilePage, short_name
@@ -20,6 +22,11 @@ class BatchView(TilePage):
         self.header.setObjectName("batchHeader")
         self.shown: BatchShown | None = None
         self._pending: BatchShown | None = None  # the latest batch, drawn when the page is seen
+        self.as_stored = QCheckBox("As stored, before augmentation")
+        self.as_stored.setObjectName("batchAsStored")
+        self.as_stored.setToolTip("The same images as the data set holds them: flip to see what Augment did to each")
+        self.as_stored.toggled.connect(lambda: self.shown and self.draw_pictures(self._pictures_of(self.shown)))
+        self.layout().insertWidget(2, self.as_stored)  # under the note, over the pictures
 
     def reset(self) -> None:
         super().reset()
@@ -43,7 +50,8 @@ class BatchView(TilePage):
             for i in range(len(event.labels)):
                 self._add_tile(*divmod(i, COLUMNS))
         self.shown = event
-        self.draw_pictures(event.images)
+        self.as_stored.setEnabled(event.augmented)  # else the two are the same
+        self.draw_pictures(self._pictures_of(event))
         names, colours = event.class_names, dict(zip(event.kind_names, KIND_COLOURS))
         for picture, caption, label, answer, kind in zip(self.pictures, self.captions, event.labels, event.answers, event.kinds):
             right = answer == label
@@ -57,6 +65,9 @@ class BatchView(TilePage):
         self.header.setText(f"Step {event.step:,} ({where}): {right} of {len(event.labels)} read right before "
                             "learning from them")
         self.note.setText(self._note(event, colours))
+
+    def _pictures_of(self, event: BatchShown):
+        return event.stored if self.as_stored.isChecked() else event.images
 
     def _note(self, event: BatchShown, colours: dict) -> str:
         legend = " · ".join(f"<span style='color:{colours[kind]}'>■</span> {kind} {count}"
@@ -80,7 +91,8 @@ class BatchView(TilePage):
                 "batch; double-click an image to read it in the Draw tab.</span>")
 
     def tile_source(self, index: int) -> str:
-        return f"a training image of step {self.shown.step:,} ({self.shown.kinds[index]})"
+        stored = ", as stored" if self.as_stored.isChecked() else ""
+        return f"a training image of step {self.shown.step:,} ({self.shown.kinds[index]}{stored})"
 
     def tile_label(self, index: int) -> str:
         return self.shown.class_names[self.shown.labels[index]]

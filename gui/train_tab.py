@@ -29,11 +29,11 @@ from engine.runs import RunSummary, metrics_until
 from engine.train import SUGGESTED_LR, Trainer, reading_copy
 from gui.settings import remember, remembered
 from gui.config_form import ConfigForm, option_label
+from gui.batch_view import BatchView
 from gui.error_rate import AccuracyScale
 from gui.layer_stats_view import LayerStatsView
 from gui.run_curves import Smoothed
 from gui.style import BAD, LR_COLOUR, MUTED, PEN_COLOUR, TRAIN_COLOUR, VAL_COLOUR, WholeNumberAxis
-from gui.batch_view import BatchView
 from gui.watched_view import WatchedView
 from gui.workers import StopsAndWaits, TrainingWorker, start_in_thread
 
@@ -41,7 +41,7 @@ REDRAW_MS = 250  # curves and progress are redrawn from a timer (4 Hz), never pe
                  # plots on every batch would take the CPU the training needs
 KERNEL_EVERY = 20  # batches between kernel snapshots for the Kernels tab
 STATS_EVERY = 25  # batches between layer statistics (one watched batch costs about two plain ones)
-BATCH_EVERY = 20  # batches between the Batches page's images (40 of them: a copy and 0.1 ms, drawn only when seen)
+BATCH_EVERY = 20  # batches between the Batches page's images (40 of them, and as stored: 0.1 ms on 2 cores; drawn only when seen)
 WATCH_EVERY = 20  # batches between the Predictions page's answers (40 images: 5 ms on 2 cores, under 1 % of 20 batches)
 NETWORK_PAUSE_MS = 300  # a pause in typing a network that rebuilds its summary
 MODEL_EVERY = 20  # batches between copies of the model for the Layers tab, while it is open (3.5 ms: bench.live_views)

@@ -866,7 +866,8 @@ def test_a_batch_is_shown_with_its_kinds_and_what_the_network_read(qtbot):
     answers = (1,) + labels[1:]  # the first, a 0, read as 1
     kinds = ("MNIST", "pen drawing", "pen, as a scan", "MNIST") * 10
     names = ("MNIST", "pen drawing", "pen, as a scan", "small scan")
-    event = BatchShown(60, 1.25, images, labels, answers, kinds, names, (77, 38, 13, 0), 128, True, class_names=DIGITS)
+    stored = 255 - images
+    event = BatchShown(60, 1.25, images, stored, labels, answers, kinds, names, (77, 38, 13, 0), 128, True, class_names=DIGITS)
     view.show_batch(event)
     assert view.shown is None and view.pictures == []  # hidden: kept, drawn when seen
     view.show()
@@ -882,16 +883,21 @@ def test_a_batch_is_shown_with_its_kinds_and_what_the_network_read(qtbot):
     assert "</span> small scan" not in note and "Augment is on" in note  # no kind the batch lacks
     pixmap = view.pictures[0].pixmap()
     assert pixmap.width() / pixmap.devicePixelRatio() in (56, 84, 112)  # 2 to 4 screen pixels per input pixel
-    stage = BatchShown(400, 3.0, images, labels, labels, ("small scan",) * 20 + ("MNIST",) * 20, names,
+    view.as_stored.setChecked(True)  # the same images before augmentation, and back
+    assert view.images is stored and view.as_stored.isEnabled()
+    view.as_stored.setChecked(False)
+    assert view.images is images
+    stage = BatchShown(400, 3.0, images, images, labels, labels, ("small scan",) * 20 + ("MNIST",) * 20, names,
                        (40, 20, 4, 64), 128, True, True, class_names=DIGITS)
     view.show_batch(stage)
     assert view.header.text().startswith("Step 400 (finishing on small scans): 40 of 40")
     assert "small scan 64" in view.note.text() and "20 of each shown" in view.note.text()
     assert "#9467bd" in view.pictures[0].styleSheet()
-    warming_up = BatchShown(20, 0.5, images, labels, labels, ("MNIST",) * 40, names, (128, 0, 0, 0), 128, False,
+    warming_up = BatchShown(20, 0.5, images, images, labels, labels, ("MNIST",) * 40, names, (128, 0, 0, 0), 128, False,
                             warming_up=True, class_names=DIGITS)
     view.show_batch(warming_up)
     assert "Augment is off" in view.note.text() and "This epoch is MNIST alone" in view.note.text()
+    assert not view.as_stored.isEnabled()
     view.reset()
     assert view.pictures == [] and view.shown is None and view.header.text() == ""
 

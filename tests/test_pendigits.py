@@ -361,6 +361,8 @@ def test_a_mixed_runs_batches_say_what_each_image_is(small_mnist, tmp_path, monk
     last = stage[-1]
     assert last.counts[3] == 16 and last.kinds == ("small scan",) * 16 + last.kinds[16:] and "small scan" not in last.kinds[16:]
     assert all(any(np.array_equal(image, scan) for scan in scans.images) for image in last.images[:16])
+    assert np.array_equal(last.stored[:16], last.images[:16])  # as stored: the scans are not augmented
+    assert not np.array_equal(last.stored[16:], last.images[16:])  # the run's own images are
     assert last.augmented and len(last.images) == 32
 
 

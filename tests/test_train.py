@@ -90,7 +90,8 @@ def test_batches_are_shown_as_the_network_is_given_them(small_mnist, tmp_path, a
     order = trainer._epoch_order(torch.Generator().manual_seed(config.seed * 100_003 + 1))
     idx = order[19 * 64: 19 * 64 + 40]
     assert first.labels == tuple(small_mnist.train_labels[idx].tolist())
-    same = [np.array_equal(image, stored) for image, stored in zip(first.images, small_mnist.train_images[idx].numpy())]
+    assert np.array_equal(first.stored, small_mnist.train_images[idx].numpy())
+    same = [np.array_equal(image, stored) for image, stored in zip(first.images, first.stored)]
     assert all(same) if not augment else not any(same)
     # What the network read them as, in that step: near chance at first, most of them once it has learned.
     right = [sum(a == b for a, b in zip(e.answers, e.labels)) for e in shown]
