@@ -9,11 +9,11 @@ import os
 import sys
 from pathlib import Path
 
-from cli import compare, cv, evaluate, explain, info, personalise, predict, runs, search, train
+from cli import compare, cv, evaluate, explain, info, lr_find, personalise, predict, runs, search, train
 from engine import __version__
 from engine.logs import setup_logging
 
-COMMANDS = (train, evaluate, predict, explain, personalise, compare, search, cv, runs, info)
+COMMANDS = (train, lr_find, evaluate, predict, explain, personalise, compare, search, cv, runs, info)
 # What bad input, a missing GPU, a full disk or a failed run raise: the message says it all.
 USER_ERRORS = (ValueError, OSError, RuntimeError)
 log = logging.getLogger("cli")

@@ -107,6 +107,27 @@ class BatchShown:
 
 
 @dataclass(frozen=True)
+class RangeStep:
+    """The learning-rate range test has taken a step at ``lr`` (engine/lr_finder.py); ``loss`` is smoothed."""
+    step: int  # 1-based
+    steps: int
+    lr: float
+    loss: float
+
+
+@dataclass(frozen=True)
+class LrFound:
+    """The range test's end: the smoothed loss at each learning rate tried, and what it suggests."""
+    rates: tuple
+    losses: tuple
+    suggested: float | None  # a tenth of the rate where the loss was lowest; None when no rate lowered it
+    lowest: float | None  # the rate where the loss was lowest
+    steepest: float | None  # where it fell fastest
+    diverged: bool  # the loss ran away before the last rate (the test ends there)
+    stopped: bool = False  # stopped by the user
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """The validation split scored part-way through an epoch (``evals_per_epoch``), for curves that
     compare runs several times per epoch."""

@@ -301,8 +301,25 @@ class Trainer:
             return save_checkpoint(self.run_dir / name, self.model, metadata, state)
 
     def _setup(self):
-        cfg = self.config
+        """Everything a run needs before its first step; the epoch it starts after (0, or a resumed run's)."""
         self._check_run_dir()
+        self._prepare()
+        cfg, net = self.config, self._net
+        start_epoch, self._elapsed = (self._restore() if self.resume_from else (0, 0.0))
+        self.model = self._average.model if self._average else net
+        self._probe = LayerProbe(net, self.stats_every) if self.stats_every else None  # after the average copied the net
+        self._run_log = RunLog(self.run_dir, cfg.to_dict(), cfg.model_kwargs, sum(p.numel() for p in net.parameters()),
+                               self.label, resumed_at=start_epoch if self.resume_from else None)
+        self._load_last_stage()
+        self._choose_watched()
+        self._kind_names, kinds = image_kinds(self._dataset)
+        self._kinds = kinds.to(self.device)
+        return start_epoch
+
+    def _prepare(self) -> None:
+        """The device, the data and its split, the network, its optimiser and schedule: what any pass of
+        training over this config's batches needs (a run, or the learning-rate range test)."""
+        cfg = self.config
         self.device = device = resolve_device(cfg.device)
         if device.type == "cpu":
             configure_cpu()
@@ -345,16 +362,6 @@ class Trainer:
         bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
         self._autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
         self._step = 0
-        start_epoch, self._elapsed = (self._restore() if self.resume_from else (0, 0.0))
-        self.model = self._average.model if self._average else net
-        self._probe = LayerProbe(net, self.stats_every) if self.stats_every else None  # after the average copied the net
-        self._run_log = RunLog(self.run_dir, cfg.to_dict(), cfg.model_kwargs, sum(p.numel() for p in net.parameters()),
-                               self.label, resumed_at=start_epoch if self.resume_from else None)
-        self._load_last_stage()
-        self._choose_watched()
-        self._kind_names, kinds = image_kinds(self._dataset)
-        self._kinds = kinds.to(device)
-        return start_epoch
 
     def _choose_watched(self) -> None:
         """The validation images whose answers are watched: unseen pen writers' digits first, each as

@@ -5,7 +5,7 @@ from dataclasses import fields
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
-    QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QPlainTextEdit, QSpinBox, QWidget,
+    QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPlainTextEdit, QSpinBox, QWidget,
 )
 
 from engine.config import TrainConfig
@@ -98,6 +98,18 @@ class ConfigForm(QWidget):
             else:
                 layout.addRow(option_label(f.name), editor)
         self.set_config(TrainConfig())
+
+    def add_beside(self, name: str, widget: QWidget) -> None:
+        """Put ``widget`` to the right of option ``name``'s editor, in its row (a button that fills it in)."""
+        layout, editor = self.layout(), self.editors[name]
+        row, _role = layout.getWidgetPosition(editor)
+        layout.removeWidget(editor)
+        pair = QWidget()
+        both = QHBoxLayout(pair)
+        both.setContentsMargins(0, 0, 0, 0)
+        both.addWidget(editor, 1)
+        both.addWidget(widget)
+        layout.setWidget(row, QFormLayout.ItemRole.FieldRole, pair)
 
     def set_value(self, name: str, value) -> None:
         editor = self.editors[name]

@@ -182,6 +182,7 @@ class MainWindow(QMainWindow):
         run_menu = self.menuBar().addMenu("&Run")
         self._action(run_menu, "&Train", "Ctrl+Return", self.start_training)
         self._action(run_menu, "&Stop training", "Ctrl+.", self.train_tab.stop)
+        self._action(run_menu, "&Find a learning rate…", None, self.find_learning_rate)
         self._action(run_menu, "&Evaluate", "F5", self.start_evaluation)
         view_menu = self.menuBar().addMenu("&View")
         for index in range(self.tabs.count()):  # tabs by key, for a lesson that moves between them
@@ -244,6 +245,10 @@ class MainWindow(QMainWindow):
     def start_training(self) -> None:
         self.tabs.setCurrentWidget(self.train_tab)
         self.train_tab.start()
+
+    def find_learning_rate(self) -> None:
+        self.tabs.setCurrentWidget(self.train_tab)
+        self.train_tab.find_learning_rate()
 
     def continue_run(self, run) -> None:
         """Carry a stopped or interrupted run (the Runs page's RunSummary) on in the Train tab."""
@@ -539,7 +544,8 @@ class MainWindow(QMainWindow):
                 self.experiments_tab.stop_and_wait()
             finally:
                 QApplication.restoreOverrideCursor()
-        self.evaluate_tab.stop_work()  # seconds of work, of no use once the window is gone
+        self.train_tab.stop_work()  # seconds of work, of no use once the window is gone
+        self.evaluate_tab.stop_work()
         self.kernels_tab.stop_work()
         self.personal.stop_work()
         for thread in self.findChildren(QThread):  # an evaluation or Personalise still at work

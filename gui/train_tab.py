@@ -32,6 +32,7 @@ from gui.config_form import ConfigForm, option_label
 from gui.batch_view import BatchView
 from gui.error_rate import AccuracyScale
 from gui.layer_stats_view import LayerStatsView
+from gui.lr_finder_dialog import LrFinderDialog
 from gui.run_curves import Smoothed
 from gui.style import BAD, LR_COLOUR, MUTED, PEN_COLOUR, TRAIN_COLOUR, VAL_COLOUR, WholeNumberAxis
 from gui.watched_view import WatchedView
@@ -264,6 +265,13 @@ class TrainTab(QWidget, StopsAndWaits):
         self._network_timer = QTimer(self, singleShot=True, interval=NETWORK_PAUSE_MS, timeout=self._show_network)
         self.form.changed.connect(self._field_changed)
         self._enable_pen_share()
+        self.find_lr_button = QPushButton("Find…")
+        self.find_lr_button.setObjectName("findLr")
+        self.find_lr_button.setToolTip("Find a learning rate for these options: a few seconds of training while the "
+                                       "rate grows, and the loss against it (the range test)")
+        self.find_lr_button.clicked.connect(self.find_learning_rate)
+        self.form.add_beside("lr", self.find_lr_button)
+        self.lr_finder: LrFinderDialog | None = None
 
         form_box = QGroupBox("Options")
         form_layout = QVBoxLayout(form_box)
@@ -442,6 +450,24 @@ class TrainTab(QWidget, StopsAndWaits):
         self._set_running(True)
         self.activity.emit(f"Training {config.model} on {config.dataset}…")
 
+    def find_learning_rate(self) -> None:
+        """The range test on the options as they are now, in a dialog; its rate, if taken, fills in Learning rate."""
+        if self.running or self._network_error:
+            return
+        if self.lr_finder is not None:
+            self.lr_finder.close()
+        self.lr_finder = LrFinderDialog(self.form.config(), self)
+        self.lr_finder.chosen.connect(lambda lr: self.form.set_value("lr", lr))
+        self.lr_finder.chosen.connect(lambda lr: self.activity.emit(f"Learning rate set to {lr:g}, as the range test suggests"))
+        self.lr_finder.setWindowModality(Qt.WindowModality.WindowModal)  # the options it tests stay as they are
+        self.lr_finder.show()
+        self.lr_finder.start()
+
+    def stop_work(self) -> None:
+        """A range test still running stops (the window is closing)."""
+        if self.lr_finder is not None:
+            self.lr_finder.stop_and_wait()
+
     def use_options(self, options: dict, source: str) -> None:
         """Set some options (a compared run's choice, a search trial's learning rate and weight decay) and say
         where they came from."""
@@ -509,6 +535,7 @@ class TrainTab(QWidget, StopsAndWaits):
         self.stop_button.setEnabled(running)
         self.form.setEnabled(not running)
         self.defaults_button.setEnabled(not running)
+        self.find_lr_button.setEnabled(not running and not self._network_error)
         if not running:
             self.pause_button.setChecked(False)
             self.pause_button.setText("Pause")

@@ -385,3 +385,18 @@ def test_search_ends_with_the_train_command_for_its_best_trial(tiny_mnist_dir, t
     flags = dict(zip(command[1::2], map(float, command[2::2])))
     lr, decay = (float(best.split(name)[1].split()[0].rstrip(":,")) for name in (" lr ", "weight decay "))
     assert flags == pytest.approx({"--lr": lr, "--weight-decay": decay}, rel=1e-2)
+
+
+def test_lr_find_prints_the_loss_by_rate_and_suggests_a_rate(tiny_mnist_dir):
+    common = ("--dataset", "mnist", "--data-dir", tiny_mnist_dir, "--batch-size", 32, "--steps", 40)
+    out = main("lr-find", *common)
+    assert out.returncode == 0, out.stderr
+    rows = [(float(lr), float(loss)) for lr, loss in re.findall(r"lr\s+(\S+)\s+loss (\S+)", out.stdout)]
+    assert rows[0][0] == pytest.approx(1e-6) and len(rows) >= 10  # a row every half decade until it ran away
+    suggested = float(re.search(r"suggested peak rate: (\S+) ", out.stdout).group(1))
+    assert 1e-5 < suggested < 1 and f"train --lr {suggested:.2g}" in out.stdout
+    found = json.loads(main("lr-find", *common, "--json").stdout)
+    assert found["suggested"] == pytest.approx(found["lowest"] / 10) and len(found["rates"]) == len(found["losses"]) <= 40
+    assert f"{found['suggested']:.2g}" == f"{suggested:.2g}"  # the same test, the same seed: the same answer
+    refused = main("lr-find", *common, "--start", 1, "--end", 0.1)
+    assert refused.returncode == 1 and refused.stderr.startswith("error: a range test needs 0 < start < end")

@@ -902,6 +902,38 @@ def test_a_batch_is_shown_with_its_kinds_and_what_the_network_read(qtbot):
     assert view.pictures == [] and view.shown is None and view.header.text() == ""
 
 
+def test_find_a_learning_rate_shows_the_range_test_and_fills_in_its_rate(window, qtbot, tiny_data):
+    tab = window.train_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.form.set_value("dataset", "mnist")
+    tab.form.set_value("batch_size", 32)
+    qtbot.mouseClick(find(window, QPushButton, "findLr"), Qt.MouseButton.LeftButton)
+    dialog = tab.lr_finder
+    assert dialog.isVisible() and dialog.running and not dialog.use_button.isEnabled()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=60_000)
+    found = dialog.result
+    assert found.suggested and dialog.use_button.isEnabled() and dialog.use_button.text() == f"Use {found.suggested:.2g}"
+    rates, losses = dialog.curve.getData()  # drawn on a log axis
+    np.testing.assert_allclose(10 ** rates, found.rates) and np.testing.assert_allclose(losses, found.losses)
+    assert dialog.suggested_line.value() == pytest.approx(np.log10(found.suggested))
+    assert f"Suggested: a tenth of {found.lowest:.2g}, {found.suggested:.2g}" in find(dialog, QLabel, "lrFinderStatus").text()
+    qtbot.mouseClick(dialog.use_button, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible() and tab.form.config().lr == float(f"{found.suggested:.2g}")
+    assert window.activity_status.text().startswith("Learning rate set to")
+    # Closed while it runs, the test stops there and then; the Train tab's options stayed as they were.
+    tab.find_learning_rate()
+    dialog = tab.lr_finder
+    qtbot.waitUntil(lambda: dialog._rates != [], timeout=30_000)
+    dialog.reject()  # waits for the test to stop: a step at most
+    qtbot.waitUntil(lambda: not dialog.running, timeout=5000)
+    assert dialog.result.stopped and len(dialog.result.rates) < 120
+    # A written network that cannot be built has no learning rate to find.
+    tab.form.set_value("model", "custom")
+    tab.form.set_value("layers", "conv 8 3x3\nbogus 3")
+    qtbot.waitUntil(lambda: tab._network_error != "", timeout=5000)
+    assert not find(window, QPushButton, "findLr").isEnabled()
+
+
 def test_the_last_stage_on_small_scans_shows_its_own_progress(window):
     tab = window.train_tab
     assert tab.form.editors["scan_epochs"].isEnabled()  # the default dataset is mnist+pen
