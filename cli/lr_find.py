@@ -5,7 +5,7 @@ import math
 
 from cli.options import add_config_arguments, add_data_dir_argument, config_from_args
 from cli.progress import ProgressBar
-from engine.events import Downloading, Failed, LrFound, RangeStep
+from engine.events import Downloading, Failed, RangeStep
 from engine.lr_finder import END_LR, START_LR, STEPS, RangeTest
 
 
@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("lr-find", help="find a learning rate (the range test)",
                        description="Train the network these options build for a few seconds while the learning rate "
                                    "grows exponentially, and print the loss against it: it falls fastest where the "
-                                   "rate is useful and runs away once it is too large. A tenth of the rate where it "
+                                   "rate is useful and runs away once it is too large. A third of the rate where it "
                                    "was lowest is suggested as the peak rate (--lr). Nothing is saved.")
     p.add_argument("--steps", type=int, default=STEPS, help=f"steps, one batch each (default: {STEPS})")
     p.add_argument("--start", type=float, default=START_LR, help=f"the first learning rate (default: {START_LR:g})")
@@ -59,5 +59,5 @@ def run(args) -> int:
     ran = ", then ran away" if found.diverged else ""
     print(f"lowest loss at lr {found.lowest:.2g}{ran}; fell fastest near {found.steepest:.2g}" if found.steepest
           else f"lowest loss at lr {found.lowest:.2g}{ran}")
-    print(f"suggested peak rate: {found.suggested:.2g} (a tenth of the lowest); train with: train --lr {found.suggested:.2g}")
+    print(f"suggested peak rate: {found.suggested:.2g} (a third of the lowest); train with: train --lr {found.suggested:.2g}")
     return 0

@@ -282,6 +282,13 @@ def main(out_dir: Path) -> int:
     shoot("evaluate-yours")
     window.tabs.setCurrentWidget(window.train_tab)
     tab = window.train_tab
+    tab.find_learning_rate()  # the range test on the default options, and the rate it suggests
+    while tab.lr_finder.running:
+        wait(100)
+    wait(400)
+    tab.lr_finder.grab().save(str(out_dir / "train-lr-finder.png"))
+    print(f"saved {out_dir / 'train-lr-finder'}.png")
+    tab.lr_finder.close()
     tab.form.set_value("epochs", 3)
     tab.charts.setCurrentWidget(tab.watched)
     tab.start()

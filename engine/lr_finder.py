@@ -1,7 +1,8 @@
 """The learning-rate range test (L. Smith, 2015; fastai's ``lr_find``): train the config's fresh network on its
 own batches for a few dozen steps while the learning rate grows exponentially from tiny to huge, and watch
 the loss. It barely moves while the rate is too small, falls fastest where the rate is useful, and runs
-away once it is too large; a tenth of the rate where it was lowest is a good peak rate for one-cycle.
+away once it is too large. A third of the rate where it was lowest is a good peak rate for one-cycle:
+of a tenth, a third and all of it, the third trained best over four optimisers (bench/lr_finder.py).
 
 ``RangeTest`` is a ``Trainer`` (same data, split, pen mix, augmentation, network, optimiser and device, and
 the same handling of every failure) that takes no run folder and saves nothing."""
@@ -20,6 +21,7 @@ from engine.train import Trainer, _StoppedLoading, make_optimizer
 START_LR, END_LR = 1e-6, 10.0
 STEPS = 120  # 17 rates a decade: 15,000 images at the default batch size, ~8 s on 2 cores
 SMOOTHING = 0.9  # of the loss (an average over ~10 steps, under a decade of rates: a smoother one lags)
+SUGGESTED_SHARE = 1 / 3  # of the rate where the loss was lowest (bench/README.md)
 RAN_AWAY = 4.0  # the loss has diverged once it is this many times its lowest
 
 
@@ -33,14 +35,14 @@ def smoothed(losses: list[float], beta: float = SMOOTHING) -> np.ndarray:
 
 
 def suggest(rates: np.ndarray, losses: np.ndarray) -> tuple[float | None, float | None, float | None]:
-    """(suggested, lowest, steepest) for a smoothed loss curve: a tenth of the rate at its lowest point, that
+    """(suggested, lowest, steepest) for a smoothed loss curve: a third of the rate at its lowest point, that
     rate, and where it fell fastest before it (per decade of rate); Nones when it never fell."""
     if len(losses) < 3 or losses.min() >= losses[0]:
         return None, None, None
     low = int(losses.argmin())
     slopes = np.gradient(losses[:low + 1], np.log10(rates[:low + 1])) if low >= 2 else np.array([0.0])
     steepest = float(rates[int(slopes.argmin())]) if low >= 2 else None
-    return float(rates[low]) / 10, float(rates[low]), steepest
+    return float(rates[low]) * SUGGESTED_SHARE, float(rates[low]), steepest
 
 
 class RangeTest(Trainer):

@@ -16,7 +16,7 @@ from gui.workers import StopsAndWaits, TrainingWorker, start_in_thread
 
 EXPLAINED = ("The network these options build is trained for a moment on their own batches while the learning "
              "rate grows from 10⁻⁶ tenfold every 17 steps, and the loss is watched: it barely moves while the rate "
-             "is too small, falls fastest where the rate is useful, and runs away once it is too large. A tenth of "
+             "is too small, falls fastest where the rate is useful, and runs away once it is too large. A third of "
              "the rate where the loss was lowest is a good peak rate for one-cycle (L. Smith's range test, as "
              "fastai's lr_find). Nothing is saved; the network starts afresh when you train.")
 
@@ -132,15 +132,15 @@ class LrFinderDialog(QDialog, StopsAndWaits):
             self.status.setText("The loss never fell over these rates, so there is nothing to suggest: this network may "
                                 "not learn with these options (try batch norm, another initialisation or optimiser).")
             return
+        self.suggested_line.show()  # first: a hidden line's label does not follow its format
         self.suggested_line.setValue(math.log10(event.suggested))
         self.suggested_line.label.setFormat(f"suggested {rate(event.suggested)}")
-        self.suggested_line.show()
         self.lowest_dot.setData([math.log10(event.lowest)], [min(event.losses)])
         ran = " and then ran away" if event.diverged else ""
         steepest = f" It fell fastest near {rate(event.steepest)}." if event.steepest else ""
         self.status.setStyleSheet(f"color: {GOOD}")
         self.status.setText(f"The loss was lowest at a learning rate of {rate(event.lowest)}{ran}.{steepest} Suggested: a "
-                            f"tenth of {rate(event.lowest)}, {rate(event.suggested)}, as the peak rate "
+                            f"third of {rate(event.lowest)}, {rate(event.suggested)}, as the peak rate "
                             f"(now {rate(self.config.lr)}, with {self.config.optimizer}).")
         self.use_button.setText(f"Use {rate(event.suggested)}")
         self.use_button.setEnabled(True)

@@ -916,7 +916,8 @@ def test_find_a_learning_rate_shows_the_range_test_and_fills_in_its_rate(window,
     rates, losses = dialog.curve.getData()  # drawn on a log axis
     np.testing.assert_allclose(10 ** rates, found.rates) and np.testing.assert_allclose(losses, found.losses)
     assert dialog.suggested_line.value() == pytest.approx(np.log10(found.suggested))
-    assert f"Suggested: a tenth of {found.lowest:.2g}, {found.suggested:.2g}" in find(dialog, QLabel, "lrFinderStatus").text()
+    assert dialog.suggested_line.label.toPlainText() == f"suggested {found.suggested:.2g}"
+    assert f"Suggested: a third of {found.lowest:.2g}, {found.suggested:.2g}" in find(dialog, QLabel, "lrFinderStatus").text()
     qtbot.mouseClick(dialog.use_button, Qt.MouseButton.LeftButton)
     assert not dialog.isVisible() and tab.form.config().lr == float(f"{found.suggested:.2g}")
     assert window.activity_status.text().startswith("Learning rate set to")
