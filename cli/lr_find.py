@@ -57,6 +57,8 @@ def run(args) -> int:
         print("the loss never fell over these rates: nothing to suggest (try batch norm or another optimiser)")
         return 1
     ran = ", then ran away" if found.diverged else ""
+    if not found.diverged and found.lowest == found.rates[-1]:
+        ran = ", the last rate tried: it was still falling (a larger --end shows where it turns)"
     print(f"lowest loss at lr {found.lowest:.2g}{ran}; fell fastest near {found.steepest:.2g}" if found.steepest
           else f"lowest loss at lr {found.lowest:.2g}{ran}")
     print(f"suggested peak rate: {found.suggested:.2g} (a third of the lowest); train with: train --lr {found.suggested:.2g}")

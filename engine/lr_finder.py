@@ -21,6 +21,7 @@ from engine.train import Trainer, _StoppedLoading, make_optimizer
 START_LR, END_LR = 1e-6, 10.0
 STEPS = 120  # 17 rates a decade: 15,000 images at the default batch size, ~8 s on 2 cores
 SMOOTHING = 0.9  # of the loss (an average over ~10 steps, under a decade of rates: a smoother one lags)
+SETTLING = 10  # steps before the smoothed loss's slope means anything
 SUGGESTED_SHARE = 1 / 3  # of the rate where the loss was lowest (bench/README.md)
 RAN_AWAY = 4.0  # the loss has diverged once it is this many times its lowest
 
@@ -40,8 +41,11 @@ def suggest(rates: np.ndarray, losses: np.ndarray) -> tuple[float | None, float 
     if len(losses) < 3 or losses.min() >= losses[0]:
         return None, None, None
     low = int(losses.argmin())
-    slopes = np.gradient(losses[:low + 1], np.log10(rates[:low + 1])) if low >= 2 else np.array([0.0])
-    steepest = float(rates[int(slopes.argmin())]) if low >= 2 else None
+    settled = min(SETTLING, low // 2)  # the average's first steps follow single batches' noise
+    steepest = None
+    if low - settled >= 2:
+        slopes = np.gradient(losses[settled:low + 1], np.log10(rates[settled:low + 1]))
+        steepest = float(rates[settled + int(slopes.argmin())])
     return float(rates[low]) * SUGGESTED_SHARE, float(rates[low]), steepest
 
 
