@@ -935,6 +935,18 @@ def test_find_a_learning_rate_shows_the_range_test_and_fills_in_its_rate(window,
     assert not find(window, QPushButton, "findLr").isEnabled()
 
 
+def test_closing_the_window_stops_a_range_test_rather_than_waiting(window, qtbot, tiny_data):
+    tab = window.train_tab
+    tab.form.set_value("dataset", "mnist")
+    tab.find_learning_rate()
+    dialog = tab.lr_finder
+    qtbot.waitUntil(lambda: len(dialog._rates) >= 2, timeout=30_000)
+    window.close()
+    assert all(thread.isFinished() for thread in window.findChildren(QThread))
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=5000)
+    assert dialog.result.stopped and len(dialog.result.rates) < 120  # stopped at a step, not run to its end
+
+
 def test_the_last_stage_on_small_scans_shows_its_own_progress(window):
     tab = window.train_tab
     assert tab.form.editors["scan_epochs"].isEnabled()  # the default dataset is mnist+pen
