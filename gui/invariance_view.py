@@ -1,5 +1,6 @@
-"""Your drawing turned, moved, resized, slanted or made bolder, step by step, and what the network
-reads at each step: ten probability curves, and the changed inputs above them with their answers."""
+"""Your drawing turned, moved, resized, slanted, made bolder or nudged to fool the network, step by step, and
+what the network reads at each step: ten probability curves, and the changed inputs above them with their
+answers. Each sweep is made in a worker (a nudged one takes ~0.1 s), the latest asked for after the one under way."""
 
 import numpy as np
 import pyqtgraph as pg
@@ -12,7 +13,8 @@ from engine.predict import Predictor
 from engine.preprocess import PreparedImage
 from gui.export import add_picture_menu
 from gui.layers_tab import FIRST_SAMPLE, followed_sample
-from gui.style import MUTED, RUN_COLOURS, ClampedLabel, legend_brush
+from gui.style import BAD, MUTED, RUN_COLOURS, ClampedLabel, legend_brush
+from gui.workers import FunctionWorker, start_in_thread
 
 PICTURES_FROM, PICTURES_TO = 1.1, 1.45  # where the changed inputs sit, above the probabilities (0 to 1)
 PICTURES = 12  # at most, above the curves: every few steps, the unchanged input among them
@@ -29,6 +31,8 @@ NOTES = {  # what the curves show about a CNN, and what training showed it (the 
     "slant": f"Training slanted its digits by up to ±{_TRAINED.shear:g}.",
     "stroke": "Training drew strokes up to most of a pixel thinner or bolder; the app thickens very thin strokes "
               "before reading them.",
+    "fool": "Each pixel moved by at most this much, where it most lowers the answer's score (an adversarial "
+            "example): a change a person barely sees is read, and surely, as another digit.",
 }
 NOTES["move_y"] = NOTES["move_x"]
 
@@ -47,6 +51,8 @@ class InvarianceView(QWidget):
         self._pixels: np.ndarray | None = None
         self._stale = True
         self.sweep: Sweep | None = None
+        self._worker: FunctionWorker | None = None
+        self._again = False  # asked for while a sweep was under way: made when it ends
         self.change = QComboBox()
         self.change.setObjectName("invarianceChange")
         for kind, change in CHANGES.items():
@@ -117,16 +123,42 @@ class InvarianceView(QWidget):
         if self._stale:
             self.refresh()
 
+    @property
+    def sweeping(self) -> bool:
+        return self._worker is not None
+
     def refresh(self) -> None:
-        """Sweep the chosen change over the followed input (a batch of a few dozen: milliseconds) and draw it."""
+        """Sweep the chosen change over the followed input, in a worker, and draw it when it comes."""
         if self.predictor is None:
             return
         self._stale = False
+        if self._worker is not None:
+            self._again = True
+            return
         kind = self.change.currentData()
         pixels, caption = (self._pixels, "") if self._pixels is not None else followed_sample(FIRST_SAMPLE)
+        predictor = self.predictor
+        self._worker = worker = FunctionWorker(sweep, predictor, pixels, kind)
+        worker.succeeded.connect(lambda made: self._show(made, caption, predictor))
+        worker.failed.connect(self._failed)
+        worker.done.connect(self._swept)
+        start_in_thread(worker, self, "sweep")
+
+    def _swept(self) -> None:
+        self._worker = None
+        if self._again:  # the input, the change or the model changed meanwhile
+            self._again = False
+            self._changed()
+
+    def _failed(self, error: Exception) -> None:
+        self.summary.setText(f"<span style='color:{BAD}'>The sweep failed: {error}</span>")
+
+    def _show(self, made: Sweep, caption: str, predictor: Predictor) -> None:
+        if self._again or predictor is not self.predictor:
+            return  # already out of date: the next sweep follows
         self.source.setText(caption)
-        made = self.sweep = sweep(self.predictor, pixels, kind)
-        names = self.predictor.class_names
+        self.sweep = made
+        names = predictor.class_names
         x = made.values
         self.plot.setLabel("bottom", made.change.axis)
         self.plot.setXRange(x[0], x[-1], padding=0.06)  # room for the end pictures' halves

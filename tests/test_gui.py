@@ -534,6 +534,7 @@ def test_turned_and_moved_shows_what_the_network_reads_as_the_drawing_changes(wi
     view = tab.invariance
     window.show_drawing_turned()  # nothing drawn yet: the sample drawing of a 7, as the Layers tab follows
     assert window.tabs.currentWidget() is tab and tab.views.currentWidget() is view and view.isVisible()
+    swept(view, qtbot)  # in a worker: the GUI thread never waits for a sweep
     made = view.sweep
     assert "sample drawing of a 7" in view.source.text()
     assert view.summary.text().startswith(f"Read as 7 from {made.kept_span()[0]:+g}° to {made.kept_span()[1]:+g}°; at ")
@@ -555,18 +556,37 @@ def test_turned_and_moved_shows_what_the_network_reads_as_the_drawing_changes(wi
     np.testing.assert_allclose(opened.pixels, made.images[step], atol=1e-6)
     assert opened.digit == made.answers[step] and view.sweep.images[view.sweep.unchanged_index] is not None
     window.show_drawing_turned()  # and the page now follows the picture opened
+    swept(view, qtbot)
     np.testing.assert_allclose(view.sweep.images[view.sweep.unchanged_index], made.images[step], atol=1e-5)
     view.change.setCurrentIndex(view.change.findData("move_x"))
+    swept(view, qtbot)
     assert view.sweep.change is CHANGES["move_x"] and view.plot.getAxis("bottom").labelText == CHANGES["move_x"].axis
 
     window.tabs.setCurrentWidget(window.draw_tab)
     draw_strokes(window.draw_tab.canvas, STROKES[1])
     qtbot.waitUntil(lambda: "Turned and moved" in window.draw_tab.why_legend.text(), timeout=5000)
     window.draw_tab.why_legend.linkActivated.emit("turned")  # the link under the map of why
+    swept(view, qtbot)
     assert tab.views.currentWidget() is view and view.source.text() == ""
     drawn = window.draw_tab.last_prediction
     np.testing.assert_allclose(view.sweep.images[view.sweep.unchanged_index], drawn.pixels, atol=1e-5)
     assert view.summary.text().startswith(f"Read as {drawn.digit} ")
+    # Nudged to fool it: each pixel moved by at most a few per cent, and the answer is another digit.
+    view.choose("fool")
+    swept(view, qtbot)
+    fooled = view.sweep
+    assert fooled.change is CHANGES["fool"] and view.plot.getAxis("bottom").labelText == CHANGES["fool"].axis
+    changes = np.abs(fooled.images - fooled.images[fooled.unchanged_index]).max((1, 2))
+    assert np.all(changes <= fooled.values / 100 + 1e-6)  # within each step's budget
+    at, other = fooled.first_other()
+    assert at <= 10 and other != drawn.digit
+    assert fooled.answers[-1] != drawn.digit and fooled.probabilities[-1].max() > 0.5  # read as another, and surely
+    assert "adversarial example" in view.summary.text()
+
+
+def swept(view, qtbot) -> None:
+    """Wait for the Turned and moved page's sweep: made in a worker, the latest asked for last."""
+    qtbot.waitUntil(lambda: view.sweep is not None and not view.sweeping, timeout=10_000)
 
 
 def test_how_a_kernel_slides_shows_each_outputs_patch_and_the_size_arithmetic(window, qtbot):

@@ -4,7 +4,7 @@ are the network's own."""
 import numpy as np
 import pytest
 
-from engine.invariance import CHANGES, changed_inputs, sweep
+from engine.invariance import CHANGES, NUDGED, changed_inputs, nudged_inputs, sweep
 from engine.predict import Predictor
 from engine.preprocess import sample_input
 
@@ -23,6 +23,8 @@ def ink_columns(image: np.ndarray, rows: slice) -> float:
 def test_every_change_goes_the_way_its_axis_says_and_its_unchanged_step_is_the_input():
     pixels = bar()
     for kind, change in CHANGES.items():
+        if kind == NUDGED:
+            continue  # made with the network (below)
         unchanged = changed_inputs(pixels, kind, [change.unchanged])[0, 0].numpy()
         assert np.allclose(unchanged, pixels, atol=1e-5), kind
     turned = changed_inputs(pixels, "turn", [30.0])[0, 0].numpy()  # counter-clockwise: the top goes left
@@ -57,3 +59,28 @@ def test_a_sweep_reads_each_changed_input_as_the_network_does_and_says_where_the
     assert min(abs(at - low), abs(at - high)) == 5  # the first step past the span, on the nearer side
     moved = sweep(predictor, pixels, "move_x")  # a convolution finds the strokes wherever they are
     assert moved.kept_span()[0] <= -3 and moved.kept_span()[1] >= 3
+
+
+def test_a_nudge_within_a_few_percent_of_ink_fools_the_network_and_its_gradient_chose_it():
+    import torch
+    import torch.nn.functional as F
+
+    predictor = Predictor.load()
+    pixels = sample_input(7)
+    budgets = [0.0, 2.0, 10.0, 20.0]
+    nudged = nudged_inputs(predictor.model, pixels, budgets)[:, 0].numpy()
+    assert np.array_equal(nudged[0], pixels.astype(np.float32))  # no budget, no change
+    changes = np.abs(nudged - pixels).max((1, 2))
+    assert np.all(changes <= np.array(budgets) / 100 + 1e-6) and changes[-1] == pytest.approx(0.2, abs=1e-6)
+    assert nudged.min() >= 0 and nudged.max() <= 1
+    with torch.no_grad():  # each nudge raises the loss of the answer more than as much random change does
+        answer = torch.full((4,), 7)
+        loss = F.cross_entropy(predictor.model(torch.from_numpy(nudged).unsqueeze(1)), answer, reduction="none")
+        noise = np.clip(pixels + np.sign(np.random.default_rng(0).normal(size=(4, 28, 28))) * np.array(budgets)[:, None, None] / 100, 0, 1)
+        random = F.cross_entropy(predictor.model(torch.from_numpy(noise.astype(np.float32)).unsqueeze(1)), answer, reduction="none")
+    assert np.all(np.diff(loss.numpy()) > 0) and np.all(loss.numpy()[1:] > 5 * random.numpy()[1:])
+    made = sweep(predictor, pixels, NUDGED)
+    at, other = made.first_other()
+    assert 1 <= at <= 10 and other != 7  # a change of a few per cent of full ink reads as another digit
+    assert made.answers[-1] != 7 and made.probabilities[-1].max() > 0.9  # and surely so at 20 %
+    assert made.describe(predictor.class_names).startswith("Read as 7 from +0 % to ")
