@@ -261,9 +261,14 @@ def main(out_dir: Path) -> int:
     tab.show_most_alike(DIGIT, placed.index((one_as_seven or list(result.misclassified()))[0]))  # …and a 1 read as 7's likes
     shoot("evaluate-map")
     tab.views.setCurrentWidget(tab.invariance)  # the same drawing turned, step by step
-    tab.invariance.change.setCurrentIndex(tab.invariance.change.findData("turn"))
-    wait(300)
+    tab.invariance.choose("turn")
+    while tab.invariance.sweeping:
+        wait(50)
     shoot("evaluate-turned")
+    tab.invariance.choose("fool")  # and nudged, pixel by pixel, until the network reads another digit
+    while tab.invariance.sweeping:
+        wait(50)
+    shoot("evaluate-fooled")
     tab.personal = window.personal.store
     tab.views.setCurrentIndex(0)
     gallery = window.evaluate_tab.errors_gallery  # the most confident mistake, opened in the Draw tab

@@ -1,6 +1,6 @@
 """Your drawing turned, moved, resized, slanted, made bolder or nudged to fool the network, step by step, and
 what the network reads at each step: ten probability curves, and the changed inputs above them with their
-answers. Each sweep is made in a worker (a nudged one takes ~0.1 s), the latest asked for after the one under way."""
+answers. Each sweep is made in a worker (a nudged one takes 0.2 s), the latest asked for after the one under way."""
 
 import numpy as np
 import pyqtgraph as pg
