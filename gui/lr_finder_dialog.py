@@ -38,6 +38,7 @@ class LrFinderDialog(QDialog, StopsAndWaits):
         self.result: LrFound | None = None
         self._thread = None
         self._tester: RangeTest | None = None
+        self._rates, self._losses = [], []  # the test's steps so far, drawn as they come
         intro = QLabel(EXPLAINED)
         intro.setWordWrap(True)
         intro.setStyleSheet(f"color: {MUTED}")
@@ -135,7 +136,7 @@ class LrFinderDialog(QDialog, StopsAndWaits):
         self.suggested_line.show()  # first: a hidden line's label does not follow its format
         self.suggested_line.setValue(math.log10(event.suggested))
         self.suggested_line.label.setFormat(f"suggested {rate(event.suggested)}")
-        self.lowest_dot.setData([math.log10(event.lowest)], [min(event.losses)])
+        self.lowest_dot.setData([math.log10(event.lowest)], [event.losses[event.rates.index(event.lowest)]])
         ran = " and then ran away" if event.diverged else ""
         steepest = f" It fell fastest near {rate(event.steepest)}." if event.steepest else ""
         self.status.setStyleSheet(f"color: {GOOD}")
