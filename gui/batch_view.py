@@ -25,7 +25,7 @@ class BatchView(TilePage):
         self.as_stored = QCheckBox("As stored, before augmentation")
         self.as_stored.setObjectName("batchAsStored")
         self.as_stored.setToolTip("The same images as the data set holds them: flip to see what Augment did to each")
-        self.as_stored.toggled.connect(lambda: self.shown and self.draw_pictures(self._pictures_of(self.shown)))
+        self.as_stored.toggled.connect(self._flip)
         self.layout().insertWidget(2, self.as_stored)  # under the note, over the pictures
 
     def reset(self) -> None:
@@ -68,6 +68,11 @@ class BatchView(TilePage):
 
     def _pictures_of(self, event: BatchShown):
         return event.stored if self.as_stored.isChecked() else event.images
+
+    def _flip(self) -> None:
+        """The batch shown, as stored or as given to the network."""
+        if self.shown is not None:
+            self.draw_pictures(self._pictures_of(self.shown))
 
     def _note(self, event: BatchShown, colours: dict) -> str:
         legend = " · ".join(f"<span style='color:{colours[kind]}'>■</span> {kind} {count}"

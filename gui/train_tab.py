@@ -454,8 +454,9 @@ class TrainTab(QWidget, StopsAndWaits):
         """The range test on the options as they are now, in a dialog; its rate, if taken, fills in Learning rate."""
         if self.running or self._network_error:
             return
-        if self.lr_finder is not None:
+        if self.lr_finder is not None:  # the last one, closed: its test has stopped
             self.lr_finder.close()
+            self.lr_finder.deleteLater()
         self.lr_finder = LrFinderDialog(self.form.config(), self)
         self.lr_finder.chosen.connect(lambda lr: self.form.set_value("lr", lr))
         self.lr_finder.chosen.connect(lambda lr: self.activity.emit(f"Learning rate set to {lr:g}, as the range test suggests"))
