@@ -54,7 +54,9 @@ def run(args) -> int:
             decade = mark
             print(f"  lr {lr:9.2e}  loss {loss:.3f}")
     if found.suggested is None:
-        print("the loss never fell over these rates: nothing to suggest (try batch norm or another optimiser)")
+        print("the loss did not fall by a tenth at any of these rates: nothing to suggest (this network may not learn "
+              f"with these options, or not this soon: try --steps {4 * args.steps}, batch norm, another initialisation "
+              "or optimiser)")
         return 1
     ran = ", then ran away" if found.diverged else ""
     if not found.diverged and found.lowest == found.rates[-1]:

@@ -120,7 +120,7 @@ class LrFound:
     """The range test's end: the smoothed loss at each learning rate tried, and what it suggests."""
     rates: tuple
     losses: tuple
-    suggested: float | None  # a third of the rate where the loss was lowest; None when no rate lowered it
+    suggested: float | None  # a third of the rate where the loss was lowest; None when no rate lowered it by a tenth
     lowest: float | None  # the rate where the loss was lowest
     steepest: float | None  # where it fell fastest
     diverged: bool  # the loss ran away before the last rate (the test ends there)

@@ -23,6 +23,7 @@ STEPS = 120  # 17 rates a decade: 15,000 images at the default batch size, ~8 s 
 SMOOTHING = 0.9  # of the loss (an average over ~10 steps, under a decade of rates: a smoother one lags)
 SETTLING = 10  # steps before the smoothed loss's slope means anything
 SUGGESTED_SHARE = 1 / 3  # of the rate where the loss was lowest (bench/README.md)
+MEANINGFUL_FALL = 0.1  # of the first loss: less is a batch's noise (a deep sigmoid network's 2.38 → 2.32)
 RAN_AWAY = 4.0  # the loss has diverged once it is this many times its lowest
 
 
@@ -37,8 +38,8 @@ def smoothed(losses: list[float], beta: float = SMOOTHING) -> np.ndarray:
 
 def suggest(rates: np.ndarray, losses: np.ndarray) -> tuple[float | None, float | None, float | None]:
     """(suggested, lowest, steepest) for a smoothed loss curve: a third of the rate at its lowest point, that
-    rate, and where it fell fastest before it (per decade of rate); Nones when it never fell."""
-    if len(losses) < 3 or losses.min() >= losses[0]:
+    rate, and where it fell fastest before it (per decade of rate); Nones when it never fell by a tenth."""
+    if len(losses) < 3 or losses.min() > (1 - MEANINGFUL_FALL) * losses[0]:
         return None, None, None
     low = int(losses.argmin())
     settled = min(SETTLING, low // 2)  # the average's first steps follow single batches' noise

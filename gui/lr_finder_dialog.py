@@ -9,13 +9,13 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QV
 
 from engine.config import TrainConfig
 from engine.events import Downloading, Failed, LrFound, RangeStep
-from engine.lr_finder import RangeTest
+from engine.lr_finder import STEPS, RangeTest
 from gui.export import add_picture_menu
 from gui.style import BAD, GOOD, MUTED, TRAIN_COLOUR, VAL_COLOUR
 from gui.workers import StopsAndWaits, TrainingWorker, start_in_thread
 
 EXPLAINED = ("The network these options build is trained for a moment on their own batches while the learning "
-             "rate grows from 10⁻⁶ tenfold every 17 steps, and the loss is watched: it barely moves while the rate "
+             "rate grows from 10⁻⁶ to 10, tenfold every few steps, and the loss is watched: it barely moves while the rate "
              "is too small, falls fastest where the rate is useful, and runs away once it is too large. A third of "
              "the rate where the loss was lowest is a good peak rate for one-cycle (L. Smith's range test, as "
              "fastai's lr_find). Nothing is saved; the network starts afresh when you train.")
@@ -39,6 +39,7 @@ class LrFinderDialog(QDialog, StopsAndWaits):
         self._thread = None
         self._tester: RangeTest | None = None
         self._rates, self._losses = [], []  # the test's steps so far, drawn as they come
+        self.steps = STEPS  # four times as many after a test whose loss did not fall (a sigmoid LeNet-5 needs ~500)
         intro = QLabel(EXPLAINED)
         intro.setWordWrap(True)
         intro.setStyleSheet(f"color: {MUTED}")
@@ -94,7 +95,7 @@ class LrFinderDialog(QDialog, StopsAndWaits):
         self.status.setStyleSheet("")
         self.status.setText("starting…")
         self._rates, self._losses = [], []
-        self._tester = RangeTest(self.config)
+        self._tester = RangeTest(self.config, steps=self.steps)
         worker = TrainingWorker(self._tester)
         worker.event.connect(self._on_event)
         worker.done.connect(self._on_done)
@@ -130,8 +131,12 @@ class LrFinderDialog(QDialog, StopsAndWaits):
             return
         if event.suggested is None:
             self.status.setStyleSheet(f"color: {BAD}")
-            self.status.setText("The loss never fell over these rates, so there is nothing to suggest: this network may "
-                                "not learn with these options (try batch norm, another initialisation or optimiser).")
+            self.status.setText(f"The loss did not fall by a tenth at any of these rates in {len(event.rates)} steps, so "
+                                "there is nothing to suggest: this network may not learn with these options, or not "
+                                "this soon (a longer test may show it; or try batch norm, another initialisation or "
+                                "optimiser).")
+            self.steps *= 4
+            self.again_button.setText(f"Run again, {self.steps} steps")
             return
         self.suggested_line.show()  # first: a hidden line's label does not follow its format
         self.suggested_line.setValue(math.log10(event.suggested))

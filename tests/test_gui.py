@@ -955,6 +955,20 @@ def test_find_a_learning_rate_shows_the_range_test_and_fills_in_its_rate(window,
     assert not find(window, QPushButton, "findLr").isEnabled()
 
 
+def test_a_range_test_whose_loss_does_not_fall_suggests_nothing_and_offers_a_longer_one(window, qtbot, tiny_data):
+    tab = window.train_tab
+    for name, value in (("dataset", "mnist"), ("batch_size", 32), ("optimizer", "sgd"), ("model", "custom"),
+                        ("batch_norm", "off"), ("layers", "conv 8 3x3 sigmoid\nconv 8 3x3 sigmoid\nconv 8 3x3 sigmoid\n"
+                                                            "dense 32 sigmoid\ndense 32 sigmoid")):
+        tab.form.set_value(name, value)
+    qtbot.waitUntil(lambda: find(window, QPushButton, "findLr").isEnabled(), timeout=5000)
+    tab.find_learning_rate()
+    dialog = tab.lr_finder
+    qtbot.waitUntil(lambda: not dialog.running, timeout=60_000)
+    assert dialog.result.suggested is None and not dialog.use_button.isEnabled() and not dialog.suggested_line.isVisible()
+    assert "did not fall by a tenth" in dialog.status.text() and dialog.again_button.text() == "Run again, 480 steps"
+
+
 def test_closing_the_window_stops_a_range_test_rather_than_waiting(window, qtbot, tiny_data):
     tab = window.train_tab
     tab.form.set_value("dataset", "mnist")

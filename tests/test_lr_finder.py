@@ -27,6 +27,8 @@ def test_the_suggestion_is_a_third_of_the_lowest_point():
     assert suggested == pytest.approx(lowest / 3)
     assert steepest == pytest.approx(10 ** -3.5, rel=0.3)  # where the fall is steepest
     assert suggest(rates, np.linspace(2.3, 3.0, 71)) == (None, None, None)  # it never fell: nothing to suggest
+    dip = 2.38 - 0.06 * np.exp(-((log + 0.5) ** 2))  # 2.38 → 2.32, as a deep sigmoid network: noise, not learning
+    assert suggest(rates, dip) == (None, None, None)
 
 
 def test_a_range_test_finds_where_the_loss_falls_and_saves_nothing(small_mnist):
