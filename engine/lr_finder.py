@@ -1,5 +1,5 @@
 """The learning-rate range test (L. Smith, 2015; fastai's ``lr_find``): train the config's fresh network on its
-own batches for a few dozen steps while the learning rate grows exponentially from tiny to huge, and watch
+own batches for a hundred-odd steps while the learning rate grows exponentially from tiny to huge, and watch
 the loss. It barely moves while the rate is too small, falls fastest where the rate is useful, and runs
 away once it is too large. A third of the rate where it was lowest is a good peak rate for one-cycle:
 of a tenth, a third and all of it, the third trained best over four optimisers (bench/lr_finder.py).
@@ -19,7 +19,7 @@ from engine.events import LrFound, RangeStep
 from engine.train import Trainer, _StoppedLoading, make_optimizer
 
 START_LR, END_LR = 1e-6, 10.0
-STEPS = 120  # 17 rates a decade: 15,000 images at the default batch size, ~8 s on 2 cores
+STEPS = 120  # 17 rates a decade: 15,000 images at the default batch size, 5 s on 2 cores
 SMOOTHING = 0.9  # of the loss (an average over ~10 steps, under a decade of rates: a smoother one lags)
 SETTLING = 10  # steps before the smoothed loss's slope means anything
 SUGGESTED_SHARE = 1 / 3  # of the rate where the loss was lowest (bench/README.md)
