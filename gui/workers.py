@@ -140,6 +140,10 @@ def start_in_thread(worker: QObject, parent: QObject, name: str) -> QThread:
     """Move ``worker`` to a new thread, run it, and dispose of both when it is done."""
     thread = QThread(parent)
     thread.setObjectName(name)
+    # The worker lives as long as its thread (owned by ``parent``), whatever its starter keeps: a tab that
+    # forgets a worker it no longer wants (a map of the result before) dropped the last reference to it while
+    # it ran, and Python's collector deleted it under its own thread (a crash, seen once in the test suite).
+    thread.worker = worker
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     # Direct: QThread.quit is thread-safe, and the GUI thread may be blocked in thread.wait()

@@ -2611,3 +2611,32 @@ def test_samples_dialog_reads_only_the_drawings_it_shows(qtbot, tmp_path, settin
     assert dialog.thumbnails.rowCount() == 300 and 20 < first_screen < 100
     dialog.grid.scrollToBottom()
     qtbot.waitUntil(lambda: dialog.thumbnails.loaded() > first_screen + 20)
+
+
+def test_a_running_worker_that_its_starter_forgets_finishes_rather_than_being_deleted_under_its_thread(qtbot):
+    """A tab drops a worker it no longer wants (the map of a result before) while it runs; its last references
+    were a cycle (the map worker's callbacks name it), and Python's collector deleted it under its thread."""
+    import gc
+    import time
+
+    from PySide6.QtCore import QObject
+
+    from gui.workers import FunctionWorker, start_in_thread
+
+    owner, finished = QObject(), []
+
+    def work(me: list) -> str:
+        for step in range(20):
+            time.sleep(0.005)
+            me[0].progress.emit(str(step))  # the worker used from its own thread, as the map's callbacks do
+        return "done"
+
+    for _ in range(8):
+        me = [None]
+        me[0] = worker = FunctionWorker(work, me)
+        worker.succeeded.connect(finished.append)
+        start_in_thread(worker, owner, "forgotten")
+        del worker, me
+        gc.collect()
+    qtbot.waitUntil(lambda: gc.collect() is not None and len(finished) == 8, timeout=10_000)
+    assert finished == ["done"] * 8
