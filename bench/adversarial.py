@@ -15,13 +15,11 @@ import time
 
 import numpy as np
 
-from bench.pen_writers import DEFAULT_PEN_PX
-from engine.datasets import load_dataset, pen_file
+from bench.pen_writers import test_writer_inputs
+from engine.datasets import load_dataset
 from engine.device import configure_cpu
 from engine.invariance import NUDGED, sweep
-from engine.pendigits import TEST_WRITERS, draw, parse_unipen
 from engine.predict import Predictor
-from engine.preprocess import prepare_image
 
 WITHIN = (2, 5, 10, 20)  # % of full ink
 
@@ -55,13 +53,9 @@ def main() -> None:
     args = parser.parse_args()
     configure_cpu()
     predictor = Predictor.load(args.model)
-    pen = [d for d in parse_unipen(pen_file()) if d.writer in TEST_WRITERS]
-    pen = [pen[i] for i in np.linspace(0, len(pen) - 1, args.digits).astype(int)]
-    mnist = load_dataset("mnist").test_images
-    sets = {
-        f"pen digits of the 6 test writers ({args.digits})": np.stack([prepare_image(draw(d, None, DEFAULT_PEN_PX)).pixels for d in pen]),
-        f"MNIST test ({args.digits})": mnist[np.linspace(0, len(mnist) - 1, args.digits).astype(int)].float().div(255).numpy(),
-    }
+    pen, mnist = test_writer_inputs(), load_dataset("mnist").test_images.float().div(255).numpy()
+    sets = {f"pen digits of the 6 test writers ({args.digits})": pen, f"MNIST test ({args.digits})": mnist}
+    sets = {name: inputs[np.linspace(0, len(inputs) - 1, args.digits).astype(int)] for name, inputs in sets.items()}
     for name, inputs in sets.items():
         r = fooled_at(predictor, inputs)
         b = r["budgets"]

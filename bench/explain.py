@@ -17,13 +17,11 @@ import time
 import numpy as np
 import torch
 
-from bench.pen_writers import DEFAULT_PEN_PX
-from engine.datasets import load_dataset, pen_file
+from bench.pen_writers import test_writer_inputs
+from engine.datasets import load_dataset
 from engine.device import configure_cpu
 from engine.explain import STEPS, deletion_drops, integrated_gradients, one_hot
-from engine.pendigits import TEST_WRITERS, draw, parse_unipen
 from engine.predict import Prediction, Predictor
-from engine.preprocess import prepare_image
 
 
 def faithfulness(predictor: Predictor, inputs: np.ndarray) -> dict:
@@ -70,9 +68,8 @@ def main() -> None:
     args = parser.parse_args()
     configure_cpu()
     predictor = Predictor.load(args.model)
-    pen = [d for d in parse_unipen(pen_file()) if d.writer in TEST_WRITERS]
     sets = {
-        "pen digits, 6 test writers": np.stack([prepare_image(draw(d, None, DEFAULT_PEN_PX)).pixels for d in pen]),
+        "pen digits, 6 test writers": test_writer_inputs(),
         f"MNIST test (first {args.mnist})": load_dataset("mnist").test_images[:args.mnist].float().div(255).numpy(),
     }
     for name, inputs in sets.items():

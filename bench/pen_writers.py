@@ -129,6 +129,13 @@ OTHER_DRAWINGS = {"aliased, square joins": _aliased, "MNIST-style 28×28, direct
 VIEWS = [*LOW_RES, *INPUT_VIEWS, *OTHER_DRAWINGS]
 
 
+def test_writer_inputs() -> np.ndarray:
+    """The six test writers' digits, each drawn once on the canvas (default pen, no jitter), as the network's
+    28×28 input."""
+    return np.stack([prepare_image(draw(d, None, DEFAULT_PEN_PX)).pixels
+                     for d in parse_unipen(pen_file()) if d.writer in TEST_WRITERS])
+
+
 def writer_set(writers) -> dict:
     """The given writers' digits drawn once on the canvas (default pen, no jitter), as the network
     input and as each low-resolution scan: {name: N×28×28 float}, plus labels and writers."""

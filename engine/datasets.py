@@ -32,6 +32,7 @@ _FILES = {
 class DatasetSpec:
     name: str
     title: str
+    short_title: str  # as a sentence or a legend names it: "MNIST"
     class_names: tuple[str, ...]
     mirrors: tuple[str, ...]
     # file stem -> accepted MD5s (of the official .gz, and of the decompressed content)
@@ -68,6 +69,7 @@ REGISTRY: dict[str, DatasetSpec] = {
     "mnist": DatasetSpec(
         name="mnist",
         title="MNIST handwritten digits",
+        short_title="MNIST",
         class_names=DIGITS,
         mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://yann.lecun.com/exdb/mnist/"),
         checksums={
@@ -82,6 +84,7 @@ REGISTRY: dict[str, DatasetSpec] = {
     "fashion-mnist": DatasetSpec(
         name="fashion-mnist",
         title="Fashion-MNIST (Zalando)",
+        short_title="Fashion-MNIST",
         class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
         mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
         checksums={
@@ -290,7 +293,8 @@ def image_kinds(dataset: Dataset) -> tuple[tuple[str, ...], torch.Tensor]:
     """What each training image is, in words, for showing a batch: the kinds' names (the main set's first,
     then ``IMAGE_KINDS``) and each image's index into them (uint8). A pen digit is drawn several times, its
     last drawings seen as a small scan would show them."""
-    main = {"mnist": "MNIST", MIXED: "MNIST", "fashion-mnist": "Fashion-MNIST"}.get(dataset.name, dataset.name)
+    main_set = "mnist" if dataset.name == MIXED else dataset.name
+    main = REGISTRY[main_set].short_title if main_set in REGISTRY else main_set
     kinds = torch.zeros(len(dataset.train_labels), dtype=torch.uint8)
     if dataset.train_groups is not None:
         pen_rows = torch.nonzero(dataset.train_groups >= 0).squeeze(1)

@@ -66,7 +66,7 @@ class RangeTest(Trainer):
         except _StoppedLoading:
             return LrFound((), (), None, None, None, False, stopped=True)
         cfg, device = self.config, self.device
-        self._average = None  # the raw network's loss is what answers to the rate
+        self._average = None  # no weight average: the raw network's loss is what answers to the rate
         optimizer = make_optimizer(cfg.optimizer, self._net.parameters(), self.start, cfg.weight_decay)
         growth = (self.end / self.start) ** (1 / (self.steps - 1))
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: growth ** step)

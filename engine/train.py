@@ -305,6 +305,12 @@ class Trainer:
         self._check_run_dir()
         self._prepare()
         cfg, net = self.config, self._net
+        self._optimizer = make_optimizer(cfg.optimizer, net.parameters(), cfg.lr, cfg.weight_decay)
+        # A sixteenth of an epoch of warm-up is enough with batch norm; a longer one delayed the
+        # first 99 % by a third (bench/README.md).
+        self._scheduler = make_scheduler(cfg.schedule, self._optimizer, cfg.lr, cfg.epochs * self.batches_per_epoch,
+                                         warmup_steps=self.batches_per_epoch // 16)
+        self._average = WeightAverage(net) if cfg.ema else None
         start_epoch, self._elapsed = (self._restore() if self.resume_from else (0, 0.0))
         self.model = self._average.model if self._average else net
         self._probe = LayerProbe(net, self.stats_every) if self.stats_every else None  # after the average copied the net
@@ -312,13 +318,15 @@ class Trainer:
                                self.label, resumed_at=start_epoch if self.resume_from else None)
         self._load_last_stage()
         self._choose_watched()
-        self._kind_names, kinds = image_kinds(self._dataset)
-        self._kinds = kinds.to(self.device)
+        if self.batch_every:  # what each image is, for the batches shown
+            self._kind_names, kinds = image_kinds(self._dataset)
+            self._kinds = kinds.to(self.device)
         return start_epoch
 
     def _prepare(self) -> None:
-        """The device, the data and its split, the network, its optimiser and schedule: what any pass of
-        training over this config's batches needs (a run, or the learning-rate range test)."""
+        """The device, the data and its split, the network and how its batches are made: what any pass of
+        training over this config's batches needs (a run, or the learning-rate range test, which brings its
+        own optimiser)."""
         cfg = self.config
         self.device = device = resolve_device(cfg.device)
         if device.type == "cpu":
@@ -351,13 +359,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         net = build_model(cfg.model, None if cfg.init == "default" else cfg.init, **cfg.model_kwargs)
         self._net = net.to(device, memory_format=torch.channels_last)
-        self._optimizer = make_optimizer(cfg.optimizer, net.parameters(), cfg.lr, cfg.weight_decay)
-        # A sixteenth of an epoch of warm-up is enough with batch norm; a longer one delayed the
-        # first 99 % by a third (bench/README.md).
-        self._scheduler = make_scheduler(cfg.schedule, self._optimizer, cfg.lr, cfg.epochs * self.batches_per_epoch,
-                                         warmup_steps=self.batches_per_epoch // 16)
         self._augment_spec = AugmentSpec(lowres=cfg.low_resolution)
-        self._average = WeightAverage(net) if cfg.ema else None
         self._forward = torch.compile(net) if cfg.compile else net
         bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
         self._autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext

@@ -8,13 +8,13 @@ from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem
 
 from engine.calibrate import reliability
-from engine.datasets import DIGITS, PEN, are_digits, class_noun
+from engine.datasets import DIGITS, PEN, REGISTRY, are_digits, class_noun
 from engine.evaluate import CONFIDENCE_BINS, EvalResult
 from gui.draw_tab import array_to_pixmap
 from gui.style import ACCENT, BAD, MUTED
 
 GALLERY_LIMIT = 300  # thumbnails shown at once; the caption says how many there are
-SET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", PEN: "held-out pen"}  # as a sentence names them
+SET_NAMES = {name: spec.short_title for name, spec in REGISTRY.items()} | {PEN: "held-out pen"}  # as a sentence names them
 
 
 def confusion_colours(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
