@@ -6,8 +6,8 @@ For pen digits of the six test writers (drawn on the canvas with the default pen
 the page's sweep (engine.invariance, 0–20 % of full ink per pixel, ten steps of projected gradient
 descent): the smallest budget at which the answer changes, its median and quartiles, the share of digits
 fooled within 2, 5, 10 and 20 %, how sure the network is of the new answer there and at 20 %, and the time
-per sweep. Against it, the same budgets spent on random signs (±budget on every pixel): how often noise
-of each size changes the answer.
+per sweep. Against it, the page's *Random noise, as large as the nudge* (±budget on every pixel, one fixed
+pattern of signs): how often noise of each size changes the answer.
 """
 
 import argparse
@@ -18,14 +18,13 @@ import numpy as np
 from bench.pen_writers import test_writer_inputs
 from engine.datasets import load_dataset
 from engine.device import configure_cpu
-from engine.invariance import NUDGED, sweep
+from engine.invariance import NOISE, NUDGED, sweep
 from engine.predict import Predictor
 
 WITHIN = (2, 5, 10, 20)  # % of full ink
 
 
-def fooled_at(predictor: Predictor, inputs: np.ndarray, seed: int = 0) -> dict:
-    rng = np.random.default_rng(seed)
+def fooled_at(predictor: Predictor, inputs: np.ndarray) -> dict:
     budgets, sure_there, sure_at_end, noise_fooled, seconds = [], [], [], [], []
     for pixels in inputs:
         start = time.perf_counter()
@@ -37,9 +36,7 @@ def fooled_at(predictor: Predictor, inputs: np.ndarray, seed: int = 0) -> dict:
         if first:
             sure_there.append(made.probabilities[list(made.values).index(first[0])].max())
         sure_at_end.append(made.probabilities[-1].max() if made.answers[-1] != answer else np.nan)
-        signs = np.sign(rng.standard_normal((len(made.values), 28, 28)))
-        noisy = np.clip(pixels + signs * made.values[:, None, None] / 100, 0, 1).astype(np.float32)
-        noise_fooled.append(predictor.probabilities(noisy).argmax(1) != answer)
+        noise_fooled.append(sweep(predictor, pixels, NOISE).answers != answer)
     budgets = np.array(budgets)
     noise = dict(zip(made.values, np.mean(noise_fooled, axis=0)))  # budget -> share of answers changed
     return {"digits": len(budgets), "budgets": budgets, "sure_there": float(np.mean(sure_there)),
@@ -60,7 +57,7 @@ def main() -> None:
         r = fooled_at(predictor, inputs)
         b = r["budgets"]
         finite = b[np.isfinite(b)]
-        shares = " · ".join(f"≤ {w} %: {np.mean(b <= w):.0%} (random signs {r['noise_fooled'][w]:.0%})" for w in WITHIN)
+        shares = " · ".join(f"≤ {w} %: {np.mean(b <= w):.0%} (random noise {r['noise_fooled'][w]:.0%})" for w in WITHIN)
         print(f"{name}: answer changed at a median {np.median(b):g} % of full ink (quartiles {np.percentile(b, 25):g}–"
               f"{np.percentile(b, 75):g} %; {len(finite)} of {r['digits']} within 20 %) · {shares} · new answer's "
               f"probability {r['sure_there']:.2f} where it first changes, {r['sure_at_end']:.2f} at 20 % · "

@@ -7,7 +7,8 @@ every step in one batch, and says where the answer changes.
 
 One change is not a person's: each pixel nudged by at most a few per cent of full ink in the direction
 that most lowers the network's score for its answer (an adversarial example, found by projected gradient
-descent), which a person barely sees and the network reads as another digit.
+descent), which a person barely sees and the network reads as another digit. Its control: every pixel moved
+by as much, up or down at random, which changes the answer only at two to four times the nudge's budget, if at all.
 """
 
 import math
@@ -34,6 +35,8 @@ def _steps(low: float, high: float, step: float) -> tuple[float, ...]:
 
 
 NUDGED = "fool"  # the one change made with the network's own gradient (``nudged_inputs``)
+NOISE = "noise"  # the same budgets spent in random directions
+_BUDGET_AXIS = "largest change to any pixel (% of full ink)"
 CHANGES = {
     "turn": Change("Turned", "angle (°, counter-clockwise)", _steps(-90, 90, 5), 0.0, "°"),
     "move_x": Change("Moved sideways", "shift (pixels of 28, to the right)", _steps(-10, 10, 1), 0.0, " px"),
@@ -41,10 +44,13 @@ CHANGES = {
     "size": Change("Resized", "size (times the drawing's own)", _steps(0.3, 1.6, 0.05), 1.0, "×"),
     "slant": Change("Slanted", "slant (sideways shift per unit of height)", _steps(-1, 1, 0.1), 0.0, ""),
     "stroke": Change("Thinner or bolder", "stroke (pixels added to each side)", _steps(-2, 2, 0.25), 0.0, " px"),
-    NUDGED: Change("Nudged to fool it (adversarial)", "largest change to any pixel (% of full ink)", _steps(0, 20, 1), 0.0,
-                   " %"),
+    NUDGED: Change("Nudged to fool it (adversarial)", _BUDGET_AXIS, _steps(0, 20, 1), 0.0, " %"),
+    NOISE: Change("Random noise, as large as the nudge", _BUDGET_AXIS, _steps(0, 20, 1), 0.0, " %"),
 }
 NUDGE_STEPS = 10  # of projected gradient descent, each a quarter of the budget (a sweep of 21 budgets: 0.2 s on 2 cores)
+# Which way random noise moves each pixel: one fixed pattern, so a sweep is the same noise growing and
+# the page shows the same picture each time it is asked.
+NOISE_SIGNS = torch.randint(0, 2, (1, 1, 28, 28), generator=torch.Generator().manual_seed(0)).float() * 2 - 1
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,8 @@ def changed_inputs(pixels: np.ndarray, kind: str, values) -> torch.Tensor:
     n = len(v)
     if kind == "stroke":
         return _stroke(x, v)
+    if kind == NOISE:  # every pixel moved by the budget, up or down as NOISE_SIGNS says, kept in [0, 1]
+        return (x + v.view(-1, 1, 1, 1) / 100 * NOISE_SIGNS).clamp(0, 1)
     # affine_grid's map from each output pixel to where it reads the input, in [-1, 1] coordinates
     # (y downwards): the inverse of the change.
     one, zero = torch.ones(n), torch.zeros(n)

@@ -4,7 +4,7 @@ are the network's own."""
 import numpy as np
 import pytest
 
-from engine.invariance import CHANGES, NUDGED, changed_inputs, nudged_inputs, sweep
+from engine.invariance import CHANGES, NOISE, NUDGED, changed_inputs, nudged_inputs, sweep
 from engine.predict import Predictor
 from engine.preprocess import sample_input
 
@@ -41,6 +41,14 @@ def test_every_change_goes_the_way_its_axis_says_and_its_unchanged_step_is_the_i
     ink = changed_inputs(pixels, "stroke", [-1.0, -0.5, 0.0, 0.5, 1.0, 2.0])[:, 0].numpy().sum((1, 2))
     assert ink[0] == 0 and np.all(np.diff(ink) > 0)  # a 2-pixel stroke worn away by a pixel a side is gone
     assert ink[4] == pytest.approx(22 * 4)  # a pixel added to each side (and to each end)
+    grey = np.full((28, 28), 0.5, np.float32)  # nothing clipped: every pixel moves by the whole budget
+    fogged = changed_inputs(grey, "noise", [10.0, 20.0])[:, 0].numpy()
+    assert np.allclose(np.abs(fogged - grey), [[[0.1]], [[0.2]]], atol=1e-6)
+    up = fogged[0] > grey
+    assert 0.4 < up.mean() < 0.6 and np.array_equal(up, fogged[1] > grey)  # up or down at random, one pattern
+    assert np.array_equal(changed_inputs(grey, "noise", [10.0])[0, 0].numpy(), fogged[0])  # the same noise each time
+    on_bar = changed_inputs(pixels, "noise", [20.0])[0, 0].numpy()
+    assert on_bar.min() >= 0 and on_bar.max() <= 1 and np.abs(on_bar - pixels).max() == pytest.approx(0.2)
 
 
 def test_a_sweep_reads_each_changed_input_as_the_network_does_and_says_where_the_answer_changes():
@@ -80,7 +88,9 @@ def test_a_nudge_within_a_few_percent_of_ink_fools_the_network_and_its_gradient_
         random = F.cross_entropy(predictor.model(torch.from_numpy(noise.astype(np.float32)).unsqueeze(1)), answer, reduction="none")
     assert np.all(np.diff(loss.numpy()) > 0) and np.all(loss.numpy()[1:] > 5 * random.numpy()[1:])
     made = sweep(predictor, pixels, NUDGED)
+    fogged = sweep(predictor, pixels, NOISE)  # the same budgets spent at random change the answer far later, if at all
     at, other = made.first_other()
+    assert fogged.kept_span()[1] >= 2 * at
     assert 1 <= at <= 10 and other != 7  # a change of a few per cent of full ink reads as another digit
     assert made.answers[-1] != 7 and made.probabilities[-1].max() > 0.9  # and surely so at 20 %
     assert made.describe(predictor.class_names).startswith("Read as 7 from +0 % to ")
