@@ -4,8 +4,12 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+import torch
+
 from cli.options import add_data_dir_argument, add_model_argument, print_left_out
 from cli.progress import ProgressBar
+from engine.ablation import conv_layers, maps_needed
 from engine.checkpoint import SaveError, atomic_write_text
 from engine.datasets import DATASET_NAMES, MIXED, PEN
 from engine.digit_map import ITERATIONS, MAP_LIMIT, digit_map, map_sample
@@ -31,6 +35,9 @@ def add_parser(sub) -> None:
     p.add_argument("--map", type=Path, metavar="FILE",
                    help=f"also lay out up to {MAP_LIMIT:,} of the test digits where the network's last hidden layer "
                         "puts them (t-SNE, as the Evaluate tab's map) and write each one's place, label and answer as CSV")
+    p.add_argument("--switch-off", metavar="LAYER",
+                   help="also read the test images with each map of this conv layer (conv1, conv2…) switched off in "
+                        "turn, as the Layers tab's Switch this map off, and give each map's cost in accuracy")
     add_data_dir_argument(p)
     p.set_defaults(handler=run)
 
@@ -50,9 +57,26 @@ def misread(data, result) -> list[dict]:
              "confidence": round(float(result.probabilities[i].max()), 6)} for i in result.misclassified()]
 
 
+def switched_off(predictor: Predictor, data, layer: str) -> dict:
+    """Each map of ``layer`` switched off in turn: the test set's accuracy without it, and the class that loses most."""
+    needed = maps_needed(predictor.model, layer, data.test_images.float() / 255, torch.as_tensor(data.test_labels),
+                         len(data.class_names))
+    maps = []
+    for channel in np.argsort(needed.without, kind="stable"):  # the costliest first
+        worst, drop = needed.hardest_hit(int(channel))
+        maps.append({"map": int(channel) + 1, "accuracy": float(needed.without[channel]),
+                     "class_that_loses_most": data.class_names[worst], "its_loss": drop})
+    return {"layer": layer, "accuracy": needed.accuracy, "maps": maps}
+
+
 def run(args) -> int:
     predictor = Predictor.load(args.model, args.device)
+    if args.switch_off and args.switch_off not in conv_layers(predictor.model):  # said before the test set is read
+        print(f"error: {predictor.model.name} has no conv layer {args.switch_off!r}; its maps are in "
+              f"{', '.join(conv_layers(predictor.model)) or 'none: it has no conv layers'}", file=sys.stderr)
+        return 2
     data, result = evaluate_on(predictor, args.files or args.dataset, args.data_dir, ProgressBar().download)
+    without = switched_off(predictor, data, args.switch_off) if args.switch_off else None
     note = mismatch_note(predictor.metadata, data)
     if note:
         print(f"note: {note}", file=sys.stderr)
@@ -83,6 +107,7 @@ def run(args) -> int:
             **({"per_writer_accuracy": {str(w): a for w, _, a in result.per_writer()}} if result.writers is not None else {}),
             "calibration_error": result.calibration_error(),
             "not_sure": dict(zip(("mistakes_flagged", "mistakes", "right_questioned"), result.not_sure())),
+            **({"switched_off": without} if without else {}),
         }))
         return 0
     what, unit = (f"{data.name}:", "digits") if args.files else (f"{data.name} test set:", "images")
@@ -101,4 +126,10 @@ def run(args) -> int:
         print("\nread wrong:")
         for m in mistakes:
             print(f"  {m['source']}: {m['true']} read as {m['predicted']} ({m['confidence'] * 100:.0f} %)")
+    if without:
+        print(f"\neach of {without['layer']}'s {len(without['maps'])} maps switched off (every map on: "
+              f"{without['accuracy'] * 100:.2f} %), the costliest first:")
+        for m in without["maps"]:
+            print(f"  map {m['map']:>3}: {m['accuracy'] * 100:6.2f} % ({(m['accuracy'] - without['accuracy']) * 100:+.2f} "
+                  f"points; {m['class_that_loses_most']} {-m['its_loss'] * 100:+.1f})")
     return 0

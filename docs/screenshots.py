@@ -225,6 +225,13 @@ def main(out_dir: Path) -> int:
     output._hover(output.plot.getPlotItem().vb.mapViewToScene(QPointF(answer, 0.5)))
     fc1._hover(fc1.plot.getPlotItem().vb.mapViewToScene(QPointF(int(layers._scored[1].contributions.argmax()), 0.1)))
     shoot("layers-score")
+    column.verticalScrollBar().setValue(0)
+    layers.select(0, 8)  # conv1's ninth map switched off: the drawing read without it, and what each map is worth
+    layers.switch_off.setChecked(True)
+    while layers.finding_needed:
+        wait(100)
+    shoot("layers-switched-off")
+    layers.switch_off.setChecked(False)
     window.show_sliding("pool1")  # how a kernel slides: digitnet's first pooling, held at one output
     explorer = next(w for w in QApplication.topLevelWidgets() if isinstance(w, ConvExplorer) and w.isVisible())
     explorer.timer.stop()

@@ -262,6 +262,16 @@ def _mix(mnist: Dataset, pen: Dataset) -> Dataset:
                    torch.cat([mnist.train_labels, pen.train_labels]), mnist.test_images, mnist.test_labels, groups)
 
 
+def pictured_test_spec(dataset_name: str | None) -> DatasetSpec:
+    """Whose test images the app's pictures of a model read (its filters' strongest patches, what each map is
+    worth): Fashion-MNIST's for a model of Fashion-MNIST, MNIST's for any other (mnist+pen's test set is MNIST's)."""
+    return get_spec("fashion-mnist" if dataset_name == "fashion-mnist" else "mnist")
+
+
+def pictured_test_set(dataset_name: str | None) -> "Dataset":
+    return load_dataset(pictured_test_spec(dataset_name).name, download=False)
+
+
 def load_dataset(name_or_spec, data_dir=None, download: bool = True, progress: Progress | None = None,
                  test_only: bool = False) -> Dataset:
     """Find (or download) a dataset and load it into memory once per process. ``test_only``: the caller

@@ -134,12 +134,12 @@ def cached_top_patches(model: ZooNet, images: torch.Tensor, cache_dir: Path, sto
 
 def patches_for(predictor_model: ZooNet, dataset_name: str | None, stop=lambda: False) -> list[np.ndarray] | None:
     """The first two conv blocks' top patches from the test images of the dataset the model knows
-    (Fashion-MNIST for a Fashion-MNIST model, MNIST otherwise), cached in the user's cache folder;
+    (``pictured_test_set``), cached in the user's cache folder;
     None when ``stop()`` ends the search."""
-    from engine.datasets import load_dataset
+    from engine.datasets import pictured_test_set
     from engine.paths import cache_dir
 
     if not predictor_model.conv_blocks():
         return []  # no filters to find patches for
-    data = load_dataset("fashion-mnist" if dataset_name == "fashion-mnist" else "mnist", download=False)
+    data = pictured_test_set(dataset_name)
     return cached_top_patches(predictor_model, data.test_images.float() / 255, cache_dir() / "filter-patches", stop)

@@ -4,10 +4,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                               QSizePolicy, QVBoxLayout, QWidget)
 
+from engine.ablation import TEST_DIGITS, MapsNeeded, knocked_out, maps_needed
 from engine.checkpoint import model_title
+from engine.datasets import items_noun, pictured_test_set, pictured_test_spec
 from engine.events import ModelSnapshot
 from engine.predict import LayerView, Predictor
 from engine.preprocess import sample_input
@@ -16,6 +18,7 @@ from gui.export import add_picture_menu
 from gui.grid_panel import GridPanel, symmetric_levels
 from gui.mosaic import tile
 from gui.style import ACCENT, DIVERGING, MUTED, SEQUENTIAL, ClampedLabel, bar_brushes, section_label
+from gui.workers import FunctionWorker, start_in_thread
 
 ROW_HEIGHT = 170  # pixels per layer in the column
 MAP_COLUMNS = 16
@@ -138,11 +141,38 @@ class LayersTab(QWidget):
         self.sliding_link.setWordWrap(True)  # in a narrow window too
         self.sliding_link.linkActivated.connect(
             lambda _link: self.sliding_requested.emit(self._selected_name.split(" ")[0]))
+        # What the map is for: the network read again without it, on the drawing and on test digits.
+        self.switch_off = QCheckBox("Switch this map off")
+        self.switch_off.setObjectName("switchMapOff")
+        self.switch_off.setToolTip("Set the selected map to zero, whatever it reads, and follow the drawing through "
+                                   f"the network without it; and read {TEST_DIGITS:,} test digits without each map "
+                                   "of its layer in turn. Click other maps to switch each off instead.")
+        self.switch_off.toggled.connect(self._switch_toggled)
+        self.needed = QLabel("")
+        self.needed.setObjectName("mapNeeded")
+        self.needed.setWordWrap(True)
+        # Each map of the layer: the points of accuracy lost without it, the one switched off highlighted.
+        self.costs = pg.PlotWidget(background=None)
+        self.costs.setObjectName("mapCosts")
+        self.costs.setFixedHeight(80)
+        self.costs.setMouseEnabled(False, False)
+        self.costs.hideButtons()
+        self.costs.setMenuEnabled(False)
+        self.costs.getAxis("left").setWidth(28)
+        self.costs.getAxis("bottom").setStyle(showValues=False)
+        self.costs_bars = pg.BarGraphItem(x=[], height=[], width=0.7)
+        self.costs.addItem(self.costs_bars)
+        self.costs.scene().sigMouseClicked.connect(self._cost_clicked)
+        self.costs.setVisible(False)
+        add_picture_menu(self.costs, "maps-needed")
         detail = QVBoxLayout()
         for widget in (self.selected, self.kernel, self.read):
             detail.addWidget(widget, 1)
         detail.addWidget(self.formula)
         detail.addWidget(self.sliding_link)
+        detail.addWidget(self.switch_off)
+        detail.addWidget(self.costs)
+        detail.addWidget(self.needed)
 
         grid = QGridLayout()
         grid.addWidget(scroll, 0, 0)
@@ -175,6 +205,11 @@ class LayersTab(QWidget):
         self._logits = np.zeros(0)
         self._scored: tuple[int, DenseWork] | None = None  # the class whose score the last hidden layer is tinted by
         self._outlined = ""  # the row whose maps a dense unit under the mouse outlines
+        self._reader: Predictor | None = None  # what the column reads through: the model, or a copy with a map off
+        self._switched: tuple[str, int] | None = None  # the map (layer, channel) the reader has off
+        self._needed: dict[str, MapsNeeded] = {}  # per layer, of the model shown: each map's worth on test digits
+        self._needed_worker: FunctionWorker | None = None
+        self._needed_wanted: str | None = None  # the layer whose maps' worth is wanted next
 
     # --- inputs ------------------------------------------------------------------------------------
     def set_model(self, predictor: Predictor) -> None:
@@ -188,6 +223,9 @@ class LayersTab(QWidget):
         """The model of the run under way, as it stands at ``snapshot.step``: its maps form as it learns."""
         first = self._live_step is None
         self._live_step = snapshot.step
+        self.switch_off.setChecked(False)  # each copy is another network: its maps' worth would be gone in a moment
+        self.switch_off.setEnabled(False)
+        self.switch_off.setToolTip("Switching a map off waits for the run to end: its model changes every 20 batches.")
         self._show_model(Predictor(snapshot.model, "cpu", {"class_names": list(snapshot.class_names)}),
                          f"Live from training, step {snapshot.step:,}: {snapshot.name}, from the input (top) to the answer",
                          another=first)
@@ -196,12 +234,14 @@ class LayersTab(QWidget):
         """The run has ended: back to the active model, unless it has already taken over."""
         if self._live_step is not None:
             self.set_model(self._active)
+        self.switch_off.setEnabled(True)
 
     def _show_model(self, predictor: Predictor, caption: str, another: bool = True) -> None:
         """Follow the drawing through ``predictor``. The rows are made again only for a model of other layers, so
         the map selected and the place scrolled to stay as a run's copies come in. ``another``: not the model
         shown just before (the values last read under the mouse are not this one's)."""
         self._predictor = predictor
+        self._reader, self._switched, self._needed = predictor, None, {}
         self._kernels = predictor.kernels()
         self.source.setText(caption)
         if another:
@@ -276,7 +316,7 @@ class LayersTab(QWidget):
             return
         self._stale = False
         pixels, caption = self._followed()
-        self.layers = self._predictor.layers(pixels)
+        self.layers = self._reader.layers(pixels)
         self._scored = None
         self._outline({})
         self._rows["input"].display(tile(pixels[None], 1), pixels[None], (0.0, 1.0), caption)
@@ -286,8 +326,8 @@ class LayersTab(QWidget):
                 row.display_activations(tile(layer.values, MAP_COLUMNS), layer.values)
             else:
                 row.show_values(layer.values)
-        self._logits = self._predictor.logits(pixels)
-        probabilities = self._predictor.calibrated(self._logits)
+        self._logits = self._reader.logits(pixels)
+        probabilities = self._reader.calibrated(self._logits)
         self._rows["output"].show_values(probabilities, int(probabilities.argmax()), list(self._predictor.class_names))
         self.select(*(self._selection or (0, 0)))
 
@@ -357,7 +397,7 @@ class LayersTab(QWidget):
     def select(self, conv_index: int, channel: int) -> None:
         """Show how one feature map was made: its kernel and the input channels it read."""
         convs = [layer for layer in self.layers if layer.is_conv]
-        for widget in (self.selected, self.kernel, self.read, self.sliding_link):
+        for widget in (self.selected, self.kernel, self.read, self.sliding_link, self.switch_off, self.costs, self.needed):
             widget.setVisible(bool(convs))  # the last model's map would mislead
         if not convs:
             self._selection = None
@@ -366,6 +406,9 @@ class LayersTab(QWidget):
             return
         self._selection = (conv_index, channel)
         layer, weights = convs[conv_index], self._kernels[conv_index][channel]
+        if self.switch_off.isChecked() and self._switched != (layer.name, channel):
+            self._switch(layer.name, channel)  # the column is read again without this map, and selects it again
+            return
         self._selected_name = f"{layer.name} map {channel + 1}"
         fmap = layer.values[channel]
         self.selected.title.setText(f"Selected: {self._selected_name}")
@@ -384,7 +427,10 @@ class LayersTab(QWidget):
                           f"{count(len(weights), 'result')} {'are' if len(weights) > 1 else 'is'} added up, "
                           f"{combine}, and passed through {type(block.act).__name__}. Hover over the selected "
                           "map to see the sum at one place.")
+        if self._switched is not None:
+            self._how_made += " Switched off: every layer after it reads zeros from this map."
         self._show_unit(None)
+        self._describe_needed()
 
     def _show_unit(self, spot) -> None:
         """The arithmetic behind one value of the selected map, under the mouse: the window each kernel
@@ -412,5 +458,115 @@ class LayersTab(QWidget):
                  + (f", most from {most}" if channels > 1 else "")]
         if work.normalised is not None:
             steps.append(f"batch-normalised: {work.normalised:+.2f}")
-        steps.append(f"through {work.activation}: {work.value:.2f}, the map's value there.")
+        steps.append(f"through {work.activation}: {work.value:.2f}, the map's value there"
+                     + (" (switched off: the layers after it read 0)." if self._switched is not None else "."))
         self.formula.setText("; ".join(steps))
+
+    # --- a map switched off --------------------------------------------------------------------------
+    def _switch_toggled(self, on: bool) -> None:
+        if on and self._selection is not None:
+            conv = [layer for layer in self.layers if layer.is_conv][self._selection[0]]
+            self._switch(conv.name, self._selection[1])
+        elif not on and self._switched is not None:
+            self._reader, self._switched = self._predictor, None
+            self._stale = True
+            self._refresh()
+        else:
+            self._describe_needed()
+
+    def _switch(self, layer: str, channel: int) -> None:
+        """Follow the drawing through a copy of the model with this map off, and find what each map of its
+        layer is worth on test digits (once per layer and model)."""
+        self._switched = (layer, channel)
+        self._reader = Predictor(knocked_out(self._predictor.model, layer, channel), "cpu", self._predictor.metadata)
+        self._stale = True
+        self._refresh()
+        if layer not in self._needed:
+            self._find_needed(layer)
+
+    def _find_needed(self, layer: str) -> None:
+        self._needed_wanted = layer
+        if self._needed_worker is not None:  # the layer under way is of no use now; this one follows it
+            self._needed_worker.stop()
+            return
+        predictor = self._predictor
+        self._needed_worker = worker = FunctionWorker(lambda: self._maps_needed(predictor, layer, worker.stopping.is_set))
+        worker.succeeded.connect(lambda needed, wanted=predictor: self._needed_found(needed, wanted))
+        worker.failed.connect(lambda exc: self.needed.setText(f"Could not read the test digits: {exc or type(exc).__name__}"))
+        worker.done.connect(self._needed_done)
+        start_in_thread(worker, self, "maps-needed")
+
+    @staticmethod
+    def _maps_needed(predictor: Predictor, layer: str, stop) -> MapsNeeded | None:
+        data = pictured_test_set(predictor.metadata.get("dataset"))
+        images = data.test_images[:TEST_DIGITS].float() / 255
+        return maps_needed(predictor.model, layer, images, data.test_labels[:TEST_DIGITS], len(predictor.class_names), stop)
+
+    def _needed_found(self, needed: MapsNeeded | None, wanted: Predictor) -> None:
+        if needed is not None and wanted is self._predictor:
+            self._needed[needed.layer] = needed
+            self._describe_needed()
+
+    def _needed_done(self) -> None:
+        self._needed_worker = None
+        wanted = self._needed_wanted
+        if self._switched is not None and self._switched[0] == wanted and wanted not in self._needed:
+            self._find_needed(wanted)
+
+    def _cost_clicked(self, event) -> None:
+        """A click on a map's bar switches that map off instead."""
+        if self._switched is None or self._selection is None:
+            return
+        x = self.costs.getPlotItem().vb.mapSceneToView(event.scenePos()).x()
+        needed = self._needed.get(self._switched[0])
+        if needed is not None and 1 <= round(x) <= len(needed.without):
+            self.select(self._selection[0], round(x) - 1)
+
+    @property
+    def finding_needed(self) -> bool:
+        return self._needed_worker is not None
+
+    def stop_work(self) -> None:
+        """End the reading of test digits under way (the window closing)."""
+        self._needed_wanted = None
+        if self._needed_worker is not None:
+            self._needed_worker.stop()
+
+    def _describe_needed(self) -> None:
+        """What the drawing and the test digits lose without the map switched off."""
+        needed = self._needed.get(self._switched[0]) if self._switched else None
+        self.costs.setVisible(needed is not None)
+        if self._switched is None:
+            self.needed.setText("")
+            return
+        layer, channel = self._switched
+        names = list(self._predictor.class_names)
+        pixels, _ = self._followed()
+        kept, lost = self._predictor.probabilities(pixels), self._reader.probabilities(pixels)
+        before, after = names[int(kept.argmax())], names[int(lost.argmax())]
+        said = (f"Without {layer} map {channel + 1} the drawing is still read as {after} ({lost.max():.0%}; with it "
+                f"{kept.max():.0%})." if before == after else
+                f"Without {layer} map {channel + 1} the drawing is read as {after} ({lost.max():.0%}), not as {before} "
+                f"({kept.max():.0%} with it).")
+        test = f"{pictured_test_spec(self._predictor.metadata.get('dataset')).short_title} test {items_noun(names)}"
+        if needed is None:
+            maps = next(view.values.shape[0] for view in self.layers if view.name == layer)
+            self.needed.setText(f"{said} Reading {TEST_DIGITS:,} {test} without each of {layer}'s {maps} maps in turn…")
+            return
+        costs = (needed.accuracy - needed.without.astype(np.float64)) * 100  # pyqtgraph's ranges overflow on float32
+        brushes = [pg.mkBrush(ACCENT if i == channel else MUTED) for i in range(len(costs))]
+        self.costs_bars.setOpts(x=np.arange(1, len(costs) + 1), height=costs, width=0.7, brushes=brushes)
+        self.costs.setXRange(0.5, len(costs) + 0.5, padding=0)
+        self.costs.setYRange(min(0.0, float(costs.min())), max(float(costs.max()), 0.1), padding=0.05)
+        worst, drop = needed.hardest_hit(channel)
+        rank = needed.rank(channel)
+        place = "the most needed" if rank == 1 else f"the {_ordinal(rank)} most needed"
+        self.needed.setText(
+            f"{said} Of {TEST_DIGITS:,} {test}, {needed.accuracy:.2%} are read right with every map and "
+            f"{needed.without[channel]:.2%} without this one ({needed.cost(channel) * 100:.2f} points fewer; the class "
+            f"that loses most: {names[worst]}, {drop * 100:.1f} points). It is {place} of {layer}'s {len(costs)} maps "
+            f"(bars: each one's cost in points; the median {np.median(costs):.2f}); click a map to switch it off instead.")
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"

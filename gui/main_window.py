@@ -547,6 +547,7 @@ class MainWindow(QMainWindow):
         self.train_tab.stop_work()  # seconds of work, of no use once the window is gone
         self.evaluate_tab.stop_work()
         self.kernels_tab.stop_work()
+        self.layers_tab.stop_work()
         self.personal.stop_work()
         for thread in self.findChildren(QThread):  # an evaluation or Personalise still at work
             thread.wait()

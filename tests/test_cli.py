@@ -180,6 +180,32 @@ def test_evaluate_lays_out_the_map_of_the_digits(tiny_mnist_dir, tmp_path):
     assert "placing the digits on the map" in out.stderr
 
 
+def test_evaluate_switches_each_map_of_a_layer_off_as_the_layers_tab_does(tiny_mnist_dir, mnist):
+    from engine.ablation import knocked_out
+    from engine.predict import Predictor
+
+    out = main("evaluate", "--json", "--data-dir", tiny_mnist_dir, "--switch-off", "conv1")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    without = report["switched_off"]
+    assert without["layer"] == "conv1" and without["accuracy"] == pytest.approx(report["accuracy"])
+    assert sorted(m["map"] for m in without["maps"]) == list(range(1, 17))
+    accuracies = [m["accuracy"] for m in without["maps"]]
+    assert accuracies == sorted(accuracies) and accuracies[0] < report["accuracy"]  # the costliest first, and it costs
+    costliest = without["maps"][0]
+    images, labels = mnist.test_images[:512].float().unsqueeze(1) / 255, mnist.test_labels[:512]
+    with torch.no_grad():
+        read = knocked_out(Predictor.load().model, "conv1", costliest["map"] - 1)(images).argmax(1)
+    assert costliest["accuracy"] == pytest.approx(float((read == labels).float().mean()))
+    lost = labels == int(costliest["class_that_loses_most"])
+    assert costliest["its_loss"] > 0 and float((read[lost] == labels[lost]).float().mean()) < 1
+    table = main("evaluate", "--data-dir", tiny_mnist_dir, "--switch-off", "conv2")
+    assert table.returncode == 0 and "each of conv2's 32 maps switched off" in table.stdout
+    wrong = main("evaluate", "--data-dir", tiny_mnist_dir, "--switch-off", "fc1")  # refused before anything is read
+    assert wrong.returncode == 2 and wrong.stderr.strip() == (
+        "error: digitnet has no conv layer 'fc1'; its maps are in conv1, conv2, conv3, conv4, conv5")
+
+
 def test_evaluate_tables(tiny_mnist_dir):
     out = main("evaluate", "--data-dir", tiny_mnist_dir)
     assert out.returncode == 0 and "per-class accuracy" in out.stdout and "confusion matrix" in out.stdout

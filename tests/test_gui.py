@@ -2640,3 +2640,31 @@ def test_a_running_worker_that_its_starter_forgets_finishes_rather_than_being_de
         gc.collect()
     qtbot.waitUntil(lambda: gc.collect() is not None and len(finished) == 8, timeout=10_000)
     assert finished == ["done"] * 8
+
+
+def test_a_map_switched_off_in_the_layers_tab_is_read_as_zeros_and_its_worth_is_shown(window, qtbot, tiny_data):
+    from engine.ablation import knocked_out
+
+    tab = window.layers_tab
+    window.tabs.setCurrentWidget(tab)
+    model = window.active.predictor.model
+    tab.select(0, 8)
+    followed = tab._followed()[0]
+    assert tab.layers[0].values[8].max() > 0.5 and not tab.switch_off.isHidden()
+    tab.switch_off.setChecked(True)  # conv1's ninth map off: the column is read through a copy without it
+    assert np.all(tab.layers[0].values[8] == 0) and np.all(tab._rows["conv1"].tiles[8] == 0)
+    expected = knocked_out(model, "conv1", 8)
+    with torch.no_grad():
+        logits = expected(torch.from_numpy(followed).view(1, 1, 28, 28))[0].numpy()
+    np.testing.assert_allclose(tab._logits, logits, atol=1e-5)
+    assert tab.needed.text().startswith("Without conv1 map 9 the drawing is")
+    qtbot.waitUntil(lambda: not tab.finding_needed and "most needed" in tab.needed.text(), timeout=30_000)
+    assert "of conv1's 16 maps" in tab.needed.text() and not tab.costs.isHidden()
+    assert len(tab.costs_bars.opts["height"]) == 16
+    tab.select(1, 5)  # another layer's map: it is switched off instead, and its layer's worth found
+    assert np.all(tab.layers[1].values[5] == 0) and tab.layers[0].values[8].max() > 0.5
+    qtbot.waitUntil(lambda: "of conv2's 32 maps" in tab.needed.text(), timeout=30_000)
+    tab.switch_off.setChecked(False)  # on again: the model itself
+    np.testing.assert_array_equal(tab.layers[1].values, window.active.predictor.layers(followed)[1].values)
+    assert tab.needed.text() == "" and tab.costs.isHidden()
+    assert not model.features.conv1._forward_hooks and not model.features.conv2._forward_hooks
