@@ -9,7 +9,7 @@ from cli.options import STDIN, add_model_argument, failure_line, input_name, rea
 from cli.progress import ProgressBar
 from engine.datasets import MIXED, DATASET_NAMES, load_dataset
 from engine.digit_map import hidden_features, nearest
-from engine.explain import overlay_picture
+from engine.explain import METHODS, PATCH, overlay_picture
 from engine.idx import DatasetError
 from engine.invariance import CHANGES, sweep
 from engine.predict import Predictor, as_number
@@ -23,13 +23,16 @@ ALIKE = 10  # test digits named as those most like an image
 def add_parser(sub) -> None:
     p = sub.add_parser("explain", help="show which pixels made the network read each image as it did",
                        description="Read the digit in each image and attribute the answer to the pixels of the "
-                                   "network's 28×28 input (integrated gradients from a blank input): positive "
-                                   "pixels push toward the answer, negative ones away from it. The exit status "
-                                   "is non-zero if any file failed.")
+                                   "network's 28×28 input (integrated gradients from a blank input, or how far the "
+                                   "answer's score falls with a patch covered): positive pixels push toward the "
+                                   "answer, negative ones away from it. The exit status is non-zero if any file failed.")
     p.add_argument("images", nargs="+", metavar="IMAGE",
                    help="a picture file, - for one piped in on standard input, or a test set's image by its number as "
                         "the Evaluate tab gives it (pen#285, mnist#2035, fashion-mnist#7), read exactly as the "
                         "evaluation read it")
+    p.add_argument("--method", choices=tuple(METHODS), default="gradients",
+                   help="how the map is made, as the Draw tab's choice under the map of why: gradients (integrated "
+                        f"gradients, the default) or occlusion (each {PATCH}×{PATCH} patch erased in turn)")
     p.add_argument("--out", metavar="DIR", help="write NAME-why.png per image: the input, red toward the answer, blue against")
     p.add_argument("--alike", choices=TEST_SETS, metavar="SET",
                    help=f"also name the {ALIKE} images of this test set ({', '.join(TEST_SETS)}) that the network's last "
@@ -82,7 +85,7 @@ class Likeness:
 
 
 def explain_one(predictor: Predictor, path: str, out: Path | None, likeness: Likeness | None = None,
-                changes: tuple[str, ...] = ()) -> dict:
+                changes: tuple[str, ...] = (), method: str = "gradients") -> dict:
     try:
         picture, label = read_input(path)
         predictions = predictor.read(picture)
@@ -94,7 +97,7 @@ def explain_one(predictor: Predictor, path: str, out: Path | None, likeness: Lik
     prediction = predictions[0]
     if prediction.digit is None:
         return {"path": path, "digit": None, "error": prediction.error}
-    explanation = predictor.explain(prediction)
+    explanation = predictor.explain(prediction, method=method)
     record = {"path": path, "digit": prediction.digit, "class": prediction.name, "confidence": round(prediction.confidence, 6),
               "runner_up": prediction.runner_up, **({} if label is None else {"label": label}),
               "pixels": prediction.pixels.round(4).tolist(), "saliency": explanation.saliency.round(5).tolist()}
@@ -126,7 +129,7 @@ def run(args) -> int:
     failures = 0
     changes = tuple(CHANGES) if "all" in (args.changed or ()) else tuple(dict.fromkeys(args.changed or ()))
     for path in args.images:
-        record = explain_one(predictor, path, out, likeness, changes)
+        record = explain_one(predictor, path, out, likeness, changes, args.method)
         failures += "error" in record
         if args.json:
             print(json.dumps(record), flush=True)

@@ -9,7 +9,7 @@ from engine.calibrate import temperature_of
 from engine.checkpoint import load_checkpoint
 from engine.datasets import DIGITS, are_digits
 from engine.device import resolve_device
-from engine.explain import Explanation, integrated_gradients, one_hot
+from engine.explain import METHODS, Explanation, one_hot
 from engine.paths import default_model_path
 from engine.preprocess import PreparedImage, prepare_digits, prepare_image
 
@@ -129,15 +129,15 @@ class Predictor:
         which digits are alike."""
         return self.layers(pixels)[-1].values.reshape(-1)
 
-    def explain(self, prediction: Prediction, versus: int | None = None) -> Explanation:
+    def explain(self, prediction: Prediction, versus: int | None = None, method: str = "gradients") -> Explanation:
         """Which pixels of the input made the network answer ``prediction.digit`` (engine/explain.py);
-        with ``versus``, rather than that class (e.g. the runner-up)."""
+        with ``versus``, rather than that class (e.g. the runner-up); by ``method``, a key of METHODS."""
         classes = len(prediction.probabilities)
         weights = one_hot(prediction.digit, classes)
         if versus is not None:
             weights = weights - one_hot(versus, classes)
-        (saliency,) = integrated_gradients(self.model, prediction.pixels, weights)
-        return Explanation(prediction.digit, versus, saliency)
+        (saliency,) = METHODS[method](self.model, prediction.pixels, weights)
+        return Explanation(prediction.digit, versus, saliency, method)
 
     def kernels(self) -> list[np.ndarray]:
         """Every conv layer's weights (out × in × k × k), in order."""

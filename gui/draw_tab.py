@@ -9,11 +9,11 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QGuiApplication, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
-    QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget,
 )
 
 from engine.datasets import DIGITS, items_noun
-from engine.explain import Explanation, overlay_rgba
+from engine.explain import PATCH, Explanation, overlay_rgba
 from engine.predict import Prediction, as_number
 from gui.settings import DEFAULTS, remember, remembered
 from gui.active_model import ActiveModel
@@ -26,6 +26,16 @@ PREDICT_EVERY_MS = 30  # while a stroke grows, predict at most this often
 HINT = "Draw a digit from 0 to 9 in the box"
 PREVIEW_SCALE = 6
 SMALLEST_PREVIEW_SCALE = 3
+# How the map of why may be made (engine.explain.METHODS): the choice's name, what it computes, and its legend.
+WHY_METHODS = {
+    "gradients": ("Gradients", "Integrated gradients: how much each input pixel adds to the answer's score rather than "
+                               "the runner-up's, from a blank input to your drawing",
+                  "Red: strokes that make it a {digit}. Blue: strokes that pull it toward {other}."),
+    "occlusion": ("Covering parts", f"Covering parts (occlusion): how far the answer's lead over the runner-up falls when "
+                                    f"a {PATCH}×{PATCH} patch over each pixel is erased, 100 covered copies of your "
+                                    "drawing read at once",
+                  "Red: strokes whose covering lowers the {digit}'s lead over {other}. Blue: covering them raises it."),
+}
 
 
 def array_to_pixmap(pixels: np.ndarray, scale: int, overlay: np.ndarray | None = None) -> QPixmap:
@@ -189,8 +199,7 @@ class DrawTab(QWidget):
         self.latency_label = QLabel("")
         self.latency_label.setStyleSheet(f"color: {MUTED}")
         self.why_title = section_label("Why")
-        self.why = PixelPicture("whyMap", "Integrated gradients: how much each input pixel adds to the answer's "
-                                 "score rather than the runner-up's, from a blank input to your drawing")
+        self.why = PixelPicture("whyMap", WHY_METHODS["gradients"][1])
         self.why_legend = QLabel("")
         self.why_legend.setWordWrap(True)
         self.why_legend.setTextFormat(Qt.TextFormat.RichText)
@@ -201,6 +210,13 @@ class DrawTab(QWidget):
         for widget, name in ((self.canvas, "drawing"), (self.preview, "network-input"), (self.why, "why"),
                              (self.chart, "probabilities")):
             add_picture_menu(widget, name)
+        self.why_method = QComboBox()
+        self.why_method.setObjectName("whyMethod")
+        for method, (name, tip, _legend) in WHY_METHODS.items():
+            self.why_method.addItem(name, method)
+            self.why_method.setItemData(self.why_method.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.why_method.setToolTip("How the map of why is made")
+        self.why_method.currentIndexChanged.connect(lambda _index: self._method_changed())
         self.why_on_canvas = QCheckBox("Show on the canvas", checked=True)
         self.why_on_canvas.setToolTip("Lay the map over your drawing when a stroke ends")
         self.why_on_canvas.toggled.connect(self._show_overlay)
@@ -217,7 +233,10 @@ class DrawTab(QWidget):
         preview_row.addWidget(self.latency_label, 2, 0)
         preview_row.addWidget(self.why_title, 0, 1)
         preview_row.addWidget(self.why, 1, 1)
-        preview_row.addWidget(self.why_on_canvas, 2, 1)
+        why_controls = QVBoxLayout()
+        why_controls.addWidget(self.why_method)
+        why_controls.addWidget(self.why_on_canvas)
+        preview_row.addLayout(why_controls, 2, 1)
         preview_row.addWidget(self.why_legend, 3, 0, 1, 2)
         right.addLayout(preview_row)
         self.extra = QVBoxLayout()  # room for the personal-samples controls
@@ -249,10 +268,12 @@ class DrawTab(QWidget):
     def restore_state(self, store: QSettings) -> None:
         self.pen_slider.setValue(remembered(store, "pen_width"))
         self.why_on_canvas.setChecked(remembered(store, "why_on_canvas"))
+        self.why_method.setCurrentIndex(max(0, self.why_method.findData(remembered(store, "why_method"))))
 
     def save_state(self, store: QSettings) -> None:
         remember(store, "pen_width", self.pen_slider.value())
         remember(store, "why_on_canvas", self.why_on_canvas.isChecked())
+        remember(store, "why_method", self.why_method.currentData())
 
     def _schedule(self) -> None:
         if not self._timer.isActive():
@@ -294,7 +315,7 @@ class DrawTab(QWidget):
             return  # the drawing changed since the stroke ended
         start = time.perf_counter()
         try:
-            explanation = self.active.predictor.explain(prediction, versus=prediction.runner_up)
+            explanation = self.active.predictor.explain(prediction, prediction.runner_up, self.why_method.currentData())
         except RuntimeError as exc:  # e.g. out of memory on the device: the prediction still stands
             log.exception("explaining the drawing failed")
             self.why_legend.setText(html.escape(f"Could not compute why: {exc}"))
@@ -305,14 +326,20 @@ class DrawTab(QWidget):
         names = prediction.class_names
         digit, other = names[explanation.digit], names[explanation.versus]
         self.why_title.setText(f"Why {digit}, not {other}")
-        self.why_legend.setText(f"Red: strokes that make it a {digit}. Blue: strokes that pull it toward {other}. "
-                                f'<a href="likes">The test {items_noun(names)} most like it</a> · '
+        legend = WHY_METHODS[explanation.method][2].format(digit=digit, other=other)
+        self.why_legend.setText(f'{html.escape(legend, quote=False)} <a href="likes">The test {items_noun(names)} most like it</a> · '
                                 '<a href="turned">Turned and moved</a>')
         self.why_legend.setStyleSheet(f"color: {MUTED}")
         self._overlay_rgba = overlay_rgba(explanation.saliency)
         self.why.show_pixels(prediction.pixels, self._overlay_rgba)
         self._show_overlay()
         self.explained.emit(explanation)
+
+    def _method_changed(self) -> None:
+        """The map made the other way, for the drawing shown (its stroke has ended)."""
+        self.why.setToolTip(WHY_METHODS[self.why_method.currentData()][1])
+        if self.explanation is not None:
+            self._explain()
 
     def _show_overlay(self) -> None:
         """The current map on the canvas too, when asked for and still about the drawing shown."""

@@ -14,6 +14,7 @@ class Remembered:
     tab: int = 0  # the open tab
     pen_width: int = 18  # the Draw tab's pen, in pixels of the 280 px canvas
     why_on_canvas: bool = True  # lay the map of why over the drawing
+    why_method: str = "gradients"  # how that map is made (engine.explain.METHODS)
     train_config: str = ""  # the Train tab's choices, as TrainConfig JSON ("" = the defaults)
     custom_layers: str = ""  # the network the user wrote, kept while a zoo network is chosen
     last_model_dir: str = ""  # where Load / Save model last looked

@@ -271,6 +271,9 @@ def test_every_command_has_help():
 
 
 def test_explain_json_contract_and_overlays(images, mnist, tmp_path):
+    from engine.explain import occlusion, one_hot
+    from engine.predict import Predictor
+
     out = main("explain", images["digit0"], images["blank"], "--out", tmp_path / "why", "--json")
     assert out.returncode == 1  # the blank image failed; the digit was still explained
     good, blank = [json.loads(line) for line in out.stdout.splitlines()]
@@ -281,6 +284,12 @@ def test_explain_json_contract_and_overlays(images, mnist, tmp_path):
     assert Image.open(good["overlay"]).size == (280, 280)
     assert blank["digit"] is None and "Nothing drawn" in blank["error"]
     assert sorted(p.name for p in (tmp_path / "why").iterdir()) == ["digit0-why.png"]
+    covered = main("explain", images["digit0"], "--method", "occlusion", "--json")  # the Draw tab's other way
+    assert covered.returncode == 0
+    record = json.loads(covered.stdout)
+    expected = occlusion(Predictor.load().model, np.array(record["pixels"], np.float32), one_hot(record["digit"], 10))[0]
+    np.testing.assert_allclose(record["saliency"], expected, atol=1e-3)  # (pixels rounded to 4 places)
+    assert not np.allclose(record["saliency"], saliency, atol=1e-2)
 
 
 def test_explain_reads_a_test_image_by_its_number_as_evaluation_does(mnist):

@@ -7,7 +7,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from conftest import mnist_digit_as_drawing
-from engine.explain import deletion_drops, integrated_gradients, one_hot, overlay_picture
+from engine.explain import PATCH, PATCH_STRIDE, deletion_drops, integrated_gradients, occlusion, one_hot, overlay_picture
 from engine.pendigits import TEST_WRITERS, draw, parse_unipen
 from engine.datasets import pen_file
 from engine.predict import Predictor
@@ -58,11 +58,44 @@ def test_the_contrast_is_the_answer_minus_the_runner_up(predictor, mnist):
     np.testing.assert_allclose(contrast.saliency, answer - runner_up, atol=1e-4)
 
 
-def test_erasing_the_most_attributed_ink_hurts_twice_as_much_as_erasing_random_ink(predictor, real_drawings):
+def test_covering_a_patch_takes_away_what_the_network_read_there():
+    """On a network whose score is a weighted sum of the pixels, erasing a patch takes away exactly the sum of
+    its ink times its weights: each pixel's share is checked against a loop over the patches."""
+    torch.manual_seed(0)
+    linear = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 3)).eval()
+    pixels = np.zeros((28, 28), np.float32)
+    pixels[6:22, 12:15] = np.linspace(0.4, 1.0, 16)[:, None]  # a bar, brighter downwards
+    weights = np.array([[1.0, -1.0, 0.0], [0.0, 0.0, 1.0]], np.float32)
+    maps = occlusion(linear, pixels, weights)
+    per_pixel = (weights @ linear[1].weight.detach().numpy()).reshape(2, 28, 28) * pixels  # each pixel's part of the score
+    falls, counts = np.zeros((2, 28, 28)), np.zeros((28, 28))
+    starts = range(-(PATCH // 2), 28 - PATCH // 2, PATCH_STRIDE)
+    for top in starts:
+        for left in starts:
+            rows, cols = slice(max(0, top), top + PATCH), slice(max(0, left), left + PATCH)
+            falls[:, rows, cols] += per_pixel[:, rows, cols].sum((1, 2))[:, None, None]
+            counts[rows, cols] += 1
+    assert counts.min() >= 1  # every pixel is covered by some patch
+    np.testing.assert_allclose(maps, falls / counts * pixels, atol=1e-4)
+    assert np.all(maps[:, pixels == 0] == 0) and np.abs(maps).max() > 0  # no ink, no share
+
+
+def test_the_map_made_by_covering_parts_is_the_contrast_asked_for(predictor, mnist):
+    prediction = predictor.predict(mnist_digit_as_drawing(mnist.test_images[3]))
+    covered = predictor.explain(prediction, prediction.runner_up, "occlusion")
+    assert covered.method == "occlusion" and covered.versus == prediction.runner_up
+    answer, runner_up = occlusion(predictor.model, prediction.pixels,
+                                  np.stack([one_hot(prediction.digit, 10), one_hot(prediction.runner_up, 10)]))
+    np.testing.assert_allclose(covered.saliency, answer - runner_up, atol=1e-4)
+    assert covered.saliency.max() > 0  # some stroke holds up the answer's lead
+
+
+@pytest.mark.parametrize("method", ["gradients", "occlusion"])
+def test_erasing_the_most_attributed_ink_hurts_twice_as_much_as_erasing_random_ink(predictor, real_drawings, method):
     top, random = [], []
     for drawing, _label in real_drawings:
         prediction = predictor.predict(drawing)
-        saliency = predictor.explain(prediction).saliency
+        saliency = predictor.explain(prediction, method=method).saliency
         drops = deletion_drops(predictor.probabilities, prediction.pixels, saliency, prediction.digit)
         top.append(drops[0])
         random.append(drops[1])

@@ -184,6 +184,31 @@ def test_why_map_follows_real_strokes_onto_the_panel_and_the_canvas(window, qtbo
     assert tab.explanation is None
 
 
+def test_the_map_of_why_can_be_made_by_covering_parts_and_the_choice_is_remembered(window, qtbot, settings):
+    tab = window.draw_tab
+    draw_strokes(tab.canvas, STROKES[7])
+    qtbot.waitUntil(lambda: tab.explanation is not None, timeout=5000)
+    gradients = tab.explanation
+    assert gradients.method == "gradients" and tab.why_legend.text().startswith("Red: strokes that make it a 7.")
+    tab.why_method.setCurrentIndex(tab.why_method.findData("occlusion"))  # the same drawing, its map made again
+    prediction = tab.last_prediction
+    covered = tab.explanation
+    assert covered.method == "occlusion" and covered is not gradients and tab.canvas.has_overlay()
+    expected = window.active.predictor.explain(prediction, prediction.runner_up, "occlusion")
+    np.testing.assert_allclose(covered.saliency, expected.saliency, atol=1e-5)
+    assert not np.allclose(covered.saliency, gradients.saliency, atol=1e-3)
+    assert tab.why_legend.text().startswith(f"Red: strokes whose covering lowers the 7's lead over {prediction.runner_up}.")
+    assert "patch over each pixel is erased" in tab.why.toolTip()
+    window._save_settings()
+    again = MainWindow(settings=settings)
+    qtbot.addWidget(again)
+    assert again.draw_tab.why_method.currentData() == "occlusion"
+    settings.setValue("why_method", "tea leaves")  # a value no version wrote: the default
+    fallen_back = MainWindow(settings=settings)
+    qtbot.addWidget(fallen_back)
+    assert fallen_back.draw_tab.why_method.currentData() == "gradients"
+
+
 def test_a_tap_of_the_pen_is_not_read_as_a_digit(window):
     """A dot fitted into the network's box is a filled disc, which it would read as a 0."""
     draw_strokes(window.draw_tab.canvas, [[(0.5, 0.5)]])
