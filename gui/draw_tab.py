@@ -26,15 +26,18 @@ PREDICT_EVERY_MS = 30  # while a stroke grows, predict at most this often
 HINT = "Draw a digit from 0 to 9 in the box"
 PREVIEW_SCALE = 6
 SMALLEST_PREVIEW_SCALE = 3
-# How the map of why may be made (engine.explain.METHODS): the choice's name, what it computes, and its legend.
+# How the map of why may be made (engine.explain.METHODS): the choice's name, what it computes, and its legend
+# against another class and for the answer alone (its own bar clicked).
 WHY_METHODS = {
     "gradients": ("Gradients", "Integrated gradients: how much each input pixel adds to the answer's score rather than "
-                               "the runner-up's, from a blank input to your drawing",
-                  "Red: strokes that make it a {digit}. Blue: strokes that pull it toward {other}."),
-    "occlusion": ("Covering parts", f"Covering parts (occlusion): how far the answer's lead over the runner-up falls when "
-                                    f"a {PATCH}×{PATCH} patch over each pixel is erased, 100 covered copies of your "
-                                    "drawing read at once",
-                  "Red: strokes whose covering lowers the {digit}'s lead over {other}. Blue: covering them raises it."),
+                               "the runner-up's (or a class whose bar you click), from a blank input to your drawing",
+                  ("Red: strokes that make it a {digit}. Blue: strokes that pull it toward {other}.",
+                   "Red: strokes that add to the {digit}'s score. Blue: strokes that take from it.")),
+    "occlusion": ("Covering parts", f"Covering parts (occlusion): how far the answer's lead over the runner-up (or a class "
+                                    f"whose bar you click) falls when a {PATCH}×{PATCH} patch over each pixel is erased, "
+                                    "100 covered copies of your drawing read at once",
+                  ("Red: strokes whose covering lowers the {digit}'s lead over {other}. Blue: covering them raises it.",
+                   "Red: strokes whose covering lowers the {digit}'s score. Blue: covering them raises it.")),
 }
 
 
@@ -97,8 +100,11 @@ class PixelPicture(QLabel):
 
 
 class ProbabilityChart(pg.PlotWidget):
+    classClicked = Signal(int)  # a class's bar (or the column above it) clicked
+
     def __init__(self, parent=None):
         super().__init__(parent, background=None)
+        self._classes = 10
         self.setMenuEnabled(False)
         self.setMouseEnabled(False, False)
         self.hideButtons()
@@ -109,10 +115,19 @@ class ProbabilityChart(pg.PlotWidget):
         self.showGrid(y=True, alpha=0.15)
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.72, brushes=bar_brushes(None))
         self.addItem(self.bars)
-        self.setMinimumHeight(80)  # with the rest of the panel, the Draw tab fits a 1366×768 screen unscrolled
+        self.setMinimumHeight(70)  # with the rest of the panel, the Draw tab fits a 1366×768 screen unscrolled
+        self.setToolTip("Click a class's bar to ask why the answer is not that class (the answer's own bar: why it is "
+                        "the answer at all)")
+        self.scene().sigMouseClicked.connect(self._clicked)
 
     def set_class_names(self, class_names) -> None:
+        self._classes = len(class_names)
         set_class_ticks(self.getAxis("bottom"), class_names)
+
+    def _clicked(self, event) -> None:
+        x = self.getPlotItem().vb.mapSceneToView(event.scenePos()).x()
+        if -0.5 < x < self._classes - 0.5:
+            self.classClicked.emit(int(round(x)))
 
     def show_probabilities(self, probabilities: np.ndarray, highlight: int | None) -> None:
         self.bars.setOpts(height=probabilities, brushes=bar_brushes(highlight))
@@ -133,6 +148,7 @@ class DrawTab(QWidget):
         self.digits_read: list[Prediction] = []  # every digit on the canvas, left to right ("42": two)
         self.explanation: Explanation | None = None
         self.explain_ms: list[float] = []
+        self.asked: int | None = None  # the class a click on its bar asked "why not" of, until the canvas is cleared
         # The map is computed on this thread just after the stroke-end prediction is shown: ~10 ms on
         # 2 cores fits one frame, and a worker thread would bring its own OpenMP team to compete for
         # the cores with the next stroke's predictions (p95 5-8 ms instead of 3-4; bench/gui_latency.py).
@@ -194,6 +210,7 @@ class DrawTab(QWidget):
         self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.confidence_label.setWordWrap(True)
         self.chart = ProbabilityChart()
+        self.chart.classClicked.connect(self.ask_why_not)
         self.preview = PixelPicture("networkInput", "Exactly what the network sees: your drawing cropped, "
                                      "scaled to 20 px, centred by mass in 28×28, white on black like MNIST")
         self.latency_label = QLabel("")
@@ -284,6 +301,7 @@ class DrawTab(QWidget):
         self._timer.stop()
         if self.canvas.is_empty():
             self.digits_read = []
+            self.asked = None  # a new drawing is asked of its runner-up again
             self._show_empty()
             self.predicted.emit(None)
             return
@@ -315,7 +333,7 @@ class DrawTab(QWidget):
             return  # the drawing changed since the stroke ended
         start = time.perf_counter()
         try:
-            explanation = self.active.predictor.explain(prediction, prediction.runner_up, self.why_method.currentData())
+            explanation = self.active.predictor.explain(prediction, self._versus(prediction), self.why_method.currentData())
         except RuntimeError as exc:  # e.g. out of memory on the device: the prediction still stands
             log.exception("explaining the drawing failed")
             self.why_legend.setText(html.escape(f"Could not compute why: {exc}"))
@@ -324,9 +342,11 @@ class DrawTab(QWidget):
         self.explain_ms.append((time.perf_counter() - start) * 1000)
         self.explanation = explanation
         names = prediction.class_names
-        digit, other = names[explanation.digit], names[explanation.versus]
-        self.why_title.setText(f"Why {digit}, not {other}")
-        legend = WHY_METHODS[explanation.method][2].format(digit=digit, other=other)
+        digit = names[explanation.digit]
+        other = names[explanation.versus] if explanation.versus is not None else None
+        self.why_title.setText(f"Why {digit}, not {other}" if other is not None else f"Why {digit}")
+        against, alone = WHY_METHODS[explanation.method][2]
+        legend = (against if other is not None else alone).format(digit=digit, other=other)
         self.why_legend.setText(f'{html.escape(legend, quote=False)} <a href="likes">The test {items_noun(names)} most like it</a> · '
                                 '<a href="turned">Turned and moved</a>')
         self.why_legend.setStyleSheet(f"color: {MUTED}")
@@ -334,6 +354,19 @@ class DrawTab(QWidget):
         self.why.show_pixels(prediction.pixels, self._overlay_rgba)
         self._show_overlay()
         self.explained.emit(explanation)
+
+    def _versus(self, prediction: Prediction) -> int | None:
+        """The class the map contrasts the answer with: the one whose bar was clicked, or the runner-up; none when
+        the answer's own bar was clicked."""
+        if self.asked is None or self.asked >= len(prediction.probabilities):
+            return prediction.runner_up
+        return None if self.asked == prediction.digit else self.asked
+
+    def ask_why_not(self, index: int) -> None:
+        """Contrast the answer with this class from now on (its own bar: the answer alone), and make the map again."""
+        self.asked = index
+        if self.explanation is not None:
+            self._explain()
 
     def _method_changed(self) -> None:
         """The map made the other way, for the drawing shown (its stroke has ended)."""

@@ -209,6 +209,34 @@ def test_the_map_of_why_can_be_made_by_covering_parts_and_the_choice_is_remember
     assert fallen_back.draw_tab.why_method.currentData() == "gradients"
 
 
+def test_a_click_on_a_class_bar_asks_why_the_answer_is_not_that_class(window, qtbot):
+    tab, chart = window.draw_tab, window.draw_tab.chart
+    draw_strokes(tab.canvas, STROKES[7])
+    qtbot.waitUntil(lambda: tab.explanation is not None, timeout=5000)
+    prediction = tab.last_prediction
+    asked = next(c for c in range(10) if c not in (7, prediction.runner_up))
+
+    def click(index):
+        place = chart.mapFromScene(chart.getPlotItem().vb.mapViewToScene(QPointF(index, 0.5)))
+        qtbot.mouseClick(chart.viewport(), Qt.MouseButton.LeftButton, pos=place)
+
+    click(asked)
+    assert tab.explanation.versus == asked and tab.why_title.text() == f"Why 7, not {asked}"
+    np.testing.assert_allclose(tab.explanation.saliency, window.active.predictor.explain(prediction, asked).saliency, atol=1e-5)
+    assert tab.why_legend.text().startswith(f"Red: strokes that make it a 7. Blue: strokes that pull it toward {asked}.")
+    click(7)  # the answer's own bar: why it is a 7 at all
+    assert tab.explanation.versus is None and tab.why_title.text() == "Why 7"
+    assert tab.why_legend.text().startswith("Red: strokes that add to the 7's score.")
+    press_and_move(tab.canvas, STROKES[1][0])  # drawing on: the question asked still stands
+    QTest.mouseRelease(tab.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, canvas_point(tab.canvas, *STROKES[1][0][-1]))
+    qtbot.waitUntil(lambda: tab.explanation is not None, timeout=5000)
+    assert tab.explanation.versus is None
+    tab.canvas.clear()  # a new drawing is asked of its runner-up again
+    draw_strokes(tab.canvas, STROKES[7])
+    qtbot.waitUntil(lambda: tab.explanation is not None, timeout=5000)
+    assert tab.explanation.versus == tab.last_prediction.runner_up
+
+
 def test_a_tap_of_the_pen_is_not_read_as_a_digit(window):
     """A dot fitted into the network's box is a filled disc, which it would read as a 0."""
     draw_strokes(window.draw_tab.canvas, [[(0.5, 0.5)]])
