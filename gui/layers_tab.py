@@ -23,6 +23,9 @@ from gui.workers import FunctionWorker, start_in_thread
 ROW_HEIGHT = 170  # pixels per layer in the column
 MAP_COLUMNS = 16
 HINT = "Hover over a map or bar to read its values; click a feature map to see how it was made."
+SWITCH_TIP = (f"Set the selected map to zero, whatever it reads, and follow the drawing through the network without it; "
+              f"and read {TEST_DIGITS:,} test images without each map of its layer in turn. Click other maps to switch "
+              "each off instead.")
 FIRST_SAMPLE = 7  # followed until the user draws: its bar and diagonal give the first maps edges to find
 
 
@@ -144,9 +147,7 @@ class LayersTab(QWidget):
         # What the map is for: the network read again without it, on the drawing and on test digits.
         self.switch_off = QCheckBox("Switch this map off")
         self.switch_off.setObjectName("switchMapOff")
-        self.switch_off.setToolTip("Set the selected map to zero, whatever it reads, and follow the drawing through "
-                                   f"the network without it; and read {TEST_DIGITS:,} test digits without each map "
-                                   "of its layer in turn. Click other maps to switch each off instead.")
+        self.switch_off.setToolTip(SWITCH_TIP)
         self.switch_off.toggled.connect(self._switch_toggled)
         self.needed = QLabel("")
         self.needed.setObjectName("mapNeeded")
@@ -225,7 +226,7 @@ class LayersTab(QWidget):
         self._live_step = snapshot.step
         self.switch_off.setChecked(False)  # each copy is another network: its maps' worth would be gone in a moment
         self.switch_off.setEnabled(False)
-        self.switch_off.setToolTip("Switching a map off waits for the run to end: its model changes every 20 batches.")
+        self.switch_off.setToolTip("Switching a map off waits for the run to end: its model changes every 20 batches")
         self._show_model(Predictor(snapshot.model, "cpu", {"class_names": list(snapshot.class_names)}),
                          f"Live from training, step {snapshot.step:,}: {snapshot.name}, from the input (top) to the answer",
                          another=first)
@@ -235,6 +236,7 @@ class LayersTab(QWidget):
         if self._live_step is not None:
             self.set_model(self._active)
         self.switch_off.setEnabled(True)
+        self.switch_off.setToolTip(SWITCH_TIP)
 
     def _show_model(self, predictor: Predictor, caption: str, another: bool = True) -> None:
         """Follow the drawing through ``predictor``. The rows are made again only for a model of other layers, so

@@ -814,10 +814,16 @@ def test_the_layers_tab_follows_the_model_live_while_a_run_trains(window, qtbot,
     np.testing.assert_allclose(maps, expected, atol=1e-6)  # the run's model at step 20, not the active one
     assert layers._predictor is window.active.predictor  # the run ended: the model it made is the one shown
     assert not layers.source.text().startswith("Live")
+    layers.switch_off.setChecked(True)  # conv2's fourth map off…
+    assert np.all(layers.layers[1].values[3] == 0)
     layers.show_live(snapshot)  # a run that ends without a model (stopped, failed) gives the tab back too
     assert layers.source.text().startswith("Live")
+    assert not layers.switch_off.isChecked() and not layers.switch_off.isEnabled()  # …on again while a run's copies come
+    assert layers.layers[1].values[3].max() > 0
     tab.run_ended.emit()
     assert layers._predictor is window.active.predictor and not layers.source.text().startswith("Live")
+    assert layers.switch_off.isEnabled() and "Set the selected map to zero" in layers.switch_off.toolTip()
+    layers.stop_work()
 
 
 def test_closing_the_window_stops_the_search_for_filter_patches_rather_than_waiting(window):
