@@ -10,6 +10,7 @@ from PIL import Image
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QDialog, QDialogButtonBox, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QVBoxLayout,
+    QWidget,
 )
 
 from engine import __version__
@@ -38,6 +39,7 @@ from gui.settings import (
     remember, remember_geometry, remember_splitters, remembered, remembered_geometry, restore_splitters,
 )
 from gui.style import follow_palette
+from gui.tour import Tour
 from gui.train_tab import TrainTab
 
 IMAGE_FILTER = f"Images ({' '.join('*' + s for s in IMAGE_SUFFIXES)});;All files (*)"
@@ -103,7 +105,14 @@ class MainWindow(QMainWindow):
                 (self.evaluate_tab, "Evaluate", "How well it reads a test set: which digits it confuses, and how sure it is")):
             self.tabs.add_page(page, title)
             self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
-        self.setCentralWidget(self.tabs)
+        self.tour = Tour(self)  # Help → Take the tour: a bar under the tabs, hidden until then
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.tabs, 1)
+        column.addWidget(self.tour)
+        self.setCentralWidget(central)
         self.setMinimumSize(SMALLEST_SIZE)
 
         self.model_status = QLabel()
@@ -160,8 +169,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Open image…", QKeySequence.StandardKey.Open, self.choose_image)
         samples_menu = file_menu.addMenu("Open a sample &drawing")  # a demo's digit, the same each time
         for digit in range(10):
-            samples_menu.addAction(f"&{digit}", lambda _checked=False, digit=digit: self.open_image(
-                str(sample_digit_path(digit)), ", a drawing shipped with the app"))
+            samples_menu.addAction(f"&{digit}", lambda _checked=False, digit=digit: self.open_sample(digit))
         file_menu.addSeparator()
         self._action(file_menu, "&Load model…", "Ctrl+L", self.choose_model)
         self.recent_menu = file_menu.addMenu("Load &recent model")
@@ -199,6 +207,7 @@ class MainWindow(QMainWindow):
         for chart in self._accuracy_charts():  # and on each chart's right-click menu
             chart.accuracy_scale.plot.addAction(self.error_rate_action)
         help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "Take the &tour", None, self.show_tour)
         self._action(help_menu, "&Keyboard shortcuts", QKeySequence.StandardKey.HelpContents, self.show_shortcuts)
         self._action(help_menu, "How a kernel &slides (size, padding, stride)…", None, lambda: self.show_sliding())
         self._action(help_menu, "&About Digit Studio", None, self.about)
@@ -372,6 +381,14 @@ class MainWindow(QMainWindow):
         if path:
             remember(self.settings, "last_image_dir", str(Path(path).parent))
             self.open_image(path)
+
+    def open_sample(self, digit: int) -> None:
+        """One of the app's sample drawings on the canvas, as File → Open a sample drawing gives it."""
+        self.open_image(str(sample_digit_path(digit)), ", a drawing shipped with the app")
+
+    def show_tour(self) -> None:
+        """Help → Take the tour, from its first stop (a tour under way starts again)."""
+        self.tour.start()
 
     def open_image(self, path: str, how: str = "", from_test_set: bool = False) -> None:
         """Show an image file on the canvas; it is read exactly as `predict` reads it."""

@@ -2727,3 +2727,30 @@ def test_a_map_switched_off_in_the_layers_tab_is_read_as_zeros_and_its_worth_is_
     np.testing.assert_array_equal(tab.layers[1].values, window.active.predictor.layers(followed)[1].values)
     assert tab.needed.text() == "" and tab.costs.isHidden()
     assert not model.features.conv1._forward_hooks and not model.features.conv2._forward_hooks
+
+
+def test_the_tour_opens_each_tab_in_turn_beside_what_to_try_there(window, qtbot):
+    from gui.tour import STOPS
+
+    tour = window.tour
+    assert tour.isHidden()
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    next(a for a in help_menu.actions() if a.text() == "Take the &tour").trigger()
+    assert tour.isVisible() and tour.count.text() == f"1 of {len(STOPS)}" and not tour.back.isEnabled()
+    assert window.tabs.currentWidget() is window.draw_tab
+    assert not window.draw_tab.canvas.is_empty() and window.draw_tab.last_prediction.digit == 7  # a sample to look at
+    seen = []
+    while tour.next.text() == "Next":
+        seen.append((window.tabs.currentWidget(), tour.title.text()))
+        qtbot.mouseClick(tour.next, Qt.MouseButton.LeftButton)
+    seen.append((window.tabs.currentWidget(), tour.title.text()))
+    assert seen == [(getattr(window, stop.tab), stop.title) for stop in STOPS]
+    qtbot.mouseClick(tour.back, Qt.MouseButton.LeftButton)
+    assert tour.title.text() == STOPS[-2].title and window.tabs.currentWidget() is getattr(window, STOPS[-2].tab)
+    qtbot.mouseClick(tour.next, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(tour.next, Qt.MouseButton.LeftButton)  # Finish
+    assert tour.isHidden()
+    window.draw_tab.canvas.clear()
+    draw_strokes(window.draw_tab.canvas, STROKES[4])
+    window.show_tour()  # from the start again; the user's own drawing stays
+    assert tour.isVisible() and tour.count.text() == f"1 of {len(STOPS)}" and window.draw_tab.last_prediction.digit == 4
