@@ -37,7 +37,7 @@ STOPS = (
          "sum worked out. <i>Switch this map off</i> reads your drawing, and 2,000 test digits, without it."),
     Stop("kernels_tab", "What each filter looks for",
          "The first two layers' kernels (blue negative, red positive), the test patches that excite each filter "
-         "most, and for each class the input the network finds most like it. <i>Replay</i> plays how the kernels "
+         "most, and for each class an input grown until the network is surest of it. <i>Replay</i> plays how the kernels "
          "formed while the model trained."),
     Stop("train_tab", "Train it yourself",
          "Choose the network, the data and the optimiser, then <b>Train</b>: the loss and accuracy are drawn as "
