@@ -70,17 +70,18 @@ def maps_needed(model: ZooNet, layer: str, images: torch.Tensor, labels: torch.T
     before, after = nn.Sequential(*model.features[:at]), nn.Sequential(*model.features[at:], model.classifier)
     device = next(model.parameters()).device
     maps_count = dict(model.features.named_children())[layer].conv.out_channels
-    right = torch.zeros(maps_count + 1, len(labels), dtype=torch.bool)  # row 0: every map on
+    # Row 0: every map on. Kept on the device until the end: no copy to the host, so no wait on a GPU, per map.
+    right = torch.zeros(maps_count + 1, len(labels), dtype=torch.bool, device=device)
     for start in range(0, len(labels), batch):
         x = images[start:start + batch].to(device).float().unsqueeze(1)
         y = labels[start:start + batch].to(device)
         maps = before(x)
-        right[0, start:start + len(y)] = (after(maps).argmax(1) == y).cpu()
+        right[0, start:start + len(y)] = after(maps).argmax(1) == y
         for channel in range(maps_count):
             if stop():
                 return None
-            right[channel + 1, start:start + len(y)] = (after(_without(maps, [channel])).argmax(1) == y).cpu()
-    labels = labels.cpu()
+            right[channel + 1, start:start + len(y)] = after(_without(maps, [channel])).argmax(1) == y
+    right, labels = right.cpu(), labels.cpu()
     per_class = torch.stack([right[:, labels == c].float().mean(1) if (labels == c).any() else torch.ones(maps_count + 1)
                              for c in range(classes)], 1).numpy()
     accuracy = right.float().mean(1).numpy()
