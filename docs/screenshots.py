@@ -211,6 +211,10 @@ def main(out_dir: Path) -> int:
     while window.draw_tab.explanation is None:
         wait(100)
     shoot("draw")
+    window.show_tour()  # Help → Take the tour, at its stop on the map of why
+    window.tour.show_stop(1)
+    shoot("tour")
+    window.tour.hide()
     teach_each_digit(window, shoot)
     draw_number(window, shoot)
     window.tabs.setCurrentWidget(window.layers_tab)
