@@ -76,8 +76,10 @@ def max_filter3(x: torch.Tensor) -> torch.Tensor:
     return torch.maximum(torch.maximum(rows[..., :-2, :], rows[..., 1:-1, :]), rows[..., 2:, :])
 
 
-def augment_batch(x: torch.Tensor, gen: torch.Generator, spec: AugmentSpec = AugmentSpec()) -> torch.Tensor:
-    """Return augmented copies of ``x`` (N×1×H×W floats in [0, 1], white ink on black)."""
+def augment_batch(x: torch.Tensor, gen: torch.Generator, spec: AugmentSpec = AugmentSpec(),
+                  return_reduced: bool = False):
+    """Return augmented copies of ``x`` (N×1×H×W floats in [0, 1], white ink on black); with ``return_reduced``,
+    also which of them were made a small scan (N bools, on x's device), as the Train tab's Batches page marks them."""
     n, _, h, w = x.shape
     dev = x.device
     angle = _uniform(n, -1, 1, gen, dev) * math.radians(spec.rotate_deg)
@@ -101,17 +103,19 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator, spec: AugmentSpec = Aug
         thicker = max_filter3(x)
         thinner = -max_filter3(-x)
         x = torch.where(amount > 0, x + amount * (thicker - x), x - amount * (thinner - x))
+    reduced = torch.zeros(n, dtype=torch.bool, device=dev)
     if spec.lowres > 0:
-        x = _low_resolution(x.clamp(0, 1), spec.lowres, gen)
-    return x.clamp_(0, 1)
+        x, reduced = _low_resolution(x.clamp(0, 1), spec.lowres, gen)
+    x = x.clamp_(0, 1)
+    return (x, reduced) if return_reduced else x
 
 
-def _low_resolution(x: torch.Tensor, share: float, gen: torch.Generator) -> torch.Tensor:
+def _low_resolution(x: torch.Tensor, share: float, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Reduce a random share of the images so the digit (20 px of 28) is 6–16 px high, binarise half
     of those at 30–60 % of full ink, either at that size (a binarising scanner) or after scaling back
     up (a small picture enlarged, then thresholded), and scale back up, smoothly or by repeating
     pixels as an image viewer's zoom does: one size per batch keeps it a few whole-batch tensor
-    operations."""
+    operations. Also gives which images were reduced."""
     n, _, h, w = x.shape
     dev = x.device
     picked = torch.rand(n, 1, 1, 1, generator=gen, device=dev) < share
@@ -130,7 +134,7 @@ def _low_resolution(x: torch.Tensor, share: float, gen: torch.Generator) -> torc
     big = torch.where(blocks, F.interpolate(small, size=(h, w), mode="nearest-exact"),
                       F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False))
     big = torch.where(binary & late, _kept_binary(big, (big > threshold).to(big.dtype)), big)
-    return torch.where(picked, big, x)
+    return torch.where(picked, big, x), picked.view(n)
 
 
 def _kept_binary(grey: torch.Tensor, binary: torch.Tensor) -> torch.Tensor:

@@ -104,6 +104,7 @@ class BatchShown:
     last_stage: bool = False  # the stage on small scans after the epochs
     warming_up: bool = False  # an epoch of the main set alone before the pen digits join (pen_warmup_epochs)
     class_names: tuple = ()
+    reduced: tuple = ()  # for each image, whether augmentation made it a small scan (or blocks)
 
 
 @dataclass(frozen=True)

@@ -465,7 +465,8 @@ class Trainer:
                 break
             scan = torch.randint(len(labels), (half,), generator=gen, device=device)
             own = self._train_idx[torch.randint(len(self._train_idx), (cfg.batch_size - half,), generator=gen, device=device)]
-            x = torch.cat([to_model_input(images[scan]), augment_batch(to_model_input(self._images[own]), gen, self._augment_spec)])
+            augmented, reduced = augment_batch(to_model_input(self._images[own]), gen, self._augment_spec, return_reduced=True)
+            x = torch.cat([to_model_input(images[scan]), augmented])
             y = torch.cat([labels[scan], self._labels[own]])
             logits, loss = self._learn(x, y, optimizer, scheduler)
             self._step += 1
@@ -474,7 +475,8 @@ class Trainer:
                 shown = min(BATCH_SHOWN // 2, half)  # as many of each half
                 rows = torch.cat([torch.arange(shown), half + torch.arange(min(shown, len(y) - half))]).to(device)
                 raw = torch.cat([images[scan], self._images[own]])
-                self._show_batch(x, raw, y, logits, kinds, float(cfg.epochs), rows, last_stage=True)
+                reduced = torch.cat([torch.zeros(half, dtype=torch.bool, device=device), reduced])
+                self._show_batch(x, raw, y, logits, kinds, reduced, float(cfg.epochs), rows, last_stage=True)
             loss_sum += loss.detach()
             pending += 1
             if step % report_every == 0 or step == steps:
@@ -509,17 +511,19 @@ class Trainer:
     def _batch_due(self) -> bool:
         return bool(self.batch_every) and self._step % self.batch_every == 0
 
-    def _show_batch(self, x, raw, y, logits, kinds, epoch: float, rows: torch.Tensor | None = None,
+    def _show_batch(self, x, raw, y, logits, kinds, reduced, epoch: float, rows: torch.Tensor | None = None,
                     last_stage: bool = False, warming_up: bool = False) -> None:
         """Send the batch's first images (or ``rows``) as the network was given them and as stored (``raw``),
-        what it read them as, and how many of each kind the whole batch holds."""
+        what it read them as, which augmentation made a small scan (``reduced``, or None), and how many of
+        each kind the whole batch holds."""
         rows = torch.arange(min(BATCH_SHOWN, len(y)), device=y.device) if rows is None else rows
         images = (x[rows, 0].float() * 255).round_().to(torch.uint8).cpu().numpy()
         counts = torch.bincount(kinds.long(), minlength=len(self._kind_names)).tolist()
         names = self._kind_names
         self._emit(BatchShown(self._step, epoch, images, raw[rows].cpu().numpy(), tuple(y[rows].tolist()), tuple(logits[rows].argmax(1).tolist()),
                               tuple(names[k] for k in kinds[rows].tolist()), names, tuple(counts), len(y),
-                              self.config.augment or last_stage, last_stage, warming_up, tuple(self._dataset.class_names)))
+                              self.config.augment or last_stage, last_stage, warming_up, tuple(self._dataset.class_names),
+                              reduced=tuple(reduced[rows].tolist()) if reduced is not None else (False,) * len(rows)))
 
     def _train_epoch(self, epoch: int) -> bool:
         """Train one epoch and report it; False when stopped part-way."""
@@ -549,12 +553,14 @@ class Trainer:
             x = to_model_input(raw)
             if self._probe and self._probe.due(self._step + 1):
                 self._probe.arm()
+            reduced = None
             if cfg.augment:
-                x = augment_batch(x, aug_gen, self._augment_spec)
+                x, reduced = augment_batch(x, aug_gen, self._augment_spec, return_reduced=True)
             logits, loss = self._learn(x, y, self._optimizer, self._scheduler)
             self._step += 1
             if self._batch_due():
-                self._show_batch(x, raw, y, logits, self._kinds[idx], epoch - 1 + batch / batches, warming_up=warming_up)
+                self._show_batch(x, raw, y, logits, self._kinds[idx], reduced, epoch - 1 + batch / batches,
+                                 warming_up=warming_up)
             loss_sum += loss.detach()
             correct += (logits.detach().argmax(1) == y).sum()
             seen += len(y)

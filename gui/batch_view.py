@@ -14,6 +14,7 @@ WAITING = ("The images of a training batch appear here when training starts, exa
            "them, a new batch every few seconds.")
 COLUMNS = 10
 KIND_COLOURS = ("#9ca3af", "#1f77b4", "#ff7f0e", "#9467bd")  # the main set, pen drawings, pen scans, small scans
+REDUCED_TIP = ", reduced to a small scan (or blocks) by Augment"
 
 
 class BatchView(TilePage):
@@ -53,13 +54,16 @@ class BatchView(TilePage):
         self.as_stored.setEnabled(event.augmented)  # else the two are the same
         self.draw_pictures(self._pictures_of(event))
         names, colours = event.class_names, dict(zip(event.kind_names, KIND_COLOURS))
-        for picture, caption, label, answer, kind in zip(self.pictures, self.captions, event.labels, event.answers, event.kinds):
+        reduced = event.reduced or (False,) * len(event.labels)
+        for picture, caption, label, answer, kind, small in zip(self.pictures, self.captions, event.labels, event.answers,
+                                                                event.kinds, reduced):
             right = answer == label
             caption.setText(short_name(names[label]) if right else f"{short_name(names[label])}→{short_name(names[answer])}")
             caption.setStyleSheet(f"color: {GOOD if right else BAD}")
-            picture.setStyleSheet(f"border: 2px solid {colours[kind]}")
-            picture.setToolTip(f"{names[label]}, {kind}: read as {names[answer]} in this step, before learning from it. "
-                               "Double-click to read it in the Draw tab.")
+            # Made a small scan by Augment: the same colour, dashed, as a scan is the same digit with less of it.
+            picture.setStyleSheet(f"border: 2px {'dashed' if small else 'solid'} {colours[kind]}")
+            picture.setToolTip(f"{names[label]}, {kind}{REDUCED_TIP if small else ''}: read as {names[answer]} in this "
+                               "step, before learning from it. Double-click to read it in the Draw tab.")
         right = sum(a == b for a, b in zip(event.answers, event.labels))
         where = "finishing on small scans" if event.last_stage else f"epoch {event.epoch:.2f}"
         self.header.setText(f"Step {event.step:,} ({where}): {right} of {len(event.labels)} read right before "
@@ -77,6 +81,9 @@ class BatchView(TilePage):
     def _note(self, event: BatchShown, colours: dict) -> str:
         legend = " · ".join(f"<span style='color:{colours[kind]}'>■</span> {kind} {count}"
                             for kind, count in zip(event.kind_names, event.counts) if count)
+        reduced = sum(event.reduced)
+        if reduced:  # of the images shown: the whole batch's count is not sent
+            legend += f"; a dashed frame: reduced to a small scan by Augment ({reduced} of these {len(event.labels)})"
         if event.last_stage:
             how = ("The last stage: half of each batch small binarised scans of the training writers' digits, half "
                    f"the run's usual images, augmented; {len(event.labels) // 2} of each shown.")
@@ -97,7 +104,8 @@ class BatchView(TilePage):
 
     def tile_source(self, index: int) -> str:
         stored = ", as stored" if self.as_stored.isChecked() else ""
-        return f"a training image of step {self.shown.step:,} ({self.shown.kinds[index]}{stored})"
+        reduced = REDUCED_TIP if not stored and self.shown.reduced and self.shown.reduced[index] else ""
+        return f"a training image of step {self.shown.step:,} ({self.shown.kinds[index]}{reduced}{stored})"
 
     def tile_label(self, index: int) -> str:
         return self.shown.class_names[self.shown.labels[index]]

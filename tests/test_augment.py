@@ -64,3 +64,16 @@ def test_low_resolution_views_are_blurred_or_binarised_and_keep_most_ink(small_m
         assert (y.sum((1, 2, 3)) >= 0.4 * x.sum((1, 2, 3))).all()
         none = augment_batch(x, torch.Generator().manual_seed(seed), AugmentSpec(**still, lowres=0.0))
         torch.testing.assert_close(none, x, atol=1e-5, rtol=0)
+
+
+def test_augment_says_which_images_it_made_a_small_scan(small_mnist):
+    """The images not picked for a low resolution are exactly what augmenting without it gives (its draws come
+    after the others'); those picked differ."""
+    x = small_mnist.train_images[:256].float().div(255).unsqueeze(1)
+    with_scans, reduced = augment_batch(x, torch.Generator().manual_seed(3), AugmentSpec(lowres=0.5), return_reduced=True)
+    without = augment_batch(x, torch.Generator().manual_seed(3), AugmentSpec(lowres=0.0))
+    assert reduced.shape == (256,) and reduced.dtype == torch.bool and 0.35 < reduced.float().mean() < 0.65
+    torch.testing.assert_close(with_scans[~reduced], without[~reduced])
+    assert all(not torch.equal(a, b) for a, b in zip(with_scans[reduced], without[reduced]))
+    _, none = augment_batch(x, torch.Generator().manual_seed(3), AugmentSpec(lowres=0.0), return_reduced=True)
+    assert not none.any()

@@ -771,6 +771,8 @@ def test_train_button_runs_to_completion_and_activates_the_model(window, qtbot, 
     tab.charts.setCurrentWidget(tab.batches)
     batch = tab.batches.shown
     assert batch.step == 20 and len(tab.batches.pictures) == 40 and batch.kinds == ("MNIST",) * 40
+    assert len(batch.reduced) == 40 and 0 < sum(batch.reduced) < 40  # Augment made some of them small scans
+    assert all(("dashed" in p.styleSheet()) == small for p, small in zip(tab.batches.pictures, batch.reduced))
     assert find(window, QLabel, "batchHeader").text().startswith("Step 20 (epoch 1.43): ")
     assert "MNIST 64" in tab.batches.note.text() and "Augment is on" in tab.batches.note.text()
     qtbot.mouseDClick(tab.batches.pictures[3], Qt.MouseButton.LeftButton)
@@ -946,7 +948,8 @@ def test_a_batch_is_shown_with_its_kinds_and_what_the_network_read(qtbot):
     kinds = ("MNIST", "pen drawing", "pen, as a scan", "MNIST") * 10
     names = ("MNIST", "pen drawing", "pen, as a scan", "small scan")
     stored = 255 - images
-    event = BatchShown(60, 1.25, images, stored, labels, answers, kinds, names, (77, 38, 13, 0), 128, True, class_names=DIGITS)
+    event = BatchShown(60, 1.25, images, stored, labels, answers, kinds, names, (77, 38, 13, 0), 128, True, class_names=DIGITS,
+                       reduced=(False,) * 3 + (True,) + (False,) * 36)  # the fourth made a small scan by Augment
     view.show_batch(event)
     assert view.shown is None and view.pictures == []  # hidden: kept, drawn when seen
     view.show()
@@ -956,10 +959,14 @@ def test_a_batch_is_shown_with_its_kinds_and_what_the_network_read(qtbot):
     assert view.captions[1].text() == "1" and GOOD in view.captions[1].styleSheet()
     assert "#1f77b4" in view.pictures[1].styleSheet() and "#ff7f0e" in view.pictures[2].styleSheet()  # pen, scan
     assert view.pictures[2].toolTip().startswith("2, pen, as a scan: read as 2 in this step")
+    assert "dashed" in view.pictures[3].styleSheet() and "solid" in view.pictures[2].styleSheet()
+    assert view.pictures[3].toolTip().startswith("3, MNIST, reduced to a small scan (or blocks) by Augment: read as 3")
+    assert view.tile_source(3) == "a training image of step 60 (MNIST, reduced to a small scan (or blocks) by Augment)"
     assert view.header.text() == "Step 60 (epoch 1.25): 39 of 40 read right before learning from them"
     note = view.note.text()
     assert "The first 40 of a batch of 128" in note and "MNIST 77" in note and "pen, as a scan 13" in note
     assert "</span> small scan" not in note and "Augment is on" in note  # no kind the batch lacks
+    assert "a dashed frame: reduced to a small scan by Augment (1 of these 40)" in note
     pixmap = view.pictures[0].pixmap()
     assert pixmap.width() / pixmap.devicePixelRatio() in (56, 84, 112)  # 2 to 4 screen pixels per input pixel
     view.as_stored.setChecked(True)  # the same images before augmentation, and back
