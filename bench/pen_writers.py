@@ -9,6 +9,7 @@
     python -m bench.pen_writers averaged --cv CV.json                    # answers averaged over copies of the input
     python -m bench.pen_writers finetune --cv CV.json                    # the fold models given the last stage
     python -m bench.pen_writers reader --cv CV.json                      # a second network for binarised pictures
+    python -m bench.pen_writers restore --cv CV.json                     # binarised scans given back their grey
 
 ``cv`` trains one model per fold of the 24 training writers (MNIST's own validation split stays
 fixed) and reads each fold's held-out writers: accuracy, every class, and the same digits reduced
@@ -22,7 +23,8 @@ nearest neighbours of the raw small pictures. ``averaged`` asks what test-time a
 the fold models' answers averaged over the input and a few transformed copies of it (shifted a pixel,
 blurred, its strokes thickened). ``finetune`` gives a ``cv`` run's fold models the last stage on small
 scans and keeps them; ``reader`` trains a second network on binarised scans alone for each fold and
-blends its answers with theirs. Nothing here looks at any other data.
+blends its answers with theirs; ``restore`` trains a small network to give binarised scans back their grey
+and has the fold models read them restored. Nothing here looks at any other data.
 """
 
 import argparse
@@ -43,7 +45,7 @@ from engine.config import TrainConfig
 from engine.datasets import DIGITS, MIXED, PEN, Dataset, grouped_kfold, load_dataset, pen_file, split_indices
 from engine.device import configure_cpu
 from engine.evaluate import evaluate
-from engine.pendigits import TEST_WRITERS, cached_split, draw, draw_small_scans, parse_unipen, to_canvas
+from engine.pendigits import TEST_WRITERS, cached_split, draw, draw_small_scans, parse_unipen, random_pen_width, to_canvas
 from engine.predict import Predictor
 from engine.preprocess import centre_of_mass_field, crop_to_ink, prepare_image, resize, small_scan
 from engine.strokes import Stroke, render_strokes
@@ -475,6 +477,109 @@ def run_reader(args) -> None:
         print(f"{name:>26} {blend:>10}: {np.mean(values) * 100:.2f} %   " + " / ".join(f"{v * 100:.2f}" for v in values))
 
 
+RESTORED_SIDE = 16  # the restorer reads every small scan padded to this side (paper: zeros)
+RESTORED_VIEWS = {  # name: side, cut, pen
+    "8×8 binary": (8, 0.5, DEFAULT_PEN_PX), "8×8 binary, pen 30": (8, 0.5, 30.0), "8×8 cut at 0.3, pen 10": (8, 0.3, 10.0),
+    "6×6 binary": (6, 0.5, DEFAULT_PEN_PX), "12×12 binary": (12, 0.5, DEFAULT_PEN_PX),
+}
+
+
+def _padded(small: np.ndarray) -> np.ndarray:
+    out = np.zeros((RESTORED_SIDE, RESTORED_SIDE), np.float32)
+    at = (RESTORED_SIDE - small.shape[0]) // 2
+    out[at:at + small.shape[0], at:at + small.shape[1]] = small
+    return out
+
+
+class Restorer(torch.nn.Module):
+    """Five 3×3 layers, dilated 1-2-4-2-1 so that each output sees the whole 8×8 scan, from a binarised scan to
+    logits of its grey; it starts near the input."""
+
+    def __init__(self, width: int = 48):
+        super().__init__()
+        layers, channels = [], 1
+        for dilation in (1, 2, 4, 2, 1):
+            layers += [torch.nn.Conv2d(channels, width, 3, padding=dilation, dilation=dilation),
+                       torch.nn.BatchNorm2d(width), torch.nn.ReLU()]
+            channels = width
+        self.net = torch.nn.Sequential(*layers, torch.nn.Conv2d(width, 1, 1))
+
+    def forward(self, x):
+        return self.net(x) + 4.0 * (x - 0.5)
+
+    @torch.no_grad()
+    def restore(self, small: np.ndarray) -> np.ndarray:
+        at = (RESTORED_SIDE - small.shape[0]) // 2
+        grey = torch.sigmoid(self(torch.from_numpy(_padded(small))[None, None]))[0, 0].numpy()
+        return grey[at:at + small.shape[0], at:at + small.shape[1]]
+
+
+def restorer_pairs(digits, variants: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each digit drawn ``variants`` times (random pen, jitter), fitted into 6–12 px: (binarised at 30–60 % of
+    full ink, grey), padded."""
+    rng = np.random.default_rng(seed)
+    binary, grey = [], []
+    for digit in digits:
+        for _ in range(variants):
+            side = int(rng.integers(6, 13))
+            scan = small_scan(draw(digit, rng, random_pen_width(rng)), side)
+            cut = (scan > rng.uniform(0.3, 0.6)).astype(np.float32)
+            if cut.any():
+                binary.append(_padded(cut))
+                grey.append(_padded(scan))
+    return np.stack(binary), np.stack(grey)
+
+
+def train_restorer(binary: np.ndarray, grey: np.ndarray, epochs: int, seed: int = 0) -> Restorer:
+    torch.manual_seed(seed)
+    net = Restorer()
+    x, y = torch.from_numpy(binary)[:, None], torch.from_numpy(grey)[:, None]
+    batches = len(x) // 256
+    optimizer = torch.optim.AdamW(net.parameters(), 3e-3, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, 3e-3, total_steps=epochs * batches)
+    net.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(x))
+        for b in range(batches):
+            rows = order[b * 256:(b + 1) * 256]
+            loss = F.binary_cross_entropy_with_logits(net(x[rows]), y[rows])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+    return net.eval()
+
+
+def run_restore(args) -> None:
+    """Binarised small scans given back their grey before the general model reads them: per fold of a ``cv`` run,
+    a restorer trained on the fold's training writers (``restorer_pairs``), then the fold model reads each view
+    of its unseen writers direct, restored, and with the two readings averaged, beside the grey scan itself."""
+    cv = json.loads(Path(args.cv).read_text())
+    digits = [d for d in parse_unipen(pen_file()) if d.writer not in TEST_WRITERS]
+    table = {}
+    for fold in cv["folds"]:
+        held = [d for d in digits if d.writer in fold["writers"]]
+        start = time.perf_counter()
+        net = train_restorer(*restorer_pairs([d for d in digits if d.writer not in fold["writers"]], args.variants, 0),
+                             args.epochs)
+        model = Predictor.load(fold["checkpoint"])
+        labels = np.array([d.label for d in held])
+        for name, (side, cut, pen) in RESTORED_VIEWS.items():
+            greys = [small_scan(draw(d, None, pen), side) for d in held]
+            cuts = [(g > cut).astype(np.float32) for g in greys]
+            direct = model.probabilities(np.stack([_prepared(c) for c in cuts]))
+            restored = model.probabilities(np.stack([_prepared(net.restore(c)) for c in cuts]))
+            grey = model.probabilities(np.stack([_prepared(g) for g in greys]))
+            for how, p in (("direct", direct), ("restored", restored), ("averaged", direct + restored), ("grey", grey)):
+                table.setdefault((name, how), []).append(float((p.argmax(1) == labels).mean()))
+        print(f"fold {fold['fold']} ({time.perf_counter() - start:.0f} s): 8×8 binary " + "  ".join(
+            f"{how} {table[('8×8 binary', how)][-1] * 100:.2f}" for how in ("direct", "restored", "averaged", "grey")),
+            flush=True)
+    print(f"\nunseen writers, mean over folds (each fold); restorer: {args.variants} scans a digit, {args.epochs} epochs")
+    for (name, how), values in table.items():
+        print(f"{name:>24} {how:>9}: {np.mean(values) * 100:.2f} %   " + " / ".join(f"{v * 100:.2f}" for v in values))
+
+
 def run_sweep(args) -> None:
     """How the binarised views depend on the pen and the cut: each fold model of a ``cv`` run reads its
     unseen writers drawn with each pen, fitted into 16×16 and 8×8, grey and cut at each threshold."""
@@ -564,12 +669,16 @@ def main() -> None:
     reader.add_argument("--epochs", type=int, default=12)
     reader.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a TrainConfig field")
     reader.add_argument("--out", default="/tmp/pen-reader", help="where the scans and the fold runs are written")
+    restore = sub.add_parser("restore", help="binarised scans given back their grey by a small network, then read")
+    restore.add_argument("--cv", required=True, help="the --json file of a cv run")
+    restore.add_argument("--variants", type=int, default=12, help="scans drawn of each training digit")
+    restore.add_argument("--epochs", type=int, default=6)
     averaged = sub.add_parser("averaged", help="a cv run's fold models with answers averaged over copies of the input")
     averaged.add_argument("--cv", required=True, help="the --json file of a cv run")
     args = parser.parse_args()
     configure_cpu()
     {"cv": run_cv, "reread": run_reread, "score": run_score, "sweep": run_sweep, "ceiling": run_ceiling,
-     "finetune": run_finetune, "reader": run_reader, "averaged": run_averaged}[args.command](args)
+     "finetune": run_finetune, "reader": run_reader, "averaged": run_averaged, "restore": run_restore}[args.command](args)
 
 
 if __name__ == "__main__":
