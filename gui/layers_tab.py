@@ -211,6 +211,7 @@ class LayersTab(QWidget):
         self._needed: dict[str, MapsNeeded] = {}  # per layer, of the model shown: each map's worth on test digits
         self._needed_worker: FunctionWorker | None = None
         self._needed_wanted: str | None = None  # the layer whose maps' worth is wanted next
+        self._needed_reading: tuple[Predictor, str] | None = None  # the model and layer the worker reads
 
     # --- inputs ------------------------------------------------------------------------------------
     def set_model(self, predictor: Predictor) -> None:
@@ -492,6 +493,7 @@ class LayersTab(QWidget):
             self._needed_worker.stop()
             return
         predictor = self._predictor
+        self._needed_reading = (predictor, layer)
         self._needed_worker = worker = FunctionWorker(lambda: self._maps_needed(predictor, layer, worker.stopping.is_set))
         worker.succeeded.connect(lambda needed, wanted=predictor: self._needed_found(needed, wanted))
         worker.failed.connect(lambda exc: self.needed.setText(f"Could not read the test digits: {exc or type(exc).__name__}"))
@@ -510,9 +512,12 @@ class LayersTab(QWidget):
             self._describe_needed()
 
     def _needed_done(self) -> None:
+        """The reading ended: the one asked for meanwhile (another layer, another model) follows; one that failed
+        is not tried again until a map is switched off again."""
         self._needed_worker = None
         wanted = self._needed_wanted
-        if self._switched is not None and self._switched[0] == wanted and wanted not in self._needed:
+        if (self._switched is not None and self._switched[0] == wanted and wanted not in self._needed
+                and self._needed_reading != (self._predictor, wanted)):
             self._find_needed(wanted)
 
     def _cost_clicked(self, event) -> None:
@@ -555,7 +560,7 @@ class LayersTab(QWidget):
             maps = next(view.values.shape[0] for view in self.layers if view.name == layer)
             self.needed.setText(f"{said} Reading {TEST_DIGITS:,} {test} without each of {layer}'s {maps} maps in turn…")
             return
-        costs = (needed.accuracy - needed.without.astype(np.float64)) * 100  # pyqtgraph's ranges overflow on float32
+        costs = needed.costs * 100  # in points; float64, as pyqtgraph's ranges overflow on float32
         brushes = [pg.mkBrush(ACCENT if i == channel else MUTED) for i in range(len(costs))]
         self.costs_bars.setOpts(x=np.arange(1, len(costs) + 1), height=costs, width=0.7, brushes=brushes)
         self.costs.setXRange(0.5, len(costs) + 0.5, padding=0)

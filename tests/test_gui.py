@@ -2761,3 +2761,25 @@ def test_the_tour_opens_each_tab_in_turn_beside_what_to_try_there(window, qtbot)
     draw_strokes(window.draw_tab.canvas, STROKES[4])
     window.show_tour()  # from the start again; the user's own drawing stays
     assert tour.isVisible() and tour.count.text() == f"1 of {len(STOPS)}" and window.draw_tab.last_prediction.digit == 4
+
+
+def test_a_test_set_that_cannot_be_read_for_the_maps_worth_is_said_once_not_tried_again_and_again(window, qtbot, monkeypatch):
+    import gui.layers_tab
+    from engine.idx import DatasetError
+
+    tries = []
+
+    def unreadable(name):
+        tries.append(name)
+        raise DatasetError("the MNIST test set is not in /nowhere")
+
+    monkeypatch.setattr(gui.layers_tab, "pictured_test_set", unreadable)
+    tab = window.layers_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.select(0, 2)
+    tab.switch_off.setChecked(True)
+    qtbot.waitUntil(lambda: not tab.finding_needed, timeout=10_000)
+    qtbot.wait(200)  # a retry would have begun by now
+    assert tab.needed.text() == "Could not read the test digits: the MNIST test set is not in /nowhere"
+    assert len(tries) == 1 and not tab.finding_needed
+    assert np.all(tab.layers[0].values[2] == 0)  # the drawing is still read without the map
