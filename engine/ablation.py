@@ -39,13 +39,17 @@ class MapsNeeded:
     without: np.ndarray  # maps: the accuracy with each map switched off alone
     without_per_class: np.ndarray  # maps × classes
 
+    @property
+    def costs(self) -> np.ndarray:
+        """Accuracy lost (a share: 0.01 is a point) with each map switched off, float64."""
+        return self.accuracy - self.without.astype(np.float64)
+
     def cost(self, channel: int) -> float:
-        """Accuracy lost (a share: 0.01 is a point) with map ``channel`` switched off."""
-        return float(self.accuracy - self.without[channel])
+        return float(self.costs[channel])
 
     def rank(self, channel: int) -> int:
         """1 for the map whose loss costs most."""
-        return 1 + int(np.sum(self.accuracy - self.without > self.cost(channel)))
+        return 1 + int(np.sum(self.costs > self.costs[channel]))
 
     def hardest_hit(self, channel: int) -> tuple[int, float]:
         """The class that loses most without map ``channel``, and its loss (a share)."""

@@ -103,11 +103,13 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator, spec: AugmentSpec = Aug
         thicker = max_filter3(x)
         thinner = -max_filter3(-x)
         x = torch.where(amount > 0, x + amount * (thicker - x), x - amount * (thinner - x))
-    reduced = torch.zeros(n, dtype=torch.bool, device=dev)
+    reduced = None
     if spec.lowres > 0:
         x, reduced = _low_resolution(x.clamp(0, 1), spec.lowres, gen)
     x = x.clamp_(0, 1)
-    return (x, reduced) if return_reduced else x
+    if not return_reduced:
+        return x
+    return x, reduced if reduced is not None else torch.zeros(n, dtype=torch.bool, device=dev)
 
 
 def _low_resolution(x: torch.Tensor, share: float, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

@@ -3,6 +3,7 @@
 import html
 import logging
 import time
+from typing import NamedTuple
 
 import numpy as np
 import pyqtgraph as pg
@@ -26,18 +27,26 @@ PREDICT_EVERY_MS = 30  # while a stroke grows, predict at most this often
 HINT = "Draw a digit from 0 to 9 in the box"
 PREVIEW_SCALE = 6
 SMALLEST_PREVIEW_SCALE = 3
-# How the map of why may be made (engine.explain.METHODS): the choice's name, what it computes, and its legend
-# against another class and for the answer alone (its own bar clicked).
+class WhyMethod(NamedTuple):
+    """A way the map of why may be made (engine.explain.METHODS), as the Draw tab offers and explains it."""
+    name: str
+    tip: str  # what it computes
+    against: str  # its legend against another class
+    alone: str  # and for the answer alone (its own bar clicked)
+
+
 WHY_METHODS = {
-    "gradients": ("Gradients", "Integrated gradients: how much each input pixel adds to the answer's score rather than "
-                               "the runner-up's (or a class whose bar you click), from a blank input to your drawing",
-                  ("Red: strokes that make it a {digit}. Blue: strokes that pull it toward {other}.",
-                   "Red: strokes that add to the {digit}'s score. Blue: strokes that take from it.")),
-    "occlusion": ("Covering parts", f"Covering parts (occlusion): how far the answer's lead over the runner-up (or a class "
-                                    f"whose bar you click) falls when a {PATCH}×{PATCH} patch over each pixel is erased, "
-                                    "100 covered copies of your drawing read at once",
-                  ("Red: strokes whose covering lowers the {digit}'s lead over {other}. Blue: covering them raises it.",
-                   "Red: strokes whose covering lowers the {digit}'s score. Blue: covering them raises it.")),
+    "gradients": WhyMethod(
+        "Gradients", "Integrated gradients: how much each input pixel adds to the answer's score rather than the "
+                     "runner-up's (or a class whose bar you click), from a blank input to your drawing",
+        "Red: strokes that make it a {digit}. Blue: strokes that pull it toward {other}.",
+        "Red: strokes that add to the {digit}'s score. Blue: strokes that take from it."),
+    "occlusion": WhyMethod(
+        "Covering parts", f"Covering parts (occlusion): how far the answer's lead over the runner-up (or a class whose "
+                          f"bar you click) falls when a {PATCH}×{PATCH} patch over each pixel is erased, 100 covered "
+                          "copies of your drawing read at once",
+        "Red: strokes whose covering lowers the {digit}'s lead over {other}. Blue: covering them raises it.",
+        "Red: strokes whose covering lowers the {digit}'s score. Blue: covering them raises it."),
 }
 
 
@@ -216,7 +225,7 @@ class DrawTab(QWidget):
         self.latency_label = QLabel("")
         self.latency_label.setStyleSheet(f"color: {MUTED}")
         self.why_title = section_label("Why")
-        self.why = PixelPicture("whyMap", WHY_METHODS["gradients"][1])
+        self.why = PixelPicture("whyMap", WHY_METHODS["gradients"].tip)
         self.why_legend = QLabel("")
         self.why_legend.setWordWrap(True)
         self.why_legend.setTextFormat(Qt.TextFormat.RichText)
@@ -229,9 +238,9 @@ class DrawTab(QWidget):
             add_picture_menu(widget, name)
         self.why_method = QComboBox()
         self.why_method.setObjectName("whyMethod")
-        for method, (name, tip, _legend) in WHY_METHODS.items():
-            self.why_method.addItem(name, method)
-            self.why_method.setItemData(self.why_method.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        for key, method in WHY_METHODS.items():
+            self.why_method.addItem(method.name, key)
+            self.why_method.setItemData(self.why_method.count() - 1, method.tip, Qt.ItemDataRole.ToolTipRole)
         self.why_method.setToolTip("How the map of why is made")
         self.why_method.currentIndexChanged.connect(lambda _index: self._method_changed())
         self.why_on_canvas = QCheckBox("Show on the canvas", checked=True)
@@ -345,8 +354,8 @@ class DrawTab(QWidget):
         digit = names[explanation.digit]
         other = names[explanation.versus] if explanation.versus is not None else None
         self.why_title.setText(f"Why {digit}, not {other}" if other is not None else f"Why {digit}")
-        against, alone = WHY_METHODS[explanation.method][2]
-        legend = (against if other is not None else alone).format(digit=digit, other=other)
+        method = WHY_METHODS[explanation.method]
+        legend = (method.against if other is not None else method.alone).format(digit=digit, other=other)
         self.why_legend.setText(f'{html.escape(legend, quote=False)} <a href="likes">The test {items_noun(names)} most like it</a> · '
                                 '<a href="turned">Turned and moved</a>')
         self.why_legend.setStyleSheet(f"color: {MUTED}")
@@ -370,7 +379,7 @@ class DrawTab(QWidget):
 
     def _method_changed(self) -> None:
         """The map made the other way, for the drawing shown (its stroke has ended)."""
-        self.why.setToolTip(WHY_METHODS[self.why_method.currentData()][1])
+        self.why.setToolTip(WHY_METHODS[self.why_method.currentData()].tip)
         if self.explanation is not None:
             self._explain()
 
